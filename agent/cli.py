@@ -1,0 +1,67 @@
+"""``wardwatch agent ...``: the agent's commands.
+
+Each command imports its implementation inside the function, so that ``wardwatch agent status``
+does not pay for scapy, paramiko or pyHanko.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Commands that run on a commune PC.", no_args_is_help=True)
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option("--state-dir", envvar="WARDWATCH_AGENT_STATE_DIR", help="Agent state: key and spool."),
+]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="WARDWATCH_AGENT_CONFIG", help="Agent configuration file (TOML)."),
+]
+
+
+@app.command()
+def collect(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    config: ConfigFile = None,
+) -> None:
+    """Collect one report (inventory and check results) and print it; no collector needed."""
+    from agent.commands import collect_command
+
+    collect_command(json_out=json_out, config_path=config)
+
+
+@app.command()
+def enroll(
+    collector: Annotated[str, typer.Option("--collector", help="Collector URL, e.g. https://ww.city.vn")],
+    secret: Annotated[str, typer.Option("--secret", envvar="WARDWATCH_ENROLL_SECRET", help="Enroll secret")],
+    state_dir: StateDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Enroll this PC with a collector and keep the agent key in the state directory."""
+    from agent.commands import enroll_command
+
+    enroll_command(collector_url=collector, secret=secret, state_dir=state_dir, config_path=config)
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="One cycle, deliver, then exit.")] = False,
+    state_dir: StateDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Run the agent: collect on schedule, spool, deliver."""
+    from agent.commands import run_command
+
+    run_command(once=once, state_dir=state_dir, config_path=config)
+
+
+@app.command()
+def status(state_dir: StateDir = None, config: ConfigFile = None) -> None:
+    """Spool depth, oldest item, last success and last error."""
+    from agent.commands import status_command
+
+    status_command(state_dir=state_dir, config_path=config)

@@ -1,0 +1,120 @@
+"""Check definitions (data), the evaluator registry, and the verdict an evaluator returns.
+
+A check is a YAML entry in ``checks/catalog/*.yaml`` naming an evaluator and its params; an
+evaluator is a pure function ``(facts, params) -> Verdict | list[Verdict]`` registered with
+``@evaluator``. Evaluators do no I/O: collection happens in ``inventory``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from inventory.facts import Facts
+from inventory.report import CheckStatus
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Localized(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vi: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.vi if lang == "vi" else self.en
+
+
+SubjectKind = Literal["host", "network_device"]
+
+
+class CheckDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
+    title: Localized
+    severity: Severity
+    applies_to: list[SubjectKind] = Field(min_length=1)
+    # The agent module whose cycle produces this result (checks, certs, lan, devices).
+    module: str = "checks"
+    rationale: Localized
+    remediation: Localized
+    references: list[str] = Field(min_length=1)
+    evaluator: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)  # empty: every platform of applies_to
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: CheckStatus
+    evidence: str = ""
+    observed: dict[str, Any] = field(default_factory=dict)
+    target: str = ""
+    # An evaluator may raise the severity for one result (e.g. a certificate expiring in 7 days).
+    severity: Severity | None = None
+
+    @classmethod
+    def passed(cls, evidence: str, **observed: Any) -> Verdict:
+        return cls(CheckStatus.PASS, evidence, observed)
+
+    @classmethod
+    def failed(cls, evidence: str, **observed: Any) -> Verdict:
+        return cls(CheckStatus.FAIL, evidence, observed)
+
+    @classmethod
+    def not_applicable(cls, evidence: str, **observed: Any) -> Verdict:
+        return cls(CheckStatus.NOT_APPLICABLE, evidence, observed)
+
+    @classmethod
+    def skipped(cls, evidence: str, **observed: Any) -> Verdict:
+        return cls(CheckStatus.SKIPPED, evidence, observed)
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+EvaluatorFn = Callable[[Facts, Any], "Verdict | list[Verdict]"]
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    name: str
+    fn: EvaluatorFn
+    params_model: type[BaseModel]
+
+
+_REGISTRY: dict[str, Evaluator] = {}
+
+
+def evaluator(name: str, params: type[BaseModel] = NoParams) -> Callable[[EvaluatorFn], EvaluatorFn]:
+    """Register a pure function as the evaluator ``name`` with its params model."""
+
+    def register(fn: EvaluatorFn) -> EvaluatorFn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"evaluator {name!r} registered twice")
+        _REGISTRY[name] = Evaluator(name, fn, params)
+        return fn
+
+    return register
+
+
+def registry() -> dict[str, Evaluator]:
+    from checks import evaluators  # noqa: F401  (importing the package registers every evaluator)
+
+    return dict(_REGISTRY)

@@ -1,0 +1,1 @@
+"""The collector: enroll, ingest, store, findings, scoring, inspections, publishing, web UI."""

@@ -1,0 +1,163 @@
+"""Dependencies shared by API routes and web pages, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from collector.api.access import ALL_ROLES, mark
+from collector.models.core import Agent, AuthSession, Role, User, UserSite
+from collector.models.types import utcnow
+from collector.security import same, token_hash
+from collector.settings import CollectorSettings
+
+SESSION_COOKIE = "ww_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> CollectorSettings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+Settings = Annotated[CollectorSettings, Depends(get_settings)]
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+    site_ids: frozenset[int] | None  # None: every site
+    via: str  # "api" or "web"
+    csrf_token: str | None = None
+    session_id: int | None = None
+
+    def can_see_site(self, site_id: int | None) -> bool:
+        return self.site_ids is None or (site_id is not None and site_id in self.site_ids)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+class LoginRequired(Exception):
+    """A web page was asked for without a valid session: the handler redirects to the login page."""
+
+
+class Forbidden(Exception):
+    """A web page the user's role may not see: the handler renders the 403 page."""
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def load_principal(request: Request, session: Session) -> Principal | None:
+    token = _bearer(request)
+    kind = "api"
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        kind = "web"
+    if not token:
+        return None
+    row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token))).first()
+    if row is None or row.kind != kind or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    sites = session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all()
+    return Principal(
+        user_id=user.id or 0, username=user.username, role=Role(user.role),
+        site_ids=frozenset(sites) if sites else None, via=kind,
+        csrf_token=row.csrf_token, session_id=row.id,
+    )
+
+
+async def _check_csrf(request: Request, principal: Principal) -> None:
+    if principal.via != "web" or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if "form" in content_type:
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent or not principal.csrf_token or not same(sent, principal.csrf_token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong; reload the page")
+
+
+def allow(*roles: Role) -> Any:
+    """A dependency admitting logged-in users with one of ``roles`` (all roles when none given)."""
+    allowed = roles or ALL_ROLES
+
+    @mark("roles", allowed)
+    async def dependency(request: Request, session: DbSession) -> Principal:
+        principal = load_principal(request, session)
+        if principal is None:
+            if is_api(request):
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated: log in or send a "
+                                    "valid bearer token", headers={"WWW-Authenticate": "Bearer"})
+            raise LoginRequired()
+        if principal.role not in allowed:
+            if is_api(request):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+            raise Forbidden()
+        await _check_csrf(request, principal)
+        request.state.principal = principal
+        return principal
+
+    return dependency
+
+
+@mark("public")
+def public() -> None:
+    """Declares a route open to anyone."""
+
+
+@mark("agent")
+def agent_auth(request: Request, session: DbSession) -> Agent:
+    token = _bearer(request)
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "agent key missing: send 'Authorization: Bearer "
+                            "<agent key>'", headers={"WWW-Authenticate": "Bearer"})
+    agent = session.exec(select(Agent).where(Agent.key_hash == token_hash(token))).first()
+    if agent is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown agent key; enroll again",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if agent.revoked_at is not None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this agent key was revoked; enroll again",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return agent
+
+
+Public = Depends(public)
+AnyUser = Annotated[Principal, Depends(allow())]
+AdminUser = Annotated[Principal, Depends(allow(Role.ADMIN))]
+StaffUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN))]
+InspectorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
+PlannerUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
+AuthedAgent = Annotated[Agent, Depends(agent_auth)]

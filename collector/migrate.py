@@ -1,0 +1,54 @@
+"""Alembic, driven from code: ``wardwatch db upgrade`` and the tests call ``upgrade``.
+
+Each domain keeps its own branch of migrations rooted at the core revision (``branch_labels``), so
+capabilities add tables without racing for one linear history; ``upgrade`` goes to every head.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+from collector.db import make_engine
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("collector") / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, *, engine: Engine | None = None) -> None:
+    cfg = alembic_config(url)
+    own = engine is None
+    engine = engine or make_engine(url)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    finally:
+        if own:
+            engine.dispose()
+
+
+def revision(url: str, message: str, *, head: str, branch_label: str | None = None) -> None:
+    """Autogenerate a migration (developers: ``python -m collector.migrate 'msg' core@head``)."""
+    cfg = alembic_config(url)
+    command.revision(cfg, message=message, autogenerate=True, head=head,
+                     branch_label=branch_label)
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    msg, head = sys.argv[1], sys.argv[2]
+    label = sys.argv[3] if len(sys.argv) > 3 else None
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = f"sqlite:///{tmp}/scratch.db"
+        upgrade(scratch)
+        revision(scratch, msg, head=head, branch_label=label)

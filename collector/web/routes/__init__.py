@@ -1,0 +1,1 @@
+"""Web pages: every module here exposes ``router``, included by the app factory."""

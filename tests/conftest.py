@@ -1,0 +1,119 @@
+"""Shared fixtures: a real database (a SQLite file, and PostgreSQL when configured) and a collector app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL_ENV = "WARDWATCH_TEST_DATABASE_URL"
+
+
+def _collector_available() -> bool:
+    try:
+        import fastapi  # noqa: F401
+        import sqlmodel  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating per test would cost seconds)."""
+    from collector.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated, dropped at the end."""
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from collector.migrate import upgrade
+
+    url = make_url(base)
+    name = f"ww_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    test_url = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(test_url)
+        yield test_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from collector.models import metadata
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite file, then the real PostgreSQL when configured."""
+    if not _collector_available():
+        pytest.skip("collector extras are not installed")
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "wardwatch.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("pg_database")
+        _truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated SQLite file only, for tests whose subject is not the database engine."""
+    path = tmp_path / "wardwatch.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from collector.settings import CollectorSettings
+
+    return CollectorSettings(database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings):  # type: ignore[no-untyped-def]
+    from collector.app import create_app
+
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
