@@ -7,8 +7,11 @@ evaluator is a pure function ``(facts, params) -> Verdict | list[Verdict]`` regi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -83,6 +86,34 @@ class Verdict:
     @classmethod
     def skipped(cls, evidence: str, **observed: Any) -> Verdict:
         return cls(CheckStatus.SKIPPED, evidence, observed)
+
+
+    @classmethod
+    def error(cls, evidence: str, **observed: Any) -> Verdict:
+        return cls(CheckStatus.ERROR, evidence, observed)
+
+
+# The moment a run judges against ("is this OS still supported today?"). Evaluators read it via
+# ``now()`` instead of the wall clock so that a run, and every named test case, is reproducible.
+_NOW: ContextVar[datetime | None] = ContextVar("wardwatch_checks_now", default=None)
+
+
+def now() -> datetime:
+    """The evaluation time of the current run (aware UTC); the wall clock outside a run."""
+    return _NOW.get() or datetime.now(UTC)
+
+
+@contextmanager
+def evaluation_time(at: datetime | None) -> Iterator[datetime]:
+    """Judge every check inside the block as of ``at`` (default: now)."""
+    if at is not None and at.tzinfo is None:
+        raise ValueError("evaluation time must be timezone-aware")
+    value = at or datetime.now(UTC)
+    token = _NOW.set(value)
+    try:
+        yield value
+    finally:
+        _NOW.reset(token)
 
 
 class NoParams(BaseModel):

@@ -18,17 +18,26 @@ def run_check(check: CheckDefinition, facts: Facts) -> list[CheckResult]:
     evaluators = registry()
     ev = evaluators.get(check.evaluator)
     if ev is None:
-        return [CheckResult(check_id=check.id, status=CheckStatus.ERROR,
-                            evidence=f"unknown evaluator {check.evaluator!r}")]
+        return [
+            CheckResult(
+                check_id=check.id, status=CheckStatus.ERROR, evidence=f"unknown evaluator {check.evaluator!r}"
+            )
+        ]
     try:
         params = ev.params_model.model_validate(check.params)
         out = ev.fn(facts, params)
     except MissingFact as exc:
-        return [CheckResult(check_id=check.id, status=CheckStatus.NOT_APPLICABLE,
-                            evidence=f"fact not collected: {exc}")]
+        return [
+            CheckResult(
+                check_id=check.id, status=CheckStatus.NOT_APPLICABLE, evidence=f"fact not collected: {exc}"
+            )
+        ]
     except Exception as exc:  # an evaluator bug must not stop the other checks
-        return [CheckResult(check_id=check.id, status=CheckStatus.ERROR,
-                            evidence=f"{type(exc).__name__}: {exc}"[:4000])]
+        return [
+            CheckResult(
+                check_id=check.id, status=CheckStatus.ERROR, evidence=f"{type(exc).__name__}: {exc}"[:4000]
+            )
+        ]
     verdicts = out if isinstance(out, list) else [out]
     return [_result(check, v) for v in verdicts]
 
@@ -37,12 +46,18 @@ def _result(check: CheckDefinition, v: Verdict) -> CheckResult:
     observed = dict(v.observed)
     if v.severity is not None:
         observed.setdefault("severity", v.severity.value)
-    return CheckResult(check_id=check.id, status=v.status, evidence=v.evidence[:4000],
-                       observed=observed, target=v.target)
+    return CheckResult(
+        check_id=check.id, status=v.status, evidence=v.evidence[:4000], observed=observed, target=v.target
+    )
 
 
-def run_checks(facts: Facts, *, subject: SubjectKind = "host", platform: str | None = None,
-               modules: Iterable[str] | None = None) -> list[CheckResult]:
+def run_checks(
+    facts: Facts,
+    *,
+    subject: SubjectKind = "host",
+    platform: str | None = None,
+    modules: Iterable[str] | None = None,
+) -> list[CheckResult]:
     """Every applicable check of the catalog, optionally only those of some agent modules."""
     wanted = set(modules) if modules is not None else None
     results: list[CheckResult] = []
@@ -52,8 +67,13 @@ def run_checks(facts: Facts, *, subject: SubjectKind = "host", platform: str | N
         if wanted is not None and check.module not in wanted:
             continue
         if platform and check.platforms and platform not in check.platforms:
-            results.append(CheckResult(check_id=check.id, status=CheckStatus.NOT_APPLICABLE,
-                                       evidence=f"not a check for {platform}"))
+            results.append(
+                CheckResult(
+                    check_id=check.id,
+                    status=CheckStatus.NOT_APPLICABLE,
+                    evidence=f"not a check for {platform}",
+                )
+            )
             continue
         results.extend(run_check(check, facts))
     return results

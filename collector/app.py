@@ -52,3 +52,19 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         return JSONResponse(status_code=422, content={"detail": errors})
 
     return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, set[str], object]]:
+    """Every HTTP route as (path, methods, dependant), flattened across included routers."""
+    from fastapi import routing
+
+    table: list[tuple[str, set[str], object]] = []
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    items = iter_contexts(app.routes) if iter_contexts else app.routes
+    for item in items:
+        dependant = getattr(item, "dependant", None)
+        methods = getattr(item, "methods", None)
+        path = getattr(item, "path", None) or getattr(item, "path_format", None)
+        if dependant is not None and methods and path:
+            table.append((path, set(methods), dependant))
+    return table

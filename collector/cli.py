@@ -13,16 +13,20 @@ import typer
 
 from agent.cli import app as agent_app
 
-app = typer.Typer(help="wardwatch: infrastructure and security compliance for communes and wards.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="wardwatch: infrastructure and security compliance for communes and wards.", no_args_is_help=True
+)
 app.add_typer(agent_app, name="agent")
 
 DEFAULT_DATA_DIR = Path("wardwatch-data")
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="WARDWATCH_DATABASE_URL",
-                 help="SQLAlchemy URL; default: the SQLite database of ./wardwatch-data."),
+    typer.Option(
+        "--database-url",
+        envvar="WARDWATCH_DATABASE_URL",
+        help="SQLAlchemy URL; default: the SQLite database of ./wardwatch-data.",
+    ),
 ]
 
 

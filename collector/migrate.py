@@ -38,8 +38,7 @@ def upgrade(url: str, *, engine: Engine | None = None) -> None:
 def revision(url: str, message: str, *, head: str, branch_label: str | None = None) -> None:
     """Autogenerate a migration (developers: ``python -m collector.migrate 'msg' core@head``)."""
     cfg = alembic_config(url)
-    command.revision(cfg, message=message, autogenerate=True, head=head,
-                     branch_label=branch_label)
+    command.revision(cfg, message=message, autogenerate=True, head=head, branch_label=branch_label)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,8 @@ class CollectorSettings(BaseSettings):
     stale_agent_minutes: int = Field(default=30, ge=1)
     # Finding due dates by severity, in days.
     due_days: dict[str, int] = Field(
-        default_factory=lambda: {"critical": 15, "high": 30, "medium": 90, "low": 180, "info": 365})
+        default_factory=lambda: {"critical": 15, "high": 30, "medium": 90, "low": 180, "info": 365}
+    )
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ Additive fields keep the schema version (see ``inventory.report``).
 from __future__ import annotations
 
 from datetime import date, datetime
+
 from pydantic import Field
 
 from inventory.base import FactModel

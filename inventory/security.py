@@ -1,4 +1,5 @@
-"""Host security posture: firewall, updates, antivirus, accounts, policies, remote access, encryption, time sync, Secure Boot and TPM."""
+"""Host security posture: firewall, updates, antivirus, accounts, policies, remote access,
+encryption, time sync, Secure Boot and TPM."""
 
 from __future__ import annotations
 

@@ -90,9 +90,13 @@ def load_principal(request: Request, session: Session) -> Principal | None:
         return None
     sites = session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all()
     return Principal(
-        user_id=user.id or 0, username=user.username, role=Role(user.role),
-        site_ids=frozenset(sites) if sites else None, via=kind,
-        csrf_token=row.csrf_token, session_id=row.id,
+        user_id=user.id or 0,
+        username=user.username,
+        role=Role(user.role),
+        site_ids=frozenset(sites) if sites else None,
+        via=kind,
+        csrf_token=row.csrf_token,
+        session_id=row.id,
     )
 
 
@@ -119,8 +123,11 @@ def allow(*roles: Role) -> Any:
         principal = load_principal(request, session)
         if principal is None:
             if is_api(request):
-                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated: log in or send a "
-                                    "valid bearer token", headers={"WWW-Authenticate": "Bearer"})
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED,
+                    "not authenticated: log in or send a valid bearer token",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
             raise LoginRequired()
         if principal.role not in allowed:
             if is_api(request):
@@ -142,15 +149,24 @@ def public() -> None:
 def agent_auth(request: Request, session: DbSession) -> Agent:
     token = _bearer(request)
     if token is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "agent key missing: send 'Authorization: Bearer "
-                            "<agent key>'", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "agent key missing: send 'Authorization: Bearer <agent key>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     agent = session.exec(select(Agent).where(Agent.key_hash == token_hash(token))).first()
     if agent is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown agent key; enroll again",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "unknown agent key; enroll again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if agent.revoked_at is not None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this agent key was revoked; enroll again",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this agent key was revoked; enroll again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return agent
 
 

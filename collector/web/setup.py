@@ -37,8 +37,9 @@ def request_language(request: Request) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
     """Render a page in the request's language, with the principal, CSRF token and helpers."""
     lang = request_language(request)
     principal = getattr(request.state, "principal", None)
@@ -67,8 +68,7 @@ FLASH_COOKIE = "ww_flash"
 
 def flash(response: Response, message: str, kind: str = "info") -> Response:
     """Show ``message`` on the next page rendered (it travels in a short-lived cookie)."""
-    response.set_cookie(FLASH_COOKIE, quote(f"{kind}|{message}"), max_age=60, httponly=True,
-                        samesite="lax")
+    response.set_cookie(FLASH_COOKIE, quote(f"{kind}|{message}"), max_age=60, httponly=True, samesite="lax")
     return response
 
 

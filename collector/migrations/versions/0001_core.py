@@ -13,7 +13,6 @@ from alembic import op
 
 import collector.models.types
 
-
 revision = "0001_core"
 down_revision = None
 branch_labels = ("core",)

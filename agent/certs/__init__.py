@@ -1,0 +1,1 @@
+"""Certificate discovery and validation: folders, TLS endpoints, signed documents, trust anchors."""

@@ -1,0 +1,1 @@
+"""Network device polling: the device list file, the credential store, concurrency and timeouts."""

@@ -1,0 +1,1 @@
+"""LAN scanning: interface or CIDR, ports, rate limit, safety caps."""

@@ -1,0 +1,69 @@
+"""Reading a request body within a size limit, gzip included, without trusting the sender."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+from fastapi import HTTPException, Request, status
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"report body larger than the limit of {limit} bytes (after decompression)",
+    )
+
+
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The body, decompressed if gzip; 413 once more than ``limit`` bytes would be held.
+
+    Decompression is incremental with a cap on output, so a gzip bomb costs at most ``limit`` bytes.
+    """
+    declared = request.headers.get("content-length")
+    encoding = request.headers.get("content-encoding", "identity").lower().strip()
+    if encoding not in ("identity", "gzip"):
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"content-encoding {encoding!r} is not supported; use gzip or none",
+        )
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    out = bytearray()
+    inflater = zlib.decompressobj(wbits=31) if encoding == "gzip" else None
+    async for chunk in request.stream():
+        if inflater is None:
+            out += chunk
+        else:
+            try:
+                out += inflater.decompress(chunk, limit + 1 - len(out))
+            except zlib.error as exc:
+                raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not valid gzip: {exc}") from None
+            if inflater.unconsumed_tail:
+                raise _too_large(limit)
+        if len(out) > limit:
+            raise _too_large(limit)
+    if inflater is not None:
+        try:
+            out += inflater.flush()
+        except zlib.error as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not valid gzip: {exc}") from None
+        if not inflater.eof:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is truncated gzip")
+        if len(out) > limit:
+            raise _too_large(limit)
+    return bytes(out)
+
+
+def parse_json(body: bytes) -> Any:
+    if not body:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "empty body: expected a JSON report")
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None

@@ -1,0 +1,33 @@
+"""OAuth2 password flow for users of the API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from collector.api.deps import DbSession, Public, Settings
+from collector.api.schemas import TokenResponse
+from collector.services.errors import Unauthorized
+from collector.services.users import authenticate, create_auth_session
+
+router = APIRouter(tags=["auth"])
+
+
+@router.post("/auth/token", dependencies=[Public], response_model=TokenResponse)
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: DbSession,
+    settings: Settings,
+) -> TokenResponse:
+    address = request.client.host if request.client else None
+    try:
+        user = authenticate(session, username=form.username, password=form.password, address=address)
+    except Unauthorized as exc:
+        session.commit()  # keep the failed-login count and the audit record
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    value, _ = create_auth_session(session, user, kind="api", hours=settings.token_hours, address=address)
+    session.commit()
+    return TokenResponse(access_token=value, expires_in=settings.token_hours * 3600)

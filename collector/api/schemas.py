@@ -1,0 +1,79 @@
+"""Public API schemas, kept apart from the tables and from the wire contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EnrollRequest(BaseModel):
+    secret: str = Field(min_length=1, max_length=200)
+    hostname: str | None = Field(default=None, max_length=255)
+    agent_version: str | None = Field(default=None, max_length=64)
+
+
+class EnrollResponse(BaseModel):
+    agent_id: str
+    agent_key: str
+    site: str
+
+
+class ReportAccepted(BaseModel):
+    status: str  # accepted, duplicate
+    report_id: str
+    device_id: int | None
+    duplicate: bool
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class SitePublic(BaseModel):
+    id: int
+    code: str
+    name: str
+    district: str | None
+    device_count: int
+    last_report_at: datetime | None
+
+
+class DevicePublic(BaseModel):
+    id: int
+    site: str
+    kind: str
+    hostname: str
+    machine_id: str | None
+    serial: str | None
+    mac: str | None
+    platform: str | None
+    address: str | None
+    clone_of_id: int | None
+    first_seen_at: datetime
+    last_report_at: datetime | None
+
+
+class CheckResultPublic(BaseModel):
+    check_id: str
+    target: str
+    status: str
+    evidence: str
+    observed: dict[str, Any] | None
+    updated_at: datetime
+
+
+class DeviceDetail(DevicePublic):
+    facts: dict[str, Any]
+    results: list[CheckResultPublic]
+
+
+class ReportSummary(BaseModel):
+    report_id: str
+    kind: str
+    collected_at: datetime
+    received_at: datetime
+    size_bytes: int

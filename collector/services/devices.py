@@ -1,0 +1,100 @@
+"""Reading sites and devices within a user's site scope."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from collector.models.core import Device, DeviceResult, DeviceSection, RawReport, Site
+from collector.services.errors import NotFound
+
+Scope = Collection[int] | None  # site ids a user may see; None: every site
+
+
+@dataclass
+class SiteRow:
+    site: Site
+    device_count: int
+    last_report_at: datetime | None
+
+
+def list_sites(session: Session, *, scope: Scope) -> list[SiteRow]:
+    q = (
+        select(Site, func.count(col(Device.id)), func.max(Device.last_report_at))
+        .join(Device, col(Device.site_id) == col(Site.id), isouter=True)
+        .group_by(col(Site.id))
+        .order_by(Site.code)
+    )
+    if scope is not None:
+        q = q.where(col(Site.id).in_(scope))
+    return [SiteRow(site, count, last) for site, count, last in session.exec(q).all()]
+
+
+def site_in_scope(session: Session, code: str, *, scope: Scope) -> Site:
+    site = session.exec(select(Site).where(Site.code == code)).first()
+    if site is None or (scope is not None and site.id not in scope):
+        raise NotFound(f"no site with code {code!r}")
+    return site
+
+
+def list_devices(
+    session: Session,
+    *,
+    scope: Scope,
+    site_id: int | None = None,
+    kind: str | None = None,
+    search: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Device]:
+    q = select(Device).order_by(Device.site_id, Device.hostname)
+    if scope is not None:
+        q = q.where(col(Device.site_id).in_(scope))
+    if site_id is not None:
+        q = q.where(Device.site_id == site_id)
+    if kind:
+        q = q.where(Device.kind == kind)
+    if search:
+        q = q.where(col(Device.hostname).ilike(f"%{search}%"))
+    return list(session.exec(q.offset(offset).limit(limit)).all())
+
+
+def get_device(session: Session, device_id: int, *, scope: Scope) -> Device:
+    device = session.get(Device, device_id)
+    # Out of scope answers exactly like missing: a scoped user learns nothing of other sites.
+    if device is None or (scope is not None and device.site_id not in scope):
+        raise NotFound(f"no device {device_id}")
+    return device
+
+
+def device_facts(session: Session, device_id: int) -> dict[str, Any]:
+    rows = session.exec(select(DeviceSection).where(DeviceSection.device_id == device_id)).all()
+    return {row.section: row.data for row in rows}
+
+
+def device_results(session: Session, device_id: int) -> list[DeviceResult]:
+    q = (
+        select(DeviceResult)
+        .where(DeviceResult.device_id == device_id)
+        .order_by(DeviceResult.check_id, DeviceResult.target)
+    )
+    return list(session.exec(q).all())
+
+
+def device_reports(session: Session, device_id: int, *, limit: int = 100) -> list[RawReport]:
+    q = (
+        select(RawReport)
+        .where(RawReport.device_id == device_id)
+        .order_by(col(RawReport.received_at).desc())
+        .limit(limit)
+    )
+    return list(session.exec(q).all())
+
+
+def site_codes(session: Session) -> dict[int, str]:
+    return {s.id or 0: s.code for s in session.exec(select(Site)).all()}

@@ -1,0 +1,212 @@
+"""Ingest one report: validate against the device's state, then store it in one transaction.
+
+The raw report (deduplicated by ``report_id``), the device's changed sections and results, and
+every ingest hook's work (findings, certificates, LAN, configs, scores) commit together or not at
+all, so a collector killed mid-ingest leaves either the whole report or nothing; the agent resends
+what was not acknowledged and the duplicate check makes that safe.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, delete, select
+
+from collector.ingest_hooks import hooks
+from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
+from collector.models.types import utcnow
+from collector.services.errors import Conflict
+from collector.services.identity import resolve_device
+from collector.settings import CollectorSettings
+from inventory.report import CheckResult, Report, ReportKind, section_hash
+
+log = logging.getLogger(__name__)
+
+
+class BaseMissing(Conflict):
+    """A delta names a base (or section hashes) this collector does not hold: send a full report."""
+
+
+@dataclass
+class IngestContext:
+    session: Session
+    settings: CollectorSettings
+    agent: Agent
+    device: Device
+    report: Report
+    # Sections whose content changed with this report: name -> new JSON data.
+    changed_sections: dict[str, Any] = field(default_factory=dict)
+    results: list[CheckResult] = field(default_factory=list)
+
+    def section(self, name: str) -> Any:
+        """The device's current value of a section (changed now or stored before), or None."""
+        if name in self.changed_sections:
+            return self.changed_sections[name]
+        row = self.session.get(DeviceSection, (self.device.id, name))
+        return row.data if row else None
+
+
+@dataclass
+class IngestOutcome:
+    status: str  # accepted, duplicate
+    report_id: str
+    device_id: int | None
+
+
+def ingest_report(
+    session: Session, *, settings: CollectorSettings, agent: Agent, report: Report, body: bytes
+) -> IngestOutcome:
+    report_id = str(report.report_id)
+    existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
+    if existing is not None:
+        return IngestOutcome("duplicate", report_id, existing.device_id)
+
+    device = resolve_device(session, agent=agent, subject=report.subject)
+    if report.kind == ReportKind.DELTA:
+        _check_base(session, device, report)
+
+    now = utcnow()
+    session.add(
+        RawReport(
+            report_id=report_id,
+            agent_id=agent.id,
+            device_id=device.id or 0,
+            kind=report.kind.value,
+            schema_version=report.schema_version,
+            collected_at=report.collected_at,
+            received_at=now,
+            size_bytes=len(body),
+            body_gz=gzip.compress(body, compresslevel=6),
+        )
+    )
+    ctx = IngestContext(
+        session=session,
+        settings=settings,
+        agent=agent,
+        device=device,
+        report=report,
+        results=list(report.results),
+    )
+    _store_sections(ctx, now)
+    if report.kind != ReportKind.HEARTBEAT:
+        _store_results(ctx, now)
+
+    device.last_report_at = max(device.last_report_at or now, now)
+    if report.kind == ReportKind.FULL:
+        device.last_full_report_id = report_id
+    agent.last_seen_at = now
+    agent.version = report.agent_version or agent.version
+    if report.subject.kind == "host":
+        agent.hostname = report.subject.hostname
+    session.add_all([device, agent])
+    for hook in hooks():
+        hook(ctx)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two deliveries of one report raced; the other one won and this is a duplicate.
+        session.rollback()
+        existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
+        if existing is None:
+            raise
+        return IngestOutcome("duplicate", report_id, existing.device_id)
+    return IngestOutcome("accepted", report_id, device.id)
+
+
+def _check_base(session: Session, device: Device, report: Report) -> None:
+    if report.base_report_id is None:
+        raise BaseMissing("a delta report must name its base_report_id")
+    base = session.exec(select(RawReport).where(RawReport.report_id == str(report.base_report_id))).first()
+    if base is None or base.device_id != device.id:
+        raise BaseMissing(f"base report {report.base_report_id} is unknown here; send a full report")
+    for name, expected in report.partial.items():
+        row = session.get(DeviceSection, (device.id, name))
+        if row is None or row.hash != expected:
+            raise BaseMissing(f"section {name!r} differs from the base this delta names; send a full report")
+
+
+def _store_sections(ctx: IngestContext, now: Any) -> None:
+    session, device = ctx.session, ctx.device
+    for name, data in ctx.report.present_sections().items():
+        digest = section_hash(data)
+        row = session.get(DeviceSection, (device.id, name))
+        if row is not None and row.hash == digest:
+            continue  # an unchanged section costs no write
+        if row is None:
+            row = DeviceSection(
+                device_id=device.id or 0,
+                section=name,
+                hash=digest,
+                data=data,
+                updated_at=now,
+                report_id=str(ctx.report.report_id),
+            )
+        else:
+            row.hash, row.data, row.updated_at = digest, data, now
+            row.report_id = str(ctx.report.report_id)
+        session.add(row)
+        ctx.changed_sections[name] = data
+
+
+def _store_results(ctx: IngestContext, now: Any) -> None:
+    session, device, report = ctx.session, ctx.device, ctx.report
+    current = {
+        (r.check_id, r.target): r
+        for r in session.exec(select(DeviceResult).where(DeviceResult.device_id == device.id)).all()
+    }
+    seen: set[tuple[str, str]] = set()
+    for result in report.results:
+        key = (result.check_id, result.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        row = current.get(key)
+        if row is None:
+            row = DeviceResult(
+                device_id=device.id or 0,
+                check_id=result.check_id,
+                target=result.target,
+                status=result.status.value,
+                evidence=result.evidence,
+                observed=result.observed,
+                updated_at=now,
+                report_id=str(report.report_id),
+            )
+        elif (row.status, row.evidence, row.observed) != (
+            result.status.value,
+            result.evidence,
+            result.observed,
+        ):
+            row.status, row.evidence, row.observed = result.status.value, result.evidence, result.observed
+            row.updated_at, row.report_id = now, str(report.report_id)
+        else:
+            continue
+        session.add(row)
+    stale = _stale_results(current, seen, report)
+    if stale:
+        session.exec(delete(DeviceResult).where(DeviceResult.id.in_(stale)))  # type: ignore[union-attr,call-overload]
+
+
+def _stale_results(
+    current: dict[tuple[str, str], DeviceResult], seen: set[tuple[str, str]], report: Report
+) -> list[int]:
+    """Results no longer reported: of every module on a full report, else of the modules it covers."""
+    if report.kind == ReportKind.FULL and not report.modules:
+        return [r.id for k, r in current.items() if k not in seen and r.id is not None]
+    if not report.modules:
+        return []
+    from checks.catalog import load_catalog
+
+    catalog = load_catalog()
+    covered = set(report.modules)
+    stale = []
+    for key, row in current.items():
+        check = catalog.get(row.check_id)
+        module = check.module if check else None
+        if key not in seen and module in covered and row.id is not None:
+            stale.append(row.id)
+    return stale
