@@ -52,3 +52,7 @@ def main() -> None:
     from collector import commands  # noqa: F401  (registers its commands on ``app``)
 
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Helpers shared by tests: seed a site, enroll an agent, build and post real reports."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from inventory.facts import Facts, MemoryFacts, OsFacts, SystemFacts
+from inventory.report import CheckResult, HostIdentity, Report, ReportKind, Subject
+
+
+@dataclass
+class EnrolledAgent:
+    agent_id: str
+    key: str
+    site: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+def seed_site(engine: Any, code: str = "P01", name: str = "Phường Bến Nghé") -> str:
+    """Create a site and return a fresh enroll secret for it."""
+    from sqlmodel import select
+
+    from collector.db import session_scope
+    from collector.models.core import Site
+    from collector.services.enrollment import create_enroll_secret
+    from collector.services.sites import create_site
+
+    with session_scope(engine) as session:
+        if session.exec(select(Site).where(Site.code == code)).first() is None:
+            create_site(session, code=code, name=name)
+        return create_enroll_secret(session, site_code=code)
+
+
+def enroll(client: Any, secret: str, hostname: str = "pc-01") -> EnrolledAgent:
+    r = client.post("/api/v1/agents/enroll", json={"secret": secret, "hostname": hostname})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    return EnrolledAgent(body["agent_id"], body["agent_key"], body["site"])
+
+
+def host_report(
+    agent_id: str,
+    *,
+    hostname: str = "pc-01",
+    machine_id: str = "mid-1",
+    serial: str = "SN-1",
+    mac: str = "00:11:22:33:44:55",
+    memory: int = 8 * 2**30,
+    results: list[CheckResult] | None = None,
+    kind: ReportKind = ReportKind.FULL,
+    **facts: Any,
+) -> Report:
+    base = Facts(
+        system=SystemFacts(hostname=hostname, vendor="Dell Inc.", model="OptiPlex 3020", serial=serial),
+        os=OsFacts(family="linux", name="Ubuntu", version="22.04"),
+        memory=MemoryFacts(total_bytes=memory),
+    )
+    merged = base.model_copy(update=facts)
+    return Report(
+        agent_id=agent_id,
+        report_id=uuid.uuid4(),
+        collected_at=datetime.now(UTC),
+        kind=kind,
+        subject=Subject(hostname=hostname, host=HostIdentity(machine_id=machine_id, serial=serial, mac=mac)),
+        facts=merged,
+        results=results or [],
+    )
+
+
+def post_report(client: Any, agent: EnrolledAgent, report: Report, *, gzipped: bool = True) -> Any:
+    body = report.model_dump_json().encode()
+    headers = {**agent.headers, "Content-Type": "application/json"}
+    if gzipped:
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    return client.post("/api/v1/reports", content=body, headers=headers)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def user_token(
+    client: Any,
+    engine: Any,
+    *,
+    username: str = "tech",
+    role: str = "technician",
+    sites: list[str] | None = None,
+    password: str = "correct horse battery",
+) -> dict[str, str]:
+    """Create a user and return bearer headers for it."""
+    from collector.db import session_scope
+    from collector.services.users import create_user
+
+    with session_scope(engine) as session:
+        create_user(session, username=username, password=password, role=role, site_codes=sites or [])
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
