@@ -1,0 +1,101 @@
+"""The administration commands, run as a user runs them (a real process, a real SQLite file)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from collector.db import make_engine
+from collector.models.core import EnrollSecret, Site, User
+from collector.security import token_hash
+
+
+def ww(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "collector.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def test_site_user_and_enroll_secret_round_trip(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    assert ww("db", "upgrade", "--database-url", url).returncode == 0
+    assert ww("site", "add", "P01", "Phường Bến Nghé", "--database-url", url).returncode == 0
+    done = ww(
+        "user",
+        "add",
+        "lan",
+        "--role",
+        "technician",
+        "--site",
+        "P01",
+        "--database-url",
+        url,
+        env={"WARDWATCH_NEW_PASSWORD": "mật khẩu dài"},
+    )
+    assert done.returncode == 0, done.stderr
+    secret = ww("enroll-secret", "create", "--site", "P01", "--database-url", url)
+    assert secret.returncode == 0
+    value = secret.stdout.strip()
+    assert value.startswith("wwe_") and "\n" not in value  # alone on stdout, for scripts
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert s.exec(select(Site.name)).one() == "Phường Bến Nghé"
+        assert s.exec(select(User.role)).one() == "technician"
+        assert s.exec(select(EnrollSecret.secret_hash)).one() == token_hash(value)
+    engine.dispose()
+
+
+def test_site_import_checks_every_row_before_writing(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    ww("db", "upgrade", "--database-url", url)
+    good = tmp_path / "sites.csv"
+    good.write_text("code,name,district\nP01,Phường Bến Nghé,Quận 1\nX02,Xã Bình Chánh,\n", encoding="utf-8")
+    done = ww("site", "import", str(good), "--database-url", url)
+    assert done.returncode == 0 and "2 sites created" in done.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name\nP03,Phường 3\nbad code!,Phường 4\n", encoding="utf-8")
+    refused = ww("site", "import", str(bad), "--database-url", url)
+    assert refused.returncode == 2 and "line 3" in refused.stderr
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert sorted(s.exec(select(Site.code)).all()) == ["P01", "X02"]  # P03 was not written
+    engine.dispose()
+
+
+def test_errors_are_clear(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    ww("db", "upgrade", "--database-url", url)
+    missing = ww("enroll-secret", "create", "--site", "NOPE", "--database-url", url)
+    assert missing.returncode == 2 and "no site with code 'NOPE'" in missing.stderr
+    weak = ww(
+        "user", "add", "x", "--role", "admin", "--database-url", url, env={"WARDWATCH_NEW_PASSWORD": "short"}
+    )
+    assert weak.returncode == 2 and "at least 8 characters" in weak.stderr
+    role = ww(
+        "user",
+        "add",
+        "x",
+        "--role",
+        "boss",
+        "--database-url",
+        url,
+        env={"WARDWATCH_NEW_PASSWORD": "long enough"},
+    )
+    assert role.returncode == 2 and "unknown role" in role.stderr
+
+
+def test_schema_prints_the_report_json_schema():
+    import json
+
+    done = ww("schema")
+    schema = json.loads(done.stdout)
+    assert schema["title"] == "Report" and "report_id" in schema["properties"]
