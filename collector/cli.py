@@ -50,8 +50,9 @@ def schema() -> None:
 def main() -> None:
     # Collector command groups register here, on first use of the root command.
     from collector import commands  # noqa: F401  (registers its commands on ``app``)
+    from collector.cli import app as root  # not ``app``: under ``python -m`` this module is __main__
 
-    app()
+    root()
 
 
 if __name__ == "__main__":
