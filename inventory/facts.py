@@ -43,6 +43,8 @@ class OsFacts(FactModel):
     architecture: str | None = None
     boot_time: datetime | None = None
     install_date: datetime | None = None
+    distro_id: str | None = None  # os-release ID (debian, ubuntu, rhel ...) or "windows"
+    display_version: str | None = None  # Windows DisplayVersion (22H2), os-release VERSION
 
 
 class CpuFacts(FactModel):
@@ -67,6 +69,7 @@ class SmartAttribute(FactModel):
     value: int | None = None
     worst: int | None = None
     threshold: int | None = None
+    when_failed: str | None = None  # smartctl: "now" or "past" when normalized fell to the threshold
 
 
 class SmartFacts(FactModel):
@@ -81,6 +84,18 @@ class SmartFacts(FactModel):
     power_on_hours: int | None = None
     temperature_c: int | None = None
     source: str | None = None  # smartctl, windows-reliability, ...
+    protocol: str | None = None  # ata, nvme, scsi
+    exit_status: int | None = None  # smartctl exit bit mask (bit 3: disk failing, ...)
+    error: str | None = None  # why SMART could not be read, when available is False
+    available_spare: int | None = None  # NVMe, percent
+    unsafe_shutdowns: int | None = None  # NVMe
+    # SATA SSD remaining rated life, from the normalized value of a wear attribute (177/202/231/233).
+    life_left_percent: int | None = None
+    # Windows storage reliability counters and failure prediction.
+    read_errors_uncorrected: int | None = None
+    write_errors_uncorrected: int | None = None
+    predict_failure: bool | None = None
+    health_status: str | None = None  # Windows MSFT_PhysicalDisk: healthy, warning, unhealthy
 
 
 class DiskFacts(FactModel):
@@ -148,6 +163,7 @@ class UserFacts(FactModel):
     admin: bool = False
     disabled: bool | None = None
     last_logon: datetime | None = None
+    password_locked: bool | None = None
 
 
 class Facts(FactModel):
