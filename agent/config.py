@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,13 +43,45 @@ def default_state_dir() -> Path:
 
 
 class Intervals(BaseModel):
-    """Seconds between runs of each module; ``splay`` spreads a fleet's agents over time."""
+    """Seconds between runs of each module; ``splay`` spreads a fleet's agents over time.
 
-    heartbeat: int = Field(default=300, ge=10)
-    inventory: int = Field(default=3600, ge=60)
-    full_report: int = Field(default=86400, ge=300)
-    checks: int = Field(default=3600, ge=60)
+    The lower bounds are low so that tests and a technician's bench can run fast cycles; the
+    defaults are what a commune PC runs.
+    """
+
+    heartbeat: int = Field(default=300, ge=1)
+    inventory: int = Field(default=3600, ge=1)
+    # A full report (every section in full) at least this often; deltas in between.
+    full_report: int = Field(default=86400, ge=1)
+    checks: int = Field(default=3600, ge=1)
+    # Each module's next run is shifted by a random 0..splay seconds (never more than a tenth of
+    # its interval), so that a fleet restarted together does not report together.
     splay: int = Field(default=120, ge=0)
+    # Network devices are polled this often when a [devices] table configures them.
+    devices: int = Field(default=3600, ge=1)
+
+
+class SpoolConfig(BaseModel):
+    """The durable outbox (``spool.db`` in the state directory)."""
+
+    max_bytes: int = Field(default=200 * 1024 * 1024, ge=64 * 1024)
+    max_age_days: float = Field(default=14, gt=0)
+
+
+class DeliveryConfig(BaseModel):
+    """How reports travel to the collector."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    # Exponential backoff with full jitter: a wait drawn from 0..min(cap, base * 2**failures).
+    backoff_base: float = Field(default=5.0, gt=0)
+    backoff_cap: float = Field(default=900.0, gt=0)
+    # A Retry-After longer than this is shortened to it (a misconfigured proxy must not park us for days).
+    retry_after_max: float = Field(default=3600.0, gt=0)
+    # Reports sent per flush over one keep-alive connection before the loop looks at its schedule.
+    batch_size: int = Field(default=100, ge=1)
+    # ``run --once``: this many delivery attempts (with backoff) before giving up and exiting.
+    once_attempts: int = Field(default=3, ge=1)
 
 
 class AgentSettings(BaseSettings):
@@ -60,12 +93,37 @@ class AgentSettings(BaseSettings):
     enroll_secret: str | None = None
     state_dir: Path = Field(default_factory=default_state_dir)
     # TLS to the collector: verification is on; a private CA bundle or a pinned certificate may be given.
+    # A pin is the SHA-256 of the collector's certificate (DER), hex with or without colons; with a pin
+    # and no CA bundle the pin alone authenticates the collector (a self-signed certificate works).
     ca_bundle: Path | None = None
     pinned_cert_sha256: str | None = None
+
     intervals: Intervals = Field(default_factory=Intervals)
+    spool: SpoolConfig = Field(default_factory=SpoolConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    log_level: str = "INFO"
     certs: CertsConfig = Field(default_factory=CertsConfig)
     lan: LanConfig = Field(default_factory=LanConfig)
     devices: DevicesConfig = Field(default_factory=DevicesConfig)
+
+    @field_validator("pinned_cert_sha256")
+    @classmethod
+    def _pin(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        pin = v.replace(":", "").replace(" ", "").lower()
+        if len(pin) != 64 or any(c not in "0123456789abcdef" for c in pin):
+            raise ValueError("pinned_cert_sha256 must be 64 hex digits (the SHA-256 of the certificate)")
+        return pin
+
+    @field_validator("collector_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if not v:
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"collector_url {v!r} must start with https:// (or http:// on a trusted LAN)")
+        return v.rstrip("/")
 
     @classmethod
     def settings_customise_sources(
@@ -86,13 +144,25 @@ class AgentSettings(BaseSettings):
 _CONFIG_PATH: dict[str, Path | None] = {}
 
 
+class ConfigError(ValueError):
+    """The agent configuration (file or environment) is not valid; the message says where and what."""
+
+
 def load_settings(config_path: Path | None = None, **overrides: Any) -> AgentSettings:
     """Settings from ``config_path`` (or the per-OS default), the environment, then ``overrides``."""
     path = config_path or default_config_path()
     if config_path is not None and not config_path.exists():
         raise FileNotFoundError(f"agent config file not found: {config_path}")
     _CONFIG_PATH["path"] = path
+    where = f"{path} or WARDWATCH_AGENT_* variables" if path.exists() else "WARDWATCH_AGENT_* variables"
     try:
         return AgentSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"agent configuration ({where}) is not valid: {problems}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"agent config file {path} is not valid TOML: {exc}") from None
     finally:
         _CONFIG_PATH.pop("path", None)
