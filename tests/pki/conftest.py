@@ -1,0 +1,27 @@
+"""Session-scoped real PKI (generated once) and the HTTP server that serves its CRLs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pki_factory import FileServer, Pki, build_pki  # noqa: E402
+
+pytest.importorskip("pyhanko_certvalidator", reason="the signatures extra (pyhanko) is not installed")
+
+
+@pytest.fixture(scope="session")
+def crl_server() -> Iterator[FileServer]:
+    server = FileServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def pki(crl_server: FileServer) -> Pki:
+    return build_pki(crl_server)
