@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from collector.db import make_engine
+from collector.metrics import Metrics
 from collector.settings import CollectorSettings
 
 
@@ -32,6 +33,7 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
+    app.state.metrics = Metrics()
 
     # Every module in these packages exposes ``router``; adding a resource is adding a file.
     for mod in _router_modules("collector.api.routers"):

@@ -48,3 +48,18 @@ def test_scoped_user_sees_only_its_site(client, app):
     missing = client.get("/api/v1/devices/999999", headers=headers)
     assert other.status_code == missing.status_code == 404
     assert client.get("/api/v1/devices", params={"site": "X02"}, headers=headers).status_code == 404
+
+
+def test_metrics_count_reports_by_outcome(client, app):
+    agent = enroll(client, seed_site(app.state.engine))
+    report = host_report(agent.agent_id)
+    post_report(client, agent, report)
+    post_report(client, agent, report)
+    client.post("/api/v1/reports", content=b"{", headers=agent.headers)
+    admin = user_token(client, app.state.engine, username="root", role="admin")
+    assert client.get("/metrics").status_code == 401
+    text = client.get("/metrics", headers=admin).text
+    assert 'wardwatch_reports_total{outcome="accepted"} 1' in text
+    assert 'wardwatch_reports_total{outcome="duplicate"} 1' in text
+    assert 'wardwatch_reports_total{outcome="rejected"} 1' in text
+    assert "wardwatch_devices 1" in text

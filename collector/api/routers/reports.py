@@ -29,8 +29,39 @@ router = APIRouter(tags=["reports"])
 async def post_report(
     request: Request, agent: AuthedAgent, session: DbSession, settings: Settings
 ) -> ReportAccepted | JSONResponse:
-    body = await read_limited_body(request, settings.max_report_bytes)
-    data = parse_json(body)
+    metrics = request.app.state.metrics
+    try:
+        body = await read_limited_body(request, settings.max_report_bytes)
+        data = parse_json(body)
+    except HTTPException:
+        metrics.inc("reports", "rejected")
+        raise
+    try:
+        report = _validate(data, agent.id)
+    except HTTPException:
+        metrics.inc("reports", "rejected")
+        raise
+    try:
+        outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
+        session.commit()
+    except BaseMissing as exc:
+        session.rollback()
+        metrics.inc("reports", "needs_full")
+        return JSONResponse({"detail": str(exc), "needs_full": True}, status_code=409)
+    except ServiceError as exc:
+        session.rollback()
+        metrics.inc("reports", "rejected")
+        raise HTTPException(exc.status_code, str(exc)) from None
+    metrics.inc("reports", outcome.status)
+    return ReportAccepted(
+        status=outcome.status,
+        report_id=outcome.report_id,
+        device_id=outcome.device_id,
+        duplicate=outcome.status == "duplicate",
+    )
+
+
+def _validate(data: object, agent_id: str) -> Report:
     if not isinstance(data, dict):
         raise HTTPException(422, "a report is a JSON object")
     version = data.get("schema_version")
@@ -44,20 +75,6 @@ async def post_report(
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()[:50]]
         raise HTTPException(422, errors) from None
-    if report.agent_id != agent.id:
+    if report.agent_id != agent_id:
         raise HTTPException(403, f"report agent_id {report.agent_id} does not match the key's agent")
-    try:
-        outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
-        session.commit()
-    except BaseMissing as exc:
-        session.rollback()
-        return JSONResponse({"detail": str(exc), "needs_full": True}, status_code=409)
-    except ServiceError as exc:
-        session.rollback()
-        raise HTTPException(exc.status_code, str(exc)) from None
-    return ReportAccepted(
-        status=outcome.status,
-        report_id=outcome.report_id,
-        device_id=outcome.device_id,
-        duplicate=outcome.status == "duplicate",
-    )
+    return report
