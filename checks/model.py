@@ -87,7 +87,6 @@ class Verdict:
     def skipped(cls, evidence: str, **observed: Any) -> Verdict:
         return cls(CheckStatus.SKIPPED, evidence, observed)
 
-
     @classmethod
     def error(cls, evidence: str, **observed: Any) -> Verdict:
         return cls(CheckStatus.ERROR, evidence, observed)

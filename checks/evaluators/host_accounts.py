@@ -1,0 +1,72 @@
+"""Local accounts: few administrators, guest off, built-in Administrator off, one uid 0."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.evaluators._util import part
+from checks.model import Verdict, evaluator
+from checks.runner import MissingFact
+from inventory.facts import Facts
+from inventory.security import AccountFacts
+
+
+class AdminParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_admins: int = Field(default=2, ge=1)
+    # Members that do not count (e.g. a domain group the city's IT manages), compared case-insensitively
+    # against the name and the part after a backslash.
+    allowed: list[str] = Field(default_factory=lambda: ["Domain Admins"])
+
+
+@evaluator("host.admins_limited", params=AdminParams)
+def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
+    acc: AccountFacts = part(facts, "accounts")
+    if acc.admins is None:
+        raise MissingFact("security.accounts.admins")
+    allowed = {a.lower() for a in params.allowed}
+    counted = [
+        a.name
+        for a in acc.admins
+        if a.enabled is not False
+        and a.name.lower() not in allowed
+        and a.name.split("\\")[-1].lower() not in allowed
+    ]
+    names = ", ".join(counted) or "none"
+    text = f"{len(counted)} enabled administrator account(s): {names} (limit {params.max_admins})"
+    if len(counted) > params.max_admins:
+        return Verdict.failed(text, admins=counted)
+    return Verdict.passed(text, admins=counted)
+
+
+@evaluator("host.guest_disabled")
+def guest_disabled(facts: Facts, params: object) -> Verdict:
+    acc: AccountFacts = part(facts, "accounts")
+    if acc.guest_enabled is None:
+        raise MissingFact("security.accounts.guest_enabled")
+    if acc.guest_enabled:
+        return Verdict.failed("the guest account is enabled: anyone can log in without a password")
+    return Verdict.passed("the guest account is disabled")
+
+
+@evaluator("host.builtin_admin_disabled")
+def builtin_admin_disabled(facts: Facts, params: object) -> Verdict:
+    acc: AccountFacts = part(facts, "accounts")
+    if acc.builtin_admin_enabled is None:
+        raise MissingFact("security.accounts.builtin_admin_enabled")
+    if acc.builtin_admin_enabled:
+        return Verdict.failed("the built-in Administrator account is enabled")
+    return Verdict.passed("the built-in Administrator account is disabled")
+
+
+@evaluator("host.single_uid0")
+def single_uid0(facts: Facts, params: object) -> Verdict:
+    acc: AccountFacts = part(facts, "accounts")
+    if acc.uid0_accounts is None:
+        raise MissingFact("security.accounts.uid0_accounts")
+    extra = [n for n in acc.uid0_accounts if n != "root"]
+    if extra:
+        return Verdict.failed(
+            f"accounts other than root with uid 0: {', '.join(extra)}", uid0=acc.uid0_accounts
+        )
+    return Verdict.passed("only root has uid 0", uid0=acc.uid0_accounts)

@@ -1,0 +1,67 @@
+"""Anti-malware: a product present, real-time protection on, signatures fresh."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.evaluators._util import day, days_since, part
+from checks.model import Verdict, evaluator, now
+from checks.runner import MissingFact
+from inventory.facts import Facts
+from inventory.security import AntivirusFacts
+
+
+@evaluator("host.antivirus_present")
+def antivirus_present(facts: Facts, params: object) -> Verdict:
+    av: AntivirusFacts = part(facts, "antivirus")
+    names = sorted({p.name for p in av.products})
+    if names:
+        return Verdict.passed(f"anti-malware installed: {', '.join(names)}", products=names)
+    return Verdict.failed("no anti-malware product found")
+
+
+@evaluator("host.antivirus_enabled")
+def antivirus_enabled(facts: Facts, params: object) -> Verdict:
+    av: AntivirusFacts = part(facts, "antivirus")
+    if not av.products:
+        return Verdict.not_applicable("no anti-malware product (see the anti-malware-installed check)")
+    on = [p.name for p in av.products if p.enabled]
+    if on:
+        return Verdict.passed(f"real-time protection on: {', '.join(on)}", enabled=on)
+    if all(p.enabled is None for p in av.products):
+        raise MissingFact("security.antivirus.products[].enabled")
+    off = [p.name for p in av.products if p.enabled is False]
+    return Verdict.failed(f"real-time protection off: {', '.join(off)}", disabled=off)
+
+
+class FreshParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_age_days: int = Field(default=7, ge=0)
+
+
+@evaluator("host.antivirus_fresh", params=FreshParams)
+def antivirus_fresh(facts: Facts, params: FreshParams) -> Verdict:
+    av: AntivirusFacts = part(facts, "antivirus")
+    active = [p for p in av.products if p.enabled] or av.products
+    if not active:
+        return Verdict.not_applicable("no anti-malware product (see the anti-malware-installed check)")
+    dated = [p for p in active if p.signature_updated_at is not None]
+    if dated:
+        best = max(dated, key=lambda p: p.signature_updated_at)  # type: ignore[arg-type,return-value]
+        assert best.signature_updated_at is not None
+        age = days_since(best.signature_updated_at, now())
+        text = (
+            f"{best.name} signatures updated {day(best.signature_updated_at)}, {age} days ago "
+            f"(limit {params.max_age_days})"
+        )
+        if age > params.max_age_days:
+            return Verdict.failed(text, signature_age_days=age, product=best.name)
+        return Verdict.passed(text, signature_age_days=age, product=best.name)
+    flags = [p for p in active if p.up_to_date is not None]
+    if not flags:
+        raise MissingFact("security.antivirus signature age")
+    fresh = [p.name for p in flags if p.up_to_date]
+    if fresh:
+        return Verdict.passed(f"signatures up to date (as the product reports): {', '.join(fresh)}")
+    stale = ", ".join(p.name for p in flags)
+    return Verdict.failed(f"signatures out of date (as the product reports): {stale}")

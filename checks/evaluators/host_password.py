@@ -1,0 +1,96 @@
+"""Password policy: minimum length, maximum age, history, complexity, account lockout."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.evaluators._util import part
+from checks.model import Verdict, evaluator
+from checks.runner import MissingFact
+from inventory.facts import Facts
+from inventory.security import PasswordPolicy
+
+
+def _src(p: PasswordPolicy) -> str:
+    return f" ({p.source})" if p.source else ""
+
+
+class MinLengthParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_length: int = Field(default=8, ge=1)
+
+
+@evaluator("host.password_min_length", params=MinLengthParams)
+def password_min_length(facts: Facts, params: MinLengthParams) -> Verdict:
+    p: PasswordPolicy = part(facts, "password_policy")
+    if p.min_length is None:
+        raise MissingFact("security.password_policy.min_length")
+    text = f"minimum password length {p.min_length} (required {params.min_length}){_src(p)}"
+    if p.min_length < params.min_length:
+        return Verdict.failed(text, min_length=p.min_length)
+    return Verdict.passed(text, min_length=p.min_length)
+
+
+class MaxAgeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_days: int = Field(default=90, ge=1)
+
+
+@evaluator("host.password_max_age", params=MaxAgeParams)
+def password_max_age(facts: Facts, params: MaxAgeParams) -> Verdict:
+    p: PasswordPolicy = part(facts, "password_policy")
+    if p.never_expires:
+        return Verdict.failed(f"passwords never expire (required at most {params.max_days} days){_src(p)}")
+    if p.max_age_days is None:
+        raise MissingFact("security.password_policy.max_age_days")
+    text = f"passwords expire after {p.max_age_days} days (required at most {params.max_days}){_src(p)}"
+    if p.max_age_days > params.max_days:
+        return Verdict.failed(text, max_age_days=p.max_age_days)
+    return Verdict.passed(text, max_age_days=p.max_age_days)
+
+
+class HistoryParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_history: int = Field(default=5, ge=1)
+
+
+@evaluator("host.password_history", params=HistoryParams)
+def password_history(facts: Facts, params: HistoryParams) -> Verdict:
+    p: PasswordPolicy = part(facts, "password_policy")
+    if p.history is None:
+        raise MissingFact("security.password_policy.history")
+    text = f"{p.history} previous passwords remembered (required {params.min_history}){_src(p)}"
+    if p.history < params.min_history:
+        return Verdict.failed(text, history=p.history)
+    return Verdict.passed(text, history=p.history)
+
+
+@evaluator("host.password_complexity")
+def password_complexity(facts: Facts, params: object) -> Verdict:
+    p: PasswordPolicy = part(facts, "password_policy")
+    if p.complexity is None:
+        raise MissingFact("security.password_policy.complexity")
+    if p.complexity:
+        return Verdict.passed(f"passwords must mix character classes{_src(p)}")
+    return Verdict.failed(f"no password complexity requirement{_src(p)}")
+
+
+class LockoutParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_attempts: int = Field(default=10, ge=1)
+
+
+@evaluator("host.account_lockout", params=LockoutParams)
+def account_lockout(facts: Facts, params: LockoutParams) -> Verdict:
+    p: PasswordPolicy = part(facts, "password_policy")
+    if p.lockout_threshold is None:
+        raise MissingFact("security.password_policy.lockout_threshold")
+    if p.lockout_threshold == 0:
+        return Verdict.failed(f"accounts never lock after failed logins{_src(p)}", lockout_threshold=0)
+    text = (
+        f"accounts lock after {p.lockout_threshold} failed logins "
+        f"(required at most {params.max_attempts}){_src(p)}"
+    )
+    if p.lockout_threshold > params.max_attempts:
+        return Verdict.failed(text, lockout_threshold=p.lockout_threshold)
+    return Verdict.passed(text, lockout_threshold=p.lockout_threshold)

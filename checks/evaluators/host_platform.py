@@ -1,0 +1,47 @@
+"""Platform integrity: Secure Boot, TPM."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from checks.evaluators._util import part
+from checks.model import Verdict, evaluator
+from checks.runner import MissingFact
+from inventory.facts import Facts
+from inventory.security import BootFacts, TpmFacts
+
+
+@evaluator("host.secure_boot")
+def secure_boot(facts: Facts, params: object) -> Verdict:
+    boot: BootFacts = part(facts, "boot")
+    if boot.uefi is False:
+        return Verdict.failed("the PC boots in legacy BIOS mode: no Secure Boot", uefi=False)
+    if boot.secure_boot is None:
+        raise MissingFact("security.boot.secure_boot")
+    if boot.secure_boot:
+        return Verdict.passed("Secure Boot is on", uefi=boot.uefi)
+    return Verdict.failed("UEFI firmware with Secure Boot off", uefi=boot.uefi)
+
+
+class TpmParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    min_major: int = 2
+
+
+@evaluator("host.tpm_present", params=TpmParams)
+def tpm_present(facts: Facts, params: TpmParams) -> Verdict:
+    tpm: TpmFacts = part(facts, "tpm")
+    if tpm.present is None:
+        raise MissingFact("security.tpm.present")
+    if not tpm.present:
+        return Verdict.failed("no TPM found (or it is disabled in the firmware)")
+    if tpm.version is None:
+        raise MissingFact("security.tpm.version")
+    try:
+        major = int(tpm.version.strip().split(".")[0])
+    except ValueError:
+        raise MissingFact(f"a readable TPM version (got {tpm.version!r})") from None
+    if major < params.min_major:
+        return Verdict.failed(f"TPM {tpm.version} (required {params.min_major}.0)", version=tpm.version)
+    ready = "" if tpm.ready is not False else " (not ready for use)"
+    return Verdict.passed(f"TPM {tpm.version} present{ready}", version=tpm.version)

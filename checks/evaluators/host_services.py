@@ -1,0 +1,64 @@
+"""Risky listening services: telnet, FTP, VNC on a port; SMBv1 on the file server."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from checks.evaluators._util import is_loopback, part
+from checks.model import Verdict, evaluator
+from inventory.facts import Facts
+from inventory.security import Listener, SmbFacts
+
+
+class PortParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service: str = Field(min_length=1)
+    # Single ports or inclusive ranges "5900-5910".
+    ports: list[int | str] = Field(min_length=1)
+    # A service bound to loopback only cannot be reached from the network.
+    loopback_ok: bool = True
+
+    def matches(self, port: int) -> bool:
+        for p in self.ports:
+            if isinstance(p, int):
+                if p == port:
+                    return True
+            else:
+                lo, _, hi = p.partition("-")
+                if int(lo) <= port <= int(hi or lo):
+                    return True
+        return False
+
+
+@evaluator("host.port_not_listening", params=PortParams)
+def port_not_listening(facts: Facts, params: PortParams) -> Verdict:
+    listening: list[Listener] = part(facts, "listening")
+    hits = [
+        lis
+        for lis in listening
+        if params.matches(lis.port) and not (params.loopback_ok and is_loopback(lis.address))
+    ]
+    ports = ", ".join(str(p) for p in params.ports)
+    if hits:
+        where = ", ".join(
+            f"{h.address}:{h.port}" + (f" ({h.process})" if h.process else "") for h in hits[:10]
+        )
+        return Verdict.failed(
+            f"{params.service} is listening: {where}", listeners=[f"{h.address}:{h.port}" for h in hits]
+        )
+    return Verdict.passed(f"nothing listens for {params.service} (port {ports})")
+
+
+@evaluator("host.smb1_disabled")
+def smb1_disabled(facts: Facts, params: object) -> Verdict:
+    smb: SmbFacts = part(facts, "smb")
+    if smb.smb1_enabled is None:
+        if smb.server_running is False:
+            return Verdict.passed("no SMB file server is running")
+        from checks.runner import MissingFact
+
+        raise MissingFact("security.smb.smb1_enabled")
+    proto = f" (server min protocol {smb.min_protocol})" if smb.min_protocol else ""
+    if smb.smb1_enabled:
+        return Verdict.failed(f"the file server accepts SMBv1{proto}", min_protocol=smb.min_protocol)
+    return Verdict.passed(f"SMBv1 is disabled{proto}", min_protocol=smb.min_protocol)
