@@ -65,3 +65,24 @@ def status(state_dir: StateDir = None, config: ConfigFile = None) -> None:
     from agent.commands import status_command
 
     status_command(state_dir=state_dir, config_path=config)
+
+
+@app.command()
+def scan(
+    interface: Annotated[
+        str | None, typer.Option("--interface", help="Scan this interface's subnet (default: the default route's).")
+    ] = None,
+    cidr: Annotated[
+        str | None, typer.Option("--cidr", help="Scan this private CIDR instead (at most /22 unless configured).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the scan result as JSON.")] = False,
+    state_dir: StateDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Scan the LAN: hosts, unknown devices, rogue DHCP, ARP spoofing, risky services.
+
+    The result is saved in the state directory and goes into the next report.
+    """
+    from agent.lan.command import scan_command
+
+    scan_command(interface=interface, cidr=cidr, json_out=json_out, state_dir=state_dir, config_path=config)

@@ -67,7 +67,9 @@ def main(argv: list[str]) -> None:
     out = sys.stdout
     out.write("# MAC OUI -> vendor, from the IEEE Registration Authority public listings (MA-L, MA-M,\n")
     out.write(f"# MA-S, IAB) as shipped by Debian ieee-data (listing date {stamp or 'unknown'}).\n")
-    out.write("# IEEE asserts no copyright in the listing; see NOTICE.txt. Rebuild: python -m inventory.oui.build\n")
+    out.write(
+        "# IEEE asserts no copyright in the listing; see NOTICE.txt. Rebuild: python -m inventory.oui.build\n"
+    )
     for line in lines:
         out.write(line + "\n")
 
