@@ -297,3 +297,151 @@ def build_pki(server: FileServer) -> Pki:
     p.tls["rsa1024"] = t("localhost", san=loc, key=rsa_key(1024))
     p.tls["untrusted_root"] = issue("localhost", issuer=other_inter, key=tkey, eku=SERVER_AUTH, san=loc)
     return p
+
+
+class TlsServer:
+    """A real TLS server on 127.0.0.1 in a thread; answers HTTP HEAD/GET with optional HSTS."""
+
+    def __init__(
+        self,
+        chain: list[Issued],
+        tmp_dir,  # type: ignore[no-untyped-def]
+        *,
+        minimum: object | None = None,
+        maximum: object | None = None,
+        hsts: str | None = None,
+    ) -> None:
+        import ssl
+
+        cert_file = tmp_dir / f"chain-{id(self)}.pem"
+        key_file = tmp_dir / f"key-{id(self)}.pem"
+        cert_file.write_bytes(b"".join(i.pem for i in chain))
+        key_file.write_bytes(chain[0].key_pem())
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.set_ciphers("ALL:@SECLEVEL=0")  # so that RSA-1024 and SHA-1 certificates can be served
+        if minimum is not None:
+            ctx.minimum_version = minimum  # type: ignore[assignment]
+        if maximum is not None:
+            ctx.maximum_version = maximum  # type: ignore[assignment]
+        ctx.load_cert_chain(cert_file, key_file)
+        self.ctx = ctx
+        self.hsts = hsts
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        import ssl
+
+        conn.settimeout(5)
+        try:
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        return
+                    data += chunk
+                headers = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n"
+                if self.hsts:
+                    headers += f"Strict-Transport-Security: {self.hsts}\r\n"
+                tls.sendall((headers + "\r\n").encode())
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+def blank_pdf() -> bytes:
+    """A one-page PDF written by pyHanko's own writer."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    w = PdfFileWriter()
+    page = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Page"),
+            generic.NameObject("/MediaBox"): generic.ArrayObject(
+                [generic.NumberObject(0), generic.NumberObject(0), generic.NumberObject(595), generic.NumberObject(842)]
+            ),
+            generic.NameObject("/Resources"): generic.DictionaryObject(),
+        }
+    )
+    w.insert_page(page)
+    buf = BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def _signer(leaf: Issued, chain: list[Issued]):  # type: ignore[no-untyped-def]
+    from asn1crypto import keys
+    from asn1crypto import x509 as ax
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key_der = leaf.key.private_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return signers.SimpleSigner(
+        signing_cert=ax.Certificate.load(leaf.der),
+        signing_key=keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs([ax.Certificate.load(c.der) for c in chain]),
+    )
+
+
+def timestamper(tsa: Issued, chain: list[Issued]):  # type: ignore[no-untyped-def]
+    from asn1crypto import keys
+    from asn1crypto import x509 as ax
+    from pyhanko.sign.timestamps import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key_der = tsa.key.private_bytes(  # type: ignore[attr-defined]
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return DummyTimeStamper(
+        tsa_cert=ax.Certificate.load(tsa.der),
+        tsa_key=keys.PrivateKeyInfo.load(key_der),
+        certs_to_embed=SimpleCertificateStore.from_certs([ax.Certificate.load(c.der) for c in chain]),
+    )
+
+
+def sign_pdf(pdf: bytes, leaf: Issued, chain: list[Issued], *, tsa=None) -> bytes:  # type: ignore[no-untyped-def]
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    w = IncrementalPdfFileWriter(BytesIO(pdf))
+    out = signers.sign_pdf(
+        w, signers.PdfSignatureMetadata(field_name="ChuKy1"), signer=_signer(leaf, chain), timestamper=tsa
+    )
+    return out.getvalue()
+
+
+def sign_detached(data: bytes, leaf: Issued, chain: list[Issued]) -> bytes:
+    import asyncio
+
+    ci = asyncio.run(_signer(leaf, chain).async_sign_general_data(data, "sha256", detached=True))
+    return ci.dump()
