@@ -1,0 +1,261 @@
+"""Cisco IOS / IOS-XE: an interactive CLI driven by netmiko; ntc-templates parse its show commands."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from inventory.devices import scrub as _scrub
+from inventory.devices.contract import BasicFacts
+from inventory.devices.text import first, textfsm, uptime_seconds
+from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
+
+PLATFORM = "cisco_ios"
+VENDOR = "Cisco"
+FACT_COMMANDS = ("show version", "show inventory", "show ip interface brief")
+CONFIG_COMMAND = "show running-config"
+
+
+def config_command(facts: BasicFacts) -> str:
+    return CONFIG_COMMAND
+
+
+WELL_KNOWN_COMMUNITIES = frozenset({"public", "private", "cisco", "community", "secret", "admin"})
+
+_READ_ONLY = re.compile(r"^(show \S.*|terminal (length|width) \d+)$")
+
+
+def is_read_only(command: str) -> bool:
+    return bool(_READ_ONLY.match(command.strip())) and "|" not in command.replace("| include", "")
+
+
+# ---- facts --------------------------------------------------------------------------------------
+
+
+def parse_facts(outputs: Mapping[str, str], config: str | None = None) -> tuple[BasicFacts, list[str]]:
+    warnings: list[str] = []
+    facts = BasicFacts(vendor=VENDOR)
+    version = _records("show version", outputs, warnings)
+    if version:
+        facts.hostname = first(version, "hostname")
+        facts.os_version = first(version, "version")
+        facts.model = first(version, "hardware")
+        facts.serial_number = first(version, "serial")
+        facts.uptime = uptime_seconds(first(version, "uptime"))
+    inventory = _records("show inventory", outputs, warnings)
+    if inventory:
+        chassis = inventory[0]
+        facts.serial_number = facts.serial_number or chassis.get("sn") or None
+        facts.model = facts.model or chassis.get("pid") or None
+    facts.interface_list = [i.name for i in parse_interfaces(outputs, config)]
+    if not facts.hostname and config:
+        m = re.search(r"^hostname (\S+)", config, re.M)
+        facts.hostname = m.group(1) if m else None
+    return facts, warnings
+
+
+def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+    text = outputs.get(command)
+    if not text:
+        return []
+    try:
+        records = textfsm(PLATFORM, command, text)
+    except (LookupError, ValueError) as exc:
+        warnings.append(str(exc))
+        return []
+    if not records:
+        warnings.append(f"{command!r}: nothing recognised in the output")
+    return records
+
+
+def parse_interfaces(outputs: Mapping[str, str], config: str | None = None) -> list[DeviceInterface]:
+    records = _records("show ip interface brief", outputs, [])
+    out = []
+    for rec in records:
+        status = rec.get("status", "")
+        ip = rec.get("ip_address", "")
+        out.append(
+            DeviceInterface(
+                name=rec["interface"],
+                enabled=None if status == "deleted" else "administratively" not in status,
+                up=rec.get("proto") == "up",
+                ipv4=[ip] if re.match(r"^\d+\.\d+\.\d+\.\d+$", ip) else [],
+                kind="loopback" if rec["interface"].lower().startswith("loopback") else None,
+            )
+        )
+    return out
+
+
+# ---- scrubbing ----------------------------------------------------------------------------------
+
+R = _scrub.REMOVED
+_RULES = [
+    # snmp-server host H [vrf V] [informs|traps] [version 1|2c] COMMUNITY (v3 names a user, not a secret)
+    (
+        re.compile(
+            r"^(snmp-server host \S+(?: vrf \S+)?(?: (?:informs|traps))?(?: version (?:1|2c))? )"
+            r"(?!version |informs |traps )(\S+)",
+            re.M,
+        ),
+        rf"\1{R}",
+    ),
+    (re.compile(r"^(snmp-server community )(\S+)", re.M), rf"\1{R}"),
+    (re.compile(r"(\bwpa-psk (?:ascii|hex)(?: \d)? )(\S+)"), rf"\1{R}"),
+    (re.compile(r"(\bmd5(?: \d)? )(\S+)"), rf"\1{R}"),
+    (re.compile(r"(\bcrypto isakmp key(?: \d)? )(\S+)"), rf"\1{R}"),
+    # password/secret/key words followed by an optional encryption type digit, then the secret
+    (
+        re.compile(
+            r"(\b(?:password|secret|key|key-string|server-key|authentication-key|pre-shared-key)"
+            r"(?: (?:level \d+ )?\d{1,2})? )(?!<removed>)(\S+)"
+        ),
+        rf"\1{R}",
+    ),
+    # "ntp clock-period" changes on its own every few minutes: not configuration, drop it
+    (re.compile(r"^ntp clock-period .*\n?", re.M), ""),
+    (re.compile(r"^! (?:NVRAM config last updated|Last configuration change) at .*\n?", re.M), ""),
+    (re.compile(r"^Current configuration : \d+ bytes\n?", re.M), ""),
+]
+
+
+def scrub(config: str) -> str:
+    return _scrub.finish(_scrub.apply(config, _RULES))
+
+
+# ---- audit --------------------------------------------------------------------------------------
+
+
+def _blocks(config: str) -> list[tuple[str, list[str]]]:
+    """Top-level lines with their indented children."""
+    blocks: list[tuple[str, list[str]]] = []
+    for raw in config.splitlines():
+        if not raw.strip() or raw.startswith("!"):
+            continue
+        if raw[0] in " \t" and blocks:
+            blocks[-1][1].append(raw.strip())
+        else:
+            blocks.append((raw.strip(), []))
+    return blocks
+
+
+def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
+    blocks = _blocks(config)
+    top = [head for head, _ in blocks]
+    a = ConfigAudit(users_known=True)
+    has = lambda prefix: any(line.startswith(prefix) for line in top)  # noqa: E731
+
+    a.aaa_enabled = "aaa new-model" in top
+    a.password_encryption_service = "service password-encryption" in top
+    a.ssh_v1_enabled = "ip ssh version 2" not in top
+    a.http_enabled = "ip http server" in top
+    a.login_banner = has("banner login") or has("banner motd")
+
+    # enable password / secret
+    for line in top:
+        m = re.match(r"enable (password|secret)(?: level \d+)?(?: (\d))? \S+", line)
+        if not m:
+            continue
+        if m.group(1) == "secret":
+            a.enable_secret = True
+        else:
+            a.enable_password = True
+            if m.group(2) in (None, "0", "7"):
+                a.reversible_passwords.append(f"enable password (type {m.group(2) or '0'})")
+    a.enable_password = bool(a.enable_password)
+    a.enable_secret = bool(a.enable_secret)
+
+    for line in top:
+        m = re.match(r"username (\S+)(.*)$", line)
+        if not m:
+            continue
+        name, rest = m.groups()
+        priv = re.search(r"privilege (\d+)", rest)
+        storage = "unknown"
+        pw = re.search(r"\b(password|secret)(?: (\d))? \S+", rest)
+        if "nopassword" in rest:
+            storage = "none"
+        elif pw and pw.group(1) == "secret":
+            storage = "hashed"
+        elif pw:
+            kind = pw.group(2) or "0"
+            storage = "reversible" if kind == "7" else "plaintext"
+            a.reversible_passwords.append(f"username {name} (type {kind})")
+        a.users.append(
+            DeviceUser(name=name, privilege=priv.group(1) if priv else "1", password_storage=storage)
+        )
+
+    # SNMP
+    for line in top:
+        m = re.match(r"snmp-server community (\S+)(.*)$", line)
+        if m:
+            name, rest = m.groups()
+            tokens = rest.split()
+            if tokens[:1] == ["view"]:
+                tokens = tokens[2:]
+            access = "rw" if tokens[:1] == ["RW"] else "ro"
+            acl = tokens[1:] if tokens[:1] in (["RO"], ["RW"]) else tokens
+            acl = [t for t in acl if t not in ("ipv6",)]
+            a.snmp_communities.append(
+                SnmpCommunity(
+                    access=access, well_known=name.lower() in WELL_KNOWN_COMMUNITIES, restricted=bool(acl)
+                )
+            )
+    a.snmp_v3 = any(re.match(r"snmp-server (group \S+ v3|user \S+ \S+ v3)", line) for line in top)
+    a.snmp_enabled = bool(a.snmp_communities) or a.snmp_v3
+
+    # Lines
+    lines = [(head, body) for head, body in blocks if head.startswith("line ")]
+    vty = [(h, b) for h, b in lines if h.startswith("line vty")]
+    telnet = False
+    for _head, body in vty:
+        ti = next((x for x in body if x.startswith("transport input")), None)
+        # No "transport input": older releases default to "all", telnet included.
+        if ti is None or "telnet" in ti or ti.endswith(" all"):
+            telnet = True
+    a.telnet_enabled = telnet if vty else None
+    a.management_acl = all(any(x.startswith("access-class ") for x in b) for _, b in vty) if vty else None
+    for head, body in lines:
+        name = head[len("line ") :]
+        for x in body:
+            m = re.match(r"exec-timeout (\d+)(?: (\d+))?", x)
+            if m:
+                a.idle_timeouts.append(
+                    LineTimeout(line=name, seconds=int(m.group(1)) * 60 + int(m.group(2) or 0))
+                )
+            m = re.match(r"password(?: (\d))? \S+", x)
+            if m and m.group(1) in (None, "0", "7"):
+                a.reversible_passwords.append(f"line {name} password (type {m.group(1) or '0'})")
+        if a.aaa_enabled:
+            continue
+        login = [x for x in body if x == "login" or x.startswith("login ") or x == "no login"]
+        has_password = any(x.startswith("password") for x in body)
+        if "no login" in login or (not login and name.startswith(("con", "aux"))):
+            a.lines_without_login.append(name)
+        elif login == ["login"] and not has_password and name.startswith("vty"):
+            continue  # vty with "login" and no password refuses logins: closed, not open
+
+    a.ntp_servers = [m.group(1) for line in top if (m := re.match(r"s?ntp server (?:vrf \S+ )?(\S+)", line))]
+    a.syslog_hosts = [
+        m.group(1)
+        for line in top
+        if (
+            m := re.match(
+                r"logging (?:host )?(?:ipv6 )?(?:vrf \S+ )?(\d[\d.:]*|[a-fA-F0-9:]+:[a-fA-F0-9:]*)", line
+            )
+        )
+    ]
+    services = []
+    if "no service pad" not in top:
+        services.append("pad")
+    if "no ip bootp server" not in top:
+        services.append("bootp")
+    for svc, word in (
+        ("tcp-small-servers", "service tcp-small-servers"),
+        ("udp-small-servers", "service udp-small-servers"),
+        ("finger", "ip finger"),
+        ("finger", "service finger"),
+    ):
+        if word in top and svc not in services:
+            services.append(svc)
+    a.enabled_services = services
+    return a
