@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, delete, select
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
 
-from collector.models.core import AuthSession, Role, Site, User, UserSite
+from collector.models.core import AuditEvent, AuthSession, Role, Site, User, UserSite
 from collector.models.types import utcnow
-from collector.security import hash_password, new_token, token_hash, verify_password
+from collector.security import hash_password, new_password, new_token, token_hash, verify_password
 from collector.services.audit import record
 from collector.services.errors import Conflict, NotFound, ServiceError, Unauthorized
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+# One address guessing across many usernames is throttled too (the per-user lockout alone would
+# let it try 4 passwords on every account).
+MAX_FAILED_PER_ADDRESS = 30
+ADDRESS_WINDOW = timedelta(minutes=15)
 
 
 def create_user(
@@ -27,6 +33,7 @@ def create_user(
     site_codes: list[str] | None = None,
     full_name: str | None = None,
     actor: str = "system",
+    address: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 150:
@@ -45,7 +52,14 @@ def create_user(
     session.add(user)
     session.flush()
     set_site_scope(session, user, site_codes or [])
-    record(session, actor=actor, action="user.create", target=username, detail={"role": role.value})
+    record(
+        session,
+        actor=actor,
+        action="user.create",
+        target=username,
+        address=address,
+        detail={"role": role.value, "sites": sorted(site_codes or [])},
+    )
     return user
 
 
@@ -63,6 +77,10 @@ def authenticate(session: Session, *, username: str, password: str, address: str
     """The user, or ``Unauthorized`` with one message for every failure (it discloses nothing)."""
     user = session.exec(select(User).where(User.username == username)).first()
     now = utcnow()
+    if address is not None and _recent_failures(session, address) >= MAX_FAILED_PER_ADDRESS:
+        verify_password(None, password)
+        record(session, actor=username[:150], action="login.throttled", address=address)
+        raise Unauthorized("too many failed logins from this address; try again later")
     if user is not None and user.locked_until is not None and user.locked_until > now:
         verify_password(None, password)  # same cost as a real attempt
         record(session, actor=username, action="login.locked", address=address)
@@ -105,3 +123,139 @@ def end_auth_session(session: Session, session_id: int) -> None:
     row = session.get(AuthSession, session_id)
     if row is not None:
         session.delete(row)
+
+
+def _recent_failures(session: Session, address: str) -> int:
+    since = utcnow() - ADDRESS_WINDOW
+    q = select(func.count(col(AuditEvent.id))).where(
+        AuditEvent.action == "login.failed", AuditEvent.address == address, col(AuditEvent.at) > since
+    )
+    return int(session.exec(q).one())
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+@dataclass
+class UserRow:
+    user: User
+    site_codes: list[str]
+
+    @property
+    def locked(self) -> bool:
+        return is_locked(self.user)
+
+
+def list_users(session: Session) -> list[UserRow]:
+    users = session.exec(select(User).order_by(User.username)).all()
+    scopes: dict[int, list[str]] = {}
+    q = select(UserSite.user_id, Site.code).join(Site, col(Site.id) == col(UserSite.site_id))
+    for user_id, code in session.exec(q).all():
+        scopes.setdefault(user_id, []).append(code)
+    return [UserRow(u, sorted(scopes.get(u.id or 0, []))) for u in users]
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    return user
+
+
+def user_site_codes(session: Session, user_id: int) -> list[str]:
+    q = (
+        select(Site.code)
+        .join(UserSite, col(Site.id) == col(UserSite.site_id))
+        .where(UserSite.user_id == user_id)
+    )
+    return sorted(session.exec(q).all())
+
+
+def end_user_sessions(session: Session, user_id: int) -> None:
+    """Log a user out everywhere (web sessions and API tokens)."""
+    session.exec(delete(AuthSession).where(AuthSession.user_id == user_id))  # type: ignore[call-overload]
+
+
+def set_disabled(
+    session: Session, *, user_id: int, disabled: bool, actor: str, address: str | None = None
+) -> User:
+    """Disable (and log out everywhere) or re-enable a user. Nobody disables their own account."""
+    user = get_user(session, user_id)
+    if disabled and user.username == actor:
+        raise ServiceError("you cannot disable your own account")
+    user.disabled = disabled
+    if not disabled:
+        user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    if disabled:
+        end_user_sessions(session, user_id)
+    record(
+        session,
+        actor=actor,
+        action="user.disable" if disabled else "user.enable",
+        target=user.username,
+        address=address,
+    )
+    session.flush()
+    return user
+
+
+def reset_password(
+    session: Session, *, user_id: int, actor: str, address: str | None = None, password: str | None = None
+) -> str:
+    """Set a new password (a generated one unless given), lift a lockout, end the user's sessions.
+
+    Returns the new password: the caller shows it once; only its argon2 hash is kept.
+    """
+    user = get_user(session, user_id)
+    password = password or new_password()
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    end_user_sessions(session, user_id)
+    record(session, actor=actor, action="user.reset_password", target=user.username, address=address)
+    session.flush()
+    return password
+
+
+def update_user(
+    session: Session,
+    *,
+    user_id: int,
+    role: Role | str,
+    site_codes: list[str],
+    full_name: str | None = None,
+    actor: str,
+    address: str | None = None,
+) -> User:
+    """Change a user's role, site scope and name. An admin cannot demote themself (no lock-out)."""
+    user = get_user(session, user_id)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
+    if user.username == actor and role != Role(user.role):
+        raise ServiceError("you cannot change your own role")
+    user.role = role.value
+    user.full_name = full_name or None
+    session.add(user)
+    set_site_scope(session, user, site_codes)
+    record(
+        session,
+        actor=actor,
+        action="user.update",
+        target=user.username,
+        address=address,
+        detail={"role": role.value, "sites": sorted(site_codes)},
+    )
+    return user
+
+
+def set_language(session: Session, user_id: int, language: str) -> None:
+    user = session.get(User, user_id)
+    if user is not None and user.language != language:
+        user.language = language
+        session.add(user)

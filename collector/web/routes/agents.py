@@ -1,0 +1,35 @@
+"""Agents: where each runs, its version, when it last reported; an administrator revokes a key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.services import console
+from collector.services.enrollment import revoke_agent
+from collector.services.errors import NotFound
+from collector.web.setup import flash, redirect, render, translator_for
+
+router = APIRouter(include_in_schema=False)
+
+NAV = [(80, "Agents", "/agents", ("admin", "technician"))]
+
+
+@router.get("/agents")
+def agents_page(request: Request, user: StaffUser, session: DbSession, settings: Settings) -> Response:
+    rows = console.list_agents(session, scope=user.site_ids, stale_minutes=settings.stale_agent_minutes)
+    return render(request, "agents.html", {"agents": rows, "stale_minutes": settings.stale_agent_minutes})
+
+
+@router.post("/agents/{agent_id}/revoke")
+def revoke(request: Request, agent_id: str, user: AdminUser, session: DbSession) -> Response:
+    _ = translator_for(request)
+    try:
+        agent = console.get_agent(session, agent_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    revoke_agent(session, agent_id, actor=user.username)
+    session.commit()
+    name = agent.hostname or agent.id
+    return flash(redirect("/agents"), _("The key of agent %(name)s was revoked.", name=name), "ok")

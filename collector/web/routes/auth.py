@@ -1,0 +1,98 @@
+"""Logging in and out of the web console.
+
+The login form is protected against CSRF before any session exists by a double-submit token: a random
+value in an HttpOnly cookie that the form must echo. A new session gets its own CSRF token.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from collector.api.deps import SESSION_COOKIE, AnyUser, DbSession, Public, Settings
+from collector.services.audit import record
+from collector.services.errors import Unauthorized
+from collector.services.users import (
+    LOCKOUT,
+    MAX_FAILED_LOGINS,
+    authenticate,
+    create_auth_session,
+    end_auth_session,
+)
+from collector.web.i18n import LANG_COOKIE
+from collector.web.setup import (
+    PRE_CSRF_COOKIE,
+    client_address,
+    flash,
+    pre_session_csrf_ok,
+    redirect,
+    render,
+    safe_next,
+    set_cookie,
+    translator_for,
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login", dependencies=[Public])
+def login_page(request: Request, next: str = "/") -> Response:
+    return render(request, "login.html", {"next": safe_next(next)})
+
+
+@router.post("/login", dependencies=[Public])
+def login(
+    request: Request,
+    session: DbSession,
+    settings: Settings,
+    username: str = Form("", max_length=150),
+    password: str = Form("", max_length=1024),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    _ = translator_for(request)
+    target = safe_next(next)
+    if not pre_session_csrf_ok(request, csrf_token):
+        request.state.new_pre_csrf = None
+        request.cookies.pop(PRE_CSRF_COOKIE, None)  # hand out a fresh token with the refusal
+        error = _("The login form has expired. Please try again.")
+        return render(request, "login.html", {"next": target, "error": error}, status_code=403)
+    address = client_address(request)
+    try:
+        user = authenticate(session, username=username, password=password, address=address)
+    except Unauthorized:
+        session.commit()  # keep the failed-login count, the lockout and the audit record
+        # One message for every failure: it does not tell whether the user exists or is locked.
+        error = _(
+            "Wrong username or password. After %(n)s failed attempts, logging in is blocked for "
+            "%(minutes)s minutes.",
+            n=MAX_FAILED_LOGINS,
+            minutes=int(LOCKOUT.total_seconds() // 60),
+        )
+        return render(
+            request, "login.html", {"next": target, "error": error, "username": username}, status_code=401
+        )
+    token, _row = create_auth_session(
+        session, user, kind="web", hours=settings.session_hours, address=address
+    )
+    session.commit()
+    response = redirect(target)
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=settings.session_hours * 3600)
+    # The pre-session token has done its job; a new one is issued when a login form shows again.
+    response.delete_cookie(PRE_CSRF_COOKIE, path="/")
+    if user.language and not request.cookies.get(LANG_COOKIE):
+        set_cookie(request, response, LANG_COOKIE, user.language, max_age=365 * 86400)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, user: AnyUser, session: DbSession) -> Response:
+    if user.session_id is not None:
+        end_auth_session(session, user.session_id)
+    record(session, actor=user.username, action="logout", address=client_address(request))
+    session.commit()
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    _ = translator_for(request)
+    flash(response, _("You have logged out."), "ok")
+    return response
