@@ -48,6 +48,7 @@ class Principal:
     via: str  # "api" or "web"
     csrf_token: str | None = None
     session_id: int | None = None
+    language: str | None = None  # the user's stored console language
 
     def can_see_site(self, site_id: int | None) -> bool:
         return self.site_ids is None or (site_id is not None and site_id in self.site_ids)
@@ -64,8 +65,16 @@ class Forbidden(Exception):
     """A web page the user's role may not see: the handler renders the 403 page."""
 
 
+class CsrfFailed(HTTPException):
+    """A state-changing request without the right CSRF token (403; the web shows "reload the form")."""
+
+    def __init__(self) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong; reload the page")
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    # Machine endpoints answer 401/403 like the API rather than redirecting to the login page.
+    return request.url.path.startswith("/api/") or request.url.path == "/metrics"
 
 
 def _bearer(request: Request) -> str | None:
@@ -84,9 +93,12 @@ def load_principal(request: Request, session: Session) -> Principal | None:
         return None
     row = session.exec(select(AuthSession).where(AuthSession.token_hash == token_hash(token))).first()
     if row is None or row.kind != kind or row.expires_at <= utcnow():
+        # Remembered so the login page can say "your session has expired" instead of nothing.
+        request.state.stale_session = kind == "web"
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
+        request.state.stale_session = kind == "web"
         return None
     sites = session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all()
     return Principal(
@@ -97,6 +109,7 @@ def load_principal(request: Request, session: Session) -> Principal | None:
         via=kind,
         csrf_token=row.csrf_token,
         session_id=row.id,
+        language=user.language,
     )
 
 
@@ -111,7 +124,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent or not principal.csrf_token or not same(sent, principal.csrf_token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "CSRF token missing or wrong; reload the page")
+        raise CsrfFailed()
 
 
 def allow(*roles: Role) -> Any:
@@ -130,6 +143,7 @@ def allow(*roles: Role) -> Any:
                 )
             raise LoginRequired()
         if principal.role not in allowed:
+            request.state.principal = principal  # the 403 page still shows the user's navigation
             if is_api(request):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
             raise Forbidden()
