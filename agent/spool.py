@@ -33,7 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.errors import SpoolError, SpoolFull
+
 log = logging.getLogger(__name__)
+
+__all__ = ["SPOOL_FILE", "Spool", "SpoolError", "SpoolFull", "SpoolItem", "SpoolStats"]
 
 SPOOL_FILE = "spool.db"
 SCHEMA_VERSION = 1
@@ -84,14 +88,6 @@ END;
 _PROTECTED = """
     seq NOT IN (SELECT max(seq) FROM outbox WHERE kind = 'full' GROUP BY subject)
 """
-
-
-class SpoolError(Exception):
-    """The spool cannot take or give a report; the message names the file and the cause."""
-
-
-class SpoolFull(SpoolError):
-    """No room on the disk that holds the spool."""
 
 
 class _Recovered(SpoolError):

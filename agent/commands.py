@@ -1,0 +1,198 @@
+"""Implementations of ``wardwatch agent collect|enroll|run|status`` (agent/cli.py holds the options).
+
+Errors a user can act on end with one line on stderr naming the problem and a non-zero exit
+status, never a traceback; secrets (enroll secret, agent key) are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from agent.config import AgentSettings, ConfigError, load_settings
+
+log = logging.getLogger("agent")
+
+
+def _settings(config_path: Path | None, **overrides: Any) -> AgentSettings:
+    try:
+        settings = load_settings(config_path, **overrides)
+    except (ConfigError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _logging(settings.log_level)
+    return settings
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request at INFO; the agent logs outcomes itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def collect_command(*, json_out: bool, config_path: Path | None, state_dir: Path | None = None) -> None:
+    from agent.cycle import build_report, collect_host
+    from agent.state import AgentState
+
+    settings = _settings(config_path, state_dir=state_dir)
+    collected = collect_host(settings)
+    ident = AgentState.load(settings.state_dir) if settings.state_dir.exists() else None
+    built = build_report(collected, agent_id=ident.agent_id if ident else "local")
+    if json_out:
+        sys.stdout.write(json.dumps(json.loads(built.body), indent=2, ensure_ascii=False) + "\n")
+        return
+    report = built.report
+    typer.echo(f"{report.subject.hostname}: report {report.report_id}")
+    typer.echo(f"  sections: {', '.join(report.present_sections()) or '(none)'}")
+    counts = Counter(r.status.value for r in report.results)
+    typer.echo(f"  checks:   {', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or '(none)'}")
+    for problem in collected.problems:
+        typer.echo(f"  problem:  {problem}")
+    typer.echo(f"  size:     {len(built.body)} bytes JSON (use --json to print it)")
+
+
+def enroll_command(
+    *, collector_url: str, secret: str, state_dir: Path | None, config_path: Path | None
+) -> None:
+    from agent.cycle import optional
+    from agent.delivery import Backoff, enroll
+    from agent.errors import AgentError, PermanentError
+    from agent.state import StateError, ensure_state_dir
+
+    settings = _settings(config_path, state_dir=state_dir, collector_url=collector_url)
+    name_fn = optional("inventory.host", "hostname")
+    try:
+        hostname = name_fn() if name_fn else None
+    except Exception:
+        hostname = None
+    if not hostname:
+        from agent.cycle import fallback_hostname
+
+        hostname = fallback_hostname()
+    backoff = Backoff(base=1.0, cap=8.0, retry_after_max=30.0)
+    for attempt in range(1, 6):
+        try:
+            ident = enroll(
+                settings,
+                collector_url=settings.collector_url or collector_url,
+                secret=secret,
+                hostname=hostname,
+            )
+            break
+        except PermanentError as exc:
+            raise _fail(str(exc)) from None
+        except AgentError as exc:
+            if attempt == 5:
+                raise _fail(str(exc)) from None
+            delay = backoff.next_delay(getattr(exc, "retry_after", None))
+            log.warning("%s; retrying in %.1f s", exc, delay)
+            time.sleep(delay)
+    try:
+        ensure_state_dir(settings.state_dir)
+        ident.save(settings.state_dir)
+    except StateError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"enrolled: agent {ident.agent_id}, site {ident.site}, state in {settings.state_dir}")
+
+
+def run_command(*, once: bool, state_dir: Path | None, config_path: Path | None) -> None:
+    from agent.errors import AgentError
+    from agent.runner import run
+
+    settings = _settings(config_path, state_dir=state_dir)
+    try:
+        outcome = run(settings, once=once)
+    except AgentError as exc:
+        raise _fail(str(exc)) from None
+    if outcome is not None:
+        msg = f"spooled {outcome.spooled}, delivered {outcome.delivered}, waiting {outcome.remaining}"
+        if outcome.error:
+            typer.echo(f"{msg}; last error: {outcome.error}", err=True)
+            raise typer.Exit(1)
+        typer.echo(msg)
+
+
+def _when(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def status_data(settings: AgentSettings) -> dict[str, Any]:
+    from agent.spool import SPOOL_FILE, Spool
+    from agent.state import AgentState, Status
+
+    state_dir = settings.state_dir
+    ident = AgentState.load(state_dir) if state_dir.exists() else None
+    st = Status.load(state_dir) if state_dir.exists() else Status()
+    spool: dict[str, Any] = {"path": str(state_dir / SPOOL_FILE), "depth": 0}
+    if (state_dir / SPOOL_FILE).exists():
+        with Spool.in_state_dir(state_dir) as sp:
+            s = sp.stats()
+        spool.update(
+            depth=s.count,
+            bytes=s.bytes,
+            oldest_at=_when(s.oldest_at),
+            oldest_age_seconds=round(time.time() - s.oldest_at) if s.oldest_at else None,
+            quarantined=s.quarantined,
+        )
+    return {
+        "state_dir": str(state_dir),
+        "enrolled": ident is not None,
+        "agent_id": ident.agent_id if ident else None,
+        "site": ident.site if ident else None,
+        "collector_url": settings.collector_url or (ident.collector_url if ident else None),
+        "spool": spool,
+        "last_success_at": _when(st.last_success_at),
+        "last_attempt_at": _when(st.last_attempt_at),
+        "last_error": st.last_error,
+        "last_error_at": _when(st.last_error_at),
+        "delivered_total": st.delivered,
+        "needs_full": st.needs_full,
+        "last_run": {k: _when(v) for k, v in st.last_run.items()},
+    }
+
+
+def status_command(*, state_dir: Path | None, config_path: Path | None, json_out: bool = False) -> None:
+    from agent.errors import AgentError
+
+    settings = _settings(config_path, state_dir=state_dir)
+    try:
+        data = status_data(settings)
+    except AgentError as exc:
+        raise _fail(str(exc)) from None
+    if json_out:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    sp = data["spool"]
+    typer.echo(f"state dir:     {data['state_dir']}")
+    if data["enrolled"]:
+        typer.echo(
+            f"enrolled:      agent {data['agent_id']} (site {data['site']}) -> {data['collector_url']}"
+        )
+    else:
+        typer.echo("enrolled:      no (run `wardwatch agent enroll --collector URL --secret SECRET`)")
+    oldest = f", oldest {sp['oldest_at']} ({sp['oldest_age_seconds']} s ago)" if sp.get("oldest_at") else ""
+    typer.echo(f"spool:         {sp['depth']} report(s), {sp.get('bytes', 0)} bytes{oldest}")
+    if sp.get("quarantined"):
+        typer.echo(f"quarantined:   {sp['quarantined']} record(s)")
+    typer.echo(f"last success:  {data['last_success_at'] or 'never'}")
+    err = f"{data['last_error']} (at {data['last_error_at']})" if data["last_error"] else "none"
+    typer.echo(f"last error:    {err}")

@@ -1,0 +1,388 @@
+"""Talking to the collector: enroll, and deliver the spool in order, at least once.
+
+- One httpx client per flush: keep-alive, connect and read timeouts, gzip bodies (the spool
+  stores them compressed), proxies from the environment, TLS verified by default (a CA bundle or
+  a pinned certificate for a private CA, see ``agent.tls``).
+- A report leaves the spool only on a 202 from the collector that names it (``accepted`` or
+  ``duplicate``); anything else — a 200 from a captive portal included — keeps it. The collector
+  deduplicates by ``report_id``, so a resend after a lost answer counts once.
+- 409 ``needs_full``: the delta is dropped and a full report is asked for. 400/403/413/422 from the
+  collector: the report can never land, it is quarantined so it does not block the queue.
+- 401: re-enroll once with the configured enroll secret, rewrite waiting reports to the new agent
+  id, go on. 429/503/5xx/network trouble: stop and let the caller back off (``Backoff``: full
+  jitter, ``Retry-After`` honoured).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agent import __version__
+from agent.config import AgentSettings
+from agent.errors import (
+    AuthError,
+    DeliveryError,
+    DeliveryTimeout,
+    EnrollRefused,
+    NeedsFull,
+    NetworkError,
+    NotEnrolled,
+    ProtocolError,
+    RateLimited,
+    Rejected,
+    ServerError,
+    TlsError,
+)
+from agent.spool import Spool, SpoolItem
+from agent.state import AgentState
+from agent.tls import PinnedTransport, env_proxy_for, ssl_context
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"wardwatch-agent/{__version__}"
+ENROLL_PATH = "/api/v1/agents/enroll"
+REPORTS_PATH = "/api/v1/reports"
+
+
+def build_client(
+    settings: AgentSettings, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    d = settings.delivery
+    timeout = httpx.Timeout(connect=d.connect_timeout, read=d.read_timeout, write=d.read_timeout, pool=5.0)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=30)
+    common: dict[str, Any] = {
+        "timeout": timeout,
+        "headers": {"User-Agent": USER_AGENT},
+        "follow_redirects": False,  # a redirect is a misconfiguration to report, not to follow with the key
+    }
+    if base_url:
+        common["base_url"] = base_url
+    if transport is not None:
+        return httpx.Client(transport=transport, trust_env=False, **common)
+    verify = ssl_context(ca_bundle=settings.ca_bundle, pinned=settings.pinned_cert_sha256 is not None)
+    if settings.pinned_cert_sha256:
+        assert isinstance(verify, ssl.SSLContext)
+        proxy = env_proxy_for(base_url) if base_url else None
+        pinned = PinnedTransport(pin=settings.pinned_cert_sha256, verify=verify, proxy=proxy, limits=limits)
+        return httpx.Client(transport=pinned, trust_env=False, **common)
+    return httpx.Client(verify=verify, trust_env=True, limits=limits, **common)
+
+
+def _request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request, with httpx's errors mapped onto the agent's tree."""
+    try:
+        return client.request(method, url, **kwargs)
+    except TlsError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise DeliveryTimeout(f"{url}: timed out ({type(exc).__name__})") from exc
+    except httpx.ConnectError as exc:
+        if _caused_by(exc, ssl.SSLCertVerificationError):
+            raise TlsError(f"{url}: the collector's certificate did not verify: {exc}") from exc
+        raise NetworkError(f"{url}: cannot connect: {exc}") from exc
+    except (httpx.RemoteProtocolError, httpx.DecodingError, httpx.ProxyError) as exc:
+        raise ProtocolError(f"{url}: unintelligible answer: {exc}") from exc
+    except httpx.TransportError as exc:
+        raise NetworkError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _detail(resp: httpx.Response) -> tuple[dict[str, Any] | None, str]:
+    """The collector's JSON error body (None when the answer is not the collector's JSON) and its text."""
+    try:
+        data = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        return None, resp.text[:200].strip()
+    if not isinstance(data, dict):
+        return None, str(data)[:200]
+    detail = data.get("detail", data)
+    return data, (detail if isinstance(detail, str) else json.dumps(detail)[:500])
+
+
+def _raise_for(resp: httpx.Response, what: str) -> None:
+    """Map a non-success answer to the error tree (never returns)."""
+    code = resp.status_code
+    data, detail = _detail(resp)
+    wait = retry_after_seconds(resp.headers.get("Retry-After"))
+    if code in (429, 503):
+        raise RateLimited(f"{what}: collector busy ({code}): {detail}", status_code=code, retry_after=wait)
+    if code >= 500:
+        raise ServerError(f"{what}: collector error {code}: {detail}", status_code=code, retry_after=wait)
+    if 300 <= code < 400:
+        raise ProtocolError(
+            f"{what}: redirected ({code}) to {resp.headers.get('Location')}; set collector_url to it",
+            status_code=code,
+        )
+    if code == 401:
+        raise AuthError(f"{what}: {detail or 'unauthorized'}", status_code=code)
+    if data is None:
+        # Not the collector's JSON: a proxy or a portal answered. Keep the report and retry later.
+        raise ProtocolError(
+            f"{what}: answer {code} is not from a wardwatch collector: {detail!r}", status_code=code
+        )
+    if code == 409 and data.get("needs_full"):
+        raise NeedsFull(f"{what}: {detail}", status_code=code)
+    if code in (400, 403, 409, 413, 422):
+        raise Rejected(f"{what}: collector refused it ({code}): {detail}", status_code=code)
+    raise ProtocolError(f"{what}: unexpected answer {code}: {detail}", status_code=code)
+
+
+def enroll(
+    settings: AgentSettings,
+    *,
+    collector_url: str,
+    secret: str,
+    hostname: str,
+    transport: httpx.BaseTransport | None = None,
+) -> AgentState:
+    """Enroll with ``secret``; returns the identity (the caller saves it). Raises a DeliveryError."""
+    url = collector_url.rstrip("/")
+    with build_client(settings, base_url=url, transport=transport) as client:
+        resp = _request(
+            client,
+            "POST",
+            ENROLL_PATH,
+            json={"secret": secret, "hostname": hostname, "agent_version": __version__},
+        )
+    if resp.status_code == 401 or resp.status_code == 403:
+        _, detail = _detail(resp)
+        raise EnrollRefused(f"enrollment refused by {url}: {detail}", status_code=resp.status_code)
+    if resp.status_code not in (200, 201):
+        _raise_for(resp, f"enroll at {url}")
+    data, _ = _detail(resp)
+    if not data or not data.get("agent_id") or not data.get("agent_key"):
+        raise ProtocolError(f"enroll at {url}: the answer lacks agent_id/agent_key")
+    return AgentState(
+        agent_id=str(data["agent_id"]),
+        agent_key=str(data["agent_key"]),
+        collector_url=url,
+        site=data.get("site"),
+    )
+
+
+def send_report(client: httpx.Client, *, key: str, body_gz: bytes, report_id: str) -> str:
+    """POST one gzip-compressed report; returns ``accepted`` or ``duplicate``."""
+    resp = _request(
+        client,
+        "POST",
+        REPORTS_PATH,
+        content=body_gz,
+        headers={
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+        },
+    )
+    what = f"report {report_id}"
+    if resp.status_code != 202:
+        _raise_for(resp, what)
+    data, text = _detail(resp)
+    status = (data or {}).get("status")
+    if status not in ("accepted", "duplicate"):
+        raise ProtocolError(f"{what}: 202 without an acknowledgement: {text!r}")
+    named = (data or {}).get("report_id")
+    if named is not None and str(named) != report_id:
+        raise ProtocolError(f"{what}: the collector acknowledged another report ({named})")
+    return str(status)
+
+
+class Backoff:
+    """Exponential backoff with full jitter: wait a random 0..min(cap, base * 2**failures) seconds.
+
+    A ``Retry-After`` from the collector replaces the draw (up to ``retry_after_max``).
+    """
+
+    def __init__(
+        self, *, base: float, cap: float, retry_after_max: float, rng: random.Random | None = None
+    ) -> None:
+        self.base, self.cap, self.retry_after_max = base, cap, retry_after_max
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self, retry_after: float | None = None) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
+        self.failures += 1
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_max)
+        return self._rng.uniform(0, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    @classmethod
+    def from_settings(cls, settings: AgentSettings) -> Backoff:
+        d = settings.delivery
+        return cls(base=d.backoff_base, cap=d.backoff_cap, retry_after_max=d.retry_after_max)
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    needs_full: bool = False
+    reenrolled: bool = False
+    error: DeliveryError | None = None
+
+    @property
+    def delivered(self) -> int:
+        return self.sent + self.duplicates
+
+
+class Deliverer:
+    """Delivers the spool in order over one keep-alive connection per flush."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        spool: Spool,
+        *,
+        state_dir: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        on_ack: Callable[[SpoolItem, str], None] | None = None,
+        hostname: Callable[[], str] = socket.gethostname,
+    ) -> None:
+        self.settings = settings
+        self.spool = spool
+        self.state_dir = Path(state_dir or settings.state_dir)
+        self.transport = transport
+        self.on_ack = on_ack
+        self.hostname = hostname
+        self._reenrolled = False
+
+    def identity(self) -> AgentState:
+        """The saved identity; a first enrollment when none is saved and a secret is configured."""
+        ident = AgentState.load(self.state_dir)
+        if ident is not None:
+            return ident
+        s = self.settings
+        if s.collector_url and s.enroll_secret:
+            return self._enroll(s.collector_url)
+        raise NotEnrolled(
+            f"no agent key in {self.state_dir}: run `wardwatch agent enroll --collector URL --secret SECRET`"
+        )
+
+    def _enroll(self, url: str) -> AgentState:
+        assert self.settings.enroll_secret
+        ident = enroll(
+            self.settings,
+            collector_url=url,
+            secret=self.settings.enroll_secret,
+            hostname=self.hostname(),
+            transport=self.transport,
+        )
+        ident.save(self.state_dir)
+        log.info("enrolled with %s as agent %s (site %s)", url, ident.agent_id, ident.site)
+        return ident
+
+    def flush(self, *, stop: Callable[[], bool] = lambda: False, max_items: int | None = None) -> FlushResult:
+        """Send waiting reports oldest first until the spool is empty, an error, or ``stop()``."""
+        result = FlushResult()
+        try:
+            ident = self.identity()
+        except DeliveryError as exc:
+            result.error = exc
+            return result
+        url = self.settings.collector_url or ident.collector_url
+        batch = self.settings.delivery.batch_size
+        try:
+            client = build_client(self.settings, base_url=url, transport=self.transport)
+        except DeliveryError as exc:
+            result.error = exc
+            return result
+        with client:
+            while not stop():
+                items = self.spool.peek(batch)
+                if not items:
+                    break
+                for item in items:
+                    if stop() or (max_items is not None and result.delivered >= max_items):
+                        return result
+                    ident = self._deliver(client, ident, item, result)
+                    if result.error is not None:
+                        return result
+                if max_items is not None and result.delivered >= max_items:
+                    break
+        return result
+
+    def _deliver(
+        self, client: httpx.Client, ident: AgentState, item: SpoolItem, result: FlushResult
+    ) -> AgentState:
+        body = item.body
+        if item.agent_id != ident.agent_id:
+            body = self._readdress(item, ident.agent_id)
+        try:
+            status = send_report(client, key=ident.agent_key, body_gz=body, report_id=item.report_id)
+        except AuthError as exc:
+            if self._reenrolled or not self.settings.enroll_secret:
+                result.error = exc
+                return ident
+            log.warning("collector no longer knows this agent's key (%s); enrolling again", exc)
+            self._reenrolled = result.reenrolled = True
+            try:
+                ident = self._enroll(self.settings.collector_url or ident.collector_url)
+            except DeliveryError as enroll_exc:
+                result.error = enroll_exc
+                return ident
+            return self._deliver(client, ident, item, result)
+        except NeedsFull as exc:
+            log.warning("%s; dropping it and sending a full report", exc)
+            self.spool.ack(item.seq)
+            result.needs_full = True
+            return ident
+        except Rejected as exc:
+            self.spool.quarantine(item.seq, str(exc))
+            result.quarantined += 1
+            return ident
+        except DeliveryError as exc:
+            self.spool.note_failure(item.seq, str(exc))
+            result.error = exc
+            return ident
+        self.spool.ack(item.seq)
+        if status == "duplicate":
+            result.duplicates += 1
+        else:
+            result.sent += 1
+        if self.on_ack is not None:
+            self.on_ack(item, status)
+        return ident
+
+    def _readdress(self, item: SpoolItem, agent_id: str) -> bytes:
+        """A report spooled under another agent id (before enrolling, or before a re-enroll)."""
+        data = item.report()
+        data["agent_id"] = agent_id
+        return self.spool.replace_body(item.seq, json.dumps(data, separators=(",", ":")).encode(), agent_id)
