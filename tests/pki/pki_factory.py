@@ -384,7 +384,12 @@ def blank_pdf() -> bytes:
         {
             generic.NameObject("/Type"): generic.NameObject("/Page"),
             generic.NameObject("/MediaBox"): generic.ArrayObject(
-                [generic.NumberObject(0), generic.NumberObject(0), generic.NumberObject(595), generic.NumberObject(842)]
+                [
+                    generic.NumberObject(0),
+                    generic.NumberObject(0),
+                    generic.NumberObject(595),
+                    generic.NumberObject(842),
+                ]
             ),
             generic.NameObject("/Resources"): generic.DictionaryObject(),
         }

@@ -18,7 +18,10 @@ from inventory.certs import DocumentStatus, SignedDocumentResult
 
 def check(pki: Pki, path: Path) -> list[SignedDocumentResult]:
     validator = SigningValidator(
-        TrustSet(anchors=[pki.root.cert]), other_certs=[pki.inter.cert], crl_store=CrlStore(None), fetch_timeout=5
+        TrustSet(anchors=[pki.root.cert]),
+        other_certs=[pki.inter.cert],
+        crl_store=CrlStore(None),
+        fetch_timeout=5,
     )
 
     async def go() -> list[SignedDocumentResult]:
@@ -84,7 +87,9 @@ def test_pdf_with_trusted_timestamp(pki: Pki, pdf: bytes, tmp_path: Path) -> Non
         crl_url=pki.server.url("/inter.crl"),
     )
     f = tmp_path / "timestamped.pdf"
-    f.write_bytes(sign_pdf(pdf, pki.leaves["valid"], [pki.inter, pki.root], tsa=timestamper(tsa, [pki.inter])))
+    f.write_bytes(
+        sign_pdf(pdf, pki.leaves["valid"], [pki.inter, pki.root], tsa=timestamper(tsa, [pki.inter]))
+    )
     [r] = check(pki, f)
     assert r.timestamp_present is True and r.timestamp_trusted is True, r.reasons
     assert r.signing_time_source == "timestamp"
@@ -114,7 +119,9 @@ def test_broken_pdf_is_an_error_entry(pki: Pki, tmp_path: Path) -> None:
 def test_detached_cms_valid_and_changed(pki: Pki, tmp_path: Path) -> None:
     data = "Công văn số 12/UBND".encode()
     (tmp_path / "cong-van.txt").write_bytes(data)
-    (tmp_path / "cong-van.txt.p7s").write_bytes(sign_detached(data, pki.leaves["valid"], [pki.inter, pki.root]))
+    (tmp_path / "cong-van.txt.p7s").write_bytes(
+        sign_detached(data, pki.leaves["valid"], [pki.inter, pki.root])
+    )
     [ok] = check(pki, tmp_path / "cong-van.txt.p7s")
     assert ok.kind == "cms" and ok.status is DocumentStatus.VALID, ok.reasons
     (tmp_path / "cong-van.txt").write_bytes(data + b" (sua)")
