@@ -86,3 +86,23 @@ def scan(
     from agent.lan.command import scan_command
 
     scan_command(interface=interface, cidr=cidr, json_out=json_out, state_dir=state_dir, config_path=config)
+
+
+@app.command()
+def poll(
+    devices: Annotated[
+        Path | None, typer.Option("--devices", help="Device list (TOML [[devices]]); default: the config's.")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print every device's report (facts, results) as JSON.")
+    ] = False,
+    state_dir: StateDir = None,
+    config: ConfigFile = None,
+) -> None:
+    """Poll the network devices over SSH: inventory, configuration backup and configuration checks.
+
+    Exit code 1 when a device could not be reached or logged into.
+    """
+    from agent.devices.command import poll_command
+
+    poll_command(devices_file=devices, json_out=json_out, state_dir=state_dir, config_path=config)
