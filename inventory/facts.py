@@ -146,7 +146,7 @@ class NetworkInterfaceFacts(FactModel):
     speed_mbps: int | None = None
     up: bool | None = None
     physical: bool | None = None
-    kind: str | None = None  # ethernet, wifi, loopback, virtual
+    kind: str | None = None  # ethernet, wifi, loopback, virtual, bluetooth
 
 
 class SoftwareFacts(FactModel):

@@ -167,9 +167,12 @@ def block_disks(root: str | Path = "/") -> list[DiskFacts]:
         majmin = read(base / "dev") or ""
         udev = udev_properties(root, majmin) if majmin else {}
         vendor = read(base / "device/vendor")
-        model = clean_text(read(base / "device/model")) or clean_text(
-            udev.get("ID_MODEL", "").replace("_", " ") or None
-        )
+        # sysfs cuts SCSI/SATA models at 16 characters; udev's ID_MODEL holds the whole name.
+        sys_model = clean_text(read(base / "device/model") or read(base / "device/name"))  # mmc: name
+        udev_model = clean_text(udev.get("ID_MODEL", "").replace("_", " ") or None)
+        model = sys_model
+        if udev_model and (not sys_model or udev_model.startswith(sys_model)):
+            model = udev_model
         if model and vendor and vendor.strip() not in ("ATA", "") and not model.startswith(vendor.strip()):
             model = f"{vendor.strip()} {model}"
         serial = (
