@@ -60,8 +60,9 @@ class LanConfig(BaseModel):
     # OFFERs, and to listen passively for ARP claims.
     reply_wait: float = Field(default=0.4, gt=0, le=10)
     probe_timeout: float = Field(default=1.0, gt=0, le=10)
-    dhcp_window: float = Field(default=3.0, ge=0, le=60)
-    passive_window: float = Field(default=3.0, ge=0, le=600)
+    # 5 s: dnsmasq and ISC dhcpd ping an address (about 3 s) before they offer it.
+    dhcp_window: float = Field(default=5.0, ge=0, le=60)
+    passive_window: float = Field(default=5.0, ge=0, le=600)
     dhcp_allow_list: list[str] = Field(default_factory=list)
     known_devices: list[KnownDevice] = Field(default_factory=list)
     snmp: bool = True

@@ -121,10 +121,16 @@ def gateway_mac_changed(facts: Facts, params: NoParams) -> Verdict:
     scan = _scan(facts)
     if not scan.gateway_ip or not scan.gateway_mac:
         return Verdict.not_applicable("no gateway found on the scanned subnet")
-    observed = {"gateway_ip": scan.gateway_ip, "mac": scan.gateway_mac, "previous_mac": scan.previous_gateway_mac}
+    observed = {
+        "gateway_ip": scan.gateway_ip,
+        "mac": scan.gateway_mac,
+        "previous_mac": scan.previous_gateway_mac,
+    }
     changed = scan.gateway_mac_changed
     if changed is None:
-        v = Verdict.not_applicable(f"first scan of gateway {scan.gateway_ip}: nothing to compare with", **observed)
+        v = Verdict.not_applicable(
+            f"first scan of gateway {scan.gateway_ip}: nothing to compare with", **observed
+        )
     elif changed:
         v = Verdict.failed(
             f"gateway {scan.gateway_ip} answered from {scan.gateway_mac}; the last scan saw "
@@ -188,7 +194,8 @@ def snmp_default_community(facts: Facts, params: SnmpParams) -> list[Verdict]:
             descr = next((a.sys_descr for a in answered if a.sys_descr), None)
             v = Verdict.failed(
                 f"{h.label} answers SNMP v2c with community "
-                f"{' and '.join(repr(a.community) for a in answered)}" + (f" ({descr[:80]})" if descr else ""),
+                f"{' and '.join(repr(a.community) for a in answered)}"
+                + (f" ({descr[:80]})" if descr else ""),
                 sys_descr=descr,
                 **observed,
             )
