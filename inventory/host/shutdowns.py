@@ -35,7 +35,8 @@ def _ts(seconds: float) -> datetime:
 def _facts(boots: int, since: datetime | None, incidents: list[datetime], source: str) -> HealthFacts:
     recent = sorted(incidents, reverse=True)
     return HealthFacts(
-        unexpected_shutdowns=len(incidents),
+        # No boot on record at all: nothing is known, which is not the same as "none happened".
+        unexpected_shutdowns=len(incidents) if boots else None,
         boots_recorded=boots,
         evidence_since=since,
         last_unexpected_shutdown=recent[0] if recent else None,

@@ -86,16 +86,16 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _first(name: str) -> dict[str, Any]:
-    found = winps.rows(name)
-    if not found:
-        raise winps.WindowsQueryError(f"{name}: no instance returned")
-    return found[0]
-
-
 def system() -> SystemFacts:
-    data = winps.many("ComputerSystem", "BIOS", "SystemEnclosure", "OperatingSystem", "MachineGuid")
-    cs = data["ComputerSystem"][0] if data["ComputerSystem"] else {}
+    data = winps.many(
+        "ComputerSystem",
+        "BIOS",
+        "SystemEnclosure",
+        "OperatingSystem",
+        "MachineGuid",
+        optional=("SystemEnclosure", "OperatingSystem", "MachineGuid"),
+    )
+    cs = winps.one("ComputerSystem", data["ComputerSystem"])
     bios = data["BIOS"][0] if data["BIOS"] else {}
     enclosure = data["SystemEnclosure"][0] if data["SystemEnclosure"] else {}
     os_row = data["OperatingSystem"][0] if data["OperatingSystem"] else {}
@@ -121,7 +121,7 @@ def system() -> SystemFacts:
 
 
 def os_info() -> OsFacts:
-    os_row = _first("OperatingSystem")
+    os_row = winps.one("OperatingSystem", winps.rows("OperatingSystem"))
     cv_rows = winps.rows("CurrentVersion", required=False)
     cv = cv_rows[0] if cv_rows else {}
     build = str(os_row.get("BuildNumber") or cv.get("CurrentBuild") or "") or None
@@ -164,7 +164,8 @@ def cpu() -> CpuFacts:
 
 def memory() -> MemoryFacts:
     data = winps.many("ComputerSystem", "OperatingSystem")
-    cs, os_row = data["ComputerSystem"][0], data["OperatingSystem"][0]
+    cs = winps.one("ComputerSystem", data["ComputerSystem"])
+    os_row = winps.one("OperatingSystem", data["OperatingSystem"])
     free_kb, paging_kb = _int(os_row.get("FreePhysicalMemory")), _int(os_row.get("SizeStoredInPagingFiles"))
     total = _int(cs.get("TotalPhysicalMemory"))
     if total is None:
@@ -436,7 +437,8 @@ def health() -> HealthFacts:
 
 
 def identity() -> HostIdentity:
-    data = winps.many("MachineGuid", "BIOS", "NetworkAdapter", required=False)
+    names = ("MachineGuid", "BIOS", "NetworkAdapter")
+    data = winps.many(*names, optional=names)  # identity takes whatever part it can get
     guid = data["MachineGuid"][0].get("MachineGuid") if data["MachineGuid"] else None
     serial = clean_serial(data["BIOS"][0].get("SerialNumber")) if data["BIOS"] else None
     candidates: list[tuple[tuple[bool, bool, str], str]] = []

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -174,15 +174,25 @@ def rows(name: str, *, required: bool = True) -> list[dict[str, Any]]:
     return _rows(name, data, required)
 
 
-def many(*names: str, required: bool = True) -> dict[str, list[dict[str, Any]]]:
-    """Several queries, fetched together in one process when no snapshot holds them."""
+def many(*names: str, optional: Collection[str] = ()) -> dict[str, list[dict[str, Any]]]:
+    """Several queries, fetched together in one process when no snapshot holds them.
+
+    A failed query raises unless it is named in ``optional`` (then it gives no rows).
+    """
     missing = [n for n in names if _cache is None or n not in _cache]
     fetched = fetch(missing) if missing else {}
     out: dict[str, list[dict[str, Any]]] = {}
     for name in names:
         data = fetched[name] if name in fetched else _cache[name]  # type: ignore[index]
-        out[name] = _rows(name, data, required)
+        out[name] = _rows(name, data, name not in optional)
     return out
+
+
+def one(name: str, found: list[dict[str, Any]]) -> dict[str, Any]:
+    """The single instance of a class every machine has (Win32_ComputerSystem, Win32_OperatingSystem)."""
+    if not found:
+        raise WindowsQueryError(f"{name}: no instance returned")
+    return found[0]
 
 
 def _rows(name: str, data: Any, required: bool) -> list[dict[str, Any]]:

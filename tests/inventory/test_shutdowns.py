@@ -59,3 +59,11 @@ def test_journal_boot_without_a_final_journal_stop_is_unexpected() -> None:
     assert (facts.unexpected_shutdowns, facts.boots_recorded, facts.source) == (2, 4, "journal")
     assert facts.last_unexpected_shutdown == datetime.fromtimestamp(900, UTC)
     assert facts.evidence_since == datetime.fromtimestamp(100, UTC)
+
+
+def test_empty_wtmp_knows_nothing(tmp_path) -> None:
+    (tmp_path / "var/log").mkdir(parents=True)
+    (tmp_path / "var/log/wtmp").write_bytes(b"")
+    facts = read_wtmp(tmp_path)
+    assert facts is not None and facts.boots_recorded == 0
+    assert facts.unexpected_shutdowns is None  # unknown, not zero
