@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from types import ModuleType
 from typing import Any
 
@@ -61,11 +62,22 @@ def _module() -> ModuleType:
     return _platform
 
 
+# host_identity() right after collect_host_facts() (what an agent cycle does) reuses the identity read
+# during the collection: on Windows that saves a second PowerShell start.
+_IDENTITY_REUSE_SECONDS = 120.0
+_last_identity: tuple[float, HostIdentity] | None = None
+
+
 def collect_host_facts() -> Facts:
     """Every host fact section this machine can tell; a section that fails is logged and left None."""
+    global _last_identity
     platform = _module()
     values: dict[str, Any] = {}
     with platform.snapshot():
+        try:
+            _last_identity = (time.monotonic(), platform.identity())
+        except Exception as exc:
+            log.warning("host identity not read: %s", exc)
         for section, function in SECTIONS:
             try:
                 values[section] = getattr(platform, function)()
@@ -81,6 +93,8 @@ def collect_host_facts() -> Facts:
 
 def host_identity() -> HostIdentity:
     """machine_id, DMI/BIOS system serial and first physical MAC (DESIGN §3)."""
+    if _last_identity and time.monotonic() - _last_identity[0] < _IDENTITY_REUSE_SECONDS:
+        return _last_identity[1].model_copy()
     return _module().identity()
 
 

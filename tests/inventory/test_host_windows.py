@@ -178,3 +178,16 @@ def test_without_powershell_every_function_says_why(monkeypatch, tmp_path) -> No
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(winps.WindowsQueryError, match="powershell: command not found"):
         windows.cpu()
+
+
+def test_whole_windows_collection_in_one_powershell_run(laptop, monkeypatch) -> None:
+    import inventory.host as host
+
+    monkeypatch.setattr(host, "_platform", windows)
+    monkeypatch.setattr(host, "_last_identity", None)
+    facts = host.collect_host_facts()
+    for section, _ in host.SECTIONS:
+        assert getattr(facts, section) is not None, section
+    assert facts.os.family == "windows" and facts.cpu.launch_year == 2017
+    assert host.host_identity().mac == "54:bf:64:1a:2b:3c"  # reused: no second PowerShell start
+    assert len(laptop.read_text().splitlines()) == 1
