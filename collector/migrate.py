@@ -36,7 +36,10 @@ def upgrade(url: str, *, engine: Engine | None = None) -> None:
 
 
 def revision(url: str, message: str, *, head: str, branch_label: str | None = None) -> None:
-    """Autogenerate a migration (developers: ``python -m collector.migrate 'msg' core@head``)."""
+    """Autogenerate a migration.
+
+    A new domain: ``python -m collector.migrate 'msg' 0001_core DOMAIN``; later ``'msg' DOMAIN@head``.
+    """
     cfg = alembic_config(url)
     command.revision(cfg, message=message, autogenerate=True, head=head, branch_label=branch_label)
 

@@ -1,0 +1,295 @@
+"""Inspections, their answers (offline sync), photos, sign-off, actions and publishing."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+
+from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.models.core import Role
+from collector.models.inspections import Action, Inspection, InspectionPhoto
+from collector.services import inspections as svc
+from collector.services import photos as photo_svc
+from collector.services import publishing
+from collector.services.devices import site_in_scope
+from collector.services.errors import NotFound, ServiceError
+
+router = APIRouter(tags=["inspections"])
+
+Reader = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN, Role.INSPECTOR))]
+Inspector = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
+ActionEditor = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN, Role.INSPECTOR))]
+
+
+def _http(exc: ServiceError) -> HTTPException:
+    return HTTPException(exc.status_code, str(exc))
+
+
+class InspectionCreate(BaseModel):
+    site: str
+    template: str = "commune-security"
+    lead: str | None = None
+    team: str = Field(default="", max_length=500)
+    scheduled_for: date | None = None
+
+
+class SyncOpIn(BaseModel):
+    op_id: str = Field(min_length=8, max_length=64)
+    item_id: str = Field(max_length=64)
+    value: Any = None
+    note: str = Field(default="", max_length=4000)
+    base_revision: int = 0
+
+
+class SyncIn(BaseModel):
+    ops: list[SyncOpIn] = Field(max_length=500)
+
+
+class SignOffIn(BaseModel):
+    signature_name: str = Field(min_length=1, max_length=200)
+
+
+class PublishIn(BaseModel):
+    public: bool = True
+
+
+class ActionPatch(BaseModel):
+    status: str | None = None
+    owner: str | None = Field(default=None, max_length=255)
+    due_date: date | None = None
+
+
+def _load(session: Session, inspection_id: int, user: Principal) -> Inspection:
+    try:
+        return svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    except NotFound as exc:
+        raise _http(exc) from None
+
+
+def inspection_view(session: Session, insp: Inspection) -> dict[str, Any]:
+    template = svc.template_of(insp)
+    rows = svc.answers(session, insp.id or 0)
+    result = svc.current_score(session, insp)
+    photos = session.exec(select(InspectionPhoto).where(InspectionPhoto.inspection_id == insp.id)).all()
+    return {
+        "id": insp.id,
+        "site_id": insp.site_id,
+        "status": insp.status,
+        "team": insp.team,
+        "lead": insp.lead_username,
+        "scheduled_for": insp.scheduled_for,
+        "created_at": insp.created_at,
+        "prefilled_at": insp.prefilled_at,
+        "signed_at": insp.signed_at,
+        "signed_by": insp.signed_by,
+        "template": template.model_dump(mode="json"),
+        "answers": {k: svc.answer_state(v) for k, v in rows.items()},
+        "score": {
+            "overall": result.overall,
+            "passed": result.passed,
+            "threshold": result.threshold,
+            "sections": [s.__dict__ for s in result.sections],
+        },
+        "missing_for_signoff": svc.missing_for_signoff(session, insp),
+        "photos": [
+            {"id": p.id, "item_id": p.item_id, "content_type": p.content_type, "size": p.size_bytes}
+            for p in photos
+        ],
+        "actions": [
+            a.model_dump(mode="json") for a in svc.list_actions(session, scope=None, inspection_id=insp.id)
+        ],
+    }
+
+
+@router.get("/inspections")
+def list_inspections(user: Reader, session: DbSession, site: str | None = None) -> list[dict[str, Any]]:
+    site_id = None
+    if site:
+        try:
+            site_id = site_in_scope(session, site, scope=user.site_ids).id
+        except NotFound as exc:
+            raise _http(exc) from None
+    return [
+        i.model_dump(mode="json") for i in svc.list_inspections(session, scope=user.site_ids, site_id=site_id)
+    ]
+
+
+@router.post("/inspections", status_code=201)
+def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[str, Any]:
+    try:
+        site = site_in_scope(session, body.site, scope=user.site_ids)
+        insp = svc.create_inspection(
+            session,
+            site=site,
+            template_key=body.template,
+            lead_username=body.lead or user.username,
+            team=body.team,
+            scheduled_for=body.scheduled_for,
+            actor=user.username,
+        )
+    except (ServiceError, ValueError) as exc:
+        session.rollback()
+        raise HTTPException(getattr(exc, "status_code", 400), str(exc)) from None
+    session.commit()
+    return inspection_view(session, insp)
+
+
+@router.get("/inspections/{inspection_id}")
+def detail(inspection_id: int, user: Reader, session: DbSession) -> dict[str, Any]:
+    return inspection_view(session, _load(session, inspection_id, user))
+
+
+@router.post("/inspections/{inspection_id}/prefill")
+def refresh(inspection_id: int, user: Inspector, session: DbSession) -> dict[str, Any]:
+    insp = _load(session, inspection_id, user)
+    if insp.status in ("signed", "published"):
+        raise HTTPException(409, "this inspection is signed off")
+    svc.prefill(session, insp, actor=user.username)
+    session.commit()
+    return inspection_view(session, insp)
+
+
+@router.post("/inspections/{inspection_id}/sync")
+def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
+    insp = _load(session, inspection_id, user)
+    ops = [svc.SyncOp(**op.model_dump()) for op in body.ops]
+    try:
+        outcomes = svc.sync_answers(session, insp, ops, actor=user.username)
+    except ServiceError as exc:
+        session.rollback()
+        raise _http(exc) from None
+    session.commit()
+    result = svc.current_score(session, insp)
+    return {"results": [o.__dict__ for o in outcomes], "score": result.overall, "status": insp.status}
+
+
+@router.post("/inspections/{inspection_id}/photos", status_code=201)
+async def upload_photo(
+    inspection_id: int,
+    user: Inspector,
+    session: DbSession,
+    settings: Settings,
+    item_id: Annotated[str, Form()],
+    file: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
+    insp = _load(session, inspection_id, user)
+    data = await file.read(photo_svc.MAX_PHOTO_BYTES + 1)
+    try:
+        photo = photo_svc.save_photo(
+            session, insp, item_id=item_id, data=data, data_dir=settings.data_dir, actor=user.username
+        )
+    except ServiceError as exc:
+        session.rollback()
+        raise _http(exc) from None
+    session.commit()
+    return {
+        "id": photo.id,
+        "item_id": photo.item_id,
+        "content_type": photo.content_type,
+        "size": photo.size_bytes,
+    }
+
+
+@router.get("/inspections/{inspection_id}/photos/{photo_id}")
+def get_photo(
+    inspection_id: int, photo_id: int, user: Reader, session: DbSession, settings: Settings
+) -> FileResponse:
+    _load(session, inspection_id, user)
+    photo = session.get(InspectionPhoto, photo_id)
+    if photo is None or photo.inspection_id != inspection_id:
+        raise HTTPException(404, f"no photo {photo_id}")
+    return FileResponse(
+        photo_svc.photo_path(settings.data_dir, photo),
+        media_type=photo.content_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.post("/inspections/{inspection_id}/signoff")
+def signoff(
+    inspection_id: int, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
+) -> dict[str, Any]:
+    insp = _load(session, inspection_id, user)
+    try:
+        svc.sign_off(
+            session,
+            insp,
+            actor=user.username,
+            actor_role=user.role,
+            signature_name=body.signature_name,
+            due_days=settings.due_days,
+        )
+    except ServiceError as exc:
+        session.rollback()
+        raise _http(exc) from None
+    session.commit()
+    return inspection_view(session, insp)
+
+
+@router.post("/inspections/{inspection_id}/publish", status_code=201)
+def publish(
+    inspection_id: int, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
+) -> dict[str, Any]:
+    insp = _load(session, inspection_id, user)
+    if user.role != Role.ADMIN and user.username != insp.lead_username:
+        raise HTTPException(403, "only the lead inspector or an administrator publishes")
+    try:
+        pub = publishing.publish(
+            session, insp, data_dir=settings.data_dir, actor=user.username, public=body.public
+        )
+    except ServiceError as exc:
+        session.rollback()
+        raise _http(exc) from None
+    session.commit()
+    return {
+        "slug": pub.slug,
+        "url": f"/published/{pub.slug}",
+        "json": f"/published/{pub.slug}.json",
+        "signature": f"/published/{pub.slug}.json.sig",
+        "pdf": f"/published/{pub.slug}.pdf",
+        "public": pub.public,
+    }
+
+
+@router.get("/actions")
+def actions(
+    user: Reader, session: DbSession, site: str | None = None, open_only: bool = False
+) -> list[dict[str, Any]]:
+    site_id = None
+    if site:
+        try:
+            site_id = site_in_scope(session, site, scope=user.site_ids).id
+        except NotFound as exc:
+            raise _http(exc) from None
+    return [
+        a.model_dump(mode="json")
+        for a in svc.list_actions(session, scope=user.site_ids, site_id=site_id, open_only=open_only)
+    ]
+
+
+@router.patch("/actions/{action_id}")
+def patch_action(action_id: int, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
+    action = session.get(Action, action_id)
+    if action is None or not user.can_see_site(action.site_id):
+        raise HTTPException(404, f"no action {action_id}")
+    try:
+        svc.update_action(
+            session,
+            action,
+            actor=user.username,
+            actor_role=user.role,
+            status=body.status,
+            owner=body.owner,
+            due_date=body.due_date,
+        )
+    except ServiceError as exc:
+        session.rollback()
+        raise _http(exc) from None
+    session.commit()
+    session.refresh(action)
+    return action.model_dump(mode="json")

@@ -1,0 +1,77 @@
+"""The PDF rendering of a published inspection report (fpdf2, with an embedded Unicode font so
+Vietnamese diacritics print correctly)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fpdf import FPDF
+
+from collector.services.publishing import SEVERITY_VI, font_path
+
+VALUE_VI = {"pass": "Đạt", "fail": "Không đạt", "na": "Không áp dụng", None: "Chưa trả lời"}
+
+
+def render_pdf(doc: dict[str, Any]) -> bytes:
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(None)  # no wall-clock metadata: the PDF is a pure function of the document
+    pdf.add_font("DejaVu", "", font_path("DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", font_path("DejaVuSans-Bold.ttf"))
+    pdf.set_title(f"{doc['checklist']['title']['vi']} — {doc['site']['name']}")
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 8, doc["checklist"]["title"]["vi"], new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 11)
+    line = lambda text: pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")  # noqa: E731
+    line(f"Đơn vị: {doc['site']['name']} ({doc['site']['code']})")
+    line(f"Đoàn kiểm tra: {doc['inspection']['team'] or '—'}; trưởng đoàn: {doc['inspection']['lead']}")
+    line(f"Ký duyệt: {doc['inspection']['signed_by']} lúc {doc['inspection']['signed_at']}")
+    line(f"Công bố: {doc['published_at']} — mã {doc['id']} — khóa ký {doc['key_id']}")
+    score = doc["score"]
+    verdict = "Đạt" if score["passed"] else "Không đạt"
+    pdf.set_font("DejaVu", "B", 12)
+    line(f"Điểm tuân thủ: {score['overall']} / 100 (ngưỡng {score['threshold']}) — {verdict}")
+    pdf.set_font("DejaVu", "", 11)
+    if doc.get("trend"):
+        t = doc["trend"]
+        line(
+            f"So với lần kiểm tra trước ({t['previous_published_at'][:10]}): {t['previous_score']} → "
+            f"{score['overall']} ({t['change']:+})"
+            if t["change"] is not None
+            else ""
+        )
+    for s in score["sections"]:
+        line(f"  • {s['title']['vi']}: {s['score'] if s['score'] is not None else '—'}")
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "B", 12)
+    line(f"Tồn tại, hạn chế ({len(doc['findings'])})")
+    pdf.set_font("DejaVu", "", 10)
+    for f in doc["findings"]:
+        line(f"- [{SEVERITY_VI.get(f['severity'], f['severity'])}] {f['label']['vi']}")
+        if f["note"]:
+            line(f"    Ghi chú: {f['note']}")
+        if f["evidence"]:
+            line(f"    Bằng chứng: {f['evidence'][:500]}")
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "B", 12)
+    line(f"Việc cần làm ({len(doc['actions'])})")
+    pdf.set_font("DejaVu", "", 10)
+    for a in doc["actions"]:
+        carried = " (chuyển từ lần trước)" if a["carried_over"] else ""
+        line(f"- {a['title']} — hạn khắc phục {a['due_date']}; phụ trách: {a['owner'] or '—'}{carried}")
+    pdf.ln(2)
+    pdf.set_font("DejaVu", "B", 12)
+    line("Kết quả từng tiêu chí kiểm tra")
+    pdf.set_font("DejaVu", "", 9)
+    for item in doc["items"]:
+        value = item["value"]
+        shown = VALUE_VI.get(value, str(value)) if item["type"] == "pass_fail" else (value or "—")
+        source = {"auto": " (tự động)", "override": " (đoàn kiểm tra điều chỉnh)"}.get(item["source"], "")
+        line(f"{item['label']['vi']}: {shown}{source}")
+    ev = doc["evidence_summary"]
+    pdf.ln(2)
+    line(
+        f"Tiêu chí lấy từ dữ liệu tự động: {ev['automatic_items']}; đoàn điều chỉnh: "
+        f"{ev['overridden_by_inspectors']}; ảnh: {ev['photos']}."
+    )
+    return bytes(pdf.output())

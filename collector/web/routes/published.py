@@ -1,0 +1,214 @@
+"""Published inspection reports: readable by anyone for public ones, by share link otherwise;
+signed files, the public key, an index page and Atom/JSON feeds."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
+
+from collector.api.deps import DbSession, Principal, Public, allow, load_principal
+from collector.models.core import Role
+from collector.models.inspections import Publication
+from collector.services import publishing
+from collector.services.errors import NotFound, ServiceError
+from collector.signing import WELL_KNOWN_PATH, encode_signature, load_or_create
+from collector.web.setup import render
+
+router = APIRouter(tags=["published"])
+NAV = [(60, "Published reports", "/published", tuple(r.value for r in Role))]
+Sharer = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
+
+
+def _readable(request: Request, session: Session, slug: str) -> Publication:
+    """A public report, or a private one for a logged-in user whose scope covers its site."""
+    try:
+        pub = publishing.get_publication(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    if pub.public:
+        return pub
+    principal = load_principal(request, session)
+    if principal is None or not principal.can_see_site(pub.site_id):
+        raise HTTPException(404, f"no published report {slug!r}")
+    request.state.principal = principal
+    return pub
+
+
+def _files(pub: Publication, fmt: str) -> Response:
+    if fmt == "json":
+        return Response(
+            pub.body,
+            media_type="application/json",
+            headers={"Content-Disposition": f'inline; filename="{pub.slug}.json"'},
+        )
+    if fmt == "json.sig":
+        return Response(
+            encode_signature(pub.signature),
+            media_type="text/plain",
+            headers={"Content-Disposition": f'attachment; filename="{pub.slug}.json.sig"'},
+        )
+    if fmt == "pdf":
+        return Response(
+            pub.pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{pub.slug}.pdf"'},
+        )
+    if fmt == "pdf.sig":
+        return Response(
+            encode_signature(pub.pdf_signature),
+            media_type="text/plain",
+            headers={"Content-Disposition": f'attachment; filename="{pub.slug}.pdf.sig"'},
+        )
+    raise HTTPException(404, f"no such format {fmt!r}")
+
+
+def _page(request: Request, pub: Publication, base: str) -> HTMLResponse:
+    doc = json.loads(pub.body)
+    return render(request, "published_report.html", {"doc": doc, "pub": pub, "base": base})
+
+
+@router.get(WELL_KNOWN_PATH, dependencies=[Public])
+def public_key(request: Request) -> Response:
+    key = load_or_create(request.app.state.settings.data_dir)
+    return Response(key.public_pem(), media_type="application/x-pem-file")
+
+
+@router.get("/published", dependencies=[Public], response_class=HTMLResponse)
+def index(request: Request, session: DbSession) -> HTMLResponse:
+    principal = load_principal(request, session)
+    if principal is not None:
+        request.state.principal = principal
+    pubs = publishing.list_publications(
+        session, scope=principal.site_ids if principal else None, public_only=principal is None
+    )
+    return render(request, "published_index.html", {"pubs": pubs})
+
+
+def _entries(session: Session) -> list[Publication]:
+    return publishing.list_publications(session, scope=None, public_only=True, limit=50)
+
+
+@router.get("/published/feed.json", dependencies=[Public])
+def feed_json(request: Request, session: DbSession) -> JSONResponse:
+    base = str(request.base_url).rstrip("/")
+    items = [
+        {
+            "id": f"{base}/published/{p.slug}",
+            "url": f"{base}/published/{p.slug}",
+            "title": p.title,
+            "date_published": p.published_at.isoformat(),
+            "summary": f"score {p.score} / 100" if p.score is not None else "",
+            "attachments": [
+                {"url": f"{base}/published/{p.slug}.json", "mime_type": "application/json"},
+                {"url": f"{base}/published/{p.slug}.pdf", "mime_type": "application/pdf"},
+            ],
+        }
+        for p in _entries(session)
+    ]
+    return JSONResponse(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "wardwatch — published inspection findings",
+            "home_page_url": f"{base}/published",
+            "feed_url": f"{base}/published/feed.json",
+            "items": items,
+        },
+        media_type="application/feed+json",
+    )
+
+
+@router.get("/published/feed.atom", dependencies=[Public])
+def feed_atom(request: Request, session: DbSession) -> Response:
+    base = str(request.base_url).rstrip("/")
+    pubs = _entries(session)
+    updated = pubs[0].published_at.isoformat() if pubs else "1970-01-01T00:00:00+00:00"
+    entries = "".join(
+        f"<entry><id>{escape(base)}/published/{p.slug}</id><title>{escape(p.title)}</title>"
+        f"<updated>{p.published_at.isoformat()}</updated>"
+        f'<link rel="alternate" href="{escape(base)}/published/{p.slug}"/>'
+        f'<link rel="enclosure" type="application/pdf" href="{escape(base)}/published/{p.slug}.pdf"/>'
+        f"<summary>{escape(f'score {p.score} / 100' if p.score is not None else '')}</summary></entry>"
+        for p in pubs
+    )
+    xml = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<id>{escape(base)}/published</id><title>wardwatch — published inspection findings</title>"
+        f'<updated>{updated}</updated><link rel="self" href="{escape(base)}/published/feed.atom"/>'
+        f"{entries}</feed>"
+    )
+    return Response(xml, media_type="application/atom+xml")
+
+
+@router.get("/published/{name}", dependencies=[Public], response_model=None)
+def published(name: str, request: Request, session: DbSession) -> Response:
+    """``/published/SLUG`` is the page; ``SLUG.json``, ``.json.sig``, ``.pdf``, ``.pdf.sig`` the files."""
+    slug, _, fmt = name.partition(".")
+    pub = _readable(request, session, slug)
+    return _files(pub, fmt) if fmt else _page(request, pub, f"/published/{pub.slug}")
+
+
+@router.get("/s/{name}", dependencies=[Public], response_model=None)
+def shared(name: str, request: Request, session: DbSession) -> Response:
+    token, _, fmt = name.partition(".")
+    try:
+        pub = publishing.publication_by_share_token(session, token)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _files(pub, fmt) if fmt else _page(request, pub, f"/s/{token}")
+
+
+@router.post("/api/v1/published/{slug}/share-links", status_code=201)
+def share(slug: str, request: Request, user: Sharer, session: DbSession) -> dict[str, Any]:
+    try:
+        pub = publishing.get_publication(session, slug)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    if not user.can_see_site(pub.site_id):
+        raise HTTPException(404, f"no published report {slug!r}")
+    token = publishing.create_share_link(session, pub, actor=user.username)
+    session.commit()
+    link = publishing.share_links(session, pub)[0]
+    return {"id": link.id, "url": f"/s/{token}", "token": token}
+
+
+@router.delete("/api/v1/share-links/{link_id}", status_code=204)
+def unshare(link_id: int, user: Sharer, session: DbSession) -> Response:
+    from collector.models.inspections import ShareLink
+
+    link = session.get(ShareLink, link_id)
+    pub = session.get(Publication, link.publication_id) if link else None
+    if link is None or pub is None or not user.can_see_site(pub.site_id):
+        raise HTTPException(404, f"no share link {link_id}")
+    try:
+        publishing.revoke_share_link(session, link_id, actor=user.username)
+    except ServiceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/published", dependencies=[Public])
+def published_list(request: Request, session: DbSession) -> list[dict[str, Any]]:
+    principal = load_principal(request, session)
+    pubs = publishing.list_publications(
+        session, scope=principal.site_ids if principal else None, public_only=principal is None
+    )
+    return [
+        {
+            "slug": p.slug,
+            "title": p.title,
+            "published_at": p.published_at.isoformat(),
+            "score": p.score,
+            "passed": p.passed,
+            "public": p.public,
+            "json": f"/published/{p.slug}.json",
+            "signature": f"/published/{p.slug}.json.sig",
+            "pdf": f"/published/{p.slug}.pdf",
+        }
+        for p in pubs
+    ]

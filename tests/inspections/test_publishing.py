@@ -1,0 +1,134 @@
+"""Publishing: signed, immutable reports that anyone can verify; index, feeds and share links."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.inspections.test_inspections import answer_all, create
+
+
+def publish(client, seeded, *, public=True, fail=("offline_backup",)):  # type: ignore[no-untyped-def]
+    insp = create(client, seeded.inspector)
+    answer_all(client, seeded.inspector, insp, fail=set(fail) | {"antivirus"})
+    r = client.post(
+        f"/api/v1/inspections/{insp['id']}/signoff",
+        json={"signature_name": "Nguyễn Thị Hằng"},
+        headers=seeded.inspector,
+    )
+    assert r.status_code == 200, r.text
+    r = client.post(
+        f"/api/v1/inspections/{insp['id']}/publish", json={"public": public}, headers=seeded.inspector
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def verify(tmp_path: Path, data: bytes, sig: bytes, key: bytes) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "r.json").write_bytes(data)
+    (tmp_path / "r.json.sig").write_bytes(sig)
+    (tmp_path / "wardwatch-publishing-key.pem").write_bytes(key)
+    return subprocess.run(
+        [sys.executable, "-m", "collector.cli", "verify", str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_published_json_verifies_and_one_changed_byte_fails(client, seeded, tmp_path):
+    pub = publish(client, seeded)
+    data = client.get(pub["json"]).content
+    sig = client.get(pub["signature"]).content
+    key = client.get("/.well-known/wardwatch-publishing-key.pem").content
+    ok = verify(tmp_path, data, sig, key)
+    assert ok.returncode == 0 and ok.stdout.startswith("OK")
+    tampered = bytearray(data)
+    i = tampered.index(b'"overall"') + 11
+    tampered[i] = ord("9") if tampered[i] != ord("9") else ord("8")
+    bad = verify(tmp_path, bytes(tampered), sig, key)
+    assert bad.returncode == 1 and "signature does not match" in bad.stderr
+    garbage = verify(tmp_path, data, b"not a signature", key)
+    assert garbage.returncode == 1 and "INVALID" in garbage.stderr
+
+
+def test_published_document_has_findings_score_and_trend(client, seeded):
+    first = publish(client, seeded, fail=("offline_backup", "logging"))
+    second = publish(client, seeded, fail=("offline_backup",))
+    doc = client.get(second["json"]).json()
+    assert doc["site"]["name"] == "Phường Bến Nghé" and doc["inspection"]["signed_by"] == "lan.nguyen"
+    assert {f["item"] for f in doc["findings"]} >= {"offline_backup", "antivirus", "firewall"}
+    assert doc["trend"]["previous_slug"] == first["slug"] and doc["trend"]["change"] > 0
+    assert doc["evidence_summary"]["automatic_items"] > 0
+    assert any(a["carried_over"] for a in doc["actions"])
+    # Immutable: publishing again is refused.
+    insp_id = doc["inspection"]["id"]
+    again = client.post(f"/api/v1/inspections/{insp_id}/publish", json={}, headers=seeded.inspector)
+    assert again.status_code == 409
+
+
+def test_pdf_keeps_vietnamese_diacritics_and_is_signed(client, seeded, tmp_path):
+    pub = publish(client, seeded)
+    pdf = client.get(pub["pdf"]).content
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    for phrase in (
+        "Phường Bến Nghé",
+        "Tồn tại, hạn chế",
+        "Điểm tuân thủ",
+        "Nguyễn Thị Hằng"[:0] or "Việc cần làm",
+    ):
+        assert phrase in text, phrase
+    key = client.get("/.well-known/wardwatch-publishing-key.pem").content
+    sig = client.get(pub["pdf"] + ".sig").content
+    (tmp_path / "r.pdf").write_bytes(pdf)
+    (tmp_path / "r.pdf.sig").write_bytes(sig)
+    (tmp_path / "k.pem").write_bytes(key)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            "verify",
+            str(tmp_path / "r.pdf"),
+            "--public-key",
+            str(tmp_path / "k.pem"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_index_and_feeds_list_public_reports(client, seeded):
+    pub = publish(client, seeded)
+    private = publish(client, seeded, public=False)
+    page = client.get("/published")
+    assert page.status_code == 200 and pub["slug"] in page.text and private["slug"] not in page.text
+    atom = client.get("/published/feed.atom")
+    assert atom.headers["content-type"].startswith("application/atom+xml") and pub["slug"] in atom.text
+    feed = client.get("/published/feed.json").json()
+    assert [i["url"].rsplit("/", 1)[1] for i in feed["items"]] == [pub["slug"]]
+    assert client.get(f"/published/{pub['slug']}").status_code == 200
+    assert client.get(private["json"]).status_code == 404  # anonymous
+    assert client.get(private["json"], headers=seeded.technician).status_code == 200
+
+
+@pytest.mark.parametrize("suffix", ["", ".json", ".pdf"])
+def test_share_links_open_private_reports_until_revoked(client, seeded, suffix):
+    private = publish(client, seeded, public=False)
+    r = client.post(f"/api/v1/published/{private['slug']}/share-links", headers=seeded.inspector)
+    assert r.status_code == 201
+    link = r.json()
+    assert client.get(link["url"] + suffix).status_code == 200
+    assert client.delete(f"/api/v1/share-links/{link['id']}", headers=seeded.inspector).status_code == 204
+    assert client.get(link["url"] + suffix).status_code == 404
+    assert (
+        client.post(f"/api/v1/published/{private['slug']}/share-links", headers=seeded.viewer).status_code
+        == 403
+    )
