@@ -1,0 +1,71 @@
+"""Security facts of this host (the ``security`` fact section).
+
+The platform is chosen once, here; ``linux`` and ``windows`` expose the same part functions, each
+``(probe) -> part | None``. One part that fails is recorded in ``SecurityFacts.errors`` with its
+reason and the other parts are still collected.
+
+Public: :func:`collect_security_facts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from types import ModuleType
+
+from inventory.host.security.probe import Probe
+from inventory.security import SecurityFacts
+
+log = logging.getLogger(__name__)
+
+# Part of SecurityFacts -> the platform function that reads it.
+PARTS: tuple[str, ...] = (
+    "firewall",
+    "updates",
+    "antivirus",
+    "accounts",
+    "password_policy",
+    "screen_lock",
+    "listening",
+    "remote_access",
+    "smb",
+    "encryption",
+    "time_sync",
+    "boot",
+    "tpm",
+)
+
+
+def platform_module(platform: str | None = None) -> ModuleType:
+    platform = platform or sys.platform
+    if platform == "win32":
+        from inventory.host.security import windows
+
+        return windows
+    from inventory.host.security import linux
+
+    return linux
+
+
+def collect_security_facts(
+    probe: Probe | None = None, *, platform: str | None = None, parts: tuple[str, ...] = PARTS
+) -> SecurityFacts:
+    """Read every security part of this host; ``probe`` replaces the system edge in tests."""
+    probe = probe or Probe()
+    impl = platform_module(platform)
+    facts = SecurityFacts(collected_at=probe.now)
+    for name in parts:
+        try:
+            value = getattr(impl, name)(probe)
+        except Exception as exc:  # one unreadable part must not cost the others
+            reason = str(exc) or type(exc).__name__
+            if not isinstance(exc, getattr(impl, "PartUnavailable", ())):
+                log.warning("security part %s failed: %s", name, reason, exc_info=True)
+                reason = f"{type(exc).__name__}: {reason}"
+            facts.errors[name] = reason[:300]
+            continue
+        setattr(facts, name, value)
+    return facts
+
+
+__all__ = ["PARTS", "Probe", "collect_security_facts", "platform_module"]

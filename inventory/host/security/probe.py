@@ -1,0 +1,114 @@
+"""The system edge of security fact collection: files under a root, commands, listening sockets.
+
+Readers never touch the system directly: they ask a :class:`Probe`. Tests build a Probe over a
+directory of recorded files and a runner that replays recorded command output, so the same parsing
+runs here on recorded Linux and Windows text.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from inventory.security import Listener
+
+# (name, argv, timeout seconds) -> stdout, or None when the command could not run at all (absent,
+# timed out, not permitted). ``name`` is a stable key for the command: recorded output is stored
+# under it.
+CommandRunner = Callable[[str, Sequence[str], float], str | None]
+ListenerSource = Callable[[], list[Listener]]
+
+
+def run_command(name: str, argv: Sequence[str], timeout: float) -> str | None:
+    """Run a command with the C locale; its stdout whatever the exit status (many tools report state
+    through it, e.g. ``systemctl is-active`` exits 3 for "inactive"), None if it cannot run."""
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    try:
+        proc = subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0 and not proc.stdout.strip():
+        return None
+    return proc.stdout
+
+
+def psutil_listeners() -> list[Listener]:
+    """TCP sockets in LISTEN state, with the owning process name where the OS lets us see it."""
+    import psutil
+
+    out: dict[tuple[str, int], Listener] = {}
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return []
+    names: dict[int, str | None] = {}
+    for c in conns:
+        if c.status != psutil.CONN_LISTEN or not c.laddr:
+            continue
+        proc = None
+        if c.pid:
+            if c.pid not in names:
+                try:
+                    names[c.pid] = psutil.Process(c.pid).name()
+                except (psutil.Error, OSError):
+                    names[c.pid] = None
+            proc = names[c.pid]
+        key = (c.laddr.ip, c.laddr.port)
+        out[key] = Listener(protocol="tcp", address=c.laddr.ip, port=c.laddr.port, process=proc)
+    return sorted(out.values(), key=lambda lis: (lis.port, lis.address))
+
+
+@dataclass
+class Probe:
+    root: Path = Path("/")
+    run: CommandRunner = run_command
+    listeners: ListenerSource = psutil_listeners
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _cache: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _listening: list[Listener] | None = field(default=None, repr=False)
+
+    def path(self, p: str) -> Path:
+        return self.root / p.lstrip("/\\")
+
+    def exists(self, p: str) -> bool:
+        return self.path(p).exists()
+
+    def read(self, p: str) -> str | None:
+        try:
+            return self.path(p).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    def read_bytes(self, p: str, size: int = -1) -> bytes | None:
+        try:
+            with self.path(p).open("rb") as fh:
+                return fh.read(size)
+        except OSError:
+            return None
+
+    def glob(self, pattern: str) -> list[Path]:
+        return sorted(self.root.glob(pattern.lstrip("/")))
+
+    def cmd(self, name: str, *argv: str, timeout: float = 30.0) -> str | None:
+        """A command's output, run once per probe (several readers share e.g. ``ufw status``)."""
+        if name not in self._cache:
+            self._cache[name] = self.run(name, argv, timeout)
+        return self._cache[name]
+
+    def listening(self) -> list[Listener]:
+        if self._listening is None:
+            self._listening = self.listeners()
+        return self._listening

@@ -1,0 +1,186 @@
+"""Linux security facts read from recorded files and command output (tests/fixtures/security/linux)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from checks.runner import run_checks
+from inventory.facts import Facts, OsFacts
+from inventory.host.security import PARTS, collect_security_facts
+from inventory.host.security.probe import Probe
+from inventory.security import Listener
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security" / "linux"
+NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+
+
+def recorded_probe(scenario: str) -> tuple[Probe, list[str]]:
+    """A probe over the scenario's files; commands replay recorded stdout, and the calls are logged."""
+    base = FIXTURES / scenario
+    calls: list[str] = []
+
+    def run(name: str, argv: Sequence[str], timeout: float) -> str | None:
+        calls.append(name)
+        path = base / "commands" / f"{name}.txt"
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    listeners = [Listener(**x) for x in json.loads((base / "listeners.json").read_text())]
+    return Probe(root=base / "root", run=run, listeners=lambda: listeners, now=NOW), calls
+
+
+def collect(scenario: str):  # type: ignore[no-untyped-def]
+    probe, _ = recorded_probe(scenario)
+    return collect_security_facts(probe, platform="linux")
+
+
+def test_hardened_ubuntu_desktop() -> None:
+    sec = collect("ubuntu-desktop")
+    assert sec.errors == {}
+    assert sec.collected_at == NOW
+    assert sec.firewall is not None
+    assert (sec.firewall.product, sec.firewall.enabled, sec.firewall.default_inbound) == (
+        "ufw",
+        True,
+        "block",
+    )
+    assert sec.firewall.rule_count == 3
+    up = sec.updates
+    assert up is not None and up.automatic is True and up.mechanism == "unattended-upgrades"
+    # The latest apt run with an Upgrade/Install, across rotated logs (local time read as UTC here).
+    assert up.last_update_at is not None and up.last_update_at.date().isoformat() == "2026-11-25"
+    assert up.last_update_what == "apt-get install -y vlc"
+    assert (up.pending_total, up.pending_security, up.reboot_required) == (1, 0, False)
+    (clam,) = sec.antivirus.products  # type: ignore[union-attr]
+    assert clam.name == "ClamAV" and clam.enabled is True
+    assert clam.signature_updated_at == datetime(2026, 11, 25, 8, 32, tzinfo=UTC)
+    acc = sec.accounts
+    assert acc is not None and [a.name for a in acc.admins or []] == ["kythuat"]
+    assert acc.guest_enabled is False and acc.builtin_admin_enabled is False and acc.uid0_accounts == ["root"]
+    pw = sec.password_policy
+    assert pw is not None
+    assert (pw.min_length, pw.max_age_days, pw.complexity, pw.history) == (12, 90, True, 5)
+    assert (pw.lockout_threshold, pw.lockout_duration_minutes) == (5, 15)
+    assert sec.screen_lock is not None
+    assert (sec.screen_lock.timeout_seconds, sec.screen_lock.lock_enabled) == (600, True)
+    ssh = sec.remote_access.ssh  # type: ignore[union-attr]
+    assert ssh is not None and ssh.enabled and ssh.root_login == "no" and ssh.password_auth is False
+    assert ssh.listening == ["0.0.0.0:22", "[::]:22"]
+    assert ssh.allowed_from == ["192.168.10.0/24", "fe80::/10"]
+    assert sec.remote_access.rdp.enabled is False  # type: ignore[union-attr]
+    assert sec.smb is not None and sec.smb.server_running is False and sec.smb.smb1_enabled is False
+    assert sec.encryption is not None and sec.encryption.system_encrypted is True
+    assert {v.name: v.encrypted for v in sec.encryption.volumes} == {"/boot": False, "/": True}
+    assert sec.time_sync is not None
+    assert (sec.time_sync.service, sec.time_sync.synchronized, sec.time_sync.source) == (
+        "systemd-timesyncd",
+        True,
+        "ntp.ubuntu.com",
+    )
+    assert (sec.boot.uefi, sec.boot.secure_boot) == (True, True)  # type: ignore[union-attr]
+    assert (sec.tpm.present, sec.tpm.version) == (True, "2.0")  # type: ignore[union-attr]
+
+
+def test_legacy_debian_server() -> None:
+    sec = collect("debian-legacy")
+    assert sec.firewall is not None
+    assert (sec.firewall.product, sec.firewall.enabled, sec.firewall.default_inbound) == (
+        "iptables",
+        False,
+        "allow",
+    )
+    up = sec.updates
+    assert up is not None and up.automatic is False
+    assert up.last_update_at is not None and up.last_update_at.date().isoformat() == "2026-05-02"
+    assert (up.pending_total, up.pending_security, up.reboot_required) == (4, 2, True)
+    assert sec.antivirus is not None and sec.antivirus.products == []
+    acc = sec.accounts
+    assert acc is not None
+    assert sorted(a.name for a in acc.admins or []) == ["admin1", "admin2", "admin3", "root"]
+    assert [a.name for a in acc.admins or [] if a.enabled is False] == ["admin3"]
+    assert acc.uid0_accounts == ["root", "toor"] and acc.guest_enabled is True
+    pw = sec.password_policy
+    assert pw is not None and pw.never_expires is True and pw.lockout_threshold == 0
+    assert pw.min_length is None and pw.complexity is False and pw.history == 0
+    assert "screen_lock" in sec.errors and sec.screen_lock is None
+    ssh = sec.remote_access.ssh  # type: ignore[union-attr]
+    assert ssh is not None and ssh.root_login == "yes" and ssh.listening == ["0.0.0.0:22"]
+    assert sec.smb is not None and sec.smb.smb1_enabled is True and sec.smb.min_protocol == "NT1"
+    assert sec.encryption is not None and sec.encryption.system_encrypted is False
+    assert (
+        sec.time_sync is not None
+        and sec.time_sync.service == "chronyd"
+        and sec.time_sync.synchronized is False
+    )
+    assert (sec.boot.uefi, sec.boot.secure_boot) == (False, False)  # type: ignore[union-attr]
+    assert sec.tpm is not None and sec.tpm.present is False
+
+
+def _statuses(scenario: str, os: OsFacts) -> dict[str, str]:
+    facts = Facts(os=os, security=collect(scenario))
+    return {r.check_id: r.status.value for r in run_checks(facts, now=NOW, modules=["checks"])}
+
+
+def test_checks_over_the_hardened_desktop_pass() -> None:
+    got = _statuses("ubuntu-desktop", OsFacts(family="linux", name="Ubuntu", version="24.04.3 LTS"))
+    failing = {k: v for k, v in got.items() if v == "fail"}
+    assert failing == {}
+    assert sum(v == "pass" for v in got.values()) >= 25
+
+
+def test_checks_over_the_legacy_server_fail_where_a_technician_expects() -> None:
+    got = _statuses("debian-legacy", OsFacts(family="linux", name="Debian GNU/Linux", version="11"))
+    expect_fail = {
+        "host.os.supported",
+        "host.firewall.enabled",
+        "host.firewall.default_inbound_block",
+        "host.updates.automatic",
+        "host.updates.recent",
+        "host.updates.no_pending_security",
+        "host.updates.no_pending_reboot",
+        "host.antivirus.present",
+        "host.accounts.admins_limited",
+        "host.accounts.guest_disabled",
+        "host.accounts.single_uid0",
+        "host.password.max_age",
+        "host.password.lockout",
+        "host.password.complexity",
+        "host.remote.ssh_lan_only",
+        "host.remote.ssh_root_login",
+        "host.services.no_telnet",
+        "host.services.no_ftp",
+        "host.services.no_smb1",
+        "host.services.no_vnc",
+        "host.encryption.system_disk",
+        "host.time.synchronized",
+        "host.boot.secure_boot",
+        "host.tpm.present",
+    }
+    assert {k for k, v in got.items() if v == "fail"} == expect_fail
+    assert got["host.screenlock.timeout"] == "not_applicable"
+
+
+def test_a_missing_tool_costs_only_its_part(tmp_path: Path) -> None:
+    # An empty root and no commands at all: every part either says "not known" or records why.
+    probe = Probe(root=tmp_path, run=lambda n, a, t: None, listeners=lambda: [], now=NOW)
+    sec = collect_security_facts(probe, platform="linux")
+    for part in PARTS:
+        assert getattr(sec, part) is not None or part in sec.errors, part
+    assert "updates" in sec.errors and "apt or dnf" in sec.errors["updates"]
+
+
+@pytest.mark.skipif(not Path("/etc/os-release").exists(), reason="needs a Linux system")
+def test_runs_on_this_real_system() -> None:
+    # Contract with the real system: no part may crash; unreadable parts name their reason.
+    sec = collect_security_facts()
+    assert sec.collected_at is not None
+    assert sec.listening is not None
+    for part in PARTS:
+        assert getattr(sec, part) is not None or sec.errors.get(part), part
+    assert not any(
+        reason.startswith(("TypeError", "AttributeError", "KeyError")) for reason in sec.errors.values()
+    )
