@@ -1,0 +1,302 @@
+"""Replacement plan, scores, unit costs and the asset register, for planners (technicians read)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.models.core import Role
+from collector.services import assets as asset_svc
+from collector.services import plan as plan_svc
+from collector.services.errors import ServiceError
+from collector.services.scoring import ScoringConfigError, load_config
+
+router = APIRouter(tags=["replacement"])
+
+# Planners and administrators change the register and prices; technicians read them.
+ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.TECHNICIAN))]
+EditorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
+Format = Literal["json", "csv", "xlsx", "pdf"]
+Lang = Literal["vi", "en"]
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+def _fail(exc: ServiceError | ScoringConfigError) -> HTTPException:
+    code = exc.status_code if isinstance(exc, ServiceError) else 500
+    return HTTPException(code, str(exc))
+
+
+def parse_site_minimums(values: list[str]) -> dict[str, int]:
+    """``CODE:N`` pairs (from ``site_min=P01:2``) into a dict; a bad pair names itself."""
+    out: dict[str, int] = {}
+    for v in values:
+        code, sep, n = v.partition(":")
+        if not sep or not code.strip() or not n.strip().isdigit():
+            raise ServiceError(f"site_min {v!r}: write CODE:NUMBER, e.g. P01:2")
+        out[code.strip()] = int(n)
+    return out
+
+
+def _download(data: bytes, fmt: str, filename: str) -> Response:
+    from collector.reports.document import MEDIA_TYPES
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'} if fmt != "json" else {}
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+@router.get("/replacement/plan")
+def replacement_plan(
+    user: ReaderUser,
+    session: DbSession,
+    settings: Settings,
+    budget: int = Query(..., ge=0, le=10**15, description="The year's budget in VND"),
+    format: Format = "json",
+    lang: Lang = "vi",
+    min_per_site: int = Query(0, ge=0, le=10_000, description="Minimum devices replaced per commune"),
+    site_min: list[str] = Query([], description="A commune's own minimum, CODE:N (repeatable)"),
+    must: list[str] = Query(
+        [],
+        description="Must-replace rules (lifecycle_to_replace, storage_failed, replace_now); 'none' for "
+        "none; default: the config file's",
+    ),
+) -> Response:
+    from collector.reports.plan_report import plan_filename, plan_json, render_plan
+
+    try:
+        rules = None if not must else [m for m in must if m != "none"]
+        plan = plan_svc.make_plan(
+            session,
+            budget=budget,
+            scope=user.site_ids,
+            min_per_site=min_per_site,
+            site_minimums=parse_site_minimums(site_min),
+            must_replace=rules,
+            config=load_config(settings),
+        )
+    except (ServiceError, ScoringConfigError) as exc:
+        raise _fail(exc) from None
+    session.commit()  # the scores refreshed on the way
+    if format == "json":
+        return JSONResponse(plan_json(plan, lang))
+    return _download(render_plan(plan, format, lang), format, plan_filename(plan, format))
+
+
+class ScorePublic(BaseModel):
+    device_id: int
+    hostname: str
+    site: str
+    device_class: str
+    score: int
+    category: str
+    category_reason: str | None
+    factors: list[dict[str, Any]]
+
+
+@router.get("/replacement/scores", response_model=list[ScorePublic])
+def scores(
+    user: ReaderUser, session: DbSession, site: str | None = None, category: str | None = None
+) -> list[ScorePublic]:
+    rows = asset_svc.list_registry(session, scope=user.site_ids, site_code=site, refresh=True)
+    session.commit()
+    return [
+        ScorePublic(
+            device_id=r.device.id or 0,
+            hostname=r.device.hostname,
+            site=r.site.code,
+            device_class=r.score.device_class,
+            score=r.score.score,
+            category=r.score.category,
+            category_reason=r.score.category_reason,
+            factors=r.score.factors,
+        )
+        for r in rows
+        if r.score is not None and (category is None or r.score.category == category)
+    ]
+
+
+@router.get("/replacement/unit-costs")
+def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict[str, int]:
+    return plan_svc.effective_unit_costs(session, load_config(settings))
+
+
+@router.put("/replacement/unit-costs")
+def set_unit_costs(
+    user: EditorUser, session: DbSession, costs: Annotated[dict[str, int], Body()]
+) -> dict[str, int]:
+    try:
+        out = plan_svc.set_unit_costs(session, costs, actor=user.username)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return out
+
+
+# ---- asset register ----------------------------------------------------------------------------
+
+
+class AssetPublic(BaseModel):
+    device_id: int
+    hostname: str
+    site: str
+    serial: str | None
+    model: str
+    os: str
+    asset_tag: str | None = None
+    purchase_date: date | None = None
+    purchase_cost: int | None = None
+    supplier: str | None = None
+    warranty_end: date | None = None
+    status: str = "in_service"
+    device_class: str | None = None
+    notes: str | None = None
+    score: int | None = None
+    category: str | None = None
+
+
+class AssetUpdate(BaseModel):
+    """Fields to change; a field left out keeps its value, ``null`` clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+    asset_tag: str | None = Field(default=None, max_length=64)
+    purchase_date: date | None = None
+    purchase_cost: int | None = Field(default=None, ge=0)
+    supplier: str | None = Field(default=None, max_length=255)
+    warranty_end: date | None = None
+    status: Literal["in_service", "spare", "to_replace", "retired"] | None = None
+    device_class: Literal["desktop", "laptop", "server", "network_device", "other"] | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+def _asset_public(row: asset_svc.RegistryRow) -> AssetPublic:
+    a = row.asset
+    return AssetPublic(
+        device_id=row.device.id or 0,
+        hostname=row.device.hostname,
+        site=row.site.code,
+        serial=row.device.serial,
+        model=row.model,
+        os=row.os_name,
+        score=row.score.score if row.score else None,
+        category=row.score.category if row.score else None,
+        device_class=(
+            a.device_class if a and a.device_class else (row.score.device_class if row.score else None)
+        ),
+        **(
+            a.model_dump(
+                include={
+                    "asset_tag",
+                    "purchase_date",
+                    "purchase_cost",
+                    "supplier",
+                    "warranty_end",
+                    "status",
+                    "notes",
+                }
+            )
+            if a
+            else {}
+        ),
+    )
+
+
+@router.get("/assets", response_model=list[AssetPublic])
+def list_assets(user: ReaderUser, session: DbSession, site: str | None = None) -> list[AssetPublic]:
+    return [_asset_public(r) for r in asset_svc.list_registry(session, scope=user.site_ids, site_code=site)]
+
+
+@router.get("/assets/report")
+def assets_report(
+    user: ReaderUser, session: DbSession, format: Format = "json", lang: Lang = "vi"
+) -> Response:
+    from collector.reports.asset_report import render_report, report_json
+
+    report = asset_svc.asset_report(session, scope=user.site_ids)
+    session.commit()
+    if format == "json":
+        return JSONResponse(report_json(report, lang), headers={})
+    filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
+    return _download(render_report(report, format, lang), format, filename)
+
+
+def _one(session: Session, device_id: int, user: Principal) -> AssetPublic:
+    rows = [r for r in asset_svc.list_registry(session, scope=user.site_ids) if r.device.id == device_id]
+    if not rows:
+        raise HTTPException(404, f"no device {device_id}")
+    return _asset_public(rows[0])
+
+
+@router.get("/assets/{device_id}", response_model=AssetPublic)
+def get_asset(device_id: int, user: ReaderUser, session: DbSession) -> AssetPublic:
+    return _one(session, device_id, user)
+
+
+@router.put("/assets/{device_id}", response_model=AssetPublic)
+def put_asset(device_id: int, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
+    fields = frozenset(body.model_fields_set)
+    changes = asset_svc.AssetChanges(**body.model_dump(), fields=fields)
+    try:
+        asset_svc.update_asset(session, device_id, changes, scope=user.site_ids, actor=user.username)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return _one(session, device_id, user)
+
+
+def preview_json(preview: asset_svc.ImportPreview) -> dict[str, Any]:
+    return {
+        "summary": preview.summary(),
+        "columns": preview.columns,
+        "rows": [
+            {
+                "line": r.line,
+                "action": r.action,
+                "serial": r.serial,
+                "asset_tag": r.asset_tag,
+                "device_id": r.device_id,
+                "hostname": r.hostname,
+                "site": r.site,
+                "matched_by": r.matched_by,
+                "changes": {k: [_j(a), _j(b)] for k, (a, b) in r.changes.items()},
+                "message": r.message,
+            }
+            for r in preview.rows
+        ],
+    }
+
+
+def _j(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+@router.post("/assets/import")
+def import_assets(
+    user: EditorUser,
+    session: DbSession,
+    csv_text: Annotated[str, Body(media_type="text/csv", max_length=MAX_IMPORT_BYTES)],
+    apply: bool = Query(False, description="false: preview the matches only; true: apply them"),
+) -> dict[str, Any]:
+    """Import an asset list (CSV; matched by asset tag, else serial). Preview first, then apply."""
+    try:
+        if not apply:
+            return {
+                "applied": False,
+                **preview_json(asset_svc.preview_import(session, csv_text, scope=user.site_ids)),
+            }
+        outcome = asset_svc.apply_import(session, csv_text, scope=user.site_ids, actor=user.username)
+    except ServiceError as exc:
+        raise _fail(exc) from None
+    session.commit()
+    return {
+        "applied": True,
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "skipped": outcome.skipped,
+        **preview_json(outcome.preview),
+    }

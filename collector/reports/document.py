@@ -1,0 +1,272 @@
+"""A report as data (title, summary, typed tables) and its writers: CSV, XLSX, PDF.
+
+The plan and the asset report build one ``Document``; each format renders it the same way, so the
+three files always say the same thing. Cells keep their types (int money, dates) until the writer:
+the XLSX gets real numbers and dates, the CSV and PDF get the Vietnamese text forms.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from typing import Any, Literal
+
+from collector.web.i18n import format_date, format_money
+
+Kind = Literal["text", "int", "money", "date", "percent"]
+FONT_DIR = "fonts"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    kind: Kind = "text"
+    width: int | None = None  # characters; None: from the content
+    weight: float = 1.0  # share of the page width in the PDF
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sheet: str | None = None  # XLSX sheet name (max 31 characters)
+
+
+@dataclass
+class Document:
+    title: str
+    lang: str = "vi"
+    subtitle: list[str] = field(default_factory=list)
+    summary: list[tuple[str, Any, Kind]] = field(default_factory=list)  # label, value, kind
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # The one table a CSV export carries (default: the first of ``tables``).
+    csv: Table | None = None
+    footer: str = ""
+
+
+def text_of(value: Any, kind: Kind, lang: str = "vi") -> str:
+    if value is None or value == "":
+        return ""
+    if kind == "money":
+        return format_money(value)
+    if kind == "date" and isinstance(value, date | datetime):
+        return format_date(value, lang)
+    if kind == "percent":
+        return f"{value}%"
+    if kind == "int":
+        return f"{int(value):,}".replace(",", ".") if lang == "vi" else f"{int(value):,}"
+    return str(value)
+
+
+# ---- CSV ---------------------------------------------------------------------------------------
+
+
+def to_csv(doc: Document) -> bytes:
+    """One table as CSV in UTF-8 with a BOM (Excel then reads the Vietnamese letters right).
+
+    Money and counts stay plain digits so that a spreadsheet can sum them; dates are ISO.
+    """
+    table = doc.csv or doc.tables[0]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([c.title for c in table.columns])
+    for row in table.rows:
+        cells = []
+        for c in table.columns:
+            v = row.get(c.key)
+            if v is None:
+                cells.append("")
+            elif c.kind == "date" and isinstance(v, date | datetime):
+                cells.append(v.isoformat()[:10])
+            else:
+                cells.append(str(v))
+        w.writerow(cells)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# ---- XLSX --------------------------------------------------------------------------------------
+
+MONEY_FORMAT = '#,##0" ₫"'
+DATE_FORMAT = "dd/mm/yyyy"
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    base = "".join(ch for ch in name if ch not in "[]:*?/\\")[:31] or "Sheet"
+    candidate, n = base, 2
+    while candidate in used:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)] + suffix, n + 1
+    used.add(candidate)
+    return candidate
+
+
+def to_xlsx(doc: Document) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    ws = wb.active
+    used: set[str] = set()
+    ws.title = _sheet_name("Tóm tắt" if doc.lang == "vi" else "Summary", used)
+    bold = Font(bold=True)
+    ws.append([doc.title])
+    ws["A1"].font = Font(bold=True, size=14)
+    for line in doc.subtitle:
+        ws.append([line])
+    ws.append([])
+    for label, value, kind in doc.summary:
+        ws.append([label, value])
+        cell = ws.cell(row=ws.max_row, column=2)
+        ws.cell(row=ws.max_row, column=1).font = bold
+        if kind == "money":
+            cell.number_format = MONEY_FORMAT
+        elif kind == "date":
+            cell.number_format = DATE_FORMAT
+    if doc.notes:
+        ws.append([])
+        for note in doc.notes:
+            ws.append([note])
+    ws.column_dimensions["A"].width = max([len(str(s[0])) for s in doc.summary] + [24]) + 2
+    ws.column_dimensions["B"].width = 24
+    head_fill = PatternFill("solid", fgColor="DDE3EE")
+    for table in doc.tables:
+        sheet = wb.create_sheet(_sheet_name(table.sheet or table.title, used))
+        sheet.append([c.title for c in table.columns])
+        for cell in sheet[1]:
+            cell.font, cell.fill = bold, head_fill
+            cell.alignment = Alignment(vertical="center", wrap_text=True)
+        for row in table.rows:
+            sheet.append([_xlsx_value(row.get(c.key), c.kind) for c in table.columns])
+            r = sheet.max_row
+            for i, c in enumerate(table.columns, start=1):
+                cell = sheet.cell(row=r, column=i)
+                if c.kind == "money":
+                    cell.number_format = MONEY_FORMAT
+                elif c.kind == "date":
+                    cell.number_format = DATE_FORMAT
+                elif c.kind == "text" and (c.width or 0) >= 40:
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for i, c in enumerate(table.columns, start=1):
+            sheet.column_dimensions[get_column_letter(i)].width = _width(c, table)
+        sheet.freeze_panes = "A2"
+        if table.rows:
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(table.columns))}{len(table.rows) + 1}"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _xlsx_value(value: Any, kind: Kind) -> Any:
+    if value is None or value == "":
+        return None
+    if kind in ("money", "int", "percent"):
+        return int(value)
+    if kind == "date" and isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return value
+
+
+def _width(c: Column, table: Table) -> float:
+    if c.width:
+        return c.width
+    longest = max([len(text_of(r.get(c.key), c.kind)) for r in table.rows[:500]] + [len(c.title), 6])
+    return min(60, longest + 2)
+
+
+# ---- PDF ---------------------------------------------------------------------------------------
+
+
+def _font_path(name: str) -> str:
+    return str(resources.files("collector.data") / FONT_DIR / name)
+
+
+def to_pdf(doc: Document) -> bytes:
+    """A4 landscape PDF with DejaVu Sans embedded: every Vietnamese letter renders and extracts."""
+    from fpdf import FPDF
+    from fpdf.fonts import FontFace
+
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_font("DejaVu", "", _font_path("DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", _font_path("DejaVuSans-Bold.ttf"))
+    pdf.set_title(doc.title)
+    pdf.set_creator("wardwatch")
+    pdf.add_page()
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    for line in doc.subtitle:
+        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    if doc.summary:
+        pdf.set_font("DejaVu", "", 9)
+        with pdf.table(
+            col_widths=(70, 60),
+            width=130,
+            align="LEFT",
+            first_row_as_headings=False,
+            line_height=5,
+            padding=1,
+        ) as t:
+            for label, value, kind in doc.summary:
+                row = t.row()
+                row.cell(str(label))
+                row.cell(text_of(value, kind, doc.lang))
+        pdf.ln(3)
+    for note in doc.notes:
+        pdf.multi_cell(0, 5, "• " + note, new_x="LMARGIN", new_y="NEXT")
+    for table in doc.tables:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "B", 11)
+        pdf.multi_cell(0, 6, table.title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 7.5)
+        if not table.rows:
+            pdf.multi_cell(0, 5, "—", new_x="LMARGIN", new_y="NEXT")
+            continue
+        widths = tuple(c.weight for c in table.columns)
+        heading = FontFace(emphasis="BOLD", fill_color=(221, 227, 238))
+        with pdf.table(
+            col_widths=widths,
+            headings_style=heading,
+            line_height=4,
+            padding=0.8,
+            text_align="LEFT",
+            v_align="TOP",
+        ) as t:
+            head = t.row()
+            for c in table.columns:
+                head.cell(c.title)
+            for r in table.rows:
+                row = t.row()
+                for c in table.columns:
+                    row.cell(text_of(r.get(c.key), c.kind, doc.lang))
+    if doc.footer:
+        pdf.ln(3)
+        pdf.set_font("DejaVu", "", 7)
+        pdf.multi_cell(0, 4, doc.footer, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+    "json": "application/json",
+}
+
+
+def render(doc: Document, fmt: str) -> bytes:
+    if fmt == "csv":
+        return to_csv(doc)
+    if fmt == "xlsx":
+        return to_xlsx(doc)
+    if fmt == "pdf":
+        return to_pdf(doc)
+    raise ValueError(f"unknown format {fmt!r}; use csv, xlsx, pdf or json")

@@ -1,0 +1,491 @@
+"""The budget plan: which devices to replace this year, in which order, and why.
+
+The plan ranks candidates once, independently of the budget, and then takes the longest prefix of
+that ranking the budget pays for. That makes it:
+
+- never over budget (a device is taken only if the running total stays within it);
+- deterministic (the order breaks every tie on the device id);
+- monotone: a larger budget takes a longer prefix, so it never drops a device a smaller one took.
+  (Skipping an unaffordable device to buy a cheaper one further down would spend more of the
+  budget, but then a little more money could swap a device out; planners asked for plans that
+  only grow.) The leftover and the first device it could not pay for are shown and explained.
+
+The ranking has three phases: devices matched by a must-replace rule first, then each commune's
+minimum (round-robin over communes, so that a short budget spreads rather than fills one commune),
+then everything else. Within a phase, the order is risk reduced per đồng (score / unit cost), then
+the higher score, the cheaper device, the lower id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus, ScoreCategory, UnitCost
+from collector.models.core import Device, DeviceSection, Site
+from collector.services.errors import ServiceError
+from collector.services.scoring import (
+    ScoringConfig,
+    category_label,
+    factor_label,
+    load_config,
+    recompute_scores,
+    render_evidence,
+)
+from collector.web.i18n import format_money
+
+Scope = frozenset[int] | set[int] | None
+
+MUST_RULES: dict[str, tuple[str, str]] = {
+    "lifecycle_to_replace": (
+        "marked 'to replace' in the asset register",
+        "đã đánh dấu 'cần thay thế' trong sổ tài sản",
+    ),
+    "storage_failed": ("a disk is failing", "ổ cứng đang hỏng"),
+    "replace_now": ("in the 'replace now' category", "thuộc nhóm 'thay thế ngay'"),
+}
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "pick_must": ("must replace: {rules}", "bắt buộc thay thế: {rules}"),
+    "pick_minimum": (
+        "minimum for {site}: {n} device(s) per commune",
+        "mức tối thiểu của {site}: {n} thiết bị mỗi đơn vị",
+    ),
+    "pick_priority": (
+        "ranked by risk reduced per cost: score {score} for {cost}",
+        "xếp theo mức giảm rủi ro trên chi phí: điểm {score} với {cost}",
+    ),
+    "skip_budget": (
+        "not funded: the budget ran out at rank {rank} (needs {cost}, {remaining} left)",
+        "chưa đủ kinh phí: kinh phí hết ở thứ tự {rank} (cần {cost}, còn {remaining})",
+    ),
+    "skip_budget_first": (
+        "the first device the budget could not pay for: needs {cost}, {remaining} left",
+        "thiết bị đầu tiên không đủ kinh phí: cần {cost}, còn {remaining}",
+    ),
+    "skip_no_cost": (
+        "no unit cost set for the class '{device_class}'",
+        "chưa có đơn giá cho loại '{device_class}'",
+    ),
+    "skip_status": ("lifecycle status is '{status}'", "trạng thái tài sản là '{status}'"),
+    "skip_virtual": ("a virtual machine: nothing to buy", "máy ảo: không cần mua thiết bị"),
+    "minimum_short": (
+        "{site}: minimum {n} not reached ({got} funded, {eligible} candidates)",
+        "{site}: chưa đạt mức tối thiểu {n} ({got} được cấp kinh phí, {eligible} ứng viên)",
+    ),
+    "leftover": (
+        "{remaining} left: the next device in the ranking ({hostname}) costs {cost}",
+        "còn {remaining}: thiết bị tiếp theo trong thứ tự ({hostname}) cần {cost}",
+    ),
+}
+
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    LifecycleStatus.IN_SERVICE: ("in service", "đang sử dụng"),
+    LifecycleStatus.SPARE: ("spare", "dự phòng"),
+    LifecycleStatus.TO_REPLACE: ("to replace", "cần thay thế"),
+    LifecycleStatus.RETIRED: ("retired", "đã thanh lý"),
+}
+
+CLASS_LABELS: dict[str, tuple[str, str]] = {
+    DeviceClass.DESKTOP: ("desktop PC", "máy tính để bàn"),
+    DeviceClass.LAPTOP: ("laptop", "máy tính xách tay"),
+    DeviceClass.SERVER: ("server", "máy chủ"),
+    DeviceClass.NETWORK_DEVICE: ("network device", "thiết bị mạng"),
+    DeviceClass.OTHER: ("other", "khác"),
+}
+
+
+def _i(lang: str) -> int:
+    return 1 if lang == "vi" else 0
+
+
+def status_label(status: str, lang: str = "vi") -> str:
+    return STATUS_LABELS.get(status, (status, status))[_i(lang)]
+
+
+def class_label(device_class: str, lang: str = "vi") -> str:
+    return CLASS_LABELS.get(device_class, (device_class, device_class))[_i(lang)]
+
+
+def render_reason(item: dict[str, Any], lang: str = "vi") -> str:
+    pair = MESSAGES.get(item.get("code", ""))
+    if pair is None:
+        return str(item.get("code", ""))
+    params = dict(item.get("params") or {})
+    for key in ("cost", "remaining"):
+        if isinstance(params.get(key), int):
+            params[key] = format_money(params[key])
+    if "rules" in params:
+        params["rules"] = "; ".join(MUST_RULES.get(r, (r, r))[_i(lang)] for r in params["rules"])
+    if "status" in params:
+        params["status"] = status_label(params["status"], lang)
+    if "device_class" in params:
+        params["device_class"] = class_label(params["device_class"], lang)
+    return pair[_i(lang)].format(**params)
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    budget: int
+    min_per_site: int = 0
+    # Per commune code: a minimum that overrides ``min_per_site`` for that commune.
+    site_minimums: dict[str, int] = field(default_factory=dict)
+    must_replace: tuple[str, ...] = ()
+    min_score: int = 15
+
+    def minimum_for(self, site_code: str) -> int:
+        return self.site_minimums.get(site_code, self.min_per_site)
+
+    def validate(self) -> None:
+        if self.budget < 0:
+            raise ServiceError("the budget must be zero or more (VND)")
+        if self.min_per_site < 0 or any(v < 0 for v in self.site_minimums.values()):
+            raise ServiceError("a minimum per commune must be zero or more")
+        unknown = sorted(set(self.must_replace) - set(MUST_RULES))
+        if unknown:
+            raise ServiceError(
+                f"unknown must-replace rule(s): {', '.join(unknown)}; known: {', '.join(MUST_RULES)}"
+            )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    device_id: int
+    hostname: str
+    site_code: str
+    site_name: str
+    device_class: str
+    score: int
+    category: str
+    cost: int | None  # None: no unit cost for the class
+    factors: tuple[dict[str, Any], ...] = ()
+    status: str = LifecycleStatus.IN_SERVICE
+    virtual: bool = False
+    storage_failed: bool = False
+    asset_tag: str | None = None
+    model: str | None = None
+    serial: str | None = None
+    purchase_date: date | None = None
+
+    def must_rules(self, rules: tuple[str, ...]) -> tuple[str, ...]:
+        hits = []
+        if "lifecycle_to_replace" in rules and self.status == LifecycleStatus.TO_REPLACE:
+            hits.append("lifecycle_to_replace")
+        if "storage_failed" in rules and self.storage_failed:
+            hits.append("storage_failed")
+        if "replace_now" in rules and self.category == ScoreCategory.REPLACE_NOW:
+            hits.append("replace_now")
+        return tuple(hits)
+
+    def reasons(self, lang: str = "vi", limit: int = 4) -> list[str]:
+        """The evidence of the factors that weigh most, in ``lang``."""
+        out: list[str] = []
+        for f in sorted(self.factors, key=lambda f: (-f.get("points", 0), f.get("name", ""))):
+            if f.get("points", 0) <= 0:
+                continue
+            lines = [render_evidence(e, lang) for e in f.get("evidence", []) if e.get("code") != "disk_ok"]
+            if lines:
+                out.append(f"{factor_label(f['name'], lang)} ({f['points']:g}): " + "; ".join(lines[:3]))
+            if len(out) >= limit:
+                break
+        return out
+
+
+@dataclass
+class PlanItem:
+    candidate: Candidate
+    rank: int
+    phase: str  # must, minimum, priority
+    reason: dict[str, Any]
+    cumulative: int = 0
+
+
+@dataclass
+class NonPick:
+    candidate: Candidate
+    reason: dict[str, Any]
+    notable: bool
+    rank: int | None = None
+
+
+@dataclass
+class Plan:
+    rules: PlanRules
+    picks: list[PlanItem]
+    non_picks: list[NonPick]
+    notes: list[dict[str, Any]]
+    generated_at: datetime
+    unit_costs: dict[str, int]
+
+    @property
+    def spent(self) -> int:
+        return sum(p.candidate.cost or 0 for p in self.picks)
+
+    @property
+    def remaining(self) -> int:
+        return self.rules.budget - self.spent
+
+    @property
+    def notable_non_picks(self) -> list[NonPick]:
+        return [n for n in self.non_picks if n.notable]
+
+    def by_site(self) -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for p in self.picks:
+            c = p.candidate
+            row = rows.setdefault(
+                c.site_code, {"site": c.site_code, "name": c.site_name, "count": 0, "cost": 0}
+            )
+            row["count"] += 1
+            row["cost"] += c.cost or 0
+        return [rows[k] for k in sorted(rows)]
+
+
+def _key(c: Candidate) -> tuple[Fraction, int, int, int]:
+    cost = c.cost or 1
+    return (-Fraction(c.score, cost), -c.score, cost, c.device_id)
+
+
+def _notable(c: Candidate, rules: PlanRules) -> bool:
+    return bool(c.must_rules(rules.must_replace)) or c.category in (
+        ScoreCategory.REPLACE_NOW,
+        ScoreCategory.PLAN_12_MONTHS,
+    )
+
+
+def build_plan(
+    candidates: list[Candidate],
+    rules: PlanRules,
+    *,
+    unit_costs: dict[str, int] | None = None,
+    generated_at: datetime | None = None,
+) -> Plan:
+    """The plan for ``candidates`` under ``rules``: a pure function of its inputs."""
+    rules.validate()
+    non_picks: list[NonPick] = []
+    eligible: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: c.device_id):
+        must = c.must_rules(rules.must_replace)
+        if c.status in (LifecycleStatus.RETIRED, LifecycleStatus.SPARE):
+            non_picks.append(
+                NonPick(c, {"code": "skip_status", "params": {"status": c.status}}, _notable(c, rules))
+            )
+        elif c.virtual:
+            non_picks.append(NonPick(c, {"code": "skip_virtual", "params": {}}, _notable(c, rules)))
+        elif not must and c.score < rules.min_score:
+            continue  # healthy enough: not a candidate, nothing to explain
+        elif c.cost is None or c.cost <= 0:
+            params = {"device_class": c.device_class}
+            non_picks.append(NonPick(c, {"code": "skip_no_cost", "params": params}, True))
+        else:
+            eligible.append(c)
+
+    # Phase 1: must-replace rules.
+    must_list = sorted((c for c in eligible if c.must_rules(rules.must_replace)), key=_key)
+    taken = {c.device_id for c in must_list}
+    order: list[tuple[Candidate, str, dict[str, Any]]] = [
+        (c, "must", {"code": "pick_must", "params": {"rules": list(c.must_rules(rules.must_replace))}})
+        for c in must_list
+    ]
+    # Phase 2: each commune's minimum, round-robin (must-replace picks count toward it).
+    per_site: dict[str, list[Candidate]] = defaultdict(list)
+    for c in sorted(eligible, key=_key):
+        per_site[c.site_code].append(c)
+    have = defaultdict(int)
+    for c in must_list:
+        have[c.site_code] += 1
+    queues = {
+        site: [c for c in cands if c.device_id not in taken][: max(0, rules.minimum_for(site) - have[site])]
+        for site, cands in per_site.items()
+    }
+    round_no = 0
+    while any(len(q) > round_no for q in queues.values()):
+        batch = [q[round_no] for q in queues.values() if len(q) > round_no]
+        for c in sorted(batch, key=_key):
+            n = rules.minimum_for(c.site_code)
+            order.append((c, "minimum", {"code": "pick_minimum", "params": {"site": c.site_name, "n": n}}))
+            taken.add(c.device_id)
+        round_no += 1
+    # Phase 3: everything else, by risk reduced per cost.
+    for c in sorted(eligible, key=_key):
+        if c.device_id not in taken:
+            params = {"score": c.score, "cost": c.cost}
+            order.append((c, "priority", {"code": "pick_priority", "params": params}))
+
+    picks: list[PlanItem] = []
+    total = 0
+    stop_at: int | None = None
+    for rank, (c, phase, reason) in enumerate(order, start=1):
+        cost = c.cost or 0
+        if stop_at is None and total + cost <= rules.budget:
+            total += cost
+            picks.append(PlanItem(c, rank, phase, reason, total))
+            continue
+        if stop_at is None:
+            stop_at = rank
+            params = {"cost": cost, "remaining": rules.budget - total}
+            non_picks.append(NonPick(c, {"code": "skip_budget_first", "params": params}, True, rank))
+        else:
+            params = {"rank": stop_at, "cost": cost, "remaining": rules.budget - total}
+            notable = _notable(c, rules) or phase != "priority"
+            non_picks.append(NonPick(c, {"code": "skip_budget", "params": params}, notable, rank))
+
+    notes: list[dict[str, Any]] = []
+    if stop_at is not None:
+        first = order[stop_at - 1][0]
+        notes.append(
+            {
+                "code": "leftover",
+                "params": {"remaining": rules.budget - total, "hostname": first.hostname, "cost": first.cost},
+            }
+        )
+    got = defaultdict(int)
+    for p in picks:
+        got[p.candidate.site_code] += 1
+    names = {c.site_code: c.site_name for c in candidates}
+    for site in sorted(per_site):
+        n = rules.minimum_for(site)
+        want = min(n, len(per_site[site]))
+        if n and got[site] < want:
+            params = {"site": names[site], "n": n, "got": got[site], "eligible": len(per_site[site])}
+            notes.append({"code": "minimum_short", "params": params})
+    non_picks.sort(key=lambda n: (n.rank is None, n.rank or 0, n.candidate.device_id))
+    return Plan(
+        rules=rules,
+        picks=picks,
+        non_picks=non_picks,
+        notes=notes,
+        generated_at=generated_at or datetime.now(UTC),
+        unit_costs=dict(unit_costs or {}),
+    )
+
+
+# ---- from the database -------------------------------------------------------------------------
+
+
+def effective_unit_costs(session: Session, config: ScoringConfig) -> dict[str, int]:
+    """Unit costs per device class: the planners' values over the config file's defaults."""
+    costs = dict(config.unit_costs)
+    for row in session.exec(select(UnitCost)).all():
+        costs[row.device_class] = row.cost
+    return costs
+
+
+def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> dict[str, int]:
+    from collector.models.types import utcnow
+    from collector.services.audit import record
+
+    known = {c.value for c in DeviceClass}
+    for name, cost in costs.items():
+        if name not in known:
+            raise ServiceError(f"unknown device class {name!r}; classes: {', '.join(sorted(known))}")
+        if not isinstance(cost, int) or cost < 0:
+            raise ServiceError(f"the unit cost of {name} must be a whole number of VND, zero or more")
+    for name, cost in sorted(costs.items()):
+        row = session.get(UnitCost, name)
+        if row is None:
+            row = UnitCost(device_class=name, cost=cost, updated_by=actor)
+        else:
+            row.cost, row.updated_by, row.updated_at = cost, actor, utcnow()
+        session.add(row)
+    record(session, actor=actor, action="unit_costs.update", detail={k: v for k, v in sorted(costs.items())})
+    session.flush()
+    return effective_unit_costs(session, load_config())
+
+
+def scoped_device_ids(session: Session, scope: Scope) -> list[int]:
+    q = select(Device.id)
+    if scope is not None:
+        q = q.where(col(Device.site_id).in_(scope))
+    return [i for i in session.exec(q).all() if i is not None]
+
+
+def load_candidates(
+    session: Session,
+    *,
+    scope: Scope,
+    config: ScoringConfig | None = None,
+    today: date | None = None,
+    refresh: bool = True,
+) -> tuple[list[Candidate], dict[str, int]]:
+    """Every scored device in ``scope`` as a plan candidate, with the unit costs used."""
+    config = config or load_config()
+    ids = scoped_device_ids(session, scope)
+    if refresh:
+        recompute_scores(session, device_ids=ids, config=config, today=today)
+    costs = effective_unit_costs(session, config)
+    if not ids:
+        return [], costs
+    q = (
+        select(DeviceScore, Device, Site, Asset)
+        .join(Device, col(Device.id) == col(DeviceScore.device_id))
+        .join(Site, col(Site.id) == col(Device.site_id))
+        .join(Asset, col(Asset.device_id) == col(Device.id), isouter=True)
+    )
+    if scope is not None:
+        q = q.where(col(Device.site_id).in_(scope))
+    system = {
+        row.device_id: row.data or {}
+        for row in session.exec(select(DeviceSection).where(DeviceSection.section == "system")).all()
+    }
+    out: list[Candidate] = []
+    for score, device, site, asset in session.exec(q).all():
+        storage = next((f for f in score.factors if f.get("name") == "storage"), {})
+        sysdata = system.get(device.id, {})
+        out.append(
+            Candidate(
+                device_id=device.id or 0,
+                hostname=device.hostname,
+                site_code=site.code,
+                site_name=site.name,
+                device_class=score.device_class,
+                score=score.score,
+                category=score.category,
+                cost=costs.get(score.device_class),
+                factors=tuple(score.factors),
+                status=asset.status if asset else LifecycleStatus.IN_SERVICE,
+                virtual=score.virtual,
+                storage_failed=bool(storage.get("critical")),
+                asset_tag=asset.asset_tag if asset else None,
+                model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x)
+                or device.platform,
+                serial=device.serial,
+                purchase_date=asset.purchase_date if asset else None,
+            )
+        )
+    return out, costs
+
+
+def make_plan(
+    session: Session,
+    *,
+    budget: int,
+    scope: Scope,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig | None = None,
+    today: date | None = None,
+) -> Plan:
+    """The plan for the devices a user may see. Scores are refreshed first (only changed rows are
+    written), so the caller commits the session."""
+    config = config or load_config()
+    rules = PlanRules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=dict(site_minimums or {}),
+        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
+        min_score=config.plan.min_score,
+    )
+    rules.validate()
+    candidates, costs = load_candidates(session, scope=scope, config=config, today=today)
+    return build_plan(candidates, rules, unit_costs=costs)
+
+
+def category_name(category: str, lang: str = "vi") -> str:
+    return category_label(category, lang)

@@ -1,0 +1,391 @@
+"""Planning pages: the replacement plan, the asset report, the asset edit form, CSV import, unit costs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
+
+from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.models.assets import DeviceClass, LifecycleStatus
+from collector.models.core import Role
+from collector.services import assets as asset_svc
+from collector.services import plan as plan_svc
+from collector.services.errors import NotFound, ServiceError
+from collector.services.scoring import category_label, factor_label, load_config, render_evidence
+from collector.web.setup import flash, render, request_language
+
+router = APIRouter(include_in_schema=False)
+
+ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.TECHNICIAN))]
+EditorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
+READERS = ("admin", "planner", "technician")
+NAV = [
+    (60, "Replacement plan", "/planning", READERS),
+    (61, "Asset report", "/planning/assets", READERS),
+]
+FORMATS = ("csv", "xlsx", "pdf", "json")
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def _can_edit(user: Principal) -> bool:
+    return user.role in (Role.ADMIN, Role.PLANNER)
+
+
+IMPORT_LABELS: dict[str, tuple[str, str]] = {
+    "create": ("new record", "tạo mới"),
+    "update": ("update", "cập nhật"),
+    "unchanged": ("unchanged", "không đổi"),
+    "no_match": ("no matching device", "không khớp thiết bị nào"),
+    "ambiguous": ("ambiguous", "khớp nhiều thiết bị"),
+    "conflict": ("conflict", "xung đột"),
+    "error": ("error", "lỗi dữ liệu"),
+    "serial": ("serial number", "số serial"),
+    "asset_tag": ("asset tag", "mã tài sản"),
+    "purchase_date": ("purchase date", "ngày mua"),
+    "purchase_cost": ("purchase cost", "nguyên giá"),
+    "supplier": ("supplier", "nhà cung cấp"),
+    "warranty_end": ("warranty until", "bảo hành đến"),
+    "status": ("status", "trạng thái"),
+    "device_class": ("device type", "loại thiết bị"),
+}
+
+
+def _helpers(lang: str) -> dict[str, Any]:
+    return {
+        "import_label": lambda k: IMPORT_LABELS.get(k, (k, k))[1 if lang == "vi" else 0],
+        "category_label": lambda c: category_label(c, lang),
+        "factor_label": lambda n: factor_label(n, lang),
+        "evidence": lambda e: render_evidence(e, lang),
+        "reason": lambda r: plan_svc.render_reason(r, lang),
+        "class_label": lambda c: plan_svc.class_label(c, lang),
+        "status_label": lambda s: plan_svc.status_label(s, lang),
+        "must_label": lambda m: plan_svc.MUST_RULES[m][1 if lang == "vi" else 0],
+    }
+
+
+def _plan_inputs(request: Request) -> dict[str, Any]:
+    """The plan form's values from the query string, parsed; errors say which field."""
+    q = request.query_params
+    config = load_config(request.app.state.settings)
+    budget_text = (q.get("budget") or "").strip()
+    must = q.getlist("must") if q.get("rules") == "1" else list(config.plan.must_replace)
+    return {
+        "budget_text": budget_text,
+        "budget": asset_svc.parse_money(budget_text, "budget") if budget_text else None,
+        "min_per_site": int(q.get("min_per_site") or 0),
+        "must": [m for m in must if m in plan_svc.MUST_RULES],
+    }
+
+
+def _query(inputs: dict[str, Any]) -> str:
+    from urllib.parse import urlencode
+
+    pairs: list[tuple[str, Any]] = [("budget", inputs["budget"]), ("min_per_site", inputs["min_per_site"])]
+    pairs += [("rules", 1)] + [("must", m) for m in inputs["must"]]
+    return urlencode(pairs)
+
+
+@router.get("/planning")
+def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: Settings) -> Response:
+    lang = request_language(request)
+    error = None
+    plan = None
+    try:
+        inputs = _plan_inputs(request)
+        if inputs["min_per_site"] < 0:
+            raise ServiceError("the minimum per commune must be zero or more")
+        if inputs["budget"] is not None:
+            plan = plan_svc.make_plan(
+                session,
+                budget=inputs["budget"],
+                scope=user.site_ids,
+                min_per_site=inputs["min_per_site"],
+                must_replace=inputs["must"],
+                config=load_config(settings),
+            )
+            session.commit()
+    except (ServiceError, ValueError) as exc:
+        error = str(exc)
+        inputs = {
+            "budget_text": request.query_params.get("budget", ""),
+            "budget": None,
+            "min_per_site": 0,
+            "must": [],
+        }
+    costs = plan_svc.effective_unit_costs(session, load_config(settings))
+    return render(
+        request,
+        "planning_plan.html",
+        {
+            "plan": plan,
+            "inputs": inputs,
+            "error": error,
+            "rules": list(plan_svc.MUST_RULES),
+            "costs": costs,
+            "query": _query(inputs) if plan else "",
+            "formats": FORMATS,
+            "can_edit": _can_edit(user),
+            **_helpers(lang),
+        },
+    )
+
+
+@router.get("/planning/plan.{fmt}")
+def plan_download(
+    fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
+) -> Response:
+    from collector.reports.document import MEDIA_TYPES
+    from collector.reports.plan_report import plan_filename, render_plan
+
+    if fmt not in FORMATS:
+        return render(request, "error.html", {"code": 404}, status_code=404)
+    try:
+        inputs = _plan_inputs(request)
+        if inputs["budget"] is None:
+            raise ServiceError("enter a budget")
+        plan = plan_svc.make_plan(
+            session,
+            budget=inputs["budget"],
+            scope=user.site_ids,
+            min_per_site=inputs["min_per_site"],
+            must_replace=inputs["must"],
+            config=load_config(settings),
+        )
+    except (ServiceError, ValueError) as exc:
+        return render(request, "error.html", {"code": 400, "message": str(exc)}, status_code=400)
+    session.commit()
+    data = render_plan(plan, fmt, request_language(request))
+    headers = {"Content-Disposition": f'attachment; filename="{plan_filename(plan, fmt)}"'}
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+@router.get("/planning/assets")
+def assets_page(request: Request, user: ReaderUser, session: DbSession) -> Response:
+    from collector.reports.asset_report import CATEGORY_KEYS, charts, register_rows
+
+    lang = request_language(request)
+    report = asset_svc.asset_report(session, scope=user.site_ids)
+    session.commit()
+    return render(
+        request,
+        "planning_assets.html",
+        {
+            "report": report,
+            "charts": charts(report, lang),
+            "rows": register_rows(report, lang),
+            "category_keys": CATEGORY_KEYS,
+            "formats": FORMATS,
+            "can_edit": _can_edit(user),
+            **_helpers(lang),
+        },
+    )
+
+
+@router.get("/planning/assets/report.{fmt}")
+def assets_download(fmt: str, request: Request, user: ReaderUser, session: DbSession) -> Response:
+    from collector.reports.asset_report import render_report
+    from collector.reports.document import MEDIA_TYPES
+
+    if fmt not in FORMATS:
+        return render(request, "error.html", {"code": 404}, status_code=404)
+    report = asset_svc.asset_report(session, scope=user.site_ids)
+    session.commit()
+    data = render_report(report, fmt, request_language(request))
+    headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{report.today:%Y%m%d}.{fmt}"'}
+    return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+def _asset_context(session: Any, device_id: int, user: Principal, lang: str) -> dict[str, Any]:
+    device, asset = asset_svc.get_asset(session, device_id, scope=user.site_ids)
+    from collector.models.assets import DeviceScore
+
+    return {
+        "device": device,
+        "asset": asset,
+        "score": session.get(DeviceScore, device_id),
+        "statuses": [s.value for s in LifecycleStatus],
+        "classes": [c.value for c in DeviceClass],
+        "can_edit": _can_edit(user),
+        **_helpers(lang),
+    }
+
+
+@router.get("/planning/assets/{device_id}")
+def asset_form(device_id: int, request: Request, user: ReaderUser, session: DbSession) -> Response:
+    try:
+        ctx = _asset_context(session, device_id, user, request_language(request))
+    except NotFound:
+        return render(request, "error.html", {"code": 404}, status_code=404)
+    return render(request, "planning_asset_edit.html", {**ctx, "form": None, "error": None})
+
+
+def _form_changes(form: Any) -> asset_svc.AssetChanges:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    return asset_svc.AssetChanges(
+        asset_tag=text("asset_tag") or None,
+        purchase_date=asset_svc.parse_date(text("purchase_date"), "purchase date"),
+        purchase_cost=asset_svc.parse_money(text("purchase_cost"), "purchase cost"),
+        supplier=text("supplier") or None,
+        warranty_end=asset_svc.parse_date(text("warranty_end"), "warranty end"),
+        status=text("status") or LifecycleStatus.IN_SERVICE,
+        device_class=text("device_class") or None,
+        notes=text("notes") or None,
+        fields=frozenset(asset_svc.EDITABLE) | {"notes"},
+    )
+
+
+@router.post("/planning/assets/{device_id}")
+async def asset_save(device_id: int, request: Request, user: EditorUser, session: DbSession) -> Response:
+    form = await request.form()
+    lang = request_language(request)
+    try:
+        asset_svc.update_asset(
+            session, device_id, _form_changes(form), scope=user.site_ids, actor=user.username
+        )
+    except NotFound:
+        return render(request, "error.html", {"code": 404}, status_code=404)
+    except ServiceError as exc:
+        session.rollback()
+        ctx = _asset_context(session, device_id, user, lang)
+        return render(
+            request,
+            "planning_asset_edit.html",
+            {**ctx, "form": dict(form), "error": str(exc)},
+            status_code=400,
+        )
+    session.commit()
+    from collector.web.i18n import translator
+
+    response = RedirectResponse(f"/planning/assets/{device_id}", status_code=303)
+    return flash(response, translator(lang)("Asset record saved."), "ok")
+
+
+@router.get("/planning/import")
+def import_form(request: Request, user: EditorUser) -> Response:
+    return render(request, "planning_import.html", {"preview": None, "csv_text": "", "error": None})
+
+
+async def _uploaded_text(form: Any) -> str:
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(MAX_UPLOAD + 1)
+        if len(raw) > MAX_UPLOAD:
+            raise ServiceError("the file is larger than 5 MB")
+        for encoding in ("utf-8-sig", "cp1258"):
+            try:
+                return raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        raise ServiceError("the file is not UTF-8 text; save it as 'CSV UTF-8'")
+    text = form.get("csv_text")
+    return text if isinstance(text, str) else ""
+
+
+@router.post("/planning/import")
+async def import_preview(request: Request, user: EditorUser, session: DbSession) -> Response:
+    form = await request.form()
+    lang = request_language(request)
+    try:
+        text = await _uploaded_text(form)
+        preview = asset_svc.preview_import(session, text, scope=user.site_ids)
+    except ServiceError as exc:
+        return render(
+            request,
+            "planning_import.html",
+            {"preview": None, "csv_text": "", "error": str(exc)},
+            status_code=400,
+        )
+    return render(
+        request,
+        "planning_import.html",
+        {"preview": preview, "csv_text": text, "error": None, **_helpers(lang)},
+    )
+
+
+@router.post("/planning/import/apply")
+async def import_apply(request: Request, user: EditorUser, session: DbSession) -> Response:
+    form = await request.form()
+    text = form.get("csv_text")
+    lang = request_language(request)
+    try:
+        outcome = asset_svc.apply_import(
+            session, text if isinstance(text, str) else "", scope=user.site_ids, actor=user.username
+        )
+    except ServiceError as exc:
+        return render(
+            request,
+            "planning_import.html",
+            {"preview": None, "csv_text": "", "error": str(exc)},
+            status_code=400,
+        )
+    session.commit()
+    from collector.web.i18n import translator
+
+    _ = translator(lang)
+    message = _("Import applied: %(created)s created, %(updated)s updated, %(skipped)s skipped.") % {
+        "created": outcome.created,
+        "updated": outcome.updated,
+        "skipped": outcome.skipped,
+    }
+    return flash(RedirectResponse("/planning/assets", status_code=303), message, "ok")
+
+
+@router.get("/planning/costs")
+def costs_page(request: Request, user: ReaderUser, session: DbSession, settings: Settings) -> Response:
+    lang = request_language(request)
+    config = load_config(settings)
+    return render(
+        request,
+        "planning_costs.html",
+        {
+            "costs": plan_svc.effective_unit_costs(session, config),
+            "defaults": config.unit_costs,
+            "classes": [c.value for c in DeviceClass],
+            "can_edit": _can_edit(user),
+            "error": None,
+            **_helpers(lang),
+        },
+    )
+
+
+@router.post("/planning/costs")
+async def costs_save(request: Request, user: EditorUser, session: DbSession, settings: Settings) -> Response:
+    form = await request.form()
+    lang = request_language(request)
+    config = load_config(settings)
+    try:
+        costs: dict[str, int] = {}
+        for cls in DeviceClass:
+            value = form.get(f"cost_{cls.value}")
+            if isinstance(value, str) and value.strip():
+                amount = asset_svc.parse_money(value, f"unit cost of {cls.value}")
+                if amount is not None:
+                    costs[cls.value] = amount
+        plan_svc.set_unit_costs(session, costs, actor=user.username)
+    except ServiceError as exc:
+        session.rollback()
+        return render(
+            request,
+            "planning_costs.html",
+            {
+                "costs": plan_svc.effective_unit_costs(session, config),
+                "defaults": config.unit_costs,
+                "classes": [c.value for c in DeviceClass],
+                "can_edit": True,
+                "error": str(exc),
+                **_helpers(lang),
+            },
+            status_code=400,
+        )
+    session.commit()
+    from collector.web.i18n import translator
+
+    return flash(
+        RedirectResponse("/planning/costs", status_code=303), translator(lang)("Unit costs saved."), "ok"
+    )
