@@ -1,0 +1,202 @@
+"""Inspection pages: list and schedule, the (offline-capable) fill page, sign-off, publishing, actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
+
+from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.models.core import Role, Site
+from collector.services import inspections as svc
+from collector.services import publishing
+from collector.services.checklists import shipped_templates
+from collector.services.devices import list_sites, site_in_scope
+from collector.services.errors import NotFound, ServiceError
+from collector.web.setup import flash, render
+
+router = APIRouter(include_in_schema=False)
+NAV = [(50, "Inspections", "/inspections", ("admin", "technician", "inspector"))]
+SITE_TABS = [(60, "Inspections", "/inspections?site={code}", ("admin", "technician", "inspector"))]
+
+Reader = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN, Role.INSPECTOR))]
+Inspector = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
+
+
+@router.get("/inspections")
+def inspections_page(request: Request, user: Reader, session: DbSession, site: str | None = None) -> Response:
+    site_id = None
+    if site:
+        try:
+            site_id = site_in_scope(session, site, scope=user.site_ids).id
+        except NotFound:
+            raise HTTPException(404) from None
+    rows = svc.list_inspections(session, scope=user.site_ids, site_id=site_id)
+    sites = {s.site.id: s.site for s in list_sites(session, scope=user.site_ids)}
+    templates = sorted({(t.key, t.title.vi, t.title.en) for t in shipped_templates().values()})
+    actions = svc.list_actions(session, scope=user.site_ids, site_id=site_id, open_only=True)
+    return render(
+        request,
+        "inspections.html",
+        {
+            "rows": rows,
+            "sites": sites,
+            "templates": templates,
+            "site_filter": site,
+            "actions": actions,
+            "can_create": user.role in (Role.ADMIN, Role.INSPECTOR),
+            "today": date.today().isoformat(),
+        },
+    )
+
+
+@router.post("/inspections")
+def create_inspection(
+    request: Request,
+    user: Inspector,
+    session: DbSession,
+    site: Annotated[str, Form()],
+    template: Annotated[str, Form()] = "commune-security",
+    team: Annotated[str, Form()] = "",
+    lead: Annotated[str, Form()] = "",
+    scheduled_for: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        site_row = site_in_scope(session, site, scope=user.site_ids)
+        when = date.fromisoformat(scheduled_for) if scheduled_for else None
+        insp = svc.create_inspection(
+            session,
+            site=site_row,
+            template_key=template,
+            lead_username=lead or user.username,
+            team=team,
+            scheduled_for=when,
+            actor=user.username,
+        )
+    except (ServiceError, ValueError) as exc:
+        session.rollback()
+        return flash(RedirectResponse("/inspections", status_code=303), str(exc), "error")
+    session.commit()
+    return RedirectResponse(f"/inspections/{insp.id}", status_code=303)
+
+
+@router.get("/inspections/{inspection_id}")
+def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSession) -> Response:
+    try:
+        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    from collector.api.routers.inspections import inspection_view
+
+    view = inspection_view(session, insp)
+    site = session.get(Site, insp.site_id)
+    pub = None
+    if insp.status == "published":
+        from collector.models.inspections import Publication
+
+        pub = session.exec(select(Publication).where(Publication.inspection_id == insp.id)).first()
+    editable = user.role in (Role.ADMIN, Role.INSPECTOR) and insp.status in ("scheduled", "in_progress")
+    return render(
+        request,
+        "inspection_fill.html",
+        {
+            "insp": insp,
+            "view": view,
+            "site": site,
+            "editable": editable,
+            "pub": pub,
+            "can_sign": editable and (user.username == insp.lead_username or user.role == Role.ADMIN),
+            "can_publish": insp.status == "signed"
+            and (user.username == insp.lead_username or user.role == Role.ADMIN),
+            "can_edit_actions": True,
+            "share_links": publishing.share_links(session, pub) if pub else [],
+        },
+    )
+
+
+@router.post("/inspections/{inspection_id}/signoff")
+def sign_off(
+    request: Request,
+    inspection_id: int,
+    user: Inspector,
+    session: DbSession,
+    settings: Settings,
+    signature_name: Annotated[str, Form()] = "",
+) -> Response:
+    target = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
+    try:
+        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+        svc.sign_off(
+            session,
+            insp,
+            actor=user.username,
+            actor_role=user.role,
+            signature_name=signature_name,
+            due_days=settings.due_days,
+        )
+    except NotFound:
+        raise HTTPException(404) from None
+    except ServiceError as exc:
+        session.rollback()
+        return flash(target, str(exc), "error")
+    session.commit()
+    return flash(target, "Signed off", "ok")
+
+
+@router.post("/inspections/{inspection_id}/publish")
+def publish(
+    request: Request,
+    inspection_id: int,
+    user: Inspector,
+    session: DbSession,
+    settings: Settings,
+    public: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    target = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
+    if user.role != Role.ADMIN and user.username != insp.lead_username:
+        return flash(target, "Only the lead inspector or an administrator publishes", "error")
+    try:
+        pub = publishing.publish(
+            session, insp, data_dir=settings.data_dir, actor=user.username, public=public == "on"
+        )
+    except ServiceError as exc:
+        session.rollback()
+        return flash(target, str(exc), "error")
+    session.commit()
+    return RedirectResponse(f"/published/{pub.slug}", status_code=303)
+
+
+@router.post("/actions/{action_id}")
+def update_action(
+    request: Request,
+    action_id: int,
+    user: Reader,
+    session: DbSession,
+    status: Annotated[str, Form()] = "",
+    owner: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "/inspections",
+) -> Response:
+    from collector.models.inspections import Action
+
+    action = session.get(Action, action_id)
+    if action is None or not user.can_see_site(action.site_id):
+        raise HTTPException(404)
+    target = RedirectResponse(
+        back if back.startswith("/") and not back.startswith("//") else "/inspections", status_code=303
+    )
+    try:
+        svc.update_action(
+            session, action, actor=user.username, actor_role=user.role, status=status or None, owner=owner
+        )
+    except ServiceError as exc:
+        session.rollback()
+        return flash(target, str(exc), "error")
+    session.commit()
+    return target
