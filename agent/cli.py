@@ -106,3 +106,22 @@ def poll(
     from agent.devices.command import poll_command
 
     poll_command(devices_file=devices, json_out=json_out, state_dir=state_dir, config_path=config)
+
+
+@app.command()
+def certs(
+    targets: Annotated[
+        list[str], typer.Argument(help="Certificate file, folder, signed document, host:port or https URL.")
+    ],
+    trust: Annotated[
+        list[Path] | None, typer.Option("--trust", help="Extra trust anchor (PEM); may be repeated.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON entry per certificate or signature.")] = False,
+    legacy_sha1: Annotated[
+        bool, typer.Option("--legacy-sha1", help="Accept SHA-1 signatures (still reported).")
+    ] = False,
+) -> None:
+    """Check certificates, TLS services and signed documents: verdict and reasons for each."""
+    from agent.certs.command import certs_command
+
+    raise typer.Exit(certs_command(targets, trust=trust or [], json_out=json_out, legacy_sha1=legacy_sha1))

@@ -19,12 +19,18 @@ from pyhanko.sign.ades.report import AdESSubIndic
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko.sign.validation.settings import KeyUsageConstraints
-from pyhanko.sign.validation.status import ModificationLevel, SignatureCoverageLevel, StandardCMSSignatureStatus
+from pyhanko.sign.validation.status import (
+    ModificationLevel,
+    SignatureCoverageLevel,
+    StandardCMSSignatureStatus,
+)
 
 from agent.certs.validate import SigningValidator
 from inventory.certs import DocumentStatus, SignedDocumentResult
 
-KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False)
+KEY_USAGE = KeyUsageConstraints(
+    key_usage={"non_repudiation", "digital_signature"}, match_all_key_usages=False
+)
 DOCUMENT_SUFFIXES = (".pdf", ".p7s")
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 _REVINFO_PROBLEMS = {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"}
@@ -50,7 +56,9 @@ def find_documents(folders: Iterable[Path], limit: int) -> tuple[list[Path], lis
 async def validate_document(path: Path, validator: SigningValidator) -> list[SignedDocumentResult]:
     try:
         if path.stat().st_size > MAX_DOCUMENT_BYTES:
-            return [_error(path, "pdf" if path.suffix.lower() == ".pdf" else "cms", path.name, "file too large")]
+            return [
+                _error(path, "pdf" if path.suffix.lower() == ".pdf" else "cms", path.name, "file too large")
+            ]
         if path.suffix.lower() == ".p7s":
             return [await validate_detached(path, validator)]
         return await validate_pdf(path, validator)
@@ -61,7 +69,12 @@ async def validate_document(path: Path, validator: SigningValidator) -> list[Sig
 
 def _error(path: Path, kind: str, sig: str, msg: str) -> SignedDocumentResult:
     return SignedDocumentResult(
-        path=str(path), kind=kind, signature=sig, status=DocumentStatus.ERROR, error=msg[:500], reasons=[msg[:500]]
+        path=str(path),
+        kind=kind,
+        signature=sig,
+        status=DocumentStatus.ERROR,
+        error=msg[:500],
+        reasons=[msg[:500]],
     )
 
 
@@ -120,7 +133,9 @@ async def validate_detached(path: Path, validator: SigningValidator) -> SignedDo
     return _from_status(path, "cms", path.name, status)
 
 
-def _from_status(path: Path, kind: str, name: str, status: StandardCMSSignatureStatus) -> SignedDocumentResult:
+def _from_status(
+    path: Path, kind: str, name: str, status: StandardCMSSignatureStatus
+) -> SignedDocumentResult:
     signer = x509.load_der_x509_certificate(status.signing_cert.dump())
     from inventory.pki.parse import fingerprint
 

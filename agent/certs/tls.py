@@ -208,7 +208,10 @@ def _hsts(host: str, port: int, path: str, timeout: float) -> tuple[bool | None,
             ctx.wrap_socket(sock, server_hostname=None if _is_ip(host) else host) as tls,
         ):
             hosthdr = host if port == 443 else f"{host}:{port}"
-            req = f"HEAD {path or '/'} HTTP/1.1\r\nHost: {hosthdr}\r\nUser-Agent: wardwatch-agent\r\nConnection: close\r\n\r\n"
+            req = (
+                f"HEAD {path or '/'} HTTP/1.1\r\nHost: {hosthdr}\r\n"
+                "User-Agent: wardwatch-agent\r\nConnection: close\r\n\r\n"
+            )
             tls.sendall(req.encode("ascii", "ignore"))
             data = b""
             while b"\r\n\r\n" not in data and len(data) < 65536:

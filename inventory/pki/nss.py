@@ -80,8 +80,9 @@ def read_database(db: Path, *, run: Runner | None = None) -> DiscoveryResult:
         return result
     for nick, trust in listing:
         try:
-            pem = runner(["-L", "-h", "all", "-d", dbarg, "-n", nick, "-a"])
-            certs = x509.load_pem_x509_certificates(pem.encode())
+            pem = runner(["-L", "-d", dbarg, "-n", nick, "-a"])  # "-h all" would ignore -n
+            # certutil -a writes CRLF inside the base64, which cryptography refuses.
+            certs = x509.load_pem_x509_certificates(pem.replace("\r\n", "\n").encode())
         except (RuntimeError, OSError, subprocess.TimeoutExpired, ValueError) as exc:
             result.errors.append(f"NSS {db}: cannot read {nick!r}: {exc}")
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from inventory.certs import CertLocation, FoundCertificate
@@ -62,6 +64,12 @@ def load_certificates(
     data: bytes, *, name: str = "", passwords: Sequence[bytes] = ()
 ) -> list[LoadedCertificate]:
     """Every certificate in ``data``; ``name`` (a file name) only steers the guess and the errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _load(data, name=name, passwords=passwords)
+
+
+def _load(data: bytes, *, name: str, passwords: Sequence[bytes]) -> list[LoadedCertificate]:
     lower = name.lower()
     if lower.endswith(PKCS12_SUFFIXES):
         return _load_pkcs12(data, name=name, passwords=passwords)
@@ -219,6 +227,19 @@ def describe(
     has_private_key: bool | None = None,
     key_on_token: bool | None = None,
     key_provider: str | None = None,
+) -> FoundCertificate:
+    with warnings.catch_warnings():
+        # Old CA certificates with a negative serial still exist in trust stores; describe them anyway.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return _describe(cert, location, has_private_key, key_on_token, key_provider)
+
+
+def _describe(
+    cert: x509.Certificate,
+    location: CertLocation,
+    has_private_key: bool | None,
+    key_on_token: bool | None,
+    key_provider: str | None,
 ) -> FoundCertificate:
     key_type, key_size, curve = key_description(cert)
     sig_name, sig_hash = signature_names(cert)

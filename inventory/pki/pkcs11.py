@@ -22,6 +22,7 @@ def read_module(module_path: Path, *, pin: str | None = None) -> DiscoveryResult
     try:
         import pkcs11  # lazy: an optional extra
         from pkcs11 import Attribute, ObjectClass
+        from pkcs11.exceptions import TokenNotPresent, TokenNotRecognised
     except ImportError:
         result.errors.append(
             f"PKCS#11 module {module_path} configured but python-pkcs11 is not installed "
@@ -69,6 +70,9 @@ def read_module(module_path: Path, *, pin: str | None = None) -> DiscoveryResult
                         key_provider=label,
                     )
                     result.items.append(Discovered(info, cert))
+        except (TokenNotRecognised, TokenNotPresent):
+            continue  # an empty or uninitialised slot (SoftHSM always keeps one free): nothing to read
         except Exception as exc:  # one broken token must not hide the others
-            result.errors.append(f"PKCS#11 module {module_path}, slot {getattr(slot, 'slot_id', '?')}: {exc}")
+            slot_id = getattr(slot, "slot_id", "?")
+            result.errors.append(f"PKCS#11 module {module_path}, slot {slot_id}: {type(exc).__name__} {exc}")
     return result.unique()

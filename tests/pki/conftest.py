@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pki_factory import FileServer, Pki, build_pki  # noqa: E402
+from pki_factory import FileServer, Pki, build_pki
 
 pytest.importorskip("pyhanko_certvalidator", reason="the signatures extra (pyhanko) is not installed")
 

@@ -195,7 +195,7 @@ class FileServer:
         files, hits = self.files, self.hits
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 hits.append(self.path)
                 body = files.get(self.path)
                 if body is None:
@@ -261,9 +261,10 @@ def build_pki(server: FileServer) -> Pki:
     crl = server.url("/inter.crl")
     leaf_key = rsa_key(2048, 2)
     p = Pki(server=server, root=root, inter=inter)
-    mk = lambda cn, **kw: issue(
-        cn, issuer=inter, key=kw.pop("key", leaf_key), crl_url=kw.pop("crl", crl), **kw
-    )  # noqa: E731
+
+    def mk(cn, **kw):
+        return issue(cn, issuer=inter, key=kw.pop("key", leaf_key), crl_url=kw.pop("crl", crl), **kw)
+
     p.leaves["valid"] = mk("Nguyen Van A")
     p.leaves["expired"] = mk("Tran Thi B", not_before=NOW - 400 * DAY, not_after=NOW - 10 * DAY)
     p.leaves["not_yet_valid"] = mk("Le Van C", not_before=NOW + 10 * DAY, not_after=NOW + 400 * DAY)

@@ -6,8 +6,8 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from pki_factory import DAY, Pki, blank_pdf, issue, sign_detached, sign_pdf, timestamper
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from pki_factory import DAY, Pki, blank_pdf, issue, sign_detached, sign_pdf, timestamper
 
 from agent.certs.documents import find_documents, validate_document
 from agent.certs.revocation import CrlStore
