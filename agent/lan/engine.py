@@ -126,6 +126,7 @@ def run_scan(
             for part in ("dhcp", "arp_conflicts", "passive"):
                 scan.skipped.setdefault(part, reason)
 
+        scan.late_replies(targets)
         if dns is not None:
             tick = progress.part("dns", len(scan.hosts))
             for ip, name in dns.collect(deadline=dns_started + 2.0).items():
@@ -250,6 +251,17 @@ class _Scan:
                     if n.ip in in_net and n.interface in (t.interface, t.source_ip):
                         self.add(n.ip, n.mac, "neighbour")
         self.parts.add("discovery")
+
+    def late_replies(self, targets: list[ScanTarget]) -> None:
+        """Hosts whose ARP reply came after the sweep (a dozing Wi-Fi client) still count as found."""
+        if self.watch is None:
+            return
+        nets = [ipaddress.IPv4Network(t.cidr) for t in targets if self.raw_on(t)]
+        with self.watch.lock:
+            late = {ip: macs[0] for ip, macs in self.watch.replies.items() if ip not in self.hosts}
+        for ip, mac in late.items():
+            if any(ipaddress.IPv4Address(ip) in n for n in nets):
+                self.add(ip, mac, "arp")
 
     def services(self, t: ScanTarget) -> None:
         net = ipaddress.IPv4Network(t.cidr)

@@ -13,19 +13,80 @@ import select
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scapy.config import conf
-from scapy.layers.dhcp import BOOTP, DHCP
-from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import ARP, Ether
 
 from agent.lan.probes import CLOSED, FILTERED, OPEN, Pacer, Progress
 
 conf.verb = 0
 BROADCAST = "ff:ff:ff:ff:ff:ff"
+# Waiting for replies: at least FLOOR after the last probe of a round (LAST_FLOOR after the final
+# round), longer when replies are slow (4x the slowest round trip seen), never more than reply_wait.
+FLOOR = 0.15
+LAST_FLOOR = 0.3
+
+
+def settle(last_send: float, rtts: Callable[[], list[float]], *, floor: float, ceiling: float) -> None:
+    """Sleep until replies to a round have had time to arrive, adapting to the measured round trips."""
+    while True:
+        slowest = max((r for r in rtts() if r > 0), default=0.0)
+        wait = min(ceiling, max(floor, 4 * slowest + 0.05))
+        remaining = last_send + wait - time.monotonic()
+        if remaining <= 0:
+            return
+        time.sleep(min(remaining, 0.02))
+
+
+def probe_rounds(
+    keys: list[Any],
+    send: Callable[[Any], None],
+    answered: Callable[[Any], bool],
+    rtts: Callable[[], list[float]],
+    *,
+    rounds: int,
+    reply_wait: float,
+    progress: Progress | None = None,
+) -> None:
+    """Probe every key; re-probe the silent ones ``rounds - 1`` times, each once its wait is over.
+
+    Retries are interleaved with first probes (the pacer keeps the total rate), so a sweep costs
+    the time to send its probes plus one final wait, not one wait per round.
+    """
+    first = deque(keys)
+    retries: deque[tuple[float, Any, int]] = deque()
+    total = max(1, len(keys) * rounds)
+    done = 0
+
+    def wait_for() -> float:
+        slowest = max((r for r in rtts() if r > 0), default=0.0)
+        return min(reply_wait, max(FLOOR, 4 * slowest + 0.05))
+
+    while first or retries:
+        now = time.monotonic()
+        if retries and retries[0][0] <= now:
+            _, key, n = retries.popleft()
+            if answered(key):
+                done += rounds - n
+                continue
+        elif first:
+            key, n = first.popleft(), 0
+        else:
+            time.sleep(min(max(0.0, retries[0][0] - now), 0.02))
+            continue
+        send(key)
+        done += 1
+        if n + 1 < rounds:
+            retries.append((time.monotonic() + wait_for(), key, n + 1))
+        if progress and done % 16 == 0:
+            progress(min(done, total), total)
+    settle(time.monotonic(), rtts, floor=LAST_FLOOR, ceiling=reply_wait)
+    if progress:
+        progress(total, total)
 
 
 class Listener:
@@ -136,30 +197,28 @@ def arp_sweep(
     rounds: int = 2,
     progress: Progress | None = None,
 ) -> dict[str, list[str]]:
-    """ARP who-has for every address, then a second round for the silent ones; ip -> MACs that replied."""
-    todo = list(ips)
-    total = len(ips) * rounds
-    done = 0
-    for r in range(rounds):
-        if not todo:
-            break
-        for ip in todo:
-            frame = Ether(src=src_mac, dst=BROADCAST) / ARP(
-                op=1, hwsrc=src_mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst=ip
-            )
-            sender.send(bytes(frame))
-            done += 1
-            if progress and done % 16 == 0:
-                progress(done, total)
-        time.sleep(reply_wait)
-        answered = watch.answered()
-        todo = [ip for ip in todo if ip not in answered]
-        if r == rounds - 1 or not todo:
-            break
-    if progress:
-        progress(total, total)
+    """ARP who-has for every address, again for the silent ones; ip -> MACs that replied."""
+    sent_at: dict[str, float] = {}
+
+    def rtts() -> list[float]:
+        with watch.lock:
+            return [watch.first_reply_at[ip] - t for ip, t in sent_at.items() if ip in watch.first_reply_at]
+
+    def send(ip: str) -> None:
+        frame = Ether(src=src_mac, dst=BROADCAST) / ARP(
+            op=1, hwsrc=src_mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst=ip
+        )
+        sender.send(bytes(frame))
+        sent_at.setdefault(ip, time.monotonic())
+
+    def answered(ip: str) -> bool:
+        with watch.lock:
+            return ip in watch.replies
+
+    probe_rounds(ips, send, answered, rtts, rounds=rounds, reply_wait=reply_wait, progress=progress)
+    wanted = set(ips)
     with watch.lock:
-        return {ip: list(macs) for ip, macs in watch.replies.items() if ip in set(ips)}
+        return {ip: list(macs) for ip, macs in watch.replies.items() if ip in wanted}
 
 
 def syn_probe(
@@ -179,10 +238,18 @@ def syn_probe(
     Our kernel answers each SYN-ACK with a RST (no socket owns the source port), so no
     connection is left open on the target.
     """
+    from scapy.layers.inet import IP, TCP  # loaded when first needed: the sweep starts sooner
+
     sport = random.randint(40000, 59999)
     seq = random.randint(1, 2**31)
     states: dict[tuple[str, int], str] = {}
+    answered_at: dict[tuple[str, int], float] = {}
+    sent_at: dict[tuple[str, int], float] = {}
     lock = threading.Lock()
+
+    def rtts() -> list[float]:
+        with lock:
+            return [t - sent_at[k] for k, t in answered_at.items() if k in sent_at]
 
     def on_frame(pkt: Any) -> None:
         if TCP not in pkt or IP not in pkt:
@@ -193,36 +260,35 @@ def syn_probe(
         flags = int(tcp.flags)
         key = (str(pkt[IP].src), int(tcp.sport))
         with lock:
+            answered_at.setdefault(key, time.monotonic())
             if flags & 0x12 == 0x12:
                 states[key] = OPEN
             elif flags & 0x04:
                 states.setdefault(key, CLOSED)
 
+    macs = dict(targets)
+
+    def send(key: tuple[str, int]) -> None:
+        ip, port = key
+        frame = (
+            Ether(src=src_mac, dst=macs[ip])
+            / IP(src=src_ip, dst=ip)
+            / TCP(sport=sport, dport=port, flags="S", seq=seq, window=1024)
+        )
+        sender.send(bytes(frame))
+        with lock:
+            sent_at.setdefault(key, time.monotonic())
+
+    def answered(key: tuple[str, int]) -> bool:
+        with lock:
+            return key in states
+
     listener = Listener(iface, f"tcp and dst host {src_ip} and dst port {sport}", on_frame)
-    todo = [(ip, mac, p) for ip, mac in targets for p in ports]
-    total = max(1, len(todo) * rounds)
-    done = 0
     try:
-        for r in range(rounds):
-            for ip, mac, port in todo:
-                frame = (
-                    Ether(src=src_mac, dst=mac)
-                    / IP(src=src_ip, dst=ip)
-                    / TCP(sport=sport, dport=port, flags="S", seq=seq, window=1024)
-                )
-                sender.send(bytes(frame))
-                done += 1
-                if progress and done % 16 == 0:
-                    progress(done, total)
-            time.sleep(reply_wait)
-            with lock:
-                todo = [(ip, mac, p) for ip, mac, p in todo if (ip, p) not in states]
-            if not todo or r == rounds - 1:
-                break
+        keys = [(ip, p) for ip, _mac in targets for p in ports]
+        probe_rounds(keys, send, answered, rtts, rounds=rounds, reply_wait=reply_wait, progress=progress)
     finally:
         listener.stop()
-    if progress:
-        progress(total, total)
     out = {(ip, p): FILTERED for ip, _mac in targets for p in ports}
     out.update(states)
     return out
@@ -240,6 +306,9 @@ class Offer:
 
 def dhcp_discover(iface: str, sender: Sender, src_mac: str, window: float) -> list[Offer]:
     """Broadcast a DHCP DISCOVER (twice, for loss) and collect every OFFER during ``window`` seconds."""
+    from scapy.layers.dhcp import BOOTP, DHCP
+    from scapy.layers.inet import IP, UDP
+
     xid = random.randint(1, 2**32 - 1)
     offers: dict[str, Offer] = {}
     lock = threading.Lock()
