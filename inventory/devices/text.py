@@ -7,7 +7,7 @@ from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 # VRP erases its "---- More ----" with a run of spaces wrapped in cursor-left codes.
-_VRP_MORE = re.compile(r"\s*-{2,4} More -{2,4}(?:\x1b\[\d+D\s*)*")
+_VRP_MORE = re.compile(r"[ ]*-{2,4} More -{2,4}(?:\x1b\[\d+D[ ]*)*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 

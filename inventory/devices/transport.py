@@ -120,11 +120,11 @@ class ExecTransport(Transport):
                 if not data:
                     break
                 chunks.append(data)
-            # EOF: a finished command also sends its exit status; a dropped connection does not.
-            end = time.monotonic() + 1.0
-            while not chan.exit_status_ready() and transport.is_active() and time.monotonic() < end:
-                time.sleep(0.01)
-            if not chan.exit_status_ready():
+            # EOF: a finished command also sends its exit status; a cut connection closes the channel
+            # without one (paramiko then reports -1). A live transport without a status is a device
+            # that simply sends none.
+            chan.status_event.wait(1.0)
+            if chan.exit_status == -1 and not transport.is_active():
                 raise ConnectionDropped(
                     f"{self.where()}: connection dropped during the command", command=command
                 )
@@ -214,6 +214,11 @@ class NetmikoTransport(Transport):
         try:
             out = self._conn.send_command(command, read_timeout=self.timeouts.command)
         except ReadTimeout as exc:
+            # netmiko keeps reading a closed channel until its timeout: tell a cut line from a slow device.
+            if not self._alive():
+                raise ConnectionDropped(
+                    f"{self.where()}: connection dropped during the command", command=command
+                ) from exc
             raise CommandTimeout(
                 f"{self.where()}: no prompt within {self.timeouts.command:g} s", command=command
             ) from exc
@@ -222,13 +227,17 @@ class NetmikoTransport(Transport):
                 f"{self.where()}: connection dropped during the command", command=command
             ) from exc
         except Exception as exc:
-            transport = self._conn.remote_conn.get_transport() if self._conn.remote_conn else None
-            if transport is None or not transport.is_active():
+            if not self._alive():
                 raise ConnectionDropped(
                     f"{self.where()}: connection dropped: {exc}", command=command
                 ) from exc
             raise CommandError(f"{self.where()}: {type(exc).__name__}: {exc}", command=command) from exc
         return clean(out)
+
+    def _alive(self) -> bool:
+        chan = self._conn.remote_conn if self._conn is not None else None
+        transport = chan.get_transport() if chan is not None else None
+        return bool(transport is not None and transport.is_active() and not chan.closed)
 
     def close(self) -> None:
         if self._conn is not None:

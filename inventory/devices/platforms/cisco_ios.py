@@ -107,7 +107,8 @@ _RULES = [
     (
         re.compile(
             r"(\b(?:password|secret|key|key-string|server-key|authentication-key|pre-shared-key)"
-            r"(?: (?:level \d+ )?\d{1,2})? )(?!<removed>)(\S+)"
+            r"(?: (?:level \d+ )?\d{1,2})? )"
+            r"(?!<removed>)(?!\d{1,2} <removed>)(\S+)"
         ),
         rf"\1{R}",
     ),

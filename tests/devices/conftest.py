@@ -1,0 +1,61 @@
+"""Simulated devices (tests/devices/sshsim.py) and a known-hosts store per test."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("paramiko")
+pytest.importorskip("netmiko")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from sshsim import SimDevice  # noqa: E402
+
+from inventory.devices.contract import DeviceTarget, Timeouts  # noqa: E402
+from inventory.devices.hostkeys import KnownHosts  # noqa: E402
+
+# One device model per platform for the shared contract suite.
+CONTRACT_PROFILES = {
+    "cisco_ios": "ios_c9200",
+    "huawei_vrp": "vrp_ar6280",
+    "mikrotik_routeros": "routeros_l009",
+    "juniper_junos": "junos_srx300",
+}
+
+
+@pytest.fixture
+def sim() -> Iterator:
+    """A factory of simulated devices, all closed at the end of the test."""
+    made: list[SimDevice] = []
+
+    def make(profile: str, **kwargs: object) -> SimDevice:
+        dev = SimDevice.from_profile(profile, **kwargs)
+        made.append(dev)
+        return dev
+
+    yield make
+    for dev in made:
+        dev.close()
+
+
+@pytest.fixture
+def known_hosts(tmp_path: Path) -> KnownHosts:
+    return KnownHosts(tmp_path / "known_hosts")
+
+
+def target_for(dev: SimDevice, *, platform: str | None = None, username: str | None = None) -> DeviceTarget:
+    return DeviceTarget(
+        name=f"sim-{dev.port}",
+        host="127.0.0.1",
+        port=dev.port,
+        platform=platform or dev.platform,
+        username=username or dev.username,
+        site="XA-A",
+    )
+
+
+FAST = Timeouts(connect=5, command=5)
