@@ -13,10 +13,10 @@ pytest.importorskip("netmiko")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sshsim import SimDevice  # noqa: E402
+from sshsim import SimDevice
 
-from inventory.devices.contract import DeviceTarget, Timeouts  # noqa: E402
-from inventory.devices.hostkeys import KnownHosts  # noqa: E402
+from inventory.devices.contract import DeviceTarget, Timeouts
+from inventory.devices.hostkeys import KnownHosts
 
 # One device model per platform for the shared contract suite.
 CONTRACT_PROFILES = {

@@ -18,6 +18,7 @@ Used by tests/devices and bench/device_poll.py; the output is recorded text from
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import socket
@@ -32,6 +33,7 @@ import paramiko
 logging.getLogger("paramiko").setLevel(logging.CRITICAL)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
+ROS = "mikrotik_routeros/"
 
 BANNERS = {
     "cisco_ios": "SSH-2.0-Cisco-1.25",
@@ -73,7 +75,7 @@ PROFILES: dict[str, tuple[str, dict[str, str]]] = {
         "mikrotik_routeros",
         {
             "/system resource print": "mikrotik_routeros/oxidized-L009UiGS_7.15.2/system_resource_print.txt",
-            "/system routerboard print": "mikrotik_routeros/ntc-system_routerboard_print2/system_routerboard_print.txt",
+            "/system routerboard print": ROS + "ntc-system_routerboard_print2/system_routerboard_print.txt",
             "/system identity print": "mikrotik_routeros/ntc-system_identity_print/system_identity_print.txt",
             "/interface print terse without-paging": (
                 "mikrotik_routeros/ntc-interface_print_terse_without-paging/interface_print_terse_without-paging.txt"
@@ -85,8 +87,8 @@ PROFILES: dict[str, tuple[str, dict[str, str]]] = {
     "routeros_hex_v6": (
         "mikrotik_routeros",
         {
-            "/system resource print": "mikrotik_routeros/ntc-system_resource_print_1/system_resource_print.txt",
-            "/system routerboard print": "mikrotik_routeros/ntc-system_routerboard_print/system_routerboard_print.txt",
+            "/system resource print": ROS + "ntc-system_resource_print_1/system_resource_print.txt",
+            "/system routerboard print": ROS + "ntc-system_routerboard_print/system_routerboard_print.txt",
             "/system identity print": "mikrotik_routeros/ntc-system_identity_print/system_identity_print.txt",
             "/interface print terse without-paging": (
                 "mikrotik_routeros/ntc-interface_print_terse_without-paging/interface_print_terse_without-paging.txt"
@@ -164,10 +166,8 @@ class SimDevice:
 
     def close(self) -> None:
         self._closed = True
-        try:
+        with contextlib.suppress(OSError):
             self._sock.close()
-        except OSError:
-            pass
         for t in list(self._transports):
             t.close()
 
