@@ -1,0 +1,37 @@
+"""Findings follow each report's results: a failure opens (or reopens) one, a pass resolves it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inventory.report import ReportKind
+
+if TYPE_CHECKING:
+    from collector.services.ingest import IngestContext
+
+# Before scoring and the other hooks that read findings.
+ORDER = 20
+
+
+def apply(ctx: IngestContext) -> None:
+    from collector.services.findings import apply_results
+
+    report = ctx.report
+    if report.kind == ReportKind.HEARTBEAT:
+        return
+    # Which agent modules this report speaks for: a full report without a module list speaks for all
+    # of them; a delta only for the modules it names (its other results are unchanged, not absent).
+    if report.modules:
+        covered: set[str] | None = set(report.modules)
+    elif report.kind == ReportKind.FULL:
+        covered = None
+    else:
+        covered = set()
+    apply_results(
+        ctx.session,
+        device=ctx.device,
+        results=ctx.results,
+        due_days=ctx.settings.due_days,
+        report_id=str(report.report_id),
+        covered_modules=covered,
+    )

@@ -1,0 +1,451 @@
+"""Findings and compliance: keyword-only functions, no HTTP.
+
+- ``apply_results`` (called by the ingest hook) opens a finding for a failing result, resolves it on a
+  pass, reopens it on a later failure keeping its history, and records each change of evidence.
+- ``accept_risk`` records a user's risk acceptance with a reason and an expiry; an accepted finding
+  stays accepted until then, and counts as open again afterwards.
+- ``device_compliance`` / ``site_compliance`` / ``sites_compliance``: passed / (passed + failed) over
+  the devices' latest results; not_applicable, skipped and error are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from checks.catalog import load_catalog
+from checks.model import CheckDefinition, Severity
+from collector.models.core import Device, DeviceResult, Site
+from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
+from collector.models.types import utcnow
+from collector.services.errors import Conflict, NotFound, ServiceError
+from inventory.report import CheckResult, CheckStatus
+
+Scope = Collection[int] | None  # site ids a user may see; None: every site
+
+SEVERITIES = tuple(s.value for s in Severity)
+UNKNOWN_CHECK_SEVERITY = "medium"  # a check the catalog does not know: neither ignored nor alarming
+MAX_ACCEPT_DAYS = 366
+
+
+# ---- opening, resolving, reopening ---------------------------------------------------------------
+
+
+def result_severity(result: CheckResult, check: CheckDefinition | None) -> str:
+    """An observed "severity" in the result overrides the catalog's (a certificate 3 days from expiry)."""
+    observed = (result.observed or {}).get("severity")
+    if isinstance(observed, str) and observed.lower() in SEVERITIES:
+        return observed.lower()
+    return check.severity.value if check else UNKNOWN_CHECK_SEVERITY
+
+
+def due_date(opened_at: datetime, severity: str, due_days: dict[str, int]) -> datetime | None:
+    days = due_days.get(severity)
+    return opened_at + timedelta(days=days) if days is not None else None
+
+
+def _event(
+    session: Session,
+    finding: Finding,
+    kind: FindingEventKind,
+    at: datetime,
+    *,
+    report_id: str | None = None,
+    actor: str | None = None,
+    note: str | None = None,
+) -> None:
+    session.add(
+        FindingEvent(
+            finding_id=finding.id or 0,
+            at=at,
+            kind=kind.value,
+            status=finding.status,
+            severity=finding.severity,
+            evidence=finding.evidence,
+            actor=actor,
+            report_id=report_id,
+            note=note,
+        )
+    )
+
+
+def apply_results(
+    session: Session,
+    *,
+    device: Device,
+    results: Iterable[CheckResult],
+    due_days: dict[str, int],
+    report_id: str | None = None,
+    now: datetime | None = None,
+    covered_modules: Collection[str] | None = None,
+) -> None:
+    """Update the device's findings from one report's results.
+
+    ``covered_modules``: the agent modules this report speaks for (None: every module). An open finding
+    of a covered module whose check is absent from the report is closed as "gone" (a removed disk, a
+    certificate no longer installed); findings of other modules are left alone.
+    """
+    now = now or utcnow()
+    catalog = load_catalog()
+    existing = {
+        (f.check_id, f.target): f
+        for f in session.exec(select(Finding).where(Finding.device_id == device.id)).all()
+    }
+    seen: set[tuple[str, str]] = set()
+    for result in results:
+        key = (result.check_id, result.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        check = catalog.get(result.check_id)
+        finding = existing.get(key)
+        if result.status == CheckStatus.FAIL:
+            _failing(session, device, finding, result, check, due_days, report_id, now)
+        elif (
+            result.status == CheckStatus.PASS
+            and finding is not None
+            and finding.status != FindingStatus.RESOLVED
+        ):
+            finding.status = FindingStatus.RESOLVED
+            finding.resolved_at = now
+            finding.last_seen_at = now
+            finding.evidence = result.evidence
+            session.add(finding)
+            _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
+        # error, not_applicable, skipped: the check could not judge; the finding stays as it is.
+    if covered_modules is None and not seen:
+        return  # a report without results (heartbeat) speaks for nothing
+    for key, finding in existing.items():
+        if key in seen or finding.status == FindingStatus.RESOLVED:
+            continue
+        check = catalog.get(finding.check_id)
+        module = check.module if check else None
+        if covered_modules is None or (module is not None and module in covered_modules):
+            finding.status = FindingStatus.RESOLVED
+            finding.resolved_at = now
+            session.add(finding)
+            _event(
+                session, finding, FindingEventKind.GONE, now, report_id=report_id, note="no longer reported"
+            )
+
+
+def _failing(
+    session: Session,
+    device: Device,
+    finding: Finding | None,
+    result: CheckResult,
+    check: CheckDefinition | None,
+    due_days: dict[str, int],
+    report_id: str | None,
+    now: datetime,
+) -> None:
+    severity = result_severity(result, check)
+    if finding is None:
+        finding = Finding(
+            device_id=device.id or 0,
+            site_id=device.site_id,
+            check_id=result.check_id,
+            target=result.target,
+            known=check is not None,
+            severity=severity,
+            status=FindingStatus.OPEN,
+            evidence=result.evidence,
+            observed=result.observed or None,
+            first_seen_at=now,
+            last_seen_at=now,
+            opened_at=now,
+            due_at=due_date(now, severity, due_days),
+        )
+        session.add(finding)
+        session.flush()  # the event needs the finding's id
+        _event(session, finding, FindingEventKind.OPENED, now, report_id=report_id)
+        return
+    finding.last_seen_at = now
+    finding.known = check is not None
+    finding.site_id = device.site_id
+    finding.observed = result.observed or None
+    if finding.status == FindingStatus.RESOLVED:
+        finding.status = FindingStatus.OPEN
+        finding.opened_at = now
+        finding.resolved_at = None
+        finding.reopen_count += 1
+        finding.severity = severity
+        finding.due_at = due_date(now, severity, due_days)
+        finding.evidence = result.evidence
+        # A new episode starts with no acceptance: the earlier one was about the earlier problem.
+        finding.accepted_by = finding.accepted_at = finding.accepted_until = finding.accepted_reason = None
+        session.add(finding)
+        _event(session, finding, FindingEventKind.REOPENED, now, report_id=report_id)
+        return
+    if finding.status == FindingStatus.ACCEPTED and finding.accepted_until and finding.accepted_until <= now:
+        finding.status = FindingStatus.OPEN
+        session.add(finding)
+        _event(session, finding, FindingEventKind.EXPIRED, now, report_id=report_id)
+    if severity != finding.severity:
+        finding.severity = severity
+        new_due = due_date(finding.opened_at, severity, due_days)
+        # A worse severity brings the due date forward; a milder one never pushes it back.
+        if new_due is not None and (finding.due_at is None or new_due < finding.due_at):
+            finding.due_at = new_due
+        session.add(finding)
+        _event(session, finding, FindingEventKind.SEVERITY, now, report_id=report_id)
+    if result.evidence != finding.evidence:
+        finding.evidence = result.evidence
+        _event(session, finding, FindingEventKind.EVIDENCE, now, report_id=report_id)
+    session.add(finding)
+
+
+# ---- risk acceptance -------------------------------------------------------------------------------
+
+
+def accept_risk(
+    session: Session,
+    *,
+    finding_id: int,
+    scope: Scope,
+    actor: str,
+    reason: str,
+    until: datetime,
+    now: datetime | None = None,
+) -> Finding:
+    """Accept the risk of an open finding until ``until`` (at most a year ahead), with a reason."""
+    now = now or utcnow()
+    finding = get_finding(session, finding_id, scope=scope)
+    reason = reason.strip()
+    if len(reason) < 5:
+        raise ServiceError("give a reason for accepting the risk (at least 5 characters)")
+    if until.tzinfo is None:
+        raise ServiceError("the expiry needs a time zone")
+    if until <= now:
+        raise ServiceError("the expiry must be in the future")
+    if until > now + timedelta(days=MAX_ACCEPT_DAYS):
+        raise ServiceError(f"a risk can be accepted for at most {MAX_ACCEPT_DAYS} days")
+    if finding.status == FindingStatus.RESOLVED:
+        raise Conflict("this finding is resolved: there is no risk to accept")
+    finding.status = FindingStatus.ACCEPTED
+    finding.accepted_by, finding.accepted_at = actor, now
+    finding.accepted_until, finding.accepted_reason = until, reason
+    session.add(finding)
+    _event(session, finding, FindingEventKind.ACCEPTED, now, actor=actor, note=reason)
+    return finding
+
+
+# ---- reading ---------------------------------------------------------------------------------------
+
+
+def effective_status(finding: Finding, now: datetime | None = None) -> str:
+    """Accepted only until the expiry: afterwards the finding counts as open again."""
+    now = now or utcnow()
+    if finding.status == FindingStatus.ACCEPTED and finding.accepted_until and finding.accepted_until <= now:
+        return FindingStatus.OPEN.value
+    return finding.status
+
+
+@dataclass
+class FindingRow:
+    finding: Finding
+    status: str  # effective status
+    site_code: str
+    hostname: str
+    check: CheckDefinition | None
+    overdue: bool
+
+    def title(self, lang: str) -> str:
+        return self.check.title.get(lang) if self.check else self.finding.check_id
+
+
+def get_finding(session: Session, finding_id: int, *, scope: Scope) -> Finding:
+    finding = session.get(Finding, finding_id)
+    # Out of scope answers exactly like missing: a scoped user learns nothing of other sites.
+    if finding is None or (scope is not None and finding.site_id not in scope):
+        raise NotFound(f"no finding {finding_id}")
+    return finding
+
+
+def finding_row(session: Session, finding: Finding, *, now: datetime | None = None) -> FindingRow:
+    now = now or utcnow()
+    device = session.get(Device, finding.device_id)
+    site = session.get(Site, finding.site_id)
+    status = effective_status(finding, now)
+    return FindingRow(
+        finding=finding,
+        status=status,
+        site_code=site.code if site else "",
+        hostname=device.hostname if device else "",
+        check=load_catalog().get(finding.check_id),
+        overdue=status == FindingStatus.OPEN and finding.due_at is not None and finding.due_at < now,
+    )
+
+
+def finding_history(session: Session, finding_id: int) -> list[FindingEvent]:
+    q = select(FindingEvent).where(FindingEvent.finding_id == finding_id)
+    # Newest first, in the order the events were recorded.
+    return list(session.exec(q.order_by(col(FindingEvent.id).desc())).all())
+
+
+def list_findings(
+    session: Session,
+    *,
+    scope: Scope,
+    site_id: int | None = None,
+    device_id: int | None = None,
+    severity: str | None = None,
+    status: str | None = None,
+    check_id: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+    now: datetime | None = None,
+) -> list[FindingRow]:
+    """Findings visible in ``scope``, most severe and oldest first; ``status`` is the effective status."""
+    now = now or utcnow()
+    q = (
+        select(Finding, Device.hostname, Site.code)
+        .join(Device, col(Device.id) == col(Finding.device_id))
+        .join(Site, col(Site.id) == col(Finding.site_id))
+    )
+    if scope is not None:
+        q = q.where(col(Finding.site_id).in_(scope))
+    if site_id is not None:
+        q = q.where(Finding.site_id == site_id)
+    if device_id is not None:
+        q = q.where(Finding.device_id == device_id)
+    if severity:
+        if severity not in SEVERITIES:
+            raise ServiceError(f"unknown severity {severity!r}; one of {', '.join(SEVERITIES)}")
+        q = q.where(Finding.severity == severity)
+    if check_id:
+        q = q.where(Finding.check_id == check_id)
+    if status:
+        expired = and_(Finding.status == FindingStatus.ACCEPTED, col(Finding.accepted_until) <= now)
+        if status == FindingStatus.OPEN:
+            q = q.where(or_(Finding.status == FindingStatus.OPEN, expired))
+        elif status == FindingStatus.ACCEPTED:
+            q = q.where(Finding.status == FindingStatus.ACCEPTED, col(Finding.accepted_until) > now)
+        elif status == FindingStatus.RESOLVED:
+            q = q.where(Finding.status == FindingStatus.RESOLVED)
+        else:
+            raise ServiceError(f"unknown status {status!r}; one of open, accepted, resolved")
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rows = session.exec(q.order_by(col(Finding.first_seen_at), col(Finding.id))).all()
+    catalog = load_catalog()
+    out = []
+    for finding, hostname, code in rows:
+        st = effective_status(finding, now)
+        out.append(
+            FindingRow(
+                finding=finding,
+                status=st,
+                site_code=code,
+                hostname=hostname,
+                check=catalog.get(finding.check_id),
+                overdue=st == FindingStatus.OPEN and finding.due_at is not None and finding.due_at < now,
+            )
+        )
+    order = {"open": 0, "accepted": 1, "resolved": 2}
+    out.sort(key=lambda r: (order.get(r.status, 3), rank.get(r.finding.severity, 9)))
+    return out[offset : offset + limit]
+
+
+def finding_counts(
+    session: Session, *, scope: Scope, site_id: int | None = None, device_id: int | None = None
+) -> dict[str, int]:
+    """Open findings by severity (acceptance expired counts as open)."""
+    counts = {s: 0 for s in SEVERITIES}
+    for row in list_findings(
+        session, scope=scope, site_id=site_id, device_id=device_id, status="open", limit=10**6
+    ):
+        counts[row.finding.severity] = counts.get(row.finding.severity, 0) + 1
+    return counts
+
+
+# ---- compliance ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Compliance:
+    passed: int = 0
+    failed: int = 0
+    # not_applicable, skipped and error results: shown, never counted in the score.
+    other: int = 0
+    devices: int = 0
+    per_device: dict[int, Compliance] = field(default_factory=dict)
+
+    @property
+    def judged(self) -> int:
+        return self.passed + self.failed
+
+    @property
+    def score(self) -> float | None:
+        """passed / (passed + failed), or None when nothing was judged."""
+        return self.passed / self.judged if self.judged else None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.score is None else round(self.score * 100)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "failed": self.failed,
+            "not_counted": self.other,
+            "score": None if self.score is None else round(self.score, 4),
+            "percent": self.percent,
+        }
+
+
+def _tally(session: Session, where: Any) -> dict[int, Compliance]:
+    q = (
+        select(DeviceResult.device_id, DeviceResult.status, func.count())
+        .join(Device, col(Device.id) == col(DeviceResult.device_id))
+        .where(where)
+        .group_by(col(DeviceResult.device_id), col(DeviceResult.status))
+    )
+    out: dict[int, Compliance] = {}
+    for device_id, status, n in session.exec(q).all():
+        c = out.setdefault(device_id, Compliance(devices=1))
+        if status == CheckStatus.PASS:
+            c.passed += n
+        elif status == CheckStatus.FAIL:
+            c.failed += n
+        else:
+            c.other += n
+    return out
+
+
+def device_compliance(session: Session, *, device_id: int) -> Compliance:
+    """Compliance score of one device over its latest results."""
+    return _tally(session, col(Device.id) == device_id).get(device_id, Compliance(devices=1))
+
+
+def _sum(parts: dict[int, Compliance]) -> Compliance:
+    total = Compliance(per_device=parts)
+    for c in parts.values():
+        total.passed += c.passed
+        total.failed += c.failed
+        total.other += c.other
+        total.devices += 1
+    return total
+
+
+def site_compliance(session: Session, *, site_id: int) -> Compliance:
+    """Compliance of a site: its devices' results added up (``per_device`` holds each device's)."""
+    return _sum(_tally(session, col(Device.site_id) == site_id))
+
+
+def sites_compliance(session: Session, *, scope: Scope) -> dict[int, Compliance]:
+    """Compliance of every site in ``scope``, by site id."""
+    q = select(Device.id, Device.site_id)
+    if scope is not None:
+        q = q.where(col(Device.site_id).in_(scope))
+    site_of = dict(session.exec(q).all())
+    where = col(Device.site_id).in_(scope) if scope is not None else col(Device.id).is_not(None)
+    per_device = _tally(session, where)
+    grouped: dict[int, dict[int, Compliance]] = {}
+    for device_id, c in per_device.items():
+        grouped.setdefault(site_of[device_id], {})[device_id] = c
+    return {site_id: _sum(parts) for site_id, parts in grouped.items()}
