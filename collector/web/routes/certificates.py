@@ -1,0 +1,92 @@
+"""Certificate pages: the expiry calendar, and the certificates tab of a site and of a device."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from collector.api.deps import AnyUser, DbSession
+from collector.models.core import Device, Site
+from collector.services import certificates as svc
+from collector.services import console
+from collector.services.devices import get_device, list_sites, site_in_scope
+from collector.services.errors import NotFound
+from collector.web.setup import device_tabs, render, site_tabs
+
+router = APIRouter(include_in_schema=False)
+
+EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
+NAV = [(45, "Certificates", "/certificates", EVERYONE)]
+SITE_TABS = [(40, "Certificates", "/sites/{code}/certificates", EVERYONE)]
+DEVICE_TABS = [(40, "Certificates", "/devices/{id}/certificates", EVERYONE)]
+
+
+@router.get("/certificates")
+def calendar_page(
+    request: Request,
+    user: AnyUser,
+    session: DbSession,
+    site: str | None = None,
+    days: int = Query(90, ge=1, le=3650),
+) -> Response:
+    site_id = None
+    if site:
+        try:
+            site_id = site_in_scope(session, site, scope=user.site_ids).id
+        except NotFound:
+            raise HTTPException(404) from None
+    now = datetime.now(UTC)
+    rows = svc.list_certificates(
+        session, scope=user.site_ids, site_id=site_id, expiring_within_days=days, now=now
+    )
+    expired, months = svc.calendar(rows, now=now)
+    sites = [r.site for r in list_sites(session, scope=user.site_ids)]
+    context = {
+        "expired": expired,
+        "months": months,
+        "days": days,
+        "site_code": site or "",
+        "sites": sites,
+        "now": now,
+    }
+    return render(request, "certificates.html", context)
+
+
+def _tab_context(session: Session, user: Any, *, site: Site, device: Device | None) -> dict[str, Any]:
+    scope = user.site_ids
+    device_id = device.id if device else None
+    site_id = None if device else site.id
+    return {
+        "cert_rows": svc.list_certificates(session, scope=scope, site_id=site_id, device_id=device_id),
+        "tls_rows": svc.list_tls(session, scope=scope, site_id=site_id, device_id=device_id),
+        "doc_rows": svc.list_documents(session, scope=scope, site_id=site_id, device_id=device_id),
+        "now": datetime.now(UTC),
+        "show_device": device is None,
+    }
+
+
+@router.get("/sites/{code}/certificates")
+def site_certificates(request: Request, code: str, user: AnyUser, session: DbSession) -> Response:
+    try:
+        site = site_in_scope(session, code, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None  # out of scope looks exactly like missing
+    context = {"site": site, "tabs": site_tabs(user, site.code)}
+    context.update(_tab_context(session, user, site=site, device=None))
+    return render(request, "certificates_site.html", context)
+
+
+@router.get("/devices/{device_id}/certificates")
+def device_certificates(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+    try:
+        device = get_device(session, device_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    site = console.site_of(session, device.site_id)
+    context = {"device": device, "site": site, "tabs": device_tabs(user, device_id)}
+    context.update(_tab_context(session, user, site=site, device=device))
+    return render(request, "certificates_device.html", context)
