@@ -102,8 +102,13 @@ def up(
         threading.Thread(
             target=_start_agent, args=(server, base, secret, agent_dir, agent), daemon=True
         ).start()
+    # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once stopped; with the default
+    # handlers in place that would kill this process before it stops the agent, so note it instead.
+    stop_signals: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop_signals.append(signum))
     try:
-        server.run()  # handles SIGINT and SIGTERM: returns once the server has stopped
+        server.run()  # returns once the server has stopped
     finally:
         proc = agent.get("proc")
         if proc is not None and proc.poll() is None:
