@@ -55,6 +55,17 @@ def format_date(value: date | datetime | None, lang: str) -> str:
     return value.strftime("%d/%m/%Y") if lang == "vi" else value.isoformat()
 
 
+def parse_user_date(value: str | None) -> date | None:
+    """A date typed by a user: dd/mm/yyyy (how Vietnamese write it) or yyyy-mm-dd; None if neither."""
+    text = (value or "").strip()
+    for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
 def format_money(amount: float | int | None) -> str:
     """Vietnamese đồng: dot as thousands separator, no decimals (1.000.000 ₫)."""
     if amount is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,8 +26,8 @@ from collector.services.users import (
     update_user,
     user_site_codes,
 )
-from collector.web.i18n import LOCAL_TZ
-from collector.web.setup import client_address, flash, redirect, render, translator_for
+from collector.web.i18n import LOCAL_TZ, parse_user_date
+from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -290,13 +290,6 @@ def revoke_secret(request: Request, secret_id: int, user: AdminUser, session: Db
 # --- audit log ----------------------------------------------------------------------------------
 
 
-def _day(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @router.get("/admin/audit")
 def audit_page(
     request: Request,
@@ -311,7 +304,8 @@ def audit_page(
     page: int = 1,
 ) -> Response:
     # Days are the user's calendar days in Vietnam time; "until" includes that whole day.
-    start, end = _day(since), _day(until)
+    start, end = parse_user_date(since), parse_user_date(until)
+    bad_date = (since.strip() and start is None) or (until.strip() and end is None)
     since_at = datetime.combine(start, time(), LOCAL_TZ) if start else None
     until_at = datetime.combine(end, time(), LOCAL_TZ) + timedelta(days=1) if end else None
     page = max(1, page)
@@ -345,5 +339,7 @@ def audit_page(
             "filters": filters,
             "params": urlencode({k: v for k, v in filters.items() if v}),
             "actions": audit.known_actions(session),
+            "bad_date": bool(bad_date),
+            "date_hint": "dd/mm/yyyy" if request_language(request) == "vi" else "yyyy-mm-dd",
         },
     )

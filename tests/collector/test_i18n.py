@@ -1,0 +1,135 @@
+"""Translations: every user-facing string of the console has Vietnamese, in the official terms.
+
+Strings are found the way gettext tools find them: Babel's extractors over the templates (Jinja2) and the
+Python modules under collector/web, looking for ``_("...")``; navigation and tab labels (``NAV``,
+``SITE_TABS``, ``DEVICE_TABS`` in routes modules) count too. Every room's strings are checked, so a page
+added without its ``locales/vi/<room>.po`` entries fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from collector.web.i18n import LANGUAGES, format_date, format_money, parse_user_date, translator
+from collector.web.setup import contributions
+
+WEB = Path(str(resources.files("collector.web")))
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def ui_strings() -> dict[str, str]:
+    """msgid -> where it was first seen."""
+    found: dict[str, str] = {}
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(WEB), method_map, options_map=options, keywords={"_": None}
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        if msgid:
+            found.setdefault(msgid, f"collector/web/{filename}:{lineno}")
+    for attr in ("NAV", "SITE_TABS", "DEVICE_TABS"):
+        for entry in contributions(attr):
+            found.setdefault(str(entry[1]), f"{attr} entry {entry!r}")
+    return found
+
+
+def po_entries(lang: str) -> list[tuple[str, str, str, bool]]:
+    """(file, msgid, msgstr, fuzzy) of every .po file of a language."""
+    out = []
+    for path in sorted((WEB / "locales" / lang).glob("*.po")):
+        with path.open("rb") as fh:
+            for msg in read_po(fh, locale=lang):
+                if msg.id:
+                    out.append((path.name, str(msg.id), str(msg.string or ""), bool(msg.fuzzy)))
+    return out
+
+
+def test_the_extractor_finds_the_console_strings() -> None:
+    strings = ui_strings()
+    assert len(strings) > 150
+    for expected in ("Log in", "Overview", "Installed software", "Administrator", "Users"):
+        assert expected in strings
+
+
+def test_every_user_facing_string_has_a_vietnamese_translation() -> None:
+    translated = {msgid for _f, msgid, msgstr, fuzzy in po_entries("vi") if msgstr.strip() and not fuzzy}
+    missing = sorted(
+        f"{where}: {msgid!r}" for msgid, where in ui_strings().items() if msgid not in translated
+    )
+    assert not missing, "no Vietnamese in collector/web/locales/vi/*.po for:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_translations_keep_their_placeholders(lang: str) -> None:
+    broken = [
+        f"{file}: {msgid!r} -> {msgstr!r}"
+        for file, msgid, msgstr, _fuzzy in po_entries(lang)
+        if msgstr and sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(msgstr))
+    ]
+    assert not broken, "placeholders differ:\n" + "\n".join(broken)
+
+
+def test_one_msgid_is_translated_the_same_in_every_room() -> None:
+    seen: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for file, msgid, msgstr, _fuzzy in po_entries("vi"):
+        if msgstr and msgid in seen and seen[msgid][1] != msgstr:
+            clashes.append(f"{msgid!r}: {seen[msgid][0]} says {seen[msgid][1]!r}, {file} says {msgstr!r}")
+        seen.setdefault(msgid, (file, msgstr))
+    assert not clashes, "\n".join(clashes)
+
+
+GLOSSARY = {
+    "Log in": "Đăng nhập",
+    "Log out": "Đăng xuất",
+    "Password": "Mật khẩu",
+    "Users": "Người dùng",
+    "Administrator": "Quản trị viên",
+    "Technician": "Cán bộ kỹ thuật",
+    "Inspector": "Cán bộ kiểm tra",
+    "Planner": "Cán bộ kế hoạch",
+    "Viewer": "Người xem",
+    "Site": "Đơn vị",
+    "Devices": "Thiết bị",
+    "Operating system": "Hệ điều hành",
+    "Hard disk": "Ổ cứng",
+    "SSD": "Ổ SSD",
+    "Memory (RAM)": "Bộ nhớ (RAM)",
+    "Check": "Tiêu chí kiểm tra",
+    "laptop": "máy tính xách tay",
+    "desktop computer": "máy tính để bàn",
+}
+
+
+@pytest.mark.parametrize(("english", "vietnamese"), sorted(GLOSSARY.items()))
+def test_the_glossary_terms_are_used(english: str, vietnamese: str) -> None:
+    assert translator("vi")(english) == vietnamese
+
+
+def test_english_is_the_message_itself_and_unknown_languages_fall_back_to_vietnamese() -> None:
+    assert translator("en")("Log in") == "Log in"
+    assert translator("fr")("Log in") == "Đăng nhập"
+    assert translator("vi")("%(n)s min ago", n=5) == "5 phút trước"
+
+
+def test_dates_are_dd_mm_yyyy_in_vietnamese() -> None:
+    assert format_date(date(2026, 3, 7), "vi") == "07/03/2026"
+    assert format_date(date(2026, 3, 7), "en") == "2026-03-07"
+    # Times are shown in Vietnam time (UTC+7): 20:30 UTC is the next morning there.
+    assert format_date(datetime(2026, 3, 7, 20, 30, tzinfo=UTC), "vi") == "08/03/2026 03:30"
+    assert format_date(None, "vi") == "—"
+
+
+def test_typed_dates_are_read_both_ways_and_money_is_vietnamese_dong() -> None:
+    assert parse_user_date("07/03/2026") == date(2026, 3, 7)
+    assert parse_user_date("2026-03-07") == date(2026, 3, 7)
+    assert parse_user_date("31/02/2026") is None and parse_user_date("") is None
+    assert format_money(12_500_000) == "12.500.000 ₫"
