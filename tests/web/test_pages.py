@@ -320,6 +320,15 @@ def test_language_choice_is_remembered_in_a_cookie_and_on_the_user(seeded_client
     assert "Overview" in http.get("/").text
 
 
+def test_switching_back_drops_a_lang_parameter_from_the_return_address(seeded_client: Any) -> None:
+    http, _seeded = seeded_client
+    token = csrf_from(http.get("/login", params={"lang": "en"}).text)
+    form = {"lang": "vi", "csrf_token": token, "next": "/login?lang=en&next=/agents"}
+    answer = http.post("/lang", data=form, follow_redirects=False)
+    assert answer.headers["location"] == "/login?next=%2Fagents"
+    assert "Đăng nhập" in http.get(answer.headers["location"]).text
+
+
 def test_language_switch_needs_its_csrf_token(seeded_client: Any) -> None:
     http, _seeded = seeded_client
     http.get("/login")

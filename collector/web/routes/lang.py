@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
@@ -32,6 +34,13 @@ def switch_language(
         session.commit()
     elif not pre_session_csrf_ok(request, csrf_token):
         raise CsrfFailed()
-    response = redirect(safe_next(next))
+    response = redirect(_without_lang(safe_next(next)))
     set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     return response
+
+
+def _without_lang(target: str) -> str:
+    """The page to go back to, minus a ``?lang=`` that would override the choice just made."""
+    parts = urlsplit(target)
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"])
+    return parts.path + (f"?{query}" if query else "")
