@@ -42,17 +42,17 @@ def query(
     limit: int = 100,
     offset: int = 0,
 ) -> AuditPage:
-    """Events newest first. ``actor``/``target`` match a substring, ``action`` a prefix (``login``
+    """Events newest first. ``actor``/``target`` match a substring (any case), ``action`` a prefix (``login``
     finds ``login``, ``login.failed``...), ``address`` exactly; ``since``/``until`` bound ``at``."""
     conds: list[Any] = []
     if actor:
-        conds.append(col(AuditEvent.actor).contains(actor, autoescape=True))
+        conds.append(col(AuditEvent.actor).icontains(actor, autoescape=True))
     if action:
         conds.append(col(AuditEvent.action).startswith(action, autoescape=True))
     if address:
         conds.append(AuditEvent.address == address)
     if target:
-        conds.append(col(AuditEvent.target).contains(target, autoescape=True))
+        conds.append(col(AuditEvent.target).icontains(target, autoescape=True))
     if since is not None:
         conds.append(col(AuditEvent.at) >= since)
     if until is not None:

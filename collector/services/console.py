@@ -110,7 +110,7 @@ def site_device_rows(
     """A site's devices with their OS name and count of failing checks, for the site page."""
     q = select(Device).where(Device.site_id == site_id).order_by(Device.hostname)
     if search:
-        q = q.where(col(Device.hostname).contains(search, autoescape=True))
+        q = q.where(col(Device.hostname).icontains(search, autoescape=True))
     devices = list(session.exec(q).all())
     ids = [d.id for d in devices]
     failed = dict(

@@ -172,6 +172,7 @@ def test_audit_query_filters_and_pages(engine: Any) -> None:
         window = audit.query(s, since=base, until=base + timedelta(hours=10), limit=100)
         assert window.total == 10 and window.events[0].target == "t9"  # newest first
         assert audit.query(s, actor="root", since=base).total == 15
+        assert audit.query(s, actor="ROO", since=base).total == 15
         assert audit.query(s, address="10.0.0.1", since=base).total == 10
         assert audit.query(s, action="login", since=base).total == 10
         page2 = audit.query(s, since=base, limit=7, offset=7)

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, XSS_HOST, XSS_SOFTWARE, XSS_USER, LiveServer, shot
+from conftest import PASSWORD, XSS_HOST, XSS_SOFTWARE, XSS_USER, LiveServer, expire_sessions, shot
 
 pytestmark = pytest.mark.browser
 
@@ -165,3 +165,24 @@ def test_phone_width_is_usable(live_server: LiveServer, new_page: Any) -> None:
     shot(page, "15-device-phone")
     page.goto(f"{live_server.url}/login")
     shot(page, "16-login-phone", full_page=False)
+
+
+def test_wrong_password_and_expired_session_refused(live_server: LiveServer, new_page: Any) -> None:
+    page = new_page()
+    log_in(page, live_server, "tech", "not-my-password")
+    assert "/login" in page.url
+    assert "Sai tên đăng nhập hoặc mật khẩu" in page.locator(".flash.error").inner_text()
+    shot(page, "17-wrong-password-vi")
+
+    log_in(page, live_server, "tech")
+    page.wait_for_url(f"{live_server.url}/")
+    expire_sessions(live_server.engine)
+    page.click("text=Phường Phúc Xá")
+    page.wait_for_url(re.compile(r".*/login\?next=/sites/PX-PHUCXA$"))
+    assert "Phiên làm việc đã hết hạn" in page.locator("main").inner_text()
+    assert "pc-motcua-01" not in page.content()
+    # Logging in again goes back to where the user was heading.
+    page.fill("input[name=username]", "tech")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.stack button[type=submit]")
+    page.wait_for_url(re.compile(r".*/sites/PX-PHUCXA$"))

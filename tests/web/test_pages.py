@@ -202,6 +202,8 @@ def test_site_page_lists_its_devices_and_flags_the_clone(seeded_client: Any) -> 
     assert "pc-xa-01" in page and "pc-xa-02" in page and "pc-motcua-01" not in page
     assert "nhân bản" in page
     assert "Windows 10 Pro 22H2" in page
+    searched = http.get("/sites/XA-DONGANH", params={"q": "XA-02"}).text
+    assert "pc-xa-02" in searched and "pc-xa-01" not in searched
 
 
 def test_device_page_shows_identity_hardware_disks_batteries_interfaces_software_results(
