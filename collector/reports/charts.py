@@ -32,7 +32,7 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 
 def bar_chart(items: list[tuple[str, int]], title: str, *, colors: dict[str, str] | None = None) -> str:
     """Vertical bars, one per (label, value); ``colors`` maps a label to its colour."""
-    width, height, top, bottom, left = 520, 240, 28, 40, 10
+    width, height, top, bottom, left = 520, 250, 40, 40, 10
     n = max(1, len(items))
     peak = max([v for _, v in items] + [1])
     slot = (width - 2 * left) / n
@@ -66,7 +66,7 @@ def stacked_bars(
     title: str,
 ) -> str:
     """Horizontal stacked bars: one row per (label, counts by key); ``keys`` = (key, legend label)."""
-    label_w, bar_w, row_h = 170, 330, 22
+    label_w, bar_w, row_h = 200, 560, 22
     width = label_w + bar_w + 20
     legend_h = 22
     height = 30 + legend_h + row_h * max(1, len(rows)) + 10
@@ -80,7 +80,7 @@ def stacked_bars(
     peak = max([sum(c.values()) for _, c in rows] + [1])
     y = 30 + legend_h
     for label, counts in rows:
-        short = label if len(label) <= 26 else label[:25] + "…"
+        short = label if len(label) <= 30 else label[:29] + "…"
         body.append(f'<text x="0" y="{y + 15}" font-size="11">{escape(short)}</text>')
         bx = float(label_w)
         for key, legend in keys:

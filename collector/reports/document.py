@@ -27,6 +27,7 @@ class Column:
     kind: Kind = "text"
     width: int | None = None  # characters; None: from the content
     weight: float = 1.0  # share of the page width in the PDF
+    in_pdf: bool = True  # long detail the PDF leaves to the XLSX (it would take pages per row)
 
 
 @dataclass
@@ -230,7 +231,8 @@ def to_pdf(doc: Document) -> bytes:
         if not table.rows:
             pdf.multi_cell(0, 5, "—", new_x="LMARGIN", new_y="NEXT")
             continue
-        widths = tuple(c.weight for c in table.columns)
+        columns = [c for c in table.columns if c.in_pdf]
+        widths = tuple(c.weight for c in columns)
         heading = FontFace(emphasis="BOLD", fill_color=(221, 227, 238))
         with pdf.table(
             col_widths=widths,
@@ -241,11 +243,11 @@ def to_pdf(doc: Document) -> bytes:
             v_align="TOP",
         ) as t:
             head = t.row()
-            for c in table.columns:
+            for c in columns:
                 head.cell(c.title)
             for r in table.rows:
                 row = t.row()
-                for c in table.columns:
+                for c in columns:
                     row.cell(text_of(r.get(c.key), c.kind, doc.lang))
     if doc.footer:
         pdf.ln(3)

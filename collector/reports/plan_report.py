@@ -142,8 +142,8 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
         t("skips", lang),
         [c("rank", t("rank", lang), "int", 8, weight=1.0), *common]
         + [
-            c("why_not", t("why_not", lang), width=45, weight=3.5),
-            c("reasons", t("reasons", lang), width=70, weight=5.5),
+            c("why_not", t("why_not", lang), width=45, weight=5.0),
+            c("reasons", t("reasons", lang), width=70, weight=5.5, in_pdf=False),
         ],
         [_skip_row(n, lang) for n in plan.notable_non_picks],
         sheet=t("skips_sheet", lang),
@@ -172,8 +172,8 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
     return doc
 
 
-def _candidate_json(c: Any, lang: str) -> dict[str, Any]:
-    return {
+def _candidate_json(c: Any, lang: str, *, factors: bool = True) -> dict[str, Any]:
+    out = {
         "device_id": c.device_id,
         "hostname": c.hostname,
         "site": c.site_code,
@@ -187,8 +187,10 @@ def _candidate_json(c: Any, lang: str) -> dict[str, Any]:
         "category_label": category_label(c.category, lang),
         "unit_cost": c.cost,
         "reasons": c.reasons(lang),
-        "factors": list(c.factors),
     }
+    if factors:
+        out["factors"] = list(c.factors)
+    return out
 
 
 def plan_json(plan: Plan, lang: str = "vi") -> dict[str, Any]:
@@ -223,7 +225,7 @@ def plan_json(plan: Plan, lang: str = "vi") -> dict[str, Any]:
                 "notable": n.notable,
                 "reason": render_reason(n.reason, lang),
                 "reason_code": n.reason["code"],
-                **_candidate_json(n.candidate, lang),
+                **_candidate_json(n.candidate, lang, factors=False),
             }
             for n in plan.non_picks
         ],

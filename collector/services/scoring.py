@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -594,7 +595,8 @@ def _age(facts: Facts, asset: AssetView | None, cfg: AgeConfig, weight: int, tod
     return f
 
 
-def catalog_check_ids(evaluator_name: str) -> list[str]:
+@cache
+def catalog_check_ids(evaluator_name: str) -> tuple[str, ...]:
     """Ids of catalog checks judged by ``evaluator_name`` (the warning variants with ``within_days``
     excluded): where the checks room's results for a question can be read."""
     try:
@@ -603,9 +605,13 @@ def catalog_check_ids(evaluator_name: str) -> list[str]:
         catalog = load_catalog()
     except Exception as exc:  # a broken catalog must not stop the scoring: compute from facts
         log.warning("check catalog unreadable (%s); scoring computes OS support from facts", exc)
-        return []
-    return sorted(
-        c.id for c in catalog.values() if c.evaluator == evaluator_name and not c.params.get("within_days")
+        return ()
+    return tuple(
+        sorted(
+            c.id
+            for c in catalog.values()
+            if c.evaluator == evaluator_name and not c.params.get("within_days")
+        )
     )
 
 
@@ -636,7 +642,7 @@ def _evaluate(name: str, facts: Facts, today: date) -> ResultView | None:
     return ResultView(str(v.status.value), v.evidence, dict(v.observed))
 
 
-def _pick_result(results: dict[str, ResultView], ids: list[str]) -> ResultView | None:
+def _pick_result(results: dict[str, ResultView], ids: Sequence[str]) -> ResultView | None:
     for check_id in ids:
         r = results.get(check_id)
         if r is not None and r.status in ("pass", "fail", "not_applicable"):

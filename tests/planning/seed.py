@@ -43,12 +43,18 @@ def smart(name: str) -> SmartFacts:
 
 
 def win10(**kw: Any) -> OsFacts:
-    return OsFacts(family="windows", name="Microsoft Windows 10 Pro", version="10.0.19045", build="19045", **kw)
+    return OsFacts(
+        family="windows", name="Microsoft Windows 10 Pro", version="10.0.19045", build="19045", **kw
+    )
 
 
 def win11() -> OsFacts:
     return OsFacts(
-        family="windows", name="Microsoft Windows 11 Pro", version="10.0.26200", build="26200", display_version="25H2"
+        family="windows",
+        name="Microsoft Windows 11 Pro",
+        version="10.0.26200",
+        build="26200",
+        display_version="25H2",
     )
 
 
@@ -57,7 +63,9 @@ def ubuntu(version: str = "24.04") -> OsFacts:
 
 
 def modern_security() -> SecurityFacts:
-    return SecurityFacts(tpm=TpmFacts(present=True, version="2.0"), boot=BootFacts(uefi=True, secure_boot=True))
+    return SecurityFacts(
+        tpm=TpmFacts(present=True, version="2.0"), boot=BootFacts(uefi=True, secure_boot=True)
+    )
 
 
 def old_security() -> SecurityFacts:
@@ -103,7 +111,10 @@ def pc_facts(
         ],
         filesystems=[
             FilesystemFacts(
-                mountpoint="C:\\", total_bytes=476 * GIB, used_bytes=int((476 - free_gb) * GIB), free_bytes=int(free_gb * GIB)
+                mountpoint="C:\\",
+                total_bytes=476 * GIB,
+                used_bytes=int((476 - free_gb) * GIB),
+                free_bytes=int(free_gb * GIB),
             )
         ],
         batteries=batteries if batteries is not None else [],
@@ -132,7 +143,9 @@ def report_for(agent_id: str, facts: Facts, *, results: list[CheckResult] | None
         subject=Subject(
             hostname=facts.system.hostname,
             host=HostIdentity(
-                machine_id=f"mid-{facts.system.serial}", serial=facts.system.serial, mac=_mac(facts.system.serial)
+                machine_id=f"mid-{facts.system.serial}",
+                serial=facts.system.serial,
+                mac=_mac(facts.system.serial),
             ),
         ),
         facts=facts,
@@ -145,7 +158,9 @@ def _mac(serial: str | None) -> str:
     return ":".join(f"{(n >> (8 * i)) & 0xFF:02x}" for i in range(6))
 
 
-def ingest(engine: Any, url: str, agent_id: str, facts: Facts, *, results: list[CheckResult] | None = None) -> int:
+def ingest(
+    engine: Any, url: str, agent_id: str, facts: Facts, *, results: list[CheckResult] | None = None
+) -> int:
     """Store a report through the collector's ingest service; the device id."""
     report = report_for(agent_id, facts, results=results)
     with session_scope(engine) as session:
@@ -162,7 +177,9 @@ def ingest(engine: Any, url: str, agent_id: str, facts: Facts, *, results: list[
         return outcome.device_id
 
 
-def login(client: Any, engine: Any, *, username: str, role: str, sites: list[str] | None = None) -> dict[str, str]:
+def login(
+    client: Any, engine: Any, *, username: str, role: str, sites: list[str] | None = None
+) -> dict[str, str]:
     """A user and a web session for it: sets the session cookie on ``client``; returns {"csrf": token}."""
     from collector.api.deps import SESSION_COOKIE
     from collector.services.users import create_auth_session, create_user
@@ -171,7 +188,11 @@ def login(client: Any, engine: Any, *, username: str, role: str, sites: list[str
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
             user = create_user(
-                session, username=username, password="correct horse battery", role=role, site_codes=sites or []
+                session,
+                username=username,
+                password="correct horse battery",
+                role=role,
+                site_codes=sites or [],
             )
         token, row = create_auth_session(session, user, kind="web", hours=1)
         csrf = row.csrf_token or ""
@@ -179,13 +200,19 @@ def login(client: Any, engine: Any, *, username: str, role: str, sites: list[str
     return {"csrf": csrf}
 
 
-def api_headers(client: Any, engine: Any, *, username: str, role: str, sites: list[str] | None = None) -> dict[str, str]:
+def api_headers(
+    client: Any, engine: Any, *, username: str, role: str, sites: list[str] | None = None
+) -> dict[str, str]:
     from collector.services.users import create_user
 
     with session_scope(engine) as session:
         if session.exec(select(User).where(User.username == username)).first() is None:
             create_user(
-                session, username=username, password="correct horse battery", role=role, site_codes=sites or []
+                session,
+                username=username,
+                password="correct horse battery",
+                role=role,
+                site_codes=sites or [],
             )
     r = client.post("/api/v1/auth/token", data={"username": username, "password": "correct horse battery"})
     assert r.status_code == 200, r.text

@@ -85,7 +85,9 @@ def test_never_over_budget_and_every_pick_and_non_pick_is_explained(fleet, rules
 @given(fleets(), rules_st, st.integers(min_value=0, max_value=200_000_000))
 def test_more_budget_never_drops_a_pick(fleet, rules, extra):
     small = build_plan(fleet, rules, generated_at=AT)
-    bigger = build_plan(fleet, PlanRules(**{**rules.__dict__, "budget": rules.budget + extra}), generated_at=AT)
+    bigger = build_plan(
+        fleet, PlanRules(**{**rules.__dict__, "budget": rules.budget + extra}), generated_at=AT
+    )
     assert set(picked(small)) <= set(picked(bigger))
     assert picked(bigger)[: len(picked(small))] == picked(small)
 

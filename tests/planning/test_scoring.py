@@ -40,13 +40,22 @@ def texts(factor, lang: str = "en") -> list[str]:  # type: ignore[no-untyped-def
         ("ssd-sata-healthy", 0, [], "no SMART warning"),
         ("hdd-healthy-desktop-old", 0, [], "no SMART warning"),
         ("hdd-reallocated-sectors", 21, [], "SMART 5 Reallocated_Sector_Ct raw = 304"),
-        ("hdd-failing-reallocated-pending", 35, ["overall_failed", "attribute_failing_now", "pending_sectors"],
-         "SMART overall health self-assessment FAILED"),
-        ("nvme-critical-warning-failed", 35, ["overall_failed", "nvme_critical_warning"], "NVMe critical warning 16"),
+        (
+            "hdd-failing-reallocated-pending",
+            35,
+            ["overall_failed", "attribute_failing_now", "pending_sectors"],
+            "SMART overall health self-assessment FAILED",
+        ),
+        (
+            "nvme-critical-warning-failed",
+            35,
+            ["overall_failed", "nvme_critical_warning"],
+            "NVMe critical warning 16",
+        ),
         ("nvme-high-percentage-used", 12.2, [], "75% of rated life used"),
         ("ssd-sata-worn", 20.4, [], "85% of rated life used"),
     ],
-)  # fmt: skip
+)
 def test_storage_factor_on_recorded_smartctl_output(fixture, points, critical, words):
     result = score(pc_facts("pc", disk=fixture, rotational=fixture.startswith("hdd")))
     storage = result.factor("storage")
@@ -76,7 +85,9 @@ def test_windows_storage_reliability_counters_count():
 def test_removable_disks_do_not_count():
     facts = pc_facts("pc", disk="nvme-healthy")
     assert facts.disks is not None
-    usb = facts.disks[0].model_copy(update={"name": "sdb", "removable": True, "smart": smart("hdd-failing-reallocated-pending")})
+    usb = facts.disks[0].model_copy(
+        update={"name": "sdb", "removable": True, "smart": smart("hdd-failing-reallocated-pending")}
+    )
     facts.disks.append(usb)
     assert score(facts).factor("storage").points == 0
 
@@ -130,7 +141,11 @@ def test_age_falls_back_to_the_bios_date_then_the_cpu_launch_year():
 
 def test_windows10_on_hardware_that_cannot_run_windows11_scores_full_os_points():
     facts = pc_facts(
-        "pc", os=win10(), security=old_security(), cpu="Intel(R) Core(TM) i5-4590 CPU @ 3.30GHz", launch_year=2014
+        "pc",
+        os=win10(),
+        security=old_security(),
+        cpu="Intel(R) Core(TM) i5-4590 CPU @ 3.30GHz",
+        launch_year=2014,
     )
     os_factor = score(facts).factor("os_support")
     assert os_factor.points == 20
@@ -148,7 +163,9 @@ def test_windows10_that_can_upgrade_scores_little():
 def test_check_results_from_the_agent_win_over_computing_from_facts():
     # The agent judged this PC eligible; the facts alone (no TPM fact) could not tell.
     results = {
-        "host.os.supported": ResultView("fail", "Windows 10 22H2: end of servicing 2025-10-14", {"days_left": -408}),
+        "host.os.supported": ResultView(
+            "fail", "Windows 10 22H2: end of servicing 2025-10-14", {"days_left": -408}
+        ),
         "host.os.windows11-eligible": ResultView("fail", "not eligible for Windows 11: CPU Intel gen 6", {}),
     }
     cfg = CONFIG.model_copy(
@@ -221,7 +238,14 @@ def test_worn_out_pc_is_replace_now_and_every_factor_explains_itself():
     result = score(facts)
     assert result.score == round(sum(f.points for f in result.factors))
     assert result.score >= CONFIG.categories.replace_now and result.category == ScoreCategory.REPLACE_NOW
-    assert [f.name for f in result.factors] == ["storage", "os_support", "age", "battery", "adequacy", "instability"]
+    assert [f.name for f in result.factors] == [
+        "storage",
+        "os_support",
+        "age",
+        "battery",
+        "adequacy",
+        "instability",
+    ]
     assert all(f.evidence for f in result.factors)
 
 
@@ -236,7 +260,9 @@ def test_weights_come_from_an_override_file(tmp_path, monkeypatch):
     monkeypatch.setenv("WARDWATCH_SCORING_CONFIG", str(path))
     cfg = load_config()
     assert cfg.weights.storage == 50 and cfg.weights.age == 5 and cfg.weights.battery == 10
-    result = score_device(pc_facts("pc", disk="hdd-reallocated-sectors", rotational=True), config=cfg, today=TODAY)
+    result = score_device(
+        pc_facts("pc", disk="hdd-reallocated-sectors", rotational=True), config=cfg, today=TODAY
+    )
     assert result.factor("storage").points == 30.0
 
 

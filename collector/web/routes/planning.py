@@ -22,10 +22,8 @@ router = APIRouter(include_in_schema=False)
 ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.TECHNICIAN))]
 EditorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
 READERS = ("admin", "planner", "technician")
-NAV = [
-    (60, "Replacement plan", "/planning", READERS),
-    (61, "Asset report", "/planning/assets", READERS),
-]
+# One entry: the plan, the asset report, unit costs and the import are tabs under /planning.
+NAV = [(60, "Procurement planning", "/planning", READERS)]
 FORMATS = ("csv", "xlsx", "pdf", "json")
 MAX_UPLOAD = 5 * 1024 * 1024
 
