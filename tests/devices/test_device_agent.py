@@ -216,3 +216,17 @@ def test_cli_poll_without_a_device_list_says_how(agent_env):
     res = CliRunner().invoke(app, ["poll", "--state-dir", str(agent_env)])
     assert res.exit_code == 2
     assert "--devices" in res.output
+
+
+def test_agent_commands_and_checks_do_not_load_paramiko_or_netmiko():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, agent.cli, agent.config, agent.devices.poller, checks.runner\n"
+        "from checks.runner import run_checks; from inventory.facts import Facts\n"
+        "run_checks(Facts(), subject='network_device', modules=['devices'])\n"
+        "print(sorted(m for m in ('paramiko', 'netmiko', 'textfsm', 'ntc_templates') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
