@@ -15,370 +15,47 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus, ScoreCategory
 from collector.models.core import Device, DeviceKind, DeviceResult, DeviceSection
 from collector.models.types import utcnow
+from collector.services.scoring_config import (  # noqa: F401  (re-exported)
+    CONFIG_ENV,
+    AdequacyConfig,
+    AgeConfig,
+    BatteryConfig,
+    InstabilityConfig,
+    OsSupportConfig,
+    ScoringConfig,
+    ScoringConfigError,
+    StorageConfig,
+    load_config,
+    shipped_config_text,
+)
+from collector.services.scoring_text import (  # noqa: F401
+    CATEGORY_LABELS,
+    FACTOR_LABELS,
+    MESSAGES,
+    category_label,
+    factor_label,
+    render_evidence,
+)
 from inventory.facts import Facts
 
 log = logging.getLogger(__name__)
 
-CONFIG_ENV = "WARDWATCH_SCORING_CONFIG"
 FACTORS = ("storage", "os_support", "age", "battery", "adequacy", "instability")
 # Fact sections a score reads; a report changing none of them leaves the score as it is.
 SECTIONS = ("system", "os", "cpu", "memory", "disks", "filesystems", "batteries", "security", "health")
 GIB = 1024**3
-
-
-# ---- configuration ----------------------------------------------------------------------------
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Weights(_Strict):
-    storage: int = Field(35, ge=0, le=100)
-    os_support: int = Field(20, ge=0, le=100)
-    age: int = Field(20, ge=0, le=100)
-    battery: int = Field(10, ge=0, le=100)
-    adequacy: int = Field(10, ge=0, le=100)
-    instability: int = Field(5, ge=0, le=100)
-
-
-class Thresholds(_Strict):
-    replace_now: int = Field(60, ge=0, le=100)
-    plan_12_months: int = Field(35, ge=0, le=100)
-    monitor: int = Field(15, ge=0, le=100)
-
-
-Fraction = Field(ge=0, le=1)
-
-
-class StorageConfig(_Strict):
-    overall_failed: float = Field(1.0, ge=0, le=1)
-    nvme_critical_warning: float = Field(1.0, ge=0, le=1)
-    attribute_failing_now: float = Field(1.0, ge=0, le=1)
-    predict_failure: float = Field(1.0, ge=0, le=1)
-    health_unhealthy: float = Field(1.0, ge=0, le=1)
-    pending_sectors: float = Field(0.8, ge=0, le=1)
-    offline_uncorrectable: float = Field(0.8, ge=0, le=1)
-    media_errors: float = Field(0.8, ge=0, le=1)
-    reallocated_sectors: float = Field(0.6, ge=0, le=1)
-    reported_uncorrectable: float = Field(0.6, ge=0, le=1)
-    uncorrected_io_errors: float = Field(0.6, ge=0, le=1)
-    health_warning: float = Field(0.6, ge=0, le=1)
-    command_timeouts: float = Field(0.3, ge=0, le=1)
-    wear_start: int = Field(60, ge=0, le=100)
-    wear_full: int = Field(90, ge=1, le=200)
-    wear_fraction: float = Field(0.7, ge=0, le=1)
-    critical: list[str] = Field(
-        default_factory=lambda: [
-            "overall_failed",
-            "nvme_critical_warning",
-            "attribute_failing_now",
-            "predict_failure",
-            "health_unhealthy",
-            "pending_sectors",
-            "offline_uncorrectable",
-            "media_errors",
-        ]
-    )
-
-
-class OsSupportConfig(_Strict):
-    out_of_support_not_eligible: float = Field(1.0, ge=0, le=1)
-    out_of_support_unknown: float = Field(0.6, ge=0, le=1)
-    out_of_support_upgradable: float = Field(0.3, ge=0, le=1)
-    ending_soon_not_eligible: float = Field(0.5, ge=0, le=1)
-    ending_soon_days: int = Field(365, ge=0)
-    supported_check_ids: list[str] = Field(default_factory=list)
-    windows11_check_ids: list[str] = Field(default_factory=list)
-
-
-class AgeConfig(_Strict):
-    start_years: float = Field(4, ge=0)
-    full_years: float = Field(9, gt=0)
-
-
-class BatteryConfig(_Strict):
-    good_ratio: float = Field(0.8, gt=0, le=1.5)
-    worn_ratio: float = Field(0.4, ge=0, le=1.5)
-
-
-class AdequacyConfig(_Strict):
-    min_ram_gb: float = Field(4, gt=0)
-    recommended_ram_gb: float = Field(8, gt=0)
-    below_min_ram: float = Field(0.7, ge=0, le=1)
-    below_recommended_ram: float = Field(0.3, ge=0, le=1)
-    hdd_system_disk: float = Field(0.3, ge=0, le=1)
-    low_free_percent: float = Field(10, ge=0, le=100)
-    low_free_gb: float = Field(10, ge=0)
-    low_free_space: float = Field(0.3, ge=0, le=1)
-
-
-class InstabilityConfig(_Strict):
-    window_days: int = Field(90, ge=1)
-    full_at: int = Field(10, ge=1)
-
-
-class PlanDefaults(_Strict):
-    min_score: int = Field(15, ge=0, le=100)
-    must_replace: list[str] = Field(default_factory=lambda: ["lifecycle_to_replace", "storage_failed"])
-
-
-class ScoringConfig(_Strict):
-    weights: Weights = Field(default_factory=Weights)
-    categories: Thresholds = Field(default_factory=Thresholds)
-    critical_means_replace_now: bool = True
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    os_support: OsSupportConfig = Field(default_factory=OsSupportConfig)
-    age: AgeConfig = Field(default_factory=AgeConfig)
-    battery: BatteryConfig = Field(default_factory=BatteryConfig)
-    adequacy: AdequacyConfig = Field(default_factory=AdequacyConfig)
-    instability: InstabilityConfig = Field(default_factory=InstabilityConfig)
-    unit_costs: dict[str, int] = Field(
-        default_factory=lambda: {
-            "desktop": 15_000_000,
-            "laptop": 18_000_000,
-            "server": 90_000_000,
-            "network_device": 12_000_000,
-            "other": 15_000_000,
-        }
-    )
-    plan: PlanDefaults = Field(default_factory=PlanDefaults)
-
-    def digest(self) -> str:
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
-
-    def category_of(self, score: int) -> ScoreCategory:
-        c = self.categories
-        if score >= c.replace_now:
-            return ScoreCategory.REPLACE_NOW
-        if score >= c.plan_12_months:
-            return ScoreCategory.PLAN_12_MONTHS
-        if score >= c.monitor:
-            return ScoreCategory.MONITOR
-        return ScoreCategory.HEALTHY
-
-
-class ScoringConfigError(ValueError):
-    """The scoring configuration file is unreadable or wrong; the message names the file and key."""
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = (
-            _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        )
-    return out
-
-
-def _read_yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise ScoringConfigError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ScoringConfigError(f"{where}: expected a mapping at the top level")
-    return data
-
-
-def shipped_config_text() -> str:
-    return (resources.files("collector.data") / "scoring.yaml").read_text(encoding="utf-8")
-
-
-@cache
-def _load(path: str | None, mtime: float | None) -> ScoringConfig:
-    data = _read_yaml(shipped_config_text(), "collector/data/scoring.yaml")
-    where = "collector/data/scoring.yaml"
-    if path:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ScoringConfigError(f"scoring config {path}: cannot read it: {exc}") from exc
-        # Unit costs replace the shipped table whole: a class left out has no default price then.
-        data = _merge(data, _read_yaml(text, path))
-        where = path
-    try:
-        return ScoringConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first.get("loc", ()))
-        raise ScoringConfigError(f"{where}: {loc}: {first.get('msg')}") from exc
-
-
-def load_config(settings: Any = None, path: str | Path | None = None) -> ScoringConfig:
-    """The scoring configuration: the shipped file, overridden by ``path``, the settings'
-    ``scoring_config`` or ``$WARDWATCH_SCORING_CONFIG`` (first given wins)."""
-    chosen = path or getattr(settings, "scoring_config", None) or os.environ.get(CONFIG_ENV) or None
-    mtime = None
-    if chosen:
-        try:
-            mtime = Path(chosen).stat().st_mtime  # an edited file is read again
-        except OSError:
-            mtime = None
-    return _load(str(chosen) if chosen else None, mtime)
-
-
-# ---- evidence ----------------------------------------------------------------------------------
-
-# Every evidence line is a code with parameters, rendered in the reader's language.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "no_facts": ("not known: the agent did not report {what}", "chưa rõ: tác tử chưa gửi {what}"),
-    "disk_overall_failed": (
-        "{disk}: SMART overall health self-assessment FAILED",
-        "{disk}: SMART tự đánh giá tình trạng: HỎNG",
-    ),
-    "disk_nvme_critical": (
-        "{disk}: NVMe critical warning {value}",
-        "{disk}: cảnh báo nghiêm trọng NVMe {value}",
-    ),
-    "disk_attr_failing": (
-        "{disk}: SMART attribute {id} {name} at or below its threshold ({when})",
-        "{disk}: thuộc tính SMART {id} {name} đã chạm ngưỡng hỏng ({when})",
-    ),
-    "disk_predict_failure": ("{disk}: the disk predicts its own failure", "{disk}: ổ cứng tự báo sắp hỏng"),
-    "disk_health_status": ("{disk}: Windows reports the disk {value}", "{disk}: Windows báo ổ cứng {value}"),
-    "disk_attr_raw": (
-        "{disk}: SMART {id} {name} raw = {value}",
-        "{disk}: SMART {id} {name} giá trị thô = {value}",
-    ),
-    "disk_media_errors": ("{disk}: {value} NVMe media errors", "{disk}: {value} lỗi phương tiện NVMe"),
-    "disk_io_errors": (
-        "{disk}: {value} uncorrected read/write errors",
-        "{disk}: {value} lỗi đọc/ghi không sửa được",
-    ),
-    "disk_wear": ("{disk}: {value}% of rated life used", "{disk}: đã dùng {value}% tuổi thọ định mức"),
-    "disk_ok": ("{disk}: no SMART warning", "{disk}: SMART không có cảnh báo"),
-    "disk_unreadable": ("{disk}: SMART not readable ({why})", "{disk}: không đọc được SMART ({why})"),
-    "battery_ratio": (
-        "{name}: holds {percent}% of its design capacity ({full} of {design} Wh, {cycles} cycles)",
-        "{name}: pin còn {percent}% dung lượng thiết kế ({full}/{design} Wh, {cycles} lần sạc)",
-    ),
-    "no_battery": ("no battery (not a laptop)", "không có pin (không phải máy xách tay)"),
-    "age_purchase": (
-        "{years} years old (purchased {date})",
-        "{years} năm tuổi (mua ngày {date})",
-    ),
-    "age_bios": (
-        "about {years} years old (BIOS dated {date}; no purchase date recorded)",
-        "khoảng {years} năm tuổi (BIOS ngày {date}; chưa có ngày mua)",
-    ),
-    "age_cpu": (
-        "about {years} years old (CPU launched in {year}; no purchase date recorded)",
-        "khoảng {years} năm tuổi (CPU ra mắt năm {year}; chưa có ngày mua)",
-    ),
-    "os_ended": ("{text}", "{text}"),
-    "os_supported": ("{text}", "{text}"),
-    "os_unknown": ("OS support not known: {text}", "chưa rõ thời hạn hỗ trợ hệ điều hành: {text}"),
-    "win11_no": ("cannot run Windows 11: {text}", "không đáp ứng yêu cầu Windows 11: {text}"),
-    "win11_yes": ("can be upgraded to Windows 11: {text}", "có thể nâng cấp lên Windows 11: {text}"),
-    "win11_unknown": ("Windows 11 eligibility not known: {text}", "chưa rõ khả năng lên Windows 11: {text}"),
-    "os_upgrade_possible": (
-        "out of support, but an upgrade is possible",
-        "hết hỗ trợ nhưng có thể nâng cấp hệ điều hành",
-    ),
-    "os_no_upgrade": (
-        "out of support and the hardware cannot run a supported version",
-        "hết hỗ trợ và phần cứng không chạy được phiên bản còn hỗ trợ",
-    ),
-    "os_ending_no_upgrade": (
-        "support ends within {days} days and the hardware cannot run Windows 11",
-        "hết hỗ trợ trong {days} ngày tới và phần cứng không chạy được Windows 11",
-    ),
-    "ram": ("{gb} GB of RAM", "bộ nhớ (RAM) {gb} GB"),
-    "ram_low": ("only {gb} GB of RAM (minimum {min} GB)", "bộ nhớ (RAM) chỉ {gb} GB (tối thiểu {min} GB)"),
-    "ram_below": (
-        "{gb} GB of RAM (recommended {min} GB)",
-        "bộ nhớ (RAM) {gb} GB (khuyến nghị {min} GB)",
-    ),
-    "hdd_system": ("the system disk {disk} is a hard disk (HDD)", "ổ hệ thống {disk} là ổ cứng cơ (HDD)"),
-    "free_low": (
-        "{mount}: only {free} GB free ({percent}%)",
-        "{mount}: chỉ còn trống {free} GB ({percent}%)",
-    ),
-    "shutdowns": (
-        "{count} unexpected shutdowns in the last {days} days",
-        "{count} lần tắt máy đột ngột trong {days} ngày qua",
-    ),
-    "shutdowns_since": (
-        "{count} unexpected shutdowns since {since}",
-        "{count} lần tắt máy đột ngột kể từ {since}",
-    ),
-    "critical": (
-        "replace now: {what}",
-        "thay thế ngay: {what}",
-    ),
-}
-
-FACTOR_LABELS: dict[str, tuple[str, str]] = {
-    "storage": ("Storage health", "Tình trạng ổ cứng"),
-    "os_support": ("OS support", "Hỗ trợ hệ điều hành"),
-    "age": ("Age", "Tuổi thiết bị"),
-    "battery": ("Battery health", "Tình trạng pin"),
-    "adequacy": ("Adequacy", "Cấu hình đáp ứng"),
-    "instability": ("Instability", "Độ ổn định"),
-}
-
-CATEGORY_LABELS: dict[str, tuple[str, str]] = {
-    ScoreCategory.REPLACE_NOW: ("replace now", "thay thế ngay"),
-    ScoreCategory.PLAN_12_MONTHS: ("plan within 12 months", "thay thế trong 12 tháng"),
-    ScoreCategory.MONITOR: ("monitor", "theo dõi"),
-    ScoreCategory.HEALTHY: ("healthy", "tốt"),
-}
-
-WHAT_LABELS: dict[str, tuple[str, str]] = {
-    "disks": ("disk SMART data", "dữ liệu SMART ổ cứng"),
-    "os": ("the operating system", "hệ điều hành"),
-    "age": ("a purchase date, BIOS date or CPU model", "ngày mua, ngày BIOS hay mẫu CPU"),
-    "memory": ("memory, disks and free space", "bộ nhớ, ổ cứng và dung lượng trống"),
-    "health": ("shutdown records", "nhật ký tắt máy"),
-}
-
-
-def _idx(lang: str) -> int:
-    return 1 if lang == "vi" else 0
-
-
-def render_evidence(item: dict[str, Any], lang: str = "vi") -> str:
-    """One evidence line in ``lang`` (vi or en)."""
-    pair = MESSAGES.get(item.get("code", ""))
-    params = dict(item.get("params") or {})
-    if params.get("what") in WHAT_LABELS:
-        params["what"] = WHAT_LABELS[params["what"]][_idx(lang)]
-    if pair is None:
-        return str(item.get("text") or item.get("code", ""))
-    try:
-        return pair[_idx(lang)].format(**params)
-    except (KeyError, IndexError, ValueError):
-        return pair[0].format_map(_Missing(params))
-
-
-class _Missing(dict):  # type: ignore[type-arg]
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def factor_label(name: str, lang: str = "vi") -> str:
-    return FACTOR_LABELS.get(name, (name, name))[_idx(lang)]
-
-
-def category_label(category: str, lang: str = "vi") -> str:
-    return CATEGORY_LABELS.get(category, (category, category))[_idx(lang)]
 
 
 # ---- the score ---------------------------------------------------------------------------------

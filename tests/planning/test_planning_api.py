@@ -214,3 +214,38 @@ def test_asset_report_json_and_xlsx(client, fleet):
     header = [c.value for c in reg[1]]
     assert header[:3] == ["Đơn vị", "Thiết bị", "Số serial"]
     assert reg.max_row == 5
+
+
+def test_os_factor_reads_the_agents_check_results(client, fleet):
+    from checks.runner import run_checks
+    from inventory.report import CheckResult, CheckStatus
+    from tests.planning.seed import old_security, win10
+
+    facts = pc_facts("pc-w10", serial="CN0W10001", os=win10(), security=old_security())
+    results = [r for r in run_checks(facts) if r.check_id in ("host.os.supported", "host.os.windows11_ready")]
+    assert {r.check_id: r.status for r in results} == {
+        "host.os.supported": CheckStatus.FAIL,
+        "host.os.windows11_ready": CheckStatus.FAIL,
+    }
+    device = ingest(fleet.engine, fleet.url, fleet.agents["P01"], facts, results=results)
+    headers = api_headers(client, fleet.engine, username="tech", role="technician")
+    rows = {r["device_id"]: r for r in client.get("/api/v1/replacement/scores", headers=headers).json()}
+    os_factor = next(f for f in rows[device]["factors"] if f["name"] == "os_support")
+    texts = [e["text"] for e in os_factor["evidence"]]
+    by_id = {r.check_id: r.evidence for r in results}
+    assert by_id["host.os.supported"] in texts
+    assert f"cannot run Windows 11: {by_id['host.os.windows11_ready']}" in texts
+    assert os_factor["points"] == 20
+
+    # A later report whose result says otherwise wins over what the facts alone would say.
+    ready = CheckResult(
+        check_id="host.os.windows11_ready", status=CheckStatus.PASS, evidence="meets Windows 11 requirements"
+    )
+    supported = next(r for r in results if r.check_id == "host.os.supported")
+    ingest(fleet.engine, fleet.url, fleet.agents["P01"], facts, results=[supported, ready])
+    rows = {r["device_id"]: r for r in client.get("/api/v1/replacement/scores", headers=headers).json()}
+    os_factor = next(f for f in rows[device]["factors"] if f["name"] == "os_support")
+    assert os_factor["points"] == 6.0
+    assert "can be upgraded to Windows 11: meets Windows 11 requirements" in [
+        e["text"] for e in os_factor["evidence"]
+    ]
