@@ -57,6 +57,9 @@ def test_asset_report_page_has_the_three_charts(client, fleet):
     titles = [re.search(r"<title>([^<]+)</title>", s).group(1) for s in svgs]  # type: ignore[union-attr]
     assert titles == ["Thiết bị theo tuổi (năm)", "Hỗ trợ hệ điều hành", "Nhóm tình trạng theo đơn vị"]
     assert "Xã Bình Chánh — thay thế trong 12 tháng" in svgs[2] or "Xã Bình Chánh — thay thế ngay" in svgs[2]
+    counts = r.text.split("Theo hệ điều hành và đơn vị")[1].split("</details>")[0]
+    assert "Microsoft Windows 10 Pro" in counts and "Xã Bình Chánh" in counts
+    assert "Theo mẫu máy và đơn vị" in r.text and "HP ProBook 450 G5" in r.text
     # A technician reads; the import is for planners.
     assert 'href="/planning/import"' not in r.text
     pdf = client.get("/planning/assets/report.pdf")

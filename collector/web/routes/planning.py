@@ -162,7 +162,7 @@ def plan_download(
 
 @router.get("/planning/assets")
 def assets_page(request: Request, user: ReaderUser, session: DbSession) -> Response:
-    from collector.reports.asset_report import CATEGORY_KEYS, charts, register_rows
+    from collector.reports.asset_report import CATEGORY_KEYS, charts, register_rows, report_document
 
     lang = request_language(request)
     report = asset_svc.asset_report(session, scope=user.site_ids)
@@ -174,6 +174,8 @@ def assets_page(request: Request, user: ReaderUser, session: DbSession) -> Respo
             "report": report,
             "charts": charts(report, lang),
             "rows": register_rows(report, lang),
+            # The export's count tables (type, age, OS, model per commune), shown folded.
+            "count_tables": report_document(report, lang).tables[1:5],
             "category_keys": CATEGORY_KEYS,
             "formats": FORMATS,
             "can_edit": _can_edit(user),
