@@ -39,6 +39,9 @@ def test_login_sets_a_protected_session_cookie_and_lands_on_the_overview(seeded_
     page = http.get("/")
     assert page.status_code == 200
     assert "Tổng quan" in page.text and "Phường Phúc Xá" in page.text and "Xã Đông Anh" in page.text
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    again = http.get("/login", params={"next": "/agents"}, follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == "/agents"  # already logged in
 
 
 def test_cookies_are_secure_behind_tls(sqlite_template: Path, tmp_path: Path) -> None:

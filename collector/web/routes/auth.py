@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from collector.api.deps import SESSION_COOKIE, AnyUser, DbSession, Public, Settings
+from collector.api.deps import SESSION_COOKIE, AnyUser, DbSession, Public, Settings, load_principal
 from collector.services.audit import record
 from collector.services.errors import Unauthorized
 from collector.services.users import (
@@ -36,7 +36,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/login", dependencies=[Public])
-def login_page(request: Request, next: str = "/") -> Response:
+def login_page(request: Request, session: DbSession, next: str = "/") -> Response:
+    if load_principal(request, session) is not None:
+        return redirect(safe_next(next))  # already logged in
     return render(request, "login.html", {"next": safe_next(next)})
 
 
