@@ -43,7 +43,9 @@ from agent.errors import (
     RateLimited,
     Rejected,
     ServerError,
+    SpoolError,
     TlsError,
+    TransientError,
 )
 from agent.spool import Spool, SpoolItem
 from agent.state import AgentState
@@ -325,19 +327,37 @@ class Deliverer:
             result.error = exc
             return result
         with client:
-            while not stop():
-                items = self.spool.peek(batch)
-                if not items:
-                    break
-                for item in items:
-                    if stop() or (max_items is not None and result.delivered >= max_items):
-                        return result
-                    ident = self._deliver(client, ident, item, result)
-                    if result.error is not None:
-                        return result
-                if max_items is not None and result.delivered >= max_items:
-                    break
+            try:
+                self._flush_items(client, ident, result, stop, max_items, batch)
+            except SpoolError as exc:
+                result.error = TransientError(f"spool: {exc}")
         return result
+
+    def _flush_items(
+        self,
+        client: httpx.Client,
+        ident: AgentState,
+        result: FlushResult,
+        stop: Callable[[], bool],
+        max_items: int | None,
+        batch: int,
+    ) -> None:
+        while not stop():
+            items = self.spool.peek(batch)
+            if not items:
+                return
+            for item in items:
+                if stop() or (max_items is not None and result.delivered >= max_items):
+                    return
+                try:
+                    ident = self._deliver(client, ident, item, result)
+                except SpoolError:
+                    raise
+                except Exception as exc:  # a bug here must not stop the agent; the report stays
+                    log.exception("unexpected error delivering report %s", item.report_id)
+                    result.error = TransientError(f"unexpected {type(exc).__name__}: {exc}")
+                if result.error is not None:
+                    return
 
     def _deliver(
         self, client: httpx.Client, ident: AgentState, item: SpoolItem, result: FlushResult

@@ -250,32 +250,41 @@ class AgentRunner:
         if self._devices_configured():
             self.schedule.resume(DEVICES, self.status.last_run.get(DEVICES), now)
         while not self.stopping():
-            now = self.clock()
-            due = self.schedule.due(now)
-            if self.status.needs_full:
-                due = sorted(set(due) | {INVENTORY, CHECKS})
-            if due:
-                self.collect_once(due, now)
+            try:
+                self._step()
+            except Exception as exc:  # the agent outlives its own bugs: log, note, try again later
+                log.exception("agent step failed")
+                self.status.error(f"{type(exc).__name__}: {exc}")
                 self.status.save(self.state_dir)
-            if self.stopping():
-                break
-            if now >= self._next_flush and self.spool.stats().count:
-                result = self.deliver()
-                if result.error is not None:
-                    delay = self.backoff.next_delay(result.error.retry_after)
-                    self._next_flush = self.clock() + delay
-                    log.info("next delivery attempt in %.1f s", delay)
-                else:
-                    self.backoff.reset()
-                    self._next_flush = 0.0
-                    if result.needs_full:
-                        continue  # collect the full report now
-                    if result.delivered and self.spool.stats().count == 0:
-                        self.spool.compact()
-            wake = self.schedule.next_wakeup()
-            if self.spool.stats().count:
-                wake = min(wake, max(self._next_flush, self.clock()))
-            self.stop_event.wait(max(0.0, min(wake - self.clock(), 3600.0)))
+                self.stop_event.wait(min(self.backoff.next_delay(), 300.0))
+
+    def _step(self) -> None:
+        now = self.clock()
+        due = self.schedule.due(now)
+        if self.status.needs_full:
+            due = sorted(set(due) | {INVENTORY, CHECKS})
+        if due:
+            self.collect_once(due, now)
+            self.status.save(self.state_dir)
+        if self.stopping():
+            return
+        if now >= self._next_flush and self.spool.stats().count:
+            result = self.deliver()
+            if result.error is not None:
+                delay = self.backoff.next_delay(result.error.retry_after)
+                self._next_flush = self.clock() + delay
+                log.info("next delivery attempt in %.1f s", delay)
+            else:
+                self.backoff.reset()
+                self._next_flush = 0.0
+                if result.needs_full:
+                    return  # collect the full report now
+                if result.delivered and self.spool.stats().count == 0:
+                    self.spool.compact()
+        wake = self.schedule.next_wakeup()
+        if self.spool.stats().count:
+            wake = min(wake, max(self._next_flush, self.clock()))
+        self.stop_event.wait(max(0.0, min(wake - self.clock(), 3600.0)))
 
     def close(self) -> None:
         self.status.save(self.state_dir)

@@ -61,7 +61,7 @@ class _PinnedStream(httpcore.NetworkStream):
     ) -> httpcore.NetworkStream:
         tls = self._inner.start_tls(ssl_context, server_hostname, timeout)
         ssl_object = tls.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None
         got = cert_sha256(der) if der else ""
         if not hmac.compare_digest(got, self._pin):
             tls.close()

@@ -169,7 +169,9 @@ def agent_settings(state_dir: Path, **kw: object):  # type: ignore[no-untyped-de
     return AgentSettings(**base)
 
 
-def small_report(agent_id: str = "", *, hostname: str = "pc-01", kind: str = "heartbeat") -> tuple[str, bytes]:
+def small_report(
+    agent_id: str = "", *, hostname: str = "pc-01", kind: str = "heartbeat"
+) -> tuple[str, bytes]:
     """A valid, small report (a heartbeat by default) and its id."""
     from inventory.report import HostIdentity, Report, ReportKind, Subject, utcnow
 

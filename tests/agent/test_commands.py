@@ -18,7 +18,15 @@ from tests.agent.conftest import LiveCollector, agent_env, wardwatch
 def _enroll(live: LiveCollector, state: Path) -> dict[str, str]:
     env = agent_env(state, WARDWATCH_AGENT_COLLECTOR_URL=live.url)
     done = wardwatch(
-        "agent", "enroll", "--collector", live.url, "--secret", live.secret, "--state-dir", str(state), env=env
+        "agent",
+        "enroll",
+        "--collector",
+        live.url,
+        "--secret",
+        live.secret,
+        "--state-dir",
+        str(state),
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     assert live.secret not in done.stdout + done.stderr

@@ -1,0 +1,345 @@
+"""Delivery under faults: real collector processes, real spool files, misbehaving HTTP servers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from agent.delivery import Deliverer
+from agent.errors import DeliveryTimeout, ProtocolError, RateLimited, ServerError
+from agent.runner import AgentRunner
+from agent.spool import Spool
+from agent.state import AgentState
+from tests.agent.conftest import LiveCollector, agent_env, agent_settings, small_report, wardwatch
+
+
+def _enroll(live: LiveCollector, state: Path) -> AgentState:
+    from agent.delivery import enroll
+
+    ident = enroll(agent_settings(state), collector_url=live.url, secret=live.secret, hostname="pc-01")
+    ident.save(state)
+    return ident
+
+
+def _fill(spool: Spool, agent_id: str, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        rid, body = small_report(agent_id, hostname=f"pc-{i % 3}")
+        spool.enqueue(body, report_id=rid, agent_id=agent_id)
+        ids.append(rid)
+    return ids
+
+
+def test_collector_down_for_the_whole_run_then_up_every_report_lands_once(
+    live_collector: LiveCollector, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    env = agent_env(state, WARDWATCH_AGENT_DELIVERY__ONCE_ATTEMPTS="1")
+    args = ["--collector", live_collector.url, "--secret", live_collector.secret]
+    assert wardwatch("agent", "enroll", *args, env=env).returncode == 0
+    live_collector.stop()
+    for _ in range(3):  # three real agent runs, each spools a full inventory and fails to deliver
+        assert wardwatch("agent", "run", "--once", env=env).returncode == 1
+    ident = AgentState.load(state)
+    assert ident is not None
+    with Spool.in_state_dir(state) as spool:
+        extra = _fill(spool, ident.agent_id, 40)
+        waiting = [i.report_id for i in spool.peek(1000)]
+    assert len(waiting) == 43 and waiting[-40:] == extra
+
+    live_collector.start()
+    done = wardwatch("agent", "run", "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    landed = live_collector.report_ids()
+    assert len(landed) == 44 and len(set(landed)) == 44  # the 43 waiting + this run's own report
+    assert landed[:43] == waiting  # in order
+    with Spool.in_state_dir(state) as spool:
+        assert spool.stats().count == 0
+
+
+def test_collector_sigkilled_mid_batch_loses_nothing_and_doubles_nothing(
+    live_collector: LiveCollector, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    ident = _enroll(live_collector, state)
+    spool = Spool.in_state_dir(state)
+    ids = _fill(spool, ident.agent_id, 300)
+    settings = agent_settings(state)
+    outcome: dict[str, object] = {}
+
+    # The flusher opens its own connection to the spool file (a connection stays in its thread).
+    def flush_in_thread() -> None:
+        local = Spool.in_state_dir(state)
+        outcome["r"] = Deliverer(settings, local).flush()
+        local.close()
+
+    flusher = threading.Thread(target=flush_in_thread)
+    flusher.start()
+    deadline = time.monotonic() + 60
+    while live_collector.report_count() < 60 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    live_collector.kill()
+    flusher.join(timeout=60)
+    first = outcome["r"]
+    assert first.error is not None  # type: ignore[attr-defined]
+    mid = live_collector.report_count()
+    assert 60 <= mid < 300
+
+    live_collector.start()
+    second = Deliverer(settings, spool).flush()
+    assert second.error is None
+    landed = live_collector.report_ids()
+    assert sorted(landed) == sorted(ids)  # nothing lost, nothing twice
+    assert landed == ids  # and in order
+    assert spool.stats().count == 0
+
+
+# -- misbehaving collectors ----------------------------------------------------------------------
+
+
+def _raw_server(handle: Callable[[socket.socket], None]) -> Iterator[str]:
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    stop = threading.Event()
+    conns: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                continue
+            conns.append(conn)
+            threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        t.join(timeout=2)
+        for c in conns:
+            c.close()
+        sock.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    conn.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(rest) < length:
+        rest += conn.recv(65536)
+
+
+def _answer(status: str, headers: str = "", body: bytes = b"") -> Callable[[socket.socket], None]:
+    def handle(conn: socket.socket) -> None:
+        try:
+            _read_request(conn)
+            head = f"HTTP/1.1 {status}\r\n{headers}Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            conn.sendall(head.encode() + body)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    return handle
+
+
+def _garbage(conn: socket.socket) -> None:
+    try:
+        _read_request(conn)
+        conn.sendall(b"\x00\xffSSH-2.0-not-http\r\n\x13\x37" * 10)
+    except OSError:
+        pass
+    finally:
+        conn.close()
+
+
+def _hang(conn: socket.socket) -> None:
+    try:
+        _read_request(conn)
+        time.sleep(30)  # never answers
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "retry_after"),
+    [
+        (
+            _answer("500 Internal Server Error", "Content-Type: application/json\r\n", b'{"detail":"boom"}'),
+            ServerError,
+            None,
+        ),
+        (_answer("429 Too Many Requests", "Retry-After: 7\r\n", b""), RateLimited, 7.0),
+        (_answer("503 Service Unavailable", "Retry-After: 3\r\n", b"down"), RateLimited, 3.0),
+        (_garbage, ProtocolError, None),
+        (_hang, DeliveryTimeout, None),
+    ],
+    ids=["500", "429", "503", "garbage", "hang"],
+)
+def test_a_misbehaving_collector_keeps_the_reports_and_backs_off(
+    tmp_path: Path, handler: Callable[[socket.socket], None], error: type, retry_after: float | None
+) -> None:
+    for url in _raw_server(handler):
+        state = tmp_path / "state"
+        AgentState(agent_id="a1", agent_key="wwa_k", collector_url=url).save(state)
+        settings = agent_settings(state)
+        settings.delivery.read_timeout = 1.0
+        spool = Spool.in_state_dir(state)
+        ids = _fill(spool, "a1", 3)
+        started = time.monotonic()
+        result = Deliverer(settings, spool).flush()
+        assert time.monotonic() - started < 10
+        assert isinstance(result.error, error), result.error
+        assert result.error.retry_after == retry_after
+        assert [i.report_id for i in spool.peek(10)] == ids  # nothing lost, order kept
+        runner = AgentRunner(settings)
+        delay = runner.backoff.next_delay(result.error.retry_after)
+        assert (
+            delay == retry_after if retry_after is not None else 0 <= delay <= settings.delivery.backoff_base
+        )
+        runner.close()
+
+
+def test_corrupt_spool_file_under_a_running_agent(live_collector: LiveCollector, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = agent_env(state)
+    args = ["--collector", live_collector.url, "--secret", live_collector.secret]
+    assert wardwatch("agent", "enroll", *args, env=env).returncode == 0
+    (state / "spool.db").write_bytes(b"this is not SQLite" * 500)
+    done = wardwatch("agent", "run", "--once", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "is corrupt" in done.stderr
+    assert live_collector.kinds() == ["full"]
+    assert list(state.glob("spool.db.corrupt-*"))
+
+
+def test_full_disk_keeps_the_agent_running(tmp_path: Path) -> None:
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs (needs root)")
+    try:
+        settings = agent_settings(mnt)
+        runner = AgentRunner(settings)
+        with open(mnt / "filler", "wb") as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        assert runner.collect_once(["inventory", "checks"], time.time()) == 0  # logged, not raised
+        assert "disk full" in (runner.status.last_error or "")
+        (mnt / "filler").unlink()
+        assert runner.collect_once(["heartbeat"], time.time()) == 1
+        runner.close()
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+RECORDER = """
+import gzip, json, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+out = open(sys.argv[1], "w")
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else every answer waits 40 ms for a delayed ACK
+    def log_message(self, *a): pass
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        rid = json.loads(gzip.decompress(body))["report_id"]
+        out.write(rid + "\\n"); out.flush()
+        data = json.dumps({"status": "accepted", "duplicate": False, "report_id": rid}).encode()
+        self.send_response(202)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+def test_ten_thousand_reports_flush_in_order_with_bounded_memory(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    record = tmp_path / "received.txt"
+    server = subprocess.Popen(
+        [sys.executable, "-c", RECORDER, str(record)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        AgentState(agent_id="a1", agent_key="k", collector_url=f"http://127.0.0.1:{port}").save(state)
+        spool = Spool.in_state_dir(state)
+        rid, body = small_report("a1")
+        template = json.loads(body)
+        ids = []
+        spool.db.execute("BEGIN")  # bulk load in one transaction (the agent itself enqueues one by one)
+        for n in range(10_000):
+            template["report_id"] = rid = f"00000000-0000-4000-8000-{n:012d}"
+            template["facts"] = {"system": {"hostname": "pc", "note": os.urandom(1200).hex()}}
+            gz = gzip.compress(json.dumps(template).encode())
+            spool.db.execute(
+                "INSERT INTO outbox (report_id, agent_id, subject, kind, failing, created_at, size, body) "
+                "VALUES (?, 'a1', 'host', 'heartbeat', 0, ?, ?, ?)",
+                (rid, time.time(), len(gz), gz),
+            )
+            ids.append(rid)
+        spool.db.execute("COMMIT")
+        backlog = spool.stats().bytes
+        assert backlog > 15 * 1024 * 1024
+        proc = psutil.Process()
+        before = peak = proc.memory_info().rss
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, proc.memory_info().rss)
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            result = Deliverer(agent_settings(state), spool).flush()
+        finally:
+            done.set()
+            sampler.join()
+        assert result.error is None and result.sent == 10_000
+        assert record.read_text().split() == ids
+        assert spool.stats().count == 0
+        # The flush reads the spool a batch at a time: memory grows by far less than the backlog.
+        growth = peak - before
+        assert growth < 10 * 1024 * 1024, f"RSS grew {growth} bytes flushing a {backlog}-byte backlog"
+    finally:
+        server.kill()
+        server.wait()
