@@ -3,6 +3,7 @@ sign off, and turn failed items into actions carried over to the site's next ins
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -83,7 +84,7 @@ def auto_answer(session: Session, site_id: int, item: ChecklistItem) -> AutoAnsw
             continue
         seen = device.last_report_at or result.updated_at
         as_of = seen if as_of is None or seen < as_of else as_of
-    if failing:
+    if failing:  # the wording is parsed back by parse_evidence: change both together
         names = sorted(failing)
         shown = "; ".join(f"{n}: {', '.join(failing[n])}" for n in names[:MAX_EVIDENCE_DEVICES])
         more = f" (+{len(names) - MAX_EVIDENCE_DEVICES} more)" if len(names) > MAX_EVIDENCE_DEVICES else ""
@@ -91,7 +92,43 @@ def auto_answer(session: Session, site_id: int, item: ChecklistItem) -> AutoAnsw
         return AutoAnswer("fail", f"{len(names)} of {total} devices fail: {shown}{more}", as_of)
     if passing:
         return AutoAnswer("pass", f"all {len(passing)} devices pass: {', '.join(item.auto.checks)}", as_of)
-    return AutoAnswer(None, "no agent evidence for this item at this site yet", None)
+    return AutoAnswer(None, NO_EVIDENCE, None)
+
+
+@dataclass
+class EvidenceView:
+    """A stored evidence sentence taken apart, for pages that show it in the reader's language."""
+
+    kind: str  # fail, pass, none, or text (a sentence this version does not recognise)
+    failing: int = 0
+    total: int = 0
+    devices: list[tuple[str, list[str]]] = field(default_factory=list)  # hostname -> failing checks
+    more: int = 0
+    checks: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+_FAIL_RE = re.compile(r"^(\d+) of (\d+) devices fail: (.*?)(?: \(\+(\d+) more\))?$", re.S)
+_PASS_RE = re.compile(r"^all (\d+) devices pass: (.*)$", re.S)
+NO_EVIDENCE = "no agent evidence for this item at this site yet"
+
+
+def parse_evidence(text: str | None) -> EvidenceView:
+    if not text or text == NO_EVIDENCE:
+        return EvidenceView("none", text=text or "")
+    if m := _FAIL_RE.match(text):
+        devices = []
+        for part in m.group(3).split("; "):
+            host, sep, checks = part.rpartition(": ")
+            if not sep:
+                return EvidenceView("text", text=text)
+            devices.append((host, checks.split(", ")))
+        return EvidenceView(
+            "fail", int(m.group(1)), int(m.group(2)), devices, int(m.group(4) or 0), text=text
+        )
+    if m := _PASS_RE.match(text):
+        return EvidenceView("pass", 0, int(m.group(1)), checks=m.group(2).split(", "), text=text)
+    return EvidenceView("text", text=text)
 
 
 def prefill(session: Session, inspection: Inspection, *, actor: str) -> None:
@@ -155,19 +192,15 @@ def create_inspection(
 
 def _carry_over(session: Session, insp: Inspection) -> None:
     """Unverified actions of the site's earlier inspections join this one, linked to their origin."""
-    earlier = session.exec(
-        select(Action)
-        .join(Inspection, col(Inspection.id) == col(Action.inspection_id))
-        .where(
-            Action.site_id == insp.site_id,
-            Action.inspection_id != insp.id,
-            Action.status != ActionStatus.VERIFIED,
-        )
+    site_actions = session.exec(
+        select(Action).where(Action.site_id == insp.site_id, Action.inspection_id != insp.id)
     ).all()
-    already = {a.carried_from_id for a in earlier if a.carried_from_id is not None}
-    for action in earlier:
-        if action.id in already:
-            continue  # a later inspection already carried it; carry the newest copy only
+    # An action a later inspection carried (whatever became of that copy, verified included) is
+    # followed there: carry only the newest copy, and never revive one whose copy was verified.
+    superseded = {a.carried_from_id for a in site_actions if a.carried_from_id is not None}
+    for action in site_actions:
+        if action.status == ActionStatus.VERIFIED or action.id in superseded:
+            continue
         session.add(
             Action(
                 site_id=action.site_id,
@@ -270,8 +303,9 @@ def sync_answers(
         except ServiceError as exc:
             out.append(OpOutcome(op.op_id, op.item_id, "rejected", str(exc)))
             continue
+        note = op.note.strip()[:4000]
         row = current.get(op.item_id)
-        if row is not None and op.base_revision != row.revision and (row.value, row.note) != (value, op.note):
+        if row is not None and op.base_revision != row.revision and (row.value, row.note) != (value, note):
             out.append(
                 OpOutcome(
                     op.op_id,
@@ -289,7 +323,7 @@ def sync_answers(
             row.source = "auto" if value == row.auto_value else "override"
         else:
             row.source = "manual"
-        row.value, row.note = value, op.note.strip()[:4000]
+        row.value, row.note = value, note
         row.revision += 1
         row.updated_at, row.updated_by = now, actor
         session.add(row)
@@ -354,7 +388,26 @@ def current_score(session: Session, inspection: Inspection) -> Score:
 # --- sign-off and actions ----------------------------------------------------------------------
 
 
-def missing_for_signoff(session: Session, inspection: Inspection) -> list[str]:
+@dataclass(frozen=True)
+class Gap:
+    """Something that blocks sign-off: an item and why (``not_answered``, ``photo_required``,
+    ``evidence_on_fail``: failed without a photo or a note)."""
+
+    item_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {GAP_TEXT[self.reason]}"
+
+
+GAP_TEXT = {
+    "not_answered": "not answered",
+    "photo_required": "a photo is required",
+    "evidence_on_fail": "failed, needs a photo or a note",
+}
+
+
+def signoff_gaps(session: Session, inspection: Inspection) -> list[Gap]:
     template = template_of(inspection)
     rows = answers(session, inspection.id or 0)
     photos = {
@@ -363,7 +416,7 @@ def missing_for_signoff(session: Session, inspection: Inspection) -> list[str]:
             select(InspectionPhoto).where(InspectionPhoto.inspection_id == inspection.id)
         ).all()
     }
-    problems = []
+    gaps = []
     for _, item in template.items():
         row = rows.get(item.id)
         value = row.value if row else None
@@ -371,13 +424,17 @@ def missing_for_signoff(session: Session, inspection: Inspection) -> list[str]:
             continue  # given at sign-off
         if item.type == ItemType.PHOTO:
             if item.required and item.id not in photos:
-                problems.append(f"{item.id}: a photo is required")
+                gaps.append(Gap(item.id, "photo_required"))
             continue
         if item.required and value in (None, ""):
-            problems.append(f"{item.id}: not answered")
+            gaps.append(Gap(item.id, "not_answered"))
         if value == "fail" and item.evidence_on_fail and not (row and row.note) and item.id not in photos:
-            problems.append(f"{item.id}: failed, needs a photo or a note")
-    return problems
+            gaps.append(Gap(item.id, "evidence_on_fail"))
+    return gaps
+
+
+def missing_for_signoff(session: Session, inspection: Inspection) -> list[str]:
+    return [str(g) for g in signoff_gaps(session, inspection)]
 
 
 def sign_off(
@@ -474,7 +531,10 @@ def list_actions(
     if inspection_id is not None:
         q = q.where(Action.inspection_id == inspection_id)
     if open_only:
-        q = q.where(Action.status != ActionStatus.VERIFIED)
+        # Open work only: not verified, and not an old copy that a later inspection carried over
+        # (the copy is the one followed; listing both would count the same work twice).
+        carried = select(Action.carried_from_id).where(col(Action.carried_from_id).is_not(None))
+        q = q.where(Action.status != ActionStatus.VERIFIED, col(Action.id).not_in(carried))
     return list(session.exec(q).all())
 
 

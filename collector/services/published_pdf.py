@@ -3,6 +3,7 @@ Vietnamese diacritics print correctly)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fpdf import FPDF
@@ -14,7 +15,8 @@ VALUE_VI = {"pass": "Đạt", "fail": "Không đạt", "na": "Không áp dụng"
 
 def render_pdf(doc: dict[str, Any]) -> bytes:
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(None)  # no wall-clock metadata: the PDF is a pure function of the document
+    # The publication moment, not the wall clock: the PDF is a pure function of the document.
+    pdf.set_creation_date(datetime.fromisoformat(doc["published_at"]))
     pdf.add_font("DejaVu", "", font_path("DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", font_path("DejaVuSans-Bold.ttf"))
     pdf.set_title(f"{doc['checklist']['title']['vi']} — {doc['site']['name']}")

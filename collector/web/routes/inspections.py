@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -11,19 +11,33 @@ from sqlmodel import select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
 from collector.models.core import Role, Site
+from collector.models.types import utcnow
 from collector.services import inspections as svc
 from collector.services import publishing
-from collector.services.checklists import shipped_templates
+from collector.services.checklists import ChecklistTemplate, ItemType, shipped_templates
 from collector.services.devices import list_sites, site_in_scope
 from collector.services.errors import NotFound, ServiceError
-from collector.web.setup import flash, render
+from collector.web.setup import flash, render, translator_for
 
 router = APIRouter(include_in_schema=False)
 NAV = [(50, "Inspections", "/inspections", ("admin", "technician", "inspector"))]
 SITE_TABS = [(60, "Inspections", "/inspections?site={code}", ("admin", "technician", "inspector"))]
+# Agent evidence older than this is flagged on the fill page: a PC may have changed since.
+EVIDENCE_STALE_DAYS = 7
+# Items a person answers on the page (photos and the signature are counted apart).
+ANSWERABLE = (ItemType.PASS_FAIL, ItemType.NUMBER, ItemType.TEXT, ItemType.CHOICE)
 
 Reader = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN, Role.INSPECTOR))]
 Inspector = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
+
+
+def _check_titles(template: ChecklistTemplate) -> dict[str, object]:
+    """The catalog titles (vi/en) of the checks behind the template's automatic items."""
+    from checks.catalog import load_catalog
+
+    catalog = load_catalog()
+    ids = {c for _, i in template.items() if i.auto for c in i.auto.checks}
+    return {c: catalog[c].title for c in ids if c in catalog}
 
 
 @router.get("/inspections")
@@ -46,9 +60,11 @@ def inspections_page(request: Request, user: Reader, session: DbSession, site: s
             "sites": sites,
             "templates": templates,
             "site_filter": site,
+            "site_filter_name": next((s.name for s in sites.values() if s.code == site), None),
             "actions": actions,
             "can_create": user.role in (Role.ADMIN, Role.INSPECTOR),
             "today": date.today().isoformat(),
+            "today_date": date.today(),
         },
     )
 
@@ -99,19 +115,32 @@ def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSes
 
         pub = session.exec(select(Publication).where(Publication.inspection_id == insp.id)).first()
     editable = user.role in (Role.ADMIN, Role.INSPECTOR) and insp.status in ("scheduled", "in_progress")
+    template = svc.template_of(insp)
+    answerable = [i for _, i in template.items() if i.type in ANSWERABLE]
+    rows = svc.answers(session, insp.id or 0)
     return render(
         request,
         "inspection_fill.html",
         {
             "insp": insp,
             "view": view,
+            "rows": rows,
+            "answered": sum(1 for i in answerable if i.id in rows and rows[i.id].value not in (None, "")),
+            "answerable": len(answerable),
+            "gaps": svc.signoff_gaps(session, insp) if editable else [],
+            "labels": {i.id: i.label for _, i in template.items()},
+            "stale_days": EVIDENCE_STALE_DAYS,
+            "stale_before": utcnow() - timedelta(days=EVIDENCE_STALE_DAYS),
+            "evidence": svc.parse_evidence,
+            "check_titles": _check_titles(template),
+            "action_rows": svc.list_actions(session, scope=None, inspection_id=insp.id),
+            "today_date": date.today(),
             "site": site,
             "editable": editable,
             "pub": pub,
             "can_sign": editable and (user.username == insp.lead_username or user.role == Role.ADMIN),
             "can_publish": insp.status == "signed"
             and (user.username == insp.lead_username or user.role == Role.ADMIN),
-            "can_edit_actions": True,
             "share_links": publishing.share_links(session, pub) if pub else [],
         },
     )
@@ -141,9 +170,25 @@ def sign_off(
         raise HTTPException(404) from None
     except ServiceError as exc:
         session.rollback()
-        return flash(target, str(exc), "error")
+        return flash(target, _signoff_refusal(request, session, inspection_id, user, exc), "error")
     session.commit()
-    return flash(target, "Signed off", "ok")
+    return flash(target, translator_for(request)("Signed off"), "ok")
+
+
+def _signoff_refusal(
+    request: Request, session: DbSession, inspection_id: int, user: Principal, exc: ServiceError
+) -> str:
+    """The service speaks English; the page says why in the user's language where it knows the case."""
+    _ = translator_for(request)
+    insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    gaps = svc.signoff_gaps(session, insp)
+    if gaps:
+        return _("Cannot sign off yet: %(n)s items still need attention (listed above the form)", n=len(gaps))
+    if "lead inspector" in str(exc):
+        return _("Only the lead inspector or an administrator can sign off")
+    if "full name" in str(exc):
+        return _("Type your full name to sign")
+    return str(exc)
 
 
 @router.post("/inspections/{inspection_id}/publish")
@@ -161,7 +206,8 @@ def publish(
         raise HTTPException(404) from None
     target = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
     if user.role != Role.ADMIN and user.username != insp.lead_username:
-        return flash(target, "Only the lead inspector or an administrator publishes", "error")
+        _ = translator_for(request)
+        return flash(target, _("Only the lead inspector or an administrator publishes"), "error")
     try:
         pub = publishing.publish(
             session, insp, data_dir=settings.data_dir, actor=user.username, public=public == "on"

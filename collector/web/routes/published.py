@@ -4,6 +4,7 @@ signed files, the public key, an index page and Atom/JSON feeds."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
@@ -16,6 +17,7 @@ from collector.models.core import Role
 from collector.models.inspections import Publication
 from collector.services import publishing
 from collector.services.errors import NotFound, ServiceError
+from collector.services.inspections import parse_evidence
 from collector.signing import WELL_KNOWN_PATH, encode_signature, load_or_create
 from collector.web.setup import render
 
@@ -69,7 +71,22 @@ def _files(pub: Publication, fmt: str) -> Response:
 
 def _page(request: Request, pub: Publication, base: str) -> HTMLResponse:
     doc = json.loads(pub.body)
-    return render(request, "published_report.html", {"doc": doc, "pub": pub, "base": base})
+    from checks.catalog import load_catalog
+
+    titles = {cid: check.title for cid, check in load_catalog().items()}
+    return render(
+        request,
+        "published_report.html",
+        {
+            "doc": doc,
+            "pub": pub,
+            "base": base,
+            "when": datetime.fromisoformat,
+            "day": date.fromisoformat,
+            "evidence": parse_evidence,
+            "check_titles": titles,
+        },
+    )
 
 
 @router.get(WELL_KNOWN_PATH, dependencies=[Public])
@@ -149,7 +166,12 @@ def published(name: str, request: Request, session: DbSession) -> Response:
     """``/published/SLUG`` is the page; ``SLUG.json``, ``.json.sig``, ``.pdf``, ``.pdf.sig`` the files."""
     slug, _, fmt = name.partition(".")
     pub = _readable(request, session, slug)
-    return _files(pub, fmt) if fmt else _page(request, pub, f"/published/{pub.slug}")
+    if fmt:
+        return _files(pub, fmt)
+    if getattr(request.state, "principal", None) is None:
+        # A public page read by someone logged in still shows their navigation.
+        request.state.principal = load_principal(request, session)
+    return _page(request, pub, f"/published/{pub.slug}")
 
 
 @router.get("/s/{name}", dependencies=[Public], response_model=None)
