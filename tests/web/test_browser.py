@@ -150,6 +150,8 @@ def test_html_in_names_is_shown_as_text(live_server: LiveServer, new_page: Any) 
 
 def test_phone_width_is_usable(live_server: LiveServer, new_page: Any) -> None:
     page = new_page(390, 844)
+    page.goto(f"{live_server.url}/login")
+    shot(page, "16-login-phone", full_page=False)
     log_in(page, live_server, "admin")
     page.wait_for_url(f"{live_server.url}/")
     # No sideways scrolling of the page itself: wide tables scroll inside their own box.
@@ -163,8 +165,6 @@ def test_phone_width_is_usable(live_server: LiveServer, new_page: Any) -> None:
     page.goto(f"{live_server.url}/devices/{live_server.seeded.devices['laptop-chutich']}")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "15-device-phone")
-    page.goto(f"{live_server.url}/login")
-    shot(page, "16-login-phone", full_page=False)
 
 
 def test_wrong_password_and_expired_session_refused(live_server: LiveServer, new_page: Any) -> None:
