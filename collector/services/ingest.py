@@ -117,25 +117,32 @@ def ingest_report(
     return IngestOutcome("accepted", report_id, device.id)
 
 
+def _section_hashes(session: Session, device: Device) -> dict[str, str]:
+    """The device's stored section hashes in one query (the data stays in the database)."""
+    q = select(DeviceSection.section, DeviceSection.hash).where(DeviceSection.device_id == device.id)
+    return dict(session.exec(q).all())
+
+
 def _check_base(session: Session, device: Device, report: Report) -> None:
     if report.base_report_id is None:
         raise BaseMissing("a delta report must name its base_report_id")
     base = session.exec(select(RawReport).where(RawReport.report_id == str(report.base_report_id))).first()
     if base is None or base.device_id != device.id:
         raise BaseMissing(f"base report {report.base_report_id} is unknown here; send a full report")
+    stored = _section_hashes(session, device)
     for name, expected in report.partial.items():
-        row = session.get(DeviceSection, (device.id, name))
-        if row is None or row.hash != expected:
+        if stored.get(name) != expected:
             raise BaseMissing(f"section {name!r} differs from the base this delta names; send a full report")
 
 
 def _store_sections(ctx: IngestContext, now: Any) -> None:
     session, device = ctx.session, ctx.device
+    stored = _section_hashes(session, device)
     for name, data in ctx.report.present_sections().items():
         digest = section_hash(data)
-        row = session.get(DeviceSection, (device.id, name))
-        if row is not None and row.hash == digest:
+        if stored.get(name) == digest:
             continue  # an unchanged section costs no write
+        row = session.get(DeviceSection, (device.id, name)) if name in stored else None
         if row is None:
             row = DeviceSection(
                 device_id=device.id or 0,
