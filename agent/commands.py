@@ -17,12 +17,12 @@ from typing import Any
 
 import typer
 
-from agent.config import AgentSettings, ConfigError, load_settings
-
 log = logging.getLogger("agent")
 
 
-def _settings(config_path: Path | None, **overrides: Any) -> AgentSettings:
+def _settings(config_path: Path | None, **overrides: Any) -> Any:
+    from agent.config import ConfigError, load_settings
+
     try:
         settings = load_settings(config_path, **overrides)
     except (ConfigError, FileNotFoundError) as exc:
@@ -113,10 +113,15 @@ def enroll_command(
 
 
 def run_command(*, once: bool, state_dir: Path | None, config_path: Path | None) -> None:
+    # The long-running agent never imports pydantic or the fact models (see agent.runner).
     from agent.errors import AgentError
-    from agent.runner import run
+    from agent.runner import ConfigInvalid, resolve_settings, run
 
-    settings = _settings(config_path, state_dir=state_dir)
+    try:
+        settings = resolve_settings(config_path, state_dir)
+    except ConfigInvalid as exc:
+        raise _fail(str(exc).removeprefix("error: "), 2) from None
+    _logging(settings.log_level)
     try:
         outcome = run(settings, once=once)
     except AgentError as exc:
@@ -135,7 +140,7 @@ def _when(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def status_data(settings: AgentSettings) -> dict[str, Any]:
+def status_data(settings: Any) -> dict[str, Any]:
     from agent.spool import SPOOL_FILE, Spool
     from agent.state import AgentState, Status
 

@@ -12,10 +12,8 @@ import logging
 import os
 import platform
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agent import __version__
@@ -309,18 +307,3 @@ def spool_device_reports(settings: AgentSettings, spool: Spool, *, agent_id: str
             log.warning("device report not spooled: %s", exc)
             problems.append(f"device report: {exc}"[:300])
     return count, problems
-
-
-def update_baseline(
-    state_dir: Path, baseline: Baseline, item_kind: str, report_id: str, sections: dict[str, str]
-) -> None:
-    """The collector acknowledged a host report: it now holds these sections."""
-    if item_kind == ReportKind.FULL.value:
-        baseline.hashes = dict(sections)
-        baseline.full_at = time.time()
-    elif item_kind == ReportKind.DELTA.value:
-        baseline.hashes.update(sections)
-    else:
-        return
-    baseline.report_id = report_id
-    baseline.save(state_dir)

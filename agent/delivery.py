@@ -25,12 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from agent import __version__
-from agent.config import AgentSettings
 from agent.errors import (
     AuthError,
     DeliveryError,
@@ -50,6 +49,9 @@ from agent.errors import (
 from agent.spool import Spool, SpoolItem
 from agent.state import AgentState
 from agent.tls import PinnedTransport, env_proxy_for, ssl_context
+
+if TYPE_CHECKING:  # the running agent passes a plain settings object: no pydantic in the long-lived process
+    from agent.config import AgentSettings
 
 log = logging.getLogger(__name__)
 

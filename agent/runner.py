@@ -5,34 +5,37 @@ baseline or the last full report is a day old, else a delta), then a heartbeat e
 an inventory and checks every hour, network devices on their interval. Delivery runs whenever the
 spool holds reports, backing off with full jitter after a failure. A stop signal is noted and acted
 on between steps: the spool write under way finishes first.
+
+This process lives for months on a 4 GB PC, so it stays lean: it holds the schedule, the spool
+and the HTTP client, and nothing else. Collection (fact models, host inventory, checks,
+capabilities) runs in a child process, ``agent.worker``, whose memory is returned when it exits;
+heartbeats are built here as plain JSON. Settings reach it as JSON from that same worker.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 
-from agent.config import AgentSettings
-from agent.cycle import (
-    HOST_SUBJECT,
-    Collected,
-    build_report,
-    collect_host,
-    heartbeat_report,
-    spool_device_reports,
-    spool_report,
-    update_baseline,
-)
+from agent import __version__
 from agent.delivery import Backoff, Deliverer, FlushResult
-from agent.errors import AlreadyRunning, PermanentError, SpoolError
+from agent.errors import AgentError, AlreadyRunning, PermanentError, SpoolError
 from agent.schedule import Schedule
 from agent.spool import Spool, SpoolItem
 from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir
@@ -40,6 +43,65 @@ from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir
 log = logging.getLogger(__name__)
 
 INVENTORY, CHECKS, HEARTBEAT, DEVICES = "inventory", "checks", "heartbeat", "devices"
+HOST_SUBJECT = "host"
+# inventory.report.SCHEMA_VERSION, kept here so heartbeats need no pydantic (a test holds them equal).
+WIRE_SCHEMA_VERSION = 1
+WORKER_TIMEOUT = 1800.0  # a collection child taking longer is killed (a hung command, a stuck driver)
+
+
+class ConfigInvalid(AgentError):
+    """The agent configuration is not valid (the worker said why)."""
+
+
+def _ns(value: Any) -> Any:
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: _ns(v) for k, v in value.items()})
+    return value
+
+
+def lean_settings(data: dict[str, Any]) -> Any:
+    """Attribute access over the settings JSON, as delivery and the loop need it."""
+    ns = _ns(data)
+    ns.state_dir = Path(ns.state_dir)
+    ns.ca_bundle = Path(ns.ca_bundle) if ns.ca_bundle else None
+    ns.as_json = json.dumps(data)
+    return ns
+
+
+def resolve_settings(config_path: Path | None, state_dir: Path | None) -> Any:
+    """Load and validate the settings in a worker (pydantic stays out of this process)."""
+    argv = [sys.executable, "-m", "agent.worker", "settings"]
+    if config_path is not None:
+        argv += ["--config", str(config_path)]
+    if state_dir is not None:
+        argv += ["--state-dir", str(state_dir)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    if done.returncode != 0:
+        raise ConfigInvalid((done.stderr.strip().splitlines() or ["the settings could not be loaded"])[-1])
+    return lean_settings(json.loads(done.stdout))
+
+
+def as_lean(settings: Any) -> Any:
+    """A pydantic AgentSettings (tests, embedding) or lean settings, as lean settings."""
+    if hasattr(settings, "model_dump"):
+        from agent.worker import settings_to_json
+
+        return lean_settings(json.loads(settings_to_json(settings)))
+    return settings
+
+
+def heartbeat_json(*, agent_id: str, hostname: str, identity: dict[str, Any] | None) -> tuple[str, bytes]:
+    report_id = str(uuid.uuid4())
+    data = {
+        "schema_version": WIRE_SCHEMA_VERSION,
+        "report_id": report_id,
+        "agent_id": agent_id,
+        "agent_version": __version__,
+        "collected_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "kind": "heartbeat",
+        "subject": {"kind": "host", "hostname": hostname, "host": identity or None},
+    }
+    return report_id, json.dumps(data, separators=(",", ":")).encode()
 
 
 @dataclass
@@ -53,33 +115,33 @@ class RunOutcome:
 class AgentRunner:
     def __init__(
         self,
-        settings: AgentSettings,
+        settings: Any,
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.settings = settings
-        self.state_dir = ensure_state_dir(settings.state_dir)
+        self.settings = as_lean(settings)
+        self.state_dir = ensure_state_dir(self.settings.state_dir)
         self.clock = clock
         self.stop_event = threading.Event()
         self.spool = Spool.in_state_dir(
             self.state_dir,
-            max_bytes=settings.spool.max_bytes,
-            max_age_seconds=settings.spool.max_age_days * 86400,
+            max_bytes=self.settings.spool.max_bytes,
+            max_age_seconds=self.settings.spool.max_age_days * 86400,
         )
         self.status = Status.load(self.state_dir)
         self.baseline = Baseline.load(self.state_dir)
         self.deliverer = Deliverer(
-            settings, self.spool, state_dir=self.state_dir, transport=transport, on_ack=self._acked
+            self.settings, self.spool, state_dir=self.state_dir, transport=transport, on_ack=self._acked
         )
-        self.backoff = Backoff.from_settings(settings)
-        iv = settings.intervals
+        self.backoff = Backoff.from_settings(self.settings)
+        iv = self.settings.intervals
         self.schedule = Schedule(
             {HEARTBEAT: iv.heartbeat, INVENTORY: iv.inventory, CHECKS: iv.checks, DEVICES: iv.devices},
             splay=iv.splay,
         )
-        self._last: Collected | None = None
         self._next_flush = 0.0
+        self._child: subprocess.Popen[str] | None = None
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -108,76 +170,102 @@ class AgentRunner:
             or now - b.full_at >= self.settings.intervals.full_report
         )
 
+    def _devices_configured(self) -> bool:
+        devices = self.settings.devices
+        flag = getattr(devices, "enabled", None)
+        return bool(flag) if flag is not None else bool(vars(devices))
+
     def collect_once(self, modules: list[str], now: float) -> int:
         """Collect what ``modules`` ask for and spool it; returns how many reports were spooled."""
         spooled = 0
-        agent_id = self._agent_id()
-        if INVENTORY in modules or CHECKS in modules:
-            collected = collect_host(self.settings, with_checks=CHECKS in modules)
-            self._last = collected
+        heavy = [m for m in (INVENTORY, CHECKS, DEVICES) if m in modules]
+        if heavy:
             full = self._want_full(now)
-            built = build_report(collected, agent_id=agent_id, baseline=self.baseline, full=full)
-            spooled += self._spool(lambda: spool_report(self.spool, built), f"{built.kind} report")
-            if built.kind == "full":
-                self.status.needs_full = False
-            log.info(
-                "%s report %s: %d bytes, %d result(s), %d failing%s",
-                built.kind,
-                built.report_id,
-                len(built.body),
-                len(built.report.results),
-                built.failing,
-                f"; problems: {'; '.join(collected.problems)}" if collected.problems else "",
-            )
-            for name in (INVENTORY, CHECKS, HEARTBEAT):
-                if name in modules or name == HEARTBEAT:
-                    self._mark(name, now)
+            out = self._run_worker(heavy, full=full)
+            spooled += int(out.get("spooled", 0))
+            if out.get("hostname"):
+                self.status.host = {"hostname": out["hostname"], "identity": out.get("identity")}
+            if out.get("error"):
+                self.status.error(str(out["error"]))
+                log.error("report not spooled: %s", out["error"])
+            if out.get("kind"):
+                if out.get("kind") == "full" and out.get("spooled"):
+                    self.status.needs_full = False
+                log.info(
+                    "%s report %s: %s bytes, %s result(s), %s failing, %ss%s",
+                    out.get("kind"),
+                    out.get("report_id"),
+                    out.get("bytes"),
+                    out.get("results"),
+                    out.get("failing"),
+                    out.get("seconds"),
+                    f"; problems: {'; '.join(out['problems'])}" if out.get("problems") else "",
+                )
+            for name in heavy:
+                self._mark(name, now)
+            if INVENTORY in heavy or CHECKS in heavy:
+                self._mark(HEARTBEAT, now)  # a report is proof of life too
         elif HEARTBEAT in modules:
-            built = self._heartbeat(agent_id)
-            spooled += self._spool(lambda: spool_report(self.spool, built), "heartbeat")
+            host = self.status.host or {}
+            rid, body = heartbeat_json(
+                agent_id=self._agent_id(),
+                hostname=host.get("hostname") or socket.gethostname() or "unknown",
+                identity=host.get("identity"),
+            )
+            try:
+                self.spool.enqueue(body, report_id=rid, agent_id=self._agent_id(), kind="heartbeat")
+                spooled += 1
+            except SpoolError as exc:
+                log.error("heartbeat not spooled: %s", exc)
+                self.status.error(str(exc))
             self._mark(HEARTBEAT, now)
-        if DEVICES in modules:
-            count, problems = spool_device_reports(self.settings, self.spool, agent_id=agent_id)
-            spooled += count
-            for p in problems:
-                self.status.error(p)
-            self._mark(DEVICES, now)
         return spooled
 
-    def _heartbeat(self, agent_id: str) -> Any:
-        if self._last is None:
-            # Identity and hostname only; no facts are collected for a heartbeat.
-            from agent.cycle import fallback_hostname, fallback_identity, optional
-            from inventory.facts import Facts
-
-            ident_fn = optional("inventory.host", "host_identity")
-            name_fn = optional("inventory.host", "hostname")
-            try:
-                identity = ident_fn() if ident_fn else fallback_identity(Facts())
-                hostname = name_fn() if name_fn else fallback_hostname()
-            except Exception:
-                identity, hostname = fallback_identity(Facts()), fallback_hostname()
-            return heartbeat_report(agent_id=agent_id, hostname=hostname, identity=identity)
-        return heartbeat_report(agent_id=agent_id, hostname=self._last.hostname, identity=self._last.identity)
-
-    def _spool(self, write: Callable[[], int], what: str) -> int:
+    def _run_worker(self, modules: list[str], *, full: bool) -> dict[str, Any]:
+        argv = [sys.executable, "-m", "agent.worker", "collect", "--modules", ",".join(modules)]
+        if full:
+            argv.append("--full")
         try:
-            write()
-            return 1
-        except SpoolError as exc:
-            log.error("%s not spooled: %s", what, exc)
-            self.status.error(str(exc))
-            return 0
+            # The child gets its own stop signal from the terminal or systemd (same group / cgroup).
+            self._child = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True
+            )
+            stdout, _ = self._child.communicate(self.settings.as_json, timeout=WORKER_TIMEOUT)
+            code = self._child.returncode
+        except subprocess.TimeoutExpired:
+            assert self._child is not None
+            self._child.kill()
+            self._child.communicate()
+            return {"error": f"collection took longer than {WORKER_TIMEOUT:.0f} s and was stopped"}
+        except OSError as exc:
+            return {"error": f"cannot start the collection worker: {exc}"}
+        finally:
+            self._child = None
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
+        try:
+            out: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        except ValueError:
+            out = {}
+        if code not in (0, 3) and not out.get("error"):
+            out["error"] = f"collection worker exited with status {code}"
+        return out
 
     def _mark(self, name: str, now: float) -> None:
         self.schedule.done(name, now)
         self.status.last_run[name] = now
 
     def _acked(self, item: SpoolItem, _status: str) -> None:
-        if item.subject != HOST_SUBJECT:
+        if item.subject != HOST_SUBJECT or item.kind not in ("full", "delta"):
             return
+        b = self.baseline
+        if item.kind == "full":
+            b.hashes = dict(item.sections or {})
+            b.full_at = time.time()
+        else:
+            b.hashes.update(item.sections or {})
+        b.report_id = item.report_id
         try:
-            update_baseline(self.state_dir, self.baseline, item.kind, item.report_id, item.sections or {})
+            b.save(self.state_dir)
         except OSError as exc:
             log.warning("baseline not saved: %s", exc)
 
@@ -187,7 +275,10 @@ class AgentRunner:
         if result.delivered:
             self.status.success(result.delivered)
         if result.needs_full:
-            dropped = self.spool.drop_subject_deltas(HOST_SUBJECT)
+            try:
+                dropped = self.spool.drop_subject_deltas(HOST_SUBJECT)
+            except SpoolError:
+                dropped = 0
             if dropped:
                 log.info("dropped %d waiting delta(s): the collector needs a full report first", dropped)
             self.status.needs_full = True
@@ -235,17 +326,11 @@ class AgentRunner:
         self.status.save(self.state_dir)
         return out
 
-    def _devices_configured(self) -> bool:
-        from agent.cycle import capability_enabled
-
-        return capability_enabled(self.settings.devices)
-
     def run_forever(self) -> None:
         now = self.clock()
         # The first report goes at once; the other modules keep their rhythm across restarts.
         self.schedule.run_now(INVENTORY, now)
         self.schedule.run_now(CHECKS, now)
-        self.schedule.resume(HEARTBEAT, None, now)
         self.schedule.done(HEARTBEAT, now)
         if self._devices_configured():
             self.schedule.resume(DEVICES, self.status.last_run.get(DEVICES), now)
@@ -291,9 +376,8 @@ class AgentRunner:
         self.spool.close()
 
 
-def run(
-    settings: AgentSettings, *, once: bool, transport: httpx.BaseTransport | None = None
-) -> RunOutcome | None:
+def run(settings: Any, *, once: bool, transport: httpx.BaseTransport | None = None) -> RunOutcome | None:
+    settings = as_lean(settings)
     lock = RunLock(settings.state_dir)
     if not lock.acquire():
         raise AlreadyRunning(f"another `wardwatch agent run` is using {settings.state_dir}")

@@ -175,6 +175,8 @@ class Status:
     # Module name -> when it last ran (epoch seconds), so a restart keeps the rhythm.
     last_run: dict[str, float] = field(default_factory=dict)
     pid: int | None = None
+    # The host's name and identity from the last collection: what a heartbeat carries.
+    host: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, state_dir: Path) -> Status:

@@ -233,6 +233,16 @@ def tls_server(tmp_path: Path):  # type: ignore[no-untyped-def]
                         if not chunk:
                             break
                         data += chunk
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    length = 0
+                    for line in head.split(b"\r\n"):
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":")[1])
+                    while len(rest) < length:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        rest += chunk
                     received.append(data)
                     body = b'{"status":"duplicate","duplicate":true}'
                     tls.sendall(
