@@ -407,6 +407,23 @@ def test_inspection_offline_sync_sign_publish_verify_and_carry_over(
     bad = verify(folder, f"{slug}.json")
     assert bad.returncode == 1 and "INVALID" in bad.stderr and "signature does not match" in bad.stderr
 
+    # A share link opens the report without logging in, until it is revoked.
+    page.goto(f"{collector.url}/inspections/{insp_id}")
+    page.click("#share button[type=submit]")
+    page.wait_for_load_state()
+    flash = page.locator(".flash.ok").inner_text()
+    assert "Đã tạo liên kết chia sẻ" in flash
+    link = flash.rsplit(" ", 1)[1]
+    anonymous = contexts(PHONE).new_page()
+    assert anonymous.goto(link).status == 200
+    assert "Phường Phúc Xá" in anonymous.locator("h1 + dl").inner_text()
+    page.locator("#share").scroll_into_view_if_needed()
+    shot(page, "10-share-phone")
+    page.click("#share .share-links button")
+    page.wait_for_load_state()
+    assert page.locator(".flash.ok").inner_text() == "Đã thu hồi liên kết chia sẻ"
+    assert anonymous.goto(link).status == 404
+
     # The next inspection of the ward carries the open actions over.
     laptop.goto(f"{collector.url}/published/{slug}")
     shot(laptop, "10-published-laptop", full_page=True)
@@ -451,3 +468,34 @@ def test_a_conflicting_offline_answer_is_shown_not_overwritten(collector: Collec
     answer(page, "logging", "pass")
     wait_state(page, "online")
     assert api.get(f"/api/v1/inspections/{insp_id}").json()["answers"]["logging"]["value"] == "pass"
+
+
+def test_a_second_tap_while_the_first_is_being_sent_is_not_a_conflict(
+    collector: Collector, contexts: Any
+) -> None:
+    """A quick change of mind: the second answer follows this device's own first one, it is no conflict."""
+    page = contexts(PHONE).new_page()
+    log_in(page, collector, "lan.nguyen")
+    insp_id = create_inspection(page, collector, "Đoàn kiểm tra số 4")
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        if held:
+            route.continue_()  # later requests go through
+        else:
+            held.append(route)  # the first one stays in flight until continued below
+
+    page.route("**/api/v1/inspections/*/sync", hold)
+    answer(page, "usb_scanning", "pass")
+    deadline = time.monotonic() + 10
+    while not held:
+        assert time.monotonic() < deadline, "the page sent nothing"
+        page.wait_for_timeout(50)
+    answer(page, "usb_scanning", "fail")
+    held[0].continue_()
+    wait_state(page, "online")
+    usb = item(page, "usb_scanning")
+    assert "conflict" not in (usb.get_attribute("class") or "")
+    assert usb.locator(".choice-fail input").is_checked()
+    stored = collector.api("lan.nguyen").get(f"/api/v1/inspections/{insp_id}").json()["answers"]
+    assert stored["usb_scanning"]["value"] == "fail" and stored["usb_scanning"]["revision"] == 2

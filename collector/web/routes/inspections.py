@@ -142,6 +142,7 @@ def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSes
             "can_publish": insp.status == "signed"
             and (user.username == insp.lead_username or user.role == Role.ADMIN),
             "share_links": publishing.share_links(session, pub) if pub else [],
+            "can_share": user.role in (Role.ADMIN, Role.INSPECTOR),
         },
     )
 
@@ -246,3 +247,38 @@ def update_action(
         return flash(target, str(exc), "error")
     session.commit()
     return target
+
+
+@router.post("/inspections/{inspection_id}/share")
+def create_share_link(request: Request, inspection_id: int, user: Inspector, session: DbSession) -> Response:
+    """A link that opens the published report without logging in, until revoked (shown once)."""
+    from collector.models.inspections import Publication
+
+    try:
+        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    pub = session.exec(select(Publication).where(Publication.inspection_id == insp.id)).first()
+    if pub is None:
+        raise HTTPException(404)
+    token = publishing.create_share_link(session, pub, actor=user.username)
+    session.commit()
+    _ = translator_for(request)
+    url = f"{str(request.base_url).rstrip('/')}/s/{token}"
+    message = _("Share link created (copy it now, it is shown only once): %(url)s", url=url)
+    return flash(RedirectResponse(f"/inspections/{inspection_id}#share", status_code=303), message, "ok")
+
+
+@router.post("/share-links/{link_id}/revoke")
+def revoke_share_link(request: Request, link_id: int, user: Inspector, session: DbSession) -> Response:
+    from collector.models.inspections import Publication, ShareLink
+
+    link = session.get(ShareLink, link_id)
+    pub = session.get(Publication, link.publication_id) if link else None
+    if link is None or pub is None or not user.can_see_site(pub.site_id):
+        raise HTTPException(404)
+    publishing.revoke_share_link(session, link_id, actor=user.username)
+    session.commit()
+    _ = translator_for(request)
+    target = RedirectResponse(f"/inspections/{pub.inspection_id}#share", status_code=303)
+    return flash(target, _("Share link revoked"), "ok")
