@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,7 +247,7 @@ def build_report(
             "kind": ReportKind.DELTA,
             "facts": facts,
             "partial": unchanged,
-            "base_report_id": baseline.report_id,
+            "base_report_id": uuid.UUID(baseline.report_id),
         }
     )
     # Validate once more: a delta must stay a valid report (partial names known sections, etc.).

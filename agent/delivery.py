@@ -18,12 +18,10 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import random
 import socket
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +44,8 @@ from agent.errors import (
     TlsError,
     TransientError,
 )
+from agent.flush import FlushResult
+from agent.schedule import Backoff
 from agent.spool import Spool, SpoolItem
 from agent.state import AgentState
 from agent.tls import PinnedTransport, env_proxy_for, ssl_context
@@ -54,6 +54,16 @@ if TYPE_CHECKING:  # the running agent passes a plain settings object: no pydant
     from agent.config import AgentSettings
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "Backoff",
+    "Deliverer",
+    "FlushResult",
+    "build_client",
+    "enroll",
+    "retry_after_seconds",
+    "send_report",
+]
 
 USER_AGENT = f"wardwatch-agent/{__version__}"
 ENROLL_PATH = "/api/v1/agents/enroll"
@@ -222,49 +232,6 @@ def send_report(client: httpx.Client, *, key: str, body_gz: bytes, report_id: st
     if named is not None and str(named) != report_id:
         raise ProtocolError(f"{what}: the collector acknowledged another report ({named})")
     return str(status)
-
-
-class Backoff:
-    """Exponential backoff with full jitter: wait a random 0..min(cap, base * 2**failures) seconds.
-
-    A ``Retry-After`` from the collector replaces the draw (up to ``retry_after_max``).
-    """
-
-    def __init__(
-        self, *, base: float, cap: float, retry_after_max: float, rng: random.Random | None = None
-    ) -> None:
-        self.base, self.cap, self.retry_after_max = base, cap, retry_after_max
-        self.failures = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self, retry_after: float | None = None) -> float:
-        ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
-        self.failures += 1
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.retry_after_max)
-        return self._rng.uniform(0, ceiling)
-
-    def reset(self) -> None:
-        self.failures = 0
-
-    @classmethod
-    def from_settings(cls, settings: AgentSettings) -> Backoff:
-        d = settings.delivery
-        return cls(base=d.backoff_base, cap=d.backoff_cap, retry_after_max=d.retry_after_max)
-
-
-@dataclass
-class FlushResult:
-    sent: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    needs_full: bool = False
-    reenrolled: bool = False
-    error: DeliveryError | None = None
-
-    @property
-    def delivered(self) -> int:
-        return self.sent + self.duplicates
 
 
 class Deliverer:

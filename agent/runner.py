@@ -29,16 +29,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from agent import __version__
-from agent.delivery import Backoff, Deliverer, FlushResult
 from agent.errors import AgentError, AlreadyRunning, PermanentError, SpoolError
-from agent.schedule import Schedule
-from agent.spool import Spool, SpoolItem
-from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir
+from agent.flush import FlushResult
+from agent.schedule import Backoff, Schedule
+from agent.spool import Spool
+from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir, update_baseline
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,8 @@ class AgentRunner:
         )
         self.status = Status.load(self.state_dir)
         self.baseline = Baseline.load(self.state_dir)
-        self.deliverer = Deliverer(
-            self.settings, self.spool, state_dir=self.state_dir, transport=transport, on_ack=self._acked
-        )
+        # Delivery (httpx) runs in a worker child unless a transport is injected (tests, embedding).
+        self.transport = transport
         self.backoff = Backoff.from_settings(self.settings)
         iv = self.settings.intervals
         self.schedule = Schedule(
@@ -181,7 +181,7 @@ class AgentRunner:
         heavy = [m for m in (INVENTORY, CHECKS, DEVICES) if m in modules]
         if heavy:
             full = self._want_full(now)
-            out = self._run_worker(heavy, full=full)
+            out = self._worker(["collect", "--modules", ",".join(heavy), *(["--full"] if full else [])])
             spooled += int(out.get("spooled", 0))
             if out.get("hostname"):
                 self.status.host = {"hostname": out["hostname"], "identity": out.get("identity")}
@@ -221,10 +221,9 @@ class AgentRunner:
             self._mark(HEARTBEAT, now)
         return spooled
 
-    def _run_worker(self, modules: list[str], *, full: bool) -> dict[str, Any]:
-        argv = [sys.executable, "-m", "agent.worker", "collect", "--modules", ",".join(modules)]
-        if full:
-            argv.append("--full")
+    def _worker(self, args: list[str]) -> dict[str, Any]:
+        """Run ``python -m agent.worker ARGS`` with the settings on stdin; its last JSON line."""
+        argv = [sys.executable, "-m", "agent.worker", *args]
         try:
             # The child gets its own stop signal from the terminal or systemd (same group / cgroup).
             self._child = subprocess.Popen(
@@ -236,9 +235,9 @@ class AgentRunner:
             assert self._child is not None
             self._child.kill()
             self._child.communicate()
-            return {"error": f"collection took longer than {WORKER_TIMEOUT:.0f} s and was stopped"}
+            return {"error": f"worker {args[0]} took longer than {WORKER_TIMEOUT:.0f} s and was stopped"}
         except OSError as exc:
-            return {"error": f"cannot start the collection worker: {exc}"}
+            return {"error": f"cannot start the {args[0]} worker: {exc}"}
         finally:
             self._child = None
         lines = [line for line in stdout.splitlines() if line.startswith("{")]
@@ -247,31 +246,36 @@ class AgentRunner:
         except ValueError:
             out = {}
         if code not in (0, 3) and not out.get("error"):
-            out["error"] = f"collection worker exited with status {code}"
+            out["error"] = f"{args[0]} worker exited with status {code}"
         return out
 
     def _mark(self, name: str, now: float) -> None:
         self.schedule.done(name, now)
         self.status.last_run[name] = now
 
-    def _acked(self, item: SpoolItem, _status: str) -> None:
-        if item.subject != HOST_SUBJECT or item.kind not in ("full", "delta"):
-            return
-        b = self.baseline
-        if item.kind == "full":
-            b.hashes = dict(item.sections or {})
-            b.full_at = time.time()
-        else:
-            b.hashes.update(item.sections or {})
-        b.report_id = item.report_id
-        try:
-            b.save(self.state_dir)
-        except OSError as exc:
-            log.warning("baseline not saved: %s", exc)
+    def _flush(self) -> FlushResult:
+        if self.transport is not None:
+            from agent.delivery import Deliverer
+
+            deliverer = Deliverer(
+                self.settings,
+                self.spool,
+                state_dir=self.state_dir,
+                transport=self.transport,
+                on_ack=lambda item, _s: update_baseline(self.state_dir, item),
+            )
+            return deliverer.flush(stop=self.stopping)
+        out = self._worker(["deliver"])
+        if "sent" not in out:
+            from agent.errors import TransientError
+
+            return FlushResult(error=TransientError(str(out.get("error") or "delivery worker failed")))
+        return FlushResult.from_json(out)
 
     def deliver(self) -> FlushResult:
         self.status.last_attempt_at = self.clock()
-        result = self.deliverer.flush(stop=self.stopping)
+        result = self._flush()
+        self.baseline = Baseline.load(self.state_dir)
         if result.delivered:
             self.status.success(result.delivered)
         if result.needs_full:

@@ -1,4 +1,4 @@
-"""Per-module intervals with splay.
+"""Per-module intervals with splay, and the backoff between delivery attempts.
 
 Each module (heartbeat, inventory, checks, devices) has its own interval; its next run is shifted
 by a random 0..splay seconds, at most a tenth of the interval, so a fleet restarted together (a
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from typing import Any
 
 
 class Schedule:
@@ -43,3 +44,32 @@ class Schedule:
 
     def next_wakeup(self) -> float:
         return min(self.next_at.values()) if self.next_at else float("inf")
+
+
+class Backoff:
+    """Exponential backoff with full jitter: wait a random 0..min(cap, base * 2**failures) seconds.
+
+    A ``Retry-After`` from the collector replaces the draw (up to ``retry_after_max``).
+    """
+
+    def __init__(
+        self, *, base: float, cap: float, retry_after_max: float, rng: random.Random | None = None
+    ) -> None:
+        self.base, self.cap, self.retry_after_max = base, cap, retry_after_max
+        self.failures = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self, retry_after: float | None = None) -> float:
+        ceiling = min(self.cap, self.base * (2 ** min(self.failures, 30)))
+        self.failures += 1
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry_after_max)
+        return self._rng.uniform(0, ceiling)
+
+    def reset(self) -> None:
+        self.failures = 0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Backoff:
+        d = settings.delivery
+        return cls(base=d.backoff_base, cap=d.backoff_cap, retry_after_max=d.retry_after_max)

@@ -237,3 +237,21 @@ else:
 
     def _lock_file(fh: Any) -> None:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def update_baseline(state_dir: Path, item: Any) -> None:
+    """The collector acknowledged a spooled host report (``agent.spool.SpoolItem``): it now holds
+    these sections, and this report is a base a delta may name."""
+    if item.subject != "host" or item.kind not in ("full", "delta"):
+        return
+    b = Baseline.load(state_dir)
+    if item.kind == "full":
+        b.hashes = dict(item.sections or {})
+        b.full_at = time.time()
+    else:
+        b.hashes.update(item.sections or {})
+    b.report_id = item.report_id
+    try:
+        b.save(state_dir)
+    except StateError as exc:
+        log.warning("baseline not saved: %s", exc)

@@ -10,6 +10,8 @@ its memory goes back to the system between cycles::
     python -m agent.worker collect --modules inventory,checks,devices [--full]   (settings JSON on stdin)
         -> collects, builds the report (full, or a delta against the baseline), spools it, and prints
            one JSON line: report id, kind, size, problems, hostname, identity
+    python -m agent.worker deliver   (settings JSON on stdin)
+        -> flushes the spool (agent.delivery, httpx) and prints the outcome as one JSON line
 
 Secrets travel on stdin, never in argv or the environment of the child.
 """
@@ -136,6 +138,35 @@ def cmd_collect(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_deliver(_args: argparse.Namespace) -> int:
+    from agent.delivery import Deliverer
+    from agent.spool import Spool
+    from agent.state import update_baseline
+
+    stopping = {"flag": False}
+
+    def _stop(_sig: int, _frame: Any) -> None:
+        stopping["flag"] = True  # the report on the wire finishes, and its acknowledgement is written
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    settings = _load_from_stdin()
+    _logging(settings.log_level)
+    spool = Spool.in_state_dir(
+        settings.state_dir,
+        max_bytes=settings.spool.max_bytes,
+        max_age_seconds=settings.spool.max_age_days * 86400,
+    )
+    try:
+        result = Deliverer(
+            settings, spool, on_ack=lambda item, _status: update_baseline(settings.state_dir, item)
+        ).flush(stop=lambda: stopping["flag"])
+    finally:
+        spool.close()
+    print(json.dumps(result.to_json()))
+    return 0
+
+
 def _logging(level: str) -> None:
     import logging
 
@@ -155,8 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("collect")
     c.add_argument("--modules", default="inventory,checks")
     c.add_argument("--full", action="store_true")
+    sub.add_parser("deliver")
     args = parser.parse_args(argv)
-    return cmd_settings(args) if args.cmd == "settings" else cmd_collect(args)
+    commands = {"settings": cmd_settings, "collect": cmd_collect, "deliver": cmd_deliver}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":
