@@ -134,8 +134,24 @@ def cmd_collect(args: argparse.Namespace) -> int:
     finally:
         spool.close()
     out["seconds"] = round(time.monotonic() - started, 3)
+    out.update(_usage())
     print(json.dumps(out))
     return code
+
+
+def _usage() -> dict[str, float]:
+    """This process's own peak RSS and CPU, and its commands' (smartctl, dpkg, apt ...), for the bench."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return {}
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "peak_self_mb": round(me.ru_maxrss / 1024, 1),
+        "cpu_self": round(me.ru_utime + me.ru_stime, 3),
+        "peak_commands_mb": round(kids.ru_maxrss / 1024, 1),
+        "cpu_commands": round(kids.ru_utime + kids.ru_stime, 3),
+    }
 
 
 def cmd_deliver(_args: argparse.Namespace) -> int:
