@@ -46,7 +46,7 @@ def measure(
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
         text=True,
@@ -79,14 +79,23 @@ def settings_json(state_dir: Path, **extra: Any) -> str:
     return settings_to_json(AgentSettings(state_dir=state_dir, **extra))
 
 
+# The same worker with the security section left out (as if inventory.host.security were not
+# installed): isolates what its package-manager simulation (apt-get -s dist-upgrade) costs.
+NO_SECURITY = (
+    "import sys; sys.modules['inventory.host.security'] = None\n"
+    "from agent.worker import main; sys.exit(main(['collect', '--full']))"
+)
+
+
 def cycle_vs_fusion(work: Path, runs: int) -> dict[str, Any]:
     state = work / "cycle-state"
     cfg = settings_json(state)
-    ours, theirs = [], []
+    ours, theirs, lean = [], [], []
     fusion_dir = work / "fusion"
     have_fusion = Path(FUSION).exists()
     for _ in range(runs):
         ours.append(measure([sys.executable, "-m", "agent.worker", "collect", "--full"], stdin=cfg))
+        lean.append(measure([sys.executable, "-c", NO_SECURITY], stdin=cfg))
         if have_fusion:
             shutil.rmtree(fusion_dir, ignore_errors=True)
             fusion_dir.mkdir()
@@ -94,6 +103,7 @@ def cycle_vs_fusion(work: Path, runs: int) -> dict[str, Any]:
     keys = ("wall", "cpu", "peak_mb", "peak_self_mb", "cpu_self", "peak_commands_mb", "cpu_commands")
     out: dict[str, Any] = {
         "wardwatch": {k: median(ours, k) for k in keys if all(k in r for r in ours)},
+        "wardwatch_without_security": {k: median(lean, k) for k in keys if all(k in r for r in lean)},
         "runs": runs,
     }
     if have_fusion:
@@ -254,9 +264,15 @@ def main() -> None:
             f" the commands it runs: cpu {w['cpu_commands']:.2f} s,"
             f" peak RSS {w['peak_commands_mb']:.1f} MB"
         )
+    n = cycle["wardwatch_without_security"]
+    print(line.format("  no security", n["wall"], n["cpu"], n["peak_mb"]) + "  (security section left out)")
     if "fusioninventory" in cycle:
         f = cycle["fusioninventory"]
         print(line.format("fusioninventory", f["wall"], f["cpu"], f["peak_mb"]))
+        print(
+            f"  ratios without the security section: wall {n['wall'] / f['wall']:.2f}  "
+            f"cpu {n['cpu'] / f['cpu']:.2f}  peak RSS {n['peak_mb'] / f['peak_mb']:.2f}"
+        )
         print(
             f"  ratios (wardwatch / fusioninventory): wall {w['wall'] / f['wall']:.2f}  "
             f"cpu {w['cpu'] / f['cpu']:.2f}  peak RSS {w['peak_mb'] / f['peak_mb']:.2f}"
