@@ -26,12 +26,13 @@ ConfigFile = Annotated[
 @app.command()
 def collect(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    state_dir: StateDir = None,
     config: ConfigFile = None,
 ) -> None:
     """Collect one report (inventory and check results) and print it; no collector needed."""
     from agent.commands import collect_command
 
-    collect_command(json_out=json_out, config_path=config)
+    collect_command(json_out=json_out, config_path=config, state_dir=state_dir)
 
 
 @app.command()
@@ -60,11 +61,15 @@ def run(
 
 
 @app.command()
-def status(state_dir: StateDir = None, config: ConfigFile = None) -> None:
+def status(
+    state_dir: StateDir = None,
+    config: ConfigFile = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
     """Spool depth, oldest item, last success and last error."""
     from agent.commands import status_command
 
-    status_command(state_dir=state_dir, config_path=config)
+    status_command(state_dir=state_dir, config_path=config, json_out=json_out)
 
 
 @app.command()
