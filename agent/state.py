@@ -210,7 +210,8 @@ class RunLock:
         self._fh: Any = None
 
     def acquire(self) -> bool:
-        self._fh = open(self.path, "a+b")  # noqa: SIM115 (held for the life of the process)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
+        self._fh = os.fdopen(fd, "r+b")  # held for the life of the process
         try:
             _lock_file(self._fh)
         except OSError:

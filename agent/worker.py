@@ -191,6 +191,7 @@ def _logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise; outcomes are logged
 
 
 def main(argv: list[str] | None = None) -> int:
