@@ -59,6 +59,9 @@ class Intervals(BaseModel):
     splay: int = Field(default=120, ge=0)
     # Network devices are polled this often when a [devices] table configures them.
     devices: int = Field(default=3600, ge=1)
+    # Certificates (stores, files, TLS endpoints, signed documents) when [certs] is enabled: expiry
+    # and revocation move in days, and the scan loads the PKI libraries, so daily is enough.
+    certs: int = Field(default=86400, ge=1)
 
 
 class SpoolConfig(BaseModel):

@@ -124,8 +124,12 @@ class Collected:
     problems: list[str] = field(default_factory=list)
 
 
-def collect_host(settings: AgentSettings, *, with_checks: bool = True) -> Collected:
-    """Host facts, the optional capability sections, and the host's check results."""
+def collect_host(settings: AgentSettings, *, with_checks: bool = True, with_certs: bool = True) -> Collected:
+    """Host facts, the optional capability sections, and the host's check results.
+
+    Without ``with_certs`` the certificates section is left out: the collector keeps the one it
+    has, and the report's ``modules`` say its certificate results were not re-evaluated.
+    """
     problems: list[str] = []
     collect = optional("inventory.host", "collect_host_facts")
     facts = _guard("host facts", problems, collect) if collect else None
@@ -135,8 +139,10 @@ def collect_host(settings: AgentSettings, *, with_checks: bool = True) -> Collec
     if security is not None:
         facts.security = _guard("security facts", problems, security)
     modules = ["checks"]
-    if capability_enabled(settings.certs):
-        certs = optional("agent.certs", "collect_certificates")
+    if with_certs and capability_enabled(settings.certs):
+        certs = optional("agent.certs", "collect_certificates") or optional(
+            "agent.certs.collect", "collect_certificates"
+        )
         if certs is not None:
             facts.certificates = _guard("certificates", problems, certs, settings)
             if facts.certificates is not None:

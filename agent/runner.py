@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INVENTORY, CHECKS, HEARTBEAT, DEVICES = "inventory", "checks", "heartbeat", "devices"
+INVENTORY, CHECKS, HEARTBEAT, DEVICES, CERTS = "inventory", "checks", "heartbeat", "devices", "certs"
 HOST_SUBJECT = "host"
 # inventory.report.SCHEMA_VERSION, kept here so heartbeats need no pydantic (a test holds them equal).
 WIRE_SCHEMA_VERSION = 1
@@ -137,7 +137,13 @@ class AgentRunner:
         self.backoff = Backoff.from_settings(self.settings)
         iv = self.settings.intervals
         self.schedule = Schedule(
-            {HEARTBEAT: iv.heartbeat, INVENTORY: iv.inventory, CHECKS: iv.checks, DEVICES: iv.devices},
+            {
+                HEARTBEAT: iv.heartbeat,
+                INVENTORY: iv.inventory,
+                CHECKS: iv.checks,
+                DEVICES: iv.devices,
+                CERTS: iv.certs,
+            },
             splay=iv.splay,
         )
         self._next_flush = 0.0
@@ -178,7 +184,7 @@ class AgentRunner:
     def collect_once(self, modules: list[str], now: float) -> int:
         """Collect what ``modules`` ask for and spool it; returns how many reports were spooled."""
         spooled = 0
-        heavy = [m for m in (INVENTORY, CHECKS, DEVICES) if m in modules]
+        heavy = [m for m in (INVENTORY, CHECKS, CERTS, DEVICES) if m in modules]
         if heavy:
             full = self._want_full(now)
             out = self._worker(["collect", "--modules", ",".join(heavy), *(["--full"] if full else [])])
@@ -203,7 +209,7 @@ class AgentRunner:
                 )
             for name in heavy:
                 self._mark(name, now)
-            if INVENTORY in heavy or CHECKS in heavy:
+            if INVENTORY in heavy or CHECKS in heavy or CERTS in heavy:
                 self._mark(HEARTBEAT, now)  # a report is proof of life too
         elif HEARTBEAT in modules:
             host = self.status.host or {}
@@ -302,7 +308,7 @@ class AgentRunner:
         """One inventory with checks (and devices when configured), then deliver with a few retries."""
         out = RunOutcome()
         now = self.clock()
-        modules = [INVENTORY, CHECKS] + ([DEVICES] if self._devices_configured() else [])
+        modules = [INVENTORY, CHECKS, CERTS] + ([DEVICES] if self._devices_configured() else [])
         out.spooled = self.collect_once(modules, now)
         self.status.save(self.state_dir)
         attempts = self.settings.delivery.once_attempts
@@ -314,7 +320,7 @@ class AgentRunner:
             out.delivered += result.delivered
             if result.needs_full and fulls < 2:
                 fulls += 1
-                out.spooled += self.collect_once([INVENTORY, CHECKS], self.clock())
+                out.spooled += self.collect_once([INVENTORY, CHECKS, CERTS], self.clock())
                 continue
             if result.error is None:
                 out.error = None
@@ -335,6 +341,7 @@ class AgentRunner:
         # The first report goes at once; the other modules keep their rhythm across restarts.
         self.schedule.run_now(INVENTORY, now)
         self.schedule.run_now(CHECKS, now)
+        self.schedule.resume(CERTS, self.status.last_run.get(CERTS), now)
         self.schedule.done(HEARTBEAT, now)
         if self._devices_configured():
             self.schedule.resume(DEVICES, self.status.last_run.get(DEVICES), now)
@@ -351,7 +358,7 @@ class AgentRunner:
         now = self.clock()
         due = self.schedule.due(now)
         if self.status.needs_full:
-            due = sorted(set(due) | {INVENTORY, CHECKS})
+            due = sorted(set(due) | {INVENTORY, CHECKS, CERTS})
         if due:
             self.collect_once(due, now)
             self.status.save(self.state_dir)

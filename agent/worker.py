@@ -103,8 +103,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
         return EXIT_SPOOL
     code = 0
     try:
-        if "inventory" in modules or "checks" in modules:
-            collected = collect_host(settings, with_checks="checks" in modules)
+        if modules & {"inventory", "checks", "certs"}:
+            collected = collect_host(settings, with_checks="checks" in modules, with_certs="certs" in modules)
             baseline = Baseline.load(state_dir)
             built = build_report(collected, agent_id=agent_id, baseline=baseline, full=args.full)
             out.update(
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--config")
     s.add_argument("--state-dir")
     c = sub.add_parser("collect")
-    c.add_argument("--modules", default="inventory,checks")
+    c.add_argument("--modules", default="inventory,checks,certs")
     c.add_argument("--full", action="store_true")
     sub.add_parser("deliver")
     args = parser.parse_args(argv)
