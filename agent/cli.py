@@ -75,10 +75,12 @@ def status(
 @app.command()
 def scan(
     interface: Annotated[
-        str | None, typer.Option("--interface", help="Scan this interface's subnet (default: the default route's).")
+        str | None,
+        typer.Option("--interface", help="Scan this interface's subnet (default: the default route's)."),
     ] = None,
     cidr: Annotated[
-        str | None, typer.Option("--cidr", help="Scan this private CIDR instead (at most /22 unless configured).")
+        str | None,
+        typer.Option("--cidr", help="Scan this private CIDR instead (at most /22 unless configured)."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the scan result as JSON.")] = False,
     state_dir: StateDir = None,
@@ -121,7 +123,9 @@ def certs(
     trust: Annotated[
         list[Path] | None, typer.Option("--trust", help="Extra trust anchor (PEM); may be repeated.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="One JSON entry per certificate or signature.")] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON entry per certificate or signature.")
+    ] = False,
     legacy_sha1: Annotated[
         bool, typer.Option("--legacy-sha1", help="Accept SHA-1 signatures (still reported).")
     ] = False,

@@ -35,7 +35,7 @@ def _status(report: Report) -> str:
 def summary_table(reports: list[Report]) -> Table:
     table = Table(title="Network devices")
     for col in ("Device", "Site", "Platform", "Model", "Firmware", "Serial", "Poll", "Failing", "Config"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in reports:
         dev = r.facts.device
         failing = sum(1 for x in r.results if x.status == CheckStatus.FAIL)

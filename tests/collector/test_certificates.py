@@ -256,13 +256,17 @@ def test_calendar_and_tabs_in_vietnamese(client: Any, app: Any) -> None:
     assert client.get(f"/devices/{other_id}/certificates").status_code == 404
 
 
-def test_failing_certificate_checks_open_one_finding_each_with_the_raised_severity(client: Any, app: Any) -> None:
+def test_failing_certificate_checks_open_one_finding_each_with_the_raised_severity(
+    client: Any, app: Any
+) -> None:
     """End to end: the agent's real checks over a real section -> results -> findings in the collector."""
     from checks.runner import run_checks
     from inventory.facts import Facts
 
     facts = section()
-    checked = [r for r in run_checks(Facts(certificates=facts), modules=["certs"]) if r.status is CheckStatus.FAIL]
+    checked = [
+        r for r in run_checks(Facts(certificates=facts), modules=["certs"]) if r.status is CheckStatus.FAIL
+    ]
     agent = enroll(client, seed_site(app.state.engine))
     r = post_report(client, agent, host_report(agent.agent_id, certificates=facts, results=checked))
     assert r.status_code == 202
@@ -270,8 +274,12 @@ def test_failing_certificate_checks_open_one_finding_each_with_the_raised_severi
     found = client.get("/api/v1/findings", headers=headers).json()
     by = {(f["check_id"], f["target"]): f for f in found}
     assert by[("cert.signing.validity", f"Trần Thị Bình [{'b' * 16}]")]["severity"] == "critical"
-    assert by[("cert.signing.expiring", f"Nguyễn Văn An [{'a' * 16}]")]["severity"] == "medium"  # 20 days: 30-day window
-    assert by[("cert.tls.expiring", "https://dichvucong.hanoi.gov.vn")]["severity"] == "high"  # 10 days: 14-day window
+    assert (
+        by[("cert.signing.expiring", f"Nguyễn Văn An [{'a' * 16}]")]["severity"] == "medium"
+    )  # 20 days: 30-day window
+    assert (
+        by[("cert.tls.expiring", "https://dichvucong.hanoi.gov.vn")]["severity"] == "high"
+    )  # 10 days: 14-day window
     assert by[("cert.tls.legacy_protocols", "https://dichvucong.hanoi.gov.vn")]["severity"] == "high"
     assert by[("cert.tls.hsts", "https://dichvucong.hanoi.gov.vn")]["severity"] == "low"
     assert by[("doc.signature.revocation", r"D:\VanBan\QD-12.pdf#ChuKy1")]["severity"] == "critical"
