@@ -137,7 +137,7 @@ def collect_host(settings: AgentSettings, *, with_checks: bool = True, with_cert
         facts = _guard("host facts (fallback)", problems, _fallback_facts) or Facts()
     security = optional("inventory.host.security", "collect_security_facts")
     if security is not None:
-        facts.security = _guard("security facts", problems, security)
+        facts.security = _guard("security facts", problems, security, cache_dir=settings.state_dir / "cache")
     modules = ["checks"]
     if with_certs and capability_enabled(settings.certs):
         certs = optional("agent.certs", "collect_certificates") or optional(

@@ -41,7 +41,6 @@ def collect(scenario: str):  # type: ignore[no-untyped-def]
 def test_hardened_ubuntu_desktop() -> None:
     sec = collect("ubuntu-desktop")
     assert sec.errors == {}
-    assert sec.collected_at == NOW
     assert sec.firewall is not None
     assert (sec.firewall.product, sec.firewall.enabled, sec.firewall.default_inbound) == (
         "ufw",
@@ -177,7 +176,7 @@ def test_a_missing_tool_costs_only_its_part(tmp_path: Path) -> None:
 def test_runs_on_this_real_system() -> None:
     # Contract with the real system: no part may crash; unreadable parts name their reason.
     sec = collect_security_facts()
-    assert sec.collected_at is not None
+    assert sec.collected_at is None  # the report carries the time; the section stays stable
     assert sec.listening is not None
     for part in PARTS:
         assert getattr(sec, part) is not None or sec.errors.get(part), part

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from types import ModuleType
 
 from inventory.host.security.probe import Probe
@@ -48,12 +49,22 @@ def platform_module(platform: str | None = None) -> ModuleType:
 
 
 def collect_security_facts(
-    probe: Probe | None = None, *, platform: str | None = None, parts: tuple[str, ...] = PARTS
+    probe: Probe | None = None,
+    *,
+    platform: str | None = None,
+    parts: tuple[str, ...] = PARTS,
+    cache_dir: Path | None = None,
 ) -> SecurityFacts:
-    """Read every security part of this host; ``probe`` replaces the system edge in tests."""
-    probe = probe or Probe()
+    """Read every security part of this host; ``probe`` replaces the system edge in tests.
+
+    ``cache_dir`` keeps the output of slow commands whose answer depends only on files (the package
+    manager's pending-updates simulation) until those files change.
+    """
+    probe = probe or Probe(cache_dir=cache_dir)
     impl = platform_module(platform)
-    facts = SecurityFacts(collected_at=probe.now)
+    # No collection time in the section: the report carries it, and a timestamp here would make an
+    # unchanged posture look changed, so deltas could never omit the section.
+    facts = SecurityFacts()
     for name in parts:
         try:
             value = getattr(impl, name)(probe)

@@ -243,8 +243,17 @@ def updates(probe: Probe) -> UpdateFacts | None:
         installed = probe.exists("/usr/bin/unattended-upgrade")
         automatic = installed and periodic.get("APT::Periodic::Unattended-Upgrade", "0") not in ("0", "")
         last, what = _apt_history(probe)
-        sim = probe.cmd(
-            "apt_simulate", "apt-get", "-s", "-o", "Debug::NoLocking=1", "dist-upgrade", timeout=120
+        # The simulation takes seconds and a lot of memory; its answer changes only when the
+        # installed packages or the package lists do.
+        sim = probe.cmd_cached(
+            "apt_simulate",
+            "apt-get",
+            "-s",
+            "-o",
+            "Debug::NoLocking=1",
+            "dist-upgrade",
+            inputs=("/var/lib/dpkg/status", "/var/lib/apt/lists", "/var/cache/apt/pkgcache.bin"),
+            timeout=120,
         )
         total, security = parse_apt_simulate(sim) if sim else (None, None)
         return UpdateFacts(

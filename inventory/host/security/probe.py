@@ -7,6 +7,7 @@ runs here on recorded Linux and Windows text.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable, Sequence
@@ -77,6 +78,7 @@ class Probe:
     run: CommandRunner = run_command
     listeners: ListenerSource = psutil_listeners
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cache_dir: Path | None = None
     _cache: dict[str, str | None] = field(default_factory=dict, repr=False)
     _listening: list[Listener] | None = field(default=None, repr=False)
 
@@ -107,6 +109,36 @@ class Probe:
         if name not in self._cache:
             self._cache[name] = self.run(name, argv, timeout)
         return self._cache[name]
+
+    def cmd_cached(self, name: str, *argv: str, inputs: Sequence[str], timeout: float = 30.0) -> str | None:
+        """Like :meth:`cmd`, but reuses the last output kept in ``cache_dir`` while none of the
+        ``inputs`` paths has changed (size and modification time), across agent runs."""
+        if self.cache_dir is None:
+            return self.cmd(name, *argv, timeout=timeout)
+        key = []
+        for p in inputs:
+            try:
+                st = self.path(p).stat()
+                key.append([p, st.st_mtime_ns, st.st_size])
+            except OSError:
+                key.append([p, None, None])
+        store = self.cache_dir / f"probe-{name}.json"
+        try:
+            saved = json.loads(store.read_text(encoding="utf-8"))
+            if saved.get("key") == key and isinstance(saved.get("output"), str):
+                return saved["output"]
+        except (OSError, ValueError):
+            pass
+        output = self.cmd(name, *argv, timeout=timeout)
+        if output is not None:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                tmp = store.with_suffix(".tmp")
+                tmp.write_text(json.dumps({"key": key, "output": output}), encoding="utf-8")
+                os.replace(tmp, store)
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+        return output
 
     def listening(self) -> list[Listener]:
         if self._listening is None:
