@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
@@ -34,6 +35,23 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
         if "No template found" in msg or "no template" in msg.lower():
             raise LookupError(f"no ntc-templates template for {platform} {command!r}") from exc
         raise ValueError(f"{platform} {command!r}: output does not parse: {msg[:200]}") from exc
+
+
+def records(
+    platform: str, command: str, outputs: Mapping[str, str], warnings: list[str]
+) -> list[dict[str, Any]]:
+    """Records of ``command``'s output in ``outputs``; a problem becomes a warning, not an error."""
+    text = outputs.get(command)
+    if not text:
+        return []
+    try:
+        found = textfsm(platform, command, text)
+    except (LookupError, ValueError) as exc:
+        warnings.append(str(exc))
+        return []
+    if not found:
+        warnings.append(f"{command!r}: nothing recognised in the output")
+    return found
 
 
 _UNITS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}

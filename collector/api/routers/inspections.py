@@ -64,6 +64,15 @@ class ActionPatch(BaseModel):
     due_date: date | None = None
 
 
+def _site_filter(session: Session, code: str | None, user: Principal) -> int | None:
+    if not code:
+        return None
+    try:
+        return site_in_scope(session, code, scope=user.site_ids).id
+    except NotFound as exc:
+        raise _http(exc) from None
+
+
 def _load(session: Session, inspection_id: int, user: Principal) -> Inspection:
     try:
         return svc.get_inspection(session, inspection_id, scope=user.site_ids)
@@ -108,12 +117,7 @@ def inspection_view(session: Session, insp: Inspection) -> dict[str, Any]:
 
 @router.get("/inspections")
 def list_inspections(user: Reader, session: DbSession, site: str | None = None) -> list[dict[str, Any]]:
-    site_id = None
-    if site:
-        try:
-            site_id = site_in_scope(session, site, scope=user.site_ids).id
-        except NotFound as exc:
-            raise _http(exc) from None
+    site_id = _site_filter(session, site, user)
     return [
         i.model_dump(mode="json") for i in svc.list_inspections(session, scope=user.site_ids, site_id=site_id)
     ]
@@ -260,12 +264,7 @@ def publish(
 def actions(
     user: Reader, session: DbSession, site: str | None = None, open_only: bool = False
 ) -> list[dict[str, Any]]:
-    site_id = None
-    if site:
-        try:
-            site_id = site_in_scope(session, site, scope=user.site_ids).id
-        except NotFound as exc:
-            raise _http(exc) from None
+    site_id = _site_filter(session, site, user)
     return [
         a.model_dump(mode="json")
         for a in svc.list_actions(session, scope=user.site_ids, site_id=site_id, open_only=open_only)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from inventory.devices import scrub as _scrub
 from inventory.devices.contract import BasicFacts
-from inventory.devices.text import first, textfsm, uptime_seconds
+from inventory.devices.text import first, records, uptime_seconds
 from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
 
 PLATFORM = "cisco_ios"
@@ -35,14 +35,14 @@ def is_read_only(command: str) -> bool:
 def parse_facts(outputs: Mapping[str, str], config: str | None = None) -> tuple[BasicFacts, list[str]]:
     warnings: list[str] = []
     facts = BasicFacts(vendor=VENDOR)
-    version = _records("show version", outputs, warnings)
+    version = _records_of("show version", outputs, warnings)
     if version:
         facts.hostname = first(version, "hostname")
         facts.os_version = first(version, "version")
         facts.model = first(version, "hardware")
         facts.serial_number = first(version, "serial")
         facts.uptime = uptime_seconds(first(version, "uptime"))
-    inventory = _records("show inventory", outputs, warnings)
+    inventory = _records_of("show inventory", outputs, warnings)
     if inventory:
         chassis = inventory[0]
         facts.serial_number = facts.serial_number or chassis.get("sn") or None
@@ -54,22 +54,8 @@ def parse_facts(outputs: Mapping[str, str], config: str | None = None) -> tuple[
     return facts, warnings
 
 
-def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
-    text = outputs.get(command)
-    if not text:
-        return []
-    try:
-        records = textfsm(PLATFORM, command, text)
-    except (LookupError, ValueError) as exc:
-        warnings.append(str(exc))
-        return []
-    if not records:
-        warnings.append(f"{command!r}: nothing recognised in the output")
-    return records
-
-
 def parse_interfaces(outputs: Mapping[str, str], config: str | None = None) -> list[DeviceInterface]:
-    records = _records("show ip interface brief", outputs, [])
+    records = _records_of("show ip interface brief", outputs, [])
     out = []
     for rec in records:
         status = rec.get("status", "")
@@ -260,3 +246,7 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
             services.append(svc)
     a.enabled_services = services
     return a
+
+
+def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+    return records(PLATFORM, command, outputs, warnings)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from inventory.devices import scrub as _scrub
 from inventory.devices.contract import BasicFacts
-from inventory.devices.text import first, textfsm, uptime_seconds
+from inventory.devices.text import first, records, uptime_seconds
 from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
 
 PLATFORM = "huawei_vrp"
@@ -27,24 +27,10 @@ def config_command(facts: BasicFacts) -> str:
     return CONFIG_COMMAND
 
 
-def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
-    text = outputs.get(command)
-    if not text:
-        return []
-    try:
-        records = textfsm(PLATFORM, command, text)
-    except (LookupError, ValueError) as exc:
-        warnings.append(str(exc))
-        return []
-    if not records:
-        warnings.append(f"{command!r}: nothing recognised in the output")
-    return records
-
-
 def parse_facts(outputs: Mapping[str, str], config: str | None = None) -> tuple[BasicFacts, list[str]]:
     warnings: list[str] = []
     facts = BasicFacts(vendor=VENDOR)
-    version = _records("display version", outputs, warnings)
+    version = _records_of("display version", outputs, warnings)
     if version:
         product = first(version, "product_version") or ""
         release = re.search(r"V\d{3}R\d{3}\S*", product)
@@ -66,7 +52,7 @@ def parse_facts(outputs: Mapping[str, str], config: str | None = None) -> tuple[
 
 def parse_interfaces(outputs: Mapping[str, str], config: str | None = None) -> list[DeviceInterface]:
     out = []
-    for rec in _records("display interface brief", outputs, []):
+    for rec in _records_of("display interface brief", outputs, []):
         phy = rec.get("phy", "")
         out.append(
             DeviceInterface(
@@ -206,3 +192,7 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
         services.append("tftp")
     a.enabled_services = services
     return a
+
+
+def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+    return records(PLATFORM, command, outputs, warnings)
