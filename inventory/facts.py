@@ -30,6 +30,7 @@ class SystemFacts(FactModel):
     bios_date: date | None = None
     machine_id: str | None = None
     virtual: bool | None = None
+    # Not filled any more: it changed every collection and so defeated deltas; os.boot_time says it.
     uptime_seconds: int | None = None
 
 

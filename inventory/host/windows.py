@@ -98,12 +98,10 @@ def system() -> SystemFacts:
     cs = winps.one("ComputerSystem", data["ComputerSystem"])
     bios = data["BIOS"][0] if data["BIOS"] else {}
     enclosure = data["SystemEnclosure"][0] if data["SystemEnclosure"] else {}
-    os_row = data["OperatingSystem"][0] if data["OperatingSystem"] else {}
     vendor, model = clean_text(cs.get("Manufacturer")), clean_text(cs.get("Model"))
     types = enclosure.get("ChassisTypes") or []
     chassis_type = _int(types[0] if isinstance(types, list) and types else types)
     virtual = is_virtual(vendor, model, bios.get("Manufacturer"))
-    booted = _dt(os_row.get("LastBootUpTime"))
     guid = data["MachineGuid"][0].get("MachineGuid") if data["MachineGuid"] else None
     return SystemFacts(
         hostname=cs.get("Name") or hostname(),
@@ -116,7 +114,6 @@ def system() -> SystemFacts:
         bios_date=(d.date() if (d := _dt(bios.get("ReleaseDate"))) else None),
         machine_id=guid,
         virtual=virtual,
-        uptime_seconds=int((datetime.now(UTC) - booted).total_seconds()) if booted else None,
     )
 
 
