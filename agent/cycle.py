@@ -288,9 +288,9 @@ def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJEC
 def spool_device_reports(settings: AgentSettings, spool: Spool, *, agent_id: str) -> tuple[int, list[str]]:
     """Poll the configured network devices; each report is spooled on its own."""
     problems: list[str] = []
-    if not capability_enabled(settings.devices):
+    if not capability_enabled(settings.devices) or not settings.devices.devices_file:
         return 0, problems
-    poll = optional("agent.devices", "poll_devices")
+    poll = optional("agent.devices", "poll_devices") or optional("agent.devices.poller", "poll_devices")
     if poll is None:
         return 0, problems
     reports = _guard("device poll", problems, poll, settings) or []

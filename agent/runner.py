@@ -141,7 +141,7 @@ class AgentRunner:
                 HEARTBEAT: iv.heartbeat,
                 INVENTORY: iv.inventory,
                 CHECKS: iv.checks,
-                DEVICES: iv.devices,
+                DEVICES: self._devices_interval(),
                 CERTS: iv.certs,
             },
             splay=iv.splay,
@@ -177,9 +177,13 @@ class AgentRunner:
         )
 
     def _devices_configured(self) -> bool:
-        devices = self.settings.devices
-        flag = getattr(devices, "enabled", None)
-        return bool(flag) if flag is not None else bool(vars(devices))
+        # Only a device list can be polled; without one the worker would just report "no device list".
+        return bool(getattr(self.settings.devices, "devices_file", None))
+
+    def _devices_interval(self) -> float:
+        # [devices] interval_seconds, when set, wins over [intervals] devices.
+        own = getattr(self.settings.devices, "interval_seconds", None)
+        return float(own or self.settings.intervals.devices)
 
     def collect_once(self, modules: list[str], now: float) -> int:
         """Collect what ``modules`` ask for and spool it; returns how many reports were spooled."""

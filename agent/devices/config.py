@@ -48,7 +48,8 @@ class DevicesConfig(BaseModel):
     concurrency: int = Field(default=20, ge=1, le=200)
     connect_timeout: float = Field(default=10.0, gt=0, le=300)
     command_timeout: float = Field(default=30.0, gt=0, le=600)
-    interval_seconds: int | None = Field(default=None, ge=300)  # unset: only `wardwatch agent poll`
+    # `wardwatch agent run` polls the devices_file list this often; unset: [intervals] devices (1 h).
+    interval_seconds: int | None = Field(default=None, ge=300)
 
     def store_path(self, state_dir: Path) -> Path:
         return self.credential_store or state_dir / CREDENTIAL_STORE_FILE
