@@ -171,3 +171,27 @@ def test_managed_device_list_crud_with_encrypted_passwords(client, app, settings
     assert bad.status_code == 422
     assert client.delete(f"/api/v1/netdevices/{out['id']}", headers=admin).status_code == 204
     assert client.get("/api/v1/netdevices", headers=admin).json() == []
+
+
+def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
+    engine = app.state.engine
+    seed_site(engine, "P01")
+    seed_site(engine, "X02", "Xã Bình Chánh")
+    root = user_token(client, engine, username="root", role="admin")
+    scoped = user_token(client, engine, username="x02-admin", role="admin", sites=["X02"])
+    body = {"site": "P01", "name": "xa-a-core", "host": "192.168.10.1", "platform": "cisco_ios",
+            "username": "ww", "password": "R0uter-Pa55!"}  # fmt: skip
+    p01 = client.post("/api/v1/netdevices", json=body, headers=root).json()
+    assert client.post("/api/v1/netdevices", json={**body, "name": "b"}, headers=scoped).status_code == 404
+    own = client.post("/api/v1/netdevices", json={**body, "site": "X02", "name": "x02-sw"}, headers=scoped)
+    assert own.status_code == 201, own.text
+    assert [d["name"] for d in client.get("/api/v1/netdevices", headers=scoped).json()] == ["x02-sw"]
+    moved = {**body, "site": "X02"}
+    assert client.put(f"/api/v1/netdevices/{p01['id']}", json=moved, headers=scoped).status_code == 404
+    to_p01 = {**body, "name": "x02-sw"}
+    assert client.put(f"/api/v1/netdevices/{own.json()['id']}", json=to_p01, headers=scoped).status_code == 404
+    assert client.delete(f"/api/v1/netdevices/{p01['id']}", headers=scoped).status_code == 404
+    assert sorted(d["name"] for d in client.get("/api/v1/netdevices", headers=root).json()) == [
+        "x02-sw",
+        "xa-a-core",
+    ]

@@ -8,10 +8,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
+from collector.models.core import Site
+from collector.models.netdevices import ManagedNetDevice
 from collector.services.errors import Conflict, NotFound
 
 router = APIRouter(tags=["network devices"])
@@ -138,12 +141,27 @@ def _key(request: Request) -> bytes:
 @router.get("/netdevices", response_model=list[ManagedOut])
 def list_managed(user: AdminUser, session: DbSession, site: str | None = None) -> list[dict[str, Any]]:
     """The managed network device list (what the polling agents should poll)."""
-    return [_out(row, code) for row, code in svc.list_managed(session, site_code=site)]
+    rows = svc.list_managed(session, site_code=site)
+    return [_out(row, code) for row, code in rows if user.can_see_site(row.site_id)]
+
+
+def _check_scope(session: Any, user: Principal, site_code: str, managed_id: int | None) -> None:
+    """An admin scoped to some sites manages only their devices: anything else is 404, as if absent."""
+    if user.site_ids is None:
+        return
+    if managed_id is not None:
+        row = session.get(ManagedNetDevice, managed_id)
+        if row is None or not user.can_see_site(row.site_id):
+            raise HTTPException(404, f"no managed network device {managed_id}")
+    site = session.exec(select(Site).where(Site.code == site_code)).first()
+    if site is None or not user.can_see_site(site.id):
+        raise HTTPException(404, f"no site with code {site_code!r}")
 
 
 def _save(
     request: Request, session: Any, user: Principal, body: ManagedIn, device_id: int | None
 ) -> dict[str, Any]:
+    _check_scope(session, user, body.site, device_id)
     try:
         row = svc.upsert_managed(
             session,
@@ -180,6 +198,9 @@ def update_managed(
 
 @router.delete("/netdevices/{managed_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_managed(managed_id: int, user: AdminUser, session: DbSession) -> None:
+    row = session.get(ManagedNetDevice, managed_id)
+    if row is not None and not user.can_see_site(row.site_id):
+        raise HTTPException(404, f"no managed network device {managed_id}")
     try:
         svc.delete_managed(session, device_id=managed_id, actor=user.username)
     except NotFound as exc:
