@@ -189,7 +189,8 @@ def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
     moved = {**body, "site": "X02"}
     assert client.put(f"/api/v1/netdevices/{p01['id']}", json=moved, headers=scoped).status_code == 404
     to_p01 = {**body, "name": "x02-sw"}
-    assert client.put(f"/api/v1/netdevices/{own.json()['id']}", json=to_p01, headers=scoped).status_code == 404
+    own_id = own.json()["id"]
+    assert client.put(f"/api/v1/netdevices/{own_id}", json=to_p01, headers=scoped).status_code == 404
     assert client.delete(f"/api/v1/netdevices/{p01['id']}", headers=scoped).status_code == 404
     assert sorted(d["name"] for d in client.get("/api/v1/netdevices", headers=root).json()) == [
         "x02-sw",

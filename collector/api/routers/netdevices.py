@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
-from collector.services import devices as device_svc
-from collector.services import netdevices as svc
 from collector.models.core import Site
 from collector.models.netdevices import ManagedNetDevice
+from collector.services import devices as device_svc
+from collector.services import netdevices as svc
 from collector.services.errors import Conflict, NotFound
 
 router = APIRouter(tags=["network devices"])
