@@ -116,7 +116,12 @@ async def _validate(
 
     store = CrlStore(crl_cache_dir, cfg.offline_crls)
     validator = SigningValidator(
-        trust, other_certs=pool, crl_store=store, legacy_sha1=cfg.legacy_sha1, fetch_timeout=cfg.fetch_timeout
+        trust,
+        other_certs=pool,
+        crl_store=store,
+        legacy_sha1=cfg.legacy_sha1,
+        fetch_timeout=cfg.fetch_timeout,
+        ocsp=cfg.ocsp,
     )
     doc_results: list[SignedDocumentResult] = []
     async with validator.session():

@@ -70,9 +70,9 @@ class CertsConfig(BaseModel):
     # Trust: the shipped Vietnamese roots plus these PEM files (operators add their own roots).
     use_shipped_anchors: bool = True
     extra_trust_anchors: list[Path] = Field(default_factory=list)
-    crl_cache_dir: Path | None = None  # None: <state_dir>/crl
+    crl_cache_dir: Path | None = None  # None: <state_dir>/crl; also keeps OCSP answers
     offline_crls: list[Path] = Field(default_factory=list)  # CRL files (DER or PEM) used as-is
-    ocsp: bool = True
+    ocsp: bool = True  # ask OCSP responders; off: certificates naming only OCSP get "revocation unknown"
     # SHA-1 signatures are refused unless this is on; even then every SHA-1 use is reported.
     legacy_sha1: bool = False
     connect_timeout: float = Field(default=10.0, gt=0, le=120)

@@ -99,6 +99,7 @@ class SigningValidator:
         legacy_sha1: bool = False,
         fetch_timeout: float = 15.0,
         allow_fetching: bool = True,
+        ocsp: bool = True,
     ) -> None:
         self.trust = trust
         self.pool = [*trust.intermediates, *other_certs]
@@ -106,6 +107,7 @@ class SigningValidator:
         self.legacy_sha1 = legacy_sha1
         self.fetch_timeout = fetch_timeout
         self.allow_fetching = allow_fetching
+        self.ocsp = ocsp
         self._fetchers: Fetchers | None = None
         weak = DEFAULT_WEAK_HASH_ALGOS - {"sha1"} if legacy_sha1 else DEFAULT_WEAK_HASH_ALGOS
         # RSA size is judged by its own check (RSA < 2048 is high): keep path validation about trust.
@@ -113,7 +115,9 @@ class SigningValidator:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[SigningValidator]:
-        backend = CachingFetcherBackend(self.crl_store, per_request_timeout=self.fetch_timeout)
+        backend = CachingFetcherBackend(
+            self.crl_store, per_request_timeout=self.fetch_timeout, ocsp=self.ocsp
+        )
         self._fetchers = backend.get_fetchers()
         try:
             yield self

@@ -11,13 +11,15 @@ import http.server
 import ipaddress
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 UTC = dt.UTC
 NOW = dt.datetime.now(UTC).replace(microsecond=0)
@@ -85,6 +87,7 @@ def issue(
     key_usage: tuple[str, ...] | None = None,
     eku: tuple[x509.ObjectIdentifier, ...] = (),
     crl_url: str | None = None,
+    ocsp_url: str | None = None,
     san: tuple[str, ...] = (),
     sha1: bool = False,
     serial: int | None = None,
@@ -132,6 +135,17 @@ def issue(
         b = b.add_extension(
             x509.CRLDistributionPoints(
                 [x509.DistributionPoint([x509.UniformResourceIdentifier(crl_url)], None, None, None)]
+            ),
+            critical=False,
+        )
+    if ocsp_url:
+        b = b.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+                    )
+                ]
             ),
             critical=False,
         )
@@ -186,15 +200,63 @@ def make_crl(
     return b.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
 
 
+def ocsp_responder(
+    ca: Issued, certs: list[Issued], revoked: dict[int, dt.datetime]
+) -> Callable[[bytes], bytes]:
+    """An OCSP responder for ``ca``'s ``certs``: answers signed by the CA itself, valid 7 days."""
+    by_serial = {c.cert.serial_number: c for c in certs}
+
+    def answer(body: bytes) -> bytes:
+        req = ocsp.load_der_ocsp_request(body)
+        issued = by_serial.get(req.serial_number)
+        if issued is None:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(
+                ocsp.OCSPResponseStatus.UNAUTHORIZED
+            ).public_bytes(serialization.Encoding.DER)
+        when = revoked.get(req.serial_number)
+        b = ocsp.OCSPResponseBuilder().add_response(
+            cert=issued.cert,
+            issuer=ca.cert,
+            algorithm=req.hash_algorithm,
+            cert_status=ocsp.OCSPCertStatus.REVOKED if when else ocsp.OCSPCertStatus.GOOD,
+            this_update=NOW - DAY,
+            next_update=NOW + 7 * DAY,
+            revocation_time=when,
+            revocation_reason=x509.ReasonFlags.key_compromise if when else None,
+        )
+        b = b.responder_id(ocsp.OCSPResponderEncoding.HASH, ca.cert)
+        for ext in req.extensions:
+            if isinstance(ext.value, x509.OCSPNonce):
+                b = b.add_extension(ext.value, critical=False)  # echo the nonce the client asked with
+        return b.sign(ca.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
+
+    return answer
+
+
 class FileServer:
-    """A real HTTP server on 127.0.0.1 serving bytes by path (CRLs), in a thread."""
+    """A real HTTP server on 127.0.0.1 serving bytes by path (CRLs) and POST answers (OCSP), in a thread."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.posts: dict[str, Callable[[bytes], bytes]] = {}
         self.hits: list[str] = []
-        files, hits = self.files, self.hits
+        files, posts, hits = self.files, self.posts, self.hits
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                hits.append(self.path)
+                handler = posts.get(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if handler is None:
+                    self.send_error(404)
+                    return
+                out = handler(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ocsp-response")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
             def do_GET(self) -> None:
                 hits.append(self.path)
                 body = files.get(self.path)

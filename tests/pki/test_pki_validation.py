@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from pki_factory import Pki
+from pki_factory import DAY, Pki
 
 from agent.certs.revocation import CrlStore
 from agent.certs.trust import TrustSet
@@ -119,3 +121,82 @@ def test_offline_crl_file_is_used_without_network(pki: Pki, tmp_path: Path) -> N
     # The offline CRL (which revokes this certificate) wins over the server's (which does not).
     assert v.status is ValidationStatus.REVOKED
     assert len(pki.server.hits) == hits_before
+
+
+# ---- OCSP: a real responder on the test HTTP server, answers cached until their nextUpdate ----------
+
+
+def _ocsp_leaves(pki: Pki) -> dict[str, Any]:
+    from pki_factory import dead_port, issue, ocsp_responder
+
+    url = pki.server.url("/ocsp")
+    leaves = {
+        "good": issue("Truong Van M", issuer=pki.inter, ocsp_url=url),
+        "revoked": issue("Mai Thi N", issuer=pki.inter, ocsp_url=url, not_before=pki.revoked_at - 30 * DAY),
+        "unreachable": issue("Cao Van O", issuer=pki.inter, ocsp_url=f"http://127.0.0.1:{dead_port()}/ocsp"),
+    }
+    pki.server.posts["/ocsp"] = ocsp_responder(
+        pki.inter, list(leaves.values()), {leaves["revoked"].cert.serial_number: pki.revoked_at}
+    )
+    return leaves
+
+
+def _validate(pki: Pki, cert: Any, cache: Path | None, *, ocsp: bool = True) -> CertificateValidation:
+    validator = SigningValidator(
+        TrustSet(anchors=[pki.root.cert]),
+        other_certs=[pki.inter.cert],
+        crl_store=CrlStore(cache),
+        fetch_timeout=5,
+        ocsp=ocsp,
+    )
+
+    async def go() -> CertificateValidation:
+        async with validator.session():
+            return await validator.validate(cert)
+
+    return asyncio.run(go())
+
+
+def test_ocsp_good_answer_is_valid_and_cached_for_the_next_run(pki: Pki, tmp_path: Path) -> None:
+    leaf = _ocsp_leaves(pki)["good"]
+    v = _validate(pki, leaf.cert, tmp_path)
+    assert v.status is ValidationStatus.VALID, v.reasons
+    assert v.revocation is RevocationState.GOOD
+    assert list(tmp_path.glob("*.ocsp")), "the OCSP answer is cached until its nextUpdate"
+    asked = pki.server.hits.count("/ocsp")
+    again = _validate(pki, leaf.cert, tmp_path)
+    assert again.status is ValidationStatus.VALID, again.reasons
+    assert pki.server.hits.count("/ocsp") == asked, "the second run asked the responder again"
+
+
+def test_ocsp_revoked_answer_is_revoked(pki: Pki, tmp_path: Path) -> None:
+    leaf = _ocsp_leaves(pki)["revoked"]
+    v = _validate(pki, leaf.cert, tmp_path)
+    assert v.status is ValidationStatus.REVOKED, v.reasons
+    assert v.revoked_at is not None and v.revoked_at.date() == pki.revoked_at.date()
+
+
+def test_ocsp_responder_unreachable_is_revocation_unknown(pki: Pki) -> None:
+    leaf = _ocsp_leaves(pki)["unreachable"]
+    v = _validate(pki, leaf.cert, None)
+    assert v.status is ValidationStatus.REVOCATION_UNKNOWN, v.reasons
+    assert v.revocation is RevocationState.UNKNOWN
+
+
+def test_ocsp_turned_off_never_asks_and_is_never_valid(pki: Pki) -> None:
+    leaf = _ocsp_leaves(pki)["good"]
+    asked = pki.server.hits.count("/ocsp")
+    v = _validate(pki, leaf.cert, None, ocsp=False)
+    assert v.status is ValidationStatus.REVOCATION_UNKNOWN, v.reasons
+    assert pki.server.hits.count("/ocsp") == asked
+
+
+def test_expired_cached_ocsp_answer_is_not_used(pki: Pki, tmp_path: Path) -> None:
+    from agent.certs.validate import to_asn1
+
+    leaf = _ocsp_leaves(pki)["good"]
+    assert _validate(pki, leaf.cert, tmp_path).status is ValidationStatus.VALID
+    store = CrlStore(tmp_path)
+    cert = to_asn1(leaf.cert)
+    assert store.ocsp_for(cert) is not None
+    assert store.ocsp_for(cert, now=datetime.now(UTC) + timedelta(days=8)) is None
