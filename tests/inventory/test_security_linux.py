@@ -104,7 +104,8 @@ def test_legacy_debian_server() -> None:
     assert acc.uid0_accounts == ["root", "toor"] and acc.guest_enabled is True
     pw = sec.password_policy
     assert pw is not None and pw.never_expires is True and pw.lockout_threshold == 0
-    assert pw.min_length is None and pw.complexity is False and pw.history == 0
+    # pam_unix.so without minlen= enforces its default of 6 characters.
+    assert pw.min_length == 6 and pw.complexity is False and pw.history == 0
     assert "screen_lock" in sec.errors and sec.screen_lock is None
     ssh = sec.remote_access.ssh  # type: ignore[union-attr]
     assert ssh is not None and ssh.root_login == "yes" and ssh.listening == ["0.0.0.0:22"]
@@ -145,6 +146,7 @@ def test_checks_over_the_legacy_server_fail_where_a_technician_expects() -> None
         "host.accounts.admins_limited",
         "host.accounts.guest_disabled",
         "host.accounts.single_uid0",
+        "host.password.min_length",
         "host.password.max_age",
         "host.password.lockout",
         "host.password.complexity",

@@ -446,7 +446,11 @@ def password_policy(probe: Probe) -> PasswordPolicy | None:
     else:
         unix = [ln for ln in pw_lines if "pam_unix.so" in ln]
         ml = _arg(unix[0], "minlen") if unix else None
-        policy.min_length = int(ml) if ml and ml.isdigit() else None
+        if ml and ml.isdigit():
+            policy.min_length = int(ml)
+        else:
+            # pam_unix(8): "minlen ... The default value is 6"; a PC with only pam_unix enforces 6.
+            policy.min_length = 6 if unix else None
         policy.complexity = False if pw_lines else None
 
     history = [
