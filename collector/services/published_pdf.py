@@ -3,14 +3,54 @@ Vietnamese diacritics print correctly)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
+from collector.services.inspections import parse_evidence
 from collector.services.publishing import SEVERITY_VI, font_path
 
 VALUE_VI = {"pass": "Đạt", "fail": "Không đạt", "na": "Không áp dụng", None: "Chưa trả lời"}
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _check_titles() -> dict[str, str]:
+    """Vietnamese catalog titles of the checks, as the published web page shows them."""
+    from checks.catalog import load_catalog
+
+    return {cid: check.title.vi for cid, check in load_catalog().items()}
+
+
+def _check_name(check: str, titles: dict[str, str]) -> str:
+    cid, sep, target = check.partition(" [")
+    return f"{titles[cid]}{sep}{target}" if cid in titles else check
+
+
+def evidence_vi(text: str | None, titles: dict[str, str]) -> str:
+    """The stored (English) evidence sentence in Vietnamese, check ids replaced by their titles."""
+    ev = parse_evidence(text)
+    if ev.kind == "fail":
+        devices = "; ".join(
+            f"{host}: {', '.join(_check_name(c, titles) for c in checks)}" for host, checks in ev.devices
+        )
+        more = f" và {ev.more} thiết bị khác" if ev.more else ""
+        return f"{ev.failing} trên {ev.total} thiết bị không đạt: {devices}{more}"
+    if ev.kind == "pass":
+        return f"Cả {ev.total} thiết bị đều đạt: {', '.join(_check_name(c, titles) for c in ev.checks)}"
+    if ev.kind == "none":
+        return "Chưa có tác tử nào tại đơn vị gửi dữ liệu về tiêu chí này"
+    return ev.text
+
+
+def _when(value: str | None) -> str:
+    """An ISO date or timestamp of the document as Vietnamese read it: dd/mm/yyyy, Vietnam time."""
+    if not value:
+        return "—"
+    if len(value) == 10:
+        return date.fromisoformat(value).strftime("%d/%m/%Y")
+    return datetime.fromisoformat(value).astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
 
 
 def render_pdf(doc: dict[str, Any]) -> bytes:
@@ -27,8 +67,8 @@ def render_pdf(doc: dict[str, Any]) -> bytes:
     line = lambda text: pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")  # noqa: E731
     line(f"Đơn vị: {doc['site']['name']} ({doc['site']['code']})")
     line(f"Đoàn kiểm tra: {doc['inspection']['team'] or '—'}; trưởng đoàn: {doc['inspection']['lead']}")
-    line(f"Ký duyệt: {doc['inspection']['signed_by']} lúc {doc['inspection']['signed_at']}")
-    line(f"Công bố: {doc['published_at']} — mã {doc['id']} — khóa ký {doc['key_id']}")
+    line(f"Ký duyệt: {doc['inspection']['signed_by']} lúc {_when(doc['inspection']['signed_at'])}")
+    line(f"Công bố: {_when(doc['published_at'])} — mã {doc['id']} — khóa ký {doc['key_id']}")
     score = doc["score"]
     verdict = "Đạt" if score["passed"] else "Không đạt"
     pdf.set_font("DejaVu", "B", 12)
@@ -37,7 +77,7 @@ def render_pdf(doc: dict[str, Any]) -> bytes:
     if doc.get("trend"):
         t = doc["trend"]
         line(
-            f"So với lần kiểm tra trước ({t['previous_published_at'][:10]}): {t['previous_score']} → "
+            f"So với lần kiểm tra trước ({_when(t['previous_published_at'][:10])}): {t['previous_score']} → "
             f"{score['overall']} ({t['change']:+})"
             if t["change"] is not None
             else ""
@@ -48,19 +88,21 @@ def render_pdf(doc: dict[str, Any]) -> bytes:
     pdf.set_font("DejaVu", "B", 12)
     line(f"Tồn tại, hạn chế ({len(doc['findings'])})")
     pdf.set_font("DejaVu", "", 10)
+    titles = _check_titles()
     for f in doc["findings"]:
         line(f"- [{SEVERITY_VI.get(f['severity'], f['severity'])}] {f['label']['vi']}")
         if f["note"]:
             line(f"    Ghi chú: {f['note']}")
         if f["evidence"]:
-            line(f"    Bằng chứng: {f['evidence'][:500]}")
+            line(f"    Bằng chứng từ tác tử: {evidence_vi(f['evidence'], titles)[:800]}")
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 12)
     line(f"Việc cần làm ({len(doc['actions'])})")
     pdf.set_font("DejaVu", "", 10)
     for a in doc["actions"]:
         carried = " (chuyển từ lần trước)" if a["carried_over"] else ""
-        line(f"- {a['title']} — hạn khắc phục {a['due_date']}; phụ trách: {a['owner'] or '—'}{carried}")
+        due = _when(a["due_date"])
+        line(f"- {a['title']} — hạn khắc phục {due}; phụ trách: {a['owner'] or '—'}{carried}")
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 12)
     line("Kết quả từng tiêu chí kiểm tra")

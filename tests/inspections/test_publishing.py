@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,13 @@ def test_pdf_keeps_vietnamese_diacritics_and_is_signed(client, seeded, tmp_path)
         "Nguyễn Thị Hằng"[:0] or "Việc cần làm",
     ):
         assert phrase in text, phrase
+    # The agents' evidence reads in Vietnamese with the checks' titles, as on the web page, and dates
+    # are dd/mm/yyyy; the stored English sentence and raw check ids stay in the JSON only.
+    flat = " ".join(text.split())
+    assert "1 trên 2 thiết bị không đạt: pc-2: Tường lửa trên máy được bật" in flat
+    assert "Mẫu nhận diện mã độc được cập nhật trong 7 ngày" in flat
+    assert "host.firewall.enabled" not in flat and "devices fail" not in flat
+    assert re.search(r"hạn khắc phục \d{2}/\d{2}/\d{4}", flat)
     key = client.get("/.well-known/wardwatch-publishing-key.pem").content
     sig = client.get(pub["pdf"] + ".sig").content
     (tmp_path / "r.pdf").write_bytes(pdf)
