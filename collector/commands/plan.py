@@ -60,6 +60,9 @@ def replacement(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Rank degraded equipment and fit the replacements to a budget, each pick explained."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
     from collector.api.routers.replacement import parse_site_minimums
     from collector.db import make_engine, session_scope
     from collector.reports.plan_report import render_plan
@@ -87,6 +90,16 @@ def replacement(
     except (ServiceError, ScoringConfigError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    except SQLAlchemyError as exc:
+        # A wrong URL, a server that is down or a database never migrated: say which, not a traceback.
+        where = make_url(url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        typer.echo(
+            f"error: cannot read the database {where}: {reason} (is it the collector's, and up to date? "
+            "see `wardwatch db upgrade`)",
+            err=True,
+        )
+        raise typer.Exit(code=2) from None
     finally:
         engine.dispose()
     if output is None:
@@ -96,7 +109,11 @@ def replacement(
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    output.write_bytes(data)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(code=2) from None
     from collector.web.i18n import format_money
 
     spent, total = format_money(plan.spent), format_money(plan.rules.budget)
