@@ -147,6 +147,27 @@ def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSes
     )
 
 
+@router.post("/inspections/{inspection_id}/prefill")
+def refresh_from_agents(
+    request: Request, inspection_id: int, user: Inspector, session: DbSession
+) -> Response:
+    """Re-read the site's latest agent data into the automatic items (answers changed by hand stay)."""
+    try:
+        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
+    except NotFound:
+        raise HTTPException(404) from None
+    _ = translator_for(request)
+    target = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
+    if insp.status not in ("scheduled", "in_progress"):
+        return flash(target, _("This inspection is signed off; its evidence can no longer change"), "error")
+    svc.prefill(session, insp, actor=user.username)
+    session.commit()
+    message = _(
+        "Automatic items were refreshed from the agents' latest data; answers changed by hand were kept."
+    )
+    return flash(target, message, "ok")
+
+
 @router.post("/inspections/{inspection_id}/signoff")
 def sign_off(
     request: Request,
