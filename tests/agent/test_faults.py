@@ -223,6 +223,41 @@ def test_a_misbehaving_collector_keeps_the_reports_and_backs_off(
         runner.close()
 
 
+def test_a_collector_that_never_completes_the_connection_hits_the_connect_timeout(tmp_path: Path) -> None:
+    # A listening socket whose accept queue is full (backlog 0, never accepted): the kernel drops
+    # further SYNs, so a connect hangs as it does behind a dead link or a dropping firewall.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    fillers = []
+    for _ in range(4):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(server.getsockname())  # in progress: the handshake may never finish
+        fillers.append(s)
+    try:
+        state = tmp_path / "state"
+        url = f"http://127.0.0.1:{server.getsockname()[1]}"
+        AgentState(agent_id="a1", agent_key="wwa_k", collector_url=url).save(state)
+        settings = agent_settings(state)
+        settings.delivery.connect_timeout = 1.0
+        settings.delivery.read_timeout = 30.0  # the connect timeout, not the read timeout, must fire
+        spool = Spool.in_state_dir(state)
+        ids = _fill(spool, "a1", 2)
+        started = time.monotonic()
+        result = Deliverer(settings, spool).flush()
+        elapsed = time.monotonic() - started
+        assert isinstance(result.error, DeliveryTimeout), result.error
+        assert "ConnectTimeout" in str(result.error)
+        assert elapsed < 10
+        assert [i.report_id for i in spool.peek(10)] == ids  # nothing lost
+        spool.close()
+    finally:
+        for s in fillers:
+            s.close()
+        server.close()
+
+
 def test_corrupt_spool_file_under_a_running_agent(live_collector: LiveCollector, tmp_path: Path) -> None:
     state = tmp_path / "state"
     env = agent_env(state)
