@@ -70,3 +70,15 @@ def test_state_dir_round_trip(tmp_path: Path) -> None:
     assert previous_gateway_macs(tmp_path) == {"198.18.0.1": "00:0c:42:11:22:33"}
     (tmp_path / "lan" / "latest.json").write_text("{broken")
     assert latest_scan(tmp_path) is None
+
+
+def test_reverse_dns_names_what_answers_and_skips_what_does_not() -> None:
+    import socket
+    import time
+
+    from agent.lan.probes import ReverseDns
+
+    expected = socket.gethostbyaddr("127.0.0.1")[0]  # the system's own answer (/etc/hosts)
+    names = ReverseDns(["127.0.0.1", "198.18.255.254"]).collect(deadline=time.monotonic() + 3)
+    assert names.get("127.0.0.1") == expected
+    assert "198.18.255.254" not in names
