@@ -28,20 +28,23 @@ def _check_name(check: str, titles: dict[str, str]) -> str:
     return f"{titles[cid]}{sep}{target}" if cid in titles else check
 
 
-def evidence_vi(text: str | None, titles: dict[str, str]) -> str:
-    """The stored (English) evidence sentence in Vietnamese, check ids replaced by their titles."""
+def evidence_vi(text: str | None, titles: dict[str, str]) -> list[str]:
+    """The stored (English) evidence sentence as Vietnamese lines, check ids replaced by their titles
+    (one line per failing device, as the web page lists them)."""
     ev = parse_evidence(text)
     if ev.kind == "fail":
-        devices = "; ".join(
-            f"{host}: {', '.join(_check_name(c, titles) for c in checks)}" for host, checks in ev.devices
-        )
-        more = f" và {ev.more} thiết bị khác" if ev.more else ""
-        return f"{ev.failing} trên {ev.total} thiết bị không đạt: {devices}{more}"
+        lines = [f"{ev.failing} trên {ev.total} thiết bị không đạt:"]
+        lines += [
+            f"• {host}: {'; '.join(_check_name(c, titles) for c in checks)}" for host, checks in ev.devices
+        ]
+        if ev.more:
+            lines.append(f"• và {ev.more} thiết bị khác")
+        return lines
     if ev.kind == "pass":
-        return f"Cả {ev.total} thiết bị đều đạt: {', '.join(_check_name(c, titles) for c in ev.checks)}"
+        return [f"Cả {ev.total} thiết bị đều đạt: {'; '.join(_check_name(c, titles) for c in ev.checks)}"]
     if ev.kind == "none":
-        return "Chưa có tác tử nào tại đơn vị gửi dữ liệu về tiêu chí này"
-    return ev.text
+        return ["Chưa có tác tử nào tại đơn vị gửi dữ liệu về tiêu chí này"]
+    return [ev.text[:800]]
 
 
 def _when(value: str | None) -> str:
@@ -94,7 +97,10 @@ def render_pdf(doc: dict[str, Any]) -> bytes:
         if f["note"]:
             line(f"    Ghi chú: {f['note']}")
         if f["evidence"]:
-            line(f"    Bằng chứng từ tác tử: {evidence_vi(f['evidence'], titles)[:800]}")
+            first, *more = evidence_vi(f["evidence"], titles)
+            line(f"    Bằng chứng từ tác tử: {first}")
+            for text in more:
+                line(f"      {text}")
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 12)
     line(f"Việc cần làm ({len(doc['actions'])})")

@@ -87,7 +87,7 @@ def test_pdf_keeps_vietnamese_diacritics_and_is_signed(client, seeded, tmp_path)
     # The agents' evidence reads in Vietnamese with the checks' titles, as on the web page, and dates
     # are dd/mm/yyyy; the stored English sentence and raw check ids stay in the JSON only.
     flat = " ".join(text.split())
-    assert "1 trên 2 thiết bị không đạt: pc-2: Tường lửa trên máy được bật" in flat
+    assert "1 trên 2 thiết bị không đạt: • pc-2: Tường lửa trên máy được bật" in flat
     assert "Mẫu nhận diện mã độc được cập nhật trong 7 ngày" in flat
     assert "host.firewall.enabled" not in flat and "devices fail" not in flat
     assert re.search(r"hạn khắc phục \d{2}/\d{2}/\d{4}", flat)
