@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from collector.models.core import Device, DeviceResult, Role, Site
+from collector.models.core import Device, DeviceResult, Role, Site, User, UserSite
 from collector.models.inspections import (
     Action,
     ActionStatus,
@@ -169,12 +169,15 @@ def create_inspection(
     actor: str,
 ) -> Inspection:
     template = get_template(template_key)
+    lead = lead_username.strip() or actor
+    if lead != actor:
+        _check_lead(session, lead, site)
     insp = Inspection(
         site_id=site.id or 0,
         template_key=template.key,
         template_version=template.version,
         team=team.strip(),
-        lead_username=lead_username.strip() or actor,
+        lead_username=lead,
         scheduled_for=scheduled_for,
         created_by=actor,
         status=InspectionStatus.IN_PROGRESS
@@ -188,6 +191,21 @@ def create_inspection(
     record(session, actor=actor, action="inspection.create", target=f"{site.code}#{insp.id}")
     session.flush()
     return insp
+
+
+LEAD_ROLES = (Role.INSPECTOR, Role.ADMIN)
+
+
+def _check_lead(session: Session, username: str, site: Site) -> None:
+    """The lead signs off: a mistyped or unsuitable name would leave the inspection unsignable."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or user.disabled:
+        raise ServiceError(f"lead inspector {username!r}: no active user with this username")
+    if user.role not in LEAD_ROLES:
+        raise ServiceError(f"lead inspector {username!r}: must be an inspector or an administrator")
+    sites = set(session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all())
+    if sites and site.id not in sites:
+        raise ServiceError(f"lead inspector {username!r}: may not see site {site.code}")
 
 
 def _carry_over(session: Session, insp: Inspection) -> None:

@@ -206,3 +206,97 @@ def test_every_shipped_template_names_known_checks():
             if item.auto:
                 unknown = [c for c in item.auto.checks if c not in catalog]
                 assert not unknown, f"{template.key} item {item.id} names unknown checks {unknown}"
+
+
+def test_a_scheduled_inspection_starts_when_first_answered(client, seeded):
+    from datetime import date, timedelta
+
+    later = (date.today() + timedelta(days=7)).isoformat()
+    insp = create(client, seeded.inspector, scheduled_for=later)
+    assert insp["status"] == "scheduled" and insp["scheduled_for"] == later
+    assert insp["team"] == "Đoàn kiểm tra số 1"
+    r = client.post(
+        f"/api/v1/inspections/{insp['id']}/sync",
+        json={"ops": [op("logging", "pass")]},
+        headers=seeded.inspector,
+    )
+    assert r.json()["status"] == "in_progress"
+
+
+def test_the_lead_must_be_an_active_inspector_who_may_see_the_site(client, seeded):
+    engine = client.app.state.engine
+    user_token(client, engine, username="hung.tran", role="inspector")
+    user_token(client, engine, username="x02-only", role="inspector", sites=["X02"])
+    for lead, why in (
+        ("no-such-user", "no active user"),
+        ("tech1", "must be an inspector or an administrator"),
+        ("x02-only", "may not see site P01"),
+    ):
+        r = client.post("/api/v1/inspections", json={"site": "P01", "lead": lead}, headers=seeded.inspector)
+        assert r.status_code == 400 and why in r.json()["detail"], (lead, r.text)
+    insp = create(client, seeded.inspector, lead="hung.tran")
+    assert insp["lead"] == "hung.tran"
+
+
+def test_actions_are_due_by_severity(client, seeded):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    insp = create(client, seeded.inspector)
+    answer_all(client, seeded.inspector, insp, fail={"offline_backup", "antivirus", "usb_scanning"})
+    r = client.post(
+        f"/api/v1/inspections/{insp['id']}/signoff", json={"signature_name": "Lân"}, headers=seeded.inspector
+    )
+    assert r.status_code == 200, r.text
+    signed = datetime.fromisoformat(r.json()["signed_at"])
+    signed = signed.replace(tzinfo=signed.tzinfo or ZoneInfo("UTC")).date()
+    due = {a["item_id"]: a["due_date"] for a in r.json()["actions"]}
+    days = client.app.state.settings.due_days
+    assert due["offline_backup"] == (signed + timedelta(days=days["high"])).isoformat()  # high
+    assert due["firewall"] == (signed + timedelta(days=days["medium"])).isoformat()  # medium
+    assert due["usb_scanning"] == (signed + timedelta(days=days["low"])).isoformat()  # low
+
+
+def test_photos_too_large_are_refused_and_kept_outside_the_web_root(client, seeded):
+    from collector.services.photos import MAX_PHOTO_BYTES
+
+    insp = create(client, seeded.inspector)
+    url = f"/api/v1/inspections/{insp['id']}/photos"
+    huge = PNG + b"\0" * (MAX_PHOTO_BYTES + 1 - len(PNG))
+    r = client.post(
+        url,
+        data={"item_id": "server_room_photo"},
+        files={"file": ("big.png", io.BytesIO(huge), "image/png")},
+        headers=seeded.inspector,
+    )
+    assert r.status_code == 400 and "larger than 10 MB" in r.json()["detail"]
+    ok = client.post(
+        url,
+        data={"item_id": "server_room_photo"},
+        files={"file": ("cabinet.png", io.BytesIO(PNG), "image/png")},
+        headers=seeded.inspector,
+    )
+    assert ok.status_code == 201
+    stored = list((client.app.state.settings.data_dir / "photos" / str(insp["id"])).iterdir())
+    assert [p.read_bytes() for p in stored] == [PNG]
+    assert client.get(f"/static/{stored[0].name}").status_code == 404
+
+
+def test_a_broken_checklist_template_names_what_is_wrong():
+    import pytest
+
+    from collector.services.checklists import ChecklistError, parse_template
+
+    base = (
+        "key: t\nversion: 1\ntitle: {vi: T, en: T}\nsections:\n  - id: s\n    title: {vi: S, en: S}\n"
+        "    items:\n"
+    )
+    with pytest.raises(ChecklistError, match="not valid YAML"):
+        parse_template("key: [", source="t.yaml")
+    with pytest.raises(ChecklistError, match="item b: a choice item needs choices"):
+        parse_template(base + "      - {id: b, label: {vi: B, en: B}, type: choice}\n")
+    with pytest.raises(ChecklistError, match="only pass_fail items can be answered automatically"):
+        parse_template(base + "      - {id: n, label: {vi: N, en: N}, type: number, auto: {checks: [x]}}\n")
+    with pytest.raises(ChecklistError, match="duplicate item ids: a"):
+        item = "      - {id: a, label: {vi: A, en: A}, type: pass_fail}\n"
+        parse_template(base + item + item)

@@ -94,7 +94,12 @@ def create_inspection(
         )
     except (ServiceError, ValueError) as exc:
         session.rollback()
-        return flash(RedirectResponse("/inspections", status_code=303), str(exc), "error")
+        message = str(exc)
+        if message.startswith("lead inspector"):  # the service speaks English; say it in the page's
+            message = translator_for(request)(
+                "The lead inspector must be an active inspector or administrator who may see this site"
+            )
+        return flash(RedirectResponse("/inspections", status_code=303), message, "error")
     session.commit()
     return RedirectResponse(f"/inspections/{insp.id}", status_code=303)
 
