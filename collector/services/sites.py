@@ -23,12 +23,25 @@ def create_site(
         raise ServiceError(f"site code {code!r} must be 1-64 letters, digits, '.', '_' or '-'")
     if not name.strip():
         raise ServiceError(f"site {code}: a name is required")
+    _check_lengths(code, name=name.strip(), district=district, address=address)
     if session.exec(select(Site).where(Site.code == code)).first():
         raise Conflict(f"site {code} already exists")
     site = Site(code=code, name=name.strip(), district=district or None, address=address or None)
     session.add(site)
     session.flush()
     return site
+
+
+# The columns' sizes (collector/models/core.py Site): PostgreSQL refuses longer text with an error
+# that would name no row, so a long value is refused here, saying which field and how long.
+MAX_LENGTHS = {"name": 255, "district": 255, "address": 500}
+
+
+def _check_lengths(code: str, **values: str | None) -> None:
+    for field, value in values.items():
+        limit = MAX_LENGTHS[field]
+        if value and len(value) > limit:
+            raise ServiceError(f"site {code}: {field} is {len(value)} characters; at most {limit}")
 
 
 def get_site_by_code(session: Session, code: str) -> Site:
@@ -49,23 +62,40 @@ def import_sites_csv(session: Session, text: str) -> ImportResult:
 
     All rows are checked before anything is written: one bad row names its line and changes nothing.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    fields = {f.strip().lower() for f in reader.fieldnames or []}
+    # strict: an unterminated quote is an error, not a name that swallows the rest of the file.
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
+    try:
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+    except csv.Error as exc:
+        raise ServiceError(f"line 1: not valid CSV: {exc}") from None
     if not {"code", "name"} <= fields:
         raise ServiceError("the CSV needs a header row with at least the columns: code,name")
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
-    for line_no, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        code, name = row.get("code", ""), row.get("name", "")
-        if not CODE_RE.match(code):
-            raise ServiceError(f"line {line_no}: site code {code!r} is not valid")
-        if not name:
-            raise ServiceError(f"line {line_no}: site {code} has no name")
-        if code in seen:
-            raise ServiceError(f"line {line_no}: site {code} appears twice")
-        seen.add(code)
-        rows.append(row)
+    line_no = reader.line_num  # the header's last line; a record starts on the line after the previous one
+    try:
+        for raw in reader:
+            line_no = reader.line_num
+            if None in raw:  # DictReader files surplus fields under the key None
+                raise ServiceError(
+                    f"line {line_no}: more fields than the header's {len(reader.fieldnames or [])}"
+                )
+            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items()}
+            code, name = row.get("code", ""), row.get("name", "")
+            if not CODE_RE.match(code):
+                raise ServiceError(f"line {line_no}: site code {code!r} is not valid")
+            if not name:
+                raise ServiceError(f"line {line_no}: site {code} has no name")
+            if code in seen:
+                raise ServiceError(f"line {line_no}: site {code} appears twice")
+            try:
+                _check_lengths(code, name=name, district=row.get("district"), address=row.get("address"))
+            except ServiceError as exc:
+                raise ServiceError(f"line {line_no}: {exc}") from None
+            seen.add(code)
+            rows.append(row)
+    except csv.Error as exc:
+        raise ServiceError(f"line {line_no + 1}: not valid CSV: {exc}") from None
     result = ImportResult(created=[], updated=[])
     for row in rows:
         site = session.exec(select(Site).where(Site.code == row["code"])).first()

@@ -71,6 +71,28 @@ def test_site_import_checks_every_row_before_writing(tmp_path: Path):
     engine.dispose()
 
 
+def test_site_import_refuses_malformed_csv_naming_the_line(database_url: str, tmp_path: Path):
+    # What spreadsheets and hand edits produce: a surplus column, a quote never closed, a name pasted
+    # with a whole paragraph. Each is refused with its line, no traceback, and nothing is written.
+    cases = {
+        "surplus.csv": ("code,name\nP01,Phường 1\nP02,Phường 2,Quận 1\n", "line 3: more fields"),
+        "quote.csv": ('code,name\nP01,Phường 1\nP02,"Phường 2\n', "line 3: not valid CSV"),
+        "long.csv": (f"code,name\nP01,Phường 1\nP02,{'x' * 300}\n", "line 3: site P02: name is 300"),
+    }
+    for name, (text, message) in cases.items():
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        done = ww("site", "import", str(path), "--database-url", database_url)
+        assert done.returncode == 2 and message in done.stderr, (name, done.stderr[-500:])
+        assert "Traceback" not in done.stderr
+    long_add = ww("site", "add", "P09", "y" * 256, "--database-url", database_url)
+    assert long_add.returncode == 2 and "name is 256 characters; at most 255" in long_add.stderr
+    engine = make_engine(database_url)
+    with Session(engine) as s:
+        assert s.exec(select(Site.code)).all() == []
+    engine.dispose()
+
+
 def test_errors_are_clear(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'ww.db'}"
     ww("db", "upgrade", "--database-url", url)
