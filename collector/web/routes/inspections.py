@@ -270,7 +270,14 @@ def update_action(
         )
     except ServiceError as exc:
         session.rollback()
-        return flash(target, str(exc), "error")
+        _ = translator_for(request)  # the service speaks English; the page says it in the user's language
+        if "verifies" in str(exc):
+            message = _("Only an inspector or an administrator verifies an action")
+        elif "cannot go from" in str(exc):
+            message = _("This status change is not allowed (open → in progress → done → verified)")
+        else:
+            message = str(exc)
+        return flash(target, message, "error")
     session.commit()
     return target
 
