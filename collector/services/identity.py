@@ -14,6 +14,17 @@ from collector.models.types import utcnow
 from inventory.report import Subject
 
 
+def fit(column: str, value: str | None) -> str | None:
+    """``value`` cut to the size of the Device column it is stored in.
+
+    The wire contract leaves identity strings unbounded (a junk DMI serial must not cost a PC its
+    reports); PostgreSQL refuses longer text with an error, so it is cut here, the same way on every
+    report, and identity matching compares the cut values.
+    """
+    length = getattr(Device.__table__.c[column].type, "length", None)  # type: ignore[attr-defined]
+    return value[:length] if value and length else value
+
+
 def _differs(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and a != b
 
@@ -30,9 +41,9 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
     if subject.kind == DeviceKind.NETWORK_DEVICE:
         return _resolve_network_device(session, agent=agent, subject=subject)
     ident = subject.host
-    machine_id = ident.machine_id if ident else None
-    serial = ident.serial if ident else None
-    mac = ident.mac if ident else None
+    machine_id = fit("machine_id", ident.machine_id if ident else None)
+    serial = fit("serial", ident.serial if ident else None)
+    mac = fit("mac", ident.mac if ident else None)
     hosts = select(Device).where(Device.kind == DeviceKind.HOST)
 
     clone_of: Device | None = None
@@ -72,8 +83,8 @@ def _touch(session: Session, device: Device, subject: Subject, agent: Agent) -> 
     device.agent_id = agent.id
     ident = subject.host
     if ident is not None:
-        device.serial = device.serial or ident.serial
-        device.mac = device.mac or ident.mac
+        device.serial = device.serial or fit("serial", ident.serial)
+        device.mac = device.mac or fit("mac", ident.mac)
     session.add(device)
     return device
 
@@ -85,17 +96,17 @@ def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject)
         if site is not None:
             site_id = site.id or site_id
     nd = subject.device
-    name = nd.name if nd else subject.hostname
-    address = nd.host if nd else None
+    name = fit("hostname", nd.name if nd else subject.hostname) or subject.hostname
+    address = fit("address", nd.host if nd else None)
+    platform = fit("platform", nd.platform if nd else None)
+    nd_serial = fit("serial", nd.serial if nd else None)
     query = select(Device).where(Device.kind == DeviceKind.NETWORK_DEVICE, Device.site_id == site_id)
     device = None
-    if nd and nd.serial:
-        device = session.exec(query.where(Device.serial == nd.serial)).first()
+    if nd_serial:
+        device = session.exec(query.where(Device.serial == nd_serial)).first()
     if device is None:
         device = (
-            session.exec(
-                query.where(Device.address == address, Device.platform == (nd.platform if nd else None))
-            ).first()
+            session.exec(query.where(Device.address == address, Device.platform == platform)).first()
             if address
             else None
         )
@@ -105,14 +116,14 @@ def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject)
             kind=DeviceKind.NETWORK_DEVICE,
             hostname=name,
             address=address,
-            platform=nd.platform if nd else None,
-            serial=nd.serial if nd else None,
+            platform=platform,
+            serial=nd_serial,
             agent_id=agent.id,
             first_seen_at=utcnow(),
         )
     else:
         device.hostname = name
-        device.serial = device.serial or (nd.serial if nd else None)
+        device.serial = device.serial or nd_serial
         device.agent_id = agent.id
     session.add(device)
     session.flush()

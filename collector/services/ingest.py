@@ -99,7 +99,8 @@ def ingest_report(
     if report.kind == ReportKind.FULL:
         device.last_full_report_id = report_id
     agent.last_seen_at = now
-    agent.version = report.agent_version or agent.version
+    # Cut to the column (64): PostgreSQL refuses longer text; a version string must not cost a report.
+    agent.version = (report.agent_version or "")[:64] or agent.version
     if report.subject.kind == "host":
         agent.hostname = report.subject.hostname
     session.add_all([device, agent])

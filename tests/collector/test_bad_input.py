@@ -98,3 +98,20 @@ def test_report_for_another_agent_is_refused(client, app, agent):
     other = enroll(client, seed_site(app.state.engine), "pc-2")
     r = post_report(client, agent, host_report(other.agent_id))
     assert r.status_code == 403 and "does not match" in r.json()["detail"]
+
+
+def test_over_long_identity_strings_never_cost_a_500(client, app, agent):
+    # The wire contract leaves identity strings unbounded (junk DMI data must not silence a PC);
+    # PostgreSQL's bounded columns once answered such a report with a 500. Now it lands, and the
+    # same PC sending it again is recognised as one device, not as a clone of itself.
+    kwargs = {"machine_id": "m" * 300, "serial": "S" * 200, "mac": "aa:" * 40}
+    first = host_report(agent.agent_id, **kwargs)
+    first.agent_version = "1.0+" + "x" * 100
+    r1 = post_report(client, agent, first)
+    assert r1.status_code == 202, r1.text
+    r2 = post_report(client, agent, host_report(agent.agent_id, **kwargs))
+    assert r2.status_code == 202 and r2.json()["device_id"] == r1.json()["device_id"]
+    with Session(app.state.engine) as s:
+        device = s.exec(select(Device)).one()
+        assert device.serial == "S" * 128 and device.clone_of_id is None
+    assert rows(app.state.engine) == (2, 1)
