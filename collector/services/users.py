@@ -24,6 +24,12 @@ MAX_FAILED_PER_ADDRESS = 30
 ADDRESS_WINDOW = timedelta(minutes=15)
 
 
+def _check_full_name(full_name: str | None) -> None:
+    # The column holds 255 characters; PostgreSQL refuses more with an error naming no field.
+    if full_name and len(full_name) > 255:
+        raise ServiceError(f"the full name is {len(full_name)} characters; at most 255")
+
+
 def create_user(
     session: Session,
     *,
@@ -44,6 +50,7 @@ def create_user(
         raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    _check_full_name(full_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"user {username} already exists")
     user = User(
@@ -239,6 +246,7 @@ def update_user(
         raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if user.username == actor and role != Role(user.role):
         raise ServiceError("you cannot change your own role")
+    _check_full_name(full_name)
     user.role = role.value
     user.full_name = full_name or None
     session.add(user)

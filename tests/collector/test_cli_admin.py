@@ -71,7 +71,7 @@ def test_site_import_checks_every_row_before_writing(tmp_path: Path):
     engine.dispose()
 
 
-def test_site_import_refuses_malformed_csv_naming_the_line(database_url: str, tmp_path: Path):
+def test_malformed_csv_and_over_long_names_are_refused_clearly(database_url: str, tmp_path: Path):
     # What spreadsheets and hand edits produce: a surplus column, a quote never closed, a name pasted
     # with a whole paragraph. Each is refused with its line, no traceback, and nothing is written.
     cases = {
@@ -87,6 +87,19 @@ def test_site_import_refuses_malformed_csv_naming_the_line(database_url: str, tm
         assert "Traceback" not in done.stderr
     long_add = ww("site", "add", "P09", "y" * 256, "--database-url", database_url)
     assert long_add.returncode == 2 and "name is 256 characters; at most 255" in long_add.stderr
+    long_user = ww(
+        "user",
+        "add",
+        "u1",
+        "--role",
+        "viewer",
+        "--full-name",
+        "z" * 300,
+        "--database-url",
+        database_url,
+        env={"WARDWATCH_NEW_PASSWORD": "long enough"},
+    )
+    assert long_user.returncode == 2 and "full name is 300 characters" in long_user.stderr
     engine = make_engine(database_url)
     with Session(engine) as s:
         assert s.exec(select(Site.code)).all() == []
