@@ -12,22 +12,28 @@ import threading
 
 
 def serve(sock: socket.socket, title: str | None) -> None:
+    # One thread per connection, like a real web server: a probe that connects and sends nothing
+    # must not hold up the next client.
     while True:
         conn, _ = sock.accept()
-        try:
-            if title is not None:
-                conn.settimeout(2)
-                conn.recv(4096)
-                body = f"<html><head><title>{title}</title></head><body>login</body></html>".encode()
-                conn.sendall(
-                    b"HTTP/1.0 200 OK\r\nServer: test\r\nContent-Type: text/html\r\n"
-                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
-                    + body
-                )
-        except OSError:
-            pass
-        finally:
-            conn.close()
+        threading.Thread(target=answer, args=(conn, title), daemon=True).start()
+
+
+def answer(conn: socket.socket, title: str | None) -> None:
+    try:
+        if title is not None:
+            conn.settimeout(2)
+            conn.recv(4096)
+            body = f"<html><head><title>{title}</title></head><body>login</body></html>".encode()
+            conn.sendall(
+                b"HTTP/1.0 200 OK\r\nServer: test\r\nContent-Type: text/html\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+    except OSError:
+        pass
+    finally:
+        conn.close()
 
 
 def main() -> None:
