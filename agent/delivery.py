@@ -29,6 +29,7 @@ import httpx
 
 from agent import __version__
 from agent.errors import (
+    AgentRevoked,
     AuthError,
     DeliveryError,
     DeliveryTimeout,
@@ -67,6 +68,8 @@ __all__ = [
 
 USER_AGENT = f"wardwatch-agent/{__version__}"
 ENROLL_PATH = "/api/v1/agents/enroll"
+# The collector marks a 401 for a key an administrator revoked (as opposed to one it lost).
+REVOKED_HEADER = "X-Wardwatch-Agent"
 REPORTS_PATH = "/api/v1/reports"
 
 
@@ -162,6 +165,11 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
             status_code=code,
         )
     if code == 401:
+        if resp.headers.get(REVOKED_HEADER, "").lower() == "revoked":
+            raise AgentRevoked(
+                f"{what}: {detail or 'revoked'}; an administrator must enroll this PC again",
+                status_code=code,
+            )
         raise AuthError(f"{what}: {detail or 'unauthorized'}", status_code=code)
     if data is None:
         # Not the collector's JSON: a proxy or a portal answered. Keep the report and retry later.
@@ -337,7 +345,7 @@ class Deliverer:
         try:
             status = send_report(client, key=ident.agent_key, body_gz=body, report_id=item.report_id)
         except AuthError as exc:
-            if self._reenrolled or not self.settings.enroll_secret:
+            if self._reenrolled or not self.settings.enroll_secret or isinstance(exc, AgentRevoked):
                 result.error = exc
                 return ident
             log.warning("collector no longer knows this agent's key (%s); enrolling again", exc)

@@ -83,6 +83,10 @@ class AuthError(PermanentError):
     pass
 
 
+class AgentRevoked(AuthError):
+    """An administrator revoked this agent's key: enrolling again on our own would undo that."""
+
+
 class EnrollRefused(PermanentError):
     pass
 

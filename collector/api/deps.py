@@ -178,8 +178,9 @@ def agent_auth(request: Request, session: DbSession) -> Agent:
     if agent.revoked_at is not None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "this agent key was revoked; enroll again",
-            headers={"WWW-Authenticate": "Bearer"},
+            "this agent key was revoked by an administrator",
+            # Tells the agent not to re-enroll by itself, which would undo the revocation.
+            headers={"WWW-Authenticate": "Bearer", "X-Wardwatch-Agent": "revoked"},
         )
     return agent
 

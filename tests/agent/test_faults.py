@@ -378,3 +378,34 @@ def test_ten_thousand_reports_flush_in_order_with_bounded_memory(tmp_path: Path)
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_revoked_agent_does_not_enroll_itself_again(live_collector: LiveCollector, tmp_path: Path) -> None:
+    """Revocation must stick: with an enroll secret configured, a lost key re-enrolls, a revoked one not."""
+    state = tmp_path / "state"
+    env = agent_env(
+        state,
+        WARDWATCH_AGENT_ENROLL_SECRET=live_collector.secret,
+        WARDWATCH_AGENT_COLLECTOR_URL=live_collector.url,
+    )
+    assert (
+        wardwatch(
+            "agent", "enroll", "--collector", live_collector.url, "--secret", live_collector.secret, env=env
+        ).returncode
+        == 0
+    )
+    ident = AgentState.load(state)
+    assert ident is not None
+    from collector.db import make_engine, session_scope
+    from collector.services.enrollment import revoke_agent
+
+    engine = make_engine(live_collector.database_url)
+    with session_scope(engine) as session:
+        revoke_agent(session, ident.agent_id, actor="admin")
+    engine.dispose()
+    done = wardwatch("agent", "run", "--once", env=env)
+    assert done.returncode != 0
+    assert "revoked" in done.stdout + done.stderr
+    assert live_collector._query("SELECT count(*) FROM agent")[0][0] == 1  # no new agent appeared
+    assert AgentState.load(state).agent_id == ident.agent_id  # type: ignore[union-attr]
+    assert live_collector.report_count() == 0
