@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,19 +28,41 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _session(url: str):  # type: ignore[no-untyped-def]
-    from collector.db import make_engine, session_scope
+@contextmanager
+def _session(url: str) -> Iterator[Any]:
+    """A committing session; an unreachable or unmigrated database becomes a clear ServiceError."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
 
-    return session_scope(make_engine(url))
+    from collector.db import make_engine, session_scope
+    from collector.services.errors import ServiceError
+
+    engine = make_engine(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        hint = "run `wardwatch db upgrade` first" if "no such table" in reason or "does not exist" in reason \
+            else "is the database server running and the URL right?"
+        raise ServiceError(f"cannot use the database {shown}: {reason} ({hint})") from None
+    finally:
+        engine.dispose()
 
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every pending migration."""
+    from sqlalchemy.exc import DBAPIError
+
     from collector.migrate import upgrade
 
     url = resolve_database_url(database_url)
-    upgrade(url)
+    try:
+        upgrade(url)
+    except DBAPIError as exc:
+        raise _fail(f"cannot upgrade the database: {str(exc.orig or exc).splitlines()[0]}") from None
     typer.echo("database is up to date")
 
 

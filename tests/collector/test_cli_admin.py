@@ -134,3 +134,19 @@ def test_schema_prints_the_report_json_schema():
     done = ww("schema")
     schema = json.loads(done.stdout)
     assert schema["title"] == "Report" and "report_id" in schema["properties"]
+
+
+def test_an_unusable_database_is_a_clear_error(tmp_path: Path):
+    unmigrated = f"sqlite:///{tmp_path / 'empty.db'}"
+    done = ww("site", "add", "P01", "Phường 1", "--database-url", unmigrated)
+    assert done.returncode == 2 and "wardwatch db upgrade" in done.stderr and "Traceback" not in done.stderr
+    down = "postgresql+psycopg://ww:secret-pw@127.0.0.1:1/nope"
+    done = ww("enroll-secret", "create", "--site", "P01", "--database-url", down)
+    assert done.returncode == 2 and "cannot use the database" in done.stderr
+    assert "secret-pw" not in done.stderr and "Traceback" not in done.stderr
+    done = ww("db", "upgrade", "--database-url", down)
+    assert (
+        done.returncode == 2
+        and "cannot upgrade the database" in done.stderr
+        and "secret-pw" not in done.stderr
+    )
