@@ -140,3 +140,20 @@ def test_share_links_open_private_reports_until_revoked(client, seeded, suffix):
         client.post(f"/api/v1/published/{private['slug']}/share-links", headers=seeded.viewer).status_code
         == 403
     )
+
+
+def test_only_the_lead_or_an_admin_publishes(client, seeded):
+    from tests.helpers import user_token
+    from tests.inspections.test_inspections import answer_all, create
+
+    insp = create(client, seeded.inspector)
+    answer_all(client, seeded.inspector, insp, fail={"antivirus"})
+    signed = client.post(
+        f"/api/v1/inspections/{insp['id']}/signoff", json={"signature_name": "Lân"}, headers=seeded.inspector
+    )
+    assert signed.status_code == 200, signed.text
+    url = f"/api/v1/inspections/{insp['id']}/publish"
+    other = user_token(client, client.app.state.engine, username="other-inspector", role="inspector")
+    assert client.post(url, json={}, headers=other).status_code == 403
+    assert client.post(url, json={}, headers=seeded.technician).status_code == 403
+    assert client.post(url, json={}, headers=seeded.admin).status_code == 201
