@@ -44,8 +44,11 @@ def _session(url: str) -> Iterator[Any]:
             yield session
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        hint = "run `wardwatch db upgrade` first" if "no such table" in reason or "does not exist" in reason \
+        hint = (
+            "run `wardwatch db upgrade` first"
+            if "no such table" in reason or "does not exist" in reason
             else "is the database server running and the URL right?"
+        )
         raise ServiceError(f"cannot use the database {shown}: {reason} ({hint})") from None
     finally:
         engine.dispose()
