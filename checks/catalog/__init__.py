@@ -26,6 +26,8 @@ import yaml
 
 from checks.model import CheckDefinition, registry
 
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class CatalogError(ValueError):
     pass
@@ -40,7 +42,8 @@ def catalog_files() -> list[Traversable]:
 def load_catalog_file(entry: Traversable | Path) -> list[CheckDefinition]:
     """The checks of one YAML file; a bad entry raises ``CatalogError`` naming the file and index."""
     try:
-        items = yaml.safe_load(entry.read_text(encoding="utf-8")) or []
+        # libyaml's loader when PyYAML has it: the catalog is read on every agent cycle.
+        items = yaml.load(entry.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or []
     except yaml.YAMLError as exc:
         raise CatalogError(f"{entry.name}: not valid YAML: {exc}") from exc
     if not isinstance(items, list):
