@@ -80,6 +80,11 @@ class Verdict:
         return cls(CheckStatus.FAIL, evidence, observed)
 
     @classmethod
+    def fail_if(cls, failing: bool, evidence: str, **observed: Any) -> Verdict:
+        """Failed when ``failing``, else passed, with the same evidence either way."""
+        return cls(CheckStatus.FAIL if failing else CheckStatus.PASS, evidence, observed)
+
+    @classmethod
     def not_applicable(cls, evidence: str, **observed: Any) -> Verdict:
         return cls(CheckStatus.NOT_APPLICABLE, evidence, observed)
 

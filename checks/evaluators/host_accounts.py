@@ -34,9 +34,7 @@ def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
     ]
     names = ", ".join(counted) or "none"
     text = f"{len(counted)} enabled administrator account(s): {names} (limit {params.max_admins})"
-    if len(counted) > params.max_admins:
-        return Verdict.failed(text, admins=counted)
-    return Verdict.passed(text, admins=counted)
+    return Verdict.fail_if(len(counted) > params.max_admins, text, admins=counted)
 
 
 @evaluator("host.guest_disabled")

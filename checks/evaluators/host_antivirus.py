@@ -54,9 +54,7 @@ def antivirus_fresh(facts: Facts, params: FreshParams) -> Verdict:
             f"{best.name} signatures updated {day(best.signature_updated_at)}, {age} days ago "
             f"(limit {params.max_age_days})"
         )
-        if age > params.max_age_days:
-            return Verdict.failed(text, signature_age_days=age, product=best.name)
-        return Verdict.passed(text, signature_age_days=age, product=best.name)
+        return Verdict.fail_if(age > params.max_age_days, text, signature_age_days=age, product=best.name)
     flags = [p for p in active if p.up_to_date is not None]
     if not flags:
         raise MissingFact("security.antivirus signature age")

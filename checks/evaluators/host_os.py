@@ -174,9 +174,9 @@ def os_supported(facts: Facts, params: SupportParams) -> Verdict:
             return Verdict.not_applicable(text + " — already ended, see the supported-OS check", **observed)
         return Verdict.failed(text, **observed)
     text = f"{life.label}: {used} {end.isoformat()}, in {days_left} days ({src}){note}"
-    if params.within_days is not None and days_left <= params.within_days:
-        return Verdict.failed(text, **observed)
-    return Verdict.passed(text, **observed)
+    return Verdict.fail_if(
+        params.within_days is not None and days_left <= params.within_days, text, **observed
+    )
 
 
 # ---- Windows 11 eligibility -------------------------------------------------------------------

@@ -26,9 +26,7 @@ def password_min_length(facts: Facts, params: MinLengthParams) -> Verdict:
     if p.min_length is None:
         raise MissingFact("security.password_policy.min_length")
     text = f"minimum password length {p.min_length} (required {params.min_length}){_src(p)}"
-    if p.min_length < params.min_length:
-        return Verdict.failed(text, min_length=p.min_length)
-    return Verdict.passed(text, min_length=p.min_length)
+    return Verdict.fail_if(p.min_length < params.min_length, text, min_length=p.min_length)
 
 
 class MaxAgeParams(BaseModel):
@@ -44,9 +42,7 @@ def password_max_age(facts: Facts, params: MaxAgeParams) -> Verdict:
     if p.max_age_days is None:
         raise MissingFact("security.password_policy.max_age_days")
     text = f"passwords expire after {p.max_age_days} days (required at most {params.max_days}){_src(p)}"
-    if p.max_age_days > params.max_days:
-        return Verdict.failed(text, max_age_days=p.max_age_days)
-    return Verdict.passed(text, max_age_days=p.max_age_days)
+    return Verdict.fail_if(p.max_age_days > params.max_days, text, max_age_days=p.max_age_days)
 
 
 class HistoryParams(BaseModel):
@@ -60,9 +56,7 @@ def password_history(facts: Facts, params: HistoryParams) -> Verdict:
     if p.history is None:
         raise MissingFact("security.password_policy.history")
     text = f"{p.history} previous passwords remembered (required {params.min_history}){_src(p)}"
-    if p.history < params.min_history:
-        return Verdict.failed(text, history=p.history)
-    return Verdict.passed(text, history=p.history)
+    return Verdict.fail_if(p.history < params.min_history, text, history=p.history)
 
 
 @evaluator("host.password_complexity")
@@ -91,6 +85,6 @@ def account_lockout(facts: Facts, params: LockoutParams) -> Verdict:
         f"accounts lock after {p.lockout_threshold} failed logins "
         f"(required at most {params.max_attempts}){_src(p)}"
     )
-    if p.lockout_threshold > params.max_attempts:
-        return Verdict.failed(text, lockout_threshold=p.lockout_threshold)
-    return Verdict.passed(text, lockout_threshold=p.lockout_threshold)
+    return Verdict.fail_if(
+        p.lockout_threshold > params.max_attempts, text, lockout_threshold=p.lockout_threshold
+    )

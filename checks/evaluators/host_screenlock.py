@@ -32,6 +32,4 @@ def screen_lock(facts: Facts, params: ScreenLockParams) -> Verdict:
     text = (
         f"the screen locks after {s.timeout_seconds // 60} min {s.timeout_seconds % 60} s idle ({limit}){src}"
     )
-    if s.timeout_seconds > params.max_seconds:
-        return Verdict.failed(text, timeout_seconds=s.timeout_seconds)
-    return Verdict.passed(text, timeout_seconds=s.timeout_seconds)
+    return Verdict.fail_if(s.timeout_seconds > params.max_seconds, text, timeout_seconds=s.timeout_seconds)

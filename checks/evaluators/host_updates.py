@@ -35,9 +35,7 @@ def updates_recent(facts: Facts, params: RecentParams) -> Verdict:
     age = days_since(up.last_update_at, now())
     what = f" ({up.last_update_what})" if up.last_update_what else ""
     text = f"last update installed {day(up.last_update_at)}{what}, {age} days ago (limit {params.max_days})"
-    if age > params.max_days:
-        return Verdict.failed(text, days_since_update=age)
-    return Verdict.passed(text, days_since_update=age)
+    return Verdict.fail_if(age > params.max_days, text, days_since_update=age)
 
 
 class PendingParams(BaseModel):
