@@ -208,8 +208,8 @@ def enroll(
 ) -> AgentState:
     """Enroll with ``secret``; returns the identity (the caller saves it). Raises a DeliveryError.
 
-    With ``state_dir`` and an https collector, a certificate request goes along and the client certificate the collector
-    issues is kept there (``client.pem``) for mutual TLS.
+    With ``state_dir`` and an https collector, a certificate request goes along and the client
+    certificate the collector issues is kept there (``client.pem``) for mutual TLS.
     """
     url = collector_url.rstrip("/")
     # A client certificate only means something over TLS.
