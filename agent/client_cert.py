@@ -75,7 +75,7 @@ def save(state_dir: Path, pending: PendingKey, cert_pem: str, ca_pem: str | None
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
-    from agent.state import atomic_write
+    from agent.state import atomic_write, ensure_state_dir
 
     cert = x509.load_pem_x509_certificate(cert_pem.encode())
     key = serialization.load_pem_private_key(pending.key_pem, password=None)
@@ -84,6 +84,7 @@ def save(state_dir: Path, pending: PendingKey, cert_pem: str, ca_pem: str | None
         serialization.Encoding.DER, spki
     ):
         raise ValueError("the collector answered with a certificate for another key")
+    ensure_state_dir(state_dir)
     atomic_write(state_dir / CLIENT_FILE, cert_pem.encode().rstrip(b"\n") + b"\n" + pending.key_pem)
     if ca_pem:
         atomic_write(state_dir / CA_FILE, ca_pem.encode(), mode=0o644)
