@@ -8,6 +8,7 @@ so nothing leaves the collector and no inline script is needed. A login is requi
 
 from __future__ import annotations
 
+import secrets
 from importlib import resources
 from typing import Annotated
 
@@ -16,10 +17,19 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from collector.api.access import ALL_ROLES, mark
 from collector.api.deps import DbSession, Principal, allow
+from collector.web.headers import CSP
 from collector.web.setup import render
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 ASSETS_URL = "/static/apidocs"
+
+# ReDoc's bundle inserts two <style> elements as it loads (before Redoc.init can hand it the nonce):
+# an empty one and its base CSS. They are allowed by their hashes; a ReDoc upgrade that changes them
+# shows up as a CSP violation in tests/web/test_csp_browser.py.
+REDOC_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+)
 
 router = APIRouter(include_in_schema=False)
 _logged_in = allow()
@@ -52,4 +62,12 @@ def swagger(request: Request, _reader: Reader) -> HTMLResponse:
 
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request, _reader: Reader) -> HTMLResponse:
-    return render(request, "apidocs/redoc.html", {"openapi_url": OPENAPI_PATH, "assets": ASSETS_URL})
+    # ReDoc writes its styles into <style> elements: allowed by a nonce made for this answer only.
+    nonce = secrets.token_urlsafe(18)
+    response = render(
+        request, "apidocs/redoc.html", {"openapi_url": OPENAPI_PATH, "assets": ASSETS_URL, "nonce": nonce}
+    )
+    response.headers["content-security-policy"] = CSP.replace(
+        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}' {' '.join(REDOC_STYLE_HASHES)}"
+    )
+    return response
