@@ -208,3 +208,48 @@ def test_require_client_cert_without_tls_is_refused_at_start(tmp_path: Path) -> 
         timeout=60,
     )
     assert done.returncode == 2 and "--require-client-cert needs TLS" in done.stderr
+
+
+def test_up_serves_https_and_its_local_agent_reports_over_it(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.deploy.support import wait_until
+    from tests.helpers import free_port
+
+    pki = make_server_pki(tmp_path / "pki")
+    port = free_port()
+    data = tmp_path / "wardwatch-data"
+    env = {**os.environ, "WARDWATCH_ADMIN_PASSWORD": "first-run-password"}
+    cmd = [sys.executable, "-m", "collector.cli", "up", "--port", str(port), "--data-dir", str(data),
+           "--tls-cert", str(pki.cert), "--tls-key", str(pki.key)]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"https://127.0.0.1:{port}"
+    verify = ssl.create_default_context(cafile=str(pki.ca))
+    try:
+
+        def ok() -> bool:
+            try:
+                return httpx.get(f"{base}/healthz", verify=verify, timeout=2).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(ok, 60, "the collector over https")
+        token = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": "admin", "password": "first-run-password"},
+            verify=verify,
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        wait_until(
+            lambda: httpx.get(f"{base}/api/v1/devices", headers=headers, verify=verify).json(),
+            90,
+            "the local agent's first report over https",
+        )
+        assert (data / "agent" / client_cert.CLIENT_FILE).exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    assert f"wardwatch collector: {base}" in out
