@@ -87,6 +87,10 @@ def enroll_command(
 
         hostname = fallback_hostname()
     backoff = Backoff(base=1.0, cap=8.0, retry_after_max=30.0)
+    try:
+        ensure_state_dir(settings.state_dir)
+    except StateError as exc:
+        raise _fail(str(exc)) from None
     for attempt in range(1, 6):
         try:
             ident = enroll(
@@ -94,6 +98,7 @@ def enroll_command(
                 collector_url=settings.collector_url or collector_url,
                 secret=secret,
                 hostname=hostname,
+                state_dir=settings.state_dir,
             )
             break
         except PermanentError as exc:

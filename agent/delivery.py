@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agent import __version__
+from agent import __version__, client_cert
 from agent.errors import (
     AgentRevoked,
     AuthError,
+    CertificateRefused,
     DeliveryError,
     DeliveryTimeout,
     EnrollRefused,
@@ -71,6 +72,7 @@ ENROLL_PATH = "/api/v1/agents/enroll"
 # The collector marks a 401 for a key an administrator revoked (as opposed to one it lost).
 REVOKED_HEADER = "X-Wardwatch-Agent"
 REPORTS_PATH = "/api/v1/reports"
+CERTIFICATE_PATH = "/api/v1/agents/certificate"
 
 
 def build_client(
@@ -88,13 +90,23 @@ def build_client(
         common["base_url"] = base_url
     if transport is not None:
         return httpx.Client(transport=transport, trust_env=False, **common)
-    verify = ssl_context(ca_bundle=settings.ca_bundle, pinned=settings.pinned_cert_sha256 is not None)
+    verify = ssl_context(
+        ca_bundle=settings.ca_bundle,
+        pinned=settings.pinned_cert_sha256 is not None,
+        client_cert=_usable_client_cert(Path(settings.state_dir)),
+    )
     if settings.pinned_cert_sha256:
         assert isinstance(verify, ssl.SSLContext)
         proxy = env_proxy_for(base_url) if base_url else None
         pinned = PinnedTransport(pin=settings.pinned_cert_sha256, verify=verify, proxy=proxy, limits=limits)
         return httpx.Client(transport=pinned, trust_env=False, **common)
     return httpx.Client(verify=verify, trust_env=True, limits=limits, **common)
+
+
+def _usable_client_cert(state_dir: Path) -> Path | None:
+    """The client certificate to present, unless missing or expired (an expired one fails the handshake)."""
+    current = client_cert.load(state_dir)
+    return current.path if current is not None and current.usable() else None
 
 
 def _request(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -165,6 +177,8 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
             status_code=code,
         )
     if code == 401:
+        if resp.headers.get(REVOKED_HEADER, "").lower() == "certificate":
+            raise CertificateRefused(f"{what}: {detail}", status_code=code)
         if resp.headers.get(REVOKED_HEADER, "").lower() == "revoked":
             raise AgentRevoked(
                 f"{what}: {detail or 'revoked'}; an administrator must enroll this PC again",
@@ -190,16 +204,22 @@ def enroll(
     secret: str,
     hostname: str,
     transport: httpx.BaseTransport | None = None,
+    state_dir: Path | None = None,
 ) -> AgentState:
-    """Enroll with ``secret``; returns the identity (the caller saves it). Raises a DeliveryError."""
+    """Enroll with ``secret``; returns the identity (the caller saves it). Raises a DeliveryError.
+
+    With ``state_dir`` and an https collector, a certificate request goes along and the client
+    certificate the collector issues is kept there (``client.pem``) for mutual TLS.
+    """
     url = collector_url.rstrip("/")
+    # A client certificate only means something over TLS.
+    tls = url.startswith("https://")
+    pending = client_cert.new_key(hostname) if state_dir is not None and tls else None
+    body: dict[str, Any] = {"secret": secret, "hostname": hostname, "agent_version": __version__}
+    if pending is not None:
+        body["csr"] = pending.csr_pem
     with build_client(settings, base_url=url, transport=transport) as client:
-        resp = _request(
-            client,
-            "POST",
-            ENROLL_PATH,
-            json={"secret": secret, "hostname": hostname, "agent_version": __version__},
-        )
+        resp = _request(client, "POST", ENROLL_PATH, json=body)
     if resp.status_code == 401 or resp.status_code == 403:
         _, detail = _detail(resp)
         raise EnrollRefused(f"enrollment refused by {url}: {detail}", status_code=resp.status_code)
@@ -208,12 +228,55 @@ def enroll(
     data, _ = _detail(resp)
     if not data or not data.get("agent_id") or not data.get("agent_key"):
         raise ProtocolError(f"enroll at {url}: the answer lacks agent_id/agent_key")
+    if pending is not None and state_dir is not None and data.get("client_cert"):
+        _keep_client_cert(state_dir, pending, data)
     return AgentState(
         agent_id=str(data["agent_id"]),
         agent_key=str(data["agent_key"]),
         collector_url=url,
         site=data.get("site"),
     )
+
+
+def _keep_client_cert(state_dir: Path, pending: client_cert.PendingKey, data: dict[str, Any]) -> None:
+    try:
+        client_cert.save(state_dir, pending, str(data["client_cert"]), data.get("ca_cert"))
+    except ValueError as exc:
+        raise ProtocolError(f"the collector's client certificate cannot be used: {exc}") from None
+
+
+def renew_client_cert(
+    settings: AgentSettings,
+    *,
+    collector_url: str,
+    ident: AgentState,
+    state_dir: Path,
+    hostname: str,
+    transport: httpx.BaseTransport | None = None,
+) -> bool:
+    """Ask for a new client certificate with the agent key (and the current certificate, if usable).
+
+    Returns whether one was issued; a collector without the endpoint (older) is not an error.
+    """
+    pending = client_cert.new_key(hostname)
+    client_cert.note_attempt(state_dir)
+    with build_client(settings, base_url=collector_url.rstrip("/"), transport=transport) as client:
+        resp = _request(
+            client,
+            "POST",
+            CERTIFICATE_PATH,
+            json={"csr": pending.csr_pem},
+            headers={"Authorization": f"Bearer {ident.agent_key}"},
+        )
+    if resp.status_code in (404, 405):
+        return False
+    if resp.status_code != 201:
+        _raise_for(resp, "client certificate renewal")
+    data, _ = _detail(resp)
+    if not data or not data.get("client_cert"):
+        raise ProtocolError("client certificate renewal: the answer lacks client_cert")
+    _keep_client_cert(state_dir, pending, data)
+    return True
 
 
 def send_report(client: httpx.Client, *, key: str, body_gz: bytes, report_id: str) -> str:
@@ -283,6 +346,7 @@ class Deliverer:
             secret=self.settings.enroll_secret,
             hostname=self.hostname(),
             transport=self.transport,
+            state_dir=self.state_dir,
         )
         ident.save(self.state_dir)
         log.info("enrolled with %s as agent %s (site %s)", url, ident.agent_id, ident.site)
@@ -298,6 +362,7 @@ class Deliverer:
             return result
         url = self.settings.collector_url or ident.collector_url
         batch = self.settings.delivery.batch_size
+        self._renew_client_cert(url, ident)
         try:
             client = build_client(self.settings, base_url=url, transport=self.transport)
         except DeliveryError as exc:
@@ -309,6 +374,25 @@ class Deliverer:
             except SpoolError as exc:
                 result.error = TransientError(f"spool: {exc}")
         return result
+
+    def _renew_client_cert(self, url: str, ident: AgentState) -> None:
+        """Before the certificate expires, a new one; a failure is logged and delivery goes on."""
+        if not url.startswith("https://") or not client_cert.should_ask(
+            self.state_dir, client_cert.load(self.state_dir)
+        ):
+            return
+        try:
+            if renew_client_cert(
+                self.settings,
+                collector_url=url,
+                ident=ident,
+                state_dir=self.state_dir,
+                hostname=self.hostname(),
+                transport=self.transport,
+            ):
+                log.info("new client certificate from %s", url)
+        except DeliveryError as exc:
+            log.warning("client certificate not renewed: %s", exc)
 
     def _flush_items(
         self,

@@ -71,6 +71,10 @@ class RateLimited(ServerError):
     pass
 
 
+class CertificateRefused(TransientError):
+    """The collector wants a valid client certificate (mutual TLS); the report stays in the spool."""
+
+
 class PermanentError(DeliveryError):
     pass
 

@@ -21,18 +21,31 @@ import httpx
 from agent.errors import TlsError
 
 
-def ssl_context(*, ca_bundle: Path | None, pinned: bool) -> ssl.SSLContext | bool:
-    """What httpx gets as ``verify``. With a pin and no CA bundle, the pin alone authenticates."""
+def ssl_context(
+    *, ca_bundle: Path | None, pinned: bool, client_cert: Path | None = None
+) -> ssl.SSLContext | bool:
+    """What httpx gets as ``verify``. With a pin and no CA bundle, the pin alone authenticates.
+
+    ``client_cert``: a PEM file with the agent's certificate and key, presented when the collector asks.
+    """
     if ca_bundle is not None:
         if not ca_bundle.exists():
             raise TlsError(f"ca_bundle {ca_bundle} does not exist")
-        return ssl.create_default_context(cafile=str(ca_bundle))
-    if pinned:
+        ctx = ssl.create_default_context(cafile=str(ca_bundle))
+    elif pinned:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    return True
+    elif client_cert is not None:
+        ctx = httpx.create_ssl_context()  # httpx's own default trust (certifi, SSL_CERT_FILE)
+    else:
+        return True
+    if client_cert is not None:
+        try:
+            ctx.load_cert_chain(str(client_cert))
+        except (OSError, ssl.SSLError) as exc:
+            raise TlsError(f"cannot use the client certificate {client_cert}: {exc}") from exc
+    return ctx
 
 
 def cert_sha256(der: bytes) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from types import ModuleType
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,8 +28,9 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     app = FastAPI(
         title="wardwatch collector",
         version="0.1.0",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        # Served by collector.web.routes.docs: offline assets, no inline script, login unless public.
+        openapi_url=None,
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -53,7 +55,22 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         ]
         return JSONResponse(status_code=422, content={"detail": errors})
 
+    _wrap_outside_error_handling(app, settings)
     return app
+
+
+def _wrap_outside_error_handling(app: FastAPI, settings: CollectorSettings) -> None:
+    """Security headers and proxy trust wrap the whole stack, Starlette's error middleware included,
+    so that a 500 answer carries the headers and the scheme a trusted proxy reported."""
+    from collector.proxy import TrustedProxy
+    from collector.web.headers import SecurityHeaders
+
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> Any:
+        return TrustedProxy(SecurityHeaders(build()), settings.forwarded_allow_ips)
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
 
 
 def route_table(app: FastAPI) -> list[tuple[str, set[str], object]]:

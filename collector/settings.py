@@ -18,8 +18,18 @@ class CollectorSettings(BaseSettings):
     # Days a web session or an API token lives.
     session_hours: int = Field(default=12, ge=1)
     token_hours: int = Field(default=12, ge=1)
-    # Behind TLS in production; plain http on 127.0.0.1 for ``wardwatch up``.
+    # Cookies are Secure whenever a request came over TLS; this forces the flag on plain http too.
     secure_cookies: bool = False
+    # Addresses (IPs or CIDRs, comma-separated, or "*") whose X-Forwarded-* and X-Client-Cert headers
+    # are believed: the reverse proxy's. None by default.
+    forwarded_allow_ips: str = ""
+    # Agents must present a valid, unrevoked certificate from the collector's agent CA (mutual TLS),
+    # directly or through a trusted proxy that verified it.
+    require_client_cert: bool = False
+    # Days an agent's client certificate lives; agents renew when a third of it is left.
+    agent_cert_days: int = Field(default=90, ge=1, le=825)
+    # /docs, /redoc and the OpenAPI document without login.
+    public_api_docs: bool = False
     # An agent silent for longer than this is shown as stale.
     stale_agent_minutes: int = Field(default=30, ge=1)
     # Finding due dates by severity, in days.

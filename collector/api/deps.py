@@ -182,7 +182,35 @@ def agent_auth(request: Request, session: DbSession) -> Agent:
             # Tells the agent not to re-enroll by itself, which would undo the revocation.
             headers={"WWW-Authenticate": "Bearer", "X-Wardwatch-Agent": "revoked"},
         )
+    settings = request.app.state.settings
+    if settings.require_client_cert:
+        _require_agent_certificate(request, session, agent, settings)
     return agent
+
+
+def _require_agent_certificate(
+    request: Request, session: Session, agent: Agent, settings: CollectorSettings
+) -> None:
+    """Mutual TLS: the certificate this TLS connection presented, or one a trusted proxy forwarded."""
+    from collector.proxy import FORWARDED_CERT, PEER_CERT
+    from collector.services.agent_certs import CertificateRefused, check
+
+    state = request.scope.get("state", {})
+    try:
+        check(
+            session,
+            data_dir=settings.data_dir,
+            agent=agent,
+            der=state.get(PEER_CERT),
+            pem=state.get(FORWARDED_CERT),
+        )
+    except CertificateRefused as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            str(exc),
+            # Tells the agent this is about its certificate, not its key: no re-enrollment by itself.
+            headers={"WWW-Authenticate": "Bearer", "X-Wardwatch-Agent": "certificate"},
+        ) from None
 
 
 Public = Depends(public)

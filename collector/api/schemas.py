@@ -12,12 +12,27 @@ class EnrollRequest(BaseModel):
     secret: str = Field(min_length=1, max_length=200)
     hostname: str | None = Field(default=None, max_length=255)
     agent_version: str | None = Field(default=None, max_length=64)
+    # Optional: a PEM certificate signing request; the answer then carries a client certificate.
+    csr: str | None = Field(default=None, max_length=16384)
 
 
 class EnrollResponse(BaseModel):
     agent_id: str
     agent_key: str
     site: str
+    client_cert: str | None = None  # PEM, bound to agent_id, when a csr was sent
+    ca_cert: str | None = None  # the collector's agent CA (PEM)
+    client_cert_expires_at: datetime | None = None
+
+
+class CertificateRequest(BaseModel):
+    csr: str = Field(min_length=1, max_length=16384)
+
+
+class CertificateIssued(BaseModel):
+    client_cert: str
+    ca_cert: str
+    client_cert_expires_at: datetime
 
 
 class ReportAccepted(BaseModel):

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,6 +17,90 @@ from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_u
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535)]
+TlsCert = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert", envvar="WARDWATCH_TLS_CERT", help="Serve HTTPS with this PEM certificate (chain)."
+    ),
+]
+TlsKey = Annotated[
+    Path | None,
+    typer.Option("--tls-key", envvar="WARDWATCH_TLS_KEY", help="The PEM private key of --tls-cert."),
+]
+ForwardedAllowIps = Annotated[
+    str,
+    typer.Option(
+        "--forwarded-allow-ips",
+        envvar="WARDWATCH_FORWARDED_ALLOW_IPS",
+        help="The reverse proxy's addresses (IPs or CIDRs, comma-separated): only their X-Forwarded-For, "
+        "X-Forwarded-Proto and X-Client-Cert headers are believed. Default: none.",
+    ),
+]
+RequireClientCert = Annotated[
+    bool,
+    typer.Option(
+        "--require-client-cert",
+        envvar="WARDWATCH_REQUIRE_CLIENT_CERT",
+        help="Refuse agent reports without a valid, unrevoked certificate from the collector's agent CA.",
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _prepare_data_dir(data_dir: Path, database_url: str) -> None:
+    """Everything created from now on is private; what is already there is checked."""
+    from collector.files import check_data_dir, make_private_dir, private_umask
+
+    private_umask()
+    make_private_dir(data_dir)
+    loosened = check_data_dir(data_dir, database_url)
+    for problem in loosened:
+        typer.echo(f"warning: {problem}", err=True)
+    secrets = [p for p in loosened if p.secret]
+    if secrets:
+        raise _fail(
+            f"{len(secrets)} key file(s) in {data_dir} can be read by other users; fix their modes (and "
+            "rotate the keys if someone else may have read them) before starting"
+        )
+
+
+def _tls_config(
+    tls_cert: Path | None, tls_key: Path | None, data_dir: Path, *, require_client_cert: bool, proxied: bool
+) -> dict[str, Any]:
+    """uvicorn's TLS settings: our certificate, and client certificates from the agent CA optional."""
+    if (tls_cert is None) != (tls_key is None):
+        raise _fail("--tls-cert and --tls-key go together")
+    if tls_cert is None or tls_key is None:
+        if require_client_cert and not proxied:
+            raise _fail(
+                "--require-client-cert needs TLS: give --tls-cert/--tls-key, or --forwarded-allow-ips "
+                "for a proxy that verifies agent certificates and forwards them"
+            )
+        return {}
+    import ssl
+
+    from collector import agent_ca
+    from collector.proxy import PeerCertH11Protocol
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(tls_cert), str(tls_key))
+    except FileNotFoundError as exc:
+        raise _fail(f"cannot read {exc.filename}: {exc.strerror}") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise _fail(f"cannot use --tls-cert {tls_cert} with --tls-key {tls_key}: {exc}") from None
+    agent_ca.load_or_create(data_dir)
+    return {
+        "ssl_certfile": str(tls_cert),
+        "ssl_keyfile": str(tls_key),
+        # Agents present their certificate when they have one; --require-client-cert decides in the app.
+        "ssl_ca_certs": str(agent_ca.cert_path(data_dir)),
+        "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+        "http": PeerCertH11Protocol,
+    }
 
 
 @app.command()
@@ -25,15 +109,35 @@ def serve(
     host: Host = "127.0.0.1",
     port: Port = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", envvar="WARDWATCH_DATA_DIR", help="Keys and photos.")
+    ] = DEFAULT_DATA_DIR,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    forwarded_allow_ips: ForwardedAllowIps = "",
+    require_client_cert: RequireClientCert = False,
 ) -> None:
     """Run the collector only (migrations are applied first)."""
     import uvicorn
 
     from collector.migrate import upgrade
 
-    url = resolve_database_url(database_url)
+    data_dir = data_dir.resolve()
+    _prepare_data_dir(data_dir, database_url or f"sqlite:///{data_dir / 'wardwatch.db'}")
+    url = resolve_database_url(database_url, data_dir)
+    tls = _tls_config(
+        tls_cert,
+        tls_key,
+        data_dir,
+        require_client_cert=require_client_cert,
+        proxied=bool(forwarded_allow_ips),
+    )
     upgrade(url)
+    # Workers build their app from these (collector.asgi).
     os.environ["WARDWATCH_DATABASE_URL"] = url
+    os.environ["WARDWATCH_DATA_DIR"] = str(data_dir)
+    os.environ["WARDWATCH_FORWARDED_ALLOW_IPS"] = forwarded_allow_ips
+    os.environ["WARDWATCH_REQUIRE_CLIENT_CERT"] = "true" if require_client_cert else "false"
     uvicorn.run(
         "collector.asgi:app_factory",
         factory=True,
@@ -41,7 +145,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        proxy_headers=True,
+        # The app itself decides which proxies to believe (collector.proxy).
+        proxy_headers=False,
+        **tls,
     )
 
 
@@ -53,6 +159,10 @@ def up(
         Path, typer.Option("--data-dir", help="Database, keys and agent state.")
     ] = DEFAULT_DATA_DIR,
     no_agent: Annotated[bool, typer.Option("--no-agent", help="Start the collector only.")] = False,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    forwarded_allow_ips: ForwardedAllowIps = "",
+    require_client_cert: RequireClientCert = False,
 ) -> None:
     """Collector on SQLite in DATA_DIR plus an enrolled local agent; Ctrl-C stops both."""
     import uvicorn
@@ -65,10 +175,22 @@ def up(
     from collector.settings import CollectorSettings
 
     data_dir = data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    url = resolve_database_url(None, data_dir)
+    url = f"sqlite:///{data_dir / 'wardwatch.db'}"
+    _prepare_data_dir(data_dir, url)
+    tls = _tls_config(
+        tls_cert,
+        tls_key,
+        data_dir,
+        require_client_cert=require_client_cert,
+        proxied=bool(forwarded_allow_ips),
+    )
     upgrade(url)
-    settings = CollectorSettings(database_url=url, data_dir=data_dir)
+    settings = CollectorSettings(
+        database_url=url,
+        data_dir=data_dir,
+        forwarded_allow_ips=forwarded_allow_ips,
+        require_client_cert=require_client_cert,
+    )
     engine = make_engine(url)
     agent_dir = data_dir / "agent"
     with session_scope(engine) as session:
@@ -84,7 +206,7 @@ def up(
                 valid_days=1,
             )
         )
-    base = f"http://{host}:{port}"
+    base = f"{'https' if tls else 'http'}://{host}:{port}"
     typer.echo(f"wardwatch collector: {base}  (data in {data_dir})")
     if boot.admin_password:
         shown = (
@@ -95,12 +217,21 @@ def up(
         typer.echo(f"first run: log in as 'admin' with password: {shown}  (shown once; change it)")
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings, engine=engine),
+            host=host,
+            port=port,
+            log_level="warning",
+            proxy_headers=False,
+            **tls,
+        )
     )
     agent: dict[str, subprocess.Popen[bytes]] = {}
     if not no_agent:
+        # The local agent trusts exactly this certificate (pinned), whoever issued it.
+        pin = _cert_sha256(tls_cert) if tls_cert else None
         threading.Thread(
-            target=_start_agent, args=(server, base, secret, agent_dir, agent), daemon=True
+            target=_start_agent, args=(server, base, secret, agent_dir, agent, pin), daemon=True
         ).start()
     # uvicorn handles SIGINT/SIGTERM, then re-raises the signal once stopped; with the default
     # handlers in place that would kill this process before it stops the agent, so note it instead.
@@ -127,8 +258,21 @@ def _enrolled(agent_dir: Path) -> bool:
     return AgentState.load(agent_dir) is not None
 
 
+def _cert_sha256(path: Path) -> str:
+    import hashlib
+    import ssl
+
+    der = ssl.PEM_cert_to_DER_cert(path.read_text())
+    return hashlib.sha256(der).hexdigest()
+
+
 def _start_agent(
-    server: object, base: str, secret: str | None, agent_dir: Path, out: dict[str, subprocess.Popen[bytes]]
+    server: object,
+    base: str,
+    secret: str | None,
+    agent_dir: Path,
+    out: dict[str, subprocess.Popen[bytes]],
+    pin: str | None = None,
 ) -> None:
     while not getattr(server, "started", False):
         if getattr(server, "should_exit", False):
@@ -137,6 +281,8 @@ def _start_agent(
     cmd = [sys.executable, "-m", "collector.cli"]
     env = {**os.environ, "WARDWATCH_AGENT_COLLECTOR_URL": base, "WARDWATCH_AGENT_STATE_DIR": str(agent_dir)}
     env.pop("WARDWATCH_ADMIN_PASSWORD", None)
+    if pin:
+        env["WARDWATCH_AGENT_PINNED_CERT_SHA256"] = pin
     if secret is not None:
         done = subprocess.run(
             [*cmd, "agent", "enroll", "--collector", base, "--secret", secret, "--state-dir", str(agent_dir)],

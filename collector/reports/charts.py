@@ -25,7 +25,7 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
     t = escape(title)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{t}" '
-        f'viewBox="0 0 {width} {height}" width="100%" style="max-width:{width}px">'
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}">'
         f"<title>{t}</title>" + "".join(body) + "</svg>"
     )
 

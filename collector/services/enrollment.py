@@ -90,4 +90,8 @@ def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
     if agent is not None and agent.revoked_at is None:
         agent.revoked_at = utcnow()
         session.add(agent)
+        from collector.services.agent_certs import revoke_for_agent
+
+        # Its client certificates go on the CRL too, for a proxy that checks them.
+        revoke_for_agent(session, agent_id, reason=f"agent revoked by {actor}")
         record(session, actor=actor, action="agent.revoke", target=agent_id)

@@ -3,6 +3,10 @@
 Keyword-only functions, no HTTP. The managed list's passwords are encrypted with Fernet; the key
 comes from the ``WARDWATCH_NETDEVICES_KEY`` environment variable or from ``<data_dir>/netdevices.key``
 (created 0600 on first use); neither the key nor a password is ever logged or returned.
+
+The key rotates (``wardwatch keys rotate device-passwords``): the file holds the new key first and the
+old one after it while every stored password is re-encrypted, then the new key alone; a crash in
+between leaves both keys in the file, so nothing becomes unreadable.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceKind, Site
@@ -165,7 +169,7 @@ def load_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
             raise Conflict(f"key file {path} is readable by others; chmod 600 it")
         key = path.read_bytes().strip()
     try:
-        Fernet(key)
+        _cipher(key)
     except (ValueError, TypeError):
         raise Conflict(
             f"the network device key ({KEY_ENV} or {KEY_FILE}) is not a valid Fernet key"
@@ -221,7 +225,7 @@ def upsert_managed(
         row.site_id, row.name, row.host, row.username = site.id or 0, name, host, username
     row.port, row.platform, row.updated_at = port, platform, utcnow()
     if password:
-        row.password_enc = Fernet(key).encrypt(password.encode())
+        row.password_enc = _cipher(key).encrypt(password.encode())
     session.add(row)
     session.flush()
     from collector.services import audit
@@ -248,4 +252,52 @@ def delete_managed(session: Session, *, device_id: int, actor: str) -> None:
 
 def managed_password(row: ManagedNetDevice, key: bytes) -> str | None:
     """The decrypted password, for a poller that runs at the collector; never for display."""
-    return Fernet(key).decrypt(row.password_enc).decode() if row.password_enc else None
+    return _cipher(key).decrypt(row.password_enc).decode() if row.password_enc else None
+
+
+def _cipher(key: bytes) -> MultiFernet:
+    """The first key encrypts; every key in the file (one per line) decrypts."""
+    keys = key.split()
+    if not keys:
+        raise ValueError("no key")
+    return MultiFernet([Fernet(k) for k in keys])
+
+
+def rotate_key(session: Session, *, data_dir: Path, actor: str) -> int:
+    """A new device-password key; every stored password re-encrypted with it (the caller commits,
+    then calls ``drop_old_keys``). Returns how many passwords were re-encrypted."""
+    if os.environ.get(KEY_ENV):
+        raise Conflict(
+            f"the key comes from {KEY_ENV}: put a new key (Fernet.generate_key()) first and the old one "
+            f"after it, separated by a space, restart, then run this rotation with the file instead"
+        )
+    old = load_key(data_dir)
+    new = Fernet.generate_key()
+    _write_key(data_dir / KEY_FILE, new + b"\n" + old + b"\n")
+    cipher = _cipher(new + b"\n" + old)
+    rows = session.exec(select(ManagedNetDevice).where(col(ManagedNetDevice.password_enc).is_not(None))).all()
+    for row in rows:
+        assert row.password_enc is not None
+        row.password_enc = cipher.rotate(row.password_enc)
+        session.add(row)
+    from collector.services import audit
+
+    audit.record(session, actor=actor, action="netdevice.key_rotated", detail={"passwords": len(rows)})
+    session.flush()
+    return len(rows)
+
+
+def drop_old_keys(data_dir: Path) -> None:
+    """After the re-encrypted passwords are committed: only the current key stays."""
+    path = data_dir / KEY_FILE
+    _write_key(path, path.read_bytes().split()[0] + b"\n")
+
+
+def _write_key(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -163,8 +163,9 @@ def translator_for(request: Request) -> Callable[..., str]:
 
 
 def secure_cookies(request: Request) -> bool:
+    """Secure over TLS (the headers middleware adds it to every cookie then), or when forced."""
     settings = getattr(request.app.state, "settings", None)
-    return bool(getattr(settings, "secure_cookies", False))
+    return request.url.scheme == "https" or bool(getattr(settings, "secure_cookies", False))
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
@@ -322,37 +323,12 @@ def error_page(request: Request, code: int, *, csrf: bool = False) -> HTMLRespon
         return HTMLResponse(f"<h1>{code}</h1>", status_code=code)
 
 
-class SecurityHeaders:
-    """Pure ASGI middleware: headers every answer carries (no framing, no MIME sniffing, no referrer
-    leaking paths to other sites). No CSP here: pages of other rooms may rely on inline code."""
-
-    HEADERS = [
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"referrer-policy", b"same-origin"),
-    ]
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _v in message.get("headers", [])}
-                extra = [(k, v) for k, v in self.HEADERS if k not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def install(app: FastAPI) -> None:
+    from collector.web.routes.docs import ASSETS_URL, assets_dir
+
+    # Before /static, so that the API viewers' assets (from an installed package) are found first.
+    app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="apidocs")
     app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:

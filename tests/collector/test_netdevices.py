@@ -196,3 +196,43 @@ def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
         "x02-sw",
         "xa-a-core",
     ]
+
+
+def test_rotating_the_device_password_key_re_encrypts_every_password(client, app, settings):
+    import subprocess
+    import sys
+
+    from cryptography.fernet import Fernet, InvalidToken
+
+    from collector.services.netdevices import load_key, managed_password
+
+    engine = app.state.engine
+    seed_site(engine, "P01")
+    admin = user_token(client, engine, username="root", role="admin")
+    for n in (1, 2):
+        body = {"site": "P01", "name": f"sw-{n}", "host": f"192.168.10.{n}", "platform": "cisco_ios",
+                "username": "ww", "password": f"Pa55-{n}"}  # fmt: skip
+        assert client.post("/api/v1/netdevices", json=body, headers=admin).status_code == 201
+    old_key = load_key(settings.data_dir)
+    with Session(engine) as s:
+        before = {r.name: r.password_enc for r in s.exec(select(ManagedNetDevice)).all()}
+    done = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "keys", "rotate", "device-passwords",
+         "--data-dir", str(settings.data_dir), "--database-url", settings.database_url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 stored password(s) re-encrypted" in done.stdout
+    new_key = load_key(settings.data_dir)
+    assert new_key != old_key and len(new_key.split()) == 1
+    assert stat.S_IMODE((settings.data_dir / "netdevices.key").stat().st_mode) == 0o600
+    with Session(engine) as s:
+        rows = s.exec(select(ManagedNetDevice).order_by(ManagedNetDevice.name)).all()
+        assert [managed_password(r, new_key) for r in rows] == ["Pa55-1", "Pa55-2"]
+        for r in rows:
+            assert r.password_enc != before[r.name]
+            try:
+                Fernet(old_key).decrypt(r.password_enc)  # type: ignore[arg-type]
+                raise AssertionError("the old key still opens a re-encrypted password")
+            except InvalidToken:
+                pass

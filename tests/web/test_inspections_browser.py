@@ -189,9 +189,8 @@ def answer(page: Any, item_id: str, value: str) -> None:
 
 
 def wait_state(page: Any, state: str, timeout: float = 15_000) -> None:
-    page.wait_for_function(
-        "s => document.getElementById('sync-status').dataset.state === s", arg=state, timeout=timeout
-    )
+    # A locator wait, not wait_for_function: the page's CSP forbids the eval that one needs.
+    page.locator(f"#sync-status[data-state='{state}']").wait_for(state="attached", timeout=timeout)
 
 
 def png(width: int = 48, height: int = 32) -> bytes:

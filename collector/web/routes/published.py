@@ -18,7 +18,13 @@ from collector.models.inspections import Publication
 from collector.services import publishing
 from collector.services.errors import NotFound, ServiceError
 from collector.services.inspections import parse_evidence
-from collector.signing import WELL_KNOWN_PATH, encode_signature, load_or_create
+from collector.signing import (
+    WELL_KNOWN_KEYRING_PATH,
+    WELL_KNOWN_PATH,
+    encode_signature,
+    keyring_pem,
+    load_or_create,
+)
 from collector.web.setup import render
 
 router = APIRouter(tags=["published"])
@@ -50,7 +56,7 @@ def _files(pub: Publication, fmt: str) -> Response:
         )
     if fmt == "json.sig":
         return Response(
-            encode_signature(pub.signature),
+            encode_signature(pub.signature, pub.key_id),
             media_type="text/plain",
             headers={"Content-Disposition": f'attachment; filename="{pub.slug}.json.sig"'},
         )
@@ -62,7 +68,7 @@ def _files(pub: Publication, fmt: str) -> Response:
         )
     if fmt == "pdf.sig":
         return Response(
-            encode_signature(pub.pdf_signature),
+            encode_signature(pub.pdf_signature, pub.key_id),
             media_type="text/plain",
             headers={"Content-Disposition": f'attachment; filename="{pub.slug}.pdf.sig"'},
         )
@@ -93,6 +99,12 @@ def _page(request: Request, pub: Publication, base: str) -> HTMLResponse:
 def public_key(request: Request) -> Response:
     key = load_or_create(request.app.state.settings.data_dir)
     return Response(key.public_pem(), media_type="application/x-pem-file")
+
+
+@router.get(WELL_KNOWN_KEYRING_PATH, dependencies=[Public])
+def public_keys(request: Request) -> Response:
+    """Every publishing key the collector ever used (current and retired): old reports verify forever."""
+    return Response(keyring_pem(request.app.state.settings.data_dir), media_type="application/x-pem-file")
 
 
 @router.get("/published", dependencies=[Public], response_class=HTMLResponse)

@@ -1,0 +1,101 @@
+"""``wardwatch backup`` and ``wardwatch restore``: the database, keys and photos in one encrypted file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+
+PASSPHRASE_ENV = "WARDWATCH_BACKUP_PASSPHRASE"
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="WARDWATCH_DATA_DIR", help="Keys and photos.")]
+PassphraseFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file", help=f"Read the passphrase from this file (else {PASSPHRASE_ENV}, else ask)."
+    ),
+]
+
+
+def _passphrase(path: Path | None, *, confirm: bool) -> str:
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise _fail(f"cannot read {path}: {exc.strerror}") from None
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    return str(typer.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm))
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+@app.command("backup")
+def backup_command(
+    output: Annotated[Path, typer.Option("--output", help="The encrypted backup file to write.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Back up the database (online: the collector may keep running), keys and photos, encrypted."""
+    from collector.backup import BackupError, backup
+
+    url = resolve_database_url(database_url, data_dir)
+    os.umask(0o077)
+    try:
+        manifest = backup(
+            database_url=url,
+            data_dir=data_dir,
+            output=output,
+            passphrase=_passphrase(passphrase_file, confirm=True),
+        )
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"backup written to {output}: {manifest.backend} database and {len(manifest.files)} file(s) "
+        "(keys, photos); keep the passphrase apart from the file"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A file written by `wardwatch backup`.")],
+    database_url: DatabaseUrl = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    passphrase_file: PassphraseFile = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace an existing database and keys (stop the collector first)."),
+    ] = False,
+) -> None:
+    """Restore a backup into DATABASE_URL and DATA_DIR, then apply any newer migrations."""
+    from sqlalchemy.exc import DBAPIError
+
+    from collector.backup import BackupError, restore
+    from collector.migrate import upgrade
+
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    url = resolve_database_url(database_url, data_dir)
+    try:
+        manifest = restore(
+            backup_file=file,
+            database_url=url,
+            data_dir=data_dir,
+            passphrase=_passphrase(passphrase_file, confirm=False),
+            force=force,
+        )
+        upgrade(url)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    except DBAPIError as exc:
+        raise _fail(
+            f"the restored database cannot be upgraded: {str(exc.orig or exc).splitlines()[0]}"
+        ) from None
+    typer.echo(f"restored the backup of {manifest.created_at}: database and {len(manifest.files)} file(s)")
