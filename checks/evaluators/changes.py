@@ -36,7 +36,9 @@ def disk_serial(facts: Facts, params: DiskSerialParams) -> list[Verdict]:
             continue
         observed = {"disk": d.name, "before": before, "after": d.serial}
         if before.strip() != d.serial.strip():
-            v = Verdict.failed(f"disk {d.name}: serial number changed from {before} to {d.serial}", **observed)
+            v = Verdict.failed(
+                f"disk {d.name}: serial number changed from {before} to {d.serial}", **observed
+            )
         else:
             v = Verdict.passed(f"disk {d.name}: same serial number {d.serial}", **observed)
         out.append(Verdict(v.status, v.evidence, v.observed, target=d.name))

@@ -133,7 +133,9 @@ def test_staff_resolve_a_change_finding_after_checking_it(client, app):
     findings = client.get(f"/api/v1/findings?device={device_id}", headers=tech).json()
     disk_finding = next(f for f in findings if f["check_id"] == "change.disk_serial")
     url = f"/api/v1/findings/{disk_finding['id']}/resolve"
-    assert client.post(url, json={"note": "Thay ổ theo phiếu bảo hành số 12"}, headers=viewer).status_code == 403
+    assert (
+        client.post(url, json={"note": "Thay ổ theo phiếu bảo hành số 12"}, headers=viewer).status_code == 403
+    )
     short = client.post(url, json={"note": "ok"}, headers=tech)
     assert short.status_code == 422 and "note" in str(short.json()["detail"][0]["loc"])
     done = client.post(url, json={"note": "Thay ổ theo phiếu bảo hành số 12"}, headers=tech)
@@ -167,7 +169,10 @@ def test_site_changes_since_a_date_and_scope(client, app):
     assert week["site"] == "P01" and all(i["site"] == "P01" for i in week["items"])
     assert "os" not in {i["kind"] for i in week["items"]}
     assert week["counts"]["suspicious"] == 3 and week["counts"]["total"] == week["total"]
-    month = client.get("/api/v1/sites/P01/changes?since=" + (datetime.now(UTC) - timedelta(days=30)).date().isoformat(), headers=admin).json()
+    month = client.get(
+        "/api/v1/sites/P01/changes?since=" + (datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+        headers=admin,
+    ).json()
     assert month["total"] == week["total"] + 1
     bad = client.get("/api/v1/sites/P01/changes?since=last-tuesday", headers=admin)
     assert bad.status_code == 422 and "since" in bad.json()["detail"][0]["loc"]
@@ -202,7 +207,9 @@ def test_a_failing_disk_and_a_network_device_config_change(client, app):
 
     poller = enroll(client, seed_site(engine, "P01"), "poller-pc")
     router_id = _send(client, poller, netdev_report(poller.agent_id, BASE_CONFIG))
-    changed = BASE_CONFIG.replace(" transport input ssh\n", " transport input telnet ssh\n exec-timeout 0 0\n")
+    changed = BASE_CONFIG.replace(
+        " transport input ssh\n", " transport input telnet ssh\n exec-timeout 0 0\n"
+    )
     _send(client, poller, netdev_report(poller.agent_id, changed, uptime=99999))
     headers = user_token(client, engine)
     items = client.get(f"/api/v1/devices/{router_id}/history", headers=headers).json()["items"]
