@@ -177,7 +177,7 @@ def email_text(event: NotifyEvent, lang: str, settings: CollectorSettings) -> tu
     lines = [
         message.subject,
         "",
-        f"{_('Site')}: {site}",
+        _("Site") + f": {site}",
         *message.lines,
         "",
         link(settings, message.path),

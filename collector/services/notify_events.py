@@ -52,13 +52,13 @@ def _finding(p: dict[str, Any], lang: str) -> Message:
         title=title,
     )
     lines = [
-        f"{_('Check')}: {title}" + (f" ({p['target']})" if p.get("target") else ""),
-        f"{_('Severity')}: {severity}",
-        f"{_('Device')}: {p.get('hostname', '')}",
-        f"{_('Evidence')}: {p.get('evidence') or '—'}",
+        _("Check") + f": {title}" + (f" ({p['target']})" if p.get("target") else ""),
+        _("Severity") + f": {severity}",
+        _("Device") + f": {p.get('hostname', '')}",
+        _("Evidence") + f": {p.get('evidence') or '—'}",
     ]
     if p.get("due_at"):
-        lines.append(f"{_('Due date')}: {format_date(datetime.fromisoformat(p['due_at']), lang)}")
+        lines.append(_("Due date") + f": {format_date(datetime.fromisoformat(p['due_at']), lang)}")
     return Message(subject, lines, f"/findings/{p.get('finding_id')}")
 
 
@@ -72,9 +72,9 @@ def _certificate(p: dict[str, Any], lang: str) -> Message:
         days=p.get("days_left"),
     )
     lines = [
-        f"{_('Certificate')}: {p.get('subject') or name}",
-        f"{_('Expires')}: {format_date(datetime.fromisoformat(p['not_after']), lang)}",
-        f"{_('Devices')}: {', '.join(p.get('hosts') or []) or '—'}",
+        _("Certificate") + f": {p.get('subject') or name}",
+        _("Expires") + f": {format_date(datetime.fromisoformat(p['not_after']), lang)}",
+        _("Devices") + f": {', '.join(p.get('hosts') or []) or '—'}",
     ]
     return Message(subject, lines, f"/sites/{_site(p)}/certificates")
 
@@ -88,9 +88,9 @@ def _disk(p: dict[str, Any], lang: str) -> Message:
         host=p.get("hostname"),
     )
     lines = [
-        f"{_('Device')}: {p.get('hostname')}",
-        f"{_('Disk')}: {p.get('disk')}",
-        f"{_('Reason')}: {p.get('reason')}",
+        _("Device") + f": {p.get('hostname')}",
+        _("Disk") + f": {p.get('disk')}",
+        _("Reason") + f": {p.get('reason')}",
     ]
     return Message(subject, lines, f"/devices/{p.get('device_id')}")
 
@@ -105,8 +105,8 @@ def _silent(p: dict[str, Any], lang: str) -> Message:
     )
     last = p.get("last_seen_at")
     lines = [
-        f"{_('Agent')}: {p.get('hostname') or p.get('agent_id')}",
-        f"{_('Last report')}: {format_date(datetime.fromisoformat(last), lang) if last else _('never')}",
+        _("Agent") + f": {p.get('hostname') or p.get('agent_id')}",
+        _("Last report") + ": " + (format_date(datetime.fromisoformat(last), lang) if last else _("never")),
     ]
     return Message(subject, lines, f"/agents/{p.get('agent_id')}")
 
@@ -114,7 +114,7 @@ def _silent(p: dict[str, Any], lang: str) -> Message:
 def _published(p: dict[str, Any], lang: str) -> Message:
     _ = translator(lang)
     subject = _("[%(site)s] Inspection published: %(title)s", site=_site(p), title=p.get("title"))
-    lines = [f"{_('Published by')}: {p.get('published_by')}", f"{_('Score')}: {p.get('score')}"]
+    lines = [_("Published by") + f": {p.get('published_by')}", _("Score") + f": {p.get('score')}"]
     return Message(subject, lines, f"/published/{p.get('slug')}")
 
 
