@@ -79,6 +79,8 @@ def _page_context(
         "filters": params,
         "categories": ChangeCategory.ALL,
         "change_text": lambda e: describe(e, lang),
+        # Rows sit under their day's heading: the time is enough.
+        "fmt_time": lambda v: v.astimezone(LOCAL_TZ).strftime("%H:%M"),
     }
 
 
