@@ -417,3 +417,39 @@ def test_subscriptions_api_validates_and_scopes(settings, make_client):
     }
     with Session(engine) as session:
         assert session.exec(select(User).where(User.username == "v")).one()
+
+
+def test_a_user_who_lost_access_or_was_disabled_is_sent_nothing(settings, make_client):
+    from collector.models.core import Site, UserSite
+
+    s = notify_settings(settings)
+    client = make_client(s)
+    engine = client.app.state.engine
+    seed_site(engine, "P01")
+    seed_site(engine, "P02", "Xã Đông Anh")
+    with webhook_receiver() as hook:
+        moved = user_token(client, engine, username="moved", sites=["P01"])
+        gone = user_token(client, engine, username="gone")
+        subs = [
+            subscribe(client, headers, event="finding.opened", channel="webhook", target=hook.url)
+            for headers in (moved, gone)
+        ]
+        failing_report(client, engine)
+        from collector.services.notify_delivery import deliver_due, dispatch_events
+
+        now = datetime.now(UTC)
+        dispatch_events(engine, s, now=now)  # both were allowed when the event happened
+        with session_scope(engine) as session:  # then one moved to another site, the other left
+            user = session.exec(select(User).where(User.username == "moved")).one()
+            for row in session.exec(select(UserSite).where(UserSite.user_id == user.id)).all():
+                session.delete(row)
+            p2 = session.exec(select(Site).where(Site.code == "P02")).one()
+            session.add(UserSite(user_id=user.id, site_id=p2.id))
+            leaver = session.exec(select(User).where(User.username == "gone")).one()
+            leaver.disabled = True
+            session.add(leaver)
+        deliver_due(engine, s, now=now)
+        assert hook.calls == []
+    with Session(engine) as session:
+        statuses = {d.subscription_id: d.status for d in session.exec(select(NotifyDelivery)).all()}
+    assert statuses == {subs[0]["id"]: "dropped", subs[1]["id"]: "dropped"}
