@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -224,6 +224,29 @@ def _record(
         session.add(d)
 
 
+def _prepare(
+    event: NotifyEvent, d: NotifyDelivery, sub: NotifySubscription, lang: str, settings: CollectorSettings
+) -> Callable[[], SendResult]:
+    """The send of one delivery, built while the rows are at hand (the webhook secret decrypted)."""
+    if sub.channel == Channel.WEBHOOK:
+        from collector.services.notify_subscriptions import secret_of
+
+        body = webhook_body(event, d, lang, settings)
+        secret = secret_of(sub, settings.data_dir)
+        target, kind, delivery_id = sub.target, event.kind, d.id or 0
+        return lambda: post_webhook(
+            target,
+            secret=secret,
+            body=body,
+            event=kind,
+            delivery_id=delivery_id,
+            timeout=settings.webhook_timeout_seconds,
+        )
+    subject, text = email_text(event, lang, settings)
+    to = sub.target
+    return lambda: send_email(settings, to=to, subject=subject, text=text)
+
+
 def deliver_due(engine: Engine, settings: CollectorSettings, *, now: datetime, limit: int = 50) -> int:
     """Send every pending delivery whose time has come; returns how many were tried."""
     due = [NotifyDelivery.status == DeliveryStatus.PENDING, col(NotifyDelivery.next_attempt_at) <= now]
@@ -241,27 +264,15 @@ def deliver_due(engine: Engine, settings: CollectorSettings, *, now: datetime, l
                 session.commit()
                 continue
             lang = _lang(session.get(User, sub.user_id))
-            target, channel = sub.target, sub.channel
-            if channel == Channel.WEBHOOK:
-                from collector.services.notify_subscriptions import secret_of
-
-                body = webhook_body(event, d, lang, settings)
-                secret = secret_of(sub, settings.data_dir)
-            else:
-                subject, text = email_text(event, lang, settings)
-            kind = event.kind
+            try:
+                send = _prepare(event, d, sub, lang, settings)
+            except Exception as exc:  # a message that cannot be built is a failed attempt, not a crash
+                log.exception("building notification %s failed", delivery_id)
+                send = None
+                result = SendResult(False, error=f"could not build the message: {type(exc).__name__}")
             session.commit()  # no transaction stays open while the network is slow
-            if channel == Channel.WEBHOOK:
-                result = post_webhook(
-                    target,
-                    secret=secret,
-                    body=body,
-                    event=kind,
-                    delivery_id=delivery_id,
-                    timeout=settings.webhook_timeout_seconds,
-                )
-            else:
-                result = send_email(settings, to=target, subject=subject, text=text)
+            if send is not None:
+                result = send()
             if not result.ok:
                 log.warning(
                     "notification %s to subscription %s failed: %s", delivery_id, sub.id, result.error

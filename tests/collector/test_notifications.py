@@ -453,3 +453,24 @@ def test_a_user_who_lost_access_or_was_disabled_is_sent_nothing(settings, make_c
     with Session(engine) as session:
         statuses = {d.subscription_id: d.status for d in session.exec(select(NotifyDelivery)).all()}
     assert statuses == {subs[0]["id"]: "dropped", subs[1]["id"]: "dropped"}
+
+
+def test_a_webhook_whose_secret_cannot_be_read_fails_with_a_reason(settings, make_client):
+    from collector.models.notifications import NotifySubscription
+
+    s = notify_settings(settings)
+    client = make_client(s)
+    engine = client.app.state.engine
+    with webhook_receiver() as hook:
+        tech = user_token(client, engine)
+        sub = subscribe(client, tech, event="finding.opened", channel="webhook", target=hook.url)
+        with session_scope(engine) as session:  # as after the credential key was replaced
+            row = session.get(NotifySubscription, sub["id"])
+            row.secret_enc = "gAAAAA-not-a-token"
+            session.add(row)
+        failing_report(client, engine)
+        Sender(engine, s).run_once()
+        assert hook.calls == []
+    [d] = client.get(f"/api/v1/notifications/subscriptions/{sub['id']}/deliveries", headers=tech).json()
+    assert d["status"] == "pending" and d["attempts"] == 1
+    assert d["last_error"] == "could not build the message: InvalidToken"
