@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +27,19 @@ def _router_modules(package: str) -> list[ModuleType]:
 
 def create_app(settings: CollectorSettings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or CollectorSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Background work of this process (notifications); it stops with the server.
+        from collector.services.notify_sender import start_sender
+
+        sender = start_sender(app.state.engine, settings)
+        try:
+            yield
+        finally:
+            if sender is not None:
+                sender.stop()
+
     app = FastAPI(
         title="wardwatch collector",
         version="0.1.0",
@@ -32,6 +47,7 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +37,38 @@ class CollectorSettings(BaseSettings):
     due_days: dict[str, int] = Field(
         default_factory=lambda: {"critical": 15, "high": 30, "medium": 90, "low": 180, "info": 365}
     )
+
+    # The console's address as users reach it (https://wardwatch.example.gov.vn), for links in
+    # e-mails and webhooks; without it messages carry paths only.
+    public_url: str | None = None
+    # Change history is kept this many days.
+    history_retention_days: int = Field(default=730, ge=30)
+
+    # --- notifications (docs/notifications.md) ---
+    # E-mail goes through this SMTP server; without smtp_host e-mail deliveries fail and are retried.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    # starttls: plain connection upgraded with STARTTLS (port 587); ssl: TLS from the start (465);
+    # none: no TLS (only to a relay on the same host).
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "wardwatch@localhost"
+    # A CA bundle to verify the SMTP server with (a city's own CA); default: the system's.
+    smtp_ca_file: Path | None = None
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    # The background sender wakes up this often (0: this process sends nothing; another one may).
+    notify_interval_seconds: float = Field(default=30, ge=0)
+    # Time-based events (certificates expiring, agents silent) are looked for this often.
+    notify_scan_minutes: int = Field(default=60, ge=1)
+    # The daily digest leaves at this hour, Vietnam time.
+    notify_digest_hour: int = Field(default=7, ge=0, le=23)
+    # A failed delivery is retried after base, 2 x base, 4 x base ... (at most 6 h apart), then given up.
+    notify_retry_base_seconds: float = Field(default=60, gt=0)
+    notify_max_attempts: int = Field(default=8, ge=1, le=30)
+    # Delivered and failed notifications are kept this many days.
+    notify_retention_days: int = Field(default=90, ge=7)
 
     @property
     def is_sqlite(self) -> bool:

@@ -24,6 +24,7 @@ from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
 from collector.models.types import utcnow
 from collector.services.errors import Conflict, NotFound, ServiceError
+from collector.services.notify_events import notify_finding
 from inventory.report import CheckResult, CheckStatus
 
 Scope = Collection[int] | None  # site ids a user may see; None: every site
@@ -31,6 +32,9 @@ Scope = Collection[int] | None  # site ids a user may see; None: every site
 SEVERITIES = tuple(s.value for s in Severity)
 UNKNOWN_CHECK_SEVERITY = "medium"  # a check the catalog does not know: neither ignored nor alarming
 MAX_ACCEPT_DAYS = 366
+# Findings of these catalog modules record an event (a disk swapped), not a state that a later report
+# re-judges: no report closes them as "gone"; a user resolves them or accepts the risk.
+EVENT_MODULES = frozenset({"changes"})
 
 
 # ---- opening, resolving, reopening ---------------------------------------------------------------
@@ -125,6 +129,8 @@ def apply_results(
             continue
         check = catalog.get(finding.check_id)
         module = check.module if check else None
+        if module in EVENT_MODULES:
+            continue
         if covered_modules is None or (module is not None and module in covered_modules):
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
@@ -164,6 +170,7 @@ def _failing(
         session.add(finding)
         session.flush()  # the event needs the finding's id
         _event(session, finding, FindingEventKind.OPENED, now, report_id=report_id)
+        notify_finding(session, finding, FindingEventKind.OPENED)
         return
     finding.last_seen_at = now
     finding.known = check is not None
@@ -181,12 +188,18 @@ def _failing(
         finding.accepted_by = finding.accepted_at = finding.accepted_until = finding.accepted_reason = None
         session.add(finding)
         _event(session, finding, FindingEventKind.REOPENED, now, report_id=report_id)
+        notify_finding(session, finding, FindingEventKind.REOPENED)
         return
     if finding.status == FindingStatus.ACCEPTED and finding.accepted_until and finding.accepted_until <= now:
         finding.status = FindingStatus.OPEN
         session.add(finding)
         _event(session, finding, FindingEventKind.EXPIRED, now, report_id=report_id)
     if severity != finding.severity:
+        worse = (
+            SEVERITIES.index(severity) < SEVERITIES.index(finding.severity)
+            if finding.severity in SEVERITIES
+            else True
+        )
         finding.severity = severity
         new_due = due_date(finding.opened_at, severity, due_days)
         # A worse severity brings the due date forward; a milder one never pushes it back.
@@ -194,6 +207,8 @@ def _failing(
             finding.due_at = new_due
         session.add(finding)
         _event(session, finding, FindingEventKind.SEVERITY, now, report_id=report_id)
+        if worse:
+            notify_finding(session, finding, FindingEventKind.SEVERITY)
     if result.evidence != finding.evidence:
         finding.evidence = result.evidence
         _event(session, finding, FindingEventKind.EVIDENCE, now, report_id=report_id)
@@ -232,6 +247,31 @@ def accept_risk(
     finding.accepted_until, finding.accepted_reason = until, reason
     session.add(finding)
     _event(session, finding, FindingEventKind.ACCEPTED, now, actor=actor, note=reason)
+    return finding
+
+
+def resolve_by_user(
+    session: Session, *, finding_id: int, scope: Scope, actor: str, note: str, now: datetime | None = None
+) -> Finding:
+    """Close a finding that records an event (``EVENT_MODULES``): a user checked it and says why.
+
+    A finding of an ordinary check closes when the check passes; resolving it by hand would only
+    hide it until the next report, so that is refused.
+    """
+    now = now or utcnow()
+    finding = get_finding(session, finding_id, scope=scope)
+    note = note.strip()
+    check = load_catalog().get(finding.check_id)
+    if check is None or check.module not in EVENT_MODULES:
+        raise Conflict("this finding closes by itself when its check passes on the device")
+    if len(note) < 5:
+        raise ServiceError("say what was checked (at least 5 characters)")
+    if finding.status == FindingStatus.RESOLVED:
+        raise Conflict("this finding is already resolved")
+    finding.status = FindingStatus.RESOLVED
+    finding.resolved_at = now
+    session.add(finding)
+    _event(session, finding, FindingEventKind.RESOLVED, now, actor=actor, note=note[:2000])
     return finding
 
 

@@ -40,6 +40,8 @@ class IngestContext:
     report: Report
     # Sections whose content changed with this report: name -> new JSON data.
     changed_sections: dict[str, Any] = field(default_factory=dict)
+    # Their values before this report (absent: the device had no such section yet).
+    previous_sections: dict[str, Any] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
 
     def section(self, name: str) -> Any:
@@ -154,6 +156,7 @@ def _store_sections(ctx: IngestContext, now: Any) -> None:
                 report_id=str(ctx.report.report_id),
             )
         else:
+            ctx.previous_sections[name] = row.data
             row.hash, row.data, row.updated_at = digest, data, now
             row.report_id = str(ctx.report.report_id)
         session.add(row)

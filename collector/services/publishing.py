@@ -218,6 +218,22 @@ def publish(
     inspection.status = InspectionStatus.PUBLISHED
     session.add_all([pub, inspection])
     record(session, actor=actor, action="inspection.publish", target=slug)
+    from collector.services.notify_events import emit
+
+    emit(
+        session,
+        kind="inspection.published",
+        site_id=site.id or 0,
+        payload={
+            "slug": slug,
+            "title": pub.title,
+            "score": pub.score,
+            "published_by": actor,
+            "inspection_id": inspection.id,
+            "public": public,
+        },
+        at=now,
+    )
     session.flush()
     return pub
 
