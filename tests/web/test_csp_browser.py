@@ -74,6 +74,12 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             == 201
         )
         create(http, admin, site="XA-DONGANH")  # one still being filled in
+        # A subscription, so its delivery-log page has something to show.
+        subscription = {"event": "finding.opened", "channel": "email", "target": "it@phucxa.example"}
+        assert (
+            http.post("/api/v1/notifications/subscriptions", json=subscription, headers=admin).status_code
+            == 201
+        )
         slug = http.get("/api/v1/published", headers=admin).json()[0]["slug"]
         share = http.post(f"/api/v1/published/{slug}/share-links", headers=admin).json()["url"]
         # A polled router with two configuration versions (history and diff pages).
