@@ -19,8 +19,8 @@ Guarantees
   (``agent.salvage``), in its old order. The set-aside file is removed once every report salvaged
   from it has left the outbox; one nothing could be salvaged from stays for a technician.
 - A full disk makes ``enqueue`` raise ``SpoolFull``; the caller logs it and keeps running. Opening a
-  spool whose schema is current writes nothing, and ``inspect`` reads one without writing at all
-  (``wardwatch agent status`` on a full disk).
+  spool whose schema is current writes nothing to it, and ``inspect`` reads one read-only, on a
+  full disk too (``wardwatch agent status``).
 """
 
 from __future__ import annotations
@@ -604,7 +604,7 @@ class Spool:
 
 
 def inspect(path: Path, *, limit: int = 10) -> tuple[SpoolStats, list[QuarantinedRecord]]:
-    """Statistics and the newest quarantined records of the spool at ``path``, writing nothing.
+    """Statistics and the newest quarantined records of the spool at ``path``, read-only.
 
     For ``wardwatch agent status``: it works on a full disk, beside a running agent, and never
     recovers or migrates the file (that is the agent's job). Without room for SQLite's shared
@@ -613,7 +613,7 @@ def inspect(path: Path, *, limit: int = 10) -> tuple[SpoolStats, list[Quarantine
     last: sqlite3.Error | None = None
     for query in ("mode=ro", "immutable=1"):
         try:
-            db = sqlite3.connect(f"{Path(path).as_uri()}?{query}", uri=True, timeout=5)
+            db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?{query}", uri=True, timeout=5)
         except sqlite3.Error as exc:
             last = exc
             continue
