@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 import time
 from collections import Counter
@@ -18,6 +19,7 @@ from typing import Any
 import typer
 
 log = logging.getLogger("agent")
+LOW_DISK = 1024 * 1024  # below this, status says the state directory's disk is full
 
 
 def _settings(config_path: Path | None, **overrides: Any) -> Any:
@@ -146,7 +148,8 @@ def _when(ts: float | None) -> str | None:
 
 
 def status_data(settings: Any) -> dict[str, Any]:
-    from agent.spool import SPOOL_FILE, Spool
+    """What ``agent status`` shows; reads only (it works on a full disk, beside a running agent)."""
+    from agent.spool import SPOOL_FILE, inspect
     from agent.state import AgentState, Status
 
     state_dir = settings.state_dir
@@ -154,15 +157,28 @@ def status_data(settings: Any) -> dict[str, Any]:
     st = Status.load(state_dir) if state_dir.exists() else Status()
     spool: dict[str, Any] = {"path": str(state_dir / SPOOL_FILE), "depth": 0}
     if (state_dir / SPOOL_FILE).exists():
-        with Spool.in_state_dir(state_dir) as sp:
-            s = sp.stats()
+        s, records = inspect(state_dir / SPOOL_FILE)
         spool.update(
             depth=s.count,
             bytes=s.bytes,
             oldest_at=_when(s.oldest_at),
             oldest_age_seconds=round(time.time() - s.oldest_at) if s.oldest_at else None,
             quarantined=s.quarantined,
+            quarantine=[
+                {
+                    "report_id": r.report_id,
+                    "kind": r.kind,
+                    "subject": r.subject,
+                    "reason": r.reason,
+                    "quarantined_at": _when(r.quarantined_at),
+                }
+                for r in records
+            ],
         )
+    try:
+        disk_free: int | None = shutil.disk_usage(state_dir).free if state_dir.exists() else None
+    except OSError:
+        disk_free = None
     return {
         "state_dir": str(state_dir),
         "enrolled": ident is not None,
@@ -170,6 +186,7 @@ def status_data(settings: Any) -> dict[str, Any]:
         "site": ident.site if ident else None,
         "collector_url": settings.collector_url or (ident.collector_url if ident else None),
         "spool": spool,
+        "disk_free_bytes": disk_free,
         "last_success_at": _when(st.last_success_at),
         "last_attempt_at": _when(st.last_attempt_at),
         "last_error": st.last_error,
@@ -202,7 +219,12 @@ def status_command(*, state_dir: Path | None, config_path: Path | None, json_out
     oldest = f", oldest {sp['oldest_at']} ({sp['oldest_age_seconds']} s ago)" if sp.get("oldest_at") else ""
     typer.echo(f"spool:         {sp['depth']} report(s), {sp.get('bytes', 0)} bytes{oldest}")
     if sp.get("quarantined"):
-        typer.echo(f"quarantined:   {sp['quarantined']} record(s)")
+        typer.echo(f"quarantined:   {sp['quarantined']} report(s), kept in the spool; newest first:")
+        for q in sp["quarantine"]:
+            what = " ".join(x for x in (q["kind"], q["report_id"]) if x) or "a record"
+            typer.echo(f"  {q['quarantined_at']} {what}: {q['reason']}")
+    if data["disk_free_bytes"] is not None and data["disk_free_bytes"] < LOW_DISK:
+        typer.echo(f"disk:          full ({data['disk_free_bytes']} bytes free); heartbeats wait in memory")
     typer.echo(f"last success:  {data['last_success_at'] or 'never'}")
     err = f"{data['last_error']} (at {data['last_error_at']})" if data["last_error"] else "none"
     typer.echo(f"last error:    {err}")

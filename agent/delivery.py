@@ -6,10 +6,20 @@
 - A report leaves the spool only on a 202 from the collector that names it (``accepted`` or
   ``duplicate``); anything else — a 200 from a captive portal included — keeps it. The collector
   deduplicates by ``report_id``, so a resend after a lost answer counts once.
-- 409 ``needs_full``: the delta is dropped and a full report is asked for. 400/403/413/422 from the
-  collector: the report can never land, it is quarantined so it does not block the queue.
+- 409 ``needs_full``: the delta is dropped and a full report is asked for.
+- Refused for good, quarantined at once so it never blocks the reports behind it (the spool keeps
+  it with the reason; the next heartbeat tells the collector): 400, 403 and 422 with the
+  collector's JSON error (this report's content), and 413 from anyone (too large for the
+  collector or for a proxy before it; the same bytes will never fit until someone raises a limit).
+- 500, or a 409 that is not ``needs_full``: the report's own fault or the collector's? The agent
+  sets the report aside for this flush and sends the next one. When the collector accepts that
+  one, the failure was this report's own (a strike); at ``QUARANTINE_AFTER`` strikes (3) the report
+  is quarantined. A second failure before an acceptance means the collector is unwell: the flush
+  stops, nothing is counted, nothing is quarantined. So a collector answering 500 to everything
+  never makes the agent drop a report, and one poisonous report costs three flushes at most.
 - 401: re-enroll once with the configured enroll secret, rewrite waiting reports to the new agent
-  id, go on. 429/503/5xx/network trouble: stop and let the caller back off (``Backoff``: full
+  id, go on. 404, 405 and other answers that are the same for every report (a wrong URL, a
+  proxy), 429/503/other 5xx, network trouble: stop and let the caller back off (``Backoff``: full
   jitter, ``Retry-After`` honoured).
 """
 
@@ -32,6 +42,7 @@ from agent.errors import (
     AgentRevoked,
     AuthError,
     CertificateRefused,
+    Conflict,
     DeliveryError,
     DeliveryTimeout,
     EnrollRefused,
@@ -73,6 +84,9 @@ ENROLL_PATH = "/api/v1/agents/enroll"
 REVOKED_HEADER = "X-Wardwatch-Agent"
 REPORTS_PATH = "/api/v1/reports"
 CERTIFICATE_PATH = "/api/v1/agents/certificate"
+# Failures that were a report's own (a 500 or a conflict while the collector accepted the next
+# report) before it is quarantined.
+QUARANTINE_AFTER = 3
 
 
 def build_client(
@@ -176,6 +190,11 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
             f"{what}: redirected ({code}) to {resp.headers.get('Location')}; set collector_url to it",
             status_code=code,
         )
+    if code == 413:
+        # Whoever answered (the collector, or a proxy's HTML page), these bytes will not fit.
+        raise Rejected(
+            f"{what}: too large for the collector or a proxy before it (413): {detail}", status_code=code
+        )
     if code == 401:
         if resp.headers.get(REVOKED_HEADER, "").lower() == "certificate":
             raise CertificateRefused(f"{what}: {detail}", status_code=code)
@@ -192,7 +211,9 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
         )
     if code == 409 and data.get("needs_full"):
         raise NeedsFull(f"{what}: {detail}", status_code=code)
-    if code in (400, 403, 409, 413, 422):
+    if code == 409:
+        raise Conflict(f"{what}: conflict (409): {detail}", status_code=code)
+    if code in (400, 403, 422):
         raise Rejected(f"{what}: collector refused it ({code}): {detail}", status_code=code)
     raise ProtocolError(f"{what}: unexpected answer {code}: {detail}", status_code=code)
 
@@ -325,6 +346,9 @@ class Deliverer:
         self.on_ack = on_ack
         self.hostname = hostname
         self._reenrolled = False
+        # A report that failed in a way that may be its own, waiting for the next one to tell.
+        self._suspect: tuple[SpoolItem, DeliveryError] | None = None
+        self._left_waiting: DeliveryError | None = None  # why a struck report still waits
 
     def identity(self) -> AgentState:
         """The saved identity; a first enrollment when none is saved and a secret is configured."""
@@ -368,11 +392,15 @@ class Deliverer:
         except DeliveryError as exc:
             result.error = exc
             return result
+        self._suspect = self._left_waiting = None
         with client:
             try:
                 self._flush_items(client, ident, result, stop, max_items, batch)
             except SpoolError as exc:
                 result.error = TransientError(f"spool: {exc}")
+        if result.error is None:
+            # A report failed and still waits: back off before trying it again.
+            result.error = self._suspect[1] if self._suspect is not None else self._left_waiting
         return result
 
     def _renew_client_cert(self, url: str, ident: AgentState) -> None:
@@ -403,13 +431,15 @@ class Deliverer:
         max_items: int | None,
         batch: int,
     ) -> None:
+        after = 0  # reports set aside in this flush stay behind the cursor
         while not stop():
-            items = self.spool.peek(batch)
+            items = self.spool.peek(batch, after_seq=after)
             if not items:
                 return
             for item in items:
                 if stop() or (max_items is not None and result.delivered >= max_items):
                     return
+                after = item.seq
                 try:
                     ident = self._deliver(client, ident, item, result)
                 except SpoolError:
@@ -446,14 +476,20 @@ class Deliverer:
             result.needs_full = True
             return ident
         except Rejected as exc:
-            self.spool.quarantine(item.seq, str(exc))
+            size = f" ({len(body)} bytes compressed)" if exc.status_code == 413 else ""
+            self.spool.quarantine(item.seq, f"{exc}{size}")
             result.quarantined += 1
             return ident
         except DeliveryError as exc:
             self.spool.note_failure(item.seq, str(exc))
-            result.error = exc
+            if _maybe_its_own(exc) and self._suspect is None:
+                log.warning("%s; trying the next report to tell whose fault it is", exc)
+                self._suspect = (item, exc)
+            else:
+                result.error = exc
             return ident
         self.spool.ack(item.seq)
+        self._strike_suspect(result)
         if status == "duplicate":
             result.duplicates += 1
         else:
@@ -462,8 +498,31 @@ class Deliverer:
             self.on_ack(item, status)
         return ident
 
+    def _strike_suspect(self, result: FlushResult) -> None:
+        """The collector accepted a report after failing on the suspect: the failure was the suspect's own."""
+        if self._suspect is None:
+            return
+        item, exc = self._suspect
+        self._suspect = None
+        strikes = self.spool.strike(item.seq)
+        if strikes >= QUARANTINE_AFTER:
+            self.spool.quarantine(
+                item.seq,
+                f"the collector failed on this report {strikes} times while it accepted others; last: {exc}",
+            )
+            result.quarantined += 1
+        else:
+            self._left_waiting = exc
+
     def _readdress(self, item: SpoolItem, agent_id: str) -> bytes:
         """A report spooled under another agent id (before enrolling, or before a re-enroll)."""
         data = item.report()
         data["agent_id"] = agent_id
         return self.spool.replace_body(item.seq, json.dumps(data, separators=(",", ":")).encode(), agent_id)
+
+
+def _maybe_its_own(exc: DeliveryError) -> bool:
+    """A failure that may be caused by the report itself rather than by the collector or the link."""
+    if isinstance(exc, Conflict):
+        return True
+    return isinstance(exc, ServerError) and not isinstance(exc, RateLimited) and exc.status_code == 500

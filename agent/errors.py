@@ -8,6 +8,7 @@ AgentError
     │   ├── NetworkError        cannot connect, connection dropped
     │   │   └── DeliveryTimeout connect or read timeout
     │   ├── ProtocolError       an answer that is not the collector's (garbage, a portal's HTML)
+    │   ├── Conflict            409 without needs_full: this report clashes with the collector's state
     │   └── ServerError         5xx
     │       └── RateLimited     429 or 503, with Retry-After
     └── PermanentError          retrying the same thing will not help
@@ -15,8 +16,11 @@ AgentError
         ├── AuthError           the key is unknown or revoked (401) and re-enrolling was not possible
         ├── EnrollRefused       the enroll secret is wrong, revoked or expired
         ├── TlsError            certificate verification failed, or the pin does not match
-        └── Rejected            the collector refuses this report (400/403/413/422): quarantine it
+        └── Rejected            refused for good (400/403/422, 413 too large): quarantine it
             └── NeedsFull       a delta whose base the collector lacks (409): send a full report
+
+A 500 or a ``Conflict`` may be the report's own fault or the collector's: ``agent.delivery`` counts
+it against the report only when the collector accepts another report in the same flush.
 """
 
 from __future__ import annotations
@@ -60,6 +64,10 @@ class DeliveryTimeout(NetworkError):
 
 
 class ProtocolError(TransientError):
+    pass
+
+
+class Conflict(TransientError):
     pass
 
 

@@ -10,6 +10,10 @@ This process lives for months on a 4 GB PC, so it stays lean: it holds the sched
 and the HTTP client, and nothing else. Collection (fact models, host inventory, checks,
 capabilities) runs in a child process, ``agent.worker``, whose memory is returned when it exits;
 heartbeats are built here as plain JSON. Settings reach it as JSON from that same worker.
+
+A disk too full to open or write the spool does not stop it: heartbeats wait in memory (the
+newest ``HELD_HEARTBEATS``) and are spooled once there is room. A heartbeat tells the collector
+how many reports the spool has quarantined, and why (``quarantine``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +40,7 @@ from agent import __version__
 from agent.errors import AgentError, AlreadyRunning, PermanentError, SpoolError
 from agent.flush import FlushResult
 from agent.schedule import Backoff, Schedule
-from agent.spool import Spool
+from agent.spool import QuarantinedRecord, Spool
 from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir, update_baseline
 
 if TYPE_CHECKING:
@@ -48,6 +53,8 @@ HOST_SUBJECT = "host"
 # inventory.report.SCHEMA_VERSION, kept here so heartbeats need no pydantic (a test holds them equal).
 WIRE_SCHEMA_VERSION = 1
 WORKER_TIMEOUT = 1800.0  # a collection child taking longer is killed (a hung command, a stuck driver)
+HELD_HEARTBEATS = 288  # a day of 5-minute heartbeats (about 150 KB) kept in memory while the disk is full
+QUARANTINE_TOLD = 10  # the newest quarantined reports a heartbeat describes (inventory.report.Quarantine)
 
 
 class ConfigInvalid(AgentError):
@@ -91,9 +98,15 @@ def as_lean(settings: Any) -> Any:
     return settings
 
 
-def heartbeat_json(*, agent_id: str, hostname: str, identity: dict[str, Any] | None) -> tuple[str, bytes]:
+def heartbeat_json(
+    *,
+    agent_id: str,
+    hostname: str,
+    identity: dict[str, Any] | None,
+    quarantine: dict[str, Any] | None = None,
+) -> tuple[str, bytes]:
     report_id = str(uuid.uuid4())
-    data = {
+    data: dict[str, Any] = {
         "schema_version": WIRE_SCHEMA_VERSION,
         "report_id": report_id,
         "agent_id": agent_id,
@@ -102,7 +115,35 @@ def heartbeat_json(*, agent_id: str, hostname: str, identity: dict[str, Any] | N
         "kind": "heartbeat",
         "subject": {"kind": "host", "hostname": hostname, "host": identity or None},
     }
+    if quarantine is not None:
+        data["quarantine"] = quarantine
     return report_id, json.dumps(data, separators=(",", ":")).encode()
+
+
+def _wire_text(text: str | None, limit: int) -> str | None:
+    """Free text for the wire: no control characters (the collector refuses NUL), bounded."""
+    if text is None:
+        return None
+    return "".join(c if c.isprintable() else " " for c in text)[:limit]
+
+
+def quarantine_note(count: int, records: list[QuarantinedRecord]) -> dict[str, Any]:
+    """The heartbeat's ``quarantine`` field (``inventory.report.Quarantine``), as plain JSON."""
+    return {
+        "count": count,
+        "recent": [
+            {
+                "report_id": _wire_text(r.report_id, 36),
+                "kind": _wire_text(r.kind, 16),
+                "subject": _wire_text(r.subject, 300),
+                "reason": _wire_text(r.reason, 500) or "?",
+                "quarantined_at": datetime.fromtimestamp(r.quarantined_at, UTC)
+                .isoformat()
+                .replace("+00:00", "Z"),
+            }
+            for r in records[:QUARANTINE_TOLD]
+        ],
+    }
 
 
 @dataclass
@@ -125,12 +166,12 @@ class AgentRunner:
         self.state_dir = ensure_state_dir(self.settings.state_dir)
         self.clock = clock
         self.stop_event = threading.Event()
-        self.spool = Spool.in_state_dir(
-            self.state_dir,
-            max_bytes=self.settings.spool.max_bytes,
-            max_age_seconds=self.settings.spool.max_age_days * 86400,
-        )
         self.status = Status.load(self.state_dir)
+        self.spool: Spool | None = None
+        self._spool_tried = float("-inf")
+        self._spool_error: str | None = None
+        self._held: deque[tuple[str, str, bytes]] = deque(maxlen=HELD_HEARTBEATS)
+        self.open_spool()
         self.baseline = Baseline.load(self.state_dir)
         # Delivery (httpx) runs in a worker child unless a transport is injected (tests, embedding).
         self.transport = transport
@@ -161,6 +202,75 @@ class AgentRunner:
 
     def stopping(self) -> bool:
         return self.stop_event.is_set()
+
+    # -- the spool, or memory while it cannot be written ------------------------------------------
+
+    def open_spool(self) -> Spool | None:
+        """The spool; None while it cannot be opened (a full disk). Tried again at most once a second."""
+        if self.spool is None and self.clock() - self._spool_tried >= 1.0:
+            self._spool_tried = self.clock()
+            try:
+                self.spool = Spool.in_state_dir(
+                    self.state_dir,
+                    max_bytes=self.settings.spool.max_bytes,
+                    max_age_seconds=self.settings.spool.max_age_days * 86400,
+                )
+            except SpoolError as exc:
+                if str(exc) != self._spool_error:  # said once, not at every step
+                    log.error("%s; heartbeats are kept in memory until it opens", exc)
+                    self._spool_error = str(exc)
+                self.status.error(str(exc))
+                return None
+            if self._spool_error is not None:
+                log.info("spool %s is open again", self.spool.path)
+                self._spool_error = None
+        return self.spool
+
+    def _heartbeat(self) -> int:
+        host = self.status.host or {}
+        spool = self.open_spool()
+        agent_id = self._agent_id()
+        rid, body = heartbeat_json(
+            agent_id=agent_id,
+            hostname=host.get("hostname") or socket.gethostname() or "unknown",
+            identity=host.get("identity"),
+            quarantine=self._quarantine_note(spool),
+        )
+        self._held.append((rid, agent_id, body))
+        spooled = self._spool_held(spool)
+        if self._held:
+            log.warning("%d heartbeat(s) kept in memory until the spool has room", len(self._held))
+        return spooled
+
+    def _spool_held(self, spool: Spool | None) -> int:
+        """Spool the heartbeats held in memory, oldest first; what does not fit stays held."""
+        spooled = 0
+        while spool is not None and self._held:
+            rid, agent_id, body = self._held[0]
+            try:
+                spool.enqueue(body, report_id=rid, agent_id=agent_id, kind="heartbeat")
+            except SpoolError as exc:
+                log.error("heartbeat not spooled: %s", exc)
+                self.status.error(str(exc))
+                break
+            self._held.popleft()
+            spooled += 1
+        return spooled
+
+    def _quarantine_note(self, spool: Spool | None) -> dict[str, Any] | None:
+        """What a heartbeat tells the collector about quarantined reports: while there are any, and
+        once more when there are none left (so that the device page clears)."""
+        if spool is None:
+            return None
+        try:
+            count = spool.stats().quarantined
+            records = spool.quarantined(QUARANTINE_TOLD) if count else []
+        except SpoolError:
+            return None
+        if not count and not self.status.quarantine_told:
+            return None
+        self.status.quarantine_told = count
+        return quarantine_note(count, records)
 
     # -- steps -----------------------------------------------------------------------------------
 
@@ -216,18 +326,7 @@ class AgentRunner:
             if INVENTORY in heavy or CHECKS in heavy or CERTS in heavy:
                 self._mark(HEARTBEAT, now)  # a report is proof of life too
         elif HEARTBEAT in modules:
-            host = self.status.host or {}
-            rid, body = heartbeat_json(
-                agent_id=self._agent_id(),
-                hostname=host.get("hostname") or socket.gethostname() or "unknown",
-                identity=host.get("identity"),
-            )
-            try:
-                self.spool.enqueue(body, report_id=rid, agent_id=self._agent_id(), kind="heartbeat")
-                spooled += 1
-            except SpoolError as exc:
-                log.error("heartbeat not spooled: %s", exc)
-                self.status.error(str(exc))
+            spooled += self._heartbeat()
             self._mark(HEARTBEAT, now)
         return spooled
 
@@ -266,13 +365,16 @@ class AgentRunner:
     def _flush(self) -> FlushResult:
         if self.transport is not None:
             from agent.delivery import Deliverer
+            from agent.errors import TransientError
 
+            if self.spool is None:
+                return FlushResult(error=TransientError("the spool cannot be opened"))
             deliverer = Deliverer(
                 self.settings,
                 self.spool,
                 state_dir=self.state_dir,
                 transport=self.transport,
-                on_ack=lambda item, _s: update_baseline(self.state_dir, item),
+                on_ack=lambda item, status: update_baseline(self.state_dir, item, status),
             )
             return deliverer.flush(stop=self.stopping)
         out = self._worker(["deliver"])
@@ -290,7 +392,7 @@ class AgentRunner:
             self.status.success(result.delivered)
         if result.needs_full:
             try:
-                dropped = self.spool.drop_subject_deltas(HOST_SUBJECT)
+                dropped = self.spool.drop_subject_deltas(HOST_SUBJECT) if self.spool else 0
             except SpoolError:
                 dropped = 0
             if dropped:
@@ -336,7 +438,7 @@ class AgentRunner:
             log.info("retrying delivery in %.1f s", delay)
             if self.stop_event.wait(delay):
                 break
-        out.remaining = self.spool.stats().count
+        out.remaining = self._waiting()
         self.status.save(self.state_dir)
         return out
 
@@ -358,8 +460,15 @@ class AgentRunner:
                 self.status.save(self.state_dir)
                 self.stop_event.wait(min(self.backoff.next_delay(), 300.0))
 
+    def _waiting(self) -> int:
+        """Reports waiting in the spool (0 while it cannot be opened)."""
+        spool = self.open_spool()
+        return spool.stats().count if spool is not None else 0
+
     def _step(self) -> None:
         now = self.clock()
+        if self._held:
+            self._spool_held(self.open_spool())
         due = self.schedule.due(now)
         if self.status.needs_full:
             due = sorted(set(due) | {INVENTORY, CHECKS, CERTS})
@@ -368,7 +477,7 @@ class AgentRunner:
             self.status.save(self.state_dir)
         if self.stopping():
             return
-        if now >= self._next_flush and self.spool.stats().count:
+        if now >= self._next_flush and self._waiting():
             result = self.deliver()
             if result.error is not None:
                 delay = self.backoff.next_delay(result.error.retry_after)
@@ -379,16 +488,19 @@ class AgentRunner:
                 self._next_flush = 0.0
                 if result.needs_full:
                     return  # collect the full report now
-                if result.delivered and self.spool.stats().count == 0:
+                if result.delivered and self.spool is not None and self._waiting() == 0:
                     self.spool.compact()
         wake = self.schedule.next_wakeup()
-        if self.spool.stats().count:
+        if self._waiting():
             wake = min(wake, max(self._next_flush, self.clock()))
         self.stop_event.wait(max(0.0, min(wake - self.clock(), 3600.0)))
 
     def close(self) -> None:
         self.status.save(self.state_dir)
-        self.spool.close()
+        if self.spool is not None:
+            self.spool.close()
+        if self._held:
+            log.warning("%d heartbeat(s) kept in memory are lost: the spool never had room", len(self._held))
 
 
 def run(settings: Any, *, once: bool, transport: httpx.BaseTransport | None = None) -> RunOutcome | None:

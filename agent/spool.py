@@ -13,9 +13,14 @@ Guarantees
   rebuild everything from it, and deltas need a base. Reports older than the age bound go
   whatever their class, except that newest full report.
 - A record that does not decompress or parse (bit rot, a bad disk) is moved to the ``quarantine``
-  table with a log line and skipped. A file SQLite cannot read is renamed
-  ``spool.db.corrupt-<timestamp>`` (what can still be read is copied out first) and a fresh spool is
-  opened. A full disk makes ``enqueue`` raise ``SpoolFull``; the caller logs it and keeps running.
+  table with a log line and skipped; so is a report the collector refuses for good
+  (``agent.delivery``). A file SQLite cannot read is renamed ``spool.db.corrupt-<timestamp>-<pid>``
+  and a fresh spool is opened; every intact record is salvaged from it page by page
+  (``agent.salvage``), in its old order. The set-aside file is removed once every report salvaged
+  from it has left the outbox; one nothing could be salvaged from stays for a technician.
+- A full disk makes ``enqueue`` raise ``SpoolFull``; the caller logs it and keeps running. Opening a
+  spool whose schema is current writes nothing to it, and ``inspect`` reads one read-only, on a
+  full disk too (``wardwatch agent status``).
 """
 
 from __future__ import annotations
@@ -37,10 +42,19 @@ from agent.errors import SpoolError, SpoolFull
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SPOOL_FILE", "Spool", "SpoolError", "SpoolFull", "SpoolItem", "SpoolStats"]
+__all__ = [
+    "SPOOL_FILE",
+    "QuarantinedRecord",
+    "Spool",
+    "SpoolError",
+    "SpoolFull",
+    "SpoolItem",
+    "SpoolStats",
+    "inspect",
+]
 
 SPOOL_FILE = "spool.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 QUARANTINE_KEEP = 200  # the newest quarantined records kept for a technician to look at
 
 # SQLite primary result codes (extended codes carry them in the low byte).
@@ -59,7 +73,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     sections TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    body BLOB NOT NULL
+    body BLOB NOT NULL,
+    strikes INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
 CREATE INDEX IF NOT EXISTS outbox_subject_kind ON outbox (subject, kind, seq);
@@ -68,7 +83,15 @@ CREATE TABLE IF NOT EXISTS quarantine (
     report_id TEXT,
     reason TEXT NOT NULL,
     quarantined_at REAL NOT NULL,
-    body BLOB
+    body BLOB,
+    kind TEXT,
+    subject TEXT
+);
+CREATE TABLE IF NOT EXISTS salvaged (
+    aside TEXT PRIMARY KEY,
+    upto INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS totals (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -83,6 +106,17 @@ CREATE TRIGGER IF NOT EXISTS outbox_out AFTER DELETE ON outbox BEGIN
     UPDATE totals SET count = count - 1, bytes = bytes - OLD.size WHERE id = 1;
 END;
 """
+
+# Columns added since schema version 1 (ALTER TABLE on an older file).
+_ADDED_COLUMNS = (
+    ("outbox", "strikes", "INTEGER NOT NULL DEFAULT 0"),
+    ("quarantine", "kind", "TEXT"),
+    ("quarantine", "subject", "TEXT"),
+)
+# An outbox or quarantine record's header after its size byte: NULL (the rowid alias), then a
+# 36-character text (the report id). Salvage looks for it on damaged pages.
+_RECORD_SIGNATURE = b"\x00\x55"
+_ASIDE_PREFIX = ".corrupt-"
 
 # Newest full report per subject: kept through every eviction.
 _PROTECTED = """
@@ -121,6 +155,17 @@ class SpoolStats:
     path: Path
 
 
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """A record set aside: refused for good by the collector, or damaged on disk. Its bytes stay."""
+
+    report_id: str | None
+    kind: str | None
+    subject: str | None
+    reason: str
+    quarantined_at: float
+
+
 class Spool:
     """One SQLite outbox file. Not shared between threads; several processes may open it (WAL)."""
 
@@ -137,6 +182,7 @@ class Spool:
         self.max_age_seconds = max_age_seconds
         self._clock = clock
         self._db: sqlite3.Connection | None = None
+        self._aside_upto = 0  # the highest seq salvaged from a set-aside file still kept
         self._open()
 
     @classmethod
@@ -149,12 +195,14 @@ class Spool:
         try:
             self._db = self._connect()
             self._check_integrity()
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # A current schema is not written again: a spool opens (and can be read) on a full disk.
+            if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                _create_schema(self._db)
         except sqlite3.DatabaseError as exc:
             if _code(exc) in (_SQLITE_FULL, _SQLITE_IOERR):
                 raise self._wrap(exc, "open") from exc
             self._recover(f"{type(exc).__name__}: {exc}")
+        self._release_asides()
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,13 +224,13 @@ class Spool:
             raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in rows[:5]))
 
     def _recover(self, reason: str) -> None:
-        """Move an unreadable file aside, salvage what can be read, and start a fresh spool."""
+        """Move an unreadable file aside, start a fresh spool, and salvage every intact record into it."""
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
             self._db = None
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{os.getpid()}")
+        aside = self.path.with_name(f"{self.path.name}{_ASIDE_PREFIX}{stamp}-{os.getpid()}")
         for suffix in ("", "-wal", "-shm"):
             src = Path(f"{self.path}{suffix}")
             if src.exists():
@@ -191,37 +239,98 @@ class Spool:
             "spool %s is corrupt (%s); moved it to %s and opened a fresh spool", self.path, reason, aside
         )
         self._db = self._connect()
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        _create_schema(self._db)
         saved = self._salvage(aside)
         if saved:
-            log.warning("spool: salvaged %d report(s) from %s", saved, aside.name)
+            log.warning(
+                "spool: salvaged %d report(s) from %s; it is removed once they are delivered",
+                saved,
+                aside.name,
+            )
+        else:
+            log.warning("spool: nothing could be salvaged from %s; it is kept for a technician", aside.name)
 
     def _salvage(self, aside: Path) -> int:
-        saved = 0
+        """Copy every intact record of the set-aside file into this fresh spool, under its old seq.
+
+        Page by page (``agent.salvage``): damage loses only the records it touched. An outbox
+        record counts when its body decompresses (gzip CRC) into the report its row names. A
+        report found both waiting and quarantined (an old copy of a page) stays quarantined.
+        """
+        from agent import salvage
+
+        db = self.db
         try:
-            old = sqlite3.connect(f"file:{aside}?mode=ro", uri=True, timeout=5)
+            db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error:
             return 0
         try:
-            cur = old.execute(
-                "SELECT report_id, agent_id, subject, kind, failing, created_at, size, sections, body "
-                "FROM outbox ORDER BY seq"
+            try:
+                for rowid, values in salvage.rows(aside, signature=_RECORD_SIGNATURE):
+                    if _outbox_row(values):
+                        if _body_problem(values[11], values[1]) is None:
+                            row = (rowid, *values[1:7], len(values[11]), *values[8:12], _strikes(values))
+                            db.execute(
+                                "INSERT OR IGNORE INTO outbox (seq, report_id, agent_id, subject, kind, "
+                                "failing, created_at, size, sections, attempts, last_error, body, strikes) "
+                                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                row,
+                            )
+                    elif _quarantine_row(values):
+                        db.execute(
+                            "INSERT OR IGNORE INTO quarantine (id, report_id, reason, quarantined_at, body, "
+                            "kind, subject) VALUES (?,?,?,?,?,?,?)",
+                            (rowid, *values[1:5], *(list(values[5:7]) + [None, None])[:2]),
+                        )
+            except OSError as exc:
+                log.warning("spool: reading %s stopped: %s", aside.name, exc)
+            db.execute(
+                "DELETE FROM outbox WHERE report_id IN "
+                "(SELECT report_id FROM quarantine WHERE report_id IS NOT NULL)"
             )
-            for row in cur:
-                if _body_problem(row[8], row[0]) is None:
-                    assert self._db is not None
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO outbox (report_id, agent_id, subject, kind, failing, "
-                        "created_at, size, sections, body) VALUES (?,?,?,?,?,?,?,?,?)",
-                        row,
-                    )
-                    saved += 1
+            db.execute(
+                "DELETE FROM quarantine WHERE id NOT IN (SELECT id FROM quarantine ORDER BY id DESC LIMIT ?)",
+                (QUARANTINE_KEEP,),
+            )
+            saved, upto = db.execute("SELECT count(*), max(seq) FROM outbox").fetchone()
+            if saved:
+                db.execute(
+                    "INSERT OR REPLACE INTO salvaged (aside, upto, count, at) VALUES (?,?,?,?)",
+                    (aside.name, upto, saved, self._clock()),
+                )
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            log.error("spool: cannot store what was salvaged from %s: %s", aside.name, exc)
+            return 0
+        return int(saved)
+
+    def _release_asides(self) -> None:
+        """Remove each set-aside file once every report salvaged from it has left the outbox."""
+        db = self._db
+        if db is None:
+            return
+        try:
+            asides = db.execute("SELECT aside, upto FROM salvaged").fetchall()
+            done = [
+                name
+                for name, upto in asides
+                if db.execute("SELECT 1 FROM outbox WHERE seq <= ? LIMIT 1", (upto,)).fetchone() is None
+            ]
+            for name in done:
+                db.execute("DELETE FROM salvaged WHERE aside = ?", (name,))
         except sqlite3.Error:
-            pass  # keep what was read before the damage
-        finally:
-            old.close()
-        return saved
+            return  # a full disk, say: the files stay until the next time
+        remaining = [upto for name, upto in asides if name not in done]
+        self._aside_upto = max(remaining, default=0)
+        for name in done:
+            if not name.startswith(f"{self.path.name}{_ASIDE_PREFIX}"):
+                continue  # only ever a file this spool set aside, next to it
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.path.parent / f"{name}{suffix}").unlink()
+            log.info("spool: every report salvaged from %s has left the outbox; removed it", name)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -419,6 +528,8 @@ class Spool:
         finally:
             if self._db is not None:
                 self._db.execute("PRAGMA synchronous = FULL")
+        if seq <= self._aside_upto:
+            self._release_asides()
 
     def replace_body(self, seq: int, report_json: bytes, agent_id: str) -> bytes:
         """Rewrite a waiting report (e.g. for a new agent id after re-enrolling); returns the new body."""
@@ -439,12 +550,15 @@ class Spool:
     def quarantine(self, seq: int, reason: str) -> None:
         """Move one record out of the outbox, keeping its bytes for a technician."""
         with self._tx("quarantine a report") as db:
-            row = db.execute("SELECT report_id, body FROM outbox WHERE seq = ?", (seq,)).fetchone()
+            row = db.execute(
+                "SELECT report_id, body, kind, subject FROM outbox WHERE seq = ?", (seq,)
+            ).fetchone()
             if row is None:
                 return
             db.execute(
-                "INSERT INTO quarantine (report_id, reason, quarantined_at, body) VALUES (?,?,?,?)",
-                (row[0], reason[:1000], self._clock(), row[1]),
+                "INSERT INTO quarantine (report_id, reason, quarantined_at, body, kind, subject) "
+                "VALUES (?,?,?,?,?,?)",
+                (row[0], reason[:1000], self._clock(), row[1], row[2], row[3]),
             )
             db.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
             db.execute(
@@ -452,6 +566,23 @@ class Spool:
                 (QUARANTINE_KEEP,),
             )
         log.error("spool: quarantined report %s (seq %d): %s", row[0], seq, reason)
+        if seq <= self._aside_upto:
+            self._release_asides()
+
+    def strike(self, seq: int) -> int:
+        """One more failure that was this report's own (see ``agent.delivery``); the count so far."""
+        with self._tx("count a failure") as db:
+            row = db.execute(
+                "UPDATE outbox SET strikes = strikes + 1 WHERE seq = ? RETURNING strikes", (seq,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def quarantined(self, limit: int = 10) -> list[QuarantinedRecord]:
+        """The newest quarantined records (``stats().quarantined`` counts them all)."""
+        try:
+            return _quarantined(self.db, limit)
+        except sqlite3.DatabaseError as exc:
+            raise self._wrap(exc, "read its quarantine") from exc
 
     def drop_subject_deltas(self, subject: str) -> int:
         """Deltas of ``subject`` still waiting: after a 'send a full report' answer they cannot land."""
@@ -460,20 +591,101 @@ class Spool:
         return n
 
     def stats(self) -> SpoolStats:
-        db = self.db
         try:
-            count, size = db.execute("SELECT count, bytes FROM totals WHERE id = 1").fetchone()
-            oldest, newest = db.execute("SELECT min(created_at), max(created_at) FROM outbox").fetchone()
-            quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+            return _stats(self.db, self.path)
         except sqlite3.DatabaseError as exc:
             raise self._wrap(exc, "read its statistics") from exc
-        return SpoolStats(count, size, oldest, newest, quarantined, self.path)
 
     def compact(self) -> None:
         """Give freed pages back to the file system (after a large backlog has been delivered)."""
         with contextlib.suppress(sqlite3.Error):
             self.db.execute("PRAGMA incremental_vacuum")
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def inspect(path: Path, *, limit: int = 10) -> tuple[SpoolStats, list[QuarantinedRecord]]:
+    """Statistics and the newest quarantined records of the spool at ``path``, read-only.
+
+    For ``wardwatch agent status``: it works on a full disk, beside a running agent, and never
+    recovers or migrates the file (that is the agent's job). Without room for SQLite's shared
+    memory file the spool is read as it was last checkpointed (``immutable``).
+    """
+    last: sqlite3.Error | None = None
+    for query in ("mode=ro", "immutable=1"):
+        try:
+            db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?{query}", uri=True, timeout=5)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'totals'").fetchone() is None:
+                # Created, never written (the disk was full): an empty spool.
+                return SpoolStats(0, 0, None, None, 0, Path(path)), []
+            return _stats(db, Path(path)), _quarantined(db, limit)
+        except sqlite3.Error as exc:
+            last = exc
+        finally:
+            db.close()
+    raise SpoolError(f"spool {path}: cannot read it: {last}")
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.executescript(_SCHEMA)
+    for table, column, decl in _ADDED_COLUMNS:
+        if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _stats(db: sqlite3.Connection, path: Path) -> SpoolStats:
+    count, size = db.execute("SELECT count, bytes FROM totals WHERE id = 1").fetchone()
+    oldest, newest = db.execute("SELECT min(created_at), max(created_at) FROM outbox").fetchone()
+    quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+    return SpoolStats(count, size, oldest, newest, quarantined, path)
+
+
+def _quarantined(db: sqlite3.Connection, limit: int) -> list[QuarantinedRecord]:
+    cols = {r[1] for r in db.execute("PRAGMA table_info(quarantine)")}
+    extra = "kind, subject" if "kind" in cols else "NULL, NULL"  # a version-1 file, read as it is
+    rows = db.execute(
+        f"SELECT report_id, {extra}, reason, quarantined_at FROM quarantine ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [QuarantinedRecord(*row) for row in rows]
+
+
+def _outbox_row(v: list[Any]) -> bool:
+    """An outbox record: (seq alias, report_id, agent_id, subject, kind, failing, created_at, size,
+    sections, attempts, last_error, body[, strikes])."""
+    return (
+        len(v) in (12, 13)
+        and v[0] is None
+        and all(isinstance(x, str) for x in v[1:5])
+        and isinstance(v[5], int)
+        and isinstance(v[6], int | float)
+        and isinstance(v[9], int)
+        and isinstance(v[8], str | None)
+        and isinstance(v[10], str | None)
+        and isinstance(v[11], bytes)
+        and (len(v) == 12 or isinstance(v[12], int))
+    )
+
+
+def _strikes(v: list[Any]) -> int:
+    return int(v[12]) if len(v) == 13 else 0
+
+
+def _quarantine_row(v: list[Any]) -> bool:
+    """A quarantine record: (id alias, report_id, reason, quarantined_at, body[, kind, subject])."""
+    return (
+        5 <= len(v) <= 7
+        and v[0] is None
+        and isinstance(v[1], str | None)
+        and isinstance(v[2], str)
+        and isinstance(v[3], int | float)
+        and isinstance(v[4], bytes | None)
+        and all(isinstance(x, str | None) for x in v[5:])
+    )
 
 
 def _code(exc: sqlite3.Error) -> int:

@@ -134,13 +134,15 @@ class Baseline:
     report (the base a delta names) and the hash of every section the collector has.
 
     Updated only when the collector acknowledges a report, so a delta never assumes a section the
-    collector did not store. ``full_at`` is when the last full report was acknowledged.
+    collector did not store. ``full_at`` is when the last full report was acknowledged;
+    ``created_at`` when the report named by ``report_id`` was spooled.
     """
 
     agent_id: str = ""
     report_id: str | None = None
     hashes: dict[str, str] = field(default_factory=dict)
     full_at: float = 0.0
+    created_at: float = 0.0
 
     @classmethod
     def load(cls, state_dir: Path) -> Baseline:
@@ -151,6 +153,7 @@ class Baseline:
             report_id=data.get("report_id") or None,
             hashes={str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {},
             full_at=float(data.get("full_at") or 0.0),
+            created_at=float(data.get("created_at") or 0.0),
         )
 
     def save(self, state_dir: Path) -> None:
@@ -177,6 +180,8 @@ class Status:
     pid: int | None = None
     # The host's name and identity from the last collection: what a heartbeat carries.
     host: dict[str, Any] = field(default_factory=dict)
+    # How many quarantined reports the last heartbeat told the collector about.
+    quarantine_told: int = 0
 
     @classmethod
     def load(cls, state_dir: Path) -> Status:
@@ -240,18 +245,25 @@ else:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def update_baseline(state_dir: Path, item: Any) -> None:
+def update_baseline(state_dir: Path, item: Any, status: str = "accepted") -> None:
     """The collector acknowledged a spooled host report (``agent.spool.SpoolItem``): it now holds
-    these sections, and this report is a base a delta may name."""
+    these sections, and this report is a base a delta may name.
+
+    A ``duplicate`` of a report older than the baseline's changes nothing: the collector stored
+    it long ago and what it holds now came later (a salvaged spool can send such a copy again).
+    """
     if item.subject != "host" or item.kind not in ("full", "delta"):
         return
     b = Baseline.load(state_dir)
+    if status == "duplicate" and b.report_id and item.created_at < b.created_at:
+        return
     if item.kind == "full":
         b.hashes = dict(item.sections or {})
         b.full_at = time.time()
     else:
         b.hashes.update(item.sections or {})
     b.report_id = item.report_id
+    b.created_at = item.created_at
     try:
         b.save(state_dir)
     except StateError as exc:

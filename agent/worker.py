@@ -156,6 +156,8 @@ def _usage() -> dict[str, float]:
 
 def cmd_deliver(_args: argparse.Namespace) -> int:
     from agent.delivery import Deliverer
+    from agent.errors import SpoolError, TransientError
+    from agent.flush import FlushResult
     from agent.spool import Spool
     from agent.state import update_baseline
 
@@ -168,14 +170,18 @@ def cmd_deliver(_args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     settings = _load_from_stdin()
     _logging(settings.log_level)
-    spool = Spool.in_state_dir(
-        settings.state_dir,
-        max_bytes=settings.spool.max_bytes,
-        max_age_seconds=settings.spool.max_age_days * 86400,
-    )
+    try:
+        spool = Spool.in_state_dir(
+            settings.state_dir,
+            max_bytes=settings.spool.max_bytes,
+            max_age_seconds=settings.spool.max_age_days * 86400,
+        )
+    except SpoolError as exc:  # a full disk, say: the agent goes on and tries again later
+        print(json.dumps(FlushResult(error=TransientError(f"spool: {exc}")).to_json()))
+        return 0
     try:
         result = Deliverer(
-            settings, spool, on_ack=lambda item, _status: update_baseline(settings.state_dir, item)
+            settings, spool, on_ack=lambda item, status: update_baseline(settings.state_dir, item, status)
         ).flush(stop=lambda: stopping["flag"])
     finally:
         spool.close()

@@ -81,6 +81,30 @@ class ReportKind(StrEnum):
     HEARTBEAT = "heartbeat"  # no facts, no results: proof of life
 
 
+class QuarantinedReport(BaseModel):
+    """One report the agent set aside (the collector refused it for good, or it was damaged on disk)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    report_id: str | None = Field(default=None, max_length=36)
+    kind: str | None = Field(default=None, max_length=16)
+    subject: str | None = Field(default=None, max_length=300)  # "host", or "device:<name>"
+    reason: str = Field(min_length=1, max_length=500)
+    quarantined_at: AwareDatetime
+
+
+class Quarantine(BaseModel):
+    """What a heartbeat says about the agent's quarantine: how many reports it holds, the newest ones.
+
+    Sent while there are any, and once with ``count`` 0 after the last one is gone.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(ge=0, le=1_000_000)
+    recent: list[QuarantinedReport] = Field(default_factory=list, max_length=10)
+
+
 class Report(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -98,6 +122,8 @@ class Report(BaseModel):
     base_report_id: uuid.UUID | None = None
     # Which result ids the report covers; a delta omits results of unchanged modules.
     modules: list[str] = Field(default_factory=list)
+    # Heartbeats: the reports this agent quarantined (absent: nothing to say, or an older agent).
+    quarantine: Quarantine | None = None
 
     @field_validator("schema_version")
     @classmethod

@@ -81,9 +81,26 @@ class CheckResultPublic(BaseModel):
     updated_at: datetime
 
 
+class QuarantinedReportPublic(BaseModel):
+    report_id: str | None
+    kind: str | None
+    subject: str | None
+    reason: str
+    quarantined_at: datetime
+
+
+class QuarantinePublic(BaseModel):
+    """Reports the device's agent set aside (refused for good, or damaged on its disk), as it last said."""
+
+    count: int
+    reported_at: datetime
+    recent: list[QuarantinedReportPublic]  # newest first
+
+
 class DeviceDetail(DevicePublic):
     facts: dict[str, Any]
     results: list[CheckResultPublic]
+    quarantine: QuarantinePublic | None = None
 
 
 class ReportSummary(BaseModel):

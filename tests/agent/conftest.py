@@ -149,6 +149,33 @@ def live_collector(collector_db: tuple[Path, str], tmp_path: Path) -> Iterator[L
         c.stop()
 
 
+@pytest.fixture
+def tiny_fs(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs (needs root, else the test is skipped); unmounted afterwards."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def fill_disk(directory: Path) -> Path:
+    """Fill the file system of ``directory`` to the last byte; the filler file, to delete for room."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as fh:  # unbuffered: nothing left to fail again on close
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                pass
+    return filler
+
+
 @pytest.fixture(autouse=True)
 def _clean_agent_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests configure the agent explicitly; no WARDWATCH_AGENT_* from the caller's shell."""

@@ -127,3 +127,27 @@ def test_run_once_with_the_collector_down_keeps_the_report_and_says_so(
     status = wardwatch("agent", "status", env=env)
     assert "1 report(s)" in status.stdout and "cannot connect" in status.stdout
     assert os.path.exists(state / "spool.db")
+
+
+def test_status_reads_a_spool_given_as_a_relative_path_without_changing_it(tmp_path: Path) -> None:
+    from agent.spool import Spool
+    from tests.agent.conftest import small_report
+
+    state = tmp_path / "state dir é"
+    with Spool.in_state_dir(state) as spool:
+        rid, body = small_report("a1")
+        spool.enqueue(body, report_id=rid, agent_id="a1")
+    before = (state / "spool.db").read_bytes()
+    env = agent_env(Path(state.name))
+    done = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "agent", "status"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 report(s)" in done.stdout
+    assert (state / "spool.db").read_bytes() == before

@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from agent.cycle import Collected, build_report, section_hashes
@@ -57,6 +58,36 @@ def test_heartbeat_is_a_valid_report_built_without_pydantic() -> None:
     report = Report.model_validate_json(body)
     assert str(report.report_id) == rid and report.kind == "heartbeat"
     assert report.subject.host is not None and report.subject.host.machine_id == "m1"
+
+
+def test_heartbeats_tell_the_collector_about_quarantined_reports(tmp_path: Path) -> None:
+    from agent.runner import AgentRunner
+    from tests.agent.conftest import agent_settings, small_report
+
+    runner = AgentRunner(agent_settings(tmp_path / "state"))
+    spool = runner.spool
+    assert spool is not None
+
+    def heartbeat() -> Report:
+        assert runner.collect_once(["heartbeat"], time.time()) == 1
+        return Report.model_validate(spool.peek(100)[-1].report())
+
+    assert heartbeat().quarantine is None  # nothing to say
+    rid, body = small_report("a1")
+    spool.enqueue(body, report_id=rid, agent_id="a1")
+    # A reason quoting a proxy's answer may hold control characters; the collector refuses NUL.
+    seq = next(i.seq for i in spool.peek(100) if i.report_id == rid)
+    spool.quarantine(seq, "report: collector refused it (422): bad\x00\x1b[31m")
+    note = heartbeat().quarantine
+    assert note is not None and note.count == 1
+    (q,) = note.recent
+    assert q.report_id == rid and q.kind == "full" and q.subject == "host"
+    assert q.reason.startswith("report: collector refused it (422): bad") and "\x00" not in q.reason
+    spool.db.execute("DELETE FROM quarantine")  # a technician emptied it
+    cleared = heartbeat().quarantine
+    assert cleared is not None and cleared.count == 0  # said once, so the device page clears
+    assert heartbeat().quarantine is None
+    runner.close()
 
 
 def test_schedule_intervals_and_splay() -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from agent.delivery import Backoff, Deliverer, retry_after_seconds
-from agent.errors import AuthError, NotEnrolled, RateLimited, TlsError
+from agent.errors import AuthError, NotEnrolled, RateLimited, ServerError, TlsError
 from agent.spool import Spool
 from agent.state import AgentState
 from tests.agent.conftest import agent_settings, small_report
@@ -82,6 +82,11 @@ def test_duplicate_is_acknowledged(tmp_path: Path) -> None:
         (httpx.Response(404, json={"detail": "Not Found"}), True),  # wrong URL: keep, don't drop
         (httpx.Response(422, json={"detail": [{"msg": "bad"}]}), False),  # never acceptable: quarantine
         (httpx.Response(413, json={"detail": "too large"}), False),
+        # A proxy's limit (nginx's HTML page): these bytes will never pass either; they must not block.
+        (httpx.Response(413, text="<html>413 Request Entity Too Large</html>"), False),
+        # A clash with the collector's state, not a verdict on the report: counted, not quarantined.
+        (httpx.Response(409, json={"detail": "conflict"}), True),
+        (httpx.Response(415, json={"detail": "content-encoding 'gzip' is not supported"}), True),
     ],
 )
 def test_only_a_real_acknowledgement_removes_a_report(
@@ -95,6 +100,60 @@ def test_only_a_real_acknowledgement_removes_a_report(
     else:
         assert spool.stats().count == 0 and spool.stats().quarantined == 1
         assert result.quarantined == 1
+
+
+def test_413_quarantine_says_how_large_the_report_was(tmp_path: Path) -> None:
+    cfg, spool, ids = _setup(tmp_path, 1)
+    proxy = httpx.Response(413, text="<html>413 Request Entity Too Large</html>")
+    Deliverer(cfg, spool, transport=httpx.MockTransport(lambda r: proxy)).flush()
+    (q,) = spool.quarantined()
+    assert q.report_id == ids[0] and "too large" in q.reason and "bytes compressed" in q.reason
+
+
+def _poisoned(poison: set[str], seen: list[str]):  # type: ignore[no-untyped-def]
+    """A collector that fails (500) on the reports in ``poison`` and accepts the others."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        rid = json.loads(gzip.decompress(request.content))["report_id"]
+        seen.append(rid)
+        if rid in poison:
+            return httpx.Response(500, json={"detail": "Internal Server Error"})
+        return _accept(request)
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_report_the_collector_always_fails_on_never_blocks_the_others_and_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    cfg, spool, ids = _setup(tmp_path, 3)
+    seen: list[str] = []
+    deliverer = Deliverer(cfg, spool, transport=_poisoned({ids[0]}, seen))
+    first = deliverer.flush()
+    assert first.sent == 2 and seen == ids  # the reports behind it went
+    assert isinstance(first.error, ServerError)  # it waits: the agent backs off before trying again
+    assert [i.report_id for i in spool.peek(10)] == [ids[0]]
+    assert deliverer.flush().sent == 0  # alone, its 500 proves nothing: no strike
+    for strike in (2, 3):  # each time behind another report the collector takes
+        rid, body = small_report("agent-1")
+        spool.enqueue(body, report_id=rid, agent_id="agent-1")
+        result = deliverer.flush()
+        assert result.sent == 1 and result.quarantined == (strike == 3)
+    assert result.error is None
+    assert spool.stats().count == 0
+    (q,) = spool.quarantined()
+    assert q.report_id == ids[0] and "3 times" in q.reason and "500" in q.reason
+
+
+def test_a_collector_failing_on_everything_quarantines_nothing(tmp_path: Path) -> None:
+    cfg, spool, ids = _setup(tmp_path, 3)
+    seen: list[str] = []
+    deliverer = Deliverer(cfg, spool, transport=_poisoned(set(ids), seen))
+    for _ in range(5):
+        result = deliverer.flush()
+        assert isinstance(result.error, ServerError) and result.sent == 0
+    assert seen == ids[:2] * 5  # the second 500 in a row ends the flush
+    assert spool.stats().quarantined == 0 and [i.report_id for i in spool.peek(10)] == ids
 
 
 def test_needs_full_drops_the_delta_and_says_so(tmp_path: Path) -> None:
@@ -305,3 +364,27 @@ def test_proxy_from_the_environment_is_used(tmp_path: Path, monkeypatch: pytest.
     result = Deliverer(cfg, spool).flush()
     assert result.error is not None and result.error.transient
     assert spool.stats().count == 1
+
+
+def test_a_duplicate_of_an_older_report_does_not_move_the_baseline_back(tmp_path: Path) -> None:
+    # A salvaged spool can send a report the collector took long ago: it answers "duplicate", and
+    # what it holds is still the newer report the baseline names.
+    from types import SimpleNamespace
+
+    from agent.state import Baseline, update_baseline
+
+    state = tmp_path / "state"
+    state.mkdir()
+
+    def item(rid: str, created_at: float) -> SimpleNamespace:
+        return SimpleNamespace(
+            subject="host", kind="full", report_id=rid, sections={"os": rid * 2}, created_at=created_at
+        )
+
+    update_baseline(state, item("new", 2000.0), "accepted")
+    update_baseline(state, item("old", 1000.0), "duplicate")
+    assert Baseline.load(state).report_id == "new"
+    update_baseline(state, item("lost-ack", 3000.0), "duplicate")  # its acknowledgement was lost
+    assert Baseline.load(state).report_id == "lost-ack"
+    update_baseline(state, item("late", 1500.0), "accepted")  # stored just now: the collector holds it
+    assert Baseline.load(state).report_id == "late"

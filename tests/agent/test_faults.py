@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -21,7 +24,14 @@ from agent.errors import DeliveryTimeout, ProtocolError, RateLimited, ServerErro
 from agent.runner import AgentRunner
 from agent.spool import Spool
 from agent.state import AgentState
-from tests.agent.conftest import LiveCollector, agent_env, agent_settings, small_report, wardwatch
+from tests.agent.conftest import (
+    LiveCollector,
+    agent_env,
+    agent_settings,
+    fill_disk,
+    small_report,
+    wardwatch,
+)
 
 
 def _enroll(live: LiveCollector, state: Path) -> AgentState:
@@ -271,31 +281,14 @@ def test_corrupt_spool_file_under_a_running_agent(live_collector: LiveCollector,
     assert list(state.glob("spool.db.corrupt-*"))
 
 
-def test_full_disk_keeps_the_agent_running(tmp_path: Path) -> None:
-    mnt = tmp_path / "tiny"
-    mnt.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs (needs root)")
-    try:
-        settings = agent_settings(mnt)
-        runner = AgentRunner(settings)
-        with open(mnt / "filler", "wb") as fh:
-            try:
-                while True:
-                    fh.write(b"\0" * 65536)
-                    fh.flush()
-            except OSError:
-                pass
-        assert runner.collect_once(["inventory", "checks"], time.time()) == 0  # logged, not raised
-        assert "disk full" in (runner.status.last_error or "")
-        (mnt / "filler").unlink()
-        assert runner.collect_once(["heartbeat"], time.time()) == 1
-        runner.close()
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+def test_full_disk_keeps_the_agent_running(tiny_fs: Path) -> None:
+    runner = AgentRunner(agent_settings(tiny_fs))
+    filler = fill_disk(tiny_fs)
+    assert runner.collect_once(["inventory", "checks"], time.time()) == 0  # logged, not raised
+    assert "disk full" in (runner.status.last_error or "")
+    filler.unlink()
+    assert runner.collect_once(["heartbeat"], time.time()) == 1
+    runner.close()
 
 
 RECORDER = """
@@ -409,3 +402,204 @@ def test_a_revoked_agent_does_not_enroll_itself_again(live_collector: LiveCollec
     assert live_collector._query("SELECT count(*) FROM agent")[0][0] == 1  # no new agent appeared
     assert AgentState.load(state).agent_id == ident.agent_id  # type: ignore[union-attr]
     assert live_collector.report_count() == 0
+
+
+# -- reports refused for good ----------------------------------------------------------------------
+
+FAILING_PROXY = """
+import gzip, json, sys, urllib.error, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# In front of a real collector: forwards everything, except that the reports named on the command
+# line get the 500 an unhandled error in the collector gives (Starlette's plain-text page).
+upstream, poisoned = sys.argv[1], set(sys.argv[2].split(","))
+PASS = ("content-type", "retry-after", "www-authenticate", "x-wardwatch-agent")
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def log_message(self, *a): pass
+    def forward(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/api/v1/reports" and json.loads(gzip.decompress(body))["report_id"] in poisoned:
+            return self.answer(500, {"Content-Type": "text/plain; charset=utf-8"}, b"Internal Server Error")
+        skip = ("host", "content-length", "connection")
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+        req = urllib.request.Request(
+            upstream + self.path, data=body or None, method=self.command, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                status, got, data = resp.status, resp.headers, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, got, data = exc.code, exc.headers, exc.read()
+        self.answer(status, {k: v for k, v in got.items() if k.lower() in PASS}, data)
+    do_GET = do_POST = forward
+    def answer(self, status, headers, data):
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"""
+
+
+@contextlib.contextmanager
+def _agent_running(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """``wardwatch agent run`` in its own process, logging to ``log_path``; killed if still running."""
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "collector.cli", "agent", "run"],
+            env=env,
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
+        try:
+            yield agent
+        finally:
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
+
+
+def _stop(agent: subprocess.Popen[str]) -> None:
+    agent.send_signal(signal.SIGTERM)
+    assert agent.wait(timeout=60) == 0
+
+
+def _technician(live: LiveCollector) -> tuple[str, str]:
+    """An API token and a web session token for a technician of the test site."""
+    from collector.db import make_engine, session_scope
+    from collector.services.users import create_auth_session, create_user
+
+    engine = make_engine(live.database_url)
+    try:
+        with session_scope(engine) as session:
+            user = create_user(
+                session,
+                username="tech",
+                password="correct horse battery",
+                role="technician",
+                site_codes=["t1"],
+            )
+            api, _ = create_auth_session(session, user, kind="api", hours=1)
+            web, _ = create_auth_session(session, user, kind="web", hours=1)
+    finally:
+        engine.dispose()
+    return api, web
+
+
+def test_reports_refused_for_good_are_quarantined_shown_everywhere_and_never_block_the_queue(
+    live_collector: LiveCollector, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    rid_500, poison = small_report("", hostname="pc-poison")
+    proxy = subprocess.Popen(
+        [sys.executable, "-c", FAILING_PROXY, live_collector.url, rid_500], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{int(proxy.stdout.readline())}"  # type: ignore[union-attr]
+        env = agent_env(state, WARDWATCH_AGENT_INTERVALS__HEARTBEAT="1")
+        enrolled = wardwatch(
+            "agent", "enroll", "--collector", url, "--secret", live_collector.secret, env=env
+        )
+        assert enrolled.returncode == 0, enrolled.stderr
+        ident = AgentState.load(state)
+        assert ident is not None
+        # Waiting before the agent starts: a report the collector's contract refuses (422), and one
+        # the collector fails on every time (500).
+        rid_422, good = small_report(ident.agent_id, hostname="pc-bad")
+        bad = json.loads(good)
+        bad["collected_at"] = "yesterday"
+        with Spool.in_state_dir(state) as spool:
+            spool.enqueue(
+                json.dumps(bad).encode(), report_id=rid_422, agent_id=ident.agent_id, kind="heartbeat"
+            )
+            spool.enqueue(poison, report_id=rid_500, agent_id=ident.agent_id, kind="heartbeat")
+
+        with _agent_running(env, tmp_path / "agent.log") as agent:
+            deadline = time.monotonic() + 240
+            told: list[tuple[object, ...]] = []
+            while time.monotonic() < deadline and agent.poll() is None:
+                told = live_collector._query("SELECT device_id, count FROM device_quarantine")
+                if told and told[0][1] == 2:
+                    break
+                time.sleep(0.5)
+            assert told and told[0][1] == 2, (tmp_path / "agent.log").read_text()[-3000:]
+            _stop(agent)
+
+        # The reports behind the two bad ones were delivered: the inventory and the heartbeats.
+        kinds = live_collector.kinds()
+        assert kinds[0] == "full" and kinds.count("heartbeat") >= 3
+        landed = set(live_collector.report_ids())
+        assert rid_422 not in landed and rid_500 not in landed
+        device_id = told[0][0]
+        hostname = live_collector._query(f"SELECT hostname FROM device WHERE id = {device_id}")[0][0]
+        assert hostname == socket.gethostname()
+
+        # `agent status` lists both, with their reasons.
+        status = wardwatch("agent", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "quarantined:   2 report(s)" in status.stdout
+        assert f"heartbeat {rid_422}: " in status.stdout and "(422)" in status.stdout
+        assert f"heartbeat {rid_500}: the collector failed on this report 3 times" in status.stdout
+        data = json.loads(wardwatch("agent", "status", "--json", env=env).stdout)
+        assert {q["report_id"] for q in data["spool"]["quarantine"]} == {rid_422, rid_500}
+
+        # The collector shows them on the device, in the API and on the page (vi and en).
+        api, web = _technician(live_collector)
+        detail = httpx.get(
+            f"{live_collector.url}/api/v1/devices/{device_id}", headers={"Authorization": f"Bearer {api}"}
+        )
+        held = detail.json()["quarantine"]
+        assert held["count"] == 2 and {q["report_id"] for q in held["recent"]} == {rid_422, rid_500}
+        assert any("422" in q["reason"] for q in held["recent"])
+        for lang, title in (("vi", "Báo cáo bị cách ly"), ("en", "Quarantined reports")):
+            page = httpx.get(
+                f"{live_collector.url}/devices/{device_id}",
+                params={"lang": lang},
+                cookies={"ww_session": web},
+            )
+            assert page.status_code == 200 and title in page.text and rid_500 in page.text
+    finally:
+        proxy.kill()
+        proxy.wait()
+
+
+def test_a_full_disk_at_start_keeps_the_agent_running_and_it_delivers_once_space_returns(
+    live_collector: LiveCollector, tiny_fs: Path, tmp_path: Path
+) -> None:
+    state = tiny_fs / "state"
+    env = agent_env(state, WARDWATCH_AGENT_INTERVALS__HEARTBEAT="1")
+    args = ["--collector", live_collector.url, "--secret", live_collector.secret]
+    assert wardwatch("agent", "enroll", *args, env=env).returncode == 0
+    filler = fill_disk(tiny_fs)
+    with _agent_running(env, tmp_path / "agent.log") as agent:
+        deadline = time.monotonic() + 120
+        while "heartbeat(s) kept in memory" not in (tmp_path / "agent.log").read_text():
+            assert agent.poll() is None, (tmp_path / "agent.log").read_text()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(2)
+        assert agent.poll() is None  # still running, several heartbeats held
+        assert live_collector.report_count() == 0
+
+        status = wardwatch("agent", "status", env=env)  # works on the full disk
+        assert status.returncode == 0, status.stderr
+        assert "disk:          full" in status.stdout and "spool:         0 report(s)" in status.stdout
+
+        filler.unlink()  # space returns
+        deadline = time.monotonic() + 60
+        while live_collector.kinds().count("heartbeat") < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = (tmp_path / "agent.log").read_text()
+        assert live_collector.kinds().count("heartbeat") >= 3, log[-3000:]
+        _stop(agent)
+    text = (tmp_path / "agent.log").read_text()
+    assert "disk full" in text and "Traceback" not in text

@@ -9,12 +9,15 @@ from collector.api.schemas import (
     CheckResultPublic,
     DeviceDetail,
     DevicePublic,
+    QuarantinedReportPublic,
+    QuarantinePublic,
     ReportSummary,
     SitePublic,
 )
 from collector.models.core import Device
 from collector.services import devices as svc
 from collector.services.errors import NotFound
+from collector.services.quarantine import device_quarantine
 
 router = APIRouter(tags=["inventory"])
 
@@ -91,7 +94,19 @@ def device(device_id: int, user: AnyUser, session: DbSession) -> DeviceDetail:
         )
         for r in svc.device_results(session, device_id)
     ]
-    return DeviceDetail(**base.model_dump(), facts=svc.device_facts(session, device_id), results=results)
+    held = device_quarantine(session, device_id=device_id)
+    return DeviceDetail(
+        **base.model_dump(),
+        facts=svc.device_facts(session, device_id),
+        results=results,
+        quarantine=QuarantinePublic(
+            count=held.count,
+            reported_at=held.reported_at,
+            recent=[QuarantinedReportPublic(**r.model_dump()) for r in held.recent],
+        )
+        if held
+        else None,
+    )
 
 
 @router.get("/devices/{device_id}/reports", response_model=list[ReportSummary])
