@@ -20,28 +20,26 @@ from sqlalchemy import Column, Table, delete, func, update
 from sqlmodel import Session, col, select
 
 from collector.models import metadata
-from collector.models.core import Agent, Device, DeviceKind, Site
-from collector.models.findings import Finding, FindingEvent
+from collector.models.assets import Asset, DeviceScore
+from collector.models.certificates import DeviceCertificate, SignedDocumentRow, TlsEndpointRow
+from collector.models.core import Agent, Device, DeviceKind, DeviceResult, DeviceSection, Site
+from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
 from collector.models.identity import IdentityConflict
+from collector.models.lan import LanHost, LanScan
+from collector.models.types import utcnow
 from collector.services import audit
 from collector.services.errors import Conflict
 
 # Rows that belong to the site's network or to a claim, not to one device's history.
-STAY_WITH_SITE = frozenset({"lan_scan", "lan_host", "identity_conflict"})
+STAY_WITH_SITE = frozenset({LanScan.__tablename__, LanHost.__tablename__, IdentityConflict.__tablename__})
 # A device's current state, derived from its latest report: when two devices are folded into one, the
 # state of the one that reports now (the source) replaces the other's.
 CURRENT_STATE = frozenset(
-    {
-        "devicesection",
-        "deviceresult",
-        "devicecertificate",
-        "tlsendpointrow",
-        "signeddocumentrow",
-        "devicescore",
-    }
+    str(m.__tablename__)
+    for m in (DeviceSection, DeviceResult, DeviceCertificate, TlsEndpointRow, SignedDocumentRow, DeviceScore)
 )
 # What people entered about the device (asset tag, purchase date): the surviving device's record wins.
-KEPT_BY_TARGET = frozenset({"asset"})
+KEPT_BY_TARGET = frozenset({str(Asset.__tablename__)})
 CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
 
 
@@ -61,7 +59,7 @@ def device_following_tables() -> list[tuple[Table, Column[Any], Column[Any]]]:
     """(table, device column, site column) of every table whose rows follow their device's site."""
     out = []
     for table in metadata.sorted_tables:
-        if table.name in STAY_WITH_SITE or table.name == "device":
+        if table.name in STAY_WITH_SITE or table.name == Device.__tablename__:
             continue
         devices, sites = foreign_keys_to(table, "device"), foreign_keys_to(table, "site")
         if len(devices) == 1 and len(sites) == 1:
@@ -204,7 +202,7 @@ def fold_device(session: Session, *, source: Device, target: Device) -> None:
     session.flush()
     _fold_findings(session, source=source, target=target)
     for table in metadata.sorted_tables:
-        if table.name == "finding":
+        if table.name == Finding.__tablename__:
             continue
         for column in foreign_keys_to(table, "device"):
             _repoint(session, table, column, source=source.id or 0, target=target.id or 0)
@@ -244,11 +242,25 @@ def _repoint(session: Session, table: Table, column: Column[Any], *, source: int
 
 
 def _fold_findings(session: Session, *, source: Device, target: Device) -> None:
-    """One finding per check and target: the source's, newer, carries on the target's with both histories."""
+    """One finding per check and target: the source's, newer, carries on the target's with both histories.
+
+    The source reports the PC now: a target finding the source judged passing, or does not report,
+    is resolved as the findings hook would on a full report (error, skipped, not applicable: kept).
+    """
     theirs = {
         (f.check_id, f.target): f for f in session.exec(select(Finding).where(Finding.device_id == target.id))
     }
+    results = dict(
+        ((check, tgt), status)
+        for check, tgt, status in session.exec(
+            select(DeviceResult.check_id, DeviceResult.target, DeviceResult.status).where(
+                DeviceResult.device_id == source.id
+            )
+        ).all()
+    )
+    ours = set()
     for finding in session.exec(select(Finding).where(Finding.device_id == source.id)).all():
+        ours.add((finding.check_id, finding.target))
         kept = theirs.get((finding.check_id, finding.target))
         if kept is None:
             finding.device_id, finding.site_id = target.id or 0, target.site_id
@@ -279,4 +291,24 @@ def _fold_findings(session: Session, *, source: Device, target: Device) -> None:
         session.add(kept)
         session.flush()
         session.delete(finding)
+    if results:
+        now = utcnow()
+        for key, finding in theirs.items():
+            status = results.get(key)
+            if key in ours or finding.status == FindingStatus.RESOLVED or status not in (None, "pass"):
+                continue
+            finding.status, finding.resolved_at = FindingStatus.RESOLVED, now
+            session.add(finding)
+            session.flush()
+            session.add(
+                FindingEvent(
+                    finding_id=finding.id or 0,
+                    at=now,
+                    kind=FindingEventKind.RESOLVED if status == "pass" else FindingEventKind.GONE,
+                    status=finding.status,
+                    severity=finding.severity,
+                    evidence=finding.evidence,
+                    note="devices merged: the agent that now reports this PC does not find it",
+                )
+            )
     session.flush()
