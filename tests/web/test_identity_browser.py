@@ -129,7 +129,8 @@ def test_conflict_page_approve_a_move_and_keep_a_conflict_apart(world: World, ne
 
     # The forged device's own page shows the conflict; keep apart from there.
     page.goto(f"{world.url}/devices/{world.devices['forged']}")
-    assert "Thiết bị này đang có xung đột định danh chưa xử lý" in page.locator("main .flash.error").inner_text()
+    notice = page.locator("main .flash.error").inner_text()
+    assert "Thiết bị này đang có xung đột định danh chưa xử lý" in notice
     panel = page.locator("#device-claims")
     served = page.request.get(page.url).text()
     _no_inline_code(served[served.index('id="device-claims"') : served.index("</main>")])
