@@ -94,7 +94,11 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
         if not matches(device, machine_id, serial, mac):
             continue
         if device.agent_id is None and device.site_id == agent.site_id:
-            device.agent_id = agent.id  # its agent was deleted: the agent of this PC in this site adopts it
+            # Its agent is gone (deleted, or moved away without it): this site's agent of this PC adopts it.
+            device.agent_id = agent.id
+            audit.record(
+                session, actor=f"agent:{agent.id}", action="device.adopted", target=f"device:{device.id}"
+            )
             return _touch(session, device, subject)
         return _claim(session, agent=agent, subject=subject, owner=device, ident=(machine_id, serial, mac))
 

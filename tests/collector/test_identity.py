@@ -341,3 +341,20 @@ def test_another_agents_reused_report_id_is_refused_and_stores_nothing(client, a
     assert again.status_code == 202 and again.json()["status"] == "duplicate"
     fresh = stolen.model_copy(update={"report_id": uuid.uuid4()})
     assert post_report(client, b, fresh).json()["status"] == "accepted"
+
+
+def test_a_device_whose_agent_is_gone_is_adopted_by_its_sites_new_agent_without_a_conflict(client, app):
+    secret = seed_site(app.state.engine, "A01")
+    old = enroll(client, secret, "pc")
+    device_id = post_report(client, old, host_report(old.agent_id)).json()["device_id"]
+    with Session(app.state.engine) as s:
+        s.get(Device, device_id).agent_id = None  # what deleting the agent leaves (ON DELETE SET NULL)
+        s.commit()
+    new = enroll(client, secret, "pc")
+    assert post_report(client, new, host_report(new.agent_id)).json()["device_id"] == device_id
+    assert _claims(app) == []
+    with Session(app.state.engine) as s:
+        assert s.get(Device, device_id).agent_id == new.agent_id
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "device.adopted")).one().target == (
+            f"device:{device_id}"
+        )
