@@ -103,6 +103,16 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
         return _claim(session, agent=agent, subject=subject, owner=device, ident=(machine_id, serial, mac))
 
     clone_of = next((d for d in [*own, *others] if machine_id and d.machine_id == machine_id), None)
+    return _new_host(session, agent, subject, (machine_id, serial, mac), clone_of=clone_of)
+
+
+Identity = tuple[str | None, str | None, str | None]  # machine id, serial, MAC (cut to the columns)
+
+
+def _new_host(
+    session: Session, agent: Agent, subject: Subject, ident: Identity, *, clone_of: Device | None = None
+) -> Device:
+    machine_id, serial, mac = ident
     device = Device(
         site_id=agent.site_id,
         kind=DeviceKind.HOST,
@@ -134,23 +144,13 @@ def _claim(
     agent: Agent,
     subject: Subject,
     owner: Device,
-    ident: tuple[str | None, str | None, str | None],
+    ident: Identity,
 ) -> Device:
     """Another agent's device has this identity: a flagged device of the claimant's site, and a claim."""
     machine_id, serial, mac = ident
     complete = all(ident) and (owner.machine_id, owner.serial, owner.mac) == ident
     kind = ClaimKind.MOVE if complete and owner.site_id != agent.site_id else ClaimKind.CONFLICT
-    device = Device(
-        site_id=agent.site_id,
-        kind=DeviceKind.HOST,
-        hostname=subject.hostname,
-        machine_id=machine_id,
-        serial=serial,
-        mac=mac,
-        agent_id=agent.id,
-    )
-    session.add(device)
-    session.flush()
+    device = _new_host(session, agent, subject, ident)
     claim = IdentityConflict(
         kind=kind,
         device_id=owner.id,

@@ -358,3 +358,41 @@ def test_a_device_whose_agent_is_gone_is_adopted_by_its_sites_new_agent_without_
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "device.adopted")).one().target == (
             f"device:{device_id}"
         )
+
+
+def test_merging_keeps_the_asset_record_and_takes_the_new_agents_certificates(client, app):
+    from datetime import date, timedelta
+
+    from collector.models.assets import Asset
+    from collector.models.certificates import DeviceCertificate
+
+    secret = seed_site(app.state.engine, "A01")
+    old, new = enroll(client, secret, "pc"), enroll(client, secret, "pc")
+    device = post_report(client, old, host_report(old.agent_id)).json()["device_id"]
+    flagged = post_report(client, new, host_report(new.agent_id)).json()["device_id"]
+    now = utcnow()
+    with Session(app.state.engine) as s:
+        site_id = s.get(Device, device).site_id
+        for device_id, subject in ((device, "CN=old view"), (flagged, "CN=new view")):
+            # The same certificate at the same place on both: folding must not collide.
+            s.add(
+                DeviceCertificate(
+                    device_id=device_id, site_id=site_id, role="tls", sha256="ab" * 32, subject=subject,
+                    issuer="CN=CA", serial="01", not_before=now, not_after=now + timedelta(days=30),
+                    key_type="rsa", signature_algorithm="sha256WithRSA", location_kind="file",
+                    location_path="/etc/ssl/a.pem",
+                )
+            )  # fmt: skip
+            s.add(Asset(device_id=device_id, asset_tag=f"TAG-{device_id}", purchase_date=date(2019, 5, 1)))
+        s.commit()
+    [claim] = _claims(app)
+    admin = user_token(client, app.state.engine, username="adm", role="admin")
+    ok = client.post(
+        f"/api/v1/identity-conflicts/{claim.id}/resolve", json={"action": "merge"}, headers=admin
+    )
+    assert ok.status_code == 200, ok.text
+    with Session(app.state.engine) as s:
+        certs = s.exec(select(DeviceCertificate)).all()
+        assets = s.exec(select(Asset)).all()
+    assert [(c.device_id, c.subject) for c in certs] == [(device, "CN=new view")]
+    assert [(a.device_id, a.asset_tag) for a in assets] == [(device, f"TAG-{device}")]

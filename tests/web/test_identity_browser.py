@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, _free_port, make_app, report_body, send_report, shot
+from conftest import PASSWORD, enroll, make_app, report_body, send_report, serving, shot
 from sqlmodel import Session, select
 
 pytestmark = pytest.mark.browser
@@ -30,15 +28,8 @@ class World:
     devices: dict[str, int]
 
 
-def _enroll(http: httpx.Client, secret: str, hostname: str) -> tuple[str, str]:
-    body = http.post("/api/v1/agents/enroll", json={"secret": secret, "hostname": hostname}).json()
-    return body["agent_id"], body["agent_key"]
-
-
 @pytest.fixture(scope="module")
 def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    import uvicorn
-
     from collector.db import session_scope
     from collector.services.enrollment import create_enroll_secret
     from collector.services.sites import create_site
@@ -47,14 +38,6 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     db = tmp_path_factory.mktemp("identity") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
     with session_scope(app.state.engine) as s:
         create_site(s, code="PX-TANDINH", name="Phường Tân Định")
         create_site(s, code="XA-BINHCHANH", name="Xã Bình Chánh")
@@ -63,27 +46,22 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         secret_p = create_enroll_secret(s, site_code="PX-TANDINH")
         secret_x = create_enroll_secret(s, site_code="XA-BINHCHANH")
     devices: dict[str, int] = {}
-    with httpx.Client(base_url=url) as http:
+    with serving(app) as url, httpx.Client(base_url=url) as http:
         # A PC of Tân Định, re-enrolled into Bình Chánh after the merger: a move request.
-        old_id, old_key = _enroll(http, secret_p, "pc-motcua")
+        old_id, old_key = enroll(http, secret_p, "pc-motcua")
         ident = {"machine_id": "m-motcua", "serial": "SN-MC", "mac": "00:11:22:33:44:01"}
         devices["pc-motcua"] = send_report(http, old_key, report_body(old_id, "pc-motcua", **ident))
-        new_id, new_key = _enroll(http, secret_x, "pc-motcua")
+        new_id, new_key = enroll(http, secret_x, "pc-motcua")
         devices["pc-motcua-flagged"] = send_report(http, new_key, report_body(new_id, "pc-motcua", **ident))
         # An agent of Bình Chánh claiming the machine id of Tân Định's accounting PC: a conflict.
-        acc_id, acc_key = _enroll(http, secret_p, "pc-ketoan")
+        acc_id, acc_key = enroll(http, secret_p, "pc-ketoan")
         acc = {"machine_id": "m-ketoan", "serial": "SN-KT", "mac": "00:11:22:33:44:02"}
         devices["pc-ketoan"] = send_report(http, acc_key, report_body(acc_id, "pc-ketoan", **acc))
-        forger_id, forger_key = _enroll(http, secret_x, "forger")
+        forger_id, forger_key = enroll(http, secret_x, "forger")
         forged = report_body(forger_id, "pc-ketoan", machine_id="m-ketoan", serial="", mac="")
         forged["subject"]["host"] = {"machine_id": "m-ketoan"}
         devices["forged"] = send_report(http, forger_key, forged)
-    try:
         yield World(url=url, engine=app.state.engine, devices=devices)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
 
 
 def log_in(page: Any, world: World) -> None:
