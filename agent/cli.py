@@ -48,6 +48,14 @@ def enroll(
     enroll_command(collector_url=collector, secret=secret, state_dir=state_dir, config_path=config)
 
 
+@app.command("rotate-key")
+def rotate_key(state_dir: StateDir = None, config: ConfigFile = None) -> None:
+    """Get a new agent key from the collector; the old key stops working once the new one is used."""
+    from agent.commands import rotate_key_command
+
+    rotate_key_command(state_dir=state_dir, config_path=config)
+
+
 @app.command()
 def run(
     once: Annotated[bool, typer.Option("--once", help="One cycle, deliver, then exit.")] = False,

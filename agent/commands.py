@@ -119,6 +119,24 @@ def enroll_command(
     typer.echo(f"enrolled: agent {ident.agent_id}, site {ident.site}, state in {settings.state_dir}")
 
 
+def rotate_key_command(*, state_dir: Path | None, config_path: Path | None) -> None:
+    from agent.errors import AgentError
+    from agent.keys import rotate_key
+
+    settings = _settings(config_path, state_dir=state_dir)
+    try:
+        done = rotate_key(settings, state_dir=settings.state_dir)
+    except AgentError as exc:
+        raise _fail(f"{exc} (the current key keeps working)") from None
+    if not done.confirmed:
+        typer.echo(
+            f"agent {done.agent_id}: new key saved; the collector retires the old key at the next "
+            f"delivery ({done.problem})"
+        )
+        return
+    typer.echo(f"agent {done.agent_id}: key rotated; the old key no longer works")
+
+
 def run_command(*, once: bool, state_dir: Path | None, config_path: Path | None) -> None:
     # The long-running agent never imports pydantic or the fact models (see agent.runner).
     from agent.errors import AgentError

@@ -459,6 +459,10 @@ class Deliverer:
         try:
             status = send_report(client, key=ident.agent_key, body_gz=body, report_id=item.report_id)
         except AuthError as exc:
+            saved = AgentState.load(self.state_dir)
+            if saved is not None and saved.agent_key != ident.agent_key and not isinstance(exc, AgentRevoked):
+                # `agent rotate-key` replaced the key while this flush held the old one.
+                return self._deliver(client, saved, item, result)
             if self._reenrolled or not self.settings.enroll_secret or isinstance(exc, AgentRevoked):
                 result.error = exc
                 return ident

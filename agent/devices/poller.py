@@ -7,6 +7,7 @@ password) instead of silently losing the device.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,8 @@ from inventory.report import NetworkDeviceIdentity, Report, Subject, utcnow
 
 if TYPE_CHECKING:
     from agent.config import AgentSettings
+
+log = logging.getLogger(__name__)
 
 MODULE = "devices"
 UNENROLLED_AGENT_ID = "unenrolled"
@@ -61,14 +64,35 @@ def _version() -> str | None:
         return None
 
 
-def _agent_id(state_dir: Path) -> str:
+def _enrolled(state_dir: Path) -> tuple[str, str | None]:
+    """This agent's id and site (``unenrolled`` and None before it enrolls)."""
     try:
         from agent.state import AgentState
 
         state = AgentState.load(state_dir)
     except Exception:  # an unreadable state file is reported by `agent status`, not here
-        return UNENROLLED_AGENT_ID
-    return state.agent_id if state else UNENROLLED_AGENT_ID
+        return UNENROLLED_AGENT_ID, None
+    return (state.agent_id, state.site) if state else (UNENROLLED_AGENT_ID, None)
+
+
+def own_site_entries(entries: list[DeviceEntry], site: str | None) -> list[DeviceEntry]:
+    """The entries this agent may report: a network device belongs to its poller's site, and the
+    collector refuses a report naming another one, so such an entry is skipped here, said once."""
+    if site is None:
+        return entries
+    kept = []
+    for entry in entries:
+        if entry.site and entry.site != site:
+            log.warning(
+                "device %s names site %s but this agent is enrolled in site %s: not polled "
+                "(an agent reports only its own site's devices)",
+                entry.name,
+                entry.site,
+                site,
+            )
+            continue
+        kept.append(entry)
+    return kept
 
 
 def poll_devices(
@@ -91,11 +115,12 @@ def poll_devices(
         raise NoDeviceList(
             "no device list: give --devices FILE or set [devices] devices_file in the agent config"
         )
-    entries = load_device_list(Path(path))
+    state_dir = settings.state_dir
+    enrolled_id, site = _enrolled(state_dir)
+    entries = own_site_entries(load_device_list(Path(path)), site)
     if on_start:
         on_start(entries)
-    state_dir = settings.state_dir
-    agent_id = agent_id or _agent_id(state_dir)
+    agent_id = agent_id or enrolled_id
     known_hosts = KnownHosts(cfg.known_hosts_path(state_dir))
     timeouts = Timeouts(connect=cfg.connect_timeout, command=cfg.command_timeout)
 

@@ -168,7 +168,11 @@ def agent_auth(request: Request, session: DbSession) -> Agent:
             "agent key missing: send 'Authorization: Bearer <agent key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    agent = session.exec(select(Agent).where(Agent.key_hash == token_hash(token))).first()
+    from collector.services.enrollment import authenticate_agent
+
+    agent = authenticate_agent(session, token)
+    if session.dirty or session.new:
+        session.commit()  # a rotated key's first use retired the old key: keep that whatever follows
     if agent is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

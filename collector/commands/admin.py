@@ -141,7 +141,13 @@ def site_import(file: Path, database_url: DatabaseUrl = None) -> None:
 def secret_create(
     site: Annotated[str, typer.Option("--site", help="Site code")],
     label: Annotated[str | None, typer.Option("--label")] = None,
-    valid_days: Annotated[int | None, typer.Option("--valid-days", min=1)] = None,
+    valid_days: Annotated[
+        int, typer.Option("--valid-days", min=1, max=3650, help="Days before it expires")
+    ] = 7,
+    max_uses: Annotated[
+        int | None,
+        typer.Option("--max-uses", min=1, help="How many agents may enroll with it (default: any)"),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an enroll secret; it is printed alone on stdout, once (only its hash is stored)."""
@@ -151,7 +157,12 @@ def secret_create(
     try:
         with _session(resolve_database_url(database_url)) as session:
             secret = create_enroll_secret(
-                session, site_code=site, label=label, created_by="cli", valid_days=valid_days
+                session,
+                site_code=site,
+                label=label,
+                created_by="cli",
+                valid_days=valid_days,
+                max_uses=max_uses,
             )
     except ServiceError as exc:
         raise _fail(str(exc)) from None

@@ -204,6 +204,7 @@ def up(
                 label="wardwatch up: local agent",
                 created_by="up",
                 valid_days=1,
+                max_uses=1,
             )
         )
     base = f"{'https' if tls else 'http'}://{host}:{port}"
@@ -278,20 +279,39 @@ def _start_agent(
         if getattr(server, "should_exit", False):
             return
         time.sleep(0.1)
-    cmd = [sys.executable, "-m", "collector.cli"]
-    env = {**os.environ, "WARDWATCH_AGENT_COLLECTOR_URL": base, "WARDWATCH_AGENT_STATE_DIR": str(agent_dir)}
-    env.pop("WARDWATCH_ADMIN_PASSWORD", None)
-    if pin:
-        env["WARDWATCH_AGENT_PINNED_CERT_SHA256"] = pin
-    if secret is not None:
-        done = subprocess.run(
-            [*cmd, "agent", "enroll", "--collector", base, "--secret", secret, "--state-dir", str(agent_dir)],
-            env=env,
-            check=False,
-        )
+    enroll, run = agent_commands(base, agent_dir, secret, pin=pin)
+    if enroll is not None:
+        done = subprocess.run(enroll[0], env=enroll[1], check=False)
         if done.returncode != 0:
             typer.echo("local agent could not enroll; the collector keeps running", err=True)
             return
     if getattr(server, "should_exit", False):
         return
-    out["proc"] = subprocess.Popen([*cmd, "agent", "run", "--state-dir", str(agent_dir)], env=env)
+    out["proc"] = subprocess.Popen(run[0], env=run[1])
+
+
+Command = tuple[list[str], dict[str, str]]
+
+
+def agent_commands(
+    base: str, agent_dir: Path, secret: str | None, *, pin: str | None = None
+) -> tuple[Command | None, Command]:
+    """The local agent's enroll (when a secret is given) and run commands, each with its environment.
+
+    The enroll secret travels in the enroll child's environment (``WARDWATCH_ENROLL_SECRET``), which
+    only this user and root can read, never in argv, which every user of the PC can list; the
+    long-running agent never gets it.
+    """
+    cmd = [sys.executable, "-m", "collector.cli"]
+    env = {**os.environ, "WARDWATCH_AGENT_COLLECTOR_URL": base, "WARDWATCH_AGENT_STATE_DIR": str(agent_dir)}
+    for name in ("WARDWATCH_ADMIN_PASSWORD", "WARDWATCH_ENROLL_SECRET", "WARDWATCH_AGENT_ENROLL_SECRET"):
+        env.pop(name, None)
+    if pin:
+        env["WARDWATCH_AGENT_PINNED_CERT_SHA256"] = pin
+    enroll = None
+    if secret is not None:
+        enroll = (
+            [*cmd, "agent", "enroll", "--collector", base, "--state-dir", str(agent_dir)],
+            {**env, "WARDWATCH_ENROLL_SECRET": secret},
+        )
+    return enroll, ([*cmd, "agent", "run", "--state-dir", str(agent_dir)], env)

@@ -89,6 +89,7 @@ class EnrollSecret(SQLModel, table=True):
     expires_at: datetime | None = ts_field(nullable=True)
     revoked_at: datetime | None = ts_field(nullable=True)
     uses: int = 0
+    max_uses: int | None = None  # None: any number of agents until it expires
 
 
 class Agent(SQLModel, table=True):
@@ -100,6 +101,9 @@ class Agent(SQLModel, table=True):
     enrolled_at: datetime = ts_field()
     last_seen_at: datetime | None = ts_field(nullable=True)
     revoked_at: datetime | None = ts_field(nullable=True)
+    # A key handed out by ``rotate-key`` and not used yet; its first use retires ``key_hash``.
+    pending_key_hash: str | None = Field(default=None, index=True, unique=True, max_length=64)
+    key_rotated_at: datetime | None = ts_field(nullable=True)
 
 
 class Device(SQLModel, table=True):

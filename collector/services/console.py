@@ -77,7 +77,11 @@ class SecretRow:
     @property
     def active(self) -> bool:
         s = self.secret
-        return s.revoked_at is None and (s.expires_at is None or s.expires_at > utcnow())
+        return s.revoked_at is None and (s.expires_at is None or s.expires_at > utcnow()) and not self.used_up
+
+    @property
+    def used_up(self) -> bool:
+        return self.secret.max_uses is not None and self.secret.uses >= self.secret.max_uses
 
 
 def list_enroll_secrets(session: Session) -> list[SecretRow]:

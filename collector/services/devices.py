@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceResult, DeviceSection, RawReport, Site
-from collector.services.errors import NotFound
+from collector.services.errors import NotFound, ServiceError
 
 Scope = Collection[int] | None  # site ids a user may see; None: every site
 
@@ -98,3 +98,19 @@ def device_reports(session: Session, device_id: int, *, limit: int = 100) -> lis
 
 def site_codes(session: Session) -> dict[int, str]:
     return {s.id or 0: s.code for s in session.exec(select(Site)).all()}
+
+
+def find_device(session: Session, ref: str) -> Device:
+    """A device by id, or by hostname when exactly one device has it (for the command line)."""
+    ref = ref.strip()
+    if ref.isdigit():
+        device = session.get(Device, int(ref))
+        if device is not None:
+            return device
+    found = session.exec(select(Device).where(Device.hostname == ref).order_by(Device.id)).all()
+    if not found:
+        raise NotFound(f"no device with id or hostname {ref!r}")
+    if len(found) > 1:
+        ids = ", ".join(str(d.id) for d in found)
+        raise ServiceError(f"{len(found)} devices are named {ref!r} (ids {ids}); give the id")
+    return found[0]

@@ -1,18 +1,28 @@
-"""Enroll secrets (per site) and agents (each with its own key, stored hashed)."""
+"""Enroll secrets (per site) and agents (each with its own key, stored hashed).
+
+An enroll secret expires (7 days unless told otherwise) and may be limited to a number of uses. An
+agent rotates its own key: ``rotate_agent_key`` hands out a new key that waits beside the old one;
+the first request made with the new key retires the old one (``authenticate_agent``), so an agent
+that loses the answer keeps working with its old key and simply rotates again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, or_, select
 
 from collector.models.core import Agent, EnrollSecret, Site
 from collector.models.types import utcnow
 from collector.security import new_token, token_hash
 from collector.services.audit import record
-from collector.services.errors import Unauthorized
+from collector.services.errors import ServiceError, Unauthorized
 from collector.services.sites import get_site_by_code
+
+DEFAULT_VALID_DAYS = 7
+MAX_VALID_DAYS = 3650
 
 
 def create_enroll_secret(
@@ -21,22 +31,33 @@ def create_enroll_secret(
     site_code: str,
     label: str | None = None,
     created_by: str | None = None,
-    valid_days: int | None = None,
+    valid_days: int = DEFAULT_VALID_DAYS,
+    max_uses: int | None = None,
 ) -> str:
     """A new enroll secret for a site; only its hash is kept, so the caller must show it now."""
+    if not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise ServiceError(f"an enroll secret is valid for 1 to {MAX_VALID_DAYS} days, not {valid_days}")
+    if max_uses is not None and max_uses < 1:
+        raise ServiceError(f"the maximum number of uses must be at least 1, not {max_uses}")
     site = get_site_by_code(session, site_code)
     secret = new_token("wwe")
-    expires = utcnow() + timedelta(days=valid_days) if valid_days else None
     session.add(
         EnrollSecret(
             site_id=site.id or 0,
             secret_hash=token_hash(secret),
             label=label,
             created_by=created_by,
-            expires_at=expires,
+            expires_at=utcnow() + timedelta(days=valid_days),
+            max_uses=max_uses,
         )
     )
-    record(session, actor=created_by or "system", action="enroll_secret.create", target=site.code)
+    record(
+        session,
+        actor=created_by or "system",
+        action="enroll_secret.create",
+        target=site.code,
+        detail={"valid_days": valid_days, "max_uses": max_uses},
+    )
     session.flush()
     return secret
 
@@ -67,12 +88,25 @@ def enroll_agent(
         raise Unauthorized("this enroll secret was revoked; ask for a new one")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("this enroll secret has expired; ask for a new one")
+    if row.max_uses is not None and row.uses >= row.max_uses:
+        raise Unauthorized(_used_up(row.max_uses))
     site = session.get(Site, row.site_id)
     assert site is not None
+    # One statement counts the use and checks the bound, so two agents enrolling at once cannot both
+    # take the last use.
+    counted = session.exec(
+        update(EnrollSecret)
+        .where(
+            col(EnrollSecret.id) == row.id,
+            or_(col(EnrollSecret.max_uses).is_(None), col(EnrollSecret.uses) < col(EnrollSecret.max_uses)),
+        )
+        .values(uses=EnrollSecret.uses + 1)
+    )
+    if counted.rowcount != 1:
+        raise Unauthorized(_used_up(row.max_uses or 0))
     key = new_token("wwa")
     agent = Agent(site_id=row.site_id, key_hash=token_hash(key), hostname=hostname, version=version)
-    row.uses += 1
-    session.add_all([agent, row])
+    session.add(agent)
     record(
         session,
         actor=f"agent:{agent.id}",
@@ -85,6 +119,10 @@ def enroll_agent(
     return Enrollment(agent_id=agent.id, agent_key=key, site_code=site.code)
 
 
+def _used_up(max_uses: int) -> str:
+    return f"this enroll secret was used its maximum of {max_uses} time(s); ask for a new one"
+
+
 def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
     agent = session.get(Agent, agent_id)
     if agent is not None and agent.revoked_at is None:
@@ -95,3 +133,28 @@ def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
         # Its client certificates go on the CRL too, for a proxy that checks them.
         revoke_for_agent(session, agent_id, reason=f"agent revoked by {actor}")
         record(session, actor=actor, action="agent.revoke", target=agent_id)
+
+
+def authenticate_agent(session: Session, key: str) -> Agent | None:
+    """The agent holding ``key``. The first use of a rotated key retires the key it replaces."""
+    digest = token_hash(key)
+    agent = session.exec(select(Agent).where(Agent.key_hash == digest)).first()
+    if agent is not None:
+        return agent
+    agent = session.exec(select(Agent).where(Agent.pending_key_hash == digest)).first()
+    if agent is None or agent.revoked_at is not None:
+        return agent
+    agent.key_hash, agent.pending_key_hash, agent.key_rotated_at = digest, None, utcnow()
+    session.add(agent)
+    record(session, actor=f"agent:{agent.id}", action="agent.key_rotated", target=agent.id)
+    return agent
+
+
+def rotate_agent_key(session: Session, *, agent: Agent, address: str | None = None) -> str:
+    """A new key for ``agent``; the current one keeps working until the new one is first used."""
+    key = new_token("wwa")
+    agent.pending_key_hash = token_hash(key)
+    session.add(agent)
+    record(session, actor=f"agent:{agent.id}", action="agent.key_rotation", target=agent.id, address=address)
+    session.flush()
+    return key

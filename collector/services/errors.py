@@ -19,3 +19,9 @@ class Conflict(ServiceError):
 
 class Unauthorized(ServiceError):
     status_code = 401
+
+
+class Forbidden(ServiceError):
+    """The caller is known but may not do this (an agent naming another site, a scoped admin...)."""
+
+    status_code = 403

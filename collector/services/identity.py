@@ -1,16 +1,32 @@
-"""Which device a report is about (DESIGN §3).
+"""Which device a report is about, and whose it is (DESIGN §3 and §10).
 
-A host is known by machine id + DMI serial + first physical MAC. Cloned disk images share the machine
-id: when the id matches but the serial (or, lacking serials, the MAC) differs, the report is about a
-different PC, so it gets its own device, flagged as a clone of the first one, never merged.
+A host is known by machine id + DMI serial + first physical MAC, and belongs to the agent that reports
+it and to that agent's site:
+- the agent's own devices (of its own site) come first: a report matching one of them updates it;
+- a report matching a device bound to another agent never changes that device. It is a *claim*
+  (``collector.models.identity``): the report goes to a new device of the reporting agent's own site,
+  flagged by the claim, until an administrator merges, keeps apart or revokes
+  (``collector.services.conflicts``). Later reports of that agent land on that device (it is its own),
+  so two agents on one PC no longer take the device from each other in turn;
+- a device of the agent's site whose agent is gone (deleted) is adopted by the reporting agent.
+Cloned disk images share the machine id: when the id matches but the serial (or, lacking serials, the
+MAC) differs, the report is about another PC: its own device, flagged as a clone, never merged.
+
+A network device belongs to the site of the agent that polls it: ``subject.site`` may only name that
+site, a site that keeps a device list (``ManagedNetDevice``) accepts only devices on it, and a device
+another active agent of the site polls is refused (403): each agent reports its own devices only.
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
 from collector.models.core import Agent, Device, DeviceKind, Site
+from collector.models.identity import ClaimKind, IdentityConflict
+from collector.models.netdevices import ManagedNetDevice
 from collector.models.types import utcnow
+from collector.services import audit
+from collector.services.errors import Forbidden
 from inventory.report import Subject
 
 
@@ -37,6 +53,18 @@ def _same_machine(device: Device, serial: str | None, mac: str | None) -> bool:
     return not _differs(device.mac, mac)
 
 
+def matches(device: Device, machine_id: str | None, serial: str | None, mac: str | None) -> bool:
+    """Whether ``device`` is the PC this identity describes (lenient where a side lacks a value)."""
+    if machine_id and device.machine_id == machine_id:
+        return _same_machine(device, serial, mac)
+    if serial and device.serial == serial:
+        if machine_id and device.machine_id:
+            # Another machine id on the same hardware (a re-imaged PC): only when the MAC agrees too.
+            return bool(mac) and device.mac == mac
+        return not _differs(device.mac, mac)
+    return False
+
+
 def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Device:
     if subject.kind == DeviceKind.NETWORK_DEVICE:
         return _resolve_network_device(session, agent=agent, subject=subject)
@@ -46,23 +74,45 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
     mac = fit("mac", ident.mac if ident else None)
     hosts = select(Device).where(Device.kind == DeviceKind.HOST)
 
-    clone_of: Device | None = None
-    if machine_id:
-        same_id = session.exec(hosts.where(Device.machine_id == machine_id).order_by(Device.id)).all()
-        for device in same_id:
-            if _same_machine(device, serial, mac):
-                return _touch(session, device, subject, agent)
-        clone_of = same_id[0] if same_id else None
-    else:
-        # No machine id (a minimal OS): fall back to the serial, then to what this agent reported.
-        if serial:
-            found = session.exec(hosts.where(Device.serial == serial)).first()
-            if found and not _differs(found.mac, mac):
-                return _touch(session, found, subject, agent)
-        found = session.exec(hosts.where(Device.agent_id == agent.id)).first()
-        if found and _same_machine(found, serial, mac):
-            return _touch(session, found, subject, agent)
+    own = session.exec(
+        hosts.where(Device.agent_id == agent.id, Device.site_id == agent.site_id).order_by(col(Device.id))
+    ).all()
+    for device in own:
+        if matches(device, machine_id, serial, mac):
+            return _touch(session, device, subject)
+    if not machine_id and not serial and own and _same_machine(own[0], serial, mac):
+        return _touch(session, own[0], subject)  # nothing to know it by but the agent that reports it
 
+    conds = []
+    if machine_id:
+        conds.append(Device.machine_id == machine_id)
+    if serial:
+        conds.append(Device.serial == serial)
+    others = session.exec(hosts.where(or_(*conds)).order_by(col(Device.id))).all() if conds else []
+    others = [d for d in others if d not in own]
+    for device in others:
+        if not matches(device, machine_id, serial, mac):
+            continue
+        if device.agent_id is None and device.site_id == agent.site_id:
+            # Its agent is gone (deleted, or moved away without it): this site's agent of this PC adopts it.
+            device.agent_id = agent.id
+            audit.record(
+                session, actor=f"agent:{agent.id}", action="device.adopted", target=f"device:{device.id}"
+            )
+            return _touch(session, device, subject)
+        return _claim(session, agent=agent, subject=subject, owner=device, ident=(machine_id, serial, mac))
+
+    clone_of = next((d for d in [*own, *others] if machine_id and d.machine_id == machine_id), None)
+    return _new_host(session, agent, subject, (machine_id, serial, mac), clone_of=clone_of)
+
+
+Identity = tuple[str | None, str | None, str | None]  # machine id, serial, MAC (cut to the columns)
+
+
+def _new_host(
+    session: Session, agent: Agent, subject: Subject, ident: Identity, *, clone_of: Device | None = None
+) -> Device:
+    machine_id, serial, mac = ident
     device = Device(
         site_id=agent.site_id,
         kind=DeviceKind.HOST,
@@ -78,9 +128,8 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
     return device
 
 
-def _touch(session: Session, device: Device, subject: Subject, agent: Agent) -> Device:
+def _touch(session: Session, device: Device, subject: Subject) -> Device:
     device.hostname = subject.hostname
-    device.agent_id = agent.id
     ident = subject.host
     if ident is not None:
         device.serial = device.serial or fit("serial", ident.serial)
@@ -89,18 +138,72 @@ def _touch(session: Session, device: Device, subject: Subject, agent: Agent) -> 
     return device
 
 
+def _claim(
+    session: Session,
+    *,
+    agent: Agent,
+    subject: Subject,
+    owner: Device,
+    ident: Identity,
+) -> Device:
+    """Another agent's device has this identity: a flagged device of the claimant's site, and a claim."""
+    machine_id, serial, mac = ident
+    complete = all(ident) and (owner.machine_id, owner.serial, owner.mac) == ident
+    kind = ClaimKind.MOVE if complete and owner.site_id != agent.site_id else ClaimKind.CONFLICT
+    device = _new_host(session, agent, subject, ident)
+    claim = IdentityConflict(
+        kind=kind,
+        device_id=owner.id,
+        owner_agent_id=owner.agent_id,
+        device_site_id=owner.site_id,
+        claimant_agent_id=agent.id,
+        claimant_site_id=agent.site_id,
+        claimant_device_id=device.id,
+        hostname=fit("hostname", subject.hostname) or "",
+        machine_id=machine_id,
+        serial=serial,
+        mac=mac,
+    )
+    session.add(claim)
+    session.flush()
+    codes = {
+        s.id: s.code
+        for s in session.exec(select(Site).where(col(Site.id).in_({owner.site_id, agent.site_id})))
+    }
+    audit.record(
+        session,
+        actor=f"agent:{agent.id}",
+        action="device.move_requested" if kind == ClaimKind.MOVE else "identity.conflict",
+        target=f"device:{owner.id}",
+        detail={
+            "claim": claim.id,
+            "device_site": codes.get(owner.site_id),
+            "claimant_site": codes.get(agent.site_id),
+            "claimant_device": device.id,
+            "owner_agent": owner.agent_id,
+            "machine_id": machine_id,
+            "serial": serial,
+            "mac": mac,
+        },
+    )
+    return device
+
+
 def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject) -> Device:
-    site_id = agent.site_id
-    if subject.site:
-        site = session.exec(select(Site).where(Site.code == subject.site)).first()
-        if site is not None:
-            site_id = site.id or site_id
+    site = session.get(Site, agent.site_id)
+    assert site is not None
+    if subject.site and subject.site != site.code:
+        raise Forbidden(
+            f"subject.site {subject.site!r} is not this agent's site {site.code!r}: a network device "
+            "belongs to the site of the agent that polls it"
+        )
     nd = subject.device
     name = fit("hostname", nd.name if nd else subject.hostname) or subject.hostname
     address = fit("address", nd.host if nd else None)
     platform = fit("platform", nd.platform if nd else None)
     nd_serial = fit("serial", nd.serial if nd else None)
-    query = select(Device).where(Device.kind == DeviceKind.NETWORK_DEVICE, Device.site_id == site_id)
+    _check_device_list(session, site, name=nd.name if nd else subject.hostname, host=nd.host if nd else None)
+    query = select(Device).where(Device.kind == DeviceKind.NETWORK_DEVICE, Device.site_id == site.id)
     device = None
     if nd_serial:
         device = session.exec(query.where(Device.serial == nd_serial)).first()
@@ -112,7 +215,7 @@ def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject)
         )
     if device is None:
         device = Device(
-            site_id=site_id,
+            site_id=site.id or 0,
             kind=DeviceKind.NETWORK_DEVICE,
             hostname=name,
             address=address,
@@ -122,9 +225,41 @@ def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject)
             first_seen_at=utcnow(),
         )
     else:
+        if device.agent_id not in (None, agent.id):
+            _hand_over(session, device=device, agent=agent, site=site)
         device.hostname = name
         device.serial = device.serial or nd_serial
         device.agent_id = agent.id
     session.add(device)
     session.flush()
     return device
+
+
+def _check_device_list(session: Session, site: Site, *, name: str, host: str | None) -> None:
+    """A site that keeps a device list at the collector accepts reports of the devices on it only."""
+    listed = session.exec(
+        select(ManagedNetDevice.name, ManagedNetDevice.host).where(ManagedNetDevice.site_id == site.id)
+    ).all()
+    if listed and not any(n == name or (host and h == host) for n, h in listed):
+        raise Forbidden(
+            f"network device {name!r} ({host or 'no address'}) is not on the device list of site "
+            f"{site.code}; an administrator adds it to that list first"
+        )
+
+
+def _hand_over(session: Session, *, device: Device, agent: Agent, site: Site) -> None:
+    """Another agent polled this device: allowed only once that agent's key is revoked (or gone)."""
+    poller = session.get(Agent, device.agent_id) if device.agent_id else None
+    if poller is not None and poller.revoked_at is None:
+        raise Forbidden(
+            f"network device {device.hostname!r} ({device.address or 'no address'}) of site {site.code} "
+            f"is polled by another agent ({poller.hostname or poller.id}); an agent reports only its own "
+            "devices: take it off that agent's device list and revoke its key to hand the device over"
+        )
+    audit.record(
+        session,
+        actor=f"agent:{agent.id}",
+        action="netdevice.poller_changed",
+        target=f"device:{device.id}",
+        detail={"site": site.code, "previous_agent": device.agent_id, "agent": agent.id},
+    )

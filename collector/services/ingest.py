@@ -1,9 +1,10 @@
 """Ingest one report: validate against the device's state, then store it in one transaction.
 
-The raw report (deduplicated by ``report_id``), the device's changed sections and results, and
-every ingest hook's work (findings, certificates, LAN, configs, scores) commit together or not at
-all, so a collector killed mid-ingest leaves either the whole report or nothing; the agent resends
-what was not acknowledged and the duplicate check makes that safe.
+The raw report (deduplicated per sender by ``report_id``: another agent's reuse is a 409), the
+device's changed sections and results, and every ingest hook's work (findings, certificates, LAN,
+configs, scores) commit together or not at all, so a collector killed mid-ingest leaves either the
+whole report or nothing; the agent resends what was not acknowledged and the duplicate check makes
+that safe.
 """
 
 from __future__ import annotations
@@ -29,6 +30,22 @@ log = logging.getLogger(__name__)
 
 class BaseMissing(Conflict):
     """A delta names a base (or section hashes) this collector does not hold: send a full report."""
+
+
+class ReportIdTaken(Conflict):
+    """Another agent already sent a report with this id: ids are deduplicated per sender."""
+
+    def __init__(self, report_id: str) -> None:
+        super().__init__(
+            f"report_id {report_id} was already used by another agent; a report id belongs to the agent "
+            "that first sent it and this report was not stored"
+        )
+
+
+def _duplicate(existing: RawReport, agent: Agent, report_id: str) -> IngestOutcome:
+    if existing.agent_id != agent.id:
+        raise ReportIdTaken(report_id)
+    return IngestOutcome("duplicate", report_id, existing.device_id)
 
 
 @dataclass
@@ -65,7 +82,7 @@ def ingest_report(
     report_id = str(report.report_id)
     existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
     if existing is not None:
-        return IngestOutcome("duplicate", report_id, existing.device_id)
+        return _duplicate(existing, agent, report_id)
 
     device = resolve_device(session, agent=agent, subject=report.subject)
     if report.kind == ReportKind.DELTA:
@@ -116,7 +133,7 @@ def ingest_report(
         existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
         if existing is None:
             raise
-        return IngestOutcome("duplicate", report_id, existing.device_id)
+        return _duplicate(existing, agent, report_id)
     return IngestOutcome("accepted", report_id, device.id)
 
 

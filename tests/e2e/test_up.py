@@ -108,3 +108,42 @@ def _ok(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_up_hands_the_enroll_secret_to_its_agent_outside_argv(tmp_path: Path):
+    """Every user of a PC can list command lines (/proc/<pid>/cmdline); the secret must not be there."""
+    from collector.commands.server import agent_commands
+
+    enroll, run = agent_commands("http://127.0.0.1:1", tmp_path / "agent", "wwe_not-a-real-secret")
+    assert enroll is not None
+    assert not any("wwe_" in arg for arg in enroll[0] + run[0])
+    assert enroll[1]["WARDWATCH_ENROLL_SECRET"] == "wwe_not-a-real-secret"
+    assert "WARDWATCH_ENROLL_SECRET" not in run[1]
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "up", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    seen: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 120
+        # Sample the process tree until the long-running agent is up: the enroll child comes and goes first.
+        while time.monotonic() < deadline and not any(" agent run " in c for c in seen.values()):
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                try:
+                    raw = Path(f"/proc/{child.pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if raw:  # a zombie's command line reads empty: keep what was read while it ran
+                    seen[child.pid] = raw.replace(b"\0", b" ").decode(errors="replace")
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert any(" agent enroll " in c for c in seen.values()), seen
+    assert any(" agent run " in c for c in seen.values()), seen
+    assert not [c for c in seen.values() if "wwe_" in c or "--secret" in c]

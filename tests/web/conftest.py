@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -242,15 +243,11 @@ class LiveServer:
     engine: Any
 
 
-@pytest.fixture(scope="session")
-def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real collector served by uvicorn in a thread, on a migrated, seeded SQLite file."""
-    import httpx
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread on a free port, until the block ends; yields its URL."""
     import uvicorn
 
-    db = tmp_path_factory.mktemp("live") / "wardwatch.db"
-    shutil.copy(sqlite_template, db)
-    app = make_app(db)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -260,15 +257,26 @@ def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         assert thread.is_alive(), "uvicorn stopped while starting"
         assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
         time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url) as http:
-        seeded = seed(app.state.engine, http)
     try:
-        yield LiveServer(url=url, seeded=seeded, engine=app.state.engine)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         app.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A real collector served by uvicorn in a thread, on a migrated, seeded SQLite file."""
+    import httpx
+
+    db = tmp_path_factory.mktemp("live") / "wardwatch.db"
+    shutil.copy(sqlite_template, db)
+    app = make_app(db)
+    with serving(app) as url:
+        with httpx.Client(base_url=url) as http:
+            seeded = seed(app.state.engine, http)
+        yield LiveServer(url=url, seeded=seeded, engine=app.state.engine)
 
 
 CHROMIUM_ARGS = [

@@ -9,7 +9,13 @@ from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
 from collector.services import console
-from collector.services.enrollment import create_enroll_secret, revoke_agent, revoke_enroll_secret
+from collector.services.enrollment import (
+    DEFAULT_VALID_DAYS,
+    MAX_VALID_DAYS,
+    create_enroll_secret,
+    revoke_agent,
+    revoke_enroll_secret,
+)
 from collector.services.errors import NotFound, ServiceError
 
 router = APIRouter(tags=["agents"])
@@ -36,13 +42,15 @@ class EnrollSecretPublic(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     uses: int
+    max_uses: int | None
     active: bool
 
 
 class EnrollSecretCreate(BaseModel):
     site: str = Field(min_length=1, max_length=64)
     label: str | None = Field(default=None, max_length=255)
-    valid_days: int | None = Field(default=None, ge=1, le=3650)
+    valid_days: int = Field(default=DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS)
+    max_uses: int | None = Field(default=None, ge=1, le=100_000, description="unset: any number of agents")
 
 
 class EnrollSecretCreated(BaseModel):
@@ -93,6 +101,7 @@ def list_secrets(user: AdminUser, session: DbSession) -> list[EnrollSecretPublic
             expires_at=r.secret.expires_at,
             revoked_at=r.secret.revoked_at,
             uses=r.secret.uses,
+            max_uses=r.secret.max_uses,
             active=r.active,
         )
         for r in console.list_enroll_secrets(session)
@@ -110,6 +119,7 @@ def create_secret(
             label=body.label,
             created_by=user.username,
             valid_days=body.valid_days,
+            max_uses=body.max_uses,
         )
         session.commit()
     except ServiceError as exc:

@@ -21,7 +21,8 @@ router = APIRouter(tags=["reports"])
     status_code=202,
     response_model=ReportAccepted,
     responses={
-        409: {"description": "a delta whose base is unknown: send a full report"},
+        403: {"description": "a network device of another site or not on this agent's list"},
+        409: {"description": "an unknown delta base (send a full report), or another agent's report id"},
         413: {"description": "body over the size limit"},
         422: {"description": "not a valid report, or an unknown schema version"},
     },

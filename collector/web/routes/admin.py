@@ -14,7 +14,7 @@ from collector.api.deps import AdminUser, DbSession
 from collector.models.core import Role
 from collector.services import audit, console
 from collector.services.devices import list_sites
-from collector.services.enrollment import create_enroll_secret, revoke_enroll_secret
+from collector.services.enrollment import DEFAULT_VALID_DAYS, create_enroll_secret, revoke_enroll_secret
 from collector.services.errors import Conflict, NotFound, ServiceError
 from collector.services.users import (
     MIN_PASSWORD_LENGTH,
@@ -255,24 +255,38 @@ def create_secret(
     site: str = Form(""),
     label: str = Form("", max_length=255),
     valid_days: str = Form(""),
+    max_uses: str = Form(""),
 ) -> Response:
     _ = translator_for(request)
-    days: int | None = None
-    if valid_days.strip():
-        if not valid_days.strip().isdigit() or not 1 <= int(valid_days) <= 3650:
-            return _secrets_page(
-                request, session, error=_("Validity must be 1 to 3650 days, or empty."), status=400
-            )
-        days = int(valid_days)
+    days, uses = _whole(valid_days, 1, 3650, DEFAULT_VALID_DAYS), _whole(max_uses, 1, 100_000, None)
+    if days is False:
+        return _secrets_page(request, session, error=_("Validity must be 1 to 3650 days."), status=400)
+    if uses is False:
+        return _secrets_page(
+            request, session, error=_("The number of uses must be 1 to 100000, or empty."), status=400
+        )
     try:
         secret = create_enroll_secret(
-            session, site_code=site, label=label.strip() or None, created_by=user.username, valid_days=days
+            session,
+            site_code=site,
+            label=label.strip() or None,
+            created_by=user.username,
+            valid_days=days,
+            max_uses=uses,
         )
         session.commit()
     except NotFound:
         session.rollback()
         return _secrets_page(request, session, error=_("Choose a site."), status=400)
     return _no_store(_secrets_page(request, session, created={"secret": secret, "site": site}))
+
+
+def _whole(text: str, low: int, high: int, empty: int | None) -> Any:
+    """A whole number from a form field within [low, high]; ``empty`` when blank; False when wrong."""
+    text = text.strip()
+    if not text:
+        return empty
+    return int(text) if text.isdigit() and low <= int(text) <= high else False
 
 
 @router.post("/admin/enroll-secrets/{secret_id}/revoke")
