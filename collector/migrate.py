@@ -41,7 +41,15 @@ def revision(url: str, message: str, *, head: str, branch_label: str | None = No
     A new domain: ``python -m collector.migrate 'msg' 0001_core DOMAIN``; later ``'msg' DOMAIN@head``.
     """
     cfg = alembic_config(url)
-    command.revision(cfg, message=message, autogenerate=True, head=head, branch_label=branch_label)
+    # A new branch starts from a revision that already has children, which Alembic calls a splice.
+    command.revision(
+        cfg,
+        message=message,
+        autogenerate=True,
+        head=head,
+        branch_label=branch_label,
+        splice=branch_label is not None,
+    )
 
 
 if __name__ == "__main__":
