@@ -31,7 +31,13 @@ def _site_id(engine, code: str) -> int:  # type: ignore[no-untyped-def]
 def test_every_table_that_names_a_device_and_a_site_follows_the_device_or_is_listed_as_staying():
     """A table added later with a device and a site column moves with its device unless listed here."""
     following = {t.name for t, _d, _s in moves.device_following_tables()}
-    assert following == {"finding", "device_certificate", "device_tls_endpoint", "device_signed_document"}
+    assert following == {
+        "finding",
+        "device_certificate",
+        "device_tls_endpoint",
+        "device_signed_document",
+        "change_event",
+    }
     assert {"lan_scan", "lan_host", "identity_conflict"} == moves.STAY_WITH_SITE
 
 

@@ -85,8 +85,11 @@ def subscribe(client: Any, headers: dict[str, str], **body: Any) -> dict[str, An
     return answer.json()
 
 
-def failing_report(client: Any, engine: Any, site: str = "P01", host: str = "pc-01") -> int:
-    agent = enroll(client, seed_site(engine, site), host)
+def failing_report(
+    client: Any, engine: Any, site: str = "P01", host: str = "pc-01", agent: Any = None
+) -> int:
+    # A PC keeps its agent: a second agent claiming it would be an identity conflict (a new device).
+    agent = agent or enroll(client, seed_site(engine, site), host)
     report = host_report(
         agent.agent_id, hostname=host, machine_id=f"m-{host}", serial=f"S-{host}", results=FAILING
     )
@@ -107,7 +110,8 @@ def test_a_new_high_finding_is_mailed_through_starttls_and_auth_in_vietnamese(se
     other = user_token(client, engine, username="p2", role="viewer", sites=["P02"])
     subscribe(client, other, event="finding.opened", channel="email", target="p2@hue.gov.vn")
 
-    device_id = failing_report(client, engine)
+    agent = enroll(client, seed_site(engine, "P01"), "pc-01")
+    device_id = failing_report(client, engine, agent=agent)
     sender = Sender(engine, s)
     result = sender.run_once()
     assert (result.dispatched, result.tried) == (1, 1)
@@ -118,7 +122,7 @@ def test_a_new_high_finding_is_mailed_through_starttls_and_auth_in_vietnamese(se
     assert "Bằng chứng: Domain profile is off" in body and "Hạn khắc phục:" in body
     assert "https://wardwatch.hue.gov.vn/findings/" in body
     # The same finding seen again is no news; nothing more is sent.
-    failing_report(client, engine)
+    failing_report(client, engine, agent=agent)
     assert sender.run_once().tried == 0 and len(mailbox.messages) == 1
     assert device_id
 
