@@ -86,7 +86,8 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         from tests.collector.test_netdevices import BASE_CONFIG, netdev_report
         from tests.helpers import enroll, post_report, seed_site
 
-        poller = enroll(http, seed_site(app.state.engine, "P01"), "poller-pc")  # the site its device list names
+        # The poller belongs to the site its device list names.
+        poller = enroll(http, seed_site(app.state.engine, "P01"), "poller-pc")
         for config in (BASE_CONFIG, BASE_CONFIG + "!\n"):
             answer = post_report(http, poller, netdev_report(poller.agent_id, config))
             assert answer.status_code == 202
