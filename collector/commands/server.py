@@ -17,6 +17,16 @@ from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_u
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535)]
+ForwardedAllowIps = Annotated[
+    str | None,
+    typer.Option(
+        "--forwarded-allow-ips",
+        envvar="WARDWATCH_FORWARDED_ALLOW_IPS",
+        help="Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or "
+        "networks, e.g. 127.0.0.1 when nginx runs on this machine). Default: none, so clients' "
+        "addresses (login throttling, audit log) cannot be forged with a header.",
+    ),
+]
 
 
 @app.command()
@@ -25,11 +35,17 @@ def serve(
     host: Host = "127.0.0.1",
     port: Port = 8000,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    forwarded_allow_ips: ForwardedAllowIps = None,
 ) -> None:
-    """Run the collector only (migrations are applied first)."""
+    """Run the collector only (migrations are applied first).
+
+    Behind a reverse proxy (TLS termination), name it with --forwarded-allow-ips so that clients'
+    real addresses are used; see docs/architecture.md.
+    """
     import uvicorn
 
     from collector.migrate import upgrade
+    from collector.serving import log_config, proxy_options
 
     url = resolve_database_url(database_url)
     upgrade(url)
@@ -41,7 +57,8 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        proxy_headers=True,
+        log_config=log_config(),
+        **proxy_options(forwarded_allow_ips),
     )
 
 
@@ -53,6 +70,7 @@ def up(
         Path, typer.Option("--data-dir", help="Database, keys and agent state.")
     ] = DEFAULT_DATA_DIR,
     no_agent: Annotated[bool, typer.Option("--no-agent", help="Start the collector only.")] = False,
+    forwarded_allow_ips: ForwardedAllowIps = None,
 ) -> None:
     """Collector on SQLite in DATA_DIR plus an enrolled local agent; Ctrl-C stops both."""
     import uvicorn
@@ -62,6 +80,7 @@ def up(
     from collector.migrate import upgrade
     from collector.services.bootstrap import bootstrap
     from collector.services.enrollment import create_enroll_secret
+    from collector.serving import log_config, proxy_options
     from collector.settings import CollectorSettings
 
     data_dir = data_dir.resolve()
@@ -95,7 +114,14 @@ def up(
         typer.echo(f"first run: log in as 'admin' with password: {shown}  (shown once; change it)")
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings, engine=engine),
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=log_config(),
+            **proxy_options(forwarded_allow_ips),
+        )
     )
     agent: dict[str, subprocess.Popen[bytes]] = {}
     if not no_agent:

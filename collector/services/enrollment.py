@@ -36,7 +36,14 @@ def create_enroll_secret(
             expires_at=expires,
         )
     )
-    record(session, actor=created_by or "system", action="enroll_secret.create", target=site.code)
+    record(
+        session,
+        actor=created_by or "system",
+        action="enroll_secret.create",
+        target=site.code,
+        detail={"label": label} if label else None,
+        sites=[site.id],
+    )
     session.flush()
     return secret
 
@@ -46,7 +53,9 @@ def revoke_enroll_secret(session: Session, secret_id: int, *, actor: str) -> Non
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        record(session, actor=actor, action="enroll_secret.revoke", target=str(secret_id))
+        record(
+            session, actor=actor, action="enroll_secret.revoke", target=str(secret_id), sites=[row.site_id]
+        )
 
 
 @dataclass
@@ -80,6 +89,7 @@ def enroll_agent(
         target=site.code,
         address=address,
         detail={"hostname": hostname},
+        sites=[site.id],
     )
     session.flush()
     return Enrollment(agent_id=agent.id, agent_key=key, site_code=site.code)
@@ -90,4 +100,4 @@ def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
     if agent is not None and agent.revoked_at is None:
         agent.revoked_at = utcnow()
         session.add(agent)
-        record(session, actor=actor, action="agent.revoke", target=agent_id)
+        record(session, actor=actor, action="agent.revoke", target=agent_id, sites=[agent.site_id])

@@ -19,3 +19,10 @@ class Conflict(ServiceError):
 
 class Unauthorized(ServiceError):
     status_code = 401
+
+
+class NotAllowed(ServiceError):
+    """Known to the caller, but beyond what they may do (a site outside their scope, a city-wide
+    setting for someone limited to sites)."""
+
+    status_code = 403

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
 from collector.services import console
+from collector.services.devices import site_to_change
 from collector.services.enrollment import create_enroll_secret, revoke_agent, revoke_enroll_secret
 from collector.services.errors import NotFound, ServiceError
 
@@ -95,7 +96,7 @@ def list_secrets(user: AdminUser, session: DbSession) -> list[EnrollSecretPublic
             uses=r.secret.uses,
             active=r.active,
         )
-        for r in console.list_enroll_secrets(session)
+        for r in console.list_enroll_secrets(session, scope=user.site_ids)
     ]
 
 
@@ -104,6 +105,7 @@ def create_secret(
     body: EnrollSecretCreate, response: Response, user: AdminUser, session: DbSession
 ) -> EnrollSecretCreated:
     try:
+        site_to_change(session, body.site, scope=user.site_ids)
         secret = create_enroll_secret(
             session,
             site_code=body.site,
@@ -122,7 +124,7 @@ def create_secret(
 @router.post("/enroll-secrets/{secret_id}/revoke", status_code=204)
 def revoke_secret(secret_id: int, user: AdminUser, session: DbSession) -> Response:
     try:
-        console.get_enroll_secret(session, secret_id)
+        console.get_enroll_secret(session, secret_id, scope=user.site_ids)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     revoke_enroll_secret(session, secret_id, actor=user.username)

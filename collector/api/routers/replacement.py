@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
 from collector.models.core import Role
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -128,8 +128,9 @@ def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict
 
 @router.put("/replacement/unit-costs")
 def set_unit_costs(
-    user: EditorUser, session: DbSession, costs: Annotated[dict[str, int], Body()]
+    user: CityPlanner, session: DbSession, costs: Annotated[dict[str, int], Body()]
 ) -> dict[str, int]:
+    """Unit costs are the city's prices: only planners and administrators not limited to sites set them."""
     try:
         out = plan_svc.set_unit_costs(session, costs, actor=user.username)
     except ServiceError as exc:
