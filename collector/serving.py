@@ -45,10 +45,10 @@ def log_config() -> dict[str, Any]:
     return config
 
 
-def proxy_options(forwarded_allow_ips: str | None) -> dict[str, Any]:
-    """uvicorn options: trust ``X-Forwarded-*`` only from the configured proxies (none by default)."""
+def uvicorn_options(forwarded_allow_ips: str | None) -> dict[str, Any]:
+    """The uvicorn options ``serve`` and ``up`` share: trust ``X-Forwarded-*`` only from the configured
+    proxies (none by default), and log access without share tokens."""
     ips = (forwarded_allow_ips or "").strip()
-    if not ips:
-        # Passing the list explicitly also keeps uvicorn from reading FORWARDED_ALLOW_IPS by itself.
-        return {"proxy_headers": False, "forwarded_allow_ips": ""}
-    return {"proxy_headers": True, "forwarded_allow_ips": ips}
+    # Passing the list explicitly also keeps uvicorn from reading FORWARDED_ALLOW_IPS by itself.
+    proxies = {"proxy_headers": bool(ips), "forwarded_allow_ips": ips}
+    return {**proxies, "log_config": log_config()}

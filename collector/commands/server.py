@@ -45,7 +45,7 @@ def serve(
     import uvicorn
 
     from collector.migrate import upgrade
-    from collector.serving import log_config, proxy_options
+    from collector.serving import uvicorn_options
 
     url = resolve_database_url(database_url)
     upgrade(url)
@@ -57,8 +57,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        log_config=log_config(),
-        **proxy_options(forwarded_allow_ips),
+        **uvicorn_options(forwarded_allow_ips),
     )
 
 
@@ -80,7 +79,7 @@ def up(
     from collector.migrate import upgrade
     from collector.services.bootstrap import bootstrap
     from collector.services.enrollment import create_enroll_secret
-    from collector.serving import log_config, proxy_options
+    from collector.serving import uvicorn_options
     from collector.settings import CollectorSettings
 
     data_dir = data_dir.resolve()
@@ -119,8 +118,7 @@ def up(
             host=host,
             port=port,
             log_level="warning",
-            log_config=log_config(),
-            **proxy_options(forwarded_allow_ips),
+            **uvicorn_options(forwarded_allow_ips),
         )
     )
     agent: dict[str, subprocess.Popen[bytes]] = {}
