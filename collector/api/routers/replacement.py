@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
@@ -221,7 +222,8 @@ def assets_report(
     report = asset_svc.asset_report(session, scope=user.site_ids)
     session.commit()
     if format == "json":
-        return JSONResponse(report_json(report, lang), headers={})
+        # Purchase dates and warranty ends are dates: encoded as ISO text (a 500 before).
+        return JSONResponse(jsonable_encoder(report_json(report, lang)))
     filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
     return _download(render_report(report, format, lang), format, filename)
 

@@ -103,13 +103,13 @@ def add_user(
 ) -> Response:
     _ = translator_for(request)
     form = {"username": username, "full_name": full_name, "role": role, "sites": sites}
-    error = None
+    error, status = None, 400
     if not username.strip():
         error = _("Enter a username.")
     elif role not in ROLES:
         error = _("Choose a role.")
     elif not user.city_wide and not sites:
-        error = _("Choose at least one of your sites.")
+        error, status = _("Choose at least one of your sites."), 403
     if error is None:
         try:
             create_user(
@@ -132,12 +132,12 @@ def add_user(
             error = password_problem(request, exc)
         except NotAllowed:
             session.rollback()
-            error = _("You may grant only your own sites.")
+            error, status = _("You may grant only your own sites."), 403
         except ServiceError as exc:
             session.rollback()
             error = str(exc)
     if error is not None:
-        return _users_page(request, session, user, error=error, form=form, status=400)
+        return _users_page(request, session, user, error=error, form=form, status=status)
     return flash(redirect("/admin/users"), _("User %(name)s was added.", name=username.strip()), "ok")
 
 
@@ -192,7 +192,7 @@ def edit_user(
         session.commit()
     except NotAllowed:
         session.rollback()
-        return flash(redirect(f"/admin/users/{user_id}"), _("You may grant only your own sites."), "error")
+        raise HTTPException(403) from None  # the form offers only the administrator's own sites
     except ServiceError:
         session.rollback()
         message = _(
