@@ -611,3 +611,39 @@ PG_CASES = [c for c in CASES if c[0] in PG_KEYS and c[2].run]
 @pytest.mark.parametrize(("key", "index", "case"), PG_CASES, ids=[f"{k}#{i}" for k, i, _c in PG_CASES])
 def test_site_b_stays_out_of_reach_on_postgresql(pg_setup: Setup, key: str, index: int, case: Case) -> None:
     check_case(pg_setup, key, case)
+
+
+# --- what the marker cannot see: a refusal that differs only in its wording ---------------------------
+
+
+def _headers(who: Principal) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.api_token}"}
+
+
+def test_the_asset_import_says_nothing_of_another_sites_tags(scratch: Setup) -> None:
+    """Before: importing another site's asset tag answered "asset tag ... is already in use", and editing
+    an asset to it named the other device; tags are now unique per site, and B's are none of A's business."""
+    _restore(scratch)
+    planner = scratch.world.principal(Role.PLANNER, "a")
+    csv = "asset_tag\nTAG-ZQB\nTAG-NEVER-USED\n"
+    preview = scratch.client.post(
+        "/api/v1/assets/import",
+        content=csv.encode(),
+        headers={**_headers(planner), "Content-Type": "text/csv"},
+    )
+    assert preview.status_code == 200, preview.text
+    theirs, nobodys = preview.json()["rows"]
+    assert (theirs["action"], theirs["message"]) == (nobodys["action"], nobodys["message"])
+    # A's device may carry the same tag as B's: each commune numbers its own equipment.
+    a_device = scratch.world.a.ids["device"]
+    tagged = scratch.client.put(
+        f"/api/v1/assets/{a_device}", json={"asset_tag": "TAG-ZQB"}, headers=_headers(planner)
+    )
+    assert tagged.status_code == 200, tagged.text
+    # Within one site a tag stays unique, and the refusal names only that site's device.
+    second = scratch.client.put(
+        f"/api/v1/assets/{scratch.world.a.ids['netdevice']}",
+        json={"asset_tag": "tag-zqb"},
+        headers=_headers(planner),
+    )
+    assert second.status_code == 409 and "pc-zqa" in second.json()["detail"]
