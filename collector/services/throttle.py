@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
+from sqlalchemy import case
 from sqlmodel import Session, delete
 
 from collector.models.security import LoginThrottle
@@ -81,19 +82,31 @@ def login_failed(
     session: Session, *, username: str, address: str | None, now: datetime | None = None
 ) -> None:
     now = now or utcnow()
-    key = _key(username, address)
-    row = session.get(LoginThrottle, key)
-    if row is None or now - row.last_failed_at > FORGET_AFTER:
-        if row is not None:
-            session.delete(row)
-            session.flush()
-        row = LoginThrottle(username=key[0], address=key[1])
-    row.failures += 1
-    row.last_failed_at = now
+    name, addr = _key(username, address)
+    # One statement, so that parallel guesses from several processes all count (no lost update, no
+    # duplicate-key error when the first two failures of a pair arrive together).
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stale = table.c.last_failed_at < now - FORGET_AFTER
+    stmt = insert(table).values(username=name, address=addr, failures=1, last_failed_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.username, table.c.address],
+        set_={
+            "failures": case((stale, 1), else_=table.c.failures + 1),
+            "last_failed_at": now,
+            "next_allowed_at": case((stale, None), else_=table.c.next_allowed_at),
+        },
+    )
+    session.execute(stmt)
+    row = session.get(LoginThrottle, (name, addr), populate_existing=True)
+    assert row is not None
     if row.failures > FREE_FAILURES:
         delay = FIRST_DELAY * 2 ** min(row.failures - FREE_FAILURES - 1, 20)
         row.next_allowed_at = now + min(delay, MAX_DELAY)
-    session.add(row)
+        session.add(row)
     count_failure(session, action=LOGIN_FAILED, address=address)
 
 
