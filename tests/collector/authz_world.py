@@ -71,7 +71,8 @@ class World:
 
 
 def _config(name: str, extra: str = "") -> str:
-    return f"hostname {name}\n!\ninterface GigabitEthernet0/1\n ip address 192.168.10.1 255.255.255.0\n!{extra}\nend\n"
+    interface = "interface GigabitEthernet0/1\n ip address 192.168.10.1 255.255.255.0\n"
+    return f"hostname {name}\n!\n{interface}!{extra}\nend\n"
 
 
 def _network_report(agent_id: str, site: str, name: str, config: str) -> Any:

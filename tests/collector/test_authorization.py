@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import date, timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
