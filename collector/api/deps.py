@@ -132,6 +132,13 @@ def load_principal(request: Request, session: Session) -> Principal | None:
     )
 
 
+def optional_principal(request: Request, session: Session) -> Principal | None:
+    """For public routes that show more to a logged-in user (private reports of their sites): the
+    principal, unless it must still replace a one-time password (then it counts as anonymous)."""
+    principal = load_principal(request, session)
+    return None if principal is None or principal.must_change_password else principal
+
+
 async def _check_csrf(request: Request, principal: Principal) -> None:
     if principal.via != "web" or request.method in SAFE_METHODS:
         return
