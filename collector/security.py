@@ -41,7 +41,3 @@ def token_hash(token: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
-
-
-def new_password() -> str:
-    return secrets.token_urlsafe(12)

@@ -12,6 +12,10 @@ from typing import Any
 from inventory.facts import Facts, MemoryFacts, OsFacts, SystemFacts
 from inventory.report import CheckResult, HostIdentity, Report, ReportKind, Subject
 
+# One password for test users: long enough, no username in it, not a common password (the rule of
+# collector/services/passwords.py). Tests that need a refused password spell it out themselves.
+PASSWORD = "vq8-Kestrel-mwz-4417"
+
 
 @dataclass
 class EnrolledAgent:
@@ -97,7 +101,7 @@ def user_token(
     username: str = "tech",
     role: str = "technician",
     sites: list[str] | None = None,
-    password: str = "correct horse battery",
+    password: str = PASSWORD,
 ) -> dict[str, str]:
     """Create a user and return bearer headers for it."""
     from collector.db import session_scope

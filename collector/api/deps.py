@@ -49,6 +49,12 @@ class Principal:
     csrf_token: str | None = None
     session_id: int | None = None
     language: str | None = None  # the user's stored console language
+    must_change_password: bool = False  # logged in with a one-time password
+
+    @property
+    def city_wide(self) -> bool:
+        """Not limited to sites: may change city-wide settings (within its role)."""
+        return self.site_ids is None
 
     def can_see_site(self, site_id: int | None) -> bool:
         return self.site_ids is None or (site_id is not None and site_id in self.site_ids)
@@ -63,6 +69,18 @@ class LoginRequired(Exception):
 
 class Forbidden(Exception):
     """A web page the user's role may not see: the handler renders the 403 page."""
+
+
+class PasswordChangeRequired(Exception):
+    """The user logged in with a one-time password: the web redirects to the change-password page,
+    the API answers 403 saying so, until the password is changed."""
+
+
+PASSWORD_CHANGE_PAGE = "/account/password"
+PASSWORD_CHANGE_DETAIL = (
+    "password change required: you logged in with a one-time password; set your own with "
+    "POST /api/v1/me/password (or on the web page /account/password) before anything else"
+)
 
 
 class CsrfFailed(HTTPException):
@@ -110,7 +128,15 @@ def load_principal(request: Request, session: Session) -> Principal | None:
         csrf_token=row.csrf_token,
         session_id=row.id,
         language=user.language,
+        must_change_password=user.must_change_password,
     )
+
+
+def optional_principal(request: Request, session: Session) -> Principal | None:
+    """For public routes that show more to a logged-in user (private reports of their sites): the
+    principal, unless it must still replace a one-time password (then it counts as anonymous)."""
+    principal = load_principal(request, session)
+    return None if principal is None or principal.must_change_password else principal
 
 
 async def _check_csrf(request: Request, principal: Principal) -> None:
@@ -127,8 +153,14 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed()
 
 
-def allow(*roles: Role) -> Any:
-    """A dependency admitting logged-in users with one of ``roles`` (all roles when none given)."""
+def allow(*roles: Role, city_wide: bool = False, pending_password: bool = False) -> Any:
+    """A dependency admitting logged-in users with one of ``roles`` (all roles when none given).
+
+    ``city_wide``: the route changes something that belongs to the whole city (unit costs, scoring,
+    due-date policy, checklist templates): a user limited to sites gets 403 even with the right role.
+    ``pending_password``: also open to a user who must still replace a one-time password (the
+    change-password routes, logout, /me); every other route refuses them until they have.
+    """
     allowed = roles or ALL_ROLES
 
     @mark("roles", allowed)
@@ -147,10 +179,22 @@ def allow(*roles: Role) -> Any:
             if is_api(request):
                 raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
             raise Forbidden()
+        if principal.must_change_password and not pending_password:
+            request.state.principal = principal
+            raise PasswordChangeRequired()
+        if city_wide and not principal.city_wide:
+            request.state.principal = principal
+            if is_api(request):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    "a city-wide setting: only users not limited to some sites may change it",
+                )
+            raise Forbidden()
         await _check_csrf(request, principal)
         request.state.principal = principal
         return principal
 
+    dependency.__wardwatch_city_wide__ = city_wide  # type: ignore[attr-defined]
     return dependency
 
 
@@ -174,6 +218,7 @@ def agent_auth(request: Request, session: DbSession) -> Agent:
     if session.dirty or session.new:
         session.commit()  # a rotated key's first use retired the old key: keep that whatever follows
     if agent is None:
+        _count_unknown_key(request)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "unknown agent key; enroll again",
@@ -217,10 +262,34 @@ def _require_agent_certificate(
         ) from None
 
 
+def _count_unknown_key(request: Request) -> None:
+    """An unknown agent key is a failed anonymous attempt: counted per address and minute, and an
+    address past the limit is told to wait (429) instead of being answered."""
+    from collector.services import throttle
+    from collector.services.audit import count_failure
+
+    address = request.client.host if request.client else None
+    with Session(request.app.state.engine) as counting:
+        try:
+            throttle.check_address(counting, address=address)
+        except throttle.TooManyAttempts as exc:
+            counting.commit()
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": str(exc.retry_after)}
+            ) from None
+        count_failure(counting, action=throttle.UNKNOWN_AGENT_KEY, address=address)
+        counting.commit()
+
+
 Public = Depends(public)
 AnyUser = Annotated[Principal, Depends(allow())]
 AdminUser = Annotated[Principal, Depends(allow(Role.ADMIN))]
 StaffUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.TECHNICIAN))]
 InspectorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
 PlannerUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
+# City-wide settings: administrators (and planners, for prices) not limited to sites.
+CityAdmin = Annotated[Principal, Depends(allow(Role.ADMIN, city_wide=True))]
+CityPlanner = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, city_wide=True))]
+# Open to a user who must still replace a one-time password (changing it, logging out, /me).
+PendingUser = Annotated[Principal, Depends(allow(pending_password=True))]
 AuthedAgent = Annotated[Agent, Depends(agent_auth)]

@@ -46,6 +46,8 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+    # A one-time password was used: every call but POST /api/v1/me/password answers 403 until changed.
+    password_change_required: bool = False
 
 
 class SitePublic(BaseModel):

@@ -117,10 +117,15 @@ def serve(
     forwarded_allow_ips: ForwardedAllowIps = "",
     require_client_cert: RequireClientCert = False,
 ) -> None:
-    """Run the collector only (migrations are applied first)."""
+    """Run the collector only (migrations are applied first).
+
+    Behind a reverse proxy (TLS termination), name it with --forwarded-allow-ips so that clients'
+    real addresses are used; see docs/operations.md.
+    """
     import uvicorn
 
     from collector.migrate import upgrade
+    from collector.serving import uvicorn_options
 
     data_dir = data_dir.resolve()
     _prepare_data_dir(data_dir, database_url or f"sqlite:///{data_dir / 'wardwatch.db'}")
@@ -145,8 +150,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        # The app itself decides which proxies to believe (collector.proxy).
-        proxy_headers=False,
+        **uvicorn_options(),
         **tls,
     )
 
@@ -172,6 +176,7 @@ def up(
     from collector.migrate import upgrade
     from collector.services.bootstrap import bootstrap
     from collector.services.enrollment import create_enroll_secret
+    from collector.serving import uvicorn_options
     from collector.settings import CollectorSettings
 
     data_dir = data_dir.resolve()
@@ -223,7 +228,7 @@ def up(
             host=host,
             port=port,
             log_level="warning",
-            proxy_headers=False,
+            **uvicorn_options(),
             **tls,
         )
     )

@@ -40,4 +40,5 @@ def apply(ctx: IngestContext) -> None:
             action="netdevice.config_changed",
             target=ctx.device.hostname,
             detail={"device_id": ctx.device.id, "version": version.id, "previous": version.previous_id},
+            sites=[ctx.device.site_id],
         )

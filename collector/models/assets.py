@@ -39,7 +39,9 @@ class Asset(SQLModel, table=True):
     """What the planners know about a device that no agent can tell: when and how it was bought."""
 
     device_id: int = Field(foreign_key="device.id", primary_key=True, ondelete="CASCADE")
-    asset_tag: str | None = Field(default=None, max_length=64, index=True, unique=True)
+    # Unique within a site (checked by the service): communes number their equipment independently, and a
+    # city-wide uniqueness would tell a planner of one commune which tags another commune uses.
+    asset_tag: str | None = Field(default=None, max_length=64, index=True)
     purchase_date: date | None = None
     purchase_cost: int | None = Field(default=None, ge=0)  # VND
     supplier: str | None = Field(default=None, max_length=255)

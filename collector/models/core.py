@@ -44,9 +44,9 @@ class User(SQLModel, table=True):
     disabled: bool = False
     # Site scope: empty means every site.
     created_at: datetime = ts_field()
-    failed_logins: int = 0
-    locked_until: datetime | None = ts_field(nullable=True)
     language: str | None = Field(default=None, max_length=8)
+    # Set by an administrator's password reset: the one-time password must be changed before anything else.
+    must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class UserSite(SQLModel, table=True):
@@ -70,13 +70,18 @@ class AuthSession(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    """One audited event; the sites it concerns are in ``AuditEventSite`` (none: a city-wide event)."""
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = ts_field(index=True)
     actor: str = Field(max_length=150)  # username, agent:<id>, system
     action: str = Field(max_length=100, index=True)
     target: str | None = Field(default=None, max_length=500)
-    address: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=64, index=True)
     detail: dict[str, Any] | None = json_field()
+    # Failed anonymous attempts are counted on one row per (kind, address, minute), named by ``bucket``.
+    count: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    bucket: str | None = Field(default=None, max_length=200, unique=True, index=True)
 
 
 class EnrollSecret(SQLModel, table=True):

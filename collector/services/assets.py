@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus
@@ -200,6 +201,17 @@ def get_asset(session: Session, device_id: int, *, scope: Scope) -> tuple[Device
     return device, session.get(Asset, device_id)
 
 
+def _tag_holder(session: Session, tag: str, *, site_id: int) -> Device | None:
+    """The device of ``site_id`` that carries asset tag ``tag`` (any case). Tags are unique per site:
+    each commune numbers its own equipment, and other sites' tags are none of its business."""
+    q = (
+        select(Device)
+        .join(Asset, col(Asset.device_id) == col(Device.id))
+        .where(Device.site_id == site_id, func.upper(Asset.asset_tag) == tag.strip().upper())
+    )
+    return session.exec(q).first()
+
+
 def _check_values(ch: AssetChanges) -> None:
     if ch.status is not None and ch.status not in {s.value for s in LifecycleStatus}:
         raise ServiceError(f"unknown lifecycle status {ch.status!r}")
@@ -217,12 +229,12 @@ def update_asset(
     session: Session, device_id: int, changes: AssetChanges, *, scope: Scope, actor: str
 ) -> Asset:
     """Write the given fields of a device's asset record and rescore the device."""
-    _device_in_scope(session, device_id, scope)
+    device = _device_in_scope(session, device_id, scope)
     _check_values(changes)
     if "asset_tag" in changes.fields and changes.asset_tag:
-        other = session.exec(select(Asset).where(Asset.asset_tag == changes.asset_tag)).first()
-        if other is not None and other.device_id != device_id:
-            raise Conflict(f"asset tag {changes.asset_tag} is already used by device {other.device_id}")
+        holder = _tag_holder(session, changes.asset_tag, site_id=device.site_id)
+        if holder is not None and holder.id != device_id:
+            raise Conflict(f"asset tag {changes.asset_tag} is already used by {holder.hostname} in this site")
     asset = session.get(Asset, device_id) or Asset(device_id=device_id)
     before = {k: getattr(asset, k) for k in (*EDITABLE, "notes")}
     for name in changes.fields:
@@ -233,7 +245,14 @@ def update_asset(
     asset.updated_at, asset.updated_by = utcnow(), actor
     session.add(asset)
     diff = {k: [_j(before[k]), _j(getattr(asset, k))] for k in before if before[k] != getattr(asset, k)}
-    record(session, actor=actor, action="asset.update", target=str(device_id), detail=diff)
+    record(
+        session,
+        actor=actor,
+        action="asset.update",
+        target=str(device_id),
+        detail=diff,
+        sites=[device.site_id],
+    )
     session.flush()
     recompute_scores(session, device_ids=[device_id], config=load_config())
     return asset
@@ -351,8 +370,12 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
         key = normal_serial(device.serial)
         if key:
             by_serial[key].append((device, site))
-    assets = {a.device_id: a for a in session.exec(select(Asset)).all()}
-    by_tag = {a.asset_tag.strip().upper(): a for a in assets.values() if a.asset_tag}
+    # Only the caller's sites: another site's tags are neither matched nor mentioned.
+    assets = {a.device_id: a for a in session.exec(select(Asset)).all() if a.device_id in devices}
+    by_tag: dict[str, list[Asset]] = defaultdict(list)
+    for a in assets.values():
+        if a.asset_tag:
+            by_tag[a.asset_tag.strip().upper()].append(a)
     seen_devices: dict[int, int] = {}
     seen_tags: dict[str, int] = {}
     out: list[ImportRow] = []
@@ -372,13 +395,15 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
         if tag:
             seen_tags[tag.upper()] = line
         target: tuple[Device, Site] | None = None
-        tagged = by_tag.get(tag.upper()) if tag else None
-        if tagged is not None and tagged.device_id not in devices:
-            # The tag belongs to a device outside this user's sites: say nothing about it.
-            item.action, item.message = "conflict", f"asset tag {tag} is already in use"
-            continue
-        if tagged is not None:
-            target, item.matched_by = devices[tagged.device_id], "asset_tag"
+        tagged = by_tag.get(tag.upper(), []) if tag else []
+        if len(tagged) > 1:  # the same tag in several of the caller's sites: the serial decides
+            tagged = [a for a in tagged if serial and normal_serial(devices[a.device_id][0].serial) == serial]
+            if len(tagged) != 1:
+                item.action = "ambiguous"
+                item.message = f"asset tag {tag} is used in several of your sites; add the serial number"
+                continue
+        if tagged:
+            target, item.matched_by = devices[tagged[0].device_id], "asset_tag"
         if serial:
             hits = by_serial.get(serial, [])
             if target is None:
@@ -405,6 +430,19 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
             item.message = f"the same device is already on line {seen_devices[device.id or 0]}"
             continue
         seen_devices[device.id or 0] = line
+        if tag and item.matched_by == "serial":
+            holder = next(
+                (
+                    devices[a.device_id][0]
+                    for a in by_tag.get(tag.upper(), [])
+                    if devices[a.device_id][1].id == site.id
+                ),
+                None,
+            )
+            if holder is not None and holder.id != device.id:
+                item.action = "conflict"
+                item.message = f"asset tag {tag} is already used by {holder.hostname} in this site"
+                continue
         current = assets.get(device.id or 0)
         if tag and current is not None and current.asset_tag and current.asset_tag != tag:
             item.changes["asset_tag"] = (current.asset_tag, tag)
@@ -451,6 +489,9 @@ def apply_import(session: Session, text: str, *, scope: Scope, actor: str) -> Im
         actor=actor,
         action="asset.import",
         detail={"created": created, "updated": updated, "rows": len(preview.rows)},
+        sites=session.exec(select(Device.site_id).where(col(Device.id).in_(touched))).all()
+        if touched
+        else None,
     )
     session.flush()
     if touched:

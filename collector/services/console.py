@@ -84,18 +84,20 @@ class SecretRow:
         return self.secret.max_uses is not None and self.secret.uses >= self.secret.max_uses
 
 
-def list_enroll_secrets(session: Session) -> list[SecretRow]:
+def list_enroll_secrets(session: Session, *, scope: Scope) -> list[SecretRow]:
     q = (
         select(EnrollSecret, Site.code)
         .join(Site, col(Site.id) == col(EnrollSecret.site_id))
         .order_by(col(EnrollSecret.created_at).desc())
     )
+    if scope is not None:
+        q = q.where(col(EnrollSecret.site_id).in_(scope))
     return [SecretRow(s, code) for s, code in session.exec(q).all()]
 
 
-def get_enroll_secret(session: Session, secret_id: int) -> EnrollSecret:
+def get_enroll_secret(session: Session, secret_id: int, *, scope: Scope) -> EnrollSecret:
     row = session.get(EnrollSecret, secret_id)
-    if row is None:
+    if row is None or (scope is not None and row.site_id not in scope):
         raise NotFound(f"no enroll secret {secret_id}")
     return row
 

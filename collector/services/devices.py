@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceResult, DeviceSection, RawReport, Site
-from collector.services.errors import NotFound, ServiceError
+from collector.services.errors import Forbidden, NotFound, ServiceError
 
 Scope = Collection[int] | None  # site ids a user may see; None: every site
 
@@ -38,6 +38,24 @@ def list_sites(session: Session, *, scope: Scope) -> list[SiteRow]:
 def site_in_scope(session: Session, code: str, *, scope: Scope) -> Site:
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None or (scope is not None and site.id not in scope):
+        raise NotFound(f"no site with code {code!r}")
+    return site
+
+
+def site_to_change(session: Session, code: str, *, scope: Scope) -> Site:
+    """The site a change (a new inspection, enroll secret, managed device...) names.
+
+    Outside the caller's scope it is refused (403) without being looked up, so the answer is the same
+    whether such a site exists or not; a site that does not exist is a 404 for an unscoped caller.
+    """
+    q = select(Site).where(Site.code == code)
+    if scope is not None:
+        site = session.exec(q.where(col(Site.id).in_(list(scope)))).first()
+        if site is None:
+            raise Forbidden(f"site {code!r} is not one of your sites")
+        return site
+    site = session.exec(q).first()
+    if site is None:
         raise NotFound(f"no site with code {code!r}")
     return site
 

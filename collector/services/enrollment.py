@@ -56,7 +56,8 @@ def create_enroll_secret(
         actor=created_by or "system",
         action="enroll_secret.create",
         target=site.code,
-        detail={"valid_days": valid_days, "max_uses": max_uses},
+        detail={"label": label, "valid_days": valid_days, "max_uses": max_uses},
+        sites=[site.id],
     )
     session.flush()
     return secret
@@ -67,7 +68,9 @@ def revoke_enroll_secret(session: Session, secret_id: int, *, actor: str) -> Non
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
-        record(session, actor=actor, action="enroll_secret.revoke", target=str(secret_id))
+        record(
+            session, actor=actor, action="enroll_secret.revoke", target=str(secret_id), sites=[row.site_id]
+        )
 
 
 @dataclass
@@ -114,6 +117,7 @@ def enroll_agent(
         target=site.code,
         address=address,
         detail={"hostname": hostname},
+        sites=[site.id],
     )
     session.flush()
     return Enrollment(agent_id=agent.id, agent_key=key, site_code=site.code)
@@ -132,7 +136,7 @@ def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
 
         # Its client certificates go on the CRL too, for a proxy that checks them.
         revoke_for_agent(session, agent_id, reason=f"agent revoked by {actor}")
-        record(session, actor=actor, action="agent.revoke", target=agent_id)
+        record(session, actor=actor, action="agent.revoke", target=agent_id, sites=[agent.site_id])
 
 
 def authenticate_agent(session: Session, key: str) -> Agent | None:
@@ -146,7 +150,9 @@ def authenticate_agent(session: Session, key: str) -> Agent | None:
         return agent
     agent.key_hash, agent.pending_key_hash, agent.key_rotated_at = digest, None, utcnow()
     session.add(agent)
-    record(session, actor=f"agent:{agent.id}", action="agent.key_rotated", target=agent.id)
+    record(
+        session, actor=f"agent:{agent.id}", action="agent.key_rotated", target=agent.id, sites=[agent.site_id]
+    )
     return agent
 
 
@@ -155,6 +161,13 @@ def rotate_agent_key(session: Session, *, agent: Agent, address: str | None = No
     key = new_token("wwa")
     agent.pending_key_hash = token_hash(key)
     session.add(agent)
-    record(session, actor=f"agent:{agent.id}", action="agent.key_rotation", target=agent.id, address=address)
+    record(
+        session,
+        actor=f"agent:{agent.id}",
+        action="agent.key_rotation",
+        target=agent.id,
+        address=address,
+        sites=[agent.site_id],
+    )
     session.flush()
     return key

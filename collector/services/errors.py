@@ -22,6 +22,7 @@ class Unauthorized(ServiceError):
 
 
 class Forbidden(ServiceError):
-    """The caller is known but may not do this (an agent naming another site, a scoped admin...)."""
+    """Known to the caller, but beyond what they may do: an agent naming another site, a site outside a
+    user's scope, a city-wide setting for someone limited to sites."""
 
     status_code = 403

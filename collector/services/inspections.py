@@ -188,7 +188,7 @@ def create_inspection(
     session.flush()
     prefill(session, insp, actor=actor)
     _carry_over(session, insp)
-    record(session, actor=actor, action="inspection.create", target=f"{site.code}#{insp.id}")
+    record(session, actor=actor, action="inspection.create", target=f"{site.code}#{insp.id}", sites=[site.id])
     session.flush()
     return insp
 
@@ -502,6 +502,7 @@ def sign_off(
         action="inspection.sign",
         target=str(inspection.id),
         detail={"score": result.overall},
+        sites=[inspection.site_id],
     )
     session.flush()
     return result
@@ -596,5 +597,6 @@ def update_action(
         action="action.update",
         target=str(action.id),
         detail={"status": action.status, "owner": action.owner},
+        sites=[action.site_id],
     )
     return action

@@ -236,6 +236,7 @@ def upsert_managed(
         action="netdevice.saved",
         target=f"{site_code}/{name}",
         detail={"password_changed": bool(password)},  # never the password
+        sites=[site.id],
     )
     return row
 
@@ -247,7 +248,7 @@ def delete_managed(session: Session, *, device_id: int, actor: str) -> None:
     session.delete(row)
     from collector.services import audit
 
-    audit.record(session, actor=actor, action="netdevice.deleted", target=row.name)
+    audit.record(session, actor=actor, action="netdevice.deleted", target=row.name, sites=[row.site_id])
 
 
 def managed_password(row: ManagedNetDevice, key: bytes) -> str | None:

@@ -44,13 +44,17 @@ SEVERITY_VI = {
 }
 
 
-def _previous(session: Session, inspection: Inspection) -> Publication | None:
+def _previous(session: Session, inspection: Inspection, *, public: bool) -> Publication | None:
+    """The site's latest earlier report the trend compares with. A public report compares only with
+    earlier public ones: anyone may read it, and a private report's slug and score are not theirs."""
     q = (
         select(Publication)
         .join(Inspection, col(Inspection.id) == col(Publication.inspection_id))
         .where(Publication.site_id == inspection.site_id, Publication.inspection_id != inspection.id)
         .order_by(col(Publication.published_at).desc())
     )
+    if public:
+        q = q.where(Publication.public == True)  # noqa: E712  (SQL comparison)
     return session.exec(q).first()
 
 
@@ -62,6 +66,7 @@ def build_document(
     key_id: str,
     published_at: datetime,
     published_by: str,
+    public: bool,
 ) -> dict[str, Any]:
     template = template_of(inspection)
     site = session.get(Site, inspection.site_id)
@@ -110,7 +115,7 @@ def build_document(
                     "evidence": entry["auto_evidence"],
                 }
             )
-    previous = _previous(session, inspection)
+    previous = _previous(session, inspection, public=public)
     trend = None
     if previous is not None:
         trend = {
@@ -193,7 +198,7 @@ def publish(
     code = re.sub(r"[^a-z0-9-]+", "-", site.code.lower()).strip("-") or "site"
     slug = f"{code}-{now:%Y%m%d}-{secrets.token_hex(4)}"  # no dots: /published/SLUG.json stays unambiguous
     doc = build_document(
-        session, inspection, slug=slug, key_id=key.key_id, published_at=now, published_by=actor
+        session, inspection, slug=slug, key_id=key.key_id, published_at=now, published_by=actor, public=public
     )
     body = document_bytes(doc)
     from collector.services.published_pdf import render_pdf
@@ -217,7 +222,7 @@ def publish(
     )
     inspection.status = InspectionStatus.PUBLISHED
     session.add_all([pub, inspection])
-    record(session, actor=actor, action="inspection.publish", target=slug)
+    record(session, actor=actor, action="inspection.publish", target=slug, sites=[site.id])
     from collector.services.notify_events import emit
 
     emit(
@@ -259,7 +264,7 @@ def list_publications(
 def create_share_link(session: Session, pub: Publication, *, actor: str) -> str:
     token = new_token("wwl")
     session.add(ShareLink(publication_id=pub.id or 0, token_hash=token_hash(token), created_by=actor))
-    record(session, actor=actor, action="publication.share", target=pub.slug)
+    record(session, actor=actor, action="publication.share", target=pub.slug, sites=[pub.site_id])
     session.flush()
     return token
 
@@ -271,7 +276,9 @@ def revoke_share_link(session: Session, link_id: int, *, actor: str) -> None:
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         session.add(link)
-        record(session, actor=actor, action="publication.unshare", target=str(link_id))
+        pub = session.get(Publication, link.publication_id)
+        sites = [pub.site_id] if pub is not None else []
+        record(session, actor=actor, action="publication.unshare", target=str(link_id), sites=sites)
 
 
 def publication_by_share_token(session: Session, token: str) -> Publication:

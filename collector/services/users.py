@@ -1,33 +1,76 @@
-"""Users, their site scope, and their sessions (web cookies and API bearer tokens)."""
+"""Users, their site scope, and their sessions (web cookies and API bearer tokens).
+
+Administration is confined: an administrator limited to some sites (``actor_scope``) manages only the
+users whose scope lies within its own, grants only sites of its own, and never sees or touches a user
+of another site or an unscoped (city-wide) user; to it such a user does not exist (404). Granting a
+site beyond its own is refused (403) without looking the code up, so the refusal reveals nothing.
+An administrator holds the highest role, so a scoped one may create administrators of its own sites:
+the same privilege, never more.
+"""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
-from collector.models.core import AuditEvent, AuthSession, Role, Site, User, UserSite
+from collector.models.core import AuthSession, Role, Site, User, UserSite
 from collector.models.types import utcnow
-from collector.security import hash_password, new_password, new_token, token_hash, verify_password
+from collector.security import hash_password, new_token, token_hash, verify_password
+from collector.services import throttle
 from collector.services.audit import record
-from collector.services.errors import Conflict, NotFound, ServiceError, Unauthorized
+from collector.services.errors import Conflict, Forbidden, NotFound, ServiceError, Unauthorized
+from collector.services.passwords import MIN_LENGTH, PasswordRejected, check_password, one_time_password
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 8
-# One address guessing across many usernames is throttled too (the per-user lockout alone would
-# let it try 4 passwords on every account).
-MAX_FAILED_PER_ADDRESS = 30
-ADDRESS_WINDOW = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = MIN_LENGTH
+Scope = Collection[int] | None  # the acting administrator's sites; None: every site (or the CLI)
+WRONG_LOGIN = "wrong username or password"
 
 
 def _check_full_name(full_name: str | None) -> None:
     # The column holds 255 characters; PostgreSQL refuses more with an error naming no field.
     if full_name and len(full_name) > 255:
         raise ServiceError(f"the full name is {len(full_name)} characters; at most 255")
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
+
+
+def _scope_codes(session: Session, scope: Collection[int]) -> set[str]:
+    return set(session.exec(select(Site.code).where(col(Site.id).in_(list(scope)))).all())
+
+
+def _grantable(session: Session, site_codes: list[str], actor_scope: Scope) -> None:
+    """A scoped administrator grants only sites of its own, and never "every site" (an empty scope)."""
+    if actor_scope is None:
+        return
+    own = _scope_codes(session, actor_scope)
+    outside = sorted(set(site_codes) - own)
+    if not site_codes or outside:
+        raise Forbidden(
+            "you may grant only sites within your own scope: "
+            + ", ".join(sorted(own))
+            + ("" if site_codes else " (an empty scope would mean every site)")
+        )
+
+
+def user_site_ids(session: Session, user_id: int) -> set[int]:
+    return set(session.exec(select(UserSite.site_id).where(UserSite.user_id == user_id)).all())
+
+
+def manageable(session: Session, user: User, actor_scope: Scope) -> bool:
+    """May an administrator of ``actor_scope`` see and manage ``user``?"""
+    if actor_scope is None:
+        return True
+    sites = user_site_ids(session, user.id or 0)
+    return bool(sites) and sites <= set(actor_scope)
 
 
 def create_user(
@@ -39,17 +82,15 @@ def create_user(
     site_codes: list[str] | None = None,
     full_name: str | None = None,
     actor: str = "system",
+    actor_scope: Scope = None,
     address: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 150:
         raise ServiceError("a username of 1-150 characters is required")
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    role = _role(role)
+    _grantable(session, site_codes or [], actor_scope)
+    check_password(password, username=username)
     _check_full_name(full_name)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"user {username} already exists")
@@ -66,6 +107,7 @@ def create_user(
         target=username,
         address=address,
         detail={"role": role.value, "sites": sorted(site_codes or [])},
+        sites=user_site_ids(session, user.id or 0),
     )
     return user
 
@@ -81,31 +123,23 @@ def set_site_scope(session: Session, user: User, site_codes: list[str]) -> None:
 
 
 def authenticate(session: Session, *, username: str, password: str, address: str | None = None) -> User:
-    """The user, or ``Unauthorized`` with one message for every failure (it discloses nothing)."""
+    """The user; ``Unauthorized`` with one message for every failure (it discloses nothing), or
+    ``throttle.TooManyAttempts`` while this username and address must wait (unknown names too)."""
+    throttle.check_login(session, username=username, address=address)
     user = session.exec(select(User).where(User.username == username)).first()
-    now = utcnow()
-    if address is not None and _recent_failures(session, address) >= MAX_FAILED_PER_ADDRESS:
-        verify_password(None, password)
-        record(session, actor=username[:150], action="login.throttled", address=address)
-        raise Unauthorized("too many failed logins from this address; try again later")
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        verify_password(None, password)  # same cost as a real attempt
-        record(session, actor=username, action="login.locked", address=address)
-        raise Unauthorized("too many failed logins; try again later")
+    # Verified against a dummy hash when the user does not exist: a wrong username costs as long.
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
-        if user is not None and not user.disabled:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-            session.add(user)
-        record(session, actor=username[:150], action="login.failed", address=address)
-        raise Unauthorized("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
-    session.add(user)
-    record(session, actor=user.username, action="login", address=address)
+        throttle.login_failed(session, username=username, address=address)
+        raise Unauthorized(WRONG_LOGIN)
+    throttle.login_succeeded(session, username=username, address=address)
+    record(
+        session,
+        actor=user.username,
+        action="login",
+        address=address,
+        sites=user_site_ids(session, user.id or 0),
+    )
     return user
 
 
@@ -132,40 +166,31 @@ def end_auth_session(session: Session, session_id: int) -> None:
         session.delete(row)
 
 
-def _recent_failures(session: Session, address: str) -> int:
-    since = utcnow() - ADDRESS_WINDOW
-    q = select(func.count(col(AuditEvent.id))).where(
-        AuditEvent.action == "login.failed", AuditEvent.address == address, col(AuditEvent.at) > since
-    )
-    return int(session.exec(q).one())
-
-
-def is_locked(user: User) -> bool:
-    return user.locked_until is not None and user.locked_until > utcnow()
-
-
 @dataclass
 class UserRow:
     user: User
     site_codes: list[str]
 
-    @property
-    def locked(self) -> bool:
-        return is_locked(self.user)
 
-
-def list_users(session: Session) -> list[UserRow]:
+def list_users(session: Session, *, actor_scope: Scope = None) -> list[UserRow]:
+    """The users an administrator of ``actor_scope`` manages, by username."""
     users = session.exec(select(User).order_by(User.username)).all()
-    scopes: dict[int, list[str]] = {}
-    q = select(UserSite.user_id, Site.code).join(Site, col(Site.id) == col(UserSite.site_id))
-    for user_id, code in session.exec(q).all():
-        scopes.setdefault(user_id, []).append(code)
-    return [UserRow(u, sorted(scopes.get(u.id or 0, []))) for u in users]
+    scopes: dict[int, list[tuple[int, str]]] = {}
+    q = select(UserSite.user_id, Site.id, Site.code).join(Site, col(Site.id) == col(UserSite.site_id))
+    for user_id, site_id, code in session.exec(q).all():
+        scopes.setdefault(user_id, []).append((site_id or 0, code))
+    rows = []
+    for u in users:
+        sites = scopes.get(u.id or 0, [])
+        if actor_scope is not None and not (sites and {s for s, _c in sites} <= set(actor_scope)):
+            continue
+        rows.append(UserRow(u, sorted(code for _s, code in sites)))
+    return rows
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(session: Session, user_id: int, *, actor_scope: Scope = None) -> User:
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not manageable(session, user, actor_scope):
         raise NotFound(f"no user {user_id}")
     return user
 
@@ -179,53 +204,116 @@ def user_site_codes(session: Session, user_id: int) -> list[str]:
     return sorted(session.exec(q).all())
 
 
-def end_user_sessions(session: Session, user_id: int) -> None:
-    """Log a user out everywhere (web sessions and API tokens)."""
-    session.exec(delete(AuthSession).where(AuthSession.user_id == user_id))  # type: ignore[call-overload]
+def end_user_sessions(session: Session, user_id: int, *, keep: int | None = None) -> None:
+    """Log a user out everywhere (web sessions and API tokens), except the session ``keep``."""
+    q = delete(AuthSession).where(AuthSession.user_id == user_id)  # type: ignore[arg-type]
+    if keep is not None:
+        q = q.where(AuthSession.id != keep)  # type: ignore[arg-type]
+    session.exec(q)  # type: ignore[call-overload]
 
 
 def set_disabled(
-    session: Session, *, user_id: int, disabled: bool, actor: str, address: str | None = None
+    session: Session,
+    *,
+    user_id: int,
+    disabled: bool,
+    actor: str,
+    actor_scope: Scope = None,
+    address: str | None = None,
 ) -> User:
     """Disable (and log out everywhere) or re-enable a user. Nobody disables their own account."""
-    user = get_user(session, user_id)
+    user = get_user(session, user_id, actor_scope=actor_scope)
     if disabled and user.username == actor:
         raise ServiceError("you cannot disable your own account")
     user.disabled = disabled
-    if not disabled:
-        user.failed_logins, user.locked_until = 0, None
     session.add(user)
     if disabled:
         end_user_sessions(session, user_id)
+    else:
+        throttle.forget_user(session, username=user.username)
     record(
         session,
         actor=actor,
         action="user.disable" if disabled else "user.enable",
         target=user.username,
         address=address,
+        sites=user_site_ids(session, user_id),
     )
     session.flush()
     return user
 
 
 def reset_password(
-    session: Session, *, user_id: int, actor: str, address: str | None = None, password: str | None = None
+    session: Session,
+    *,
+    user_id: int,
+    actor: str,
+    actor_scope: Scope = None,
+    address: str | None = None,
+    password: str | None = None,
 ) -> str:
-    """Set a new password (a generated one unless given), lift a lockout, end the user's sessions.
+    """Give the user a one-time password (generated unless given) that must be changed at the next
+    login; the user's throttles are forgotten and their sessions end.
 
-    Returns the new password: the caller shows it once; only its argon2 hash is kept.
+    Returns the password for the caller to show once; only its argon2 hash is kept. The caller
+    manages the user (``actor_scope`` covers the user's whole scope), so the password never goes to
+    someone less privileged than its owner.
     """
-    user = get_user(session, user_id)
-    password = password or new_password()
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ServiceError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user = get_user(session, user_id, actor_scope=actor_scope)
+    if password is None:
+        password = one_time_password(username=user.username)
+    else:
+        check_password(password, username=user.username)
     user.password_hash = hash_password(password)
-    user.failed_logins, user.locked_until = 0, None
+    user.must_change_password = True
     session.add(user)
+    throttle.forget_user(session, username=user.username)
     end_user_sessions(session, user_id)
-    record(session, actor=actor, action="user.reset_password", target=user.username, address=address)
+    record(
+        session,
+        actor=actor,
+        action="user.reset_password",
+        target=user.username,
+        address=address,
+        sites=user_site_ids(session, user_id),
+    )
     session.flush()
     return password
+
+
+def change_password(
+    session: Session,
+    *,
+    user_id: int,
+    current: str,
+    new: str,
+    keep_session: int | None = None,
+    address: str | None = None,
+) -> User:
+    """A user changes their own password: the current one proves it is them. Their other sessions and
+    tokens end (the one making the change stays), and a pending one-time password is done with."""
+    user = session.get(User, user_id)
+    if user is None or user.disabled:
+        raise NotFound(f"no user {user_id}")
+    if not verify_password(user.password_hash, current):
+        raise Unauthorized("the current password is wrong")
+    check_password(new, username=user.username)
+    if new == current:
+        raise PasswordRejected("same", "the new password must differ from the current one")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    session.add(user)
+    end_user_sessions(session, user_id, keep=keep_session)
+    record(
+        session,
+        actor=user.username,
+        action="user.change_password",
+        target=user.username,
+        address=address,
+        sites=user_site_ids(session, user_id),
+    )
+    session.flush()
+    return user
 
 
 def update_user(
@@ -236,17 +324,17 @@ def update_user(
     site_codes: list[str],
     full_name: str | None = None,
     actor: str,
+    actor_scope: Scope = None,
     address: str | None = None,
 ) -> User:
     """Change a user's role, site scope and name. An admin cannot demote themself (no lock-out)."""
-    user = get_user(session, user_id)
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
+    user = get_user(session, user_id, actor_scope=actor_scope)
+    role = _role(role)
     if user.username == actor and role != Role(user.role):
         raise ServiceError("you cannot change your own role")
+    _grantable(session, site_codes, actor_scope)
     _check_full_name(full_name)
+    before = user_site_ids(session, user_id)
     user.role = role.value
     user.full_name = full_name or None
     session.add(user)
@@ -258,6 +346,7 @@ def update_user(
         target=user.username,
         address=address,
         detail={"role": role.value, "sites": sorted(site_codes)},
+        sites=before | user_site_ids(session, user_id),
     )
     return user
 

@@ -35,7 +35,16 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from collector.api.deps import SESSION_COOKIE, CsrfFailed, Forbidden, LoginRequired, is_api
+from collector.api.deps import (
+    PASSWORD_CHANGE_DETAIL,
+    PASSWORD_CHANGE_PAGE,
+    SESSION_COOKIE,
+    CsrfFailed,
+    Forbidden,
+    LoginRequired,
+    PasswordChangeRequired,
+    is_api,
+)
 from collector.models.types import utcnow
 from collector.security import same
 from collector.web.i18n import (
@@ -341,6 +350,18 @@ def install(app: FastAPI) -> None:
             flash(response, _("Your session has expired. Please log in again."), "info")
             response.delete_cookie(SESSION_COOKIE, path="/")
         return response
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _password_change(request: Request, exc: PasswordChangeRequired) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": PASSWORD_CHANGE_DETAIL},
+                status_code=403,
+                headers={"X-Wardwatch-Password-Change": "required"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        next_url = target if request.method == "GET" else "/"
+        return RedirectResponse(f"{PASSWORD_CHANGE_PAGE}?next={quote(next_url, safe='/')}", status_code=303)
 
     @app.exception_handler(Forbidden)
     async def _forbidden(request: Request, exc: Forbidden) -> Response:

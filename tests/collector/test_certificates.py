@@ -26,10 +26,9 @@ from inventory.certs import (
     ValidationStatus,
 )
 from inventory.report import CheckResult, CheckStatus
-from tests.helpers import enroll, host_report, post_report, seed_site, user_token
+from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site, user_token
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-PASSWORD = "correct horse battery"
 
 
 def cert(

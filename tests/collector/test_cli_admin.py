@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from collector.db import make_engine
 from collector.models.core import EnrollSecret, Site, User
 from collector.security import token_hash
+from tests.helpers import PASSWORD
 
 
 def ww(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,7 +98,7 @@ def test_malformed_csv_and_over_long_names_are_refused_clearly(database_url: str
         "z" * 300,
         "--database-url",
         database_url,
-        env={"WARDWATCH_NEW_PASSWORD": "long enough"},
+        env={"WARDWATCH_NEW_PASSWORD": PASSWORD},
     )
     assert long_user.returncode == 2 and "full name is 300 characters" in long_user.stderr
     engine = make_engine(database_url)
@@ -114,7 +115,18 @@ def test_errors_are_clear(tmp_path: Path):
     weak = ww(
         "user", "add", "x", "--role", "admin", "--database-url", url, env={"WARDWATCH_NEW_PASSWORD": "short"}
     )
-    assert weak.returncode == 2 and "at least 8 characters" in weak.stderr
+    assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
+    common = ww(
+        "user",
+        "add",
+        "x",
+        "--role",
+        "admin",
+        "--database-url",
+        url,
+        env={"WARDWATCH_NEW_PASSWORD": "password-123"},
+    )
+    assert common.returncode == 2 and "common passwords" in common.stderr
     role = ww(
         "user",
         "add",
@@ -123,7 +135,7 @@ def test_errors_are_clear(tmp_path: Path):
         "boss",
         "--database-url",
         url,
-        env={"WARDWATCH_NEW_PASSWORD": "long enough"},
+        env={"WARDWATCH_NEW_PASSWORD": PASSWORD},
     )
     assert role.returncode == 2 and "unknown role" in role.stderr
 

@@ -182,7 +182,8 @@ def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
     body = {"site": "P01", "name": "xa-a-core", "host": "192.168.10.1", "platform": "cisco_ios",
             "username": "ww", "password": "R0uter-Pa55!"}  # fmt: skip
     p01 = client.post("/api/v1/netdevices", json=body, headers=root).json()
-    assert client.post("/api/v1/netdevices", json={**body, "name": "b"}, headers=scoped).status_code == 404
+    # Naming another site is refused (403); another site's device does not exist for it (404).
+    assert client.post("/api/v1/netdevices", json={**body, "name": "b"}, headers=scoped).status_code == 403
     own = client.post("/api/v1/netdevices", json={**body, "site": "X02", "name": "x02-sw"}, headers=scoped)
     assert own.status_code == 201, own.text
     assert [d["name"] for d in client.get("/api/v1/netdevices", headers=scoped).json()] == ["x02-sw"]
@@ -190,7 +191,7 @@ def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
     assert client.put(f"/api/v1/netdevices/{p01['id']}", json=moved, headers=scoped).status_code == 404
     to_p01 = {**body, "name": "x02-sw"}
     own_id = own.json()["id"]
-    assert client.put(f"/api/v1/netdevices/{own_id}", json=to_p01, headers=scoped).status_code == 404
+    assert client.put(f"/api/v1/netdevices/{own_id}", json=to_p01, headers=scoped).status_code == 403
     assert client.delete(f"/api/v1/netdevices/{p01['id']}", headers=scoped).status_code == 404
     assert sorted(d["name"] for d in client.get("/api/v1/netdevices", headers=root).json()) == [
         "x02-sw",

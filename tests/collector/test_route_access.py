@@ -27,6 +27,7 @@ from collector.models.core import Role
 from collector.services.sites import create_site
 from collector.services.users import create_auth_session, create_user
 from collector.settings import CollectorSettings
+from tests.helpers import PASSWORD
 
 ALL_ROLES = tuple(Role)
 
@@ -75,7 +76,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Any) -> Any
     with session_scope(app.state.engine) as session:
         create_site(session, code="S1", name="Site one")
         for role in ALL_ROLES:
-            user = create_user(session, username=f"u-{role.value}", password="password-123", role=role)
+            user = create_user(session, username=f"u-{role.value}", password=PASSWORD, role=role)
             web[role], _ = create_auth_session(session, user, kind="web", hours=1)
             api[role], _ = create_auth_session(session, user, kind="api", hours=1)
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -9,8 +9,7 @@ import pytest
 from collector.db import session_scope
 from collector.services.sites import create_site
 from collector.services.users import create_user
-
-PASSWORD = "a-long-password"
+from tests.helpers import PASSWORD
 
 
 def _token(client: Any, username: str, password: str = PASSWORD) -> dict[str, str]:
@@ -46,7 +45,7 @@ def test_admin_manages_users_over_the_api(client: Any, admin: dict[str, str]) ->
     assert dup.status_code == 409 and "already exists" in dup.json()["detail"]
     short = {"username": "b", "password": "x", "role": "viewer"}
     bad = client.post("/api/v1/users", json=short, headers=admin)
-    assert bad.status_code == 422
+    assert bad.status_code == 400 and "at least 12 characters" in bad.json()["detail"]
 
     insp = _token(client, "insp")
     assert client.get("/api/v1/me", headers=insp).json()["username"] == "insp"
@@ -62,7 +61,26 @@ def test_admin_manages_users_over_the_api(client: Any, admin: dict[str, str]) ->
 
     reset = client.post(f"/api/v1/users/{uid}/reset-password", headers=admin)
     assert reset.status_code == 200 and reset.headers["cache-control"] == "no-store"
-    _token(client, "insp", reset.json()["password"])
+    assert reset.json()["must_change"] is True
+    one_time = reset.json()["password"]
+    answer = client.post("/api/v1/auth/token", data={"username": "insp", "password": one_time})
+    assert answer.status_code == 200 and answer.json()["password_change_required"] is True
+    pending = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    # Until the one-time password is replaced, every call says why it is refused.
+    refused = client.get("/api/v1/devices", headers=pending)
+    assert refused.status_code == 403 and "password change required" in refused.json()["detail"]
+    assert client.get("/api/v1/me", headers=pending).json()["must_change_password"] is True
+    weak = {"current_password": one_time, "new_password": "password-1234"}
+    assert client.post("/api/v1/me/password", json=weak, headers=pending).status_code == 400
+    wrong = {"current_password": "not-the-one-time", "new_password": "owns-this-phrase-77"}
+    assert client.post("/api/v1/me/password", json=wrong, headers=pending).status_code == 400
+    own = {"current_password": one_time, "new_password": "my-own-long-phrase"}
+    assert client.post("/api/v1/me/password", json=own, headers=pending).status_code == 204
+    assert client.get("/api/v1/devices", headers=pending).status_code == 200  # this token stays
+    assert (
+        client.post("/api/v1/auth/token", data={"username": "insp", "password": one_time}).status_code == 401
+    )
+    _token(client, "insp", "my-own-long-phrase")
 
     assert client.post("/api/v1/users/99999/disable", headers=admin).status_code == 404
     me = client.get("/api/v1/me", headers=admin).json()["id"]
@@ -72,7 +90,8 @@ def test_admin_manages_users_over_the_api(client: Any, admin: dict[str, str]) ->
     audit = client.get("/api/v1/audit", params={"action": "user.", "limit": 3}, headers=admin)
     assert audit.status_code == 200 and len(audit.json()) == 3
     assert int(audit.headers["x-total-count"]) >= 6
-    assert audit.json()[0]["action"].startswith("user.") and audit.json()[0]["actor"] == "root"
+    assert audit.json()[0]["action"] == "user.change_password" and audit.json()[0]["actor"] == "insp"
+    assert audit.json()[1]["action"] == "user.reset_password" and audit.json()[1]["actor"] == "root"
 
 
 def test_agents_and_enroll_secrets_over_the_api(client: Any, admin: dict[str, str]) -> None:

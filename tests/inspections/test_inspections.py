@@ -194,7 +194,7 @@ def test_roles_on_inspections(client, seeded):
     assert client.get("/api/v1/inspections", headers=seeded.technician).status_code == 200
     assert client.get("/api/v1/inspections", headers=seeded.viewer).status_code == 403
     scoped = user_token(client, client.app.state.engine, username="x02-insp", role="inspector", sites=["X02"])
-    assert client.post("/api/v1/inspections", json={"site": "P01"}, headers=scoped).status_code == 404
+    assert client.post("/api/v1/inspections", json={"site": "P01"}, headers=scoped).status_code == 403
 
 
 def test_every_shipped_template_names_known_checks():

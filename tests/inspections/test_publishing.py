@@ -73,6 +73,21 @@ def test_published_document_has_findings_score_and_trend(client, seeded):
     assert again.status_code == 409
 
 
+def test_a_public_report_compares_only_with_earlier_public_reports(client, seeded):
+    """Before: a public report's signed JSON carried the slug and score of the private report before it."""
+    public_first = publish(client, seeded, public=True, fail=("offline_backup", "logging"))
+    private = publish(client, seeded, public=False, fail=("offline_backup", "logging", "password_policy"))
+    public_next = publish(client, seeded, public=True, fail=("offline_backup",))
+    body = client.get(public_next["json"]).content.decode()
+    trend = client.get(public_next["json"]).json()["trend"]
+    assert trend["previous_slug"] == public_first["slug"]
+    assert private["slug"] not in body
+    # A private report, read only by the site's users, may still compare with the private one.
+    later_private = publish(client, seeded, public=False)
+    doc = client.get(later_private["json"], headers=seeded.inspector).json()
+    assert doc["trend"]["previous_slug"] == public_next["slug"]
+
+
 def test_pdf_keeps_vietnamese_diacritics_and_is_signed(client, seeded, tmp_path):
     pub = publish(client, seeded)
     pdf = client.get(pub["pdf"]).content

@@ -7,14 +7,14 @@ import re
 
 from collector.db import session_scope
 from collector.services.enrollment import create_enroll_secret
-from tests.helpers import enroll, host_report, post_report
+from tests.helpers import PASSWORD, enroll, host_report, post_report
 from tests.inspections.conftest import result
 from tests.inspections.test_inspections import create, op
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def web_login(client, username: str, password: str = "correct horse battery") -> None:  # type: ignore[no-untyped-def]
+def web_login(client, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
     page = client.get("/login")
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
     r = client.post(

@@ -29,6 +29,7 @@ from inventory.facts import (
 from inventory.health import HealthFacts
 from inventory.report import CheckResult, HostIdentity, Report, Subject
 from inventory.security import BootFacts, SecurityFacts, TpmFacts
+from tests.helpers import PASSWORD
 
 SMART_DIR = Path(__file__).parents[1] / "fixtures" / "planning" / "smart"
 GIB = 1024**3
@@ -190,7 +191,7 @@ def login(
             user = create_user(
                 session,
                 username=username,
-                password="correct horse battery",
+                password=PASSWORD,
                 role=role,
                 site_codes=sites or [],
             )
@@ -210,11 +211,11 @@ def api_headers(
             create_user(
                 session,
                 username=username,
-                password="correct horse battery",
+                password=PASSWORD,
                 role=role,
                 site_codes=sites or [],
             )
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": "correct horse battery"})
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import PASSWORD
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORD = "correct-horse-9"
 XSS_HOST = '<script>alert("host")</script>pc'
 XSS_SOFTWARE = '<img src=x onerror="alert(1)">Evil Suite'
 XSS_USER = '<b onmouseover="alert(2)">mallory</b>'

@@ -188,3 +188,37 @@ def test_wrong_password_and_expired_session_refused(live_server: LiveServer, new
     page.fill("input[name=password]", PASSWORD)
     page.click("form.stack button[type=submit]")
     page.wait_for_url(re.compile(r".*/sites/PX-PHUCXA$"))
+
+
+def test_a_one_time_password_leads_to_the_change_password_page(
+    live_server: LiveServer, new_page: Any
+) -> None:
+    from collector.db import session_scope
+    from collector.services.users import create_user
+
+    with session_scope(live_server.engine) as s:
+        user_id = create_user(s, username="doi.mat.khau", password=PASSWORD, role="viewer").id
+    admin = new_page()
+    log_in(admin, live_server, "admin")
+    admin.wait_for_url(f"{live_server.url}/")
+    admin.goto(f"{live_server.url}/admin/users/{user_id}")
+    admin.click("form[action$='/reset-password'] button[type=submit]")
+    one_time = admin.locator("p.secret").inner_text().strip()
+    assert "ở lần đăng nhập tiếp theo" in admin.locator("main").inner_text()
+
+    page = new_page()
+    log_in(page, live_server, "doi.mat.khau", one_time)
+    page.wait_for_url(re.compile(r".*/account/password\?next=/$"))
+    assert "mật khẩu dùng một lần" in page.locator("main").inner_text()
+    page.fill("input[name=current_password]", one_time)
+    page.fill("input[name=new_password]", "password-1234")
+    page.fill("input[name=confirm_password]", "password-1234")
+    page.click("main form button[type=submit]")
+    assert "quá phổ biến" in page.locator(".flash.error").inner_text()
+    shot(page, "18-change-password-refused-vi")
+    page.fill("input[name=current_password]", one_time)
+    page.fill("input[name=new_password]", "cay-bang-truoc-ngo-7")
+    page.fill("input[name=confirm_password]", "cay-bang-truoc-ngo-7")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert "Mật khẩu của bạn đã được thay đổi" in page.locator("main").inner_text()

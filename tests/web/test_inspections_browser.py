@@ -25,12 +25,11 @@ from typing import Any
 import pytest
 
 from inventory.report import CheckResult, CheckStatus
-from tests.helpers import enroll, free_port, host_report, post_report
+from tests.helpers import PASSWORD, enroll, free_port, host_report, post_report
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-PASSWORD = "correct-horse-9"
 SITE = "PX-PHUCXA"
 PHONE = {"width": 375, "height": 812}
 LAPTOP = {"width": 1366, "height": 900}

@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from collector.api.deps import AuthedAgent, DbSession, Public, Settings
 from collector.api.schemas import CertificateIssued, CertificateRequest, EnrollRequest, EnrollResponse
 from collector.models.core import Agent
-from collector.services import agent_certs
+from collector.services import agent_certs, throttle
+from collector.services.audit import count_failure
 from collector.services.enrollment import enroll_agent
 from collector.services.errors import ServiceError
 
@@ -16,14 +17,20 @@ router = APIRouter(tags=["agents"])
 
 @router.post("/agents/enroll", dependencies=[Public], response_model=EnrollResponse, status_code=201)
 def enroll(body: EnrollRequest, request: Request, session: DbSession) -> EnrollResponse:
-    """Open to anyone holding a valid enroll secret; the secret itself is the credential."""
+    """Open to anyone holding a valid enroll secret; the secret itself is the credential.
+
+    Failed attempts are counted per address and minute in the audit log, and an address that failed
+    too often lately is told to wait (429) before its secret is even looked at.
+    """
+    address = request.client.host if request.client else None
+    try:
+        throttle.check_address(session, address=address)
+    except throttle.TooManyAttempts as exc:
+        session.commit()
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     try:
         enrolled = enroll_agent(
-            session,
-            secret=body.secret,
-            hostname=body.hostname,
-            version=body.agent_version,
-            address=request.client.host if request.client else None,
+            session, secret=body.secret, hostname=body.hostname, version=body.agent_version, address=address
         )
         issued = None
         if body.csr:
@@ -39,16 +46,7 @@ def enroll(body: EnrollRequest, request: Request, session: DbSession) -> EnrollR
             )
     except ServiceError as exc:
         session.rollback()
-        # Failed attempts are audited too; keep that record even though the enrollment failed.
-        from collector.services.audit import record
-
-        record(
-            session,
-            actor="anonymous",
-            action="agent.enroll_failed",
-            address=request.client.host if request.client else None,
-            detail={"reason": str(exc)},
-        )
+        count_failure(session, action=throttle.ENROLL_FAILED, address=address)
         session.commit()
         raise HTTPException(exc.status_code, str(exc)) from None
     session.commit()

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
 from collector.services import console
+from collector.services.devices import site_to_change
 from collector.services.enrollment import (
     DEFAULT_VALID_DAYS,
     MAX_VALID_DAYS,
@@ -104,7 +105,7 @@ def list_secrets(user: AdminUser, session: DbSession) -> list[EnrollSecretPublic
             max_uses=r.secret.max_uses,
             active=r.active,
         )
-        for r in console.list_enroll_secrets(session)
+        for r in console.list_enroll_secrets(session, scope=user.site_ids)
     ]
 
 
@@ -113,6 +114,7 @@ def create_secret(
     body: EnrollSecretCreate, response: Response, user: AdminUser, session: DbSession
 ) -> EnrollSecretCreated:
     try:
+        site_to_change(session, body.site, scope=user.site_ids)
         secret = create_enroll_secret(
             session,
             site_code=body.site,
@@ -132,7 +134,7 @@ def create_secret(
 @router.post("/enroll-secrets/{secret_id}/revoke", status_code=204)
 def revoke_secret(secret_id: int, user: AdminUser, session: DbSession) -> Response:
     try:
-        console.get_enroll_secret(session, secret_id)
+        console.get_enroll_secret(session, secret_id, scope=user.site_ids)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     revoke_enroll_secret(session, secret_id, actor=user.username)

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from collector.api.deps import DbSession, Public, Settings
 from collector.api.schemas import TokenResponse
 from collector.services.errors import Unauthorized
+from collector.services.throttle import TooManyAttempts
 from collector.services.users import authenticate, create_auth_session
 
 router = APIRouter(tags=["auth"])
@@ -25,9 +26,16 @@ def token(
     address = request.client.host if request.client else None
     try:
         user = authenticate(session, username=form.username, password=form.password, address=address)
+    except TooManyAttempts as exc:
+        session.commit()  # keep the count of refused attempts
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     except Unauthorized as exc:
-        session.commit()  # keep the failed-login count and the audit record
+        session.commit()  # keep the throttle state and the count of failures
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     value, _ = create_auth_session(session, user, kind="api", hours=settings.token_hours, address=address)
     session.commit()
-    return TokenResponse(access_token=value, expires_in=settings.token_hours * 3600)
+    return TokenResponse(
+        access_token=value,
+        expires_in=settings.token_hours * 3600,
+        password_change_required=user.must_change_password,
+    )

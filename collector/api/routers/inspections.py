@@ -16,7 +16,7 @@ from collector.models.inspections import Action, Inspection, InspectionPhoto
 from collector.services import inspections as svc
 from collector.services import photos as photo_svc
 from collector.services import publishing
-from collector.services.devices import site_in_scope
+from collector.services.devices import site_in_scope, site_to_change
 from collector.services.errors import NotFound, ServiceError
 
 router = APIRouter(tags=["inspections"])
@@ -126,7 +126,7 @@ def list_inspections(user: Reader, session: DbSession, site: str | None = None) 
 @router.post("/inspections", status_code=201)
 def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[str, Any]:
     try:
-        site = site_in_scope(session, body.site, scope=user.site_ids)
+        site = site_to_change(session, body.site, scope=user.site_ids)
         insp = svc.create_inspection(
             session,
             site=site,

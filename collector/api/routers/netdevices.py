@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
-from collector.models.core import Site
 from collector.models.netdevices import ManagedNetDevice
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
-from collector.services.errors import Conflict, NotFound
+from collector.services.devices import site_to_change
+from collector.services.errors import Conflict, NotFound, ServiceError
 
 router = APIRouter(tags=["network devices"])
 
@@ -146,16 +145,18 @@ def list_managed(user: AdminUser, session: DbSession, site: str | None = None) -
 
 
 def _check_scope(session: Any, user: Principal, site_code: str, managed_id: int | None) -> None:
-    """An admin scoped to some sites manages only their devices: anything else is 404, as if absent."""
+    """An admin scoped to some sites manages only their devices: another site's device is 404, as if
+    absent; naming another site for a device is 403."""
     if user.site_ids is None:
         return
     if managed_id is not None:
         row = session.get(ManagedNetDevice, managed_id)
         if row is None or not user.can_see_site(row.site_id):
             raise HTTPException(404, f"no managed network device {managed_id}")
-    site = session.exec(select(Site).where(Site.code == site_code)).first()
-    if site is None or not user.can_see_site(site.id):
-        raise HTTPException(404, f"no site with code {site_code!r}")
+    try:
+        site_to_change(session, site_code, scope=user.site_ids)
+    except ServiceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
 
 
 def _save(

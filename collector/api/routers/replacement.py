@@ -6,11 +6,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
 from collector.models.core import Role
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -128,8 +129,9 @@ def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict
 
 @router.put("/replacement/unit-costs")
 def set_unit_costs(
-    user: EditorUser, session: DbSession, costs: Annotated[dict[str, int], Body()]
+    user: CityPlanner, session: DbSession, costs: Annotated[dict[str, int], Body()]
 ) -> dict[str, int]:
+    """Unit costs are the city's prices: only planners and administrators not limited to sites set them."""
     try:
         out = plan_svc.set_unit_costs(session, costs, actor=user.username)
     except ServiceError as exc:
@@ -220,7 +222,8 @@ def assets_report(
     report = asset_svc.asset_report(session, scope=user.site_ids)
     session.commit()
     if format == "json":
-        return JSONResponse(report_json(report, lang), headers={})
+        # Purchase dates and warranty ends are dates: encoded as ISO text (a 500 before).
+        return JSONResponse(jsonable_encoder(report_json(report, lang)))
     filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
     return _download(render_report(report, format, lang), format, filename)
 

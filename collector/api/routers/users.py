@@ -1,4 +1,8 @@
-"""Users and the audit log, for administrators; ``/me`` for anyone logged in."""
+"""Users and the audit log, for administrators; ``/me`` and changing one's own password for anyone.
+
+An administrator limited to some sites sees and manages only the users within its sites, and reads
+only the audit events of its sites (``collector/services/users.py`` and ``audit.py`` say how).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,12 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
-from collector.api.deps import AdminUser, AnyUser, DbSession
+from collector.api.deps import AdminUser, DbSession, PendingUser, Principal
 from collector.models.core import Role, User
 from collector.services import audit
 from collector.services import users as svc
-from collector.services.errors import ServiceError
+from collector.services.devices import site_in_scope
+from collector.services.errors import NotFound, ServiceError
 
 router = APIRouter(tags=["users"])
 
@@ -24,14 +29,15 @@ class UserPublic(BaseModel):
     role: Role
     sites: list[str]  # empty: every site
     disabled: bool
-    locked: bool
+    must_change_password: bool  # holds a one-time password from an administrator's reset
     language: str | None
     created_at: datetime
 
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=svc.MIN_PASSWORD_LENGTH, max_length=1024)
+    # The rule (length, username, common passwords) is the service's, which says what is wrong.
+    password: str = Field(min_length=1, max_length=1024)
     role: Role
     sites: list[str] = Field(default_factory=list)
     full_name: str | None = Field(default=None, max_length=255)
@@ -45,7 +51,13 @@ class UserUpdate(BaseModel):
 
 class NewPassword(BaseModel):
     username: str
-    password: str
+    password: str  # one-time: the user must change it at the next login
+    must_change: bool = True
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
 
 
 class AuditEventPublic(BaseModel):
@@ -55,6 +67,7 @@ class AuditEventPublic(BaseModel):
     action: str
     target: str | None
     address: str | None
+    count: int  # failed anonymous attempts: how many in that minute from that address
     detail: dict[str, Any] | None
 
 
@@ -66,7 +79,7 @@ def _public(user: User, sites: list[str]) -> UserPublic:
         role=Role(user.role),
         sites=sites,
         disabled=user.disabled,
-        locked=svc.is_locked(user),
+        must_change_password=user.must_change_password,
         language=user.language,
         created_at=user.created_at,
     )
@@ -82,14 +95,36 @@ def _fail(session: DbSession, exc: ServiceError) -> HTTPException:
 
 
 @router.get("/me", response_model=UserPublic)
-def me(user: AnyUser, session: DbSession) -> UserPublic:
+def me(user: PendingUser, session: DbSession) -> UserPublic:
     row = svc.get_user(session, user.user_id)
     return _public(row, svc.user_site_codes(session, user.user_id))
 
 
+@router.post("/me/password", status_code=204)
+def change_my_password(
+    body: PasswordChange, request: Request, user: PendingUser, session: DbSession
+) -> Response:
+    """Change your own password (this token stays valid; your other sessions and tokens end)."""
+    try:
+        svc.change_password(
+            session,
+            user_id=user.user_id,
+            current=body.current_password,
+            new=body.new_password,
+            keep_session=user.session_id,
+            address=_address(request),
+        )
+        session.commit()
+    except ServiceError as exc:
+        session.rollback()
+        # A wrong current password is a bad request here: a 401 would read as "your token is invalid".
+        raise HTTPException(400 if exc.status_code == 401 else exc.status_code, str(exc)) from None
+    return Response(status_code=204)
+
+
 @router.get("/users", response_model=list[UserPublic])
 def list_users(user: AdminUser, session: DbSession) -> list[UserPublic]:
-    return [_public(r.user, r.site_codes) for r in svc.list_users(session)]
+    return [_public(r.user, r.site_codes) for r in svc.list_users(session, actor_scope=user.site_ids)]
 
 
 @router.post("/users", response_model=UserPublic, status_code=201)
@@ -103,6 +138,7 @@ def create_user(body: UserCreate, request: Request, user: AdminUser, session: Db
             site_codes=body.sites,
             full_name=body.full_name,
             actor=user.username,
+            actor_scope=user.site_ids,
             address=_address(request),
         )
         session.commit()
@@ -123,6 +159,7 @@ def update_user(
             site_codes=body.sites,
             full_name=body.full_name,
             actor=user.username,
+            actor_scope=user.site_ids,
             address=_address(request),
         )
         session.commit()
@@ -133,18 +170,25 @@ def update_user(
 
 @router.post("/users/{user_id}/disable", response_model=UserPublic)
 def disable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
-    return _set_disabled(user_id, request, user.username, session, disabled=True)
+    return _set_disabled(user_id, request, user, session, disabled=True)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserPublic)
 def enable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
-    return _set_disabled(user_id, request, user.username, session, disabled=False)
+    return _set_disabled(user_id, request, user, session, disabled=False)
 
 
-def _set_disabled(user_id: int, request: Request, actor: str, session: Any, *, disabled: bool) -> UserPublic:
+def _set_disabled(
+    user_id: int, request: Request, actor: Principal, session: Any, *, disabled: bool
+) -> UserPublic:
     try:
         row = svc.set_disabled(
-            session, user_id=user_id, disabled=disabled, actor=actor, address=_address(request)
+            session,
+            user_id=user_id,
+            disabled=disabled,
+            actor=actor.username,
+            actor_scope=actor.site_ids,
+            address=_address(request),
         )
         session.commit()
     except ServiceError as exc:
@@ -156,11 +200,16 @@ def _set_disabled(user_id: int, request: Request, actor: str, session: Any, *, d
 def reset_password(
     user_id: int, request: Request, response: Response, user: AdminUser, session: DbSession
 ) -> NewPassword:
-    """A generated password, returned once; the user's sessions and tokens end."""
+    """A generated one-time password, returned once; the user's sessions and tokens end, and the user
+    must choose a new password at the next login."""
     try:
-        target = svc.get_user(session, user_id)
+        target = svc.get_user(session, user_id, actor_scope=user.site_ids)
         password = svc.reset_password(
-            session, user_id=user_id, actor=user.username, address=_address(request)
+            session,
+            user_id=user_id,
+            actor=user.username,
+            actor_scope=user.site_ids,
+            address=_address(request),
         )
         session.commit()
     except ServiceError as exc:
@@ -178,18 +227,28 @@ def audit_events(
     action: str | None = None,
     address: str | None = None,
     target: str | None = None,
+    site: str | None = Query(None, description="Only events concerning this site (code)"),
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> list[AuditEventPublic]:
-    """Newest first; ``X-Total-Count`` says how many match the filters."""
+    """Newest first; ``X-Total-Count`` says how many match. An administrator limited to some sites
+    reads only the events of its sites."""
+    site_id = None
+    if site:
+        try:
+            site_id = site_in_scope(session, site, scope=user.site_ids).id
+        except NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
     page = audit.query(
         session,
+        scope=user.site_ids,
         actor=actor,
         action=action,
         address=address,
         target=target,
+        site_id=site_id,
         since=since,
         until=until,
         limit=limit,
@@ -204,6 +263,7 @@ def audit_events(
             action=e.action,
             target=e.target,
             address=e.address,
+            count=e.count,
             detail=e.detail,
         )
         for e in page.events

@@ -1,4 +1,8 @@
-"""Administration pages: users (add, edit, disable, reset password), enroll secrets, the audit log."""
+"""Administration pages: users (add, edit, disable, reset password), enroll secrets, the audit log.
+
+An administrator limited to some sites sees and manages only what belongs to its sites: users whose
+scope lies within its own, its sites' enroll secrets, the audit events of its sites.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, DbSession
+from collector.api.deps import AdminUser, DbSession, Principal
 from collector.models.core import Role
 from collector.services import audit, console
-from collector.services.devices import list_sites
+from collector.services.devices import list_sites, site_to_change
 from collector.services.enrollment import DEFAULT_VALID_DAYS, create_enroll_secret, revoke_enroll_secret
-from collector.services.errors import Conflict, NotFound, ServiceError
+from collector.services.errors import Conflict, Forbidden, NotFound, ServiceError
+from collector.services.passwords import PasswordRejected
 from collector.services.users import (
     MIN_PASSWORD_LENGTH,
     create_user,
@@ -27,6 +32,7 @@ from collector.services.users import (
     user_site_codes,
 )
 from collector.web.i18n import LOCAL_TZ, parse_user_date
+from collector.web.routes.account import password_problem
 from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
@@ -46,8 +52,9 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def _sites(session: Any) -> list[Any]:
-    return [r.site for r in list_sites(session, scope=None)]
+def _sites(session: Any, user: Principal) -> list[Any]:
+    """The sites this administrator may grant or name: its own."""
+    return [r.site for r in list_sites(session, scope=user.site_ids)]
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -56,6 +63,7 @@ def _sites(session: Any) -> list[Any]:
 def _users_page(
     request: Request,
     session: Any,
+    user: Principal,
     *,
     error: str | None = None,
     form: dict[str, Any] | None = None,
@@ -65,8 +73,9 @@ def _users_page(
         request,
         "admin/users.html",
         {
-            "users": list_users(session),
-            "sites": _sites(session),
+            "users": list_users(session, actor_scope=user.site_ids),
+            "sites": _sites(session, user),
+            "city_wide": user.city_wide,
             "roles": ROLES,
             "error": error,
             "form": form or {},
@@ -78,7 +87,7 @@ def _users_page(
 
 @router.get("/admin/users")
 def users_page(request: Request, user: AdminUser, session: DbSession) -> Response:
-    return _users_page(request, session)
+    return _users_page(request, session, user)
 
 
 @router.post("/admin/users")
@@ -94,13 +103,13 @@ def add_user(
 ) -> Response:
     _ = translator_for(request)
     form = {"username": username, "full_name": full_name, "role": role, "sites": sites}
-    error = None
+    error, status = None, 400
     if not username.strip():
         error = _("Enter a username.")
     elif role not in ROLES:
         error = _("Choose a role.")
-    elif len(password) < MIN_PASSWORD_LENGTH:
-        error = _("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    elif not user.city_wide and not sites:
+        error, status = _("Choose at least one of your sites."), 403
     if error is None:
         try:
             create_user(
@@ -111,37 +120,46 @@ def add_user(
                 site_codes=sites,
                 full_name=full_name.strip() or None,
                 actor=user.username,
+                actor_scope=user.site_ids,
                 address=client_address(request),
             )
             session.commit()
         except Conflict:
             session.rollback()
             error = _("A user with this username already exists.")
+        except PasswordRejected as exc:
+            session.rollback()
+            error = password_problem(request, exc)
+        except Forbidden:
+            session.rollback()
+            error, status = _("You may grant only your own sites."), 403
         except ServiceError as exc:
             session.rollback()
             error = str(exc)
     if error is not None:
-        return _users_page(request, session, error=error, form=form, status=400)
+        return _users_page(request, session, user, error=error, form=form, status=status)
     return flash(redirect("/admin/users"), _("User %(name)s was added.", name=username.strip()), "ok")
 
 
-def _user_or_404(session: Any, user_id: int) -> Any:
+def _user_or_404(session: Any, user_id: int, actor: Principal) -> Any:
+    """A user this administrator manages; any other looks exactly like a missing one."""
     try:
-        return get_user(session, user_id)
+        return get_user(session, user_id, actor_scope=actor.site_ids)
     except NotFound:
         raise HTTPException(404) from None
 
 
 @router.get("/admin/users/{user_id}")
 def user_page(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
-    target = _user_or_404(session, user_id)
+    target = _user_or_404(session, user_id, user)
     return render(
         request,
         "admin/user_edit.html",
         {
             "target": target,
             "target_sites": user_site_codes(session, user_id),
-            "sites": _sites(session),
+            "sites": _sites(session, user),
+            "city_wide": user.city_wide,
             "roles": ROLES,
             "is_self": target.username == user.username,
         },
@@ -159,7 +177,7 @@ def edit_user(
     sites: list[str] = Form(default_factory=list),
 ) -> Response:
     _ = translator_for(request)
-    target = _user_or_404(session, user_id)
+    target = _user_or_404(session, user_id, user)
     try:
         update_user(
             session,
@@ -168,9 +186,13 @@ def edit_user(
             site_codes=sites,
             full_name=full_name.strip() or None,
             actor=user.username,
+            actor_scope=user.site_ids,
             address=client_address(request),
         )
         session.commit()
+    except Forbidden:
+        session.rollback()
+        raise HTTPException(403) from None  # the form offers only the administrator's own sites
     except ServiceError:
         session.rollback()
         message = _(
@@ -182,20 +204,27 @@ def edit_user(
 
 @router.post("/admin/users/{user_id}/disable")
 def disable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
-    return _set_disabled(request, user_id, user.username, session, disabled=True)
+    return _set_disabled(request, user_id, user, session, disabled=True)
 
 
 @router.post("/admin/users/{user_id}/enable")
 def enable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
-    return _set_disabled(request, user_id, user.username, session, disabled=False)
+    return _set_disabled(request, user_id, user, session, disabled=False)
 
 
-def _set_disabled(request: Request, user_id: int, actor: str, session: Any, *, disabled: bool) -> Response:
+def _set_disabled(
+    request: Request, user_id: int, actor: Principal, session: Any, *, disabled: bool
+) -> Response:
     _ = translator_for(request)
-    target = _user_or_404(session, user_id)
+    target = _user_or_404(session, user_id, actor)
     try:
         set_disabled(
-            session, user_id=user_id, disabled=disabled, actor=actor, address=client_address(request)
+            session,
+            user_id=user_id,
+            disabled=disabled,
+            actor=actor.username,
+            actor_scope=actor.site_ids,
+            address=client_address(request),
         )
         session.commit()
     except ServiceError:
@@ -211,8 +240,14 @@ def _set_disabled(request: Request, user_id: int, actor: str, session: Any, *, d
 
 @router.post("/admin/users/{user_id}/reset-password")
 def reset_user_password(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
-    target = _user_or_404(session, user_id)
-    password = reset_password(session, user_id=user_id, actor=user.username, address=client_address(request))
+    target = _user_or_404(session, user_id, user)
+    password = reset_password(
+        session,
+        user_id=user_id,
+        actor=user.username,
+        actor_scope=user.site_ids,
+        address=client_address(request),
+    )
     session.commit()
     # Shown once, on this response only: the database keeps its argon2 hash.
     return _no_store(render(request, "admin/password_shown.html", {"target": target, "password": password}))
@@ -224,6 +259,7 @@ def reset_user_password(request: Request, user_id: int, user: AdminUser, session
 def _secrets_page(
     request: Request,
     session: Any,
+    user: Principal,
     *,
     created: dict[str, Any] | None = None,
     error: str | None = None,
@@ -233,8 +269,8 @@ def _secrets_page(
         request,
         "admin/enroll_secrets.html",
         {
-            "secrets": console.list_enroll_secrets(session),
-            "sites": _sites(session),
+            "secrets": console.list_enroll_secrets(session, scope=user.site_ids),
+            "sites": _sites(session, user),
             "created": created,
             "error": error,
         },
@@ -244,7 +280,7 @@ def _secrets_page(
 
 @router.get("/admin/enroll-secrets")
 def secrets_page(request: Request, user: AdminUser, session: DbSession) -> Response:
-    return _secrets_page(request, session)
+    return _secrets_page(request, session, user)
 
 
 @router.post("/admin/enroll-secrets")
@@ -260,12 +296,13 @@ def create_secret(
     _ = translator_for(request)
     days, uses = _whole(valid_days, 1, 3650, DEFAULT_VALID_DAYS), _whole(max_uses, 1, 100_000, None)
     if days is False:
-        return _secrets_page(request, session, error=_("Validity must be 1 to 3650 days."), status=400)
+        return _secrets_page(request, session, user, error=_("Validity must be 1 to 3650 days."), status=400)
     if uses is False:
         return _secrets_page(
-            request, session, error=_("The number of uses must be 1 to 100000, or empty."), status=400
+            request, session, user, error=_("The number of uses must be 1 to 100000, or empty."), status=400
         )
     try:
+        site_to_change(session, site, scope=user.site_ids)
         secret = create_enroll_secret(
             session,
             site_code=site,
@@ -277,8 +314,11 @@ def create_secret(
         session.commit()
     except NotFound:
         session.rollback()
-        return _secrets_page(request, session, error=_("Choose a site."), status=400)
-    return _no_store(_secrets_page(request, session, created={"secret": secret, "site": site}))
+        return _secrets_page(request, session, user, error=_("Choose a site."), status=400)
+    except Forbidden:
+        session.rollback()
+        return _secrets_page(request, session, user, error=_("Choose one of your sites."), status=403)
+    return _no_store(_secrets_page(request, session, user, created={"secret": secret, "site": site}))
 
 
 def _whole(text: str, low: int, high: int, empty: int | None) -> Any:
@@ -293,7 +333,7 @@ def _whole(text: str, low: int, high: int, empty: int | None) -> Any:
 def revoke_secret(request: Request, secret_id: int, user: AdminUser, session: DbSession) -> Response:
     _ = translator_for(request)
     try:
-        console.get_enroll_secret(session, secret_id)
+        console.get_enroll_secret(session, secret_id, scope=user.site_ids)
     except NotFound:
         raise HTTPException(404) from None
     revoke_enroll_secret(session, secret_id, actor=user.username)
@@ -325,6 +365,7 @@ def audit_page(
     page = max(1, page)
     result = audit.query(
         session,
+        scope=user.site_ids,
         actor=actor.strip() or None,
         action=action.strip() or None,
         address=address.strip() or None,
@@ -352,7 +393,7 @@ def audit_page(
             "pages": max(1, math.ceil(result.total / AUDIT_PAGE_SIZE)),
             "filters": filters,
             "params": urlencode({k: v for k, v in filters.items() if v}),
-            "actions": audit.known_actions(session),
+            "actions": audit.known_actions(session, scope=user.site_ids),
             "bad_date": bool(bad_date),
             "date_hint": "dd/mm/yyyy" if request_language(request) == "vi" else "yyyy-mm-dd",
         },

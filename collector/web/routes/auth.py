@@ -9,16 +9,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from collector.api.deps import SESSION_COOKIE, AnyUser, DbSession, Public, Settings, load_principal
+from collector.api.deps import SESSION_COOKIE, DbSession, PendingUser, Public, Settings, load_principal
 from collector.services.audit import record
 from collector.services.errors import Unauthorized
-from collector.services.users import (
-    LOCKOUT,
-    MAX_FAILED_LOGINS,
-    authenticate,
-    create_auth_session,
-    end_auth_session,
-)
+from collector.services.throttle import TooManyAttempts
+from collector.services.users import authenticate, create_auth_session, end_auth_session, user_site_ids
 from collector.web.i18n import LANG_COOKIE
 from collector.web.setup import (
     PRE_CSRF_COOKIE,
@@ -62,15 +57,18 @@ def login(
     address = client_address(request)
     try:
         user = authenticate(session, username=username, password=password, address=address)
-    except Unauthorized:
-        session.commit()  # keep the failed-login count, the lockout and the audit record
-        # One message for every failure: it does not tell whether the user exists or is locked.
-        error = _(
-            "Wrong username or password. After %(n)s failed attempts, logging in is blocked for "
-            "%(minutes)s minutes.",
-            n=MAX_FAILED_LOGINS,
-            minutes=int(LOCKOUT.total_seconds() // 60),
+    except TooManyAttempts as exc:
+        session.commit()  # keep the count of refused attempts
+        error = _("Too many failed attempts. Wait %(n)s seconds, then try again.", n=exc.retry_after)
+        response = render(
+            request, "login.html", {"next": target, "error": error, "username": username}, status_code=429
         )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    except Unauthorized:
+        session.commit()  # keep the throttle state and the count of failures
+        # One message for every failure: it does not tell whether the user exists.
+        error = _("Wrong username or password.")
         return render(
             request, "login.html", {"next": target, "error": error, "username": username}, status_code=401
         )
@@ -88,10 +86,16 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, user: AnyUser, session: DbSession) -> Response:
+def logout(request: Request, user: PendingUser, session: DbSession) -> Response:
     if user.session_id is not None:
         end_auth_session(session, user.session_id)
-    record(session, actor=user.username, action="logout", address=client_address(request))
+    record(
+        session,
+        actor=user.username,
+        action="logout",
+        address=client_address(request),
+        sites=user_site_ids(session, user.user_id),
+    )
     session.commit()
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")

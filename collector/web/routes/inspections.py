@@ -15,8 +15,8 @@ from collector.models.types import utcnow
 from collector.services import inspections as svc
 from collector.services import publishing
 from collector.services.checklists import ChecklistTemplate, ItemType, shipped_templates
-from collector.services.devices import list_sites, site_in_scope
-from collector.services.errors import NotFound, ServiceError
+from collector.services.devices import list_sites, site_in_scope, site_to_change
+from collector.services.errors import Forbidden, NotFound, ServiceError
 from collector.web.setup import flash, render, translator_for
 
 router = APIRouter(include_in_schema=False)
@@ -81,7 +81,12 @@ def create_inspection(
     scheduled_for: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        site_row = site_in_scope(session, site, scope=user.site_ids)
+        site_row = site_to_change(session, site, scope=user.site_ids)
+    except Forbidden:
+        raise HTTPException(403) from None  # the form offers only the user's sites
+    except NotFound:
+        raise HTTPException(404) from None
+    try:
         when = date.fromisoformat(scheduled_for) if scheduled_for else None
         insp = svc.create_inspection(
             session,

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from collector.api.deps import AdminUser, DbSession, Settings
+from collector.api.deps import CityAdmin, DbSession, Settings
 from collector.models.core import Agent, Device, RawReport, Site
 from collector.models.types import utcnow
 
@@ -21,7 +21,8 @@ HELP = {
 
 
 @router.get("/metrics", response_class=PlainTextResponse, include_in_schema=True, tags=["health"])
-def metrics(request: Request, user: AdminUser, session: DbSession, settings: Settings) -> str:
+def metrics(request: Request, user: CityAdmin, session: DbSession, settings: Settings) -> str:
+    """Fleet-wide figures: for administrators not limited to sites."""
     lines: list[str] = []
     counts = request.app.state.metrics.snapshot()
     lines += [

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
-from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
 from collector.services import assets as asset_svc
@@ -30,6 +30,11 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 def _can_edit(user: Principal) -> bool:
     return user.role in (Role.ADMIN, Role.PLANNER)
+
+
+def _can_set_costs(user: Principal) -> bool:
+    # Unit costs are the city's prices, not a commune's.
+    return _can_edit(user) and user.city_wide
 
 
 IMPORT_LABELS: dict[str, tuple[str, str]] = {
@@ -347,7 +352,7 @@ def costs_page(request: Request, user: ReaderUser, session: DbSession, settings:
             "costs": plan_svc.effective_unit_costs(session, config),
             "defaults": config.unit_costs,
             "classes": [c.value for c in DeviceClass],
-            "can_edit": _can_edit(user),
+            "can_edit": _can_set_costs(user),
             "error": None,
             **_helpers(lang),
         },
@@ -355,7 +360,7 @@ def costs_page(request: Request, user: ReaderUser, session: DbSession, settings:
 
 
 @router.post("/planning/costs")
-async def costs_save(request: Request, user: EditorUser, session: DbSession, settings: Settings) -> Response:
+async def costs_save(request: Request, user: CityPlanner, session: DbSession, settings: Settings) -> Response:
     form = await request.form()
     lang = request_language(request)
     config = load_config(settings)

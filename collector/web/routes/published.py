@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Public, allow, load_principal
+from collector.api.deps import DbSession, Principal, Public, allow, optional_principal
 from collector.models.core import Role
 from collector.models.inspections import Publication
 from collector.services import publishing
@@ -40,7 +40,7 @@ def _readable(request: Request, session: Session, slug: str) -> Publication:
         raise HTTPException(404, str(exc)) from None
     if pub.public:
         return pub
-    principal = load_principal(request, session)
+    principal = optional_principal(request, session)
     if principal is None or not principal.can_see_site(pub.site_id):
         raise HTTPException(404, f"no published report {slug!r}")
     request.state.principal = principal
@@ -109,7 +109,7 @@ def public_keys(request: Request) -> Response:
 
 @router.get("/published", dependencies=[Public], response_class=HTMLResponse)
 def index(request: Request, session: DbSession) -> HTMLResponse:
-    principal = load_principal(request, session)
+    principal = optional_principal(request, session)
     if principal is not None:
         request.state.principal = principal
     pubs = publishing.list_publications(
@@ -182,7 +182,7 @@ def published(name: str, request: Request, session: DbSession) -> Response:
         return _files(pub, fmt)
     if getattr(request.state, "principal", None) is None:
         # A public page read by someone logged in still shows their navigation.
-        request.state.principal = load_principal(request, session)
+        request.state.principal = optional_principal(request, session)
     return _page(request, pub, f"/published/{pub.slug}")
 
 
@@ -228,7 +228,7 @@ def unshare(link_id: int, user: Sharer, session: DbSession) -> Response:
 
 @router.get("/api/v1/published", dependencies=[Public])
 def published_list(request: Request, session: DbSession) -> list[dict[str, Any]]:
-    principal = load_principal(request, session)
+    principal = optional_principal(request, session)
     pubs = publishing.list_publications(
         session, scope=principal.site_ids if principal else None, public_only=principal is None
     )

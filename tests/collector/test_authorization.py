@@ -1,0 +1,649 @@
+"""The authorization suite: every route x every role x (unscoped, scoped to site A), acting on site B.
+
+The world (``authz_world.py``) has two sites, A and B, each with an object of every kind: device,
+network device, report, finding, certificate, LAN scan, inspection, photo, action, publication, share
+link, asset, managed network device, user, enroll secret, agent, audit entries. B's things carry the
+marker ``zqb``. For each route, each role and each scope, the suite checks what ``ACCESS`` declares:
+
+- ``Obj()``    reading one of B's objects: a user scoped to A gets 404 (missing and forbidden look the
+               same); an unscoped user of an allowed role gets it (the answer shows ``zqb``).
+- ``Act(404)`` changing one of B's objects (by its id): 404 for a user scoped to A, and nothing changes
+  ``Act(403)`` an action naming site B, granting beyond one's scope: 403, and nothing changes.
+- ``City()``   a city-wide setting: 403 for anyone scoped to sites, whatever their role.
+- ``List()``   a list or report: a user scoped to A gets it without any of B's objects; an unscoped
+               user's answer does show B's (so the list would have shown them).
+- ``Probe()``  a request whose answer describes B's objects it was asked about (the asset import):
+               nothing of B for A's users, and nothing changes.
+- ``Own()``    about the caller only (/me, changing one's password): never shows anything of B.
+- ``Open()``   public and about no site's objects (login, health, enroll); ``Agent()``: agent key routes
+               (the agent identity suite covers them).
+Roles a route does not admit get 403 whatever the object. Writes are also replayed by an unscoped user
+on a fresh copy of the world (``test_writes_reach_their_object_for_unscoped_users``), which proves each
+entry's request is well-formed: a 404 for A's users then means "not yours", not "wrong URL".
+
+Adding a route: add one line to ``ACCESS`` with its ``"METHOD /path"`` (as FastAPI lists it). Path
+parameters are filled from their names (``device_id`` -> B's host device, ``code`` -> B's site code,
+see ``PATH_KINDS``); give ``path={"device_id": "b.netdevice"}`` to pick another object, and ``params``,
+``json``, ``data`` for the request, where a string like ``"b.code"`` or ``"a.device"`` is replaced by
+that site's object (``"self"``: the caller's user id). A route missing from ``ACCESS`` fails
+``test_every_route_is_declared``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from collector.api.deps import SAFE_METHODS, is_api
+from collector.app import create_app, route_table
+from collector.models import metadata
+from collector.models.core import Role
+from collector.settings import CollectorSettings
+from tests.collector.authz_world import MARK_B, Principal, World, build_world
+from tests.collector.test_route_access import declarations
+from tests.helpers import PASSWORD
+from tests.inspections.test_inspections import PNG
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str  # obj, act, city, list, probe, own, open, agent
+    expect: int = 404  # what a user scoped to A gets (obj, act)
+    path: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    data: dict[str, Any] | None = None
+    files: bool = False  # send a PNG as ``file``
+    content: str | None = None  # a raw body (text/csv)
+    mark: str | None = MARK_B  # what an unscoped user's answer shows; None: only its status is checked
+    control: bool = True  # run the unscoped user as a positive control
+    writes: bool = False  # a probe that changes things when an unscoped user sends it
+    run: bool = True
+
+
+def Obj(**kw: Any) -> Case:
+    return Case("obj", **kw)
+
+
+def Act(expect: int = 404, **kw: Any) -> Case:
+    return Case("act", expect=expect, **kw)
+
+
+def City(**kw: Any) -> Case:
+    return Case("city", expect=403, **kw)
+
+
+def List(**kw: Any) -> Case:
+    return Case("list", **kw)
+
+
+def Probe(**kw: Any) -> Case:
+    return Case("probe", **kw)
+
+
+def Own(**kw: Any) -> Case:
+    return Case("own", **kw)
+
+
+def Open() -> Case:
+    return Case("open", run=False)
+
+
+def Agent() -> Case:
+    return Case("agent", run=False)
+
+
+BUDGET = {"budget": "100000000"}
+SOON = (date.today() + timedelta(days=30)).isoformat()
+SYNC = {"ops": [{"op_id": "authz-suite-op-1", "item_id": "b.item", "value": "pass", "base_revision": 0}]}
+MANAGED = {"site": "a.code", "name": "renamed", "host": "192.168.10.3", "username": "ww"}
+IMPORT_CSV = "asset_tag,serial,supplier\nTAG-ZQB,,from-import\n,SN-ZQB,from-import\nTAG-ZQA,,from-import\n"
+IMPORT_CSV_B = (
+    "asset_tag,serial,supplier\nTAG-ZQB,,from-import\n,SN-ZQB,from-import\n"  # applying changes B only
+)
+WRONG_CHANGE = {"current_password": "not-the-password", "new_password": "another-long-phrase-9"}
+NEW_USER = {"username": "made-by-suite", "password": PASSWORD, "role": "viewer"}
+
+# One line per route. Keep it sorted as FastAPI lists them (API first, then pages).
+ACCESS: dict[str, Case | tuple[Case, ...]] = {
+    "POST /api/v1/agents/enroll": Open(),
+    "GET /api/v1/agents": List(),
+    "POST /api/v1/agents/{agent_id}/revoke": Act(),
+    "GET /api/v1/enroll-secrets": List(),
+    "POST /api/v1/enroll-secrets": Act(403, json={"site": "b.code", "label": "x"}),
+    "POST /api/v1/enroll-secrets/{secret_id}/revoke": Act(),
+    "POST /api/v1/auth/token": Open(),
+    "GET /api/v1/certificates": (
+        List(),
+        Obj(params={"site": "b.code"}),
+        List(params={"device_id": "b.device"}),
+    ),
+    "GET /api/v1/findings": (List(), Obj(params={"site": "b.code"}), List(params={"device": "b.device"})),
+    "GET /api/v1/findings/{finding_id}": Obj(),
+    "POST /api/v1/findings/{finding_id}/accept": Act(json={"reason": "accepted for now", "until": SOON}),
+    "GET /api/v1/sites/{code}/compliance": Obj(),
+    "GET /api/v1/inspections": (List(), Obj(params={"site": "b.code"})),
+    "POST /api/v1/inspections": Act(403, json={"site": "b.code"}),
+    "GET /api/v1/inspections/{inspection_id}": Obj(),
+    "POST /api/v1/inspections/{inspection_id}/prefill": Act(),
+    "POST /api/v1/inspections/{inspection_id}/sync": Act(json=SYNC),
+    "POST /api/v1/inspections/{inspection_id}/photos": Act(data={"item_id": "b.item"}, files=True),
+    "GET /api/v1/inspections/{inspection_id}/photos/{photo_id}": (
+        Obj(mark=None),
+        Obj(path={"inspection_id": "a.inspection"}, control=False),
+    ),
+    "POST /api/v1/inspections/{inspection_id}/signoff": Act(json={"signature_name": "Lê Văn B"}),
+    "POST /api/v1/inspections/{inspection_id}/publish": Act(json={"public": False}),
+    "GET /api/v1/actions": (List(), Obj(params={"site": "b.code"})),
+    "PATCH /api/v1/actions/{action_id}": Act(json={"owner": "someone"}),
+    "GET /api/v1/sites": List(),
+    "GET /api/v1/devices": (List(), Obj(params={"site": "b.code"})),
+    "GET /api/v1/devices/{device_id}": Obj(),
+    "GET /api/v1/devices/{device_id}/reports": Obj(mark="b.report"),
+    "GET /api/v1/sites/{code}/lan": Obj(),
+    "GET /api/v1/devices/{device_id}/configs": Obj(path={"device_id": "b.netdevice"}, mark=None),
+    "GET /api/v1/devices/{device_id}/configs/diff": (
+        Obj(path={"device_id": "b.netdevice"}, params={"a": "b.version", "b": "b.version2"}, mark="logging"),
+        Obj(path={"device_id": "a.netdevice"}, params={"a": "b.version", "b": "b.version2"}, control=False),
+    ),
+    "GET /api/v1/devices/{device_id}/configs/{version_id}": (
+        Obj(path={"device_id": "b.netdevice"}),
+        Obj(path={"device_id": "a.netdevice"}, control=False),
+    ),
+    "GET /api/v1/netdevices": (List(), List(params={"site": "b.code"})),
+    "POST /api/v1/netdevices": Act(403, json={**MANAGED, "site": "b.code"}),
+    "PUT /api/v1/netdevices/{managed_id}": (
+        Act(json=MANAGED),
+        Act(403, path={"managed_id": "a.managed"}, json={**MANAGED, "site": "b.code"}),
+    ),
+    "DELETE /api/v1/netdevices/{managed_id}": Act(),
+    "GET /api/v1/replacement/plan": List(params=BUDGET),
+    "GET /api/v1/replacement/scores": (List(), List(params={"site": "b.code"})),
+    "GET /api/v1/replacement/unit-costs": Own(),
+    "PUT /api/v1/replacement/unit-costs": City(json={"desktop": 15000000}),
+    "GET /api/v1/assets": (List(), List(params={"site": "b.code"})),
+    "GET /api/v1/assets/report": List(),
+    "GET /api/v1/assets/{device_id}": Obj(),
+    "PUT /api/v1/assets/{device_id}": Act(json={"supplier": "changed"}),
+    "POST /api/v1/assets/import": (
+        Probe(content=IMPORT_CSV, mark="pc-zqb"),
+        Probe(content=IMPORT_CSV_B, params={"apply": "true"}, mark="pc-zqb", writes=True),
+    ),
+    "POST /api/v1/reports": Agent(),
+    "GET /api/v1/me": Own(),
+    "POST /api/v1/me/password": Own(json=WRONG_CHANGE),
+    "GET /api/v1/users": List(),
+    "POST /api/v1/users": (
+        Act(403, json={**NEW_USER, "sites": ["b.code"]}),
+        Act(403, json={**NEW_USER, "sites": []}),  # "every site" is beyond a scoped admin too
+    ),
+    "PUT /api/v1/users/{user_id}": (
+        Act(json={"role": "viewer", "sites": ["a.code"]}),
+        Act(403, path={"user_id": "self"}, json={"role": "admin", "sites": []}),
+        Act(403, path={"user_id": "self"}, json={"role": "admin", "sites": ["a.code", "b.code"]}),
+    ),
+    "POST /api/v1/users/{user_id}/disable": Act(),
+    "POST /api/v1/users/{user_id}/enable": Act(),
+    "POST /api/v1/users/{user_id}/reset-password": (Act(), Act(path={"user_id": "admin-city"})),
+    "GET /api/v1/audit": (List(), Obj(params={"site": "b.code"})),
+    "GET /healthz": Open(),
+    "GET /account/password": Own(),
+    "POST /account/password": Own(data={**WRONG_CHANGE, "confirm_password": WRONG_CHANGE["new_password"]}),
+    "GET /admin/users": List(),
+    "POST /admin/users": (
+        Act(403, data={**NEW_USER, "sites": "b.code"}),
+        Act(403, data=NEW_USER),
+    ),
+    "GET /admin/users/{user_id}": Obj(),
+    "POST /admin/users/{user_id}": (
+        Act(data={"role": "viewer", "sites": "a.code"}),
+        Act(403, path={"user_id": "self"}, data={"role": "admin", "sites": "b.code"}),
+    ),
+    "POST /admin/users/{user_id}/disable": Act(),
+    "POST /admin/users/{user_id}/enable": Act(),
+    "POST /admin/users/{user_id}/reset-password": (Act(), Act(path={"user_id": "admin-city"})),
+    "GET /admin/enroll-secrets": List(),
+    "POST /admin/enroll-secrets": Act(403, data={"site": "b.code", "label": "x"}),
+    "POST /admin/enroll-secrets/{secret_id}/revoke": Act(),
+    "GET /admin/audit": List(),
+    "GET /agents": List(),
+    "POST /agents/{agent_id}/revoke": Act(),
+    "GET /login": Open(),
+    "POST /login": Open(),
+    "POST /logout": Own(run=False),  # would end the caller's session; nothing of a site in it
+    "GET /certificates": (List(), Obj(params={"site": "b.code"})),
+    "GET /sites/{code}/certificates": Obj(),
+    "GET /devices/{device_id}/certificates": Obj(),
+    "GET /devices/{device_id}": Obj(),
+    "GET /devices/{device_id}/software": Obj(mark=None),
+    "GET /findings": (List(), Obj(params={"site": "b.code"}), List(params={"device": "b.device"})),
+    "GET /findings/{finding_id}": Obj(),
+    "POST /findings/{finding_id}/accept": Act(data={"reason": "accepted for now", "until": SOON}),
+    "GET /inspections": (List(), Obj(params={"site": "b.code"})),
+    "POST /inspections": Act(403, data={"site": "b.code"}),
+    "GET /inspections/{inspection_id}": Obj(),
+    "POST /inspections/{inspection_id}/prefill": Act(),
+    "POST /inspections/{inspection_id}/signoff": Act(data={"signature_name": "Lê Văn B"}),
+    "POST /inspections/{inspection_id}/publish": Act(),
+    "POST /actions/{action_id}": Act(data={"owner": "someone"}),
+    "POST /inspections/{inspection_id}/share": Act(path={"inspection_id": "b.published_inspection"}),
+    "POST /share-links/{link_id}/revoke": Act(),
+    "GET /sites/{code}/lan": Obj(),
+    "POST /lang": Open(),
+    "GET /metrics": City(),
+    "GET /devices/{device_id}/configs/diff": (
+        Obj(path={"device_id": "b.netdevice"}, params={"a": "b.version", "b": "b.version2"}),
+        Obj(path={"device_id": "a.netdevice"}, params={"a": "b.version", "b": "b.version2"}, control=False),
+    ),
+    "GET /devices/{device_id}/configs/{version_id}": (
+        Obj(path={"device_id": "b.netdevice"}),
+        Obj(path={"device_id": "a.netdevice"}, control=False),
+    ),
+    "GET /": List(),
+    "GET /planning": List(params=BUDGET),
+    "GET /planning/plan.{fmt}": List(params=BUDGET),
+    "GET /planning/assets": List(),
+    "GET /planning/assets/report.{fmt}": List(),
+    "GET /planning/assets/{device_id}": Obj(),
+    "POST /planning/assets/{device_id}": Act(data={"supplier": "changed"}),
+    "GET /planning/import": Own(),
+    "POST /planning/import": Probe(data={"csv_text": IMPORT_CSV}, mark="pc-zqb"),
+    "POST /planning/import/apply": Probe(data={"csv_text": IMPORT_CSV_B}, mark=None, writes=True),
+    "GET /planning/costs": Own(),
+    "POST /planning/costs": City(data={"cost_desktop": "15000000"}),
+    "GET /.well-known/wardwatch-publishing-key.pem": Open(),
+    "GET /published": List(),
+    "GET /published/feed.json": List(control=False),  # public reports only: B's is private
+    "GET /published/feed.atom": List(control=False),
+    "GET /published/{name}": Obj(),
+    "GET /s/{name}": Open(),  # the share token is the credential
+    "POST /api/v1/published/{slug}/share-links": Act(),
+    "DELETE /api/v1/share-links/{link_id}": Act(),
+    "GET /api/v1/published": List(),
+    "GET /sites/{code}": Obj(),
+}
+
+# A path parameter's name says which of B's objects fills it.
+PATH_KINDS = {
+    "device_id": "b.device",
+    "finding_id": "b.finding",
+    "inspection_id": "b.inspection",
+    "photo_id": "b.photo",
+    "action_id": "b.action",
+    "user_id": "b.user",
+    "secret_id": "b.secret",
+    "agent_id": "b.agent",
+    "code": "b.code",
+    "managed_id": "b.managed",
+    "link_id": "b.share_link",
+    "slug": "b.slug",
+    "name": "b.slug",
+    "version_id": "b.version",
+    "fmt": "csv",
+}
+WRITES = ("act", "city")
+VOLATILE_TABLES = {"authsession", "auditevent", "auditeventsite", "loginthrottle", "devicescore"}
+
+
+def _routes() -> dict[str, tuple[set[str], Any]]:
+    app = create_app(CollectorSettings(database_url="sqlite://"))
+    table = {f"{sorted(m)[0]} {p}": (m, dep) for p, m, dep in route_table(app)}
+    app.state.engine.dispose()
+    return table
+
+
+ROUTES = _routes()
+
+
+def _cases() -> list[tuple[str, int, Case]]:
+    out = []
+    for key, value in ACCESS.items():
+        for i, case in enumerate(value if isinstance(value, tuple) else (value,)):
+            out.append((key, i, case))
+    return out
+
+
+CASES = _cases()
+
+
+def test_every_route_is_declared() -> None:
+    """A route without an entry fails here: say in ACCESS what it does with another site's objects."""
+    missing = sorted(set(ROUTES) - set(ACCESS))
+    stale = sorted(set(ACCESS) - set(ROUTES))
+    assert not missing, "add these routes to ACCESS in tests/collector/test_authorization.py:\n" + "\n".join(
+        f'    "{k}": Obj() / List() / Act() / ...,' for k in missing
+    )
+    assert not stale, f"ACCESS names routes that no longer exist: {stale}"
+
+
+# --- the world -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Setup:
+    app: Any
+    client: TestClient
+    world: World
+    db: Path | None  # the SQLite file (None on PostgreSQL)
+    pristine: Path | None
+
+
+def _make(url: str, data_dir: Path, db: Path | None) -> Iterator[Setup]:
+    app = create_app(CollectorSettings(database_url=url, data_dir=data_dir))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        world = build_world(client, app.state.engine)
+        pristine = None
+        if db is not None:
+            pristine = db.with_name("pristine.db")
+            with app.state.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copy(db, pristine)
+        yield Setup(app, client, world, db, pristine)
+    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Setup]:
+    folder = tmp_path_factory.mktemp("authz")
+    db = folder / "world.db"
+    shutil.copy(sqlite_template, db)
+    yield from _make(f"sqlite:///{db}", folder / "data", db)
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+
+def _value(token: Any, world: World, who: Principal | None) -> Any:
+    if isinstance(token, list):
+        return [_value(t, world, who) for t in token]
+    if isinstance(token, dict):
+        return {k: _value(v, world, who) for k, v in token.items()}
+    if not isinstance(token, str):
+        return token
+    if token == "self":
+        return who.user_id if who else 0
+    if token == "admin-city":
+        return world.principal(Role.ADMIN, "all").user_id
+    site, dot, kind = token.partition(".")
+    if dot and site in ("a", "b"):
+        objects = world.a if site == "a" else world.b
+        return objects.code if kind == "code" else objects.ids[kind]
+    return token
+
+
+def _url(key: str, case: Case, world: World, who: Principal | None) -> tuple[str, str]:
+    method, path = key.split(" ", 1)
+    for name in [p[1:-1] for p in path.split("/") if p.startswith("{")] + ["fmt"]:
+        pattern = "{" + name + "}"
+        if pattern in path:
+            path = path.replace(pattern, str(_value(case.path.get(name, PATH_KINDS[name]), world, who)))
+    if ".{fmt}" in key:  # e.g. /planning/plan.{fmt}
+        path = path.replace("{fmt}", "csv")
+    return method, path
+
+
+def call(client: TestClient, key: str, case: Case, world: World, who: Principal | None) -> Any:
+    method, url = _url(key, case, world, who)
+    client.cookies.clear()  # only the caller's own credentials: no flash or session left by another
+    headers: dict[str, str] = {}
+    if who is not None:
+        if is_api_path(url):
+            headers["Authorization"] = f"Bearer {who.api_token}"
+        else:
+            headers["Cookie"] = f"ww_session={who.web_token}"
+            if method not in SAFE_METHODS:
+                headers["X-CSRF-Token"] = who.csrf
+    kwargs: dict[str, Any] = {"params": _value(case.params, world, who), "headers": headers}
+    if case.json is not None:
+        kwargs["json"] = _value(case.json, world, who)
+    if case.data is not None:
+        kwargs["data"] = _value(case.data, world, who)
+    if case.files:
+        kwargs["files"] = {"file": ("p.png", PNG, "image/png")}
+    if case.content is not None:
+        kwargs["content"] = case.content.encode()
+        headers["Content-Type"] = "text/csv"
+    return client.request(method, url, follow_redirects=False, **kwargs)
+
+
+def is_api_path(url: str) -> bool:
+    from starlette.requests import Request
+
+    return is_api(Request({"type": "http", "path": url.split("?")[0], "headers": [], "query_string": b""}))
+
+
+def _roles(key: str) -> tuple[str, tuple[Role, ...]]:
+    marks = declarations(ROUTES[key][1])
+    assert len(marks) == 1, f"{key}: {marks}"
+    return marks[0]
+
+
+def state_digest(engine: Any) -> str:
+    """A fingerprint of every lasting record (sessions, audit and throttles aside)."""
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name in VOLATILE_TABLES:
+                continue
+            rows = conn.execute(table.select()).all()
+            digest.update(table.name.encode())
+            for row in sorted(repr(tuple(r)) for r in rows):
+                digest.update(row.encode())
+    return digest.hexdigest()
+
+
+def _echoed(case: Case, world: World, who: Principal | None, url: str) -> list[str]:
+    """What the caller sent: an answer may repeat it ("site X is not one of yours") without revealing."""
+    sent: list[str] = [seg for seg in url.split("?")[0].split("/") if seg]
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str | int):
+            sent.append(str(value))
+            sent.extend(cell for line in str(value).splitlines() for cell in line.split(","))
+
+    walk([_value(x, world, who) for x in (case.params, case.json, case.data, case.path)])
+    if case.content:
+        sent.extend(v for line in case.content.splitlines() for v in line.split(","))
+    return sorted({s for s in sent if len(s) >= 3}, key=len, reverse=True)
+
+
+def _shows(answer: Any, mark: str, echoed: list[str] = ()) -> bool:  # type: ignore[assignment]
+    body = answer.content.decode("utf-8", "replace").lower()
+    for value in echoed:
+        body = body.replace(value.lower(), "")
+    return mark.lower() in body
+
+
+def check_case(setup: Setup, key: str, case: Case) -> None:
+    """Run one case for every principal (and anonymously for public routes); collect every failure."""
+    world, client = setup.world, setup.client
+    kind, roles = _roles(key)
+    problems: list[str] = []
+    before = state_digest(setup.app.state.engine) if case.kind in (*WRITES, "probe") else None
+    principals: list[Principal | None] = list(world.principals)
+    if kind == "public":
+        principals.append(None)
+    for who in principals:
+        scoped = who is not None and who.scope == "a"
+        name = who.name if who else "anonymous"
+        if kind == "roles" and who is not None and who.role not in roles:
+            answer = call(client, key, case, world, who)
+            if answer.status_code != 403:
+                problems.append(f"{name}: role not admitted, got {answer.status_code} (expected 403)")
+            continue
+        if kind == "roles" and who is None:
+            continue
+        if case.kind in (*WRITES, "probe") and not scoped and (case.kind != "probe" or case.writes):
+            continue  # unscoped writes run on a copy of the world (test_writes_reach_...)
+        if case.kind == "city" and not scoped and key.startswith("GET "):
+            answer = call(client, key, case, world, who)
+            if answer.status_code >= 300:
+                problems.append(f"{name}: city-wide read refused to an unscoped user ({answer.status_code})")
+            continue
+        answer = call(client, key, case, world, who)
+        status = answer.status_code
+        limited = scoped or (who is None and case.kind in ("obj", "list"))
+        if case.kind in ("obj", "act", "city") and limited:
+            if status != case.expect:
+                problems.append(f"{name}: got {status}, expected {case.expect}")
+            elif _shows(answer, MARK_B, _echoed(case, world, who, str(answer.request.url.path))):
+                problems.append(f"{name}: the refusal names site B's objects: {answer.text[:300]}")
+        elif case.kind in ("list", "probe", "own") and limited or case.kind == "own":
+            if status >= 500 or status in (401, 403, 404, 422):
+                problems.append(f"{name}: got {status}: {answer.text[:200]}")
+            elif _shows(answer, MARK_B, _echoed(case, world, who, str(answer.request.url.path))):
+                problems.append(f"{name}: the answer shows site B's objects ({MARK_B})")
+        elif case.control and case.kind in ("obj", "list", "probe"):
+            mark = _value(case.mark, world, who) if case.mark else None
+            if status >= 300:
+                problems.append(f"{name} (control): got {status}: {answer.text[:200]}")
+            elif mark is not None and not _shows(answer, str(mark)):
+                problems.append(f"{name} (control): the answer lacks {mark!r}: the case checks nothing")
+    if before is not None and state_digest(setup.app.state.engine) != before:
+        problems.append("a refused request changed the database")
+    assert not problems, f"{key} {case}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "index", "case"),
+    [c for c in CASES if c[2].run],
+    ids=[f"{k}#{i}" for k, i, c in CASES if c.run],
+)
+def test_site_b_stays_out_of_reach(setup: Setup, key: str, index: int, case: Case) -> None:
+    check_case(setup, key, case)
+
+
+# --- positive controls for writes, each on a fresh copy of the world -------------------------------
+
+
+@pytest.fixture(scope="module")
+def scratch(setup: Setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    """A second app whose database is put back to the seeded world before each write."""
+    assert setup.pristine is not None
+    folder = tmp_path_factory.mktemp("authz-scratch")
+    db = folder / "scratch.db"
+    shutil.copy(setup.pristine, db)
+    app = create_app(
+        CollectorSettings(database_url=f"sqlite:///{db}", data_dir=setup.app.state.settings.data_dir)
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Setup(app, client, setup.world, db, setup.pristine)
+    app.state.engine.dispose()
+
+
+def _restore(s: Setup) -> None:
+    assert s.db is not None and s.pristine is not None
+    s.app.state.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{s.db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(s.pristine, s.db)
+
+
+WRITE_CASES = [c for c in CASES if c[2].run and (c[2].kind in WRITES or c[2].writes)]
+
+
+@pytest.mark.parametrize(("key", "index", "case"), WRITE_CASES, ids=[f"{k}#{i}" for k, i, _c in WRITE_CASES])
+def test_writes_reach_their_object_for_unscoped_users(
+    scratch: Setup, key: str, index: int, case: Case
+) -> None:
+    _restore(scratch)
+    _kind, roles = _roles(key)
+    who = scratch.world.principal(roles[0], "all")
+    answer = call(scratch.client, key, case, scratch.world, who)
+    # Reaching the object is what counts; the change itself may still be refused for its own reasons
+    # (signing off an unfinished inspection: 400), which A's users never get to learn.
+    assert answer.status_code < 500 and answer.status_code not in (401, 403, 404, 405, 422), (
+        f"{key} as {who.name}: {answer.status_code} {answer.text[:300]}"
+    )
+
+
+# --- a representative part on PostgreSQL ------------------------------------------------------------
+
+PG_KEYS = [
+    "GET /api/v1/devices",
+    "GET /api/v1/devices/{device_id}",
+    "GET /api/v1/findings",
+    "POST /api/v1/findings/{finding_id}/accept",
+    "GET /api/v1/certificates",
+    "GET /api/v1/inspections/{inspection_id}/photos/{photo_id}",
+    "GET /api/v1/users",
+    "PUT /api/v1/users/{user_id}",
+    "POST /api/v1/users/{user_id}/reset-password",
+    "GET /api/v1/audit",
+    "GET /api/v1/enroll-secrets",
+    "POST /api/v1/enroll-secrets",
+    "PUT /api/v1/replacement/unit-costs",
+    "POST /api/v1/assets/import",
+    "GET /published/{name}",
+    "GET /admin/audit",
+    "GET /sites/{code}",
+]
+
+
+@pytest.fixture(scope="module")
+def pg_setup(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    engine = __import__("sqlalchemy").create_engine(pg_database)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield from _make(pg_database, tmp_path_factory.mktemp("authz-pg") / "data", None)
+
+
+PG_CASES = [c for c in CASES if c[0] in PG_KEYS and c[2].run]
+
+
+@pytest.mark.parametrize(("key", "index", "case"), PG_CASES, ids=[f"{k}#{i}" for k, i, _c in PG_CASES])
+def test_site_b_stays_out_of_reach_on_postgresql(pg_setup: Setup, key: str, index: int, case: Case) -> None:
+    check_case(pg_setup, key, case)
+
+
+# --- what the marker cannot see: a refusal that differs only in its wording ---------------------------
+
+
+def _headers(who: Principal) -> dict[str, str]:
+    return {"Authorization": f"Bearer {who.api_token}"}
+
+
+def test_the_asset_import_says_nothing_of_another_sites_tags(scratch: Setup) -> None:
+    """Before: importing another site's asset tag answered "asset tag ... is already in use", and editing
+    an asset to it named the other device; tags are now unique per site, and B's are none of A's business."""
+    _restore(scratch)
+    planner = scratch.world.principal(Role.PLANNER, "a")
+    csv = "asset_tag\nTAG-ZQB\nTAG-NEVER-USED\n"
+    preview = scratch.client.post(
+        "/api/v1/assets/import",
+        content=csv.encode(),
+        headers={**_headers(planner), "Content-Type": "text/csv"},
+    )
+    assert preview.status_code == 200, preview.text
+    theirs, nobodys = preview.json()["rows"]
+    assert (theirs["action"], theirs["message"]) == (nobodys["action"], nobodys["message"])
+    # A's device may carry the same tag as B's: each commune numbers its own equipment.
+    a_device = scratch.world.a.ids["device"]
+    tagged = scratch.client.put(
+        f"/api/v1/assets/{a_device}", json={"asset_tag": "TAG-ZQB"}, headers=_headers(planner)
+    )
+    assert tagged.status_code == 200, tagged.text
+    # Within one site a tag stays unique, and the refusal names only that site's device.
+    second = scratch.client.put(
+        f"/api/v1/assets/{scratch.world.a.ids['netdevice']}",
+        json={"asset_tag": "tag-zqb"},
+        headers=_headers(planner),
+    )
+    assert second.status_code == 409 and "pc-zqa" in second.json()["detail"]
