@@ -59,7 +59,7 @@ def issue(session: Session, *, data_dir: Path, agent: Agent, csr_pem: str, days:
             not_after=cert.not_valid_after_utc,
         )
     )
-    record(session, actor=actor, action="agent.certificate_issued", target=agent.id)
+    record(session, actor=actor, action="agent.certificate_issued", target=agent.id, sites=[agent.site_id])
     session.flush()
     return Issued(
         cert_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),

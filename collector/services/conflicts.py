@@ -180,6 +180,7 @@ def resolve_claim(
         target=f"device:{claim.device_id}",
         address=address,
         detail=detail,
+        sites=[claim.device_site_id, claim.claimant_site_id],
     )
     session.flush()
     return _row(session, claim, scope)

@@ -97,7 +97,11 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
             # Its agent is gone (deleted, or moved away without it): this site's agent of this PC adopts it.
             device.agent_id = agent.id
             audit.record(
-                session, actor=f"agent:{agent.id}", action="device.adopted", target=f"device:{device.id}"
+                session,
+                actor=f"agent:{agent.id}",
+                action="device.adopted",
+                target=f"device:{device.id}",
+                sites=[device.site_id],
             )
             return _touch(session, device, subject)
         return _claim(session, agent=agent, subject=subject, owner=device, ident=(machine_id, serial, mac))
@@ -185,6 +189,7 @@ def _claim(
             "serial": serial,
             "mac": mac,
         },
+        sites=[owner.site_id, agent.site_id],
     )
     return device
 
@@ -262,4 +267,5 @@ def _hand_over(session: Session, *, device: Device, agent: Agent, site: Site) ->
         action="netdevice.poller_changed",
         target=f"device:{device.id}",
         detail={"site": site.code, "previous_agent": device.agent_id, "agent": agent.id},
+        sites=[site.id],
     )

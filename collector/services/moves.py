@@ -116,7 +116,7 @@ def move_devices(
         )
     codes = _codes(session, {d.site_id for d in moving} | {to_site.id or 0})
     for device in moving:
-        from_code = codes.get(device.site_id)
+        from_code, from_id = codes.get(device.site_id), device.site_id
         device.site_id = to_site.id or 0
         session.add(device)
         audit.record(
@@ -126,6 +126,7 @@ def move_devices(
             target=f"device:{device.id}",
             address=address,
             detail={"hostname": device.hostname, "from": from_code, "to": to_site.code, "reason": reason},
+            sites=[from_id, to_site.id],
         )
         result.moved.append(device.id or 0)
     if move_agents:
@@ -142,7 +143,7 @@ def _move_agents(
         agent = session.get(Agent, agent_id)
         if agent is None or agent.site_id == to_site.id:
             continue
-        from_code = _codes(session, [agent.site_id]).get(agent.site_id)
+        from_code, from_id = _codes(session, [agent.site_id]).get(agent.site_id), agent.site_id
         agent.site_id = to_site.id or 0
         session.add(agent)
         session.flush()
@@ -158,6 +159,7 @@ def _move_agents(
             target=agent_id,
             address=address,
             detail={"hostname": agent.hostname, "from": from_code, "to": to_site.code},
+            sites=[from_id, to_site.id],
         )
         moved.append(agent_id)
     return moved

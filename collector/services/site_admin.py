@@ -29,7 +29,13 @@ def add_site(
 ) -> Site:
     site = create_site(session, code=code, name=name, address=(address or "").strip() or None)
     audit.record(
-        session, actor=actor, action="site.create", target=site.code, address=addr, detail={"name": site.name}
+        session,
+        actor=actor,
+        action="site.create",
+        target=site.code,
+        address=addr,
+        detail={"name": site.name},
+        sites=[site.id],
     )
     return site
 
@@ -56,6 +62,7 @@ def rename_site(
         target=site.code,
         address=addr,
         detail={"before": before, "after": {"name": name, "address": address}},
+        sites=[site.id],
     )
     session.flush()
     return site
@@ -145,6 +152,7 @@ def merge_sites(
             "moved": preview.counts,
             "renamed_netdevices": preview.renamed_netdevices,
         },
+        sites=[tid],
     )
     session.flush()
     session.expire_all()
