@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
 from typing import Any
 
+import yaml
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
@@ -33,6 +36,27 @@ UNKNOWN_CHECK_SEVERITY = "medium"  # a check the catalog does not know: neither 
 MAX_ACCEPT_DAYS = 366
 
 
+# ---- what the checks are ---------------------------------------------------------------------------
+
+
+@cache
+def collector_checks() -> dict[str, CheckDefinition]:
+    """Checks the collector judges itself (known vulnerabilities): never run by an agent."""
+    text = (resources.files("collector.data") / "collector_checks.yaml").read_text(encoding="utf-8")
+    return {c.id: c for c in (CheckDefinition.model_validate(raw) for raw in yaml.safe_load(text))}
+
+
+@cache
+def collector_modules() -> frozenset[str]:
+    """Modules whose findings no agent report speaks for (a report never closes them as gone)."""
+    return frozenset(c.module for c in collector_checks().values())
+
+
+def definitions() -> dict[str, CheckDefinition]:
+    """Every check a finding can be about: the agent catalog and the collector's own."""
+    return {**load_catalog(), **collector_checks()}
+
+
 # ---- opening, resolving, reopening ---------------------------------------------------------------
 
 
@@ -44,9 +68,22 @@ def result_severity(result: CheckResult, check: CheckDefinition | None) -> str:
     return check.severity.value if check else UNKNOWN_CHECK_SEVERITY
 
 
-def due_date(opened_at: datetime, severity: str, due_days: dict[str, int]) -> datetime | None:
+def due_date(
+    opened_at: datetime, severity: str, due_days: dict[str, int], result: CheckResult | None = None
+) -> datetime | None:
+    """The severity policy's date; a result may bring it forward with an observed ``due_before``
+    (ISO date-time: a KEV entry's due date), never push it back."""
     days = due_days.get(severity)
-    return opened_at + timedelta(days=days) if days is not None else None
+    due = opened_at + timedelta(days=days) if days is not None else None
+    before = (result.observed or {}).get("due_before") if result is not None else None
+    if isinstance(before, str):
+        try:
+            limit = datetime.fromisoformat(before)
+        except ValueError:
+            limit = None
+        if limit is not None and limit.tzinfo is not None and (due is None or limit < due):
+            due = limit
+    return due
 
 
 def _event(
@@ -91,7 +128,7 @@ def apply_results(
     certificate no longer installed); findings of other modules are left alone.
     """
     now = now or utcnow()
-    catalog = load_catalog()
+    catalog = definitions()
     existing = {
         (f.check_id, f.target): f
         for f in session.exec(select(Finding).where(Finding.device_id == device.id)).all()
@@ -125,6 +162,8 @@ def apply_results(
             continue
         check = catalog.get(finding.check_id)
         module = check.module if check else None
+        if covered_modules is None and module in collector_modules():
+            continue  # judged by the collector, not by the agent's report
         if covered_modules is None or (module is not None and module in covered_modules):
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
@@ -159,7 +198,7 @@ def _failing(
             first_seen_at=now,
             last_seen_at=now,
             opened_at=now,
-            due_at=due_date(now, severity, due_days),
+            due_at=due_date(now, severity, due_days, result),
         )
         session.add(finding)
         session.flush()  # the event needs the finding's id
@@ -175,7 +214,7 @@ def _failing(
         finding.resolved_at = None
         finding.reopen_count += 1
         finding.severity = severity
-        finding.due_at = due_date(now, severity, due_days)
+        finding.due_at = due_date(now, severity, due_days, result)
         finding.evidence = result.evidence
         # A new episode starts with no acceptance: the earlier one was about the earlier problem.
         finding.accepted_by = finding.accepted_at = finding.accepted_until = finding.accepted_reason = None
@@ -188,12 +227,15 @@ def _failing(
         _event(session, finding, FindingEventKind.EXPIRED, now, report_id=report_id)
     if severity != finding.severity:
         finding.severity = severity
-        new_due = due_date(finding.opened_at, severity, due_days)
+        new_due = due_date(finding.opened_at, severity, due_days, result)
         # A worse severity brings the due date forward; a milder one never pushes it back.
         if new_due is not None and (finding.due_at is None or new_due < finding.due_at):
             finding.due_at = new_due
         session.add(finding)
         _event(session, finding, FindingEventKind.SEVERITY, now, report_id=report_id)
+    earlier = due_date(finding.opened_at, finding.severity, due_days, result)
+    if earlier is not None and finding.due_at is not None and earlier < finding.due_at:
+        finding.due_at = earlier  # e.g. a newly listed KEV entry's due date
     if result.evidence != finding.evidence:
         finding.evidence = result.evidence
         _event(session, finding, FindingEventKind.EVIDENCE, now, report_id=report_id)
@@ -277,7 +319,7 @@ def finding_row(session: Session, finding: Finding, *, now: datetime | None = No
         status=status,
         site_code=site.code if site else "",
         hostname=device.hostname if device else "",
-        check=load_catalog().get(finding.check_id),
+        check=definitions().get(finding.check_id),
         overdue=status == FindingStatus.OPEN and finding.due_at is not None and finding.due_at < now,
     )
 
@@ -332,7 +374,7 @@ def list_findings(
             raise ServiceError(f"unknown status {status!r}; one of open, accepted, resolved")
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows = session.exec(q.order_by(col(Finding.first_seen_at), col(Finding.id))).all()
-    catalog = load_catalog()
+    catalog = definitions()
     out = []
     for finding, hostname, code in rows:
         st = effective_status(finding, now)
