@@ -60,6 +60,9 @@ class Installed:
     version: str | None  # normalised; None: unreadable
     name: str  # as reported
     raw_version: str | None
+    # Only a platform for "running on" configurations, never blamed itself: NVD lists Linux
+    # distributions as vulnerable when their package of a program is, and the package is what we match.
+    platform_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +194,7 @@ def installed_software(
             continue
         source = str(item.get("source") or "registry")
         vendor = item.get("vendor")
-        raw_version = item.get("version")
+        raw_version = None if item.get("version") is None else str(item.get("version"))
         rule = _lookup(m, name, vendor or "", source)
         if rule is None:
             if not is_ignored(m, name, source):
@@ -252,17 +255,17 @@ def os_installed(os: Mapping[str, Any] | None) -> list[Installed]:
         version = str(os.get("version") or "")
         major = version.split(".")[0]
         if distro == "debian" and major.isdigit():
-            out.append(_os("debian", "debian_linux", f"{major}.0", f"Debian {major}"))
+            out.append(_os("debian", "debian_linux", f"{major}.0", f"Debian {major}", True))
         elif distro == "ubuntu" and version:
-            out.append(_os("canonical", "ubuntu_linux", version, f"Ubuntu {version}"))
+            out.append(_os("canonical", "ubuntu_linux", version, f"Ubuntu {version}", True))
         elif distro == "fedora" and major.isdigit():
-            out.append(_os("fedoraproject", "fedora", major, f"Fedora {major}"))
+            out.append(_os("fedoraproject", "fedora", major, f"Fedora {major}", True))
     return out
 
 
-def _os(vendor: str, product: str, version: str | None, label: str) -> Installed:
+def _os(vendor: str, product: str, version: str | None, label: str, platform_only: bool = False) -> Installed:
     cpe = Cpe("o", vendor, product, (version or ANY).lower())
-    return Installed(f"{vendor}:{product}", label, cpe, version, label, version)
+    return Installed(f"{vendor}:{product}", label, cpe, version, label, version, platform_only)
 
 
 def device_installed(m: SoftwareMap, device: Mapping[str, Any] | None) -> list[Installed]:

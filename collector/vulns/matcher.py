@@ -160,7 +160,9 @@ class Index:
                         continue
                     for rid in node.rows:
                         inst = matched.get(rid)
-                        if inst is not None and rows[rid].vulnerable and (inst.key, rid) not in seen:
+                        if inst is None or inst.platform_only or not rows[rid].vulnerable:
+                            continue
+                        if (inst.key, rid) not in seen:
                             seen.add((inst.key, rid))
                             hits.append(Hit(cve, inst, rows[rid]))
         return hits

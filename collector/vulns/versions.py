@@ -15,7 +15,7 @@ from functools import lru_cache
 _TOKENS = re.compile(r"\d+|[a-z]+")
 PRE_RELEASE = frozenset({"alpha", "a", "beta", "b", "rc", "pre", "preview", "dev", "snapshot"})
 
-# (rank, value): rank 0 pre-release word, 1 other word, 2 number; a missing token is (2, 0).
+# (rank, value): rank 0 pre-release word, 1 other word, 2 number.
 Token = tuple[int, int | str]
 _PAD: Token = (2, 0)
 
@@ -43,8 +43,17 @@ def compare(a: str, b: str) -> int:
 def cmp_keys(ka: tuple[Token, ...], kb: tuple[Token, ...]) -> int:
     n = max(len(ka), len(kb))
     for i in range(n):
-        x = ka[i] if i < len(ka) else _PAD
-        y = kb[i] if i < len(kb) else _PAD
+        if i >= len(ka) or i >= len(kb):
+            # One version ended: it is as if it went on with 0 (6.23 == 6.23.0), it is newer than a
+            # pre-release of it (1.0 > 1.0rc1) and older than a suffixed build of it (115.3 < 115.3esr).
+            rest = kb[i] if i >= len(ka) else ka[i]
+            sign = 1 if i >= len(ka) else -1  # +1: a ended, so a < b when rest ranks above the end
+            if rest[0] == 2:
+                if rest[1] == 0:
+                    continue
+                return -sign
+            return sign if rest[0] == 0 else -sign
+        x, y = ka[i], kb[i]
         if x != y:
             # Ranks first; within a rank the values are of one type.
             return -1 if (x[0], x[1]) < (y[0], y[1]) else 1
