@@ -327,8 +327,9 @@ def evaluate_devices(
 # ---- local mappings -----------------------------------------------------------------------------------
 
 
-def map_name(session: Session, *, source: str, name: str, product_id: str, actor: str) -> VulnLocalMapping:
-    """Map one exact program name to a product of the shipped map (or ``ignore`` it)."""
+def map_name(session: Session, *, source: str, name: str, product_id: str, actor: str) -> list[int]:
+    """Map one exact program name to a product of the shipped map (or ``ignore`` it); returns the
+    devices that report that name (the ones to evaluate again)."""
     name = name.strip()
     if not name or len(name) > 300:
         raise ServiceError("give the program name exactly as reported (1 to 300 characters)")
@@ -344,7 +345,10 @@ def map_name(session: Session, *, source: str, name: str, product_id: str, actor
     session.add(row)
     # The map changed: every device is due for another evaluation.
     vuln_data.bump_generation(session)
-    return row
+    q = select(VulnUnmapped.device_id).where(
+        VulnUnmapped.source == source, func.lower(VulnUnmapped.name) == name.lower()
+    )
+    return sorted(set(session.exec(q).all()))
 
 
 # ---- reading ------------------------------------------------------------------------------------------
@@ -514,6 +518,7 @@ def device_products(
     device_id: int | None = None,
     kev: bool | None = None,
     product: str | None = None,
+    cve: str | None = None,
     limit: int = 5000,
 ) -> list[DeviceProductRow]:
     """One row per device and program (what the findings are about), KEV first."""
@@ -527,6 +532,10 @@ def device_products(
         q = q.where(VulnHit.device_id == device_id)
     if product:
         q = q.where(VulnHit.product == product)
+    if cve:
+        pairs = select(VulnHit.device_id, VulnHit.product).where(VulnHit.cve_id == cve)
+        wanted = set(session.exec(_scoped(pairs, scope, site_id)).all())
+        q = q.where(col(VulnHit.device_id).in_({d for d, _p in wanted}))
     acc: dict[tuple[int, str], DeviceProductRow] = {}
     for hit, hostname, code in session.exec(q.order_by(col(VulnHit.device_id), col(VulnHit.cve_id))).all():
         row = acc.get((hit.device_id, hit.product))
@@ -550,7 +559,7 @@ def device_products(
             row.kev_cves.append(hit.cve_id)
         if hit.severity and SEVERITY_RANK.get(hit.severity, 9) < SEVERITY_RANK.get(row.severity or "", 9):
             row.severity = hit.severity
-    rows = [r for r in acc.values() if kev is None or r.kev == kev]
+    rows = [r for r in acc.values() if (kev is None or r.kev == kev) and (not cve or cve in r.cves)]
     rows.sort(
         key=lambda r: (not r.kev, SEVERITY_RANK.get(r.severity or "", 9), r.site_code, r.hostname, r.label)
     )
