@@ -235,8 +235,7 @@ def evaluate_device(
     )
     products = summarise(hits, cves=cves, kev=kev)
     _store_hits(session, device, products, cves, kev)
-    if state is None or state.inputs_hash != digest:
-        _store_unmapped(session, device, unmapped)
+    _store_unmapped(session, device, unmapped)
     apply_results(
         session,
         device=device,

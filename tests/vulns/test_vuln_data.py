@@ -19,13 +19,17 @@ from inventory.facts import OsFacts, SoftwareFacts
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
 from tests.vulns.conftest import KEV_FILE, NVD_DIR
 
-WIN10 = OsFacts(family="windows", name="Windows 10 Pro", version="10.0.19045", build="19045.3803", display_version="22H2")
+WIN10 = OsFacts(
+    family="windows", name="Windows 10 Pro", version="10.0.19045", build="19045.3803", display_version="22H2"
+)
 
 
 def winrar(version: str) -> list[SoftwareFacts]:
     major_minor = ".".join(version.split(".")[:2])
     return [
-        SoftwareFacts(name=f"WinRAR {major_minor} (64-bit)", version=version, vendor="win.rar GmbH", source="registry"),
+        SoftwareFacts(
+            name=f"WinRAR {major_minor} (64-bit)", version=version, vendor="win.rar GmbH", source="registry"
+        ),
         SoftwareFacts(name="Unikey 4.3 RC5", version="4.3", source="registry"),
     ]
 
@@ -51,7 +55,12 @@ def vuln_findings(engine) -> list[Finding]:  # type: ignore[no-untyped-def]
 def test_import_twice_is_idempotent(app) -> None:  # type: ignore[no-untyped-def]
     engine = app.state.engine
     first = import_fixtures(engine)
-    assert (first.nvd_records, first.nvd_changed, first.kev_entries, first.kev_changed) == (30, 30, 1404, 1404)
+    assert (first.nvd_records, first.nvd_changed, first.kev_entries, first.kev_changed) == (
+        30,
+        30,
+        1404,
+        1404,
+    )
     with Session(engine) as session:
         gen, rows = vuln_data.generation(session), len(session.exec(select(CpeMatchRow)).all())
         kev = session.get(KevEntry, "CVE-2023-38831")
@@ -86,8 +95,16 @@ def test_a_newer_record_replaces_the_old_one(app, tmp_path: Path) -> None:  # ty
     [
         ("{not json", "not valid JSON"),
         ('{"hello": 1}', "neither an NVD CVE document nor a KEV catalog"),
-        ('{"id": "CVE-2024-1", "lastModified": "2024-01-01T00:00:00", "configurations": [{"nodes": [{"cpeMatch": [{"criteria": "cpe:/a:x"}]}]}]}', "cpeMatch[0]: not a CPE 2.3 name"),
-        ('{"catalogVersion": "1", "dateReleased": "2024-01-01T00:00:00Z", "vulnerabilities": [{"cveID": "CVE-1", "dateAdded": "yesterday"}]}', "dateAdded: not a date"),
+        (
+            '{"id": "CVE-2024-1", "lastModified": "2024-01-01T00:00:00", "configurations": '
+            '[{"nodes": [{"cpeMatch": [{"criteria": "cpe:/a:x"}]}]}]}',
+            "cpeMatch[0]: not a CPE 2.3 name",
+        ),
+        (
+            '{"catalogVersion": "1", "dateReleased": "2024-01-01T00:00:00Z", '
+            '"vulnerabilities": [{"cveID": "CVE-1", "dateAdded": "yesterday"}]}',
+            "dateAdded: not a date",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_their_place_and_nothing_is_stored(  # type: ignore[no-untyped-def]
@@ -117,28 +134,51 @@ def test_data_age_and_the_14_day_warning(app) -> None:  # type: ignore[no-untype
 def test_findings_follow_the_data_and_the_software(client, app) -> None:  # type: ignore[no-untyped-def]
     engine = app.state.engine
     agent = enroll(client, seed_site(engine), "pc-ketoan")
-    assert post_report(client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.22.0"))).status_code == 202
+    assert (
+        post_report(
+            client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.22.0"))
+        ).status_code
+        == 202
+    )
     assert vuln_findings(engine) == []  # no data yet: nothing to match
     # Import: the findings appear without waiting for the next report.
     import_fixtures(engine)
     reevaluate(app)
     (kev,) = vuln_findings(engine)
-    assert (kev.check_id, kev.target, kev.status, kev.severity) == ("vuln.kev", "rarlab:winrar", "open", "critical")
+    assert (kev.check_id, kev.target, kev.status, kev.severity) == (
+        "vuln.kev",
+        "rarlab:winrar",
+        "open",
+        "critical",
+    )
     assert kev.observed is not None
     assert kev.observed["cves"] == ["CVE-2023-38831"] and kev.observed["installed_version"] == "6.22"
-    assert kev.observed["fixed_version"] == "6.23" and "https://nvd.nist.gov/vuln/detail/CVE-2023-38831" in kev.observed["references"]
+    assert (
+        kev.observed["fixed_version"] == "6.23"
+        and "https://nvd.nist.gov/vuln/detail/CVE-2023-38831" in kev.observed["references"]
+    )
     # Due date: KEV's dueDate (2023-09-14) is earlier than the critical policy, so it wins.
     assert kev.due_at == datetime(2023, 9, 14, tzinfo=UTC)
     # An unrelated full report without the software section changing: the finding stays open, and
     # the matcher is not run again (the device's inputs did not change).
     with Session(engine) as session:
         before = session.get(VulnDeviceState, kev.device_id).evaluated_at  # type: ignore[union-attr]
-    assert post_report(client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.22.0"))).status_code == 202
+    assert (
+        post_report(
+            client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.22.0"))
+        ).status_code
+        == 202
+    )
     with Session(engine) as session:
         assert session.get(VulnDeviceState, kev.device_id).evaluated_at == before  # type: ignore[union-attr]
     assert [f.status for f in vuln_findings(engine)] == ["open"]
     # WinRAR updated: the next report resolves it.
-    assert post_report(client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.23.0"))).status_code == 202
+    assert (
+        post_report(
+            client, agent, host_report(agent.agent_id, os=WIN10, software=winrar("6.23.0"))
+        ).status_code
+        == 202
+    )
     (kev,) = vuln_findings(engine)
     assert kev.status == "resolved"
     # The API and the unmapped list see it through the technician's scope.
@@ -151,7 +191,6 @@ def test_findings_follow_the_data_and_the_software(client, app) -> None:  # type
 def test_cve_findings_take_their_severity_from_cvss(client, app) -> None:  # type: ignore[no-untyped-def]
     import_fixtures(app.state.engine)
     agent = enroll(client, seed_site(app.state.engine), "pc-01")
-    # Thunderbird 68.6: CVE-2020-6819 and CVE-2022-26485 are both in KEV; Chrome 99.0.4844.50: CVE-2022-1096 (KEV).
     sw = [SoftwareFacts(name="Adobe Acrobat Reader DC", version="21.001.20150", source="registry")]
     assert post_report(client, agent, host_report(agent.agent_id, os=WIN10, software=sw)).status_code == 202
     found = {f.check_id: f for f in vuln_findings(app.state.engine)}

@@ -219,7 +219,9 @@ def map_unmapped(
     back = "/admin/vulnerabilities/unmapped"
     if user.site_ids is not None:
         # The map is the same for every site: only an administrator of every site changes it.
-        return flash(redirect(back), _("Only an administrator of every site can change the mapping."), "error")
+        return flash(
+            redirect(back), _("Only an administrator of every site can change the mapping."), "error"
+        )
     try:
         devices = vulns.map_name(
             session, source=source, name=name, product_id=product_id, actor=user.username
@@ -227,4 +229,5 @@ def map_unmapped(
     except ServiceError as exc:
         return flash(redirect(back), str(exc), "error")
     vulns.evaluate_devices(session, due_days=request.app.state.settings.due_days, device_ids=devices)
+    session.commit()
     return flash(redirect(back), _("Mapping saved; the devices were evaluated again."), "ok")
