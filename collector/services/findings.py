@@ -4,8 +4,9 @@
   pass, reopens it on a later failure keeping its history, and records each change of evidence.
 - ``accept_risk`` records a user's risk acceptance with a reason and an expiry; an accepted finding
   stays accepted until then, and counts as open again afterwards.
-- ``device_compliance`` / ``site_compliance`` / ``sites_compliance``: passed / (passed + failed) over
-  the devices' latest results; not_applicable, skipped and error are left out.
+- ``device_compliance`` / ``site_compliance`` / ``sites_compliance``: passed / (passed + failed +
+  unknown) over the devices' latest results: a check that could not observe (unknown) counts as not
+  passed; not_applicable, skipped and error are left out.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def apply_results(
             finding.evidence = result.evidence
             session.add(finding)
             _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
-        # error, not_applicable, skipped: the check could not judge; the finding stays as it is.
+        # error, unknown, not_applicable, skipped: the check could not judge; the finding stays as it is.
     if covered_modules is None and not seen:
         return  # a report without results (heartbeat) speaks for nothing
     for key, finding in existing.items():
@@ -412,6 +413,8 @@ def finding_counts(
 class Compliance:
     passed: int = 0
     failed: int = 0
+    # Could not observe (no privilege, unreadable state): counted as not passed.
+    unknown: int = 0
     # not_applicable, skipped and error results: shown, never counted in the score.
     other: int = 0
     devices: int = 0
@@ -419,11 +422,11 @@ class Compliance:
 
     @property
     def judged(self) -> int:
-        return self.passed + self.failed
+        return self.passed + self.failed + self.unknown
 
     @property
     def score(self) -> float | None:
-        """passed / (passed + failed), or None when nothing was judged."""
+        """passed / (passed + failed + unknown), or None when nothing was judged."""
         return self.passed / self.judged if self.judged else None
 
     @property
@@ -434,6 +437,7 @@ class Compliance:
         return {
             "passed": self.passed,
             "failed": self.failed,
+            "unknown": self.unknown,
             "not_counted": self.other,
             "score": None if self.score is None else round(self.score, 4),
             "percent": self.percent,
@@ -454,6 +458,8 @@ def _tally(session: Session, where: Any) -> dict[int, Compliance]:
             c.passed += n
         elif status == CheckStatus.FAIL:
             c.failed += n
+        elif status == CheckStatus.UNKNOWN:
+            c.unknown += n
         else:
             c.other += n
     return out
@@ -469,6 +475,7 @@ def _sum(parts: dict[int, Compliance]) -> Compliance:
     for c in parts.values():
         total.passed += c.passed
         total.failed += c.failed
+        total.unknown += c.unknown
         total.other += c.other
         total.devices += 1
     return total
