@@ -128,6 +128,7 @@ class VulnDeviceState(SQLModel, table=True):
     evaluated_at: datetime = ts_field()
     mapped: int = 0
     unmapped: int = 0
+    unmapped_hash: str = Field(default="", max_length=64)  # the unmapped names stored last
 
 
 class VulnUnmapped(SQLModel, table=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceSection, Site
@@ -89,7 +89,7 @@ class ProductFinding:
 
 
 def summarise(
-    hits: Iterable[Hit], *, cves: dict[str, Cve], kev: dict[str, KevEntry]
+    hits: Iterable[Hit], *, cves: dict[str, Any], kev: dict[str, KevEntry]
 ) -> dict[str, ProductFinding]:
     """Group matches per program: KEV CVEs, the others, the highest severity, the first version that
     fixes them all (when NVD gives one) and the earliest KEV due date."""
@@ -170,6 +170,26 @@ def results_for(findings: dict[str, ProductFinding]) -> list[CheckResult]:
     return out
 
 
+@dataclass
+class CveFacts:
+    severity: str | None
+    references: list[str] | None = None
+
+
+def _cve_facts(session: Session, cve_ids: list[str]) -> dict[str, Any]:
+    """Severity of every CVE, references of the first few only (a finding lists 20 at most)."""
+    out: dict[str, Any] = {}
+    for i in range(0, len(cve_ids), 2000):
+        q = select(Cve.id, Cve.severity).where(col(Cve.id).in_(cve_ids[i : i + 2000]))
+        out.update((c, CveFacts(sev)) for c, sev in session.exec(q).all())
+    if cve_ids:
+        for c, refs in session.exec(
+            select(Cve.id, Cve.references).where(col(Cve.id).in_(cve_ids[:20]))
+        ).all():
+            out[c].references = refs
+    return out
+
+
 def _sections(session: Session, device_id: int) -> dict[str, DeviceSection]:
     q = select(DeviceSection).where(
         DeviceSection.device_id == device_id, col(DeviceSection.section).in_(SECTIONS)
@@ -225,9 +245,7 @@ def evaluate_device(
     installed, unmapped = installed_on(session, {n: s.data for n, s in stored.items()}, smap)
     hits = index.match(installed)
     cve_ids = sorted({h.cve for h in hits})
-    cves = (
-        {c.id: c for c in session.exec(select(Cve).where(col(Cve.id).in_(cve_ids))).all()} if cve_ids else {}
-    )
+    cves = _cve_facts(session, cve_ids)
     kev = (
         {k.cve_id: k for k in session.exec(select(KevEntry).where(col(KevEntry.cve_id).in_(cve_ids))).all()}
         if cve_ids
@@ -235,7 +253,13 @@ def evaluate_device(
     )
     products = summarise(hits, cves=cves, kev=kev)
     _store_hits(session, device, products, cves, kev)
-    _store_unmapped(session, device, unmapped)
+    unmapped_hash = hashlib.sha256(
+        "\n".join(
+            [str(device.site_id), *sorted(f"{u.source}\t{u.name}\t{u.vendor}\t{u.version}" for u in unmapped)]
+        ).encode()
+    ).hexdigest()
+    if state is None or state.unmapped_hash != unmapped_hash:
+        _store_unmapped(session, device, unmapped)
     apply_results(
         session,
         device=device,
@@ -247,6 +271,7 @@ def evaluate_device(
     )
     state = state or VulnDeviceState(device_id=device_id, inputs_hash=digest)
     state.inputs_hash, state.generation, state.evaluated_at = digest, gen, now
+    state.unmapped_hash = unmapped_hash
     state.mapped = sum(1 for i in installed if i.cpe.part == "a")
     state.unmapped = len(unmapped)
     session.add(state)
@@ -264,16 +289,13 @@ def _store_hits(
     session: Session,
     device: Device,
     products: dict[str, ProductFinding],
-    cves: dict[str, Cve],
+    cves: dict[str, Any],
     kev: dict[str, KevEntry],
 ) -> None:
-    session.exec(delete(VulnHit).where(col(VulnHit.device_id) == device.id))  # type: ignore[call-overload]
-    rows = [
-        {
-            "device_id": device.id,
-            "site_id": device.site_id,
-            "cve_id": c,
-            "product": pf.key[:401],
+    """Bring the device's hit rows in line with ``products``, touching only what changed (a report
+    that updates one program rewrites that program's rows, not the device's hundreds)."""
+    wanted = {
+        (c, pf.key[:401]): {
             "label": pf.label[:200],
             "installed_version": (pf.installed_version or None) and pf.installed_version[:200],
             "fixed_version": (pf.fixed_version or None) and pf.fixed_version[:100],
@@ -282,26 +304,80 @@ def _store_hits(
         }
         for pf in products.values()
         for c in pf.kev_cves + pf.other_cves
-    ]
-    if rows:
+    }
+    fields = ("label", "installed_version", "fixed_version", "kev", "severity")
+    # Plain rows, not ORM objects: a device may have hundreds of hits, and this runs on every report.
+    q = select(
+        VulnHit.id, VulnHit.cve_id, VulnHit.product, VulnHit.site_id, *(getattr(VulnHit, f) for f in fields)
+    ).where(VulnHit.device_id == device.id)
+    stale: list[int] = []
+    for hit_id, cve_id, product, site_id, *current in session.exec(q).all():
+        values = wanted.pop((cve_id, product), None)
+        if values is None or site_id != device.site_id:
+            stale.append(hit_id)
+            if values is not None:
+                wanted[(cve_id, product)] = values
+        elif list(current) != [values[f] for f in fields]:
+            session.exec(update(VulnHit).where(col(VulnHit.id) == hit_id).values(**values))  # type: ignore[call-overload]
+    if stale:
+        session.exec(delete(VulnHit).where(col(VulnHit.id).in_(stale)))  # type: ignore[call-overload]
+    if wanted:
+        rows = [
+            {"device_id": device.id, "site_id": device.site_id, "cve_id": c, "product": p, **v}
+            for (c, p), v in wanted.items()
+        ]
         session.execute(insert(VulnHit), rows)
 
 
 def _store_unmapped(session: Session, device: Device, unmapped: list[Any]) -> None:
-    session.exec(delete(VulnUnmapped).where(col(VulnUnmapped.device_id) == device.id))  # type: ignore[call-overload]
-    rows = {}
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
     for u in unmapped:
         key = (u.source[:16], u.name[:300])
-        rows[key] = {
-            "device_id": device.id,
-            "site_id": device.site_id,
-            "source": key[0],
-            "name": key[1],
+        wanted[key] = {
             "vendor": (u.vendor or None) and str(u.vendor)[:300],
             "version": (u.version or None) and str(u.version)[:200],
         }
-    if rows:
-        session.execute(insert(VulnUnmapped), list(rows.values()))
+    q = select(
+        VulnUnmapped.source,
+        VulnUnmapped.name,
+        VulnUnmapped.site_id,
+        VulnUnmapped.vendor,
+        VulnUnmapped.version,
+    ).where(VulnUnmapped.device_id == device.id)
+    gone: dict[str, list[str]] = {}
+    for source, name, site_id, vendor, version in session.exec(q).all():
+        values = wanted.get((source, name))
+        if values is None or site_id != device.site_id:
+            gone.setdefault(source, []).append(name)
+        else:
+            wanted.pop((source, name))
+            if (vendor, version) != (values["vendor"], values["version"]):
+                session.exec(  # type: ignore[call-overload]
+                    update(VulnUnmapped)
+                    .where(
+                        VulnUnmapped.device_id == device.id,
+                        VulnUnmapped.source == source,
+                        VulnUnmapped.name == name,
+                    )
+                    .values(**values)
+                )
+    for source, names in gone.items():
+        for i in range(0, len(names), 500):
+            session.exec(  # type: ignore[call-overload]
+                delete(VulnUnmapped).where(
+                    VulnUnmapped.device_id == device.id,
+                    VulnUnmapped.source == source,
+                    col(VulnUnmapped.name).in_(names[i : i + 500]),
+                )
+            )
+    if wanted:
+        session.execute(
+            insert(VulnUnmapped),
+            [
+                {"device_id": device.id, "site_id": device.site_id, "source": s, "name": n, **v}
+                for (s, n), v in wanted.items()
+            ],
+        )
 
 
 def evaluate_devices(

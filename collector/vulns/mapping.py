@@ -105,8 +105,12 @@ class SoftwareMap:
     devices: Mapping[str, Any]
     # Local additions from the database (exact name -> rule id or "ignore").
     local: Mapping[tuple[str, str], str]
-    # A fleet repeats the same few hundred names: the regex scan runs once per distinct name.
+    # A fleet repeats the same few hundred names: the regex scan runs once per distinct name, and
+    # the CPE of a (name, version) once per distinct pair.
     cache: dict[tuple[str, str, str], ProductRule | None] = field(default_factory=dict, repr=False)
+    items: dict[tuple[str, Any, Any, str], Installed | Unmapped | None] = field(
+        default_factory=dict, repr=False
+    )
 
     def rule_for(self, name: str, vendor: str | None, source: str) -> ProductRule | None:
         return _lookup(self, name, vendor or "", source)
@@ -188,32 +192,48 @@ def installed_software(
     """The mapped programs of a software section (as CPEs) and the names no rule knows."""
     found: list[Installed] = []
     unmapped: dict[tuple[str, str], Unmapped] = {}
+    memo = m.items
     for item in software:
-        name = str(item.get("name") or "").strip()
-        if not name:
-            continue
-        source = str(item.get("source") or "registry")
-        vendor = item.get("vendor")
-        raw_version = None if item.get("version") is None else str(item.get("version"))
-        rule = _lookup(m, name, vendor or "", source)
-        if rule is None:
-            if not is_ignored(m, name, source):
-                unmapped.setdefault((source, name), Unmapped(name, source, vendor, raw_version))
-            continue
-        version, update = normalise_version(rule, name, raw_version, source)
-        cpe = Cpe(
-            rule.part,
-            rule.vendor,
-            rule.product,
-            version or ANY,
-            update,
-            ANY,
-            ANY,
-            rule.sw_edition,
-            TARGET_SW.get(source, ANY),
+        key = (
+            item.get("name") or "",
+            item.get("vendor"),
+            item.get("version"),
+            item.get("source") or "registry",
         )
-        found.append(Installed(rule.key, rule.label, cpe, version, name, raw_version))
+        result = memo.get(key, False)
+        if result is False:
+            result = _one(m, *key)
+            if len(memo) > 500_000:
+                memo.clear()
+            memo[key] = result
+        if isinstance(result, Installed):
+            found.append(result)
+        elif result is not None and (result.source, result.name) not in unmapped:
+            unmapped[(result.source, result.name)] = result
     return found, list(unmapped.values())
+
+
+def _one(m: SoftwareMap, name: Any, vendor: Any, version: Any, source: str) -> Installed | Unmapped | None:
+    name = str(name).strip()
+    if not name:
+        return None
+    raw_version = None if version is None else str(version)
+    rule = _lookup(m, name, vendor or "", source)
+    if rule is None:
+        return None if is_ignored(m, name, source) else Unmapped(name, source, vendor, raw_version)
+    norm, update = normalise_version(rule, name, raw_version, source)
+    cpe = Cpe(
+        rule.part,
+        rule.vendor,
+        rule.product,
+        norm or ANY,
+        update,
+        ANY,
+        ANY,
+        rule.sw_edition,
+        TARGET_SW.get(source, ANY),
+    )
+    return Installed(rule.key, rule.label, cpe, norm, name, raw_version)
 
 
 # ---- operating systems and network devices ----------------------------------------------------

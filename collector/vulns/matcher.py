@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from collector.vulns.cpe import ANY, NA, Cpe
 from collector.vulns.mapping import Installed
@@ -75,7 +76,13 @@ class Index:
     rows: list[Row] = field(default_factory=list)
     by_product: dict[str, list[Row]] = field(default_factory=dict)
     configs: dict[str, list[CConfig]] = field(default_factory=dict)
+    # Which products a CVE's configurations name: when they are one program plus the OS, that
+    # program's hits depend on nothing else installed and are remembered per (program, OS).
+    cve_products: dict[str, set[str]] = field(default_factory=dict)
     _memo: dict[tuple[str, Cpe], tuple[int, ...]] = field(default_factory=dict, repr=False)
+    _hits: dict[tuple[Any, ...], tuple[tuple[tuple[str, Row], ...], frozenset[str]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def add_row(
         self,
@@ -109,6 +116,9 @@ class Index:
 
     def add_config(self, cve: str, config: CConfig) -> None:
         self.configs.setdefault(cve, []).append(config)
+        names = self.cve_products.setdefault(cve, set())
+        for node in config.nodes:
+            names.update(self.rows[rid].cpe.key for rid in node.rows)
 
     def add_record(self, cve: str, configurations: Sequence[Configuration]) -> None:
         """Index one CVE's NVD configurations."""
@@ -141,31 +151,82 @@ class Index:
 
     def match(self, installed: Iterable[Installed]) -> list[Hit]:
         """Every (CVE, program) pair that a configuration makes vulnerable on this device."""
+        items = list(installed)
+        platform = tuple(i for i in items if i.cpe.part == "o")
+        platform_keys = {i.key for i in platform}
+        platform_id = tuple((i.key, i.cpe) for i in platform)
+        hits: list[Hit] = []
+        shared: set[str] = set()  # CVEs naming several programs: judged with the whole device
+        for inst in items:
+            memo_key = (inst.key, inst.cpe, inst.platform_only, platform_id)
+            cached = self._hits.get(memo_key)
+            if cached is None:
+                cached = self._own_hits(inst, platform, platform_keys)
+                if len(self._hits) < 200_000:
+                    self._hits[memo_key] = cached
+            found, crossing = cached
+            shared.update(crossing)
+            hits.extend(Hit(cve, inst, row) for cve, row in found)
+        if shared:
+            hits.extend(self._device_hits(items, shared))
+        hits.sort(key=lambda h: (h.cve, h.installed.key, h.row.id))
+        return hits
+
+    def _matched(self, items: Iterable[Installed]) -> dict[int, Installed]:
         matched: dict[int, Installed] = {}
-        for inst in installed:
+        for inst in items:
             for rid in self.rows_matching(inst):
                 matched.setdefault(rid, inst)
-        if not matched:
-            return []
+        return matched
+
+    def _own_hits(
+        self, inst: Installed, platform: tuple[Installed, ...], platform_keys: set[str]
+    ) -> tuple[tuple[tuple[str, Row], ...], frozenset[str]]:
+        """Hits of one program from the CVEs that name only it and the OS; and the CVEs that name
+        other programs too (judged per device)."""
+        if inst.platform_only:
+            return (), frozenset()
+        own = self.rows_matching(inst)
+        if not own:
+            return (), frozenset()
         rows = self.rows
-        candidates = {rows[rid].cve for rid in matched if rows[rid].vulnerable}
-        hits: list[Hit] = []
-        for cve in sorted(candidates):
-            seen: set[tuple[str, int]] = set()
-            for conf in self.configs.get(cve, ()):
-                if not _config_true(conf, matched):
+        candidates = {rows[rid].cve for rid in own if rows[rid].vulnerable}
+        allowed = platform_keys | {inst.key}
+        crossing = frozenset(c for c in candidates if not self.cve_products.get(c, set()) <= allowed)
+        matched = self._matched((inst, *platform)) if candidates - crossing else {}
+        out: list[tuple[str, Row]] = []
+        for cve in sorted(candidates - crossing):
+            out.extend(
+                (cve, rows[rid]) for rid in self._vulnerable_rows(cve, matched) if matched[rid] is inst
+            )
+        return tuple(out), crossing
+
+    def _vulnerable_rows(self, cve: str, matched: dict[int, Installed]) -> list[int]:
+        out: list[int] = []
+        for conf in self.configs.get(cve, ()):
+            if not _config_true(conf, matched):
+                continue
+            for node in conf.nodes:
+                if node.negate:
                     continue
-                for node in conf.nodes:
-                    if node.negate:
-                        continue
-                    for rid in node.rows:
-                        inst = matched.get(rid)
-                        if inst is None or inst.platform_only or not rows[rid].vulnerable:
-                            continue
-                        if (inst.key, rid) not in seen:
-                            seen.add((inst.key, rid))
-                            hits.append(Hit(cve, inst, rows[rid]))
-        return hits
+                for rid in node.rows:
+                    inst = matched.get(rid)
+                    if (
+                        inst is not None
+                        and not inst.platform_only
+                        and self.rows[rid].vulnerable
+                        and rid not in out
+                    ):
+                        out.append(rid)
+        return out
+
+    def _device_hits(self, items: list[Installed], cves: set[str]) -> list[Hit]:
+        matched = self._matched(items)
+        return [
+            Hit(cve, matched[rid], self.rows[rid])
+            for cve in sorted(cves)
+            for rid in self._vulnerable_rows(cve, matched)
+        ]
 
 
 def _node_true(node: CNode, matched: dict[int, Installed]) -> bool:
