@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import and_, delete, insert, or_
 from sqlmodel import Session, col, select
 
 from collector.models.types import utcnow
@@ -124,7 +124,12 @@ def generation(session: Session) -> int:
 
 
 def _config_ops(record: CveRecord) -> list[Any]:
-    return [[c.operator, c.negate, [[n.operator, n.negate] for n in c.nodes]] for c in record.configurations]
+    # Each node keeps its number of criteria, so an index that loads only some products' rows still
+    # knows an AND node is incomplete.
+    return [
+        [c.operator, c.negate, [[n.operator, n.negate, len(n.matches)] for n in c.nodes]]
+        for c in record.configurations
+    ]
 
 
 def _match_rows(record: CveRecord) -> list[dict[str, Any]]:
@@ -307,12 +312,30 @@ def load_index(session: Session) -> Index:
     return index
 
 
-def build_index(session: Session) -> Index:
+def cached_index(session: Session) -> Index | None:
+    """The full index if this process has it for the current data generation, else None."""
+    cached = _INDEX.get(str(session.get_bind().url))
+    return cached[1] if cached is not None and cached[0] == generation(session) else None
+
+
+def index_for(session: Session, *, keys: set[str]) -> Index:
+    """An index of only the rows about these products (``vendor:product``) and their CVEs'
+    configurations: what one device needs, read in milliseconds instead of the whole data."""
+    pairs = [tuple(k.split(":", 1)) for k in sorted(keys) if ":" in k]
+    if not pairs:
+        return Index()
+    cond = or_(*(and_(CpeMatchRow.vendor == v, CpeMatchRow.product == p) for v, p in pairs))
+    return build_index(session, where=cond)
+
+
+def build_index(session: Session, *, where: Any = None) -> Index:
     index = Index()
-    ops = dict(session.exec(select(Cve.id, Cve.config_ops)).all())
     ids: dict[tuple[str, int, int], list[int]] = {}
     q = select(CpeMatchRow).order_by(col(CpeMatchRow.id))
-    for r in session.exec(q).yield_per(5000):
+    if where is not None:
+        q = q.where(where)
+    rows = list(session.exec(q).all()) if where is not None else session.exec(q).yield_per(5000)
+    for r in rows:
         cpe = Cpe(
             r.part,
             r.vendor,
@@ -328,13 +351,23 @@ def build_index(session: Session) -> Index:
         )
         rid = index.add_row(r.cve_id, cpe, r.vulnerable, r.start_incl, r.start_excl, r.end_incl, r.end_excl)
         ids.setdefault((r.cve_id, r.cfg, r.node), []).append(rid)
+    q_ops = select(Cve.id, Cve.config_ops)
+    if where is not None:
+        wanted = sorted({cve for cve, _c, _n in ids})
+        ops: dict[str, Any] = {}
+        for i in range(0, len(wanted), _CHUNK):
+            ops.update(session.exec(q_ops.where(col(Cve.id).in_(wanted[i : i + _CHUNK]))).all())
+    else:
+        ops = dict(session.exec(q_ops).all())
     for cve_id, conf_ops in ops.items():
         for ci, (op, neg, nodes) in enumerate(conf_ops or []):
-            cnodes = tuple(
-                CNode(nop, bool(nneg), tuple(ids.get((cve_id, ci, ni), ())))
-                for ni, (nop, nneg) in enumerate(nodes)
-            )
-            index.add_config(cve_id, CConfig(op, bool(neg), cnodes))
+            cnodes = []
+            for ni, node in enumerate(nodes):
+                loaded = tuple(ids.get((cve_id, ci, ni), ()))
+                total = node[2] if len(node) > 2 else len(loaded)
+                # Rows not loaded (other products) can never match: they stand in as -1.
+                cnodes.append(CNode(node[0], bool(node[1]), loaded + (-1,) * max(0, total - len(loaded))))
+            index.add_config(cve_id, CConfig(op, bool(neg), tuple(cnodes)))
     return index
 
 

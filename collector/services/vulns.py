@@ -240,9 +240,14 @@ def evaluate_device(
     state = session.get(VulnDeviceState, device_id)
     if not force and state is not None and state.inputs_hash == digest and state.generation == gen:
         return Evaluation(device_id, False, mapped=state.mapped, unmapped=state.unmapped)
-    index = index if index is not None else vuln_data.load_index(session)
     smap = software_map(session)
     installed, unmapped = installed_on(session, {n: s.data for n, s in stored.items()}, smap)
+    if index is None:
+        # A report never waits for the whole index to be built: without a ready one, read only the
+        # rows of the programs this device has (exact: other rows could not match anyway).
+        index = vuln_data.cached_index(session) or vuln_data.index_for(
+            session, keys={i.key for i in installed}
+        )
     hits = index.match(installed)
     cve_ids = sorted({h.cve for h in hits})
     cves = _cve_facts(session, cve_ids)

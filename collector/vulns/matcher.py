@@ -118,7 +118,7 @@ class Index:
         self.configs.setdefault(cve, []).append(config)
         names = self.cve_products.setdefault(cve, set())
         for node in config.nodes:
-            names.update(self.rows[rid].cpe.key for rid in node.rows)
+            names.update(self.rows[rid].cpe.key for rid in node.rows if rid >= 0)
 
     def add_record(self, cve: str, configurations: Sequence[Configuration]) -> None:
         """Index one CVE's NVD configurations."""

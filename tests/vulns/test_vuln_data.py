@@ -197,3 +197,52 @@ def test_cve_findings_take_their_severity_from_cvss(client, app) -> None:  # typ
     # CVE-2021-28550 (KEV) and CVE-2023-26369 (KEV): both known exploited -> one vuln.kev finding.
     assert set(found) == {"vuln.kev"}
     assert found["vuln.kev"].observed["cves"] == ["CVE-2021-28550", "CVE-2023-26369"]  # type: ignore[index]
+
+
+def test_a_reports_partial_index_matches_like_the_full_one(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The ingest path reads only the rows of the device's programs; an AND node naming a program the
+    device lacks must still be false there."""
+    from collector.vulns.mapping import installed_software, load_map, os_installed
+
+    import_fixtures(app.state.engine)
+    both = {
+        "id": "CVE-2099-0001",
+        "lastModified": "2026-11-30T10:00:00.000",
+        # One AND node over two programs: only a device with both is vulnerable.
+        "configurations": [
+            {
+                "nodes": [
+                    {
+                        "operator": "AND",
+                        "cpeMatch": [
+                            {"vulnerable": True, "criteria": "cpe:2.3:a:rarlab:winrar:*:*:*:*:*:*:*:*"},
+                            {"vulnerable": True, "criteria": "cpe:2.3:a:7-zip:7-zip:*:*:*:*:*:*:*:*"},
+                        ],
+                    }
+                ]
+            }
+        ],
+    }
+    (tmp_path / "both.json").write_text(json.dumps(both))
+    with session_scope(app.state.engine) as session:
+        vuln_data.import_paths(session, paths=[tmp_path / "both.json"])
+    lists = [
+        [("WinRAR 6.22 (64-bit)", "6.22.0")],
+        [("WinRAR 6.22 (64-bit)", "6.22.0"), ("7-Zip 23.01 (x64)", "23.01")],
+        [
+            ("Adobe Acrobat Reader DC", "18.011.20038"),
+            ("Google Chrome", "99.0.4844.50"),
+            ("Java 7 Update 9", "7.0.90"),
+        ],
+    ]
+    with Session(app.state.engine) as session:
+        full = vuln_data.build_index(session)
+        for sw in lists:
+            installed, _ = installed_software(load_map(), [{"name": n, "version": v} for n, v in sw])
+            installed += os_installed(WIN10.model_dump())
+            part = vuln_data.index_for(session, keys={i.key for i in installed})
+            assert len(part) < len(full)
+            got_full = sorted((h.cve, h.installed.key) for h in full.match(installed))
+            got_part = sorted((h.cve, h.installed.key) for h in part.match(installed))
+            assert got_full == got_part
+            assert ("CVE-2099-0001" in {c for c, _ in got_full}) is (len(sw) == 2)
