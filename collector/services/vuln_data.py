@@ -7,6 +7,7 @@ Keyword-only services, no HTTP: the CLI, the web console and a background job ca
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from collector.models.types import utcnow
@@ -24,6 +25,8 @@ from collector.vulns.cpe import Cpe
 from collector.vulns.kev import KevCatalog, is_kev, parse_catalog
 from collector.vulns.matcher import CConfig, CNode, Index
 from collector.vulns.nvd import CveRecord, FeedError, is_nvd, records_of
+
+log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(days=14)
 SOURCES = ("nvd", "kev")
@@ -312,47 +315,93 @@ def load_index(session: Session) -> Index:
     return index
 
 
+# Data this large is worth a full index in memory; smaller data is read per report.
+WARM_ABOVE_CVES = 5000
+WARM_IN_BACKGROUND = True
+_WARMING: set[tuple[str, int]] = set()
+
+
 def cached_index(session: Session) -> Index | None:
-    """The full index if this process has it for the current data generation, else None."""
-    cached = _INDEX.get(str(session.get_bind().url))
-    return cached[1] if cached is not None and cached[0] == generation(session) else None
+    """The full index if this process has it for the current data generation, else None; when the
+    data is large, a missing index starts being built in a background thread (the caller goes on
+    with ``index_for``)."""
+    key, gen = str(session.get_bind().url), generation(session)
+    cached = _INDEX.get(key)
+    if cached is not None and cached[0] == gen:
+        return cached[1]
+    src = session.get(VulnSource, "nvd")
+    if WARM_IN_BACKGROUND and src is not None and src.records > WARM_ABOVE_CVES:
+        _warm(session.get_bind(), key, gen)
+    return None
+
+
+def _warm(engine: Any, key: str, gen: int) -> None:
+    with _INDEX_LOCK:
+        if (key, gen) in _WARMING:
+            return
+        _WARMING.add((key, gen))
+
+    def build() -> None:
+        try:
+            with Session(engine) as session:
+                load_index(session)
+        except Exception:  # the per-report path keeps working; say why the warm-up failed
+            log.exception("building the vulnerability match index failed")
+
+    threading.Thread(target=build, name="vuln-index", daemon=True).start()
+
+
+_ROW_COLUMNS = (
+    CpeMatchRow.cve_id,
+    CpeMatchRow.cfg,
+    CpeMatchRow.node,
+    CpeMatchRow.vulnerable,
+    CpeMatchRow.part,
+    CpeMatchRow.vendor,
+    CpeMatchRow.product,
+    CpeMatchRow.version,
+    CpeMatchRow.update,
+    CpeMatchRow.edition,
+    CpeMatchRow.language,
+    CpeMatchRow.sw_edition,
+    CpeMatchRow.target_sw,
+    CpeMatchRow.target_hw,
+    CpeMatchRow.other,
+    CpeMatchRow.start_incl,
+    CpeMatchRow.start_excl,
+    CpeMatchRow.end_incl,
+    CpeMatchRow.end_excl,
+)
 
 
 def index_for(session: Session, *, keys: set[str]) -> Index:
     """An index of only the rows about these products (``vendor:product``) and their CVEs'
-    configurations: what one device needs, read in milliseconds instead of the whole data."""
-    pairs = [tuple(k.split(":", 1)) for k in sorted(keys) if ":" in k]
-    if not pairs:
-        return Index()
-    cond = or_(*(and_(CpeMatchRow.vendor == v, CpeMatchRow.product == p) for v, p in pairs))
-    return build_index(session, where=cond)
+    configurations: what one device needs, read through the (vendor, product) index."""
+    by_vendor: dict[str, list[str]] = {}
+    for k in sorted(keys):
+        if ":" in k:
+            vendor, product = k.split(":", 1)
+            by_vendor.setdefault(vendor, []).append(product)
+    rows: list[Any] = []
+    for vendor, products in by_vendor.items():
+        q = select(*_ROW_COLUMNS).where(CpeMatchRow.vendor == vendor, col(CpeMatchRow.product).in_(products))
+        rows.extend(session.exec(q.order_by(col(CpeMatchRow.id))).all())
+    return build_index(session, rows=rows)
 
 
-def build_index(session: Session, *, where: Any = None) -> Index:
+def build_index(session: Session, *, rows: Iterable[Any] | None = None) -> Index:
+    """The match index of every stored row, or of the given ``rows`` (``_ROW_COLUMNS`` tuples) and
+    their CVEs' configurations."""
     index = Index()
     ids: dict[tuple[str, int, int], list[int]] = {}
-    q = select(CpeMatchRow).order_by(col(CpeMatchRow.id))
-    if where is not None:
-        q = q.where(where)
-    rows = list(session.exec(q).all()) if where is not None else session.exec(q).yield_per(5000)
-    for r in rows:
-        cpe = Cpe(
-            r.part,
-            r.vendor,
-            r.product,
-            r.version,
-            r.update,
-            r.edition,
-            r.language,
-            r.sw_edition,
-            r.target_sw,
-            r.target_hw,
-            r.other,
-        )
-        rid = index.add_row(r.cve_id, cpe, r.vulnerable, r.start_incl, r.start_excl, r.end_incl, r.end_excl)
-        ids.setdefault((r.cve_id, r.cfg, r.node), []).append(rid)
+    partial = rows is not None
+    if rows is None:
+        rows = session.exec(select(*_ROW_COLUMNS).order_by(col(CpeMatchRow.id))).yield_per(5000)
+    for cve, cfg, node, vulnerable, *fields, si, se, ei, ee in rows:
+        rid = index.add_row(cve, Cpe(*fields), vulnerable, si, se, ei, ee)
+        ids.setdefault((cve, cfg, node), []).append(rid)
     q_ops = select(Cve.id, Cve.config_ops)
-    if where is not None:
+    if partial:
         wanted = sorted({cve for cve, _c, _n in ids})
         ops: dict[str, Any] = {}
         for i in range(0, len(wanted), _CHUNK):
