@@ -128,7 +128,8 @@ class VulnDeviceState(SQLModel, table=True):
     evaluated_at: datetime = ts_field()
     mapped: int = 0
     unmapped: int = 0
-    unmapped_hash: str = Field(default="", max_length=64)  # the unmapped names stored last
+    # The unmapped names stored last: {"site": id, "items": [[source, name, vendor, version], ...]}.
+    unmapped_list: dict[str, Any] | None = json_field()
 
 
 class VulnUnmapped(SQLModel, table=True):

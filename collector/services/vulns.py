@@ -246,7 +246,9 @@ def evaluate_device(
         # A report never waits for the whole index to be built: without a ready one, read only the
         # rows of the programs this device has (exact: other rows could not match anyway).
         index = vuln_data.cached_index(session) or vuln_data.index_for(
-            session, keys={i.key for i in installed}
+            session,
+            keys={i.key for i in installed},
+            platforms={i.key for i in installed if i.cpe.part == "o"},
         )
     hits = index.match(installed)
     cve_ids = sorted({h.cve for h in hits})
@@ -258,13 +260,10 @@ def evaluate_device(
     )
     products = summarise(hits, cves=cves, kev=kev)
     _store_hits(session, device, products, cves, kev)
-    unmapped_hash = hashlib.sha256(
-        "\n".join(
-            [str(device.site_id), *sorted(f"{u.source}\t{u.name}\t{u.vendor}\t{u.version}" for u in unmapped)]
-        ).encode()
-    ).hexdigest()
-    if state is None or state.unmapped_hash != unmapped_hash:
-        _store_unmapped(session, device, unmapped)
+    snapshot = state.unmapped_list if state is not None else None
+    current = unmapped_snapshot(device, unmapped)
+    if current != snapshot:
+        _store_unmapped(session, device, current, snapshot)
     apply_results(
         session,
         device=device,
@@ -276,7 +275,7 @@ def evaluate_device(
     )
     state = state or VulnDeviceState(device_id=device_id, inputs_hash=digest)
     state.inputs_hash, state.generation, state.evaluated_at = digest, gen, now
-    state.unmapped_hash = unmapped_hash
+    state.unmapped_list = current
     state.mapped = sum(1 for i in installed if i.cpe.part == "a")
     state.unmapped = len(unmapped)
     session.add(state)
@@ -334,38 +333,34 @@ def _store_hits(
         session.execute(insert(VulnHit), rows)
 
 
-def _store_unmapped(session: Session, device: Device, unmapped: list[Any]) -> None:
-    wanted: dict[tuple[str, str], dict[str, Any]] = {}
-    for u in unmapped:
-        key = (u.source[:16], u.name[:300])
-        wanted[key] = {
-            "vendor": (u.vendor or None) and str(u.vendor)[:300],
-            "version": (u.version or None) and str(u.version)[:200],
-        }
-    q = select(
-        VulnUnmapped.source,
-        VulnUnmapped.name,
-        VulnUnmapped.site_id,
-        VulnUnmapped.vendor,
-        VulnUnmapped.version,
-    ).where(VulnUnmapped.device_id == device.id)
+def unmapped_snapshot(device: Device, unmapped: list[Any]) -> dict[str, Any]:
+    """What a device's unmapped rows hold, as one JSON value kept with its evaluation state."""
+    items = {
+        (u.source[:16], u.name[:300]): [
+            u.source[:16],
+            u.name[:300],
+            (u.vendor or None) and str(u.vendor)[:300],
+            (u.version or None) and str(u.version)[:200],
+        ]
+        for u in unmapped
+    }
+    return {"site": device.site_id, "items": sorted(items.values(), key=lambda i: (i[0], i[1]))}
+
+
+def _store_unmapped(
+    session: Session, device: Device, current: dict[str, Any], previous: dict[str, Any] | None
+) -> None:
+    """Bring the device's unmapped rows from ``previous`` to ``current`` (snapshots): only the names
+    that came or went are written, and nothing is read back row by row."""
+    wanted = {(s, n): (v, ver) for s, n, v, ver in current["items"]}
+    before: dict[tuple[str, str], tuple[Any, Any]] = {}
+    if previous and previous.get("site") == device.site_id:
+        before = {(s, n): (v, ver) for s, n, v, ver in previous.get("items", [])}
+    else:
+        session.exec(delete(VulnUnmapped).where(VulnUnmapped.device_id == device.id))  # type: ignore[call-overload]
     gone: dict[str, list[str]] = {}
-    for source, name, site_id, vendor, version in session.exec(q).all():
-        values = wanted.get((source, name))
-        if values is None or site_id != device.site_id:
-            gone.setdefault(source, []).append(name)
-        else:
-            wanted.pop((source, name))
-            if (vendor, version) != (values["vendor"], values["version"]):
-                session.exec(  # type: ignore[call-overload]
-                    update(VulnUnmapped)
-                    .where(
-                        VulnUnmapped.device_id == device.id,
-                        VulnUnmapped.source == source,
-                        VulnUnmapped.name == name,
-                    )
-                    .values(**values)
-                )
+    for key in before.keys() - wanted.keys():
+        gone.setdefault(key[0], []).append(key[1])
     for source, names in gone.items():
         for i in range(0, len(names), 500):
             session.exec(  # type: ignore[call-overload]
@@ -375,12 +370,31 @@ def _store_unmapped(session: Session, device: Device, unmapped: list[Any]) -> No
                     col(VulnUnmapped.name).in_(names[i : i + 500]),
                 )
             )
-    if wanted:
+    for (source, name), (vendor, version) in wanted.items():
+        if (source, name) in before and before[(source, name)] != (vendor, version):
+            session.exec(  # type: ignore[call-overload]
+                update(VulnUnmapped)
+                .where(
+                    VulnUnmapped.device_id == device.id,
+                    VulnUnmapped.source == source,
+                    VulnUnmapped.name == name,
+                )
+                .values(vendor=vendor, version=version)
+            )
+    added = [k for k in wanted if k not in before]
+    if added:
         session.execute(
             insert(VulnUnmapped),
             [
-                {"device_id": device.id, "site_id": device.site_id, "source": s, "name": n, **v}
-                for (s, n), v in wanted.items()
+                {
+                    "device_id": device.id,
+                    "site_id": device.site_id,
+                    "source": s,
+                    "name": n,
+                    "vendor": wanted[(s, n)][0],
+                    "version": wanted[(s, n)][1],
+                }
+                for s, n in added
             ],
         )
 
