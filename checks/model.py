@@ -93,6 +93,11 @@ class Verdict:
         return cls(CheckStatus.SKIPPED, evidence, observed)
 
     @classmethod
+    def unknown(cls, evidence: str, **observed: Any) -> Verdict:
+        """The check applies but the agent could not observe what it needs (e.g. no privilege)."""
+        return cls(CheckStatus.UNKNOWN, evidence, observed)
+
+    @classmethod
     def error(cls, evidence: str, **observed: Any) -> Verdict:
         return cls(CheckStatus.ERROR, evidence, observed)
 

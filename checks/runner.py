@@ -1,9 +1,10 @@
 """Runs the catalog's checks over a subject's facts.
 
 Every check yields at least one result: a verdict from its evaluator, ``not_applicable`` when a
-fact it needs was not collected (the evaluator raised ``MissingFact``) or the check is not for this
-platform, and ``error`` with the message when the evaluator itself failed. One failing evaluator
-never stops the others.
+fact it needs was not collected (the evaluator raised ``MissingFact``: the section was not part of
+this report, or the check is not for this platform), ``unknown`` when the agent looked but could not
+see (``CannotObserve``: no privilege, state unreadable; never a pass), and ``error`` with the message
+when the evaluator itself failed. One failing evaluator never stops the others.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ T = TypeVar("T")
 
 class MissingFact(LookupError):
     """Raised by an evaluator when a fact it needs was not collected: the check is not applicable."""
+
+
+class CannotObserve(LookupError):
+    """Raised by an evaluator when the agent tried but could not observe what the check needs (no
+    privilege, a state it cannot read): the result is ``unknown``, which never counts as a pass."""
 
 
 def require(value: T | None, what: str) -> T:
@@ -44,6 +50,8 @@ def run_check(check: CheckDefinition, facts: Facts, *, now: datetime | None = No
         out = ev.fn(facts, params)
     except MissingFact as exc:
         return [_plain(check, CheckStatus.NOT_APPLICABLE, f"fact not collected: {exc}")]
+    except CannotObserve as exc:
+        return [_plain(check, CheckStatus.UNKNOWN, f"could not observe: {exc}")]
     except Exception as exc:  # an evaluator bug must not stop the other checks
         return [_plain(check, CheckStatus.ERROR, f"{type(exc).__name__}: {exc}")]
     verdicts = out if isinstance(out, list) else [out]

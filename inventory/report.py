@@ -27,6 +27,9 @@ class CheckStatus(StrEnum):
     ERROR = "error"
     NOT_APPLICABLE = "not_applicable"
     SKIPPED = "skipped"
+    # The check applies but could not see (no privilege, unreadable state): never a pass, and counted
+    # as not passed in the compliance score. Additive: added without a schema version bump.
+    UNKNOWN = "unknown"
 
 
 class CheckResult(BaseModel):

@@ -2,8 +2,9 @@
 encryption, time sync, Secure Boot and TPM.
 
 Every part is optional and every field defaults to ``None`` = "not known": a reader that cannot
-tell (no permission, tool absent, unknown output) leaves it unset rather than guessing, and the
-checks then report ``not_applicable``. Readers record why a part is missing in ``errors``.
+tell (no permission, unknown output) leaves it unset rather than guessing and records why a part is
+missing in ``errors``; the checks then report ``unknown``, which never counts as a pass. What is
+absent is a fact, not a blind spot: no firewall installed is ``FirewallFacts(product="none")``.
 """
 
 from __future__ import annotations

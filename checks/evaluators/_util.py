@@ -6,7 +6,7 @@ import ipaddress
 from datetime import UTC, datetime
 from typing import Any
 
-from checks.runner import MissingFact
+from checks.runner import CannotObserve, MissingFact
 from inventory.facts import Facts
 from inventory.security import SecurityFacts
 
@@ -20,12 +20,19 @@ def security(facts: Facts) -> SecurityFacts:
 
 
 def part(facts: Facts, name: str) -> Any:
-    """One part of the security section, or ``MissingFact`` naming it and why it is missing."""
+    """One part of the security section.
+
+    Missing with a reason in ``errors`` (the agent tried: no privilege, state unreadable):
+    ``CannotObserve`` -> ``unknown``, never a pass. Missing without one (not collected at all):
+    ``MissingFact`` -> ``not_applicable``.
+    """
     sec = security(facts)
     value = getattr(sec, name, None)
     if value is None:
         why = sec.errors.get(name)
-        raise MissingFact(f"security.{name}" + (f" ({why})" if why else ""))
+        if why:
+            raise CannotObserve(f"security.{name} ({why})")
+        raise MissingFact(f"security.{name}")
     return value
 
 

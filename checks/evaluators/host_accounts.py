@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import AccountFacts
 
@@ -23,7 +23,7 @@ class AdminParams(BaseModel):
 def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.admins is None:
-        raise MissingFact("security.accounts.admins")
+        raise CannotObserve("security.accounts.admins")
     allowed = {a.lower() for a in params.allowed}
     counted = [
         a.name
@@ -41,7 +41,7 @@ def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
 def guest_disabled(facts: Facts, params: object) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.guest_enabled is None:
-        raise MissingFact("security.accounts.guest_enabled")
+        raise CannotObserve("security.accounts.guest_enabled")
     if acc.guest_enabled:
         return Verdict.failed("the guest account is enabled: anyone can log in without a password")
     return Verdict.passed("the guest account is disabled")
@@ -51,7 +51,7 @@ def guest_disabled(facts: Facts, params: object) -> Verdict:
 def builtin_admin_disabled(facts: Facts, params: object) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.builtin_admin_enabled is None:
-        raise MissingFact("security.accounts.builtin_admin_enabled")
+        raise CannotObserve("security.accounts.builtin_admin_enabled")
     if acc.builtin_admin_enabled:
         return Verdict.failed("the built-in Administrator account is enabled")
     return Verdict.passed("the built-in Administrator account is disabled")
@@ -61,7 +61,7 @@ def builtin_admin_disabled(facts: Facts, params: object) -> Verdict:
 def single_uid0(facts: Facts, params: object) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.uid0_accounts is None:
-        raise MissingFact("security.accounts.uid0_accounts")
+        raise CannotObserve("security.accounts.uid0_accounts")
     extra = [n for n in acc.uid0_accounts if n != "root"]
     if extra:
         return Verdict.failed(

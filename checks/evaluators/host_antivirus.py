@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import day, days_since, part
 from checks.model import Verdict, evaluator, now
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import AntivirusFacts
 
@@ -29,7 +29,7 @@ def antivirus_enabled(facts: Facts, params: object) -> Verdict:
     if on:
         return Verdict.passed(f"real-time protection on: {', '.join(on)}", enabled=on)
     if all(p.enabled is None for p in av.products):
-        raise MissingFact("security.antivirus.products[].enabled")
+        raise CannotObserve("security.antivirus.products[].enabled")
     off = [p.name for p in av.products if p.enabled is False]
     return Verdict.failed(f"real-time protection off: {', '.join(off)}", disabled=off)
 
@@ -57,7 +57,7 @@ def antivirus_fresh(facts: Facts, params: FreshParams) -> Verdict:
         return Verdict.fail_if(age > params.max_age_days, text, signature_age_days=age, product=best.name)
     flags = [p for p in active if p.up_to_date is not None]
     if not flags:
-        raise MissingFact("security.antivirus signature age")
+        raise CannotObserve("security.antivirus signature age")
     fresh = [p.name for p in flags if p.up_to_date]
     if fresh:
         return Verdict.passed(f"signatures up to date (as the product reports): {', '.join(fresh)}")

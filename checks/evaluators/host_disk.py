@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import GIB, part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact, require
+from checks.runner import CannotObserve, MissingFact, require
 from inventory.facts import Facts
 from inventory.security import EncryptionFacts
 
@@ -48,7 +48,7 @@ def disk_free(facts: Facts, params: FreeParams) -> list[Verdict]:
 def system_disk_encrypted(facts: Facts, params: object) -> Verdict:
     enc: EncryptionFacts = part(facts, "encryption")
     if enc.system_encrypted is None:
-        raise MissingFact("security.encryption.system_encrypted")
+        raise CannotObserve("security.encryption.system_encrypted")
     system = [v for v in enc.volumes if v.system]
     desc = ", ".join(
         f"{v.name}: {v.method or ('encrypted' if v.encrypted else 'not encrypted')}" for v in system

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import PasswordPolicy
 
@@ -24,7 +24,7 @@ class MinLengthParams(BaseModel):
 def password_min_length(facts: Facts, params: MinLengthParams) -> Verdict:
     p: PasswordPolicy = part(facts, "password_policy")
     if p.min_length is None:
-        raise MissingFact("security.password_policy.min_length")
+        raise CannotObserve("security.password_policy.min_length")
     text = f"minimum password length {p.min_length} (required {params.min_length}){_src(p)}"
     return Verdict.fail_if(p.min_length < params.min_length, text, min_length=p.min_length)
 
@@ -40,7 +40,7 @@ def password_max_age(facts: Facts, params: MaxAgeParams) -> Verdict:
     if p.never_expires:
         return Verdict.failed(f"passwords never expire (required at most {params.max_days} days){_src(p)}")
     if p.max_age_days is None:
-        raise MissingFact("security.password_policy.max_age_days")
+        raise CannotObserve("security.password_policy.max_age_days")
     text = f"passwords expire after {p.max_age_days} days (required at most {params.max_days}){_src(p)}"
     return Verdict.fail_if(p.max_age_days > params.max_days, text, max_age_days=p.max_age_days)
 
@@ -54,7 +54,7 @@ class HistoryParams(BaseModel):
 def password_history(facts: Facts, params: HistoryParams) -> Verdict:
     p: PasswordPolicy = part(facts, "password_policy")
     if p.history is None:
-        raise MissingFact("security.password_policy.history")
+        raise CannotObserve("security.password_policy.history")
     text = f"{p.history} previous passwords remembered (required {params.min_history}){_src(p)}"
     return Verdict.fail_if(p.history < params.min_history, text, history=p.history)
 
@@ -63,7 +63,7 @@ def password_history(facts: Facts, params: HistoryParams) -> Verdict:
 def password_complexity(facts: Facts, params: object) -> Verdict:
     p: PasswordPolicy = part(facts, "password_policy")
     if p.complexity is None:
-        raise MissingFact("security.password_policy.complexity")
+        raise CannotObserve("security.password_policy.complexity")
     if p.complexity:
         return Verdict.passed(f"passwords must mix character classes{_src(p)}")
     return Verdict.failed(f"no password complexity requirement{_src(p)}")
@@ -78,7 +78,7 @@ class LockoutParams(BaseModel):
 def account_lockout(facts: Facts, params: LockoutParams) -> Verdict:
     p: PasswordPolicy = part(facts, "password_policy")
     if p.lockout_threshold is None:
-        raise MissingFact("security.password_policy.lockout_threshold")
+        raise CannotObserve("security.password_policy.lockout_threshold")
     if p.lockout_threshold == 0:
         return Verdict.failed(f"accounts never lock after failed logins{_src(p)}", lockout_threshold=0)
     text = (

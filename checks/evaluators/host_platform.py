@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from checks.evaluators._util import part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import BootFacts, TpmFacts
 
@@ -17,7 +17,7 @@ def secure_boot(facts: Facts, params: object) -> Verdict:
     if boot.uefi is False:
         return Verdict.failed("the PC boots in legacy BIOS mode: no Secure Boot", uefi=False)
     if boot.secure_boot is None:
-        raise MissingFact("security.boot.secure_boot")
+        raise CannotObserve("security.boot.secure_boot")
     if boot.secure_boot:
         return Verdict.passed("Secure Boot is on", uefi=boot.uefi)
     return Verdict.failed("UEFI firmware with Secure Boot off", uefi=boot.uefi)
@@ -32,15 +32,15 @@ class TpmParams(BaseModel):
 def tpm_present(facts: Facts, params: TpmParams) -> Verdict:
     tpm: TpmFacts = part(facts, "tpm")
     if tpm.present is None:
-        raise MissingFact("security.tpm.present")
+        raise CannotObserve("security.tpm.present")
     if not tpm.present:
         return Verdict.failed("no TPM found (or it is disabled in the firmware)")
     if tpm.version is None:
-        raise MissingFact("security.tpm.version")
+        raise CannotObserve("security.tpm.version")
     try:
         major = int(tpm.version.strip().split(".")[0])
     except ValueError:
-        raise MissingFact(f"a readable TPM version (got {tpm.version!r})") from None
+        raise CannotObserve(f"a readable TPM version (got {tpm.version!r})") from None
     if major < params.min_major:
         return Verdict.failed(f"TPM {tpm.version} (required {params.min_major}.0)", version=tpm.version)
     ready = "" if tpm.ready is not False else " (not ready for use)"

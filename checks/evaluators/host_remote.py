@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from checks.evaluators._util import is_lan_address, is_loopback, is_wildcard, part, scope_is_lan
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve, MissingFact
 from inventory.facts import Facts
 from inventory.security import RemoteAccessFacts, RemoteService
 
@@ -24,7 +24,7 @@ def _service(facts: Facts, which: str) -> RemoteService:
     ra: RemoteAccessFacts = part(facts, "remote_access")
     svc = getattr(ra, which)
     if svc is None:
-        raise MissingFact(f"security.remote_access.{which}")
+        raise MissingFact(f"security.remote_access.{which}")  # no such service on this OS
     return svc
 
 
@@ -40,7 +40,7 @@ def remote_lan_only(facts: Facts, params: ServiceParams) -> Verdict:
     name = NAMES[params.service]
     running = _running(svc)
     if running is None:
-        raise MissingFact(f"security.remote_access.{params.service}.enabled")
+        raise CannotObserve(f"security.remote_access.{params.service}.enabled")
     if not running:
         return Verdict.passed(f"{name} is off")
     listening = ", ".join(svc.listening) or f"port {svc.port or '?'}"
@@ -62,7 +62,7 @@ def remote_lan_only(facts: Facts, params: ServiceParams) -> Verdict:
             return Verdict.passed(
                 f"{name} listens on LAN addresses only ({listening})", listening=svc.listening
             )
-        raise MissingFact(f"which remote addresses the firewall lets reach the {name}")
+        raise CannotObserve(f"which remote addresses the firewall lets reach the {name}")
     scopes = {s: scope_is_lan(s) for s in svc.allowed_from}
     open_ = [s for s, lan in scopes.items() if lan is False]
     if open_:
@@ -72,7 +72,7 @@ def remote_lan_only(facts: Facts, params: ServiceParams) -> Verdict:
             allowed_from=svc.allowed_from,
         )
     if any(lan is None for lan in scopes.values()):
-        raise MissingFact(f"readable firewall scope for the {name} ({', '.join(svc.allowed_from)})")
+        raise CannotObserve(f"readable firewall scope for the {name} ({', '.join(svc.allowed_from)})")
     allowed = ", ".join(svc.allowed_from) or "nobody"
     return Verdict.passed(f"{name} is on, reachable only from: {allowed}", allowed_from=svc.allowed_from)
 
@@ -83,7 +83,7 @@ def rdp_nla(facts: Facts, params: object) -> Verdict:
     if _running(svc) is False:
         return Verdict.not_applicable("Remote Desktop is off")
     if svc.nla_required is None:
-        raise MissingFact("security.remote_access.rdp.nla_required")
+        raise CannotObserve("security.remote_access.rdp.nla_required")
     if svc.nla_required:
         return Verdict.passed("Remote Desktop requires Network Level Authentication")
     return Verdict.failed("Remote Desktop accepts connections without Network Level Authentication")
@@ -95,7 +95,7 @@ def ssh_root_login(facts: Facts, params: object) -> Verdict:
     if _running(svc) is False:
         return Verdict.not_applicable("the SSH server is off")
     if svc.root_login is None:
-        raise MissingFact("security.remote_access.ssh.root_login")
+        raise CannotObserve("security.remote_access.ssh.root_login")
     value = svc.root_login.lower()
     if value in ("no", "prohibit-password", "without-password", "forced-commands-only"):
         return Verdict.passed(f"SSH root login with a password is refused (PermitRootLogin {value})")

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import ScreenLockFacts
 
@@ -25,7 +25,7 @@ def screen_lock(facts: Facts, params: ScreenLockParams) -> Verdict:
             f"the screen does not lock with a password{src}", timeout_seconds=s.timeout_seconds
         )
     if s.timeout_seconds is None:
-        raise MissingFact("security.screen_lock.timeout_seconds")
+        raise CannotObserve("security.screen_lock.timeout_seconds")
     limit = f"limit {params.max_seconds // 60} min"
     if s.timeout_seconds == 0:
         return Verdict.failed(f"the screen never locks by itself ({limit}){src}", timeout_seconds=0)

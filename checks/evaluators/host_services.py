@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import is_loopback, part
 from checks.model import Verdict, evaluator
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import Listener, SmbFacts
 
@@ -55,9 +56,7 @@ def smb1_disabled(facts: Facts, params: object) -> Verdict:
     if smb.smb1_enabled is None:
         if smb.server_running is False:
             return Verdict.passed("no SMB file server is running")
-        from checks.runner import MissingFact
-
-        raise MissingFact("security.smb.smb1_enabled")
+        raise CannotObserve("security.smb.smb1_enabled")
     proto = f" (server min protocol {smb.min_protocol})" if smb.min_protocol else ""
     if smb.smb1_enabled:
         return Verdict.failed(f"the file server accepts SMBv1{proto}", min_protocol=smb.min_protocol)

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import part
 from checks.model import Verdict, evaluator
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import TimeSyncFacts
 
@@ -24,7 +24,7 @@ def time_synchronized(facts: Facts, params: TimeParams) -> Verdict:
     if t.enabled is False:
         return Verdict.failed(f"{svc} is off: the clock is not synchronised", service=t.service)
     if t.synchronized is None and t.offset_seconds is None:
-        raise MissingFact("security.time_sync.synchronized")
+        raise CannotObserve("security.time_sync.synchronized")
     if t.synchronized is False:
         return Verdict.failed(f"{svc} is not synchronised{src}", service=t.service)
     if t.offset_seconds is not None and abs(t.offset_seconds) > params.max_offset_seconds:

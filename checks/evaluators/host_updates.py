@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import day, days_since, part
 from checks.model import Verdict, evaluator, now
-from checks.runner import MissingFact
+from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import UpdateFacts
 
@@ -15,7 +15,7 @@ from inventory.security import UpdateFacts
 def updates_automatic(facts: Facts, params: object) -> Verdict:
     up: UpdateFacts = part(facts, "updates")
     if up.automatic is None:
-        raise MissingFact("security.updates.automatic")
+        raise CannotObserve("security.updates.automatic")
     how = up.mechanism or "automatic updates"
     if up.automatic:
         return Verdict.passed(f"automatic updates on ({how})", mechanism=up.mechanism)
@@ -31,7 +31,7 @@ class RecentParams(BaseModel):
 def updates_recent(facts: Facts, params: RecentParams) -> Verdict:
     up: UpdateFacts = part(facts, "updates")
     if up.last_update_at is None:
-        raise MissingFact("security.updates.last_update_at")
+        raise CannotObserve("security.updates.last_update_at")
     age = days_since(up.last_update_at, now())
     what = f" ({up.last_update_what})" if up.last_update_what else ""
     text = f"last update installed {day(up.last_update_at)}{what}, {age} days ago (limit {params.max_days})"
@@ -47,7 +47,7 @@ class PendingParams(BaseModel):
 def updates_pending_security(facts: Facts, params: PendingParams) -> Verdict:
     up: UpdateFacts = part(facts, "updates")
     if up.pending_security is None:
-        raise MissingFact("security.updates.pending_security (the OS does not tell)")
+        raise CannotObserve("security.updates.pending_security (the OS does not tell)")
     n = up.pending_security
     total = f" of {up.pending_total} pending" if up.pending_total is not None else ""
     if n > params.max_pending:
@@ -59,7 +59,7 @@ def updates_pending_security(facts: Facts, params: PendingParams) -> Verdict:
 def updates_reboot_pending(facts: Facts, params: object) -> Verdict:
     up: UpdateFacts = part(facts, "updates")
     if up.reboot_required is None:
-        raise MissingFact("security.updates.reboot_required")
+        raise CannotObserve("security.updates.reboot_required")
     if up.reboot_required:
         return Verdict.failed("installed updates wait for a restart to take effect")
     return Verdict.passed("no restart pending for installed updates")

@@ -4,8 +4,9 @@
   pass, reopens it on a later failure keeping its history, and records each change of evidence.
 - ``accept_risk`` records a user's risk acceptance with a reason and an expiry; an accepted finding
   stays accepted until then, and counts as open again afterwards.
-- ``device_compliance`` / ``site_compliance`` / ``sites_compliance``: passed / (passed + failed) over
-  the devices' latest results; not_applicable, skipped and error are left out.
+- ``device_compliance`` / ``site_compliance`` / ``sites_compliance``: passed / (passed + failed +
+  unknown) over the devices' latest results: a check that could not observe (unknown) counts as not
+  passed; not_applicable, skipped and error are left out.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
 from typing import Any
 
+import yaml
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
@@ -37,6 +41,27 @@ MAX_ACCEPT_DAYS = 366
 EVENT_MODULES = frozenset({"changes"})
 
 
+# ---- what the checks are ---------------------------------------------------------------------------
+
+
+@cache
+def collector_checks() -> dict[str, CheckDefinition]:
+    """Checks the collector judges itself (known vulnerabilities): never run by an agent."""
+    text = (resources.files("collector.data") / "collector_checks.yaml").read_text(encoding="utf-8")
+    return {c.id: c for c in (CheckDefinition.model_validate(raw) for raw in yaml.safe_load(text))}
+
+
+@cache
+def collector_modules() -> frozenset[str]:
+    """Modules whose findings no agent report speaks for (a report never closes them as gone)."""
+    return frozenset(c.module for c in collector_checks().values())
+
+
+def definitions() -> dict[str, CheckDefinition]:
+    """Every check a finding can be about: the agent catalog and the collector's own."""
+    return {**load_catalog(), **collector_checks()}
+
+
 # ---- opening, resolving, reopening ---------------------------------------------------------------
 
 
@@ -48,9 +73,22 @@ def result_severity(result: CheckResult, check: CheckDefinition | None) -> str:
     return check.severity.value if check else UNKNOWN_CHECK_SEVERITY
 
 
-def due_date(opened_at: datetime, severity: str, due_days: dict[str, int]) -> datetime | None:
+def due_date(
+    opened_at: datetime, severity: str, due_days: dict[str, int], result: CheckResult | None = None
+) -> datetime | None:
+    """The severity policy's date; a result may bring it forward with an observed ``due_before``
+    (ISO date-time: a KEV entry's due date), never push it back."""
     days = due_days.get(severity)
-    return opened_at + timedelta(days=days) if days is not None else None
+    due = opened_at + timedelta(days=days) if days is not None else None
+    before = (result.observed or {}).get("due_before") if result is not None else None
+    if isinstance(before, str):
+        try:
+            limit = datetime.fromisoformat(before)
+        except ValueError:
+            limit = None
+        if limit is not None and limit.tzinfo is not None and (due is None or limit < due):
+            due = limit
+    return due
 
 
 def _event(
@@ -95,7 +133,7 @@ def apply_results(
     certificate no longer installed); findings of other modules are left alone.
     """
     now = now or utcnow()
-    catalog = load_catalog()
+    catalog = definitions()
     existing = {
         (f.check_id, f.target): f
         for f in session.exec(select(Finding).where(Finding.device_id == device.id)).all()
@@ -121,7 +159,7 @@ def apply_results(
             finding.evidence = result.evidence
             session.add(finding)
             _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
-        # error, not_applicable, skipped: the check could not judge; the finding stays as it is.
+        # error, unknown, not_applicable, skipped: the check could not judge; the finding stays as it is.
     if covered_modules is None and not seen:
         return  # a report without results (heartbeat) speaks for nothing
     for key, finding in existing.items():
@@ -131,6 +169,8 @@ def apply_results(
         module = check.module if check else None
         if module in EVENT_MODULES:
             continue
+        if covered_modules is None and module in collector_modules():
+            continue  # judged by the collector, not by the agent's report
         if covered_modules is None or (module is not None and module in covered_modules):
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
@@ -165,7 +205,7 @@ def _failing(
             first_seen_at=now,
             last_seen_at=now,
             opened_at=now,
-            due_at=due_date(now, severity, due_days),
+            due_at=due_date(now, severity, due_days, result),
         )
         session.add(finding)
         session.flush()  # the event needs the finding's id
@@ -182,7 +222,7 @@ def _failing(
         finding.resolved_at = None
         finding.reopen_count += 1
         finding.severity = severity
-        finding.due_at = due_date(now, severity, due_days)
+        finding.due_at = due_date(now, severity, due_days, result)
         finding.evidence = result.evidence
         # A new episode starts with no acceptance: the earlier one was about the earlier problem.
         finding.accepted_by = finding.accepted_at = finding.accepted_until = finding.accepted_reason = None
@@ -201,7 +241,7 @@ def _failing(
             else True
         )
         finding.severity = severity
-        new_due = due_date(finding.opened_at, severity, due_days)
+        new_due = due_date(finding.opened_at, severity, due_days, result)
         # A worse severity brings the due date forward; a milder one never pushes it back.
         if new_due is not None and (finding.due_at is None or new_due < finding.due_at):
             finding.due_at = new_due
@@ -209,6 +249,9 @@ def _failing(
         _event(session, finding, FindingEventKind.SEVERITY, now, report_id=report_id)
         if worse:
             notify_finding(session, finding, FindingEventKind.SEVERITY)
+    earlier = due_date(finding.opened_at, finding.severity, due_days, result)
+    if earlier is not None and finding.due_at is not None and earlier < finding.due_at:
+        finding.due_at = earlier  # e.g. a newly listed KEV entry's due date
     if result.evidence != finding.evidence:
         finding.evidence = result.evidence
         _event(session, finding, FindingEventKind.EVIDENCE, now, report_id=report_id)
@@ -317,7 +360,7 @@ def finding_row(session: Session, finding: Finding, *, now: datetime | None = No
         status=status,
         site_code=site.code if site else "",
         hostname=device.hostname if device else "",
-        check=load_catalog().get(finding.check_id),
+        check=definitions().get(finding.check_id),
         overdue=status == FindingStatus.OPEN and finding.due_at is not None and finding.due_at < now,
     )
 
@@ -372,7 +415,7 @@ def list_findings(
             raise ServiceError(f"unknown status {status!r}; one of open, accepted, resolved")
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows = session.exec(q.order_by(col(Finding.first_seen_at), col(Finding.id))).all()
-    catalog = load_catalog()
+    catalog = definitions()
     out = []
     for finding, hostname, code in rows:
         st = effective_status(finding, now)
@@ -410,6 +453,8 @@ def finding_counts(
 class Compliance:
     passed: int = 0
     failed: int = 0
+    # Could not observe (no privilege, unreadable state): counted as not passed.
+    unknown: int = 0
     # not_applicable, skipped and error results: shown, never counted in the score.
     other: int = 0
     devices: int = 0
@@ -417,11 +462,11 @@ class Compliance:
 
     @property
     def judged(self) -> int:
-        return self.passed + self.failed
+        return self.passed + self.failed + self.unknown
 
     @property
     def score(self) -> float | None:
-        """passed / (passed + failed), or None when nothing was judged."""
+        """passed / (passed + failed + unknown), or None when nothing was judged."""
         return self.passed / self.judged if self.judged else None
 
     @property
@@ -432,6 +477,7 @@ class Compliance:
         return {
             "passed": self.passed,
             "failed": self.failed,
+            "unknown": self.unknown,
             "not_counted": self.other,
             "score": None if self.score is None else round(self.score, 4),
             "percent": self.percent,
@@ -452,6 +498,8 @@ def _tally(session: Session, where: Any) -> dict[int, Compliance]:
             c.passed += n
         elif status == CheckStatus.FAIL:
             c.failed += n
+        elif status == CheckStatus.UNKNOWN:
+            c.unknown += n
         else:
             c.other += n
     return out
@@ -467,6 +515,7 @@ def _sum(parts: dict[int, Compliance]) -> Compliance:
     for c in parts.values():
         total.passed += c.passed
         total.failed += c.failed
+        total.unknown += c.unknown
         total.other += c.other
         total.devices += 1
     return total

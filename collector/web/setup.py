@@ -9,7 +9,9 @@ Other rooms plug into the console without editing shared files:
 - templates in ``templates/site_extras/*.html`` and ``templates/device_extras/*.html`` are included on
   the site and device pages (sorted by name) with the page's context (``site``/``device``, ``principal``);
 - ``SITE_CONTEXT`` / ``DEVICE_CONTEXT``: lists of ``fn(session, site|device, principal) -> dict`` whose
-  results are merged into that page's context, for the extras to show.
+  results are merged into that page's context, for the extras to show;
+- ``OVERVIEW_CONTEXT``: ``fn(session, principal) -> dict`` merged into the overview's context, shown by
+  ``templates/overview_extras/*.html``.
 Every label goes through ``_()``; its Vietnamese lives in the room's ``locales/vi/<room>.po``.
 """
 

@@ -17,6 +17,8 @@ from inventory.security import Listener
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security" / "linux"
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
+# Parts that may be absent without a reason: the thing does not exist here (no graphical desktop).
+ABSENT_OK = {"screen_lock"}
 
 
 def recorded_probe(scenario: str) -> tuple[Probe, list[str]]:
@@ -106,7 +108,8 @@ def test_legacy_debian_server() -> None:
     assert pw is not None and pw.never_expires is True and pw.lockout_threshold == 0
     # pam_unix.so without minlen= enforces its default of 6 characters.
     assert pw.min_length == 6 and pw.complexity is False and pw.history == 0
-    assert "screen_lock" in sec.errors and sec.screen_lock is None
+    # A server without a graphical desktop: no screen to lock, so not applicable (not a blind spot).
+    assert "screen_lock" not in sec.errors and sec.screen_lock is None
     ssh = sec.remote_access.ssh  # type: ignore[union-attr]
     assert ssh is not None and ssh.root_login == "yes" and ssh.listening == ["0.0.0.0:22"]
     assert sec.smb is not None and sec.smb.smb1_enabled is True and sec.smb.min_protocol == "NT1"
@@ -170,8 +173,10 @@ def test_a_missing_tool_costs_only_its_part(tmp_path: Path) -> None:
     probe = Probe(root=tmp_path, run=lambda n, a, t: None, listeners=lambda: [], now=NOW)
     sec = collect_security_facts(probe, platform="linux")
     for part in PARTS:
-        assert getattr(sec, part) is not None or part in sec.errors, part
+        assert getattr(sec, part) is not None or part in sec.errors or part in ABSENT_OK, part
     assert "updates" in sec.errors and "apt or dnf" in sec.errors["updates"]
+    # No firewall program at all is a fact (no firewall installed), not a part that could not be read.
+    assert sec.firewall is not None and sec.firewall.product == "none" and "firewall" not in sec.errors
 
 
 @pytest.mark.skipif(not Path("/etc/os-release").exists(), reason="needs a Linux system")
@@ -181,7 +186,41 @@ def test_runs_on_this_real_system() -> None:
     assert sec.collected_at is None  # the report carries the time; the section stays stable
     assert sec.listening is not None
     for part in PARTS:
-        assert getattr(sec, part) is not None or sec.errors.get(part), part
+        assert getattr(sec, part) is not None or sec.errors.get(part) or part in ABSENT_OK, part
     assert not any(
         reason.startswith(("TypeError", "AttributeError", "KeyError")) for reason in sec.errors.values()
     )
+
+
+def _firewall_probe(tmp_path: Path, tools: tuple[str, ...]) -> Probe:
+    """A Debian PC whose firewall commands give nothing (absent, or refused without root)."""
+    for tool in tools:
+        path = tmp_path / "usr" / "sbin" / tool
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    return Probe(root=tmp_path, run=lambda n, a, t: None, listeners=lambda: [], now=NOW)
+
+
+def _firewall_verdicts(probe: Probe) -> dict[str, tuple[str, str]]:
+    sec = collect_security_facts(probe, platform="linux", parts=("firewall",))
+    facts = Facts(os=OsFacts(family="linux", name="Debian GNU/Linux", version="12"), security=sec)
+    wanted = ("host.firewall.enabled", "host.firewall.default_inbound_block")
+    return {
+        r.check_id: (r.status.value, r.evidence) for r in run_checks(facts, now=NOW) if r.check_id in wanted
+    }
+
+
+def test_no_firewall_installed_is_a_failure_not_a_blind_spot(tmp_path: Path) -> None:
+    """Neither nft nor iptables (nor ufw, firewalld) installed: the PC has no firewall and fails."""
+    got = _firewall_verdicts(_firewall_probe(tmp_path, ()))
+    assert got["host.firewall.enabled"][0] == "fail"
+    assert "no firewall installed" in got["host.firewall.enabled"][1]
+    assert got["host.firewall.default_inbound_block"][0] == "fail"
+
+
+def test_firewall_without_root_is_unknown_never_a_pass(tmp_path: Path) -> None:
+    """nft is installed but the agent runs without root: the state is unknown, and says why."""
+    got = _firewall_verdicts(_firewall_probe(tmp_path, ("nft", "iptables")))
+    assert got["host.firewall.enabled"][0] == "unknown"
+    assert "need root" in got["host.firewall.enabled"][1]
+    assert got["host.firewall.default_inbound_block"][0] == "unknown"

@@ -244,3 +244,38 @@ def test_checks_over_the_legacy_pc_fail_where_a_technician_expects() -> None:
     } <= fails
     assert got["host.antivirus.enabled"] == "pass"  # Bkav is on, though its signatures are old
     assert got["host.services.no_telnet"] == "pass"
+
+
+def _verdicts(sec, *ids: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    facts = Facts(os=OsFacts(family="windows", name="Windows 11 Home", version="10.0.22631"), security=sec)
+    return {r.check_id: r.status.value for r in run_checks(facts, now=NOW) if r.check_id in ids}
+
+
+def test_what_a_standard_user_cannot_read_is_unknown_not_a_pass() -> None:
+    """Recorded output of a PC where BitLocker and the pending-update search answered with errors."""
+    got = _verdicts(
+        collect("win11-home-errors"),
+        "host.encryption.system_disk",
+        "host.updates.no_pending_security",
+        "host.firewall.enabled",
+    )
+    assert got == {
+        "host.encryption.system_disk": "unknown",
+        "host.updates.no_pending_security": "unknown",
+        "host.firewall.enabled": "pass",
+    }
+
+
+def test_firewall_access_denied_is_unknown(tmp_path: Path) -> None:
+    """The recorded output with Get-NetFirewallProfile refused ("Access is denied.", as a standard
+    user's PowerShell prints it): every firewall check is unknown."""
+    data = json.loads((FIXTURES / "win11-home-errors" / "security_ps.json").read_text(encoding="utf-8"))
+    data["FirewallProfiles"] = {"__error": "Access is denied."}
+    recorded = json.dumps(data)
+    probe = Probe(run=lambda n, a, t: recorded if n == "security_ps" else None, listeners=lambda: [], now=NOW)
+    sec = collect_security_facts(probe, platform="win32")
+    assert "Access is denied" in sec.errors["firewall"]
+    got = _verdicts(
+        sec, "host.firewall.enabled", "host.firewall.all_profiles", "host.firewall.default_inbound_block"
+    )
+    assert set(got.values()) == {"unknown"}, got

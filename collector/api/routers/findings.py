@@ -69,8 +69,9 @@ class AcceptRequest(BaseModel):
 class ComplianceFigures(BaseModel):
     passed: int
     failed: int
+    unknown: int = 0  # the check could not observe (e.g. no privilege): counted as not passed
     not_counted: int  # not_applicable, skipped and error results: left out of the score
-    score: float | None  # passed / (passed + failed); None when nothing was judged
+    score: float | None  # passed / (passed + failed + unknown); None when nothing was judged
     percent: int | None
 
 

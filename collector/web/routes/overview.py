@@ -12,7 +12,7 @@ from collector.api.deps import AnyUser, DbSession, Settings
 from collector.models.core import Site
 from collector.services import console
 from collector.services.devices import list_sites
-from collector.web.setup import render
+from collector.web.setup import extra_context, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,5 +57,7 @@ def overview(request: Request, user: AnyUser, session: DbSession, settings: Sett
             "total_devices": sum(r.device_count for r in rows),
             "stale_agents": stale,
             "stale_minutes": minutes,
+            # Other rooms' figures (OVERVIEW_CONTEXT), shown by templates/overview_extras/*.html.
+            **extra_context("OVERVIEW_CONTEXT", session, user),
         },
     )

@@ -167,7 +167,10 @@ def firewall(probe: Probe) -> FirewallFacts | None:
             product=off.product, enabled=False, default_inbound="allow", rule_count=off.rule_count
         )
     if nft is None and ipt is None:
-        raise PartUnavailable("cannot read the firewall state (nft/iptables need root)")
+        if not probe.has_tool("nft", "iptables", "iptables-legacy", "iptables-nft", "ufw", "firewall-cmd"):
+            # Nothing to ask: no firewall is installed, which is a failure, not a blind spot.
+            return FirewallFacts(product="none", enabled=False, default_inbound="allow", profiles=[])
+        raise PartUnavailable("cannot read the firewall state: nft/iptables need root")
     return FirewallFacts(product="none", enabled=False, default_inbound="allow", profiles=[])
 
 
@@ -513,7 +516,11 @@ def screen_lock(probe: Probe) -> ScreenLockFacts | None:
             lock_enabled=(locked.strip() == "true") if locked else None,
             source="gsettings",
         )
-    raise PartUnavailable("no GNOME screen-lock settings (no desktop, or another desktop environment)")
+    if not probe.glob("/usr/share/xsessions/*.desktop") and not probe.glob(
+        "/usr/share/wayland-sessions/*.desktop"
+    ):
+        return None  # no graphical desktop at all: there is no screen to lock (not applicable)
+    raise PartUnavailable("no GNOME screen-lock settings (another desktop environment?)")
 
 
 # ---- remote access, listeners, SMB -----------------------------------------------------------------

@@ -101,6 +101,11 @@ class Probe:
         except OSError:
             return None
 
+    def has_tool(self, *names: str) -> bool:
+        """Is any of these programs installed (in the system's program folders under the root)?"""
+        folders = ("/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/local/bin")
+        return any(self.exists(f"{d}/{n}") for d in folders for n in names)
+
     def glob(self, pattern: str) -> list[Path]:
         return sorted(self.root.glob(pattern.lstrip("/")))
 
