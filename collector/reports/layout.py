@@ -57,6 +57,15 @@ class Issuer:
     unit_code: str
     place: str
 
+    @classmethod
+    def from_settings(cls, settings: object) -> Issuer:
+        return cls(
+            parent_body=str(getattr(settings, "org_parent_body", "")),
+            unit=str(getattr(settings, "org_unit", "")),
+            unit_code=str(getattr(settings, "org_unit_code", "")),
+            place=str(getattr(settings, "org_place", "")),
+        )
+
 
 @dataclass(frozen=True)
 class Signer:
@@ -171,8 +180,8 @@ def place_date_line(place: str, on: date, lang: str) -> str:
     months 1 and 2 only."""
     _ = translator(lang)
     day = f"{on.day:02d}"
-    month = f"{on.month:02d}" if on.month <= 2 else str(on.month)
-    text = _("day %(day)s month %(month)s year %(year)s", day=day, month=month, year=on.year)
+    month = f"{on.month:02d}" if on.month <= 2 or lang != "vi" else str(on.month)
+    text = _("%(day)s/%(month)s/%(year)s", day=day, month=month, year=on.year)
     return f"{place}, {text}" if place else text
 
 
@@ -438,7 +447,7 @@ def _appendix(pdf, appendix: Appendix, n: int, doc: AdminDocument) -> None:  # t
     pdf.multi_cell(0, 6.5, _("APPENDIX %(n)s", n=label), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 6.5, appendix.title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "I", 12)
-    attached = _("(Attached to the %(type)s, %(number)s)", type=doc.doc_type.lower(), number=number_line(doc))
+    attached = _("(Attached to the %(type)s, %(number)s)", type=doc.doc_type.capitalize(), number=number_line(doc))
     pdf.multi_cell(0, 6, attached, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     for block in appendix.blocks:
