@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import httpx
@@ -79,6 +80,8 @@ def _font_1000_upem(path: str) -> bytes:
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.scaleUpem import scale_upem
 
+    # fontTools warns about each table it drops while subsetting: noise for whoever runs the collector.
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     font = TTFont(path)
     if font["head"].unitsPerEm != 1000:
         scale_upem(font, 1000)

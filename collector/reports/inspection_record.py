@@ -101,7 +101,9 @@ def evidence_lines(text: str | None, lang: str, titles: dict[str, str]) -> list[
             lines.append(_("and %(n)s more devices", n=ev.more))
         return lines
     if ev.kind == "pass":
-        return [_("All %(total)s devices pass:", total=ev.total) + " " + "; ".join(name(c) for c in ev.checks)]
+        return [
+            _("All %(total)s devices pass:", total=ev.total) + " " + "; ".join(name(c) for c in ev.checks)
+        ]
     if ev.kind == "none":
         return [_("No agent has reported on this at this site yet: answer it on site.")]
     return [ev.text[:800]]
@@ -196,12 +198,8 @@ def record_document(
     if not doc["findings"]:
         findings.append(Para(_("No findings.")))
     for n, f in enumerate(doc["findings"], start=1):
-        findings.append(
-            Para(
-                f"{n}. {f['label'][lang]} ({_('Severity').lower()}: {severity_label(f['severity'], _).lower()})",
-                indent=False,
-            )
-        )
+        severity = severity_label(f["severity"], _).lower()
+        findings.append(Para(f"{n}. {f['label'][lang]} ({_('Severity').lower()}: {severity})", indent=False))
         details = []
         if f.get("note"):
             details.append(_("Note") + ": " + f["note"])

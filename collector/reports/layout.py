@@ -172,11 +172,13 @@ class Rendered:
 def number_line(doc: AdminDocument) -> str:
     _ = translator(doc.lang)
     number = str(doc.number) if doc.number is not None else "\u00a0" * 6
-    return _("No.: %(number)s/%(symbol)s-%(unit)s", number=number, symbol=doc.symbol, unit=doc.issuer.unit_code)
+    return _(
+        "No.: %(number)s/%(symbol)s-%(unit)s", number=number, symbol=doc.symbol, unit=doc.issuer.unit_code
+    )
 
 
 def place_date_line(place: str, on: date, lang: str) -> str:
-    """"Hà Nội, ngày 05 tháng 3 năm 2026": Decree 30 writes a leading zero on days below 10 and on
+    """ "Hà Nội, ngày 05 tháng 3 năm 2026": Decree 30 writes a leading zero on days below 10 and on
     months 1 and 2 only."""
     _ = translator(lang)
     day = f"{on.day:02d}"
@@ -207,7 +209,7 @@ def render(doc: AdminDocument) -> Rendered:
     pdf = _pdf_class()(orientation="P", unit="mm", format="A4")
     pdf.set_margins(MARGIN_LEFT, MARGIN_TOP, MARGIN_RIGHT)
     pdf.set_auto_page_break(auto=True, margin=MARGIN_BOTTOM)
-    for style, name in FONT_FILES.items():
+    for style in FONT_FILES:
         pdf.add_font(FONT, style, font_path(style))
     pdf.set_title(doc.title or f"{doc.doc_type} — {doc.summary}")
     pdf.set_creator("wardwatch")
@@ -239,7 +241,10 @@ def _rule(pdf, cx: float, y: float, width: float) -> None:  # type: ignore[no-un
 
 def _letterhead(pdf, doc: AdminDocument) -> None:  # type: ignore[no-untyped-def]
     _ = translator(doc.lang)
-    left_x, left_w = MARGIN_LEFT - 8, 78.0  # the issuer block may reach into the left margin, as printed forms do
+    left_x, left_w = (
+        MARGIN_LEFT - 8,
+        78.0,
+    )  # the issuer block may reach into the left margin, as printed forms do
     right_w = 100.0
     right_x = pdf.w - MARGIN_RIGHT - right_w + 3
     top = pdf.get_y()
@@ -318,7 +323,7 @@ def _block(pdf, block: Block, lang: str) -> None:  # type: ignore[no-untyped-def
 
 
 def _label_value(pdf, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """"Label: value" with the label plain and the value as written, wrapped under the text width."""
+    """ "Label: value" with the label plain and the value as written, wrapped under the text width."""
     pdf.set_font(FONT, "", 13.5)
     pdf.set_x(MARGIN_LEFT + 4)
     pdf.multi_cell(0, 6.5, f"- {label}: {value}", align="L", new_x="LMARGIN", new_y="NEXT")
@@ -447,7 +452,9 @@ def _appendix(pdf, appendix: Appendix, n: int, doc: AdminDocument) -> None:  # t
     pdf.multi_cell(0, 6.5, _("APPENDIX %(n)s", n=label), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(0, 6.5, appendix.title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "I", 12)
-    attached = _("(Attached to the %(type)s, %(number)s)", type=doc.doc_type.capitalize(), number=number_line(doc))
+    attached = _(
+        "(Attached to the %(type)s, %(number)s)", type=doc.doc_type.capitalize(), number=number_line(doc)
+    )
     pdf.multi_cell(0, 6, attached, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     for block in appendix.blocks:

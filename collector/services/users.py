@@ -24,10 +24,12 @@ MAX_FAILED_PER_ADDRESS = 30
 ADDRESS_WINDOW = timedelta(minutes=15)
 
 
-def _check_full_name(full_name: str | None) -> None:
-    # The column holds 255 characters; PostgreSQL refuses more with an error naming no field.
+def _check_full_name(full_name: str | None, title: str | None = None) -> None:
+    # The columns hold 255 characters; PostgreSQL refuses more with an error naming no field.
     if full_name and len(full_name) > 255:
         raise ServiceError(f"the full name is {len(full_name)} characters; at most 255")
+    if title and len(title) > 255:
+        raise ServiceError(f"the position is {len(title)} characters; at most 255")
 
 
 def create_user(
@@ -38,6 +40,7 @@ def create_user(
     role: Role | str,
     site_codes: list[str] | None = None,
     full_name: str | None = None,
+    title: str | None = None,
     actor: str = "system",
     address: str | None = None,
 ) -> User:
@@ -50,11 +53,15 @@ def create_user(
         raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ServiceError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    _check_full_name(full_name)
+    _check_full_name(full_name, title)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"user {username} already exists")
     user = User(
-        username=username, password_hash=hash_password(password), role=role.value, full_name=full_name
+        username=username,
+        password_hash=hash_password(password),
+        role=role.value,
+        full_name=full_name,
+        title=title or None,
     )
     session.add(user)
     session.flush()
@@ -235,10 +242,11 @@ def update_user(
     role: Role | str,
     site_codes: list[str],
     full_name: str | None = None,
+    title: str | None = None,
     actor: str,
     address: str | None = None,
 ) -> User:
-    """Change a user's role, site scope and name. An admin cannot demote themself (no lock-out)."""
+    """Change a user's role, site scope, name and position. An admin cannot demote themself (no lock-out)."""
     user = get_user(session, user_id)
     try:
         role = Role(role)
@@ -246,9 +254,10 @@ def update_user(
         raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if user.username == actor and role != Role(user.role):
         raise ServiceError("you cannot change your own role")
-    _check_full_name(full_name)
+    _check_full_name(full_name, title)
     user.role = role.value
     user.full_name = full_name or None
+    user.title = title or None
     session.add(user)
     set_site_scope(session, user, site_codes)
     record(

@@ -13,7 +13,6 @@ from alembic import op
 
 import collector.models.types
 
-
 revision = "i18a_documents_0001"
 down_revision = "0010_inspections"
 branch_labels = ("i18a_documents",)

@@ -88,12 +88,13 @@ def add_user(
     session: DbSession,
     username: str = Form("", max_length=150),
     full_name: str = Form("", max_length=255),
+    title: str = Form("", max_length=255),
     role: str = Form(""),
     password: str = Form("", max_length=1024),
     sites: list[str] = Form(default_factory=list),
 ) -> Response:
     _ = translator_for(request)
-    form = {"username": username, "full_name": full_name, "role": role, "sites": sites}
+    form = {"username": username, "full_name": full_name, "title": title, "role": role, "sites": sites}
     error = None
     if not username.strip():
         error = _("Enter a username.")
@@ -110,6 +111,7 @@ def add_user(
                 role=role,
                 site_codes=sites,
                 full_name=full_name.strip() or None,
+                title=title.strip() or None,
                 actor=user.username,
                 address=client_address(request),
             )
@@ -156,6 +158,7 @@ def edit_user(
     session: DbSession,
     role: str = Form(""),
     full_name: str = Form("", max_length=255),
+    title: str = Form("", max_length=255),
     sites: list[str] = Form(default_factory=list),
 ) -> Response:
     _ = translator_for(request)
@@ -167,6 +170,7 @@ def edit_user(
             role=role,
             site_codes=sites,
             full_name=full_name.strip() or None,
+            title=title.strip() or None,
             actor=user.username,
             address=client_address(request),
         )
