@@ -204,6 +204,9 @@ def read_signatures(
     from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko_certvalidator import ValidationContext
 
+    # pyHanko logs every path it could not build with a traceback; the result says it once, plainly.
+    logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
+    logging.getLogger("pyhanko_certvalidator").setLevel(logging.CRITICAL)
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     out: list[PdfSignatureInfo] = []
     roots = [asn1(c) for c in trust_roots]
