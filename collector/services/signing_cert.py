@@ -278,7 +278,8 @@ def _pkcs11_session(module: str, token_label: str, pin: str) -> Iterator[Any]:
 def _pkcs11_signer(p11: Any, key_label: str) -> Any:
     from pyhanko.sign.pkcs11 import PKCS11Signer
 
-    signer = PKCS11Signer(p11, key_label=key_label, cert_label=key_label)
+    # other_certs_to_pull=None: every certificate on the token (the issuing CAs) joins the chain.
+    signer = PKCS11Signer(p11, key_label=key_label, cert_label=key_label, other_certs_to_pull=None)
     try:
         _ = signer.signing_cert
     except Exception as exc:
