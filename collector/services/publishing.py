@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +42,6 @@ from collector.web.i18n import translator
 
 DOCUMENT_SCHEMA = "wardwatch.inspection-report/2"
 PUBLIC_SCHEMA = "wardwatch.inspection-report.public/1"
-SEVERITY_VI = {
-    "critical": "nghiêm trọng",
-    "high": "cao",
-    "medium": "trung bình",
-    "low": "thấp",
-    "info": "thông tin",
-}
 
 
 def _previous(session: Session, inspection: Inspection) -> Publication | None:
@@ -517,7 +509,3 @@ def share_links(session: Session, pub: Publication) -> list[ShareLink]:
             .order_by(col(ShareLink.created_at).desc())
         ).all()
     )
-
-
-def font_path(name: str) -> str:
-    return str(resources.files("collector") / "data" / "fonts" / name)
