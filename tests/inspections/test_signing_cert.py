@@ -86,9 +86,9 @@ def test_p12_is_set_shown_encrypted_at_rest_and_signs(app, settings, tmp_path):
 
 @pytest.fixture
 def token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    pkcs11 = pytest.importorskip("pkcs11", reason="python-pkcs11 (the pkcs11 extra) not installed")
-    if SOFTHSM is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 not installed (apt-get install softhsm2)")
+    pytest.importorskip("pkcs11", reason="python-pkcs11 (the pkcs11 extra) not installed")
+    if SOFTHSM is None or shutil.which("softhsm2-util") is None or shutil.which("pkcs11-tool") is None:
+        pytest.skip("SoftHSM2 or pkcs11-tool not installed (apt-get install softhsm2 opensc)")
     tokens = tmp_path / "tokens"
     tokens.mkdir()
     conf = tmp_path / "softhsm2.conf"
@@ -127,21 +127,17 @@ def token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         capture_output=True,
     )
     key.unlink()
-    from pkcs11 import Attribute, CertificateType, ObjectClass
-
-    with pkcs11.lib(SOFTHSM).get_token(token_label="So KHCN").open(rw=True, user_pin="1234") as s:
-        for label, cert in (("ky-so", pki.signer), ("ca", pki.ca)):
-            s.create_object(
-                {
-                    Attribute.CLASS: ObjectClass.CERTIFICATE,
-                    Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-                    Attribute.TOKEN: True,
-                    Attribute.LABEL: label,
-                    Attribute.ID: b"\x01" if label == "ky-so" else b"\x02",
-                    Attribute.VALUE: cert.der,
-                    Attribute.SUBJECT: cert.cert.subject.public_bytes(),
-                }
-            )
+    # Certificates are written by pkcs11-tool in its own process: python-pkcs11 keeps the first module
+    # (and its SOFTHSM2_CONF) it loaded for the life of this process.
+    for label, object_id, cert in (("ky-so", "01", pki.signer), ("ca", "02", pki.ca)):
+        der = tmp_path / f"{label}.der"
+        der.write_bytes(cert.der)
+        subprocess.run(
+            ["pkcs11-tool", "--module", SOFTHSM, "--token-label", "So KHCN", "--login", "--pin", "1234",
+             "--write-object", str(der), "--type", "cert", "--label", label, "--id", object_id],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
     return SOFTHSM
 
 
