@@ -225,7 +225,7 @@ def record_document(
         for n, a in enumerate(doc["actions"], start=1)
     ]
     columns = [
-        Column(_("No."), 0.7, "CENTER"),
+        Column(_("No."), 1.0, "CENTER"),
         Column(_("Action to take"), 5),
         Column(_("Severity"), 1.6),
         Column(_("Owner"), 2),
@@ -258,7 +258,7 @@ def record_document(
             [
                 Grid(
                     [
-                        Column(_("No."), 0.7, "CENTER"),
+                        Column(_("No."), 1.0, "CENTER"),
                         Column(_("Check"), 5.5),
                         Column(_("Result"), 1.8),
                         Column(_("Answered from"), 2.2),
