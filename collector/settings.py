@@ -70,6 +70,13 @@ class CollectorSettings(BaseSettings):
     # Delivered and failed notifications are kept this many days.
     notify_retention_days: int = Field(default=90, ge=7)
 
+    # The issuing body printed on documents (Decree 30/2020/ND-CP): the parent body, the issuing unit,
+    # the unit's abbreviation in document symbols ("Số: 12/BB-SKHCN") and the place of the date line.
+    org_parent_body: str = Field(default="ỦY BAN NHÂN DÂN THÀNH PHỐ", max_length=200)
+    org_unit: str = Field(default="SỞ KHOA HỌC VÀ CÔNG NGHỆ", max_length=200)
+    org_unit_code: str = Field(default="SKHCN", max_length=20, pattern=r"^[A-Za-zĐđ0-9.]+$")
+    org_place: str = Field(default="", max_length=100)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -77,6 +77,9 @@ def user_add(
         list[str] | None, typer.Option("--site", help="Limit the user to this site (repeat)")
     ] = None,
     full_name: Annotated[str | None, typer.Option("--full-name")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Position (chức vụ), printed in signature blocks")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a user; the password is read from WARDWATCH_NEW_PASSWORD or asked for."""
@@ -93,6 +96,7 @@ def user_add(
                 role=role,
                 site_codes=site or [],
                 full_name=full_name,
+                title=title,
                 actor="cli",
             )
     except ServiceError as exc:

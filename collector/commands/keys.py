@@ -38,15 +38,18 @@ def rotate_publishing(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 
 @rotate_app.command("device-passwords")
 def rotate_device_passwords(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
-    """A new key for the stored network device passwords; every password is re-encrypted with it."""
+    """A new key for the stored network device passwords (and the signing certificate's key or PIN);
+    every secret is re-encrypted with it."""
     from collector.commands.admin import _fail, _session
     from collector.services.errors import ServiceError
     from collector.services.netdevices import drop_old_keys, rotate_key
+    from collector.services.signing_cert import reencrypt
 
     url = resolve_database_url(database_url, data_dir)
     try:
         with _session(url) as session:
             count = rotate_key(session, data_dir=data_dir, actor="cli")
+            reencrypt(session, data_dir=data_dir)  # the key file holds the new and the old key here
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     drop_old_keys(data_dir)

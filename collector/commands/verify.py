@@ -23,8 +23,15 @@ def verify(
             "default: wardwatch-publishing-keys.pem, else wardwatch-publishing-key.pem, beside FILE",
         ),
     ] = None,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--trust", help="A root (PEM) to trust for the PDF signature, beside the Vietnamese roots."
+        ),
+    ] = None,
 ) -> None:
-    """Verify FILE against its detached Ed25519 signature; exit 0 when valid, 1 when not."""
+    """Verify FILE against its detached Ed25519 signature, and a PDF's own (PAdES) signature too;
+    exit 0 when valid, 1 when not."""
     from collector.signing import VerifyError, verify_with
 
     signature = signature or file.with_name(file.name + ".sig")
@@ -41,3 +48,38 @@ def verify(
         typer.echo(f"INVALID: {file}: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"OK: {file} is signed by key {key_id} in {public_key} and unchanged")
+    if file.suffix.lower() == ".pdf" and not _report_pdf_signature(file, trust or []):
+        raise typer.Exit(1)
+
+
+def _report_pdf_signature(file: Path, trust: list[Path]) -> bool:
+    """Print the PDF's embedded signatures (signer, time, level, integrity, trust); False when one is
+    broken or there is none."""
+    from agent.certs.trust import load_trust
+    from collector.pdfsign import read_signatures
+
+    roots = load_trust(trust)
+    for error in roots.errors:
+        typer.echo(f"warning: {error}", err=True)
+    try:
+        found = read_signatures(file.read_bytes(), trust_roots=roots.anchors, other_certs=roots.intermediates)
+    except Exception as exc:  # a damaged PDF: say so rather than print a traceback
+        typer.echo(f"INVALID: {file}: cannot read its PDF signature: {type(exc).__name__} {exc}", err=True)
+        return False
+    if not found:
+        typer.echo(f"INVALID: {file} carries no PDF signature", err=True)
+        return False
+    ok = True
+    for sig in found:
+        when = f"{sig.signed_at:%Y-%m-%d %H:%M:%S %Z}" if sig.signed_at else "unknown time"
+        trust_text = "trusted" if sig.trusted else "signer not trusted (add its root with --trust)"
+        stamp = f", timestamp {sig.timestamp:%Y-%m-%d %H:%M:%S %Z}" if sig.timestamp else ""
+        if sig.intact and sig.covers_whole_file:
+            typer.echo(
+                f"PDF signature: {sig.signer}, signed {when}, PAdES {sig.level}{stamp}, intact, {trust_text}"
+            )
+        else:
+            ok = False
+            what = "the signed bytes were changed" if not sig.intact else "the file was changed after signing"
+            typer.echo(f"INVALID: PDF signature of {sig.signer}: {what}", err=True)
+    return ok

@@ -39,6 +39,8 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(index=True, unique=True, max_length=150)
     full_name: str | None = Field(default=None, max_length=255)
+    # Position (chức vụ), printed with the full name in signature blocks.
+    title: str | None = Field(default=None, max_length=255)
     password_hash: str
     role: str = Field(max_length=32)
     disabled: bool = False

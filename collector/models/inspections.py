@@ -103,7 +103,13 @@ class Action(SQLModel, table=True):
 
 
 class Publication(SQLModel, table=True):
-    """An immutable published report: the exact JSON bytes and their Ed25519 signature."""
+    """An immutable published report: the exact JSON bytes and their Ed25519 signature.
+
+    A public publication also holds a separate redacted rendering (``public_*``): what anyone may
+    read. The full one stays for those who may see the site, and for share links.
+    """
+
+    __table_args__ = (UniqueConstraint("doc_year", "doc_number", name="uq_publication_doc_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
     inspection_id: int = Field(foreign_key="inspection.id", unique=True, ondelete="CASCADE")
@@ -122,6 +128,16 @@ class Publication(SQLModel, table=True):
     key_id: str = Field(max_length=64)
     # Readable without login only through a share link (or while `public` is set).
     public: bool = False
+    # The record's number in the issuing unit's register: "Số: <number>/BB-<unit>", counted per year.
+    doc_year: int | None = None
+    doc_number: int | None = None
+    # PAdES level of the PDF signature (B-B, B-T, B-LT) and who signed (the certificate's name).
+    pades_level: str | None = Field(default=None, max_length=8)
+    pdf_signer: str | None = Field(default=None, max_length=500)
+    public_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    public_signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    public_pdf: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    public_pdf_signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class ShareLink(SQLModel, table=True):

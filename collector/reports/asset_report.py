@@ -7,7 +7,7 @@ from typing import Any
 
 from collector.models.assets import ScoreCategory
 from collector.reports.charts import bar_chart, stacked_bars
-from collector.reports.document import Column, Document, Table, render
+from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.assets import AGE_BANDS, AssetReport, os_support_state
 from collector.services.plan import class_label, status_label
 from collector.services.scoring import category_label
@@ -170,6 +170,8 @@ def report_document(report: AssetReport, lang: str = "vi") -> Document:
     doc = Document(
         title=t("title", lang),
         lang=lang,
+        kind="report",
+        issued_on=report.today,
         subtitle=[t("made", lang).format(at=format_date(report.today, lang))],
         summary=[
             (t("devices", lang), len(report.rows), "int"),
@@ -205,7 +207,9 @@ def report_json(report: AssetReport, lang: str = "vi") -> dict[str, Any]:
     }
 
 
-def render_report(report: AssetReport, fmt: str, lang: str = "vi") -> bytes:
+def render_report(
+    report: AssetReport, fmt: str, lang: str = "vi", letterhead: Letterhead | None = None
+) -> bytes:
     if fmt == "json":
         return json.dumps(report_json(report, lang), ensure_ascii=False, indent=1, default=str).encode()
-    return render(report_document(report, lang), fmt)
+    return render(report_document(report, lang), fmt, letterhead)

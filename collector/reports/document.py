@@ -11,13 +11,23 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from importlib import resources
 from typing import Any, Literal
 
-from collector.web.i18n import format_date, format_money
+from collector.reports.layout import (
+    AdminDocument,
+    Appendix,
+    Bullets,
+    Grid,
+    Issuer,
+    Para,
+    Section,
+    Signer,
+)
+from collector.reports.layout import Column as LayoutColumn
+from collector.reports.layout import render as render_layout
+from collector.web.i18n import format_date, format_money, translator
 
 Kind = Literal["text", "int", "money", "date", "percent"]
-FONT_DIR = "fonts"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,9 @@ class Document:
     # The one table a CSV export carries (default: the first of ``tables``).
     csv: Table | None = None
     footer: str = ""
+    # The PDF is a proposal (tờ trình) or a report (báo cáo) of the responsible unit.
+    kind: Literal["proposal", "report"] = "report"
+    issued_on: date | None = None
 
 
 def text_of(value: Any, kind: Kind, lang: str = "vi") -> str:
@@ -184,76 +197,90 @@ def _width(c: Column, table: Table) -> float:
 # ---- PDF ---------------------------------------------------------------------------------------
 
 
-def _font_path(name: str) -> str:
-    return str(resources.files("collector.data") / FONT_DIR / name)
+@dataclass(frozen=True)
+class Letterhead:
+    """Who issues a document and who signs it: the PDF is an administrative document of that unit."""
+
+    issuer: Issuer
+    signer: Signer | None = None
 
 
-def to_pdf(doc: Document) -> bytes:
-    """A4 landscape PDF with DejaVu Sans embedded: every Vietnamese letter renders and extracts."""
-    from fpdf import FPDF
-    from fpdf.fonts import FontFace
+def letterhead_for(session: Any, settings: Any, username: str, lang: str) -> Letterhead:
+    """The configured issuer, signed by the user who makes the document (full name and position)."""
+    from collector.services.publishing import person
 
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.add_font("DejaVu", "", _font_path("DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", _font_path("DejaVuSans-Bold.ttf"))
-    pdf.set_title(doc.title)
-    pdf.set_creator("wardwatch")
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 15)
-    pdf.multi_cell(0, 8, doc.title, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    for line in doc.subtitle:
-        pdf.multi_cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
+    who = person(session, username)
+    capacity = translator(lang)("PREPARED BY")
+    return Letterhead(
+        Issuer.from_settings(settings),
+        Signer(position=who["position"], full_name=who["name"], capacity=capacity),
+    )
+
+
+def default_letterhead() -> Letterhead:
+    from collector.settings import CollectorSettings
+
+    return Letterhead(Issuer.from_settings(CollectorSettings()))
+
+
+def to_pdf(doc: Document, letterhead: Letterhead | None = None) -> bytes:
+    """The document in the administrative layout (collector.reports.layout): the summary, subtitle and
+    notes in the body, each table as an appendix on a landscape page."""
+    _ = translator(doc.lang)
+    head = letterhead or default_letterhead()
+    body: list[Any] = [Para(line) for line in doc.subtitle]
+    sections = []
     if doc.summary:
-        pdf.set_font("DejaVu", "", 9)
-        with pdf.table(
-            col_widths=(70, 60),
-            width=130,
-            align="LEFT",
-            first_row_as_headings=False,
-            line_height=5,
-            padding=1,
-        ) as t:
-            for label, value, kind in doc.summary:
-                row = t.row()
-                row.cell(str(label))
-                row.cell(text_of(value, kind, doc.lang))
-        pdf.ln(3)
-    for note in doc.notes:
-        pdf.multi_cell(0, 5, "• " + note, new_x="LMARGIN", new_y="NEXT")
+        sections.append(
+            Section(
+                _("Summary"),
+                [
+                    Grid(
+                        [LayoutColumn(_("Item"), 3), LayoutColumn(_("Value"), 2.2, "RIGHT")],
+                        [[str(label), text_of(value, kind, doc.lang)] for label, value, kind in doc.summary],
+                    )
+                ],
+            )
+        )
+    if doc.notes:
+        sections.append(Section(_("Notes"), [Bullets(list(doc.notes))]))
+    if doc.tables:
+        sections.append(
+            Section(
+                _("Details"),
+                [Para(_("The details are in the appendices attached to this document."))],
+            )
+        )
+    appendices = []
     for table in doc.tables:
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "B", 11)
-        pdf.multi_cell(0, 6, table.title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("DejaVu", "", 7.5)
-        if not table.rows:
-            pdf.multi_cell(0, 5, "—", new_x="LMARGIN", new_y="NEXT")
-            continue
         columns = [c for c in table.columns if c.in_pdf]
-        widths = tuple(c.weight for c in columns)
-        heading = FontFace(emphasis="BOLD", fill_color=(221, 227, 238))
-        with pdf.table(
-            col_widths=widths,
-            headings_style=heading,
-            line_height=4,
-            padding=0.8,
-            text_align="LEFT",
-            v_align="TOP",
-        ) as t:
-            head = t.row()
-            for c in columns:
-                head.cell(c.title)
-            for r in table.rows:
-                row = t.row()
-                for c in columns:
-                    row.cell(text_of(r.get(c.key), c.kind, doc.lang))
+        rows = [[text_of(r.get(c.key), c.kind, doc.lang) for c in columns] for r in table.rows]
+        align = {"money": "RIGHT", "int": "RIGHT", "percent": "RIGHT"}
+        grid = Grid(
+            [LayoutColumn(c.title, c.weight, align.get(c.kind, "LEFT")) for c in columns],  # type: ignore[arg-type]
+            rows,
+            size=8,
+        )
+        appendices.append(Appendix(table.title, [grid]))
     if doc.footer:
-        pdf.ln(3)
-        pdf.set_font("DejaVu", "", 7)
-        pdf.multi_cell(0, 4, doc.footer, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+        body.append(Para(doc.footer, italic=True))
+    # The document types of Decree 30/2020/ND-CP (appendix III): a proposal or a report of the unit.
+    doc_type, symbol = {"proposal": (_("PROPOSAL"), "TTr"), "report": (_("REPORT"), "BC")}[doc.kind]
+    admin = AdminDocument(
+        issuer=head.issuer,
+        doc_type=doc_type,
+        symbol=symbol,
+        summary=doc.title,
+        issued_on=doc.issued_on or date.today(),
+        lang=doc.lang,
+        intro=body,
+        sections=sections,
+        signer=head.signer or Signer(position="", full_name="", capacity=_("PREPARED BY")),
+        recipients=[_("Filed: records office, %(unit)s", unit=head.issuer.unit_code)],
+        appendices=appendices,
+        title=doc.title,
+    )
+    return render_layout(admin).pdf
 
 
 MEDIA_TYPES = {
@@ -264,11 +291,11 @@ MEDIA_TYPES = {
 }
 
 
-def render(doc: Document, fmt: str) -> bytes:
+def render(doc: Document, fmt: str, letterhead: Letterhead | None = None) -> bytes:
     if fmt == "csv":
         return to_csv(doc)
     if fmt == "xlsx":
         return to_xlsx(doc)
     if fmt == "pdf":
-        return to_pdf(doc)
+        return to_pdf(doc, letterhead)
     raise ValueError(f"unknown format {fmt!r}; use csv, xlsx, pdf or json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.reports.document import Column, Document, Table, render
+from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.plan import MUST_RULES, NonPick, Plan, PlanItem, class_label, render_reason
 from collector.services.scoring import category_label
 from collector.web.i18n import format_date, format_money
@@ -102,6 +102,8 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
     doc = Document(
         title=t("title", lang),
         lang=lang,
+        kind="proposal",
+        issued_on=plan.generated_at.date(),
         subtitle=[
             t("made", lang).format(at=format_date(plan.generated_at, lang), budget=format_money(r.budget)),
             t("method", lang),
@@ -234,12 +236,12 @@ def plan_json(plan: Plan, lang: str = "vi") -> dict[str, Any]:
     }
 
 
-def render_plan(plan: Plan, fmt: str, lang: str = "vi") -> bytes:
+def render_plan(plan: Plan, fmt: str, lang: str = "vi", letterhead: Letterhead | None = None) -> bytes:
     if fmt == "json":
         import json
 
         return json.dumps(plan_json(plan, lang), ensure_ascii=False, indent=1, default=str).encode()
-    return render(plan_document(plan, lang), fmt)
+    return render(plan_document(plan, lang), fmt, letterhead)
 
 
 def plan_filename(plan: Plan, fmt: str) -> str:

@@ -6,18 +6,19 @@ publication is never edited: a correction is a new inspection.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
-from collector.models.core import Site
+from collector.models.core import Site, User
 from collector.models.inspections import (
     Action,
     Inspection,
@@ -27,21 +28,20 @@ from collector.models.inspections import (
     ShareLink,
 )
 from collector.models.types import utcnow
+from collector.reports.inspection_record import RECORD_SYMBOL
+from collector.reports.layout import Issuer, Rendered
+from collector.reports.layout import render as render_layout
 from collector.security import new_token, token_hash
 from collector.services.audit import record
 from collector.services.checklists import ItemType
 from collector.services.errors import Conflict, NotFound, ServiceError
-from collector.services.inspections import answers, current_score, template_of
+from collector.services.inspections import answers, current_score, parse_evidence, template_of
+from collector.services.signing_cert import PdfSigningSession, SignedPdf, pdf_signing
 from collector.signing import load_or_create
+from collector.web.i18n import translator
 
-DOCUMENT_SCHEMA = "wardwatch.inspection-report/1"
-SEVERITY_VI = {
-    "critical": "nghiêm trọng",
-    "high": "cao",
-    "medium": "trung bình",
-    "low": "thấp",
-    "info": "thông tin",
-}
+DOCUMENT_SCHEMA = "wardwatch.inspection-report/2"
+PUBLIC_SCHEMA = "wardwatch.inspection-report.public/1"
 
 
 def _previous(session: Session, inspection: Inspection, *, public: bool) -> Publication | None:
@@ -67,6 +67,8 @@ def build_document(
     published_at: datetime,
     published_by: str,
     public: bool,
+    issuer: Issuer | None = None,
+    number: int | None = None,
 ) -> dict[str, Any]:
     template = template_of(inspection)
     site = session.get(Site, inspection.site_id)
@@ -101,6 +103,7 @@ def build_document(
         }
         if item.type == ItemType.PASS_FAIL:
             entry["severity"] = item.severity.value
+        entry.update(_readable_value(item, value))
         items.append(entry)
         if row is not None and row.auto_value is not None:
             auto_used += 1
@@ -132,15 +135,15 @@ def build_document(
         "issuer": "wardwatch",
         "key_id": key_id,
         "published_at": published_at.isoformat(),
-        "published_by": published_by,
+        "published_by": person(session, published_by)["name"],
+        "document": _document_info(issuer, number, published_at),
         "site": {"code": site.code, "name": site.name, "district": site.district},
         "checklist": {"key": template.key, "version": template.version, "title": template.title.model_dump()},
         "inspection": {
             "id": inspection.id,
             "team": inspection.team,
-            "lead": inspection.lead_username,
+            **_people(session, inspection, items),
             "signed_at": inspection.signed_at.isoformat() if inspection.signed_at else None,
-            "signed_by": inspection.signed_by,
             "evidence_as_of": inspection.prefilled_at.isoformat() if inspection.prefilled_at else None,
         },
         "score": {
@@ -184,9 +187,194 @@ def document_bytes(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
+def _document_info(issuer: Issuer | None, number: int | None, published_at: datetime) -> dict[str, Any]:
+    """The record's place in the issuing unit's register: "Số: 12/BB-SKHCN" (Decree 30/2020/ND-CP)."""
+    info: dict[str, Any] = {"number": number, "year": published_at.year}
+    if issuer is not None:
+        info.update(
+            {
+                "symbol": f"{RECORD_SYMBOL}-{issuer.unit_code}",
+                "issuer": {"parent_body": issuer.parent_body, "unit": issuer.unit, "place": issuer.place},
+            }
+        )
+    return info
+
+
+def person(session: Session, username: str | None) -> dict[str, str]:
+    """A user as documents name them: full name and position, never the login name."""
+    user = session.exec(select(User).where(User.username == username)).first() if username else None
+    return {"name": (user.full_name or "") if user else "", "position": (user.title or "") if user else ""}
+
+
+def _people(session: Session, inspection: Inspection, items: list[dict[str, Any]]) -> dict[str, Any]:
+    lead = person(session, inspection.lead_username)
+    signer = person(session, inspection.signed_by)
+    # The name the signer typed at sign-off is their signature: it stands in for a missing full name.
+    typed = next((str(i["value"]) for i in items if i["type"] == "signature" and i["value"]), "")
+    signer["name"] = signer["name"] or typed
+    is_lead = inspection.signed_by == inspection.lead_username
+    if is_lead:
+        lead["name"] = lead["name"] or signer["name"]
+    return {"lead": lead, "signer": {**signer, "is_lead": is_lead}}
+
+
+def _readable_value(item: Any, value: Any) -> dict[str, Any]:
+    """A choice answer's label in both languages (documents print words, never stored codes)."""
+    out: dict[str, Any] = {"answered": value not in (None, "")}
+    if item.type == ItemType.CHOICE:
+        choice = next((c for c in item.choices if c.value == value), None)
+        out["value_label"] = choice.label.model_dump() if choice else None
+    return out
+
+
+# ---- the public rendering -------------------------------------------------------------------------
+
+# What a public reader may see of an item: the verdict and figures, never free text.
+_PUBLIC_VALUE_TYPES = ("pass_fail", "choice", "number")
+
+
+def redact(doc: dict[str, Any]) -> dict[str, Any]:
+    """The public rendering of a published document: items, scores, counts and actions only.
+
+    Built by keeping named fields (never by deleting known-sensitive ones): no hostnames, addresses,
+    serial numbers, user names, notes, free-text answers, team members, action owners or evidence.
+    """
+    labels = {i["id"]: i["label"] for i in doc["items"]}
+    failing_devices = {f["item"]: parse_evidence(f.get("evidence")).failing or None for f in doc["findings"]}
+    insp = doc["inspection"]
+    return {
+        "schema": PUBLIC_SCHEMA,
+        "public": True,
+        "id": doc["id"],
+        "issuer": doc["issuer"],
+        "key_id": doc["key_id"],
+        "published_at": doc["published_at"],
+        "document": doc.get("document", {}),
+        "site": {k: doc["site"][k] for k in ("code", "name", "district")},
+        "checklist": doc["checklist"],
+        "inspection": {
+            "signed_at": insp.get("signed_at"),
+            "lead": {k: insp["lead"][k] for k in ("name", "position")},
+            "signer": {k: insp["signer"][k] for k in ("name", "position", "is_lead")},
+        },
+        "score": doc["score"],
+        "trend": doc.get("trend"),
+        "findings": [
+            {
+                "item": f["item"],
+                "label": f["label"],
+                "severity": f["severity"],
+                "failing_devices": failing_devices.get(f["item"]),
+            }
+            for f in doc["findings"]
+        ],
+        "evidence_summary": doc["evidence_summary"],
+        "actions": [
+            {
+                "item": a["item"],
+                "title": labels.get(a["item"], {}).get("vi", ""),
+                "label": labels.get(a["item"]),
+                "severity": a["severity"],
+                "due_date": a["due_date"],
+                "status": a["status"],
+                "carried_over": a["carried_over"],
+            }
+            for a in doc["actions"]
+        ],
+        "items": [
+            {
+                "section": i["section"],
+                "id": i["id"],
+                "label": i["label"],
+                "type": i["type"],
+                "value": i["value"] if i["type"] in _PUBLIC_VALUE_TYPES else None,
+                "value_label": i.get("value_label"),
+                "answered": i.get("answered", i["value"] not in (None, "")),
+                "source": i["source"],
+                **({"severity": i["severity"]} if "severity" in i else {}),
+            }
+            for i in doc["items"]
+        ],
+    }
+
+
+def preview_digest(public_doc: dict[str, Any]) -> str:
+    """What the lead saw in the preview: the public rendering without its publication stamps."""
+    volatile = ("id", "published_at", "key_id", "document")
+    stable = {k: v for k, v in public_doc.items() if k not in volatile}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Preview:
+    doc: dict[str, Any]
+    public_doc: dict[str, Any]
+    digest: str
+
+
+def preview(session: Session, inspection: Inspection, *, actor: str, issuer: Issuer) -> Preview:
+    """The documents as they would be published now (not stored, not numbered, not signed)."""
+    if inspection.status != InspectionStatus.SIGNED:
+        raise ServiceError("sign the inspection off before publishing it")
+    doc = build_document(
+        session,
+        inspection,
+        slug="preview",
+        key_id="",
+        published_at=utcnow(),
+        published_by=actor,
+        issuer=issuer,
+        number=None,
+        public=True,  # the preview is of the public version, whose trend counts only public reports
+    )
+    public_doc = redact(doc)
+    return Preview(doc, public_doc, preview_digest(public_doc))
+
+
+def record_pdf(doc: dict[str, Any], *, issuer: Issuer, photos: list[tuple[str, bytes]]) -> Rendered:
+    from collector.reports.inspection_record import record_document
+
+    return render_layout(record_document(doc, issuer=issuer, photos=photos))
+
+
+def inspection_photos(session: Session, inspection: Inspection, *, data_dir: Path) -> list[tuple[str, bytes]]:
+    from collector.services.photos import photo_path
+
+    rows = session.exec(
+        select(InspectionPhoto)
+        .where(InspectionPhoto.inspection_id == inspection.id)
+        .order_by(col(InspectionPhoto.id))
+    ).all()
+    out = []
+    for p in rows:
+        path = photo_path(data_dir, p)
+        if path.is_file():
+            out.append((p.item_id, path.read_bytes()))
+    return out
+
+
+def next_number(session: Session, year: int) -> int:
+    """The next record number of the year (numbers restart each year, as registers do)."""
+    last = session.exec(select(func.max(Publication.doc_number)).where(Publication.doc_year == year)).one()
+    return (last or 0) + 1
+
+
+class PreviewOutdated(Conflict):
+    """A public publication must be the one the lead previewed."""
+
+
 def publish(
-    session: Session, inspection: Inspection, *, data_dir: Path, actor: str, public: bool = True
+    session: Session,
+    inspection: Inspection,
+    *,
+    data_dir: Path,
+    actor: str,
+    public: bool = False,
+    issuer: Issuer,
+    previewed: str | None = None,
 ) -> Publication:
+    """Number, render, sign (PAdES and Ed25519) and store the record; a public publication also gets
+    its redacted rendering, which must be the one the lead previewed (``previewed`` digest)."""
     if inspection.status == InspectionStatus.PUBLISHED:
         raise Conflict("this inspection is already published")
     if inspection.status != InspectionStatus.SIGNED:
@@ -197,13 +385,30 @@ def publish(
     now = utcnow()
     code = re.sub(r"[^a-z0-9-]+", "-", site.code.lower()).strip("-") or "site"
     slug = f"{code}-{now:%Y%m%d}-{secrets.token_hex(4)}"  # no dots: /published/SLUG.json stays unambiguous
+    number = next_number(session, now.year)
     doc = build_document(
-        session, inspection, slug=slug, key_id=key.key_id, published_at=now, published_by=actor, public=public
+        session,
+        inspection,
+        slug=slug,
+        key_id=key.key_id,
+        published_at=now,
+        published_by=actor,
+        issuer=issuer,
+        number=number,
+        public=public,
     )
+    public_doc = redact(doc) if public else None
+    if public_doc is not None and previewed != preview_digest(public_doc):
+        raise PreviewOutdated(
+            "preview the public version before publishing it (it changed since the preview, or was not "
+            "previewed)"
+        )
     body = document_bytes(doc)
-    from collector.services.published_pdf import render_pdf
-
-    pdf = render_pdf(doc)
+    photos = inspection_photos(session, inspection, data_dir=data_dir)
+    with pdf_signing(session, data_dir=data_dir) as signing:
+        signed = _sign_record(signing, doc, issuer=issuer, photos=photos)
+        public_signed = _sign_record(signing, public_doc, issuer=issuer, photos=[]) if public_doc else None
+    public_body = document_bytes(public_doc) if public_doc else None
     pub = Publication(
         inspection_id=inspection.id or 0,
         slug=slug,
@@ -215,14 +420,29 @@ def publish(
         passed=doc["score"]["passed"],
         body=body,
         signature=key.sign(body),
-        pdf=pdf,
-        pdf_signature=key.sign(pdf),
+        pdf=signed.data,
+        pdf_signature=key.sign(signed.data),
         key_id=key.key_id,
         public=public,
+        doc_year=now.year,
+        doc_number=number,
+        pades_level=signed.level,
+        pdf_signer=signed.signer,
+        public_body=public_body,
+        public_signature=key.sign(public_body) if public_body else None,
+        public_pdf=public_signed.data if public_signed else None,
+        public_pdf_signature=key.sign(public_signed.data) if public_signed else None,
     )
     inspection.status = InspectionStatus.PUBLISHED
     session.add_all([pub, inspection])
-    record(session, actor=actor, action="inspection.publish", target=slug, sites=[site.id])
+    record(
+        session,
+        actor=actor,
+        action="inspection.publish",
+        target=slug,
+        detail={"public": public},
+        sites=[site.id],
+    )
     from collector.services.notify_events import emit
 
     emit(
@@ -241,6 +461,28 @@ def publish(
     )
     session.flush()
     return pub
+
+
+def _sign_record(
+    signing: PdfSigningSession, doc: dict[str, Any], *, issuer: Issuer, photos: list[tuple[str, bytes]]
+) -> SignedPdf:
+    from collector.reports.inspection_record import record_document
+    from collector.reports.layout import number_line
+
+    _ = translator("vi")
+    admin_doc = record_document(doc, issuer=issuer, photos=photos)
+    rendered = render_layout(admin_doc)
+    return signing.sign(
+        rendered.pdf,
+        box=rendered.signature_box,
+        reason=_(
+            "Issued the %(type)s %(number)s",
+            type=admin_doc.doc_type.capitalize(),
+            number=number_line(admin_doc),
+        ),
+        location=issuer.place,
+        stamp=_("Signed by: %(signer)s") + "\n" + _("Date: %(ts)s"),
+    )
 
 
 def get_publication(session: Session, slug: str) -> Publication:
@@ -299,7 +541,3 @@ def share_links(session: Session, pub: Publication) -> list[ShareLink]:
             .order_by(col(ShareLink.created_at).desc())
         ).all()
     )
-
-
-def font_path(name: str) -> str:
-    return str(resources.files("collector") / "data" / "fonts" / name)

@@ -30,10 +30,12 @@ Scope = Collection[int] | None  # the acting administrator's sites; None: every 
 WRONG_LOGIN = "wrong username or password"
 
 
-def _check_full_name(full_name: str | None) -> None:
-    # The column holds 255 characters; PostgreSQL refuses more with an error naming no field.
+def _check_full_name(full_name: str | None, title: str | None = None) -> None:
+    # The columns hold 255 characters; PostgreSQL refuses more with an error naming no field.
     if full_name and len(full_name) > 255:
         raise ServiceError(f"the full name is {len(full_name)} characters; at most 255")
+    if title and len(title) > 255:
+        raise ServiceError(f"the position is {len(title)} characters; at most 255")
 
 
 def _role(role: Role | str) -> Role:
@@ -81,6 +83,7 @@ def create_user(
     role: Role | str,
     site_codes: list[str] | None = None,
     full_name: str | None = None,
+    title: str | None = None,
     actor: str = "system",
     actor_scope: Scope = None,
     address: str | None = None,
@@ -91,11 +94,15 @@ def create_user(
     role = _role(role)
     _grantable(session, site_codes or [], actor_scope)
     check_password(password, username=username)
-    _check_full_name(full_name)
+    _check_full_name(full_name, title)
     if session.exec(select(User).where(User.username == username)).first():
         raise Conflict(f"user {username} already exists")
     user = User(
-        username=username, password_hash=hash_password(password), role=role.value, full_name=full_name
+        username=username,
+        password_hash=hash_password(password),
+        role=role.value,
+        full_name=full_name,
+        title=title or None,
     )
     session.add(user)
     session.flush()
@@ -323,20 +330,22 @@ def update_user(
     role: Role | str,
     site_codes: list[str],
     full_name: str | None = None,
+    title: str | None = None,
     actor: str,
     actor_scope: Scope = None,
     address: str | None = None,
 ) -> User:
-    """Change a user's role, site scope and name. An admin cannot demote themself (no lock-out)."""
+    """Change a user's role, site scope, name and position. An admin cannot demote themself (no lock-out)."""
     user = get_user(session, user_id, actor_scope=actor_scope)
     role = _role(role)
     if user.username == actor and role != Role(user.role):
         raise ServiceError("you cannot change your own role")
     _grantable(session, site_codes, actor_scope)
-    _check_full_name(full_name)
+    _check_full_name(full_name, title)
     before = user_site_ids(session, user_id)
     user.role = role.value
     user.full_name = full_name or None
+    user.title = title or None
     session.add(user)
     set_site_scope(session, user, site_codes)
     record(

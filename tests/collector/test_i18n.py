@@ -35,6 +35,13 @@ def ui_strings() -> dict[str, str]:
         msgid = message if isinstance(message, str) else message[0]
         if msgid:
             found.setdefault(msgid, f"collector/web/{filename}:{lineno}")
+    # Documents (the PDF layout and the inspection record) speak through the same catalogs.
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(WEB.parent / "reports"), [("**.py", "python")], keywords={"_": None}
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        if msgid:
+            found.setdefault(msgid, f"collector/reports/{filename}:{lineno}")
     for attr in ("NAV", "SITE_TABS", "DEVICE_TABS"):
         for entry in contributions(attr):
             found.setdefault(str(entry[1]), f"{attr} entry {entry!r}")

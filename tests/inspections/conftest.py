@@ -6,6 +6,7 @@ import pytest
 
 from inventory.report import CheckResult, CheckStatus
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
+from tests.signing_pki import configure_signing, name_user
 
 
 @dataclass
@@ -45,9 +46,12 @@ def seeded(client, app) -> Seeded:  # type: ignore[no-untyped-def]
             ),
         )
         assert r.status_code == 202
-    return Seeded(
+    seeded = Seeded(
         inspector=user_token(client, engine, username="lan.nguyen", role="inspector"),
         admin=user_token(client, engine, username="admin1", role="admin"),
         technician=user_token(client, engine, username="tech1", role="technician"),
         viewer=user_token(client, engine, username="viewer1", role="viewer"),
     )
+    name_user(engine, "lan.nguyen", "Nguyễn Thị Lan", "Phó Trưởng phòng Công nghệ thông tin")
+    configure_signing(engine, app.state.settings.data_dir)
+    return seeded

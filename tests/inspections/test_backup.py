@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,20 @@ def test_backup_and_restore_round_trip(client, seeded, app, settings, restore_ur
             with Session(app2.state.engine) as s:
                 row = s.exec(select(ManagedNetDevice)).one()
                 assert managed_password(row, load_key(restored_dir)) == "Sw1tch-Pa55"
+                # The organisation's PDF signing key came back too (encrypted in the database, its
+                # key in the data directory): the restored collector still signs PAdES.
+                from collector.pdfsign import read_signatures
+                from collector.reports.layout import AdminDocument, Issuer, render
+                from collector.services.signing_cert import pdf_signing
+                from tests.signing_pki import ORG_NAME, org_pki
+
+                draft = render(
+                    AdminDocument(Issuer("UBND", "SỞ", "S", "Huế"), "BÁO CÁO", "BC", "Thử", date.today())
+                ).pdf
+                with pdf_signing(s, data_dir=restored_dir) as signing:
+                    out_pdf = signing.sign(draft, reason="test", location="Huế", stamp="%(signer)s").data
+                [info] = read_signatures(out_pdf, trust_roots=[org_pki().root.cert])
+                assert info.signer == ORG_NAME and info.intact and info.trusted
     finally:
         app2.state.engine.dispose()
 

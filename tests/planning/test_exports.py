@@ -47,7 +47,14 @@ def plan():  # type: ignore[no-untyped-def]
 
 
 def test_pdf_embeds_a_font_and_keeps_vietnamese_text():
-    data = render_plan(plan(), "pdf", "vi")
+    from collector.reports.document import Letterhead
+    from collector.reports.layout import Issuer, Signer
+
+    head = Letterhead(
+        Issuer("ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG", "SỞ KHOA HỌC VÀ CÔNG NGHỆ", "SKHCN", "Đà Nẵng"),
+        Signer(position="Trưởng phòng Kế hoạch", full_name="Trần Văn Bình", capacity="NGƯỜI LẬP"),
+    )
+    data = render_plan(plan(), "pdf", "vi", head)
     reader = PdfReader(io.BytesIO(data))
     text = "\n".join(p.extract_text() for p in reader.pages)
     flat = " ".join(text.split())
@@ -70,7 +77,19 @@ def test_pdf_embeds_a_font_and_keeps_vietnamese_text():
         for page in reader.pages
         for f in page["/Resources"]["/Font"].values()  # type: ignore[union-attr]
     ]
-    assert fonts and all("DejaVuSans" in str(f) for f in fonts)
+    assert fonts and all("LiberationSerif" in str(f) for f in fonts)  # Times New Roman metrics
+    # The plan is a proposal of the responsible unit in the administrative layout (Decree 30/2020).
+    for phrase in (
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "SỞ KHOA HỌC VÀ CÔNG NGHỆ",
+        "/TTr-SKHCN",
+        "TỜ TRÌNH",
+        "PHỤ LỤC I",
+        "TRƯỞNG PHÒNG KẾ HOẠCH",
+        "Trần Văn Bình",
+    ):
+        assert phrase in flat, phrase
     descriptor = reader.pages[0]["/Resources"]["/Font"]  # type: ignore[index]
     first = next(iter(descriptor.values())).get_object()
     assert "/FontFile2" in first["/DescendantFonts"][0].get_object()["/FontDescriptor"]  # embedded TrueType

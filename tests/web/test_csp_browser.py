@@ -42,6 +42,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     import uvicorn
 
     from tests.inspections.test_inspections import answer_all, create
+    from tests.signing_pki import configure_signing
 
     db = tmp_path_factory.mktemp("csp") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
@@ -67,11 +68,23 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             ).status_code
             == 200
         )
+        configure_signing(app.state.engine, app.state.settings.data_dir)
+        pre = http.get(f"/api/v1/inspections/{insp['id']}/publication-preview", headers=admin).json()
+        body = {"public": True, "previewed": pre["digest"]}
+        assert (
+            http.post(f"/api/v1/inspections/{insp['id']}/publish", json=body, headers=admin).status_code
+            == 201
+        )
+        # One signed off and waiting to be published (its preview page).
+        waiting = create(http, admin, site="PX-PHUCXA")
+        answer_all(http, admin, waiting, fail={"offline_backup"})
         assert (
             http.post(
-                f"/api/v1/inspections/{insp['id']}/publish", json={"public": True}, headers=admin
+                f"/api/v1/inspections/{waiting['id']}/signoff",
+                json={"signature_name": "Nguyễn Văn Quản"},
+                headers=admin,
             ).status_code
-            == 201
+            == 200
         )
         create(http, admin, site="XA-DONGANH")  # one still being filled in
         # A subscription, so its delivery-log page has something to show.
@@ -92,7 +105,12 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             answer = post_report(http, poller, netdev_report(poller.agent_id, config))
             assert answer.status_code == 202
     router = answer.json()["device_id"]
-    extra = [share, f"/devices/{router}", f"/devices/{seeded.devices['pc-motcua-01']}/software?q=uni"]
+    extra = [
+        share,
+        f"/inspections/{waiting['id']}/publish?public=on",
+        f"/devices/{router}",
+        f"/devices/{seeded.devices['pc-motcua-01']}/software?q=uni",
+    ]
     try:
         yield Server(url, app, seeded, extra)
     finally:

@@ -26,6 +26,7 @@ import pytest
 
 from inventory.report import CheckResult, CheckStatus
 from tests.helpers import PASSWORD, enroll, free_port, host_report, post_report
+from tests.signing_pki import configure_signing
 
 pytestmark = pytest.mark.browser
 
@@ -128,6 +129,7 @@ def collector(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
     _seed(app.state.engine, url)
+    configure_signing(app.state.engine, settings.data_dir)
     try:
         yield Collector(url=url, engine=app.state.engine, data_dir=settings.data_dir)
     finally:
@@ -373,7 +375,10 @@ def test_inspection_offline_sync_sign_publish_verify_and_carry_over(
     actions = page.locator("#actions").inner_text()
     assert "Có bản sao lưu ngoại tuyến" in actions and "Tường lửa được bật" in actions
     shot(page, "08-signed-phone", full_page=True)
-    page.click("#publish button[type=submit]")
+    page.click("#publish button[type=submit]")  # the preview first (private: the box is unticked)
+    page.wait_for_url(f"{collector.url}/inspections/{insp_id}/publish*")
+    assert page.locator("#preview-private").is_visible()
+    page.click("#publish-confirm button[type=submit]")
     page.wait_for_url(f"{collector.url}/published/*")
     slug = page.url.rsplit("/", 1)[1]
     main = page.locator("main").inner_text()
@@ -389,7 +394,7 @@ def test_inspection_offline_sync_sign_publish_verify_and_carry_over(
         page, 'a[href="/.well-known/wardwatch-publishing-key.pem"]', folder, "wardwatch-publishing-key.pem"
     )
     doc = json.loads(data.read_bytes())
-    assert doc["id"] == slug and doc["inspection"]["signed_by"] == "lan.nguyen"
+    assert doc["id"] == slug and doc["inspection"]["signer"]["name"] == "Nguyễn Thị Lan"
     assert {f["item"] for f in doc["findings"]} >= {
         "firewall",
         "antivirus",
@@ -413,6 +418,7 @@ def test_inspection_offline_sync_sign_publish_verify_and_carry_over(
     assert "Đã tạo liên kết chia sẻ" in flash
     link = flash.rsplit(" ", 1)[1]
     anonymous = contexts(PHONE).new_page()
+    assert anonymous.goto(f"{collector.url}/published/{slug}").status == 404  # private
     assert anonymous.goto(link).status == 200
     assert "Phường Phúc Xá" in anonymous.locator("h1 + dl").inner_text()
     page.locator("#share").scroll_into_view_if_needed()
@@ -497,3 +503,47 @@ def test_a_second_tap_while_the_first_is_being_sent_is_not_a_conflict(
     assert usb.locator(".choice-fail input").is_checked()
     stored = collector.api("lan.nguyen").get(f"/api/v1/inspections/{insp_id}").json()["answers"]
     assert stored["usb_scanning"]["value"] == "fail" and stored["usb_scanning"]["revision"] == 2
+
+
+def test_public_publication_is_previewed_then_signed(collector: Collector, contexts: Any) -> None:
+    """The lead ticks "public", sees the redacted version (no PC names) on a phone and a laptop, signs
+    and publishes; anyone then reads that version, and the full one stays with the site's users."""
+    http = collector.api("hung.tran")
+    r = http.post("/api/v1/inspections", json={"site": SITE, "team": "Đoàn công khai"})
+    assert r.status_code == 201, r.text
+    insp = r.json()
+    ops = []
+    for section in insp["template"]["sections"]:
+        for it in section["items"]:
+            cur = insp["answers"].get(it["id"], {})
+            if it["type"] == "pass_fail" and (cur.get("value") is None or cur.get("value") == "fail"):
+                ops.append(
+                    {"op_id": f"pub-{it['id']}", "item_id": it["id"], "value": cur.get("value") or "pass",
+                     "note": "máy pc-motcua-02 hỏng", "base_revision": cur.get("revision", 0)}
+                )  # fmt: skip
+    assert http.post(f"/api/v1/inspections/{insp['id']}/sync", json={"ops": ops}).status_code == 200
+    signed = http.post(f"/api/v1/inspections/{insp['id']}/signoff", json={"signature_name": "Trần Văn Hùng"})
+    assert signed.status_code == 200, signed.text
+
+    for viewport, name in ((LAPTOP, "laptop"), (PHONE, "phone")):
+        page = contexts(viewport).new_page()
+        log_in(page, collector, "hung.tran")
+        page.goto(f"{collector.url}/inspections/{insp['id']}")
+        box = page.locator("#publish input[name=public]")
+        assert not box.is_checked()  # private unless chosen
+        box.check()
+        page.click("#publish button[type=submit]")
+        page.wait_for_url(f"{collector.url}/inspections/{insp['id']}/publish?public=on")
+        assert page.locator("#preview-public").is_visible()
+        main = page.locator("main").inner_text()
+        assert "Tồn tại, hạn chế" in main and "pc-motcua-02" not in main and "Đoàn công khai" not in main
+        shot(page, f"12-public-preview-{name}", full_page=True)
+    page.click("#publish-confirm button[type=submit]")
+    page.wait_for_url(f"{collector.url}/published/*")
+    slug = page.url.rsplit("/", 1)[1]
+    assert "pc-motcua-02" in page.locator("main").inner_text()  # the site's users read the full record
+    anonymous = contexts(LAPTOP).new_page()
+    assert anonymous.goto(f"{collector.url}/published/{slug}").status == 200
+    assert anonymous.locator("#public-version").is_visible()
+    assert "pc-motcua-02" not in anonymous.locator("main").inner_text()
+    shot(anonymous, "13-public-report-laptop", full_page=True)

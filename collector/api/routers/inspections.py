@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from collector.api.deps import DbSession, Principal, Settings, allow
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
+from collector.reports.layout import Issuer
 from collector.services import inspections as svc
 from collector.services import photos as photo_svc
 from collector.services import publishing
@@ -55,7 +56,10 @@ class SignOffIn(BaseModel):
 
 
 class PublishIn(BaseModel):
-    public: bool = True
+    # Private unless chosen: a public publication is a separate redacted rendering, and it must be the
+    # one previewed (the ``digest`` of GET .../publication-preview).
+    public: bool = False
+    previewed: str | None = Field(default=None, max_length=64)
 
 
 class ActionPatch(BaseModel):
@@ -235,16 +239,41 @@ def signoff(
     return inspection_view(session, insp)
 
 
+def _may_publish(session: Session, inspection_id: int, user: Principal) -> Inspection:
+    insp = _load(session, inspection_id, user)
+    if user.role != Role.ADMIN and user.username != insp.lead_username:
+        raise HTTPException(403, "only the lead inspector or an administrator publishes")
+    return insp
+
+
+@router.get("/inspections/{inspection_id}/publication-preview")
+def publication_preview(
+    inspection_id: int, user: Inspector, session: DbSession, settings: Settings
+) -> dict[str, Any]:
+    """The full and the public (redacted) documents as publishing would make them now, and the digest
+    a public publication must name."""
+    insp = _may_publish(session, inspection_id, user)
+    try:
+        pre = publishing.preview(session, insp, actor=user.username, issuer=Issuer.from_settings(settings))
+    except ServiceError as exc:
+        raise _http(exc) from None
+    return {"document": pre.doc, "public_document": pre.public_doc, "digest": pre.digest}
+
+
 @router.post("/inspections/{inspection_id}/publish", status_code=201)
 def publish(
     inspection_id: int, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
-    insp = _load(session, inspection_id, user)
-    if user.role != Role.ADMIN and user.username != insp.lead_username:
-        raise HTTPException(403, "only the lead inspector or an administrator publishes")
+    insp = _may_publish(session, inspection_id, user)
     try:
         pub = publishing.publish(
-            session, insp, data_dir=settings.data_dir, actor=user.username, public=body.public
+            session,
+            insp,
+            data_dir=settings.data_dir,
+            actor=user.username,
+            public=body.public,
+            issuer=Issuer.from_settings(settings),
+            previewed=body.previewed,
         )
     except ServiceError as exc:
         session.rollback()
@@ -257,6 +286,9 @@ def publish(
         "signature": f"/published/{pub.slug}.json.sig",
         "pdf": f"/published/{pub.slug}.pdf",
         "public": pub.public,
+        "number": f"{pub.doc_number}/{publishing.RECORD_SYMBOL}-{settings.org_unit_code}",
+        "pades_level": pub.pades_level,
+        "pdf_signer": pub.pdf_signer,
     }
 
 

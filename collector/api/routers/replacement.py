@@ -68,6 +68,7 @@ def replacement_plan(
         "none; default: the config file's",
     ),
 ) -> Response:
+    from collector.reports.document import letterhead_for
     from collector.reports.plan_report import plan_filename, plan_json, render_plan
 
     try:
@@ -86,7 +87,8 @@ def replacement_plan(
     session.commit()  # the scores refreshed on the way
     if format == "json":
         return JSONResponse(plan_json(plan, lang))
-    return _download(render_plan(plan, format, lang), format, plan_filename(plan, format))
+    letterhead = letterhead_for(session, settings, user.username, lang)
+    return _download(render_plan(plan, format, lang, letterhead), format, plan_filename(plan, format))
 
 
 class ScorePublic(BaseModel):
@@ -215,9 +217,10 @@ def list_assets(user: ReaderUser, session: DbSession, site: str | None = None) -
 
 @router.get("/assets/report")
 def assets_report(
-    user: ReaderUser, session: DbSession, format: Format = "json", lang: Lang = "vi"
+    user: ReaderUser, session: DbSession, settings: Settings, format: Format = "json", lang: Lang = "vi"
 ) -> Response:
     from collector.reports.asset_report import render_report, report_json
+    from collector.reports.document import letterhead_for
 
     report = asset_svc.asset_report(session, scope=user.site_ids)
     session.commit()
@@ -225,7 +228,8 @@ def assets_report(
         # Purchase dates and warranty ends are dates: encoded as ISO text (a 500 before).
         return JSONResponse(jsonable_encoder(report_json(report, lang)))
     filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
-    return _download(render_report(report, format, lang), format, filename)
+    letterhead = letterhead_for(session, settings, user.username, lang)
+    return _download(render_report(report, format, lang, letterhead), format, filename)
 
 
 def _one(session: Session, device_id: int, user: Principal) -> AssetPublic:

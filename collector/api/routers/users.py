@@ -26,6 +26,7 @@ class UserPublic(BaseModel):
     id: int
     username: str
     full_name: str | None
+    title: str | None = None  # position (chức vụ)
     role: Role
     sites: list[str]  # empty: every site
     disabled: bool
@@ -41,12 +42,14 @@ class UserCreate(BaseModel):
     role: Role
     sites: list[str] = Field(default_factory=list)
     full_name: str | None = Field(default=None, max_length=255)
+    title: str | None = Field(default=None, max_length=255)
 
 
 class UserUpdate(BaseModel):
     role: Role
     sites: list[str] = Field(default_factory=list)
     full_name: str | None = Field(default=None, max_length=255)
+    title: str | None = Field(default=None, max_length=255)
 
 
 class NewPassword(BaseModel):
@@ -76,6 +79,7 @@ def _public(user: User, sites: list[str]) -> UserPublic:
         id=user.id or 0,
         username=user.username,
         full_name=user.full_name,
+        title=user.title,
         role=Role(user.role),
         sites=sites,
         disabled=user.disabled,
@@ -137,6 +141,7 @@ def create_user(body: UserCreate, request: Request, user: AdminUser, session: Db
             role=body.role,
             site_codes=body.sites,
             full_name=body.full_name,
+            title=body.title,
             actor=user.username,
             actor_scope=user.site_ids,
             address=_address(request),
@@ -158,6 +163,7 @@ def update_user(
             role=body.role,
             site_codes=body.sites,
             full_name=body.full_name,
+            title=body.title,
             actor=user.username,
             actor_scope=user.site_ids,
             address=_address(request),

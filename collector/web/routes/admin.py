@@ -97,12 +97,13 @@ def add_user(
     session: DbSession,
     username: str = Form("", max_length=150),
     full_name: str = Form("", max_length=255),
+    title: str = Form("", max_length=255),
     role: str = Form(""),
     password: str = Form("", max_length=1024),
     sites: list[str] = Form(default_factory=list),
 ) -> Response:
     _ = translator_for(request)
-    form = {"username": username, "full_name": full_name, "role": role, "sites": sites}
+    form = {"username": username, "full_name": full_name, "title": title, "role": role, "sites": sites}
     error, status = None, 400
     if not username.strip():
         error = _("Enter a username.")
@@ -119,6 +120,7 @@ def add_user(
                 role=role,
                 site_codes=sites,
                 full_name=full_name.strip() or None,
+                title=title.strip() or None,
                 actor=user.username,
                 actor_scope=user.site_ids,
                 address=client_address(request),
@@ -174,6 +176,7 @@ def edit_user(
     session: DbSession,
     role: str = Form(""),
     full_name: str = Form("", max_length=255),
+    title: str = Form("", max_length=255),
     sites: list[str] = Form(default_factory=list),
 ) -> Response:
     _ = translator_for(request)
@@ -185,6 +188,7 @@ def edit_user(
             role=role,
             site_codes=sites,
             full_name=full_name.strip() or None,
+            title=title.strip() or None,
             actor=user.username,
             actor_scope=user.site_ids,
             address=client_address(request),

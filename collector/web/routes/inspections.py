@@ -223,34 +223,6 @@ def _signoff_refusal(
     return str(exc)
 
 
-@router.post("/inspections/{inspection_id}/publish")
-def publish(
-    request: Request,
-    inspection_id: int,
-    user: Inspector,
-    session: DbSession,
-    settings: Settings,
-    public: Annotated[str, Form()] = "",
-) -> Response:
-    try:
-        insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
-    except NotFound:
-        raise HTTPException(404) from None
-    target = RedirectResponse(f"/inspections/{inspection_id}", status_code=303)
-    if user.role != Role.ADMIN and user.username != insp.lead_username:
-        _ = translator_for(request)
-        return flash(target, _("Only the lead inspector or an administrator publishes"), "error")
-    try:
-        pub = publishing.publish(
-            session, insp, data_dir=settings.data_dir, actor=user.username, public=public == "on"
-        )
-    except ServiceError as exc:
-        session.rollback()
-        return flash(target, str(exc), "error")
-    session.commit()
-    return RedirectResponse(f"/published/{pub.slug}", status_code=303)
-
-
 @router.post("/actions/{action_id}")
 def update_action(
     request: Request,

@@ -140,7 +140,7 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
 def plan_download(
     fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
 ) -> Response:
-    from collector.reports.document import MEDIA_TYPES
+    from collector.reports.document import MEDIA_TYPES, letterhead_for
     from collector.reports.plan_report import plan_filename, render_plan
 
     if fmt not in FORMATS:
@@ -160,7 +160,8 @@ def plan_download(
     except (ServiceError, ValueError) as exc:
         return render(request, "error.html", {"code": 400, "message": str(exc)}, status_code=400)
     session.commit()
-    data = render_plan(plan, fmt, request_language(request))
+    lang = request_language(request)
+    data = render_plan(plan, fmt, lang, letterhead_for(session, settings, user.username, lang))
     headers = {"Content-Disposition": f'attachment; filename="{plan_filename(plan, fmt)}"'}
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
@@ -190,15 +191,18 @@ def assets_page(request: Request, user: ReaderUser, session: DbSession) -> Respo
 
 
 @router.get("/planning/assets/report.{fmt}")
-def assets_download(fmt: str, request: Request, user: ReaderUser, session: DbSession) -> Response:
+def assets_download(
+    fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
+) -> Response:
     from collector.reports.asset_report import render_report
-    from collector.reports.document import MEDIA_TYPES
+    from collector.reports.document import MEDIA_TYPES, letterhead_for
 
     if fmt not in FORMATS:
         return render(request, "error.html", {"code": 404}, status_code=404)
     report = asset_svc.asset_report(session, scope=user.site_ids)
     session.commit()
-    data = render_report(report, fmt, request_language(request))
+    lang = request_language(request)
+    data = render_report(report, fmt, lang, letterhead_for(session, settings, user.username, lang))
     headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{report.today:%Y%m%d}.{fmt}"'}
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 

@@ -4,6 +4,7 @@ signed files, the public key, an index page and Atom/JSON feeds."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
@@ -32,51 +33,78 @@ NAV = [(60, "Published reports", "/published", tuple(r.value for r in Role))]
 Sharer = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
 
 
-def _readable(request: Request, session: Session, slug: str) -> Publication:
-    """A public report, or a private one for a logged-in user whose scope covers its site."""
+@dataclass(frozen=True)
+class Rendering:
+    """One of a publication's renderings: the full one, or the public redacted one."""
+
+    pub: Publication
+    body: bytes
+    signature: bytes
+    pdf: bytes
+    pdf_signature: bytes
+
+
+def full_rendering(pub: Publication) -> Rendering:
+    return Rendering(pub, pub.body, pub.signature, pub.pdf, pub.pdf_signature)
+
+
+def public_rendering(pub: Publication) -> Rendering | None:
+    if not (pub.public and pub.public_body and pub.public_signature and pub.public_pdf):
+        return None
+    return Rendering(
+        pub, pub.public_body, pub.public_signature, pub.public_pdf, pub.public_pdf_signature or b""
+    )
+
+
+def _readable(request: Request, session: Session, slug: str) -> Rendering:
+    """The full report for a logged-in user whose scope covers its site; the public redacted rendering
+    for anyone else when the report is public; 404 otherwise."""
     try:
         pub = publishing.get_publication(session, slug)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    if pub.public:
-        return pub
     principal = optional_principal(request, session)
-    if principal is None or not principal.can_see_site(pub.site_id):
+    if principal is not None and principal.can_see_site(pub.site_id):
+        request.state.principal = principal
+        return full_rendering(pub)
+    rendering = public_rendering(pub)
+    if rendering is None:
         raise HTTPException(404, f"no published report {slug!r}")
-    request.state.principal = principal
-    return pub
+    return rendering
 
 
-def _files(pub: Publication, fmt: str) -> Response:
+def _files(r: Rendering, fmt: str) -> Response:
+    pub = r.pub
     if fmt == "json":
         return Response(
-            pub.body,
+            r.body,
             media_type="application/json",
             headers={"Content-Disposition": f'inline; filename="{pub.slug}.json"'},
         )
     if fmt == "json.sig":
         return Response(
-            encode_signature(pub.signature, pub.key_id),
+            encode_signature(r.signature, pub.key_id),
             media_type="text/plain",
             headers={"Content-Disposition": f'attachment; filename="{pub.slug}.json.sig"'},
         )
     if fmt == "pdf":
         return Response(
-            pub.pdf,
+            r.pdf,
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="{pub.slug}.pdf"'},
         )
     if fmt == "pdf.sig":
         return Response(
-            encode_signature(pub.pdf_signature, pub.key_id),
+            encode_signature(r.pdf_signature, pub.key_id),
             media_type="text/plain",
             headers={"Content-Disposition": f'attachment; filename="{pub.slug}.pdf.sig"'},
         )
     raise HTTPException(404, f"no such format {fmt!r}")
 
 
-def _page(request: Request, pub: Publication, base: str) -> HTMLResponse:
-    doc = json.loads(pub.body)
+def _page(request: Request, r: Rendering, base: str) -> HTMLResponse:
+    pub = r.pub
+    doc = json.loads(r.body)
     from checks.catalog import load_catalog
 
     titles = {cid: check.title for cid, check in load_catalog().items()}
@@ -177,13 +205,13 @@ def feed_atom(request: Request, session: DbSession) -> Response:
 def published(name: str, request: Request, session: DbSession) -> Response:
     """``/published/SLUG`` is the page; ``SLUG.json``, ``.json.sig``, ``.pdf``, ``.pdf.sig`` the files."""
     slug, _, fmt = name.partition(".")
-    pub = _readable(request, session, slug)
+    rendering = _readable(request, session, slug)
     if fmt:
-        return _files(pub, fmt)
+        return _files(rendering, fmt)
     if getattr(request.state, "principal", None) is None:
         # A public page read by someone logged in still shows their navigation.
         request.state.principal = optional_principal(request, session)
-    return _page(request, pub, f"/published/{pub.slug}")
+    return _page(request, rendering, f"/published/{slug}")
 
 
 @router.get("/s/{name}", dependencies=[Public], response_model=None)
@@ -193,7 +221,9 @@ def shared(name: str, request: Request, session: DbSession) -> Response:
         pub = publishing.publication_by_share_token(session, token)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    return _files(pub, fmt) if fmt else _page(request, pub, f"/s/{token}")
+    # A share link is the report's owner sharing it on purpose: the full rendering.
+    rendering = full_rendering(pub)
+    return _files(rendering, fmt) if fmt else _page(request, rendering, f"/s/{token}")
 
 
 @router.post("/api/v1/published/{slug}/share-links", status_code=201)
