@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from collector import agent_ca
 from collector.app import create_app
 from collector.settings import CollectorSettings
-from tests.helpers import enroll, host_report, post_report, seed_site
+from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site
 from tests.inspections.test_key_rotation import _verify
 from tests.inspections.test_publishing import publish
 
@@ -117,9 +117,7 @@ def test_backup_and_restore_round_trip(client, seeded, app, settings, restore_ur
     app2 = create_app(CollectorSettings(database_url=restore_url, data_dir=restored_dir))
     try:
         with TestClient(app2) as c2:
-            login = c2.post(
-                "/api/v1/auth/token", data={"username": "admin1", "password": "correct horse battery"}
-            )
+            login = c2.post("/api/v1/auth/token", data={"username": "admin1", "password": PASSWORD})
             assert login.status_code == 200, login.text
             admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
             assert _state(c2, admin) == before
