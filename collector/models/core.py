@@ -30,7 +30,9 @@ class Site(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=255)
-    district: str | None = Field(default=None, max_length=255)
+    # A free label for a cluster of communes (since July 2025 there are no districts: the city has
+    # two levels, city and commune); used to filter the overview. Empty: no group.
+    group_name: str | None = Field(default=None, max_length=255, index=True)
     address: str | None = Field(default=None, max_length=500)
     created_at: datetime = ts_field()
 

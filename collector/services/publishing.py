@@ -128,7 +128,7 @@ def build_document(
         "key_id": key_id,
         "published_at": published_at.isoformat(),
         "published_by": published_by,
-        "site": {"code": site.code, "name": site.name, "district": site.district},
+        "site": {"code": site.code, "name": site.name},
         "checklist": {"key": template.key, "version": template.version, "title": template.title.model_dump()},
         "inspection": {
             "id": inspection.id,

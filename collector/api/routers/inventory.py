@@ -47,7 +47,7 @@ def sites(user: AnyUser, session: DbSession) -> list[SitePublic]:
             id=r.site.id or 0,
             code=r.site.code,
             name=r.site.name,
-            district=r.site.district,
+            group=r.site.group_name,
             device_count=r.device_count,
             last_report_at=r.last_report_at,
         )
