@@ -20,6 +20,9 @@ class CollectorSettings(BaseSettings):
     token_hours: int = Field(default=12, ge=1)
     # Behind TLS in production; plain http on 127.0.0.1 for ``wardwatch up``.
     secure_cookies: bool = False
+    # The address agents reach the collector at (e.g. https://wardwatch.hanoi.gov.vn), shown in the
+    # enroll command; unset: the address the administrator's browser used.
+    public_url: str | None = None
     # An agent silent for longer than this is shown as stale.
     stale_agent_minutes: int = Field(default=30, ge=1)
     # Finding due dates by severity, in days.

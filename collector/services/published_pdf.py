@@ -47,6 +47,13 @@ def evidence_vi(text: str | None, titles: dict[str, str]) -> list[str]:
     return [ev.text[:800]]
 
 
+def _num(value: float | int | None) -> str:
+    """A score as Vietnamese writes it: 87,5 (the PDF is in Vietnamese)."""
+    from collector.web.i18n import format_number
+
+    return format_number(value, "vi")
+
+
 def _when(value: str | None) -> str:
     """An ISO date or timestamp of the document as Vietnamese read it: dd/mm/yyyy, Vietnam time."""
     if not value:
@@ -75,18 +82,19 @@ def render_pdf(doc: dict[str, Any]) -> bytes:
     score = doc["score"]
     verdict = "Đạt" if score["passed"] else "Không đạt"
     pdf.set_font("DejaVu", "B", 12)
-    line(f"Điểm tuân thủ: {score['overall']} / 100 (ngưỡng {score['threshold']}) — {verdict}")
+    line(f"Điểm tuân thủ: {_num(score['overall'])} / 100 (ngưỡng {_num(score['threshold'])}) — {verdict}")
     pdf.set_font("DejaVu", "", 11)
     if doc.get("trend"):
         t = doc["trend"]
         line(
-            f"So với lần kiểm tra trước ({_when(t['previous_published_at'][:10])}): {t['previous_score']} → "
-            f"{score['overall']} ({t['change']:+})"
+            f"So với lần kiểm tra trước ({_when(t['previous_published_at'][:10])}): "
+            f"{_num(t['previous_score'])} → {_num(score['overall'])} ({'+' if t['change'] > 0 else ''}"
+            f"{_num(t['change'])})"
             if t["change"] is not None
             else ""
         )
     for s in score["sections"]:
-        line(f"  • {s['title']['vi']}: {s['score'] if s['score'] is not None else '—'}")
+        line(f"  • {s['title']['vi']}: {_num(s['score'])}")
     pdf.ln(2)
     pdf.set_font("DejaVu", "B", 12)
     line(f"Tồn tại, hạn chế ({len(doc['findings'])})")

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.localtime import stamp
 from collector.models.core import Site
 from collector.models.inspections import (
     Action,
@@ -180,7 +181,13 @@ def document_bytes(doc: dict[str, Any]) -> bytes:
 
 
 def publish(
-    session: Session, inspection: Inspection, *, data_dir: Path, actor: str, public: bool = True
+    session: Session,
+    inspection: Inspection,
+    *,
+    data_dir: Path,
+    actor: str,
+    public: bool = True,
+    now: datetime | None = None,
 ) -> Publication:
     if inspection.status == InspectionStatus.PUBLISHED:
         raise Conflict("this inspection is already published")
@@ -189,9 +196,11 @@ def publish(
     key = load_or_create(data_dir)
     site = session.get(Site, inspection.site_id)
     assert site is not None
-    now = utcnow()
+    now = now or utcnow()
     code = re.sub(r"[^a-z0-9-]+", "-", site.code.lower()).strip("-") or "site"
-    slug = f"{code}-{now:%Y%m%d}-{secrets.token_hex(4)}"  # no dots: /published/SLUG.json stays unambiguous
+    # The day in the slug is the Vietnamese day of publication; no dots: /published/SLUG.json stays
+    # unambiguous.
+    slug = f"{code}-{stamp(now)}-{secrets.token_hex(4)}"
     doc = build_document(
         session, inspection, slug=slug, key_id=key.key_id, published_at=now, published_by=actor
     )

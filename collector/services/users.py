@@ -24,6 +24,13 @@ MAX_FAILED_PER_ADDRESS = 30
 ADDRESS_WINDOW = timedelta(minutes=15)
 
 
+class LoginPaused(Unauthorized):
+    """Too many failed logins (for this account or from this address): logging in waits a while.
+
+    Told apart from a wrong password so that a colleague who then types the right one is not sent
+    hunting for a typo."""
+
+
 def _check_full_name(full_name: str | None) -> None:
     # The column holds 255 characters; PostgreSQL refuses more with an error naming no field.
     if full_name and len(full_name) > 255:
@@ -87,11 +94,11 @@ def authenticate(session: Session, *, username: str, password: str, address: str
     if address is not None and _recent_failures(session, address) >= MAX_FAILED_PER_ADDRESS:
         verify_password(None, password)
         record(session, actor=username[:150], action="login.throttled", address=address)
-        raise Unauthorized("too many failed logins from this address; try again later")
+        raise LoginPaused("too many failed logins from this address; try again later")
     if user is not None and user.locked_until is not None and user.locked_until > now:
         verify_password(None, password)  # same cost as a real attempt
         record(session, actor=username, action="login.locked", address=address)
-        raise Unauthorized("too many failed logins; try again later")
+        raise LoginPaused("too many failed logins; try again later")
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled:
         if user is not None and not user.disabled:

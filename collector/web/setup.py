@@ -36,6 +36,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collector.api.deps import SESSION_COOKIE, CsrfFailed, Forbidden, LoginRequired, is_api
+from collector.localtime import local_date
 from collector.models.types import utcnow
 from collector.security import same
 from collector.web.i18n import (
@@ -256,6 +257,8 @@ def render(
         "csrf_token": form_csrf_token(request),
         "nav": nav_items(principal),
         "fmt_date": lambda v: format_date(v, lang),
+        # The Vietnamese calendar day of a moment, without the time (an expiry "until 30/06/2026").
+        "fmt_day": lambda v: format_date(local_date(v) if isinstance(v, datetime) else v, lang),
         "fmt_age": lambda v: format_age(v, lang),
         "fmt_bytes": lambda v: format_bytes(v, lang),
         "fmt_money": format_money,

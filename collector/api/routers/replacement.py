@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.localtime import stamp
 from collector.models.core import Role
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -221,7 +222,7 @@ def assets_report(
     session.commit()
     if format == "json":
         return JSONResponse(report_json(report, lang), headers={})
-    filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
+    filename = f"bao-cao-tai-san-{stamp(report.today)}.{format}"
     return _download(render_report(report, format, lang), format, filename)
 
 

@@ -94,6 +94,27 @@ def int_filter(filters: Mapping[str, str], name: str) -> int | None:
     return int(value)
 
 
+def raw_page(
+    session: Session,
+    table: Table,
+    *,
+    scope: Scope,
+    filters: Mapping[str, str],
+    sort: str | None,
+    cursor: str | None,
+    limit: int,
+    now: datetime | None = None,
+    with_total: bool = True,
+    options: Mapping[str, Any] | None = None,
+) -> paging.Page:
+    """One page of the table's query rows as the database gives them (the API maps them itself)."""
+    now = now or now_utc()
+    query = table.build(session, scope=scope, filters=filters, now=now, **dict(options or {}))
+    return paging.paginate(
+        session, query, table.sorting, sort=sort, cursor=cursor, limit=limit, with_total=with_total
+    )
+
+
 def page(
     session: Session,
     table: Table,
@@ -111,9 +132,17 @@ def page(
     (``stale_minutes``)."""
     now = now or now_utc()
     opts = dict(options or {})
-    query = table.build(session, scope=scope, filters=filters, now=now, **opts)
-    result = paging.paginate(
-        session, query, table.sorting, sort=sort, cursor=cursor, limit=limit, with_total=with_total
+    result = raw_page(
+        session,
+        table,
+        scope=scope,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+        now=now,
+        with_total=with_total,
+        options=opts,
     )
     result.rows = table.shape(session, result.rows, now=now, scope=scope, filters=filters, **opts)
     return result

@@ -219,6 +219,12 @@ def reset_user_password(request: Request, user_id: int, user: AdminUser, session
 # --- enroll secrets -----------------------------------------------------------------------------
 
 
+def collector_url(request: Request) -> str:
+    """Where agents reach this collector: the configured public URL, else what this browser used."""
+    configured = getattr(request.app.state.settings, "public_url", None)
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def _secrets_page(
     request: Request,
     session: Any,
@@ -235,6 +241,7 @@ def _secrets_page(
             "sites": _sites(session),
             "created": created,
             "error": error,
+            "collector_url": collector_url(request),
         },
         status_code=status,
     )

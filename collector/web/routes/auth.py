@@ -15,6 +15,7 @@ from collector.services.errors import Unauthorized
 from collector.services.users import (
     LOCKOUT,
     MAX_FAILED_LOGINS,
+    LoginPaused,
     authenticate,
     create_auth_session,
     end_auth_session,
@@ -62,9 +63,19 @@ def login(
     address = client_address(request)
     try:
         user = authenticate(session, username=username, password=password, address=address)
+    except LoginPaused:
+        session.commit()  # keep the audit record
+        error = _(
+            "Too many failed attempts: logging in is paused. Wait %(minutes)s minutes and try again, "
+            "or ask an administrator to reset the password.",
+            minutes=int(LOCKOUT.total_seconds() // 60),
+        )
+        return render(
+            request, "login.html", {"next": target, "error": error, "username": username}, status_code=429
+        )
     except Unauthorized:
         session.commit()  # keep the failed-login count, the lockout and the audit record
-        # One message for every failure: it does not tell whether the user exists or is locked.
+        # One message for a wrong password and an unknown user: it does not tell whether the user exists.
         error = _(
             "Wrong username or password. After %(n)s failed attempts, logging in is blocked for "
             "%(minutes)s minutes.",

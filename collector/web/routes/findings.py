@@ -3,7 +3,7 @@ form, and the compliance figure on the site and device pages (site_extras/ and d
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,12 +11,15 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.localtime import end_of_day
+from collector.localtime import today as local_today
 from collector.models.core import Device, Site
 from collector.models.findings import FindingStatus
 from collector.services import findings as svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.tables.findings import TABLE as FINDINGS
-from collector.web.setup import flash, redirect, render, translator_for
+from collector.web.i18n import format_date
+from collector.web.setup import flash, redirect, render, request_language, translator_for
 from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +70,7 @@ def _finding_context(session: Any, finding_id: int, user: Principal) -> dict[str
         "check": row.check,
         "history": svc.finding_history(session, finding_id),
         "can_accept": user.role in ("admin", "technician") and row.status != FindingStatus.RESOLVED,
-        "default_until": date.today() + timedelta(days=90),
+        "default_until": local_today() + timedelta(days=90),
     }
 
 
@@ -98,12 +101,13 @@ def accept_form(
             scope=user.site_ids,
             actor=user.username,
             reason=reason,
-            until=datetime.combine(day, time(23, 59, 59), tzinfo=UTC),
+            # The day the user picked, to its end in Vietnam: shown back as that same day.
+            until=end_of_day(day),
         )
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
         return flash(redirect(back), _(str(exc)), "error")
     session.commit()
-    message = _("The risk was accepted until %(date)s.", date=day.strftime("%d/%m/%Y"))
+    message = _("The risk was accepted until %(date)s.", date=format_date(day, request_language(request)))
     return flash(redirect(back), message, "ok")

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.localtime import stamp
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
 from collector.services import assets as asset_svc
@@ -194,7 +195,7 @@ def assets_download(fmt: str, request: Request, user: ReaderUser, session: DbSes
     report = asset_svc.asset_report(session, scope=user.site_ids)
     session.commit()
     data = render_report(report, fmt, request_language(request))
-    headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{report.today:%Y%m%d}.{fmt}"'}
+    headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{stamp(report.today)}.{fmt}"'}
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
