@@ -181,6 +181,8 @@ def build(client: Any, engine: Any) -> City:
         answer = post_report(client, agent, report)
         assert answer.status_code == 202, answer.text
         city.devices[hostname] = answer.json()["device_id"]
+    # Enrolled, never reported: a silent agent in X03.
+    enroll(client, secrets["X03"], "pc-x03-silent")
     # A router polled by the commune's PC (a network device report).
     from tests.collector.test_netdevices import BASE_CONFIG, netdev_report
 
