@@ -75,7 +75,8 @@ def test_districts_become_groups_and_old_reports_are_searchable(empty_url: str) 
         )
         conn.execute(
             text(
-                "INSERT INTO device (id, site_id, kind, hostname, first_seen_at) VALUES (1, 1, 'host', 'pc-01', :now)"
+                "INSERT INTO device (id, site_id, kind, hostname, first_seen_at) "
+                "VALUES (1, 1, 'host', 'pc-01', :now)"
             ),
             {"now": now},
         )
