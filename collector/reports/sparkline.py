@@ -59,8 +59,8 @@ def trend_chart(
     labels: Sequence[str],
     marks: Sequence[int] = (),
     value_label: str | None = None,
-    width: int = 640,
-    height: int = 180,
+    width: int = 960,
+    height: int = 190,
 ) -> str:
     """A larger line chart of compliance (0-100 %): a grid at 25 % steps, x labels at ``marks``
     (indexes into ``values`` and ``labels``), ``value_label`` written at the end of the line."""
