@@ -45,20 +45,31 @@ def open_condition(now: datetime) -> Any:
     return or_(Finding.status == FindingStatus.OPEN, expired)
 
 
+def _scoped(q: Any, column: Any, site_ids: Collection[int] | None) -> Any:
+    return q.where(column.in_(list(site_ids))) if site_ids is not None else q
+
+
 def figures(
     session: Session, *, site_ids: Collection[int] | None, now: datetime | None = None
 ) -> dict[int, SiteFigures]:
     """The current figures of these sites (None: every site), by site id, in three grouped queries."""
     now = now or now_utc()
+    out = compliance_figures(session, site_ids=site_ids)
+    for site_id, (critical, high, total) in open_findings(session, site_ids=site_ids, now=now).items():
+        f = out.setdefault(site_id, SiteFigures())
+        f.open_critical, f.open_high, f.open_total = critical, high, total
+    return out
+
+
+def compliance_figures(session: Session, *, site_ids: Collection[int] | None) -> dict[int, SiteFigures]:
+    """Devices and latest check results (passed, failed) per site."""
     out: dict[int, SiteFigures] = {}
-
-    def scoped(q: Any, column: Any) -> Any:
-        return q.where(column.in_(list(site_ids))) if site_ids is not None else q
-
-    q = scoped(select(Device.site_id, func.count()).group_by(col(Device.site_id)), col(Device.site_id))
+    q = _scoped(
+        select(Device.site_id, func.count()).group_by(col(Device.site_id)), col(Device.site_id), site_ids
+    )
     for site_id, n in session.exec(q).all():
         out.setdefault(site_id, SiteFigures()).devices = int(n)
-    q = scoped(
+    q = _scoped(
         select(
             Device.site_id,
             func.sum(case((col(DeviceResult.status) == "pass", 1), else_=0)),
@@ -67,23 +78,34 @@ def figures(
         .join(Device, col(Device.id) == col(DeviceResult.device_id))
         .group_by(col(Device.site_id)),
         col(Device.site_id),
+        site_ids,
     )
     for site_id, passed, failed in session.exec(q).all():
         f = out.setdefault(site_id, SiteFigures())
         f.passed, f.failed = int(passed or 0), int(failed or 0)
-    q = scoped(
+    return out
+
+
+def open_findings(
+    session: Session, *, site_ids: Collection[int] | None, now: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """(critical, high, all) open findings per site; an acceptance that ran out counts as open."""
+    q = _scoped(
         select(Finding.site_id, Finding.severity, func.count())
         .where(open_condition(now))
         .group_by(col(Finding.site_id), col(Finding.severity)),
         col(Finding.site_id),
+        site_ids,
     )
+    out: dict[int, tuple[int, int, int]] = {}
     for site_id, severity, n in session.exec(q).all():
-        f = out.setdefault(site_id, SiteFigures())
-        f.open_total += int(n)
-        if severity == "critical":
-            f.open_critical += int(n)
-        elif severity == "high":
-            f.open_high += int(n)
+        critical, high, total = out.get(site_id, (0, 0, 0))
+        n = int(n)
+        out[site_id] = (
+            critical + (n if severity == "critical" else 0),
+            high + (n if severity == "high" else 0),
+            total + n,
+        )
     return out
 
 
@@ -115,8 +137,16 @@ def _row(site_id: int, day: date, f: SiteFigures, now: datetime) -> dict[str, An
 
 
 def record_site(session: Session, *, site_id: int, now: datetime | None = None) -> None:
-    """Write (or overwrite) today's snapshot of one site with its current figures."""
+    """Write (or overwrite) today's snapshot of one site with its current figures.
+
+    On PostgreSQL the site's row is locked first: two reports of one site ingested at once write
+    their snapshots one after the other, the second counting the first's results (under READ
+    COMMITTED each would otherwise miss the other's and the last writer would leave a stale row).
+    Whoever moves devices between sites records both sites afterwards.
+    """
     now = now or now_utc()
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(Site.id).where(Site.id == site_id).with_for_update()).first()
     f = figures(session, site_ids=[site_id], now=now).get(site_id, SiteFigures())
     _upsert(session, [_row(site_id, local_date(now), f, now)])
 

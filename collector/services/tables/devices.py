@@ -115,16 +115,17 @@ def build(
             raise ServiceError("software: type at least 2 characters")
         dialect = session.get_bind().dialect.name
         cond = package_condition(software, parse_version_query(software), dialect=dialect)
+        # From the few matching packages to their devices (an index walk), not a test per device.
+        packages = select(SoftwarePackage.id).where(cond)
         q = q.where(
-            exists()
-            .where(DeviceSoftware.device_id == Device.id)
-            .where(SoftwarePackage.id == DeviceSoftware.package_id)
-            .where(cond)
+            col(Device.id).in_(
+                select(DeviceSoftware.device_id).where(col(DeviceSoftware.package_id).in_(packages))
+            )
         )
     package = int_filter(filters, "package")
     if package is not None:
         q = q.where(
-            exists().where(DeviceSoftware.device_id == Device.id, DeviceSoftware.package_id == package)
+            col(Device.id).in_(select(DeviceSoftware.device_id).where(DeviceSoftware.package_id == package))
         )
     return q
 
