@@ -105,7 +105,12 @@ class Agent(SQLModel, table=True):
 
 
 class Device(SQLModel, table=True):
-    __table_args__ = (Index("ix_device_identity", "machine_id", "serial", "mac"),)
+    __table_args__ = (
+        Index("ix_device_identity", "machine_id", "serial", "mac"),
+        # The device tables sort by these (keyset pages walk the index: page 2,000 costs what page 1 does).
+        Index("ix_device_hostname_id", "hostname", "id"),
+        Index("ix_device_last_report_id", "last_report_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True, ondelete="CASCADE")

@@ -186,8 +186,20 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             device, site = found[0], found[1]
             rows.append((device, site, matched, value_of(found)))
 
-    take(base.where(col(Device.hostname).ilike(like, escape="/")), "hostname", lambda r: r[0].hostname)
-    take(base.where(col(Device.serial).ilike(like, escape="/")), "serial", lambda r: r[0].serial or "")
+    # Hostname and serial in one pass over the devices (each is a substring match: a scan).
+    needle = q.casefold()
+    for found in session.exec(
+        base.where(
+            or_(col(Device.hostname).ilike(like, escape="/"), col(Device.serial).ilike(like, escape="/"))
+        )
+        .order_by(col(Device.hostname), col(Device.id))
+        .limit(limit)
+    ).all():
+        device, site = found[0], found[1]
+        if needle in device.hostname.casefold():
+            rows.append((device, site, "hostname", device.hostname))
+        else:
+            rows.append((device, site, "serial", device.serial or ""))
     mac = mac_pattern(q)
     if mac:
         exact = len(mac) == 17
@@ -203,13 +215,8 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             "mac",
             lambda r: r[2],
         )
-        take(
-            base.where(
-                Device.mac == mac if exact else col(Device.mac).ilike(contains_pattern(mac), escape="/")
-            ),
-            "mac",
-            lambda r: r[0].mac or "",
-        )
+        if exact:  # the identity MAC (a network device has no interfaces section); indexed
+            take(base.where(Device.mac == mac), "mac", lambda r: r[0].mac or "")
     ip = ip_pattern(q)
     if ip:
         value, exact = ip
@@ -221,11 +228,12 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             "ip",
             lambda r: r[2],
         )
-        take(
-            base.where(Device.address == value if exact else col(Device.address).startswith(value)),
-            "ip",
-            lambda r: r[0].address or "",
-        )
+        if network:  # only network devices are polled at an address
+            take(
+                base.where(Device.address == value if exact else col(Device.address).startswith(value)),
+                "ip",
+                lambda r: r[0].address or "",
+            )
     if network:
         take(base.where(col(Device.address).ilike(like, escape="/")), "address", lambda r: r[0].address or "")
         take(

@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, literal, or_
+from sqlalchemy import exists, func, or_
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceKind, DeviceResult, DeviceSection, Site
 from collector.models.search import DeviceAddress, DeviceSoftware, SoftwarePackage
-from collector.models.types import UTCDateTime
 from collector.services import paging
 from collector.services.errors import ServiceError
 from collector.services.search import contains_pattern, ip_pattern, mac_pattern, package_condition
@@ -27,8 +26,9 @@ from collector.services.tables.base import (
 )
 from collector.services.versions import parse_version_query
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LAST_REPORT = func.coalesce(col(Device.last_report_at), literal(EPOCH, UTCDateTime()))
+# Never NULL in practice: the ingest that creates a device sets it in the same transaction (a plain
+# column, so that the sort walks ix_device_last_report_id instead of sorting every device).
+LAST_REPORT = col(Device.last_report_at)
 
 SORTING = paging.Sorting(
     keys=(
