@@ -3,6 +3,7 @@ N devices (default 100,000 in 103 communes). Prints p50/p95 per query; not part 
 
     python -m bench.console [N]                       # a SQLite file
     WARDWATCH_BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench python -m bench.console
+    WARDWATCH_BENCH_REUSE=1 ... python -m bench.console   # time again without seeding (same database)
 
 The rows are written straight into the tables (the ingest path has its own bench: bench/ingest.py):
 devices with addresses, 25 programs each out of a catalogue of 3,000 (name, version), 20 check
@@ -171,7 +172,8 @@ def main(n: int) -> None:
     url = url or f"sqlite:///{tmp.name}/bench.db"
     upgrade(url)
     engine = make_engine(url)
-    seed(engine, n)
+    if os.environ.get("WARDWATCH_BENCH_REUSE") != "1":  # 1: time again on a database seeded before
+        seed(engine, n)
     from sqlmodel import Session
 
     with Session(engine) as s:

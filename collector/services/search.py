@@ -186,20 +186,19 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             device, site = found[0], found[1]
             rows.append((device, site, matched, value_of(found)))
 
-    # Hostname and serial in one pass over the devices (each is a substring match: a scan).
+    ip = ip_pattern(q)
+    # The text fields in one pass over the devices (a substring match is a scan); an address typed
+    # as an address (10.2.0.11, 192.168.1.) skips it and goes to the address index instead.
     needle = q.casefold()
-    for found in session.exec(
-        base.where(
-            or_(col(Device.hostname).ilike(like, escape="/"), col(Device.serial).ilike(like, escape="/"))
-        )
-        .order_by(col(Device.hostname), col(Device.id))
-        .limit(limit)
-    ).all():
-        device, site = found[0], found[1]
-        if needle in device.hostname.casefold():
-            rows.append((device, site, "hostname", device.hostname))
-        else:
-            rows.append((device, site, "serial", device.serial or ""))
+    fields = ["hostname", "serial", *(["address", "platform"] if network else [])]
+    if ip is None:
+        matches = or_(*[col(getattr(Device, name)).ilike(like, escape="/") for name in fields])
+        for found in session.exec(
+            base.where(matches).order_by(col(Device.hostname), col(Device.id)).limit(limit)
+        ):
+            device, site = found[0], found[1]
+            name = next((n for n in fields if needle in (getattr(device, n) or "").casefold()), "hostname")
+            rows.append((device, site, name, getattr(device, name) or ""))
     mac = mac_pattern(q)
     if mac:
         exact = len(mac) == 17
@@ -215,9 +214,8 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             "mac",
             lambda r: r[2],
         )
-        if exact:  # the identity MAC (a network device has no interfaces section); indexed
+        if exact:  # the identity MAC (a network device reports no interfaces section)
             take(base.where(Device.mac == mac), "mac", lambda r: r[0].mac or "")
-    ip = ip_pattern(q)
     if ip:
         value, exact = ip
         cond = DeviceAddress.value == value if exact else col(DeviceAddress.value).startswith(value)
@@ -234,14 +232,7 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
                 "ip",
                 lambda r: r[0].address or "",
             )
-    if network:
-        take(base.where(col(Device.address).ilike(like, escape="/")), "address", lambda r: r[0].address or "")
-        take(
-            base.where(col(Device.platform).ilike(like, escape="/")),
-            "platform",
-            lambda r: r[0].platform or "",
-        )
-    else:
+    if not network and ip is None:
         take(
             base.add_columns(Asset.asset_tag)
             .join(Asset, col(Asset.device_id) == col(Device.id))

@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
 from checks.catalog import load_catalog
 from collector.api.deps import AnyUser, DbSession, StaffUser
 from collector.api.paging import set_page_headers
 from collector.localtime import LOCAL_TZ, end_of_day
+from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
 from collector.models.types import utcnow
 from collector.services import findings as svc
@@ -177,15 +179,23 @@ def list_findings(
         raise HTTPException(exc.status_code, str(exc)) from None
     set_page_headers(request, response, page)
     catalog = load_catalog()
+    hostnames = dict(
+        session.exec(
+            select(Device.id, Device.hostname).where(col(Device.id).in_({f.device_id for f in page.rows}))
+        ).all()
+    )
+    codes = dict(
+        session.exec(select(Site.id, Site.code).where(col(Site.id).in_({f.site_id for f in page.rows}))).all()
+    )
     rows = []
-    for finding, device_row, site_row in page.rows:
+    for finding in page.rows:
         st = svc.effective_status(finding, now)
         rows.append(
             svc.FindingRow(
                 finding=finding,
                 status=st,
-                site_code=site_row.code,
-                hostname=device_row.hostname,
+                site_code=codes.get(finding.site_id, ""),
+                hostname=hostnames.get(finding.device_id, ""),
                 check=catalog.get(finding.check_id),
                 overdue=st == "open" and finding.due_at is not None and finding.due_at < now,
             )

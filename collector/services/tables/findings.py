@@ -33,13 +33,18 @@ SEVERITY_RANK = case(
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 DUE = func.coalesce(col(Finding.due_at), literal(FAR_FUTURE, UTCDateTime()))
 
+# The query reads the finding table alone (sorting and cutting a page before any join); the device's
+# hostname and the site's code are looked up for the rows of the page, or as a sort key when asked.
+HOSTNAME = select(Device.hostname).where(Device.id == Finding.device_id).correlate(Finding).scalar_subquery()
+SITE_CODE = select(Site.code).where(Site.id == Finding.site_id).correlate(Finding).scalar_subquery()
+
 SORTING = paging.Sorting(
     keys=(
         paging.SortKey("severity", (SEVERITY_RANK, col(Finding.first_seen_at))),
         paging.SortKey("first_seen", (col(Finding.first_seen_at),)),
         paging.SortKey("due", (DUE,)),
-        paging.SortKey("device", (col(Device.hostname),)),
-        paging.SortKey("site", (col(Site.code), SEVERITY_RANK)),
+        paging.SortKey("device", (HOSTNAME,)),
+        paging.SortKey("site", (SITE_CODE, SEVERITY_RANK)),
         paging.SortKey("check", (col(Finding.check_id),)),
     ),
     tiebreak=col(Finding.id),
@@ -78,18 +83,21 @@ FILTERS = (
 )
 
 
-def effective_status(now: datetime) -> Any:
-    """Accepted only until the expiry: afterwards the finding counts as open again (as in SQL)."""
+def status_condition(status: str, now: datetime) -> Any:
+    """Findings whose effective status is ``status``: an acceptance that ran out counts as open.
+
+    Written as conditions on the stored columns (not a CASE), so an index on the status serves them.
+    """
     expired = and_(Finding.status == FindingStatus.ACCEPTED, col(Finding.accepted_until) <= now)
-    return case((expired, FindingStatus.OPEN.value), else_=col(Finding.status))
+    if status == FindingStatus.OPEN:
+        return or_(Finding.status == FindingStatus.OPEN, expired)
+    if status == FindingStatus.ACCEPTED:
+        return and_(Finding.status == FindingStatus.ACCEPTED, col(Finding.accepted_until) > now)
+    return Finding.status == status
 
 
 def build(session: Session, *, scope: Scope, filters: Mapping[str, str], now: datetime, **_: Any) -> Any:
-    q = (
-        select(Finding, Device, Site)
-        .join(Device, col(Device.id) == col(Finding.device_id))
-        .join(Site, col(Site.id) == col(Finding.site_id))
-    )
+    q = select(Finding)
     if scope is not None:
         q = q.where(col(Finding.site_id).in_(list(scope)))
     if filters.get("site"):
@@ -102,7 +110,7 @@ def build(session: Session, *, scope: Scope, filters: Mapping[str, str], now: da
     if filters.get("severity"):
         q = q.where(Finding.severity == filters["severity"])
     if filters.get("status"):
-        q = q.where(effective_status(now) == filters["status"])
+        q = q.where(status_condition(filters["status"], now))
     if filters.get("check"):
         q = q.where(col(Finding.check_id).ilike(contains_pattern(filters["check"]), escape="/"))
     if filters.get("q"):
@@ -112,7 +120,9 @@ def build(session: Session, *, scope: Scope, filters: Mapping[str, str], now: da
                 col(Finding.check_id).ilike(like, escape="/"),
                 col(Finding.evidence).ilike(like, escape="/"),
                 col(Finding.target).ilike(like, escape="/"),
-                col(Device.hostname).ilike(like, escape="/"),
+                col(Finding.device_id).in_(
+                    select(Device.id).where(col(Device.hostname).ilike(like, escape="/"))
+                ),
             )
         )
     return q
@@ -125,8 +135,13 @@ def _status(f: Finding, now: datetime) -> str:
 
 
 def shape(session: Session, rows: list[Any], *, now: datetime, **_: Any) -> list[dict[str, Any]]:
+    devices = {
+        d.id: d for d in session.exec(select(Device).where(col(Device.id).in_({f.device_id for f in rows})))
+    }
+    sites = {s.id: s for s in session.exec(select(Site).where(col(Site.id).in_({f.site_id for f in rows})))}
     out = []
-    for f, device, site in rows:
+    for f in rows:
+        device, site = devices[f.device_id], sites[f.site_id]
         status = _status(f, now)
         overdue = status == FindingStatus.OPEN and f.due_at is not None and f.due_at < now
         out.append(
