@@ -137,8 +137,38 @@ def certs(
     legacy_sha1: Annotated[
         bool, typer.Option("--legacy-sha1", help="Accept SHA-1 signatures (still reported).")
     ] = False,
+    expiring_days: Annotated[
+        int | None,
+        typer.Option(
+            "--expiring-days",
+            min=0,
+            max=3650,
+            help="'expiring' this many days before the end (default: [certs] expiring_days, 30).",
+        ),
+    ] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Check certificates, TLS services and signed documents: verdict and reasons for each."""
     from agent.certs.command import certs_command
 
-    raise typer.Exit(certs_command(targets, trust=trust or [], json_out=json_out, legacy_sha1=legacy_sha1))
+    if expiring_days is None:
+        expiring_days = _configured_expiring_days(config)
+    raise typer.Exit(
+        certs_command(
+            targets,
+            trust=trust or [],
+            json_out=json_out,
+            legacy_sha1=legacy_sha1,
+            expiring_days=expiring_days,
+        )
+    )
+
+
+def _configured_expiring_days(config: Path | None) -> int | None:
+    """``[certs] expiring_days`` of the agent's configuration, when there is one and it is readable."""
+    from agent.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config).certs.expiring_days
+    except (ConfigError, FileNotFoundError, OSError):
+        return None

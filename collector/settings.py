@@ -38,8 +38,9 @@ class CollectorSettings(BaseSettings):
         default_factory=lambda: {"critical": 15, "high": 30, "medium": 90, "low": 180, "info": 365}
     )
 
-    # The console's address as users reach it (https://wardwatch.example.gov.vn), for links in
-    # e-mails and webhooks; without it messages carry paths only.
+    # The console's address as users and agents reach it (https://wardwatch.example.gov.vn), for links
+    # in e-mails and webhooks and the enroll command; unset: messages carry paths only and the enroll
+    # command shows the address the administrator's browser used.
     public_url: str | None = None
     # Change history is kept this many days.
     history_retention_days: int = Field(default=730, ge=30)

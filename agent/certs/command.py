@@ -45,16 +45,28 @@ def plan_targets(targets: list[str]) -> Plan:
 
 
 def certs_command(
-    targets: list[str], *, trust: list[Path], json_out: bool, legacy_sha1: bool = False, timeout: float = 10.0
+    targets: list[str],
+    *,
+    trust: list[Path],
+    json_out: bool,
+    legacy_sha1: bool = False,
+    timeout: float = 10.0,
+    expiring_days: int | None = None,
 ) -> int:
+    """``expiring_days``: a good certificate this close to its end is "expiring" (default: the
+    ``[certs] expiring_days`` of the agent's configuration, 30)."""
     try:
         plan = plan_targets(targets)
         cfg = CertsConfig(extra_trust_anchors=trust, legacy_sha1=legacy_sha1, connect_timeout=timeout)
+        if expiring_days is not None:
+            cfg = cfg.model_copy(
+                update={"expiring_days": CertsConfig(expiring_days=expiring_days).expiring_days}
+            )
     except (TargetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     facts = run_certificates(cfg, plan, crl_cache_dir=None)
-    rows = entries(facts)
+    rows = entries(facts, expiring_days=cfg.expiring_days)
     if json_out:
         print(json.dumps({"entries": rows, "errors": facts.errors}, ensure_ascii=False, indent=2))
     else:
@@ -66,7 +78,7 @@ def _table(rows: list[dict], errors: list[str]) -> None:  # type: ignore[type-ar
     from rich.console import Console
     from rich.table import Table
 
-    colours = {"valid": "green", "trust_anchor": "green", "ca_certificate": "green"}
+    colours = {"valid": "green", "trust_anchor": "green", "ca_certificate": "green", "expiring": "yellow"}
     table = Table(title="Certificates, TLS services and signatures")
     for col in ("Kind", "Target", "Verdict", "Expires", "Reasons"):
         table.add_column(col, overflow="fold")

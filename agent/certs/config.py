@@ -77,6 +77,9 @@ class CertsConfig(BaseModel):
     legacy_sha1: bool = False
     connect_timeout: float = Field(default=10.0, gt=0, le=120)
     fetch_timeout: float = Field(default=15.0, gt=0, le=300)
+    # `wardwatch agent certs` calls a good certificate this close to its end "expiring" (with the
+    # days left) rather than "valid".
+    expiring_days: int = Field(default=30, ge=0, le=3650)
 
     @field_validator("tls_endpoints")
     @classmethod

@@ -15,6 +15,16 @@ from inventory.certs import (
 
 GOOD = {"valid", "trust_anchor", "ca_certificate"}
 MIN_RSA = 2048
+# A certificate this close to its end is "expiring", not "valid": renewing one takes paperwork.
+EXPIRING_DAYS = 30
+
+
+def _expiring(verdict: str, days_left: int | None, threshold: int, reasons: list[str]) -> str:
+    """``expiring`` (with the days left in the reasons) for a good certificate near its end."""
+    if verdict in GOOD and days_left is not None and 0 <= days_left <= threshold:
+        reasons.append(f"expires in {days_left} day{'s' if days_left != 1 else ''}")
+        return "expiring"
+    return verdict
 
 
 def _weakness(c: FoundCertificate) -> list[str]:
@@ -26,7 +36,9 @@ def _weakness(c: FoundCertificate) -> list[str]:
     return out
 
 
-def certificate_entry(c: FoundCertificate, now: datetime) -> dict[str, Any]:
+def certificate_entry(
+    c: FoundCertificate, now: datetime, expiring_days: int = EXPIRING_DAYS
+) -> dict[str, Any]:
     reasons: list[str] = []
     if c.validation is not None:
         verdict = c.validation.status.value
@@ -43,6 +55,10 @@ def certificate_entry(c: FoundCertificate, now: datetime) -> dict[str, Any]:
         reasons += weak
         if verdict in GOOD:
             verdict = "weak"
+    days_left = (c.not_after - now).days
+    # Trust anchors are the system's; their expiry is the operating system's business.
+    if verdict != "trust_anchor":
+        verdict = _expiring(verdict, days_left, expiring_days, reasons)
     place = c.location.path + (f" ({c.location.label})" if c.location.label else "")
     return {
         "kind": "certificate",
@@ -53,7 +69,7 @@ def certificate_entry(c: FoundCertificate, now: datetime) -> dict[str, Any]:
         "issuer": c.issuer,
         "serial": c.serial,
         "not_after": c.not_after.isoformat(),
-        "days_left": (c.not_after - now).days,
+        "days_left": days_left,
         "sha256": c.sha256,
         "place": place,
         "key": f"{c.key_type} {c.key_size or ''}".strip(),
@@ -61,7 +77,7 @@ def certificate_entry(c: FoundCertificate, now: datetime) -> dict[str, Any]:
     }
 
 
-def tls_entry(e: TlsEndpointResult) -> dict[str, Any]:
+def tls_entry(e: TlsEndpointResult, expiring_days: int = EXPIRING_DAYS) -> dict[str, Any]:
     reasons: list[str] = []
     verdict = "valid"
     if not e.reachable:
@@ -94,6 +110,7 @@ def tls_entry(e: TlsEndpointResult) -> dict[str, Any]:
             reasons += weak
     if e.hsts is False:
         reasons.append("no HSTS header")
+    verdict = _expiring(verdict, e.days_to_expiry, expiring_days, reasons)
     return {
         "kind": "tls",
         "target": e.target,
@@ -121,9 +138,11 @@ def document_entry(d: SignedDocumentResult) -> dict[str, Any]:
     }
 
 
-def entries(facts: CertificateFacts, now: datetime | None = None) -> list[dict[str, Any]]:
+def entries(
+    facts: CertificateFacts, now: datetime | None = None, *, expiring_days: int = EXPIRING_DAYS
+) -> list[dict[str, Any]]:
     now = now or datetime.now(UTC)
-    out = [certificate_entry(c, now) for c in facts.certificates]
-    out += [tls_entry(e) for e in facts.tls_endpoints]
+    out = [certificate_entry(c, now, expiring_days) for c in facts.certificates]
+    out += [tls_entry(e, expiring_days) for e in facts.tls_endpoints]
     out += [document_entry(d) for d in facts.documents]
     return out

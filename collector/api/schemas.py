@@ -54,7 +54,7 @@ class SitePublic(BaseModel):
     id: int
     code: str
     name: str
-    district: str | None
+    group: str | None  # a free label for a cluster of communes (there are no districts)
     device_count: int
     last_report_at: datetime | None
 

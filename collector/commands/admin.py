@@ -104,11 +104,95 @@ def user_add(
     typer.echo(f"user {username} added with role {role}")
 
 
+@user_app.command("list")
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List the users: name, role, sites, and whether each is disabled or locked out."""
+    import json
+
+    from collector.services.errors import ServiceError
+    from collector.services.users import list_users
+
+    try:
+        with _session(resolve_database_url(database_url)) as session:
+            rows = [
+                {
+                    "username": r.user.username,
+                    "full_name": r.user.full_name,
+                    "role": r.user.role,
+                    "sites": r.site_codes,
+                    "disabled": r.user.disabled,
+                    "locked": r.locked,
+                }
+                for r in list_users(session)
+            ]
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    width = max([len(r["username"]) for r in rows] + [8])
+    typer.echo(f"{'USERNAME'.ljust(width)}  {'ROLE':10}  {'STATE':8}  SITES")
+    for r in rows:
+        state = "disabled" if r["disabled"] else "locked" if r["locked"] else "active"
+        sites = ",".join(r["sites"]) or "all"
+        typer.echo(f"{r['username'].ljust(width)}  {r['role']:10}  {state:8}  {sites}")
+    typer.echo(f"{len(rows)} users")
+
+
+def _new_password(stdin: bool) -> str:
+    """The new password: a line on stdin (scripts), else asked twice without echo."""
+    import sys
+
+    if stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise _fail("no password on standard input")
+        return line.rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Repeat the new password: ") != first:
+        raise _fail("the two passwords differ; nothing was changed")
+    return first
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    stdin: Annotated[
+        bool, typer.Option("--stdin", help="Read the new password from the first line of standard input.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Set a user's password (asked for, or read from stdin); lifts a lockout, ends their sessions."""
+    from sqlmodel import select
+
+    from collector.models.core import User
+    from collector.services.errors import ServiceError
+    from collector.services.users import reset_password
+
+    password = _new_password(stdin)
+    if not password:
+        raise _fail("the new password is empty; nothing was changed")
+    try:
+        with _session(resolve_database_url(database_url)) as session:
+            user = session.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                raise ServiceError(f"no user {username!r}; `wardwatch user list` shows them")
+            reset_password(session, user_id=user.id or 0, actor="cli", password=password)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"password of {username} changed; their sessions and API tokens were ended")
+
+
 @site_app.command("add")
 def site_add(
     code: str,
     name: str,
-    district: Annotated[str | None, typer.Option()] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="A free label for a cluster of communes (optional).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add a site (a commune or ward office)."""
@@ -117,7 +201,7 @@ def site_add(
 
     try:
         with _session(resolve_database_url(database_url)) as session:
-            create_site(session, code=code, name=name, district=district)
+            create_site(session, code=code, name=name, group=group)
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"site {code} added")
@@ -125,7 +209,7 @@ def site_add(
 
 @site_app.command("import")
 def site_import(file: Path, database_url: DatabaseUrl = None) -> None:
-    """Create or update sites from a CSV file with columns code,name[,district,address]."""
+    """Create or update sites from a CSV file with columns code,name[,group,address] (, or ; separated)."""
     from collector.services.errors import ServiceError
     from collector.services.sites import import_sites_csv
 

@@ -36,6 +36,10 @@ def list_checks(
         typer.echo(f"the check catalog is broken: {exc}", err=True)
         raise typer.Exit(1) from None
     problems = catalog_problems(catalog)
+    modules = sorted({c.module for c in catalog.values()})
+    if module is not None and module not in modules:
+        typer.echo(f"error: no module {module!r}; the modules are: {', '.join(modules)}", err=True)
+        raise typer.Exit(2)
     checks = [c for c in catalog.values() if module is None or c.module == module]
     if as_json:
         data: list[dict[str, Any]] = [c.model_dump(mode="json") for c in checks]

@@ -30,7 +30,9 @@ class Site(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(index=True, unique=True, max_length=64)
     name: str = Field(max_length=255)
-    district: str | None = Field(default=None, max_length=255)
+    # A free label for a cluster of communes (since July 2025 there are no districts: the city has
+    # two levels, city and commune); used to filter the overview. Empty: no group.
+    group_name: str | None = Field(default=None, max_length=255, index=True)
     address: str | None = Field(default=None, max_length=500)
     created_at: datetime = ts_field()
 
@@ -114,7 +116,12 @@ class Agent(SQLModel, table=True):
 
 
 class Device(SQLModel, table=True):
-    __table_args__ = (Index("ix_device_identity", "machine_id", "serial", "mac"),)
+    __table_args__ = (
+        Index("ix_device_identity", "machine_id", "serial", "mac"),
+        # The device tables sort by these (keyset pages walk the index: page 2,000 costs what page 1 does).
+        Index("ix_device_hostname_id", "hostname", "id"),
+        Index("ix_device_last_report_id", "last_report_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     site_id: int = Field(foreign_key="site.id", index=True, ondelete="CASCADE")

@@ -125,7 +125,7 @@ def record_document(
     number = doc.get("document", {}).get("number")
     issued_on = _local_date(doc["published_at"]) or date.today()
     inspected_on = _local_date(insp.get("signed_at")) or issued_on
-    site_name = site["name"] + (f", {site['district']}" if site.get("district") else "")
+    site_name = site["name"]
     checklist = doc["checklist"]["title"][lang]
     intro = [
         Para(

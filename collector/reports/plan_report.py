@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.localtime import stamp
 from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.plan import MUST_RULES, NonPick, Plan, PlanItem, class_label, render_reason
 from collector.services.scoring import category_label
@@ -245,4 +246,4 @@ def render_plan(plan: Plan, fmt: str, lang: str = "vi", letterhead: Letterhead |
 
 
 def plan_filename(plan: Plan, fmt: str) -> str:
-    return f"ke-hoach-thay-the-{plan.generated_at:%Y%m%d}.{fmt}"
+    return f"ke-hoach-thay-the-{stamp(plan.generated_at)}.{fmt}"

@@ -13,12 +13,13 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from collector.localtime import today as local_today
 from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus
 from collector.models.core import Device, DeviceSection, Site
 from collector.models.types import utcnow
@@ -221,7 +222,7 @@ def _check_values(ch: AssetChanges) -> None:
         raise ServiceError("the purchase cost cannot be negative")
     if ch.asset_tag is not None and len(ch.asset_tag) > 64:
         raise ServiceError("an asset tag has at most 64 characters")
-    if ch.purchase_date and ch.purchase_date > datetime.now(UTC).date():
+    if ch.purchase_date and ch.purchase_date > local_today():
         raise ServiceError("the purchase date is in the future")
 
 
@@ -627,7 +628,7 @@ class AssetReport:
 
 def asset_report(session: Session, *, scope: Scope, today: date | None = None) -> AssetReport:
     """Counts by device class, age band, OS, model, OS support and health category, per commune."""
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     rows = list_registry(session, scope=scope, refresh=True)
     by_site: dict[str, dict[str, Any]] = {}
     for r in rows:

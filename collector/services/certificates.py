@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, delete, select
 
+from collector.localtime import local_date
 from collector.models.certificates import (
     CertificateRole,
     DeviceCertificate,
@@ -249,6 +250,7 @@ def calendar(
         if r.cert.not_after < now:
             expired.append(r)
         else:
-            key = r.cert.not_after.date().replace(day=1)
+            # The month a person reads on the page: the Vietnamese day of the expiry.
+            key = local_date(r.cert.not_after).replace(day=1)
             months.setdefault(key, []).append(r)
     return expired, [CalendarMonth(k, v) for k, v in sorted(months.items())]

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.localtime import local_date
+from collector.localtime import today as local_today
 from collector.models.core import Device, DeviceResult, Role, Site, User, UserSite
 from collector.models.inspections import (
     Action,
@@ -181,7 +183,7 @@ def create_inspection(
         scheduled_for=scheduled_for,
         created_by=actor,
         status=InspectionStatus.IN_PROGRESS
-        if scheduled_for is None or scheduled_for <= date.today()
+        if scheduled_for is None or scheduled_for <= local_today()
         else InspectionStatus.SCHEDULED,
     )
     session.add(insp)
@@ -529,7 +531,7 @@ def _create_actions(
                 item_id=item.id,
                 title=item.label.vi,
                 severity=item.severity.value,
-                due_date=(inspection.signed_at or utcnow()).date() + timedelta(days=days),
+                due_date=local_date(inspection.signed_at or utcnow()) + timedelta(days=days),
             )
         )
 

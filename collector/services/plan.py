@@ -37,7 +37,7 @@ from collector.services.scoring import (
     recompute_scores,
     render_evidence,
 )
-from collector.web.i18n import format_money
+from collector.web.i18n import format_money, format_number
 
 Scope = frozenset[int] | set[int] | None
 
@@ -82,6 +82,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{remaining} left: the next device in the ranking ({hostname}) costs {cost}",
         "còn {remaining}: thiết bị tiếp theo trong thứ tự ({hostname}) cần {cost}",
     ),
+    # Why a plan holds no device at all: the real reason, not always the budget.
+    "empty_no_devices": (
+        "no device has reported yet: there is nothing to plan",
+        "chưa có thiết bị nào gửi báo cáo: chưa có gì để lập kế hoạch",
+    ),
+    "empty_only_virtual": (
+        "the only devices are virtual machines ({n}): there is nothing to buy",
+        "các thiết bị hiện có đều là máy ảo ({n}): không có thiết bị nào cần mua",
+    ),
+    "empty_none_needed": (
+        "no device needs replacing: all {n} score below {min_score} and no must-replace rule applies",
+        "không có thiết bị nào cần thay thế: cả {n} thiết bị có điểm dưới {min_score} "
+        "và không thuộc quy tắc bắt buộc thay thế nào",
+    ),
+    "empty_not_in_service": (
+        "the devices that need replacing are spare or retired ({n}): none is in service",
+        "các thiết bị cần thay thế đều đang dự phòng hoặc đã thanh lý ({n}): "
+        "không có thiết bị nào đang sử dụng",
+    ),
+    "empty_no_cost": (
+        "{n} device(s) need replacing but their class has no unit cost: set it under Unit costs",
+        "{n} thiết bị cần thay thế nhưng loại thiết bị chưa có đơn giá: hãy nhập ở mục Đơn giá",
+    ),
+    "empty_budget": (
+        "the budget pays for no device: the first in the ranking ({hostname}) costs {cost}, "
+        "the budget is {budget}",
+        "kinh phí không đủ cho thiết bị nào: thiết bị đầu tiên trong thứ tự ({hostname}) cần {cost}, "
+        "kinh phí là {budget}",
+    ),
 }
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -117,7 +146,7 @@ def render_reason(item: dict[str, Any], lang: str = "vi") -> str:
     if pair is None:
         return str(item.get("code", ""))
     params = dict(item.get("params") or {})
-    for key in ("cost", "remaining"):
+    for key in ("cost", "remaining", "budget"):
         if isinstance(params.get(key), int):
             params[key] = format_money(params[key])
     if "rules" in params:
@@ -190,7 +219,8 @@ class Candidate:
                 continue
             lines = [render_evidence(e, lang) for e in f.get("evidence", []) if e.get("code") != "disk_ok"]
             if lines:
-                out.append(f"{factor_label(f['name'], lang)} ({f['points']:g}): " + "; ".join(lines[:3]))
+                points = format_number(f["points"], lang)
+                out.append(f"{factor_label(f['name'], lang)} ({points}): " + "; ".join(lines[:3]))
             if len(out) >= limit:
                 break
         return out
@@ -355,6 +385,8 @@ def build_plan(
             params = {"site": names[site], "n": n, "got": got[site], "eligible": len(per_site[site])}
             notes.append({"code": "minimum_short", "params": params})
     non_picks.sort(key=lambda n: (n.rank is None, n.rank or 0, n.candidate.device_id))
+    if not picks:
+        notes.insert(0, _empty_reason(candidates, non_picks, order, rules))
     return Plan(
         rules=rules,
         picks=picks,
@@ -363,6 +395,38 @@ def build_plan(
         generated_at=generated_at or datetime.now(UTC),
         unit_costs=dict(unit_costs or {}),
     )
+
+
+def _empty_reason(
+    candidates: list[Candidate],
+    non_picks: list[NonPick],
+    order: list[tuple[Candidate, str, dict[str, Any]]],
+    rules: PlanRules,
+) -> dict[str, Any]:
+    """Why the plan picks nothing, most telling reason first: the budget only when it is the budget."""
+    codes = [n.reason["code"] for n in non_picks]
+    if order:
+        first = order[0][0]
+        return {
+            "code": "empty_budget",
+            "params": {"hostname": first.hostname, "cost": first.cost, "budget": rules.budget},
+        }
+    if not candidates:
+        return {"code": "empty_no_devices", "params": {}}
+    if all(c.virtual for c in candidates):
+        return {"code": "empty_only_virtual", "params": {"n": len(candidates)}}
+    if "skip_no_cost" in codes:
+        return {"code": "empty_no_cost", "params": {"n": codes.count("skip_no_cost")}}
+    if any(code == "skip_status" for code in codes) and not any(
+        c.must_rules(rules.must_replace) or c.score >= rules.min_score
+        for c in candidates
+        if not c.virtual and c.status not in (LifecycleStatus.RETIRED, LifecycleStatus.SPARE)
+    ):
+        notable = [n for n in non_picks if n.reason["code"] == "skip_status" and n.notable]
+        if notable:
+            return {"code": "empty_not_in_service", "params": {"n": len(notable)}}
+    real = [c for c in candidates if not c.virtual]
+    return {"code": "empty_none_needed", "params": {"n": len(real), "min_score": rules.min_score}}
 
 
 # ---- from the database -------------------------------------------------------------------------

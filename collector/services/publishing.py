@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from collector.localtime import stamp
 from collector.models.core import Site, User
 from collector.models.inspections import (
     Action,
@@ -137,7 +138,7 @@ def build_document(
         "published_at": published_at.isoformat(),
         "published_by": person(session, published_by)["name"],
         "document": _document_info(issuer, number, published_at),
-        "site": {"code": site.code, "name": site.name, "district": site.district},
+        "site": {"code": site.code, "name": site.name},
         "checklist": {"key": template.key, "version": template.version, "title": template.title.model_dump()},
         "inspection": {
             "id": inspection.id,
@@ -250,7 +251,7 @@ def redact(doc: dict[str, Any]) -> dict[str, Any]:
         "key_id": doc["key_id"],
         "published_at": doc["published_at"],
         "document": doc.get("document", {}),
-        "site": {k: doc["site"][k] for k in ("code", "name", "district")},
+        "site": {k: doc["site"][k] for k in ("code", "name")},
         "checklist": doc["checklist"],
         "inspection": {
             "signed_at": insp.get("signed_at"),
@@ -372,6 +373,7 @@ def publish(
     public: bool = False,
     issuer: Issuer,
     previewed: str | None = None,
+    now: datetime | None = None,
 ) -> Publication:
     """Number, render, sign (PAdES and Ed25519) and store the record; a public publication also gets
     its redacted rendering, which must be the one the lead previewed (``previewed`` digest)."""
@@ -382,9 +384,11 @@ def publish(
     key = load_or_create(data_dir)
     site = session.get(Site, inspection.site_id)
     assert site is not None
-    now = utcnow()
+    now = now or utcnow()
     code = re.sub(r"[^a-z0-9-]+", "-", site.code.lower()).strip("-") or "site"
-    slug = f"{code}-{now:%Y%m%d}-{secrets.token_hex(4)}"  # no dots: /published/SLUG.json stays unambiguous
+    # The day in the slug is the Vietnamese day of publication; no dots: /published/SLUG.json stays
+    # unambiguous.
+    slug = f"{code}-{stamp(now)}-{secrets.token_hex(4)}"
     number = next_number(session, now.year)
     doc = build_document(
         session,

@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from collector.localtime import today as local_today
 from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus, ScoreCategory
 from collector.models.core import Device, DeviceKind, DeviceResult, DeviceSection
 from collector.models.types import utcnow
@@ -555,7 +556,7 @@ def recompute_scores(
 ) -> int:
     """Score the given devices (default: all); write rows whose inputs changed. Returns rows written."""
     config = config or load_config()
-    today = today or datetime.now(UTC).date()
+    today = today or local_today()
     if device_ids is None:
         device_ids = list(session.exec(select(Device.id)).all())  # type: ignore[arg-type]
     ids = [i for i in device_ids if i is not None]

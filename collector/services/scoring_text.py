@@ -131,6 +131,8 @@ def render_evidence(item: dict[str, Any], lang: str = "vi") -> str:
     """One evidence line in ``lang`` (vi or en)."""
     pair = MESSAGES.get(item.get("code", ""))
     params = dict(item.get("params") or {})
+    # Decimals as the language writes them: 18,5 Wh in Vietnamese.
+    params = {k: _decimal(v, lang) if isinstance(v, float) else v for k, v in params.items()}
     if params.get("what") in WHAT_LABELS:
         params["what"] = WHAT_LABELS[params["what"]][_idx(lang)]
     if pair is None:
@@ -139,6 +141,12 @@ def render_evidence(item: dict[str, Any], lang: str = "vi") -> str:
         return pair[_idx(lang)].format(**params)
     except (KeyError, IndexError, ValueError):
         return pair[0].format_map(_Missing(params))
+
+
+def _decimal(value: float, lang: str) -> str:
+    from collector.web.i18n import format_number
+
+    return format_number(value, lang)
 
 
 class _Missing(dict):  # type: ignore[type-arg]

@@ -1,4 +1,8 @@
-"""Sites (communes and wards): create, import from CSV, list within a user's scope."""
+"""Sites (communes and wards): create, import from CSV, list within a user's scope.
+
+The city has two levels of government (city, commune): a site has no district, only an optional free
+``group`` label (a cluster of communes) used to filter the overview.
+"""
 
 from __future__ import annotations
 
@@ -16,17 +20,18 @@ CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def create_site(
-    session: Session, *, code: str, name: str, district: str | None = None, address: str | None = None
+    session: Session, *, code: str, name: str, group: str | None = None, address: str | None = None
 ) -> Site:
     code = code.strip()
     if not CODE_RE.match(code):
         raise ServiceError(f"site code {code!r} must be 1-64 letters, digits, '.', '_' or '-'")
     if not name.strip():
         raise ServiceError(f"site {code}: a name is required")
-    _check_lengths(code, name=name.strip(), district=district, address=address)
+    group = (group or "").strip() or None
+    _check_lengths(code, name=name.strip(), group=group, address=address)
     if session.exec(select(Site).where(Site.code == code)).first():
         raise Conflict(f"site {code} already exists")
-    site = Site(code=code, name=name.strip(), district=district or None, address=address or None)
+    site = Site(code=code, name=name.strip(), group_name=group, address=address or None)
     session.add(site)
     session.flush()
     return site
@@ -34,7 +39,13 @@ def create_site(
 
 # The columns' sizes (collector/models/core.py Site): PostgreSQL refuses longer text with an error
 # that would name no row, so a long value is refused here, saying which field and how long.
-MAX_LENGTHS = {"name": 255, "district": 255, "address": 500}
+MAX_LENGTHS = {"name": 255, "group": 255, "address": 500}
+# Since July 2025 the city has two levels (city, commune): a file that still names districts is
+# refused with this explanation rather than silently dropping the column.
+NO_DISTRICT = (
+    "the column 'district' is no longer used (there are no districts since July 2025); rename it to "
+    "'group' to keep its values as a free group label"
+)
 
 
 def _check_lengths(code: str, **values: str | None) -> None:
@@ -57,19 +68,31 @@ class ImportResult:
     updated: list[str]
 
 
+def _delimiter(text: str) -> str:
+    """``,`` or ``;`` (Excel on a Vietnamese Windows writes ``;``): the one the header line uses."""
+    header = text.split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=",;").delimiter
+    except csv.Error:
+        return ";" if header.count(";") > header.count(",") else ","
+
+
 def import_sites_csv(session: Session, text: str) -> ImportResult:
-    """Create or rename sites from CSV with columns code,name[,district,address].
+    """Create or rename sites from CSV with columns code,name[,group,address], separated by , or ;.
 
     All rows are checked before anything is written: one bad row names its line and changes nothing.
     """
+    text = text.lstrip("\ufeff")
     # strict: an unterminated quote is an error, not a name that swallows the rest of the file.
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), strict=True)
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text), strict=True)
     try:
         fields = {f.strip().lower() for f in reader.fieldnames or []}
     except csv.Error as exc:
         raise ServiceError(f"line 1: not valid CSV: {exc}") from None
     if not {"code", "name"} <= fields:
         raise ServiceError("the CSV needs a header row with at least the columns: code,name")
+    if "district" in fields:
+        raise ServiceError(f"line 1: {NO_DISTRICT}")
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
     line_no = reader.line_num  # the header's last line; a record starts on the line after the previous one
@@ -89,7 +112,7 @@ def import_sites_csv(session: Session, text: str) -> ImportResult:
             if code in seen:
                 raise ServiceError(f"line {line_no}: site {code} appears twice")
             try:
-                _check_lengths(code, name=name, district=row.get("district"), address=row.get("address"))
+                _check_lengths(code, name=name, group=row.get("group"), address=row.get("address"))
             except ServiceError as exc:
                 raise ServiceError(f"line {line_no}: {exc}") from None
             seen.add(code)
@@ -104,13 +127,13 @@ def import_sites_csv(session: Session, text: str) -> ImportResult:
                 session,
                 code=row["code"],
                 name=row["name"],
-                district=row.get("district"),
+                group=row.get("group"),
                 address=row.get("address"),
             )
             result.created.append(row["code"])
         else:
             site.name = row["name"]
-            site.district = row.get("district") or site.district
+            site.group_name = row.get("group") or site.group_name
             site.address = row.get("address") or site.address
             session.add(site)
             result.updated.append(row["code"])

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
-from zoneinfo import ZoneInfo
 
 from babel.messages.pofile import read_po
+
+from collector.localtime import LOCAL_TZ
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 LANG_COOKIE = "ww_lang"
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @cache
@@ -64,6 +64,21 @@ def parse_user_date(value: str | None) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def format_number(value: float | int | None, lang: str, digits: int | None = None) -> str:
+    """A number as the language writes it: 1.234,5 in Vietnamese, 1,234.5 in English.
+
+    ``digits``: decimals shown; default none for a whole number, one otherwise (87,5).
+    """
+    if value is None:
+        return "—"
+    if digits is None:
+        digits = 0 if float(value).is_integer() else 1
+    text = f"{value:,.{digits}f}"
+    if lang == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
 
 
 def format_money(amount: float | int | None) -> str:

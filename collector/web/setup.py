@@ -47,6 +47,7 @@ from collector.api.deps import (
     PasswordChangeRequired,
     is_api,
 )
+from collector.localtime import local_date
 from collector.models.types import utcnow
 from collector.security import same
 from collector.web.i18n import (
@@ -55,6 +56,7 @@ from collector.web.i18n import (
     LANGUAGES,
     format_date,
     format_money,
+    format_number,
     translator,
 )
 
@@ -238,15 +240,16 @@ def format_age(value: datetime | None, lang: str) -> str:
     return _("%(n)s days ago", n=seconds // 86400)
 
 
-def format_bytes(value: float | int | None) -> str:
+def format_bytes(value: float | int | None, lang: str = "vi") -> str:
+    """1,5 GB in Vietnamese, 1.5 GB in English."""
     if value is None:
         return "—"
     amount = float(value)
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if amount < 1024 or unit == "TB":
-            return f"{amount:.0f} {unit}" if unit in ("B", "KB") else f"{amount:.1f} {unit}"
+            return f"{format_number(amount, lang, 0 if unit in ('B', 'KB') else 1)} {unit}"
         amount /= 1024
-    return f"{amount:.1f} TB"
+    return f"{format_number(amount, lang, 1)} TB"
 
 
 # --- rendering and flashes ----------------------------------------------------------------------
@@ -266,9 +269,12 @@ def render(
         "csrf_token": form_csrf_token(request),
         "nav": nav_items(principal),
         "fmt_date": lambda v: format_date(v, lang),
+        # The Vietnamese calendar day of a moment, without the time (an expiry "until 30/06/2026").
+        "fmt_day": lambda v: format_date(local_date(v) if isinstance(v, datetime) else v, lang),
         "fmt_age": lambda v: format_age(v, lang),
-        "fmt_bytes": format_bytes,
+        "fmt_bytes": lambda v: format_bytes(v, lang),
         "fmt_money": format_money,
+        "fmt_num": lambda v, digits=None: format_number(v, lang, digits),
         "flashes": pop_flashes(request),
         "partials": partials,
         "current_path": request.url.path,

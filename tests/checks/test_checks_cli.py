@@ -57,3 +57,10 @@ def test_the_command_imports_no_web_or_database_framework() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "none"
+
+
+def test_an_unknown_module_is_an_error_that_names_the_modules() -> None:
+    out = CliRunner().invoke(_app(), ["checks", "list", "--module", "nosuch"])
+    assert out.exit_code == 2
+    assert "no module 'nosuch'" in out.output and "certs" in out.output and "checks" in out.output
+    assert "0 checks" not in out.output

@@ -59,7 +59,7 @@ def test_site_import_checks_every_row_before_writing(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'ww.db'}"
     ww("db", "upgrade", "--database-url", url)
     good = tmp_path / "sites.csv"
-    good.write_text("code,name,district\nP01,Phường Bến Nghé,Quận 1\nX02,Xã Bình Chánh,\n", encoding="utf-8")
+    good.write_text("code,name,group\nP01,Phường Bến Nghé,Cụm 1\nX02,Xã Bình Chánh,\n", encoding="utf-8")
     done = ww("site", "import", str(good), "--database-url", url)
     assert done.returncode == 0 and "2 sites created" in done.stdout
     bad = tmp_path / "bad.csv"
@@ -76,7 +76,7 @@ def test_malformed_csv_and_over_long_names_are_refused_clearly(database_url: str
     # What spreadsheets and hand edits produce: a surplus column, a quote never closed, a name pasted
     # with a whole paragraph. Each is refused with its line, no traceback, and nothing is written.
     cases = {
-        "surplus.csv": ("code,name\nP01,Phường 1\nP02,Phường 2,Quận 1\n", "line 3: more fields"),
+        "surplus.csv": ("code,name\nP01,Phường 1\nP02,Phường 2,Cụm 1\n", "line 3: more fields"),
         "quote.csv": ('code,name\nP01,Phường 1\nP02,"Phường 2\n', "line 3: not valid CSV"),
         "long.csv": (f"code,name\nP01,Phường 1\nP02,{'x' * 300}\n", "line 3: site P02: name is 300"),
     }
@@ -162,3 +162,106 @@ def test_an_unusable_database_is_a_clear_error(tmp_path: Path):
         and "cannot upgrade the database" in done.stderr
         and "secret-pw" not in done.stderr
     )
+
+
+def test_site_import_reads_semicolons_as_excel_on_vietnamese_windows_writes(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    ww("db", "upgrade", "--database-url", url)
+    sheet = tmp_path / "excel.csv"
+    # Excel with Vietnamese regional settings: a BOM, semicolons, CRLF, a comma inside a name.
+    sheet.write_bytes(
+        "\ufeffcode;name;group;address\r\nP01;Phường Bến Nghé;Cụm trung tâm;12 Lê Lợi, P. Bến Nghé\r\n"
+        "X02;Xã Bình Chánh;;\r\n".encode()
+    )
+    done = ww("site", "import", str(sheet), "--database-url", url)
+    assert done.returncode == 0, done.stderr
+    assert "2 sites created" in done.stdout
+    engine = make_engine(url)
+    with Session(engine) as s:
+        rows = {site.code: site for site in s.exec(select(Site)).all()}
+    engine.dispose()
+    assert rows["P01"].name == "Phường Bến Nghé" and rows["P01"].group_name == "Cụm trung tâm"
+    assert rows["P01"].address == "12 Lê Lợi, P. Bến Nghé" and rows["X02"].group_name is None
+
+
+def test_districts_are_gone_from_the_commands(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    ww("db", "upgrade", "--database-url", url)
+    old = ww("site", "add", "P01", "Phường 1", "--district", "Quận 1", "--database-url", url)
+    assert old.returncode != 0 and "--district" in old.stderr
+    assert "district" not in ww("site", "add", "--help").stdout.lower()
+    added = ww("site", "add", "P01", "Phường 1", "--group", "Cụm phía Bắc", "--database-url", url)
+    assert added.returncode == 0, added.stderr
+    sheet = tmp_path / "old.csv"
+    sheet.write_text("code,name,district\nP02,Phường 2,Quận 1\n", encoding="utf-8")
+    refused = ww("site", "import", str(sheet), "--database-url", url)
+    assert refused.returncode == 2 and "'district' is no longer used" in refused.stderr
+    assert "rename it to 'group'" in refused.stderr
+    engine = make_engine(url)
+    with Session(engine) as s:
+        assert [(x.code, x.group_name) for x in s.exec(select(Site)).all()] == [("P01", "Cụm phía Bắc")]
+    engine.dispose()
+
+
+def test_user_list_and_passwd(tmp_path: Path):
+    from collector.security import verify_password
+
+    url = f"sqlite:///{tmp_path / 'ww.db'}"
+    ww("db", "upgrade", "--database-url", url)
+    ww("site", "add", "P01", "Phường 1", "--database-url", url)
+    env = {"WARDWATCH_NEW_PASSWORD": "first password"}
+    ww("user", "add", "lan", "--role", "technician", "--site", "P01", "--database-url", url, env=env)
+    ww("user", "add", "an", "--role", "admin", "--database-url", url, env=env)
+    listed = ww("user", "list", "--database-url", url)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["USERNAME", "ROLE", "STATE", "SITES"]
+    assert lines[1].split() == ["an", "admin", "active", "all"]
+    assert lines[2].split() == ["lan", "technician", "active", "P01"]
+    assert lines[-1] == "2 users"
+
+    # From a script: the password on stdin, never on the command line.
+    changed = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "user", "passwd", "lan", "--stdin", "--database-url", url],
+        input="a new long password\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert "password of lan changed" in changed.stdout
+    engine = make_engine(url)
+    with Session(engine) as s:
+        user = s.exec(select(User).where(User.username == "lan")).one()
+        assert verify_password(user.password_hash, "a new long password")
+        assert not verify_password(user.password_hash, "first password")
+    engine.dispose()
+
+    for args, stdin, message in (
+        (["nobody"], "long enough pw\n", "no user 'nobody'"),
+        (["lan"], "short\n", "at least 8 characters"),
+        (["lan"], "", "no password on standard input"),
+        (["lan"], "\n", "the new password is empty"),
+    ):
+        refused = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "collector.cli",
+                "user",
+                "passwd",
+                *args,
+                "--stdin",
+                "--database-url",
+                url,
+            ],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
+    as_json = ww("user", "list", "--json", "--database-url", url)
+    import json
+
+    assert {u["username"]: u["sites"] for u in json.loads(as_json.stdout)} == {"an": [], "lan": ["P01"]}

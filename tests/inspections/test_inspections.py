@@ -249,7 +249,12 @@ def test_actions_are_due_by_severity(client, seeded):
     )
     assert r.status_code == 200, r.text
     signed = datetime.fromisoformat(r.json()["signed_at"])
-    signed = signed.replace(tzinfo=signed.tzinfo or ZoneInfo("UTC")).date()
+    # Due dates count from the day of signing in Vietnam (a sign-off at 23:30 UTC is the next day there).
+    signed = (
+        signed.replace(tzinfo=signed.tzinfo or ZoneInfo("UTC"))
+        .astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+        .date()
+    )
     due = {a["item_id"]: a["due_date"] for a in r.json()["actions"]}
     days = client.app.state.settings.due_days
     assert due["offline_backup"] == (signed + timedelta(days=days["high"])).isoformat()  # high

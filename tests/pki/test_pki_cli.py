@@ -114,3 +114,41 @@ def test_collect_certificates_for_the_agent_cycle(
 
 def test_disabled_module_collects_nothing(tmp_path: Path) -> None:
     assert collect_certificates(AgentSettings(state_dir=tmp_path, certs={"enabled": False})) is None
+
+
+def test_a_certificate_ending_in_4_days_is_expiring_not_valid(
+    pki: Pki, root_pem: Path, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from pki_factory import issue
+
+    soon = issue(
+        "Truong Van M",
+        issuer=pki.inter,
+        not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=4, hours=1),
+        crl_url=pki.server.url("/inter.crl"),
+    )
+    (tmp_path / "m.cer").write_bytes(soon.der)
+    (tmp_path / "inter.crt").write_bytes(pki.inter.pem)
+    target = [str(tmp_path / "m.cer"), str(tmp_path / "inter.crt"), "--trust", str(root_pem)]
+    res = runner.invoke(app, ["certs", *target, "--json"])
+    entry = next(e for e in json.loads(res.stdout)["entries"] if e["target"] == "Truong Van M")
+    assert entry["verdict"] == "expiring" and entry["days_left"] == 4
+    assert "expires in 4 days" in entry["reasons"]
+    assert res.exit_code == 1  # something to act on
+    table = runner.invoke(app, ["certs", *target], env={"COLUMNS": "200"})
+    row = next(line for line in table.stdout.splitlines() if "Truong Van M" in line)
+    assert "expiring" in row and "(4 d)" in row and "expires in 4 days" in row
+
+    def verdict(*extra: str) -> tuple[str, int]:
+        res = runner.invoke(app, ["certs", *target, "--json", *extra])
+        entry = next(e for e in json.loads(res.stdout)["entries"] if e["target"] == "Truong Van M")
+        return entry["verdict"], res.exit_code
+
+    # The threshold is configurable: with 3 days it is still plainly valid.
+    assert verdict("--expiring-days", "3") == ("valid", 0)
+    # ... and from the agent's configuration ([certs] expiring_days).
+    config = tmp_path / "agent.toml"
+    config.write_text("[certs]\nexpiring_days = 2\n")
+    assert verdict("--config", str(config)) == ("valid", 0)

@@ -198,9 +198,14 @@ def test_adequacy_adds_low_ram_hdd_system_disk_and_low_free_space():
     adequacy = score(facts).factor("adequacy")
     assert adequacy.points == 10  # 0.7 + 0.3 + 0.3, capped at the full weight
     lines = texts(adequacy, "vi")
-    assert "bộ nhớ (RAM) chỉ 2.0 GB (tối thiểu 4 GB)" in lines[0] or "tối thiểu" in lines[0]
+    assert "bộ nhớ (RAM) chỉ 2 GB (tối thiểu 4 GB)" in lines[0] or "tối thiểu" in lines[0]
     assert any("ổ cứng cơ (HDD)" in t for t in lines)
-    assert any("chỉ còn trống 4.0 GB" in t for t in lines)
+    assert any("chỉ còn trống 4 GB" in t for t in lines)
+    # A decimal is written the Vietnamese way on Vietnamese pages: 4,5 GB, never 4.5 GB.
+    half = texts(score(pc_facts("pc", ram_gb=2, free_gb=4.5)).factor("adequacy"), "vi")
+    assert any("chỉ còn trống 4,5 GB" in t for t in half) and not any("4.5" in t for t in half)
+    english = texts(score(pc_facts("pc", ram_gb=2, free_gb=4.5)).factor("adequacy"), "en")
+    assert any("4.5 GB" in t for t in english)
     assert score(pc_facts("pc")).factor("adequacy").points == 0
 
 

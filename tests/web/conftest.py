@@ -156,8 +156,8 @@ def seed(engine: Any, http: Any) -> Seeded:
 
     out = Seeded(sites={"a": "PX-PHUCXA", "b": "XA-DONGANH"})
     with session_scope(engine) as s:
-        create_site(s, code="PX-PHUCXA", name="Phường Phúc Xá", district="Ba Đình")
-        create_site(s, code="XA-DONGANH", name="Xã Đông Anh", district="Đông Anh")
+        create_site(s, code="PX-PHUCXA", name="Phường Phúc Xá", group="Cụm Ba Đình")
+        create_site(s, code="XA-DONGANH", name="Xã Đông Anh", group="Cụm phía Bắc")
         create_user(s, username="admin", password=PASSWORD, role="admin", full_name="Nguyễn Văn Quản")
         create_user(s, username="tech", password=PASSWORD, role="technician")
         create_user(s, username="planner", password=PASSWORD, role="planner")

@@ -69,7 +69,7 @@ def _seed(engine: Any, url: str) -> None:
     from collector.services.users import create_user
 
     with session_scope(engine) as s:
-        create_site(s, code=SITE, name="Phường Phúc Xá", district="Ba Đình")
+        create_site(s, code=SITE, name="Phường Phúc Xá", group="Cụm Ba Đình")
         create_user(s, username="lan.nguyen", password=PASSWORD, role="inspector", full_name="Nguyễn Thị Lan")
         create_user(s, username="hung.tran", password=PASSWORD, role="inspector", full_name="Trần Văn Hùng")
         create_user(s, username="admin", password=PASSWORD, role="admin")

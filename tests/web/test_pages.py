@@ -213,10 +213,10 @@ def test_overview_counts_devices_and_highlights_stale_agents(seeded_client: Any)
     login(http, "tech")
     page = http.get("/").text
     assert "Tác tử mất liên lạc" in page and "pc-silent" in page
-    row = re.search(r'<tr class="stale">.*?</tr>', page, re.S)
-    assert row and "XA-DONGANH" in row.group(0)
-    site_a = re.search(r"<tr>\s*<td[^>]*><a href=\"/sites/PX-PHUCXA\">.*?</tr>", page, re.S)
-    assert site_a and re.search(r'class="num">3<', site_a.group(0))
+    row = re.search(r'<tr class="stale" data-site="([^"]+)">', page)
+    assert row and row.group(1) == "XA-DONGANH"
+    site_a = re.search(r'<tr data-site="PX-PHUCXA">.*?</tr>', page, re.S)
+    assert site_a and re.search(r'<a href="/devices\?site=PX-PHUCXA">3</a>', site_a.group(0))
 
 
 def test_site_page_lists_its_devices_and_flags_the_clone(seeded_client: Any) -> None:
@@ -235,27 +235,35 @@ def test_device_page_shows_identity_hardware_disks_batteries_interfaces_software
 ) -> None:
     http, seeded = seeded_client
     login(http, "tech")
-    page = http.get(f"/devices/{seeded.devices['laptop-chutich']}").text
-    text = _text(page)
-    for expected in (
-        "SN2",
-        "00:11:22:33:44:02",
-        "Dell Inc.",
-        "OptiPlex 3050",
-        "Intel(R) Core(TM) i5-7500",
-        "8.0 GB",
-        "Windows 10 Pro",
-        "ST1000DM010",
-        "Ổ cứng",
-        "BAT0",
-        "44%",  # 18.5 of 42 Wh
-        "192.168.1.20/24",
-        "Google Chrome",
-        "Không đạt",
-        "Lịch sử báo cáo",
-        "15/03/2017",  # BIOS date, dd/mm/yyyy in Vietnamese
+    device = seeded.devices["laptop-chutich"]
+    # The tabs: summary (compliance first), hardware, software, checks, certificates, history.
+    summary = _text(http.get(f"/devices/{device}").text)
+    hardware = _text(http.get(f"/devices/{device}/hardware").text)
+    software = _text(http.get(f"/devices/{device}/software").text)
+    checks = _text(http.get(f"/devices/{device}/checks").text)
+    history = _text(http.get(f"/devices/{device}/history").text)
+    for text, expected in (
+        (summary, "SN2"),
+        (summary, "00:11:22:33:44:02"),
+        (summary, "192.168.1.20"),
+        (summary, "Windows 10 Pro"),
+        (summary, "8,0 GB"),  # decimal comma in Vietnamese (was 8.0 GB)
+        (hardware, "Dell Inc."),
+        (hardware, "OptiPlex 3050"),
+        (hardware, "Intel(R) Core(TM) i5-7500"),
+        (hardware, "ST1000DM010"),
+        (hardware, "Ổ cứng"),
+        (hardware, "BAT0"),
+        (hardware, "44%"),  # 18.5 of 42 Wh
+        (hardware, "18,5 Wh"),  # a decimal comma on a Vietnamese page
+        (hardware, "192.168.1.20/24"),
+        (hardware, "15/03/2017"),  # BIOS date, dd/mm/yyyy in Vietnamese
+        (software, "Google Chrome"),
+        (checks, "Không đạt"),
+        (history, "Lịch sử báo cáo"),
     ):
         assert expected in text, expected
+    assert summary.index("Điểm tuân thủ") < summary.index("Định danh")  # compliance first
     clone = http.get(f"/devices/{seeded.devices['pc-xa-02']}").text
     assert "cùng mã máy" in clone
 
@@ -264,12 +272,17 @@ def test_software_search_filters_the_list(seeded_client: Any) -> None:
     http, seeded = seeded_client
     login(http, "viewer-a")
     device = seeded.devices["pc-motcua-01"]
-    page = http.get(f"/devices/{device}", params={"q": "uni"}).text
+    page = http.get(f"/devices/{device}/software", params={"q": "uni"}).text
     assert "UniKey" in page and "Google Chrome" not in page
-    partial = http.get(f"/devices/{device}/software", params={"q": "CHROME"})
+    # The live search (htmx) gets the table alone.
+    partial = http.get(f"/devices/{device}/software", params={"q": "CHROME"}, headers={"HX-Request": "true"})
     assert partial.status_code == 200 and "<html" not in partial.text
     assert "Google Chrome" in partial.text and "UniKey" not in partial.text
-    assert "1/4" in _text(partial.text)
+    assert "1 kết quả" in _text(partial.text)
+    # A version comparison works inside one device too.
+    older = http.get(f"/devices/{device}/software", params={"q": "chrome<121"}).text
+    assert "Google Chrome" in older
+    assert "Google Chrome" not in http.get(f"/devices/{device}/software", params={"q": "chrome>=121"}).text
     none = http.get(f"/devices/{device}/software", params={"q": "<zzz>"}).text
     assert "&lt;zzz&gt;" in none and "<zzz>" not in none
 
@@ -279,7 +292,7 @@ def test_html_in_hostnames_software_and_usernames_is_escaped(seeded_client: Any)
     login(http, "admin")
     pages = [
         http.get("/sites/PX-PHUCXA").text,
-        http.get(f"/devices/{seeded.devices[XSS_HOST]}").text,
+        http.get(f"/devices/{seeded.devices[XSS_HOST]}/software").text,
         http.get("/admin/users").text,
         http.get("/admin/audit").text,
         http.get("/agents").text,

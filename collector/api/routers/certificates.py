@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
+from collector.api.paging import set_page_headers
 from collector.services import certificates as svc
-from collector.services.devices import site_in_scope
-from collector.services.errors import NotFound
+from collector.services.errors import ServiceError
+from collector.services.tables import base as tables
+from collector.services.tables.certificates import TABLE as CERTIFICATES
 
 router = APIRouter(tags=["certificates"])
 
@@ -46,33 +48,48 @@ class CertificatePublic(BaseModel):
 
 @router.get("/certificates", response_model=list[CertificatePublic])
 def certificates(
+    request: Request,
+    response: Response,
     user: AnyUser,
     session: DbSession,
     site: str | None = Query(None, description="Site code; a site outside the user's scope answers 404."),
+    group: str | None = Query(None, description="Only the sites with this group label."),
     expiring_within_days: int | None = Query(
         None, ge=0, le=3650, description="Only those whose notAfter falls within N days (expired included)."
     ),
     role: Literal["signing", "ca", "tls"] | None = None,
     device_id: int | None = None,
-    limit: int = Query(1000, ge=1, le=5000),
+    q: str | None = Query(None, description="Text in the holder or issuer, or a serial in hex."),
+    sort: str | None = Query(None, description="expires, holder, issuer, device, site; -x: descending"),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
+    limit: int = Query(1000, ge=1, le=1000),
 ) -> list[CertificatePublic]:
-    site_id = None
-    if site:
-        try:
-            site_id = site_in_scope(session, site, scope=user.site_ids).id
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
+    """Certificates in keyset pages, soonest expiry first; follow ``X-Next-Cursor`` for the next page."""
     now = datetime.now(UTC)
-    rows = svc.list_certificates(
-        session,
-        scope=user.site_ids,
-        site_id=site_id,
-        device_id=device_id,
-        expiring_within_days=expiring_within_days,
-        roles=[role] if role else None,
-        now=now,
-        limit=limit,
-    )
+    raw = {
+        "site": site,
+        "group": group,
+        "days": str(expiring_within_days) if expiring_within_days is not None else None,
+        "role": role,
+        "device": str(device_id) if device_id is not None else None,
+        "q": q,
+    }
+    try:
+        filters = CERTIFICATES.clean(raw)
+        page = tables.raw_page(
+            session,
+            CERTIFICATES,
+            scope=user.site_ids,
+            filters=filters,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            now=now,
+        )
+    except ServiceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    set_page_headers(request, response, page)
+    rows = [svc.CertificateRow(c, d, s) for c, d, s in page.rows]
     return [
         CertificatePublic(
             site=r.site.code,

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlmodel import col, select
 
+from checks.catalog import load_catalog
 from collector.api.deps import AnyUser, DbSession, StaffUser
+from collector.api.paging import set_page_headers
+from collector.localtime import LOCAL_TZ, end_of_day
+from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
+from collector.models.types import utcnow
 from collector.services import findings as svc
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound, ServiceError
+from collector.services.tables import base as tables
+from collector.services.tables.findings import TABLE as FINDINGS
 
 router = APIRouter(tags=["findings"])
 
@@ -62,7 +70,7 @@ class FindingDetail(FindingPublic):
 
 class AcceptRequest(BaseModel):
     reason: str = Field(min_length=5, max_length=2000)
-    # A date means the end of that day (UTC); a datetime needs its time zone.
+    # A date means the end of that day in Vietnam time; a datetime without a zone is Vietnam time too.
     until: datetime | date
 
 
@@ -128,31 +136,71 @@ def _site_id(session: Any, code: str | None, scope: Any) -> int | None:
 
 @router.get("/findings", response_model=list[FindingPublic])
 def list_findings(
+    request: Request,
+    response: Response,
     user: AnyUser,
     session: DbSession,
     site: str | None = None,
+    group: str | None = None,
     device: int | None = None,
     severity: str | None = None,
-    status: str | None = None,
+    status: str | None = Query(None, description="open, accepted or resolved (default: every status)"),
     check: str | None = None,
-    limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    q: str | None = Query(None, description="Text in the check id, evidence, target or hostname."),
+    sort: str | None = Query(
+        None, description="severity, first_seen, due, device, site, check; -x: descending"
+    ),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
+    limit: int = Query(500, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
-    site_id = _site_id(session, site, user.site_ids)
+    """Findings in keyset pages, most severe first; follow ``X-Next-Cursor`` for the next page."""
+    raw = {
+        "site": site,
+        "group": group,
+        "device": str(device) if device is not None else None,
+        "severity": severity,
+        "status": status or "",
+        "check": check,
+        "q": q,
+    }
+    now = utcnow()
     try:
-        rows = svc.list_findings(
+        filters = FINDINGS.clean(raw)
+        page = tables.raw_page(
             session,
+            FINDINGS,
             scope=user.site_ids,
-            site_id=site_id,
-            device_id=device,
-            severity=severity,
-            status=status,
-            check_id=check,
+            filters=filters,
+            sort=sort,
+            cursor=cursor,
             limit=limit,
-            offset=offset,
+            now=now,
         )
     except ServiceError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
+    set_page_headers(request, response, page)
+    catalog = load_catalog()
+    hostnames = dict(
+        session.exec(
+            select(Device.id, Device.hostname).where(col(Device.id).in_({f.device_id for f in page.rows}))
+        ).all()
+    )
+    codes = dict(
+        session.exec(select(Site.id, Site.code).where(col(Site.id).in_({f.site_id for f in page.rows}))).all()
+    )
+    rows = []
+    for finding in page.rows:
+        st = svc.effective_status(finding, now)
+        rows.append(
+            svc.FindingRow(
+                finding=finding,
+                status=st,
+                site_code=codes.get(finding.site_id, ""),
+                hostname=hostnames.get(finding.device_id, ""),
+                check=catalog.get(finding.check_id),
+                overdue=st == "open" and finding.due_at is not None and finding.due_at < now,
+            )
+        )
     return [_public(r) for r in rows]
 
 
@@ -185,11 +233,10 @@ def accept_finding(
 ) -> dict[str, Any]:
     until = body.until
     if not isinstance(until, datetime):
-        until = datetime.combine(until, time(23, 59, 59), tzinfo=UTC)
+        until = end_of_day(until)
     elif until.tzinfo is None:
-        # A bare date arrives as midnight: it means "until the end of that day"; other times are UTC.
-        end = time(23, 59, 59) if until.time() == time(0) else until.time()
-        until = datetime.combine(until.date(), end, tzinfo=UTC)
+        # A bare date arrives as midnight: it means "until the end of that day"; other times are local.
+        until = end_of_day(until.date()) if until.time() == time(0) else until.replace(tzinfo=LOCAL_TZ)
     try:
         svc.accept_risk(
             session,

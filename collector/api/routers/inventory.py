@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from collector.api.deps import AnyUser, DbSession
+from collector.api.deps import AnyUser, DbSession, Settings
+from collector.api.paging import bad_request, set_page_headers
 from collector.api.schemas import (
     CheckResultPublic,
     DeviceDetail,
@@ -16,8 +17,10 @@ from collector.api.schemas import (
 )
 from collector.models.core import Device
 from collector.services import devices as svc
-from collector.services.errors import NotFound
+from collector.services.errors import NotFound, ServiceError
 from collector.services.quarantine import device_quarantine
+from collector.services.tables import base as tables
+from collector.services.tables.devices import TABLE as DEVICES
 
 router = APIRouter(tags=["inventory"])
 
@@ -50,7 +53,7 @@ def sites(user: AnyUser, session: DbSession) -> list[SitePublic]:
             id=r.site.id or 0,
             code=r.site.code,
             name=r.site.name,
-            district=r.site.district,
+            group=r.site.group_name,
             device_count=r.device_count,
             last_report_at=r.last_report_at,
         )
@@ -60,25 +63,48 @@ def sites(user: AnyUser, session: DbSession) -> list[SitePublic]:
 
 @router.get("/devices", response_model=list[DevicePublic])
 def devices(
+    request: Request,
+    response: Response,
     user: AnyUser,
     session: DbSession,
-    site: str | None = None,
-    kind: str | None = None,
-    q: str | None = None,
-    limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    settings: Settings,
+    site: str | None = Query(None, description="Site code; another site's answers 404."),
+    group: str | None = Query(None, description="Only the sites with this group label."),
+    kind: str | None = Query(None, description="host or network_device"),
+    q: str | None = Query(None, description="Hostname or serial (part of), MAC, IP or its first octets."),
+    software: str | None = Query(None, description="A program name, or name OP version: winrar<6.23"),
+    package: int | None = Query(None, description="Devices with this software package (id)."),
+    silent: bool = Query(False, description="Only devices silent longer than the stale threshold."),
+    sort: str | None = Query(None, description="hostname, site, last_report, serial, kind; -x: descending"),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
+    limit: int = Query(500, ge=1, le=1000),
 ) -> list[DevicePublic]:
-    site_id = None
-    if site:
-        try:
-            site_id = svc.site_in_scope(session, site, scope=user.site_ids).id
-        except NotFound as exc:
-            raise HTTPException(404, str(exc)) from None
-    codes = svc.site_codes(session)
-    rows = svc.list_devices(
-        session, scope=user.site_ids, site_id=site_id, kind=kind, search=q, limit=limit, offset=offset
-    )
-    return [_public(d, codes) for d in rows]
+    """Devices in keyset pages: follow ``X-Next-Cursor`` (or the ``Link`` header) for the next one."""
+    raw = {
+        "site": site,
+        "group": group,
+        "kind": kind,
+        "q": q,
+        "software": software,
+        "package": str(package) if package is not None else None,
+        "silent": "yes" if silent else None,
+    }
+    try:
+        filters = DEVICES.clean(raw)
+        page = tables.raw_page(
+            session,
+            DEVICES,
+            scope=user.site_ids,
+            filters=filters,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
+            options={"stale_minutes": settings.stale_agent_minutes},
+        )
+    except ServiceError as exc:
+        raise bad_request(exc) from None
+    set_page_headers(request, response, page)
+    return [_public(d, {site_row.id or 0: site_row.code}) for d, site_row in page.rows]
 
 
 @router.get("/devices/{device_id}", response_model=DeviceDetail)

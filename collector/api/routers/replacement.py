@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.localtime import stamp
 from collector.models.core import Role
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -227,7 +228,7 @@ def assets_report(
     if format == "json":
         # Purchase dates and warranty ends are dates: encoded as ISO text (a 500 before).
         return JSONResponse(jsonable_encoder(report_json(report, lang)))
-    filename = f"bao-cao-tai-san-{report.today:%Y%m%d}.{format}"
+    filename = f"bao-cao-tai-san-{stamp(report.today)}.{format}"
     letterhead = letterhead_for(session, settings, user.username, lang)
     return _download(render_report(report, format, lang, letterhead), format, filename)
 

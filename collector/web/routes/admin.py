@@ -6,21 +6,19 @@ scope lies within its own, its sites' enroll secrets, the audit events of its si
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AdminUser, DbSession, Principal
 from collector.models.core import Role
-from collector.services import audit, console
+from collector.services import console
 from collector.services.devices import list_sites, site_to_change
 from collector.services.enrollment import DEFAULT_VALID_DAYS, create_enroll_secret, revoke_enroll_secret
 from collector.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from collector.services.passwords import PasswordRejected
+from collector.services.tables.audit import TABLE as AUDIT
 from collector.services.users import (
     MIN_PASSWORD_LENGTH,
     create_user,
@@ -31,9 +29,9 @@ from collector.services.users import (
     update_user,
     user_site_codes,
 )
-from collector.web.i18n import LOCAL_TZ, parse_user_date
 from collector.web.routes.account import password_problem
-from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
+from collector.web.setup import client_address, flash, redirect, render, translator_for
+from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -260,6 +258,12 @@ def reset_user_password(request: Request, user_id: int, user: AdminUser, session
 # --- enroll secrets -----------------------------------------------------------------------------
 
 
+def collector_url(request: Request) -> str:
+    """Where agents reach this collector: the configured public URL, else what this browser used."""
+    configured = getattr(request.app.state.settings, "public_url", None)
+    return (configured or str(request.base_url)).rstrip("/")
+
+
 def _secrets_page(
     request: Request,
     session: Any,
@@ -277,6 +281,7 @@ def _secrets_page(
             "sites": _sites(session, user),
             "created": created,
             "error": error,
+            "collector_url": collector_url(request),
         },
         status_code=status,
     )
@@ -349,56 +354,6 @@ def revoke_secret(request: Request, secret_id: int, user: AdminUser, session: Db
 
 
 @router.get("/admin/audit")
-def audit_page(
-    request: Request,
-    user: AdminUser,
-    session: DbSession,
-    actor: str = "",
-    action: str = "",
-    address: str = "",
-    target: str = "",
-    since: str = "",
-    until: str = "",
-    page: int = 1,
-) -> Response:
-    # Days are the user's calendar days in Vietnam time; "until" includes that whole day.
-    start, end = parse_user_date(since), parse_user_date(until)
-    bad_date = (since.strip() and start is None) or (until.strip() and end is None)
-    since_at = datetime.combine(start, time(), LOCAL_TZ) if start else None
-    until_at = datetime.combine(end, time(), LOCAL_TZ) + timedelta(days=1) if end else None
-    page = max(1, page)
-    result = audit.query(
-        session,
-        scope=user.site_ids,
-        actor=actor.strip() or None,
-        action=action.strip() or None,
-        address=address.strip() or None,
-        target=target.strip() or None,
-        since=since_at,
-        until=until_at,
-        limit=AUDIT_PAGE_SIZE,
-        offset=(page - 1) * AUDIT_PAGE_SIZE,
-    )
-    filters = {
-        "actor": actor,
-        "action": action,
-        "address": address,
-        "target": target,
-        "since": since,
-        "until": until,
-    }
-    return render(
-        request,
-        "admin/audit.html",
-        {
-            "events": result.events,
-            "total": result.total,
-            "page": page,
-            "pages": max(1, math.ceil(result.total / AUDIT_PAGE_SIZE)),
-            "filters": filters,
-            "params": urlencode({k: v for k, v in filters.items() if v}),
-            "actions": audit.known_actions(session, scope=user.site_ids),
-            "bad_date": bool(bad_date),
-            "date_hint": "dd/mm/yyyy" if request_language(request) == "vi" else "yyyy-mm-dd",
-        },
-    )
+def audit_page(request: Request, user: AdminUser, session: DbSession) -> Response:
+    view, status = table_view(request, session, user, AUDIT, path="/admin/audit", export_name="audit")
+    return render(request, "admin/audit.html", {"v": view}, status_code=status)

@@ -17,9 +17,27 @@ NAV = [(80, "Agents", "/agents", ("admin", "technician"))]
 
 
 @router.get("/agents")
-def agents_page(request: Request, user: StaffUser, session: DbSession, settings: Settings) -> Response:
+def agents_page(
+    request: Request,
+    user: StaffUser,
+    session: DbSession,
+    settings: Settings,
+    site: str | None = None,
+    stale: str | None = None,
+) -> Response:
+    """Every agent; ``site`` and ``stale=yes`` narrow it (the overview's numbers link here)."""
     rows = console.list_agents(session, scope=user.site_ids, stale_minutes=settings.stale_agent_minutes)
-    return render(request, "agents.html", {"agents": rows, "stale_minutes": settings.stale_agent_minutes})
+    if site:
+        rows = [r for r in rows if r.site_code == site]
+    if stale == "yes":
+        rows = [r for r in rows if r.stale]
+    context = {
+        "agents": rows,
+        "stale_minutes": settings.stale_agent_minutes,
+        "site": site,
+        "only_stale": stale == "yes",
+    }
+    return render(request, "agents.html", context)
 
 
 @router.post("/agents/{agent_id}/revoke")

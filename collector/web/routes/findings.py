@@ -3,7 +3,7 @@ form, and the compliance figure on the site and device pages (site_extras/ and d
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,12 +11,16 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.localtime import end_of_day
+from collector.localtime import today as local_today
 from collector.models.core import Device, Site
 from collector.models.findings import FindingStatus
 from collector.services import findings as svc
-from collector.services.devices import list_sites, site_in_scope
 from collector.services.errors import NotFound, ServiceError
-from collector.web.setup import flash, redirect, render, translator_for
+from collector.services.tables.findings import TABLE as FINDINGS
+from collector.web.i18n import format_date
+from collector.web.setup import flash, redirect, render, request_language, translator_for
+from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,57 +53,9 @@ DEVICE_CONTEXT = [_device_context]
 
 
 @router.get("/findings")
-def findings_page(
-    request: Request,
-    user: AnyUser,
-    session: DbSession,
-    site: str | None = None,
-    device: str | None = None,
-    severity: str | None = None,
-    status: str | None = "open",
-    check: str | None = None,
-    page: int = 1,
-) -> Response:
-    filters = {
-        "site": (site or "").strip(),
-        "device": (device or "").strip(),
-        "severity": severity or "",
-        "status": status or "",
-        "check": (check or "").strip(),
-    }
-    site_id = None
-    if filters["site"]:
-        try:
-            site_id = site_in_scope(session, filters["site"], scope=user.site_ids).id
-        except NotFound:
-            raise HTTPException(404) from None
-    device_id = int(filters["device"]) if filters["device"].isdigit() else None
-    page = max(1, page)
-    try:
-        rows = svc.list_findings(
-            session,
-            scope=user.site_ids,
-            site_id=site_id,
-            device_id=device_id,
-            severity=filters["severity"] or None,
-            status=filters["status"] or None,
-            check_id=filters["check"] or None,
-            limit=PAGE_SIZE + 1,
-            offset=(page - 1) * PAGE_SIZE,
-        )
-    except ServiceError:
-        raise HTTPException(400) from None
-    context = {
-        "rows": rows[:PAGE_SIZE],
-        "more": len(rows) > PAGE_SIZE,
-        "page": page,
-        "filters": filters,
-        "query": urlencode({k: v for k, v in filters.items() if v}),
-        "sites": [r.site for r in list_sites(session, scope=user.site_ids)],
-        "severities": svc.SEVERITIES,
-        "statuses": [s.value for s in FindingStatus],
-    }
-    return render(request, "findings.html", context)
+def findings_page(request: Request, user: AnyUser, session: DbSession) -> Response:
+    view, status = table_view(request, session, user, FINDINGS, path="/findings", export_name="findings")
+    return render(request, "findings.html", {"v": view}, status_code=status)
 
 
 def _finding_context(session: Any, finding_id: int, user: Principal) -> dict[str, Any]:
@@ -114,7 +70,7 @@ def _finding_context(session: Any, finding_id: int, user: Principal) -> dict[str
         "check": row.check,
         "history": svc.finding_history(session, finding_id),
         "can_accept": user.role in ("admin", "technician") and row.status != FindingStatus.RESOLVED,
-        "default_until": date.today() + timedelta(days=90),
+        "default_until": local_today() + timedelta(days=90),
     }
 
 
@@ -145,12 +101,13 @@ def accept_form(
             scope=user.site_ids,
             actor=user.username,
             reason=reason,
-            until=datetime.combine(day, time(23, 59, 59), tzinfo=UTC),
+            # The day the user picked, to its end in Vietnam: shown back as that same day.
+            until=end_of_day(day),
         )
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
         return flash(redirect(back), _(str(exc)), "error")
     session.commit()
-    message = _("The risk was accepted until %(date)s.", date=day.strftime("%d/%m/%Y"))
+    message = _("The risk was accepted until %(date)s.", date=format_date(day, request_language(request)))
     return flash(redirect(back), message, "ok")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.localtime import today as local_today
 from collector.models.core import Role, Site
 from collector.models.types import utcnow
 from collector.services import inspections as svc
@@ -62,9 +63,11 @@ def inspections_page(request: Request, user: Reader, session: DbSession, site: s
             "site_filter": site,
             "site_filter_name": next((s.name for s in sites.values() if s.code == site), None),
             "actions": actions,
+            # The open actions span inspections: each row names its site and inspection.
+            "inspection_dates": {r.id: r.signed_at or r.created_at for r in rows},
             "can_create": user.role in (Role.ADMIN, Role.INSPECTOR),
-            "today": date.today().isoformat(),
-            "today_date": date.today(),
+            "today": local_today().isoformat(),
+            "today_date": local_today(),
         },
     )
 
@@ -144,7 +147,7 @@ def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSes
             "evidence": svc.parse_evidence,
             "check_titles": _check_titles(template),
             "action_rows": svc.list_actions(session, scope=None, inspection_id=insp.id),
-            "today_date": date.today(),
+            "today_date": local_today(),
             "site": site,
             "editable": editable,
             "pub": pub,

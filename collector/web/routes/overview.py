@@ -1,63 +1,119 @@
-"""The overview: every site the user may see, its devices, its last report and its stale agents."""
+"""The overview: the city's communes worst first, each with its compliance and trend, open critical and
+high findings, silent agents, certificates expiring within 30 days and devices to replace. Every
+number links to the list behind it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Settings
-from collector.models.core import Site
+from collector.reports.sparkline import sparkline, trend_chart
 from collector.services import console
-from collector.services.devices import list_sites
-from collector.web.setup import extra_context, render
+from collector.services.overview import SiteRow, city_overview
+from collector.web.i18n import format_date, format_number
+from collector.web.setup import extra_context, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 
 NAV = [(10, "Overview", "/", ("admin", "technician", "inspector", "planner", "viewer"))]
+PLANNING_READERS = ("admin", "planner", "technician")
+AGENT_READERS = ("admin", "technician")
 
 
-@dataclass
-class OverviewRow:
-    site: Site
-    device_count: int
-    last_report_at: datetime | None
-    stale_agents: int
-    stale: bool
+def _links(row: SiteRow, role: str) -> dict[str, str | None]:
+    """Where each number of a row leads (the city row when ``row.site.code`` is empty)."""
+
+    def q(path: str, **params: Any) -> str:
+        if row.site.code:
+            params = {"site": row.site.code, **params}
+        params = {k: v for k, v in params.items() if v is not None}
+        return path + ("?" + urlencode(params) if params else "")
+
+    return {
+        "site": f"/sites/{row.site.code}" if row.site.code else None,
+        "devices": q("/devices"),
+        "compliance": q("/findings", status="open"),
+        "trend": q("/findings", status="", sort="-first_seen"),
+        "critical": q("/findings", severity="critical", status="open"),
+        "high": q("/findings", severity="high", status="open"),
+        "stale": q("/agents", stale="yes") if role in AGENT_READERS else q("/devices", silent="yes"),
+        "certs": q("/certificates", days=30),
+        "replace": q("/planning/register", category="replace_now") if role in PLANNING_READERS else None,
+    }
 
 
 @router.get("/")
-def overview(request: Request, user: AnyUser, session: DbSession, settings: Settings) -> Response:
+def overview(
+    request: Request, user: AnyUser, session: DbSession, settings: Settings, group: str | None = None
+) -> Response:
+    lang = request_language(request)
+    _ = translator_for(request)
     minutes = settings.stale_agent_minutes
-    agents = console.list_agents(session, scope=user.site_ids, stale_minutes=minutes, include_revoked=False)
-    stale = [a for a in agents if a.stale]
-    per_site: dict[int, int] = {}
-    for a in stale:
-        per_site[a.agent.site_id] = per_site.get(a.agent.site_id, 0) + 1
-    rows = []
-    for r in list_sites(session, scope=user.site_ids):
-        site_id = r.site.id or 0
-        silent = r.device_count > 0 and console.is_stale(r.last_report_at, stale_minutes=minutes)
-        rows.append(
-            OverviewRow(
-                r.site,
-                r.device_count,
-                r.last_report_at,
-                per_site.get(site_id, 0),
-                silent or site_id in per_site,
-            )
+    view = city_overview(
+        session, scope=user.site_ids, stale_minutes=minutes, group=(group or "").strip() or None
+    )
+    role = str(user.role)
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else format_number(value, lang) + " %"
+
+    sparks = {}
+    for row in view.rows:
+        title = _(
+            "Compliance of %(site)s over 90 days: %(now)s today", site=row.site.name, now=pct(row.percent)
         )
+        sparks[row.site.code] = sparkline(row.trend.series, title=title)
+    labels = [format_date(d, lang)[:5] if lang == "vi" else d.isoformat()[5:] for d in view.days]
+    marks = [0, len(view.days) - 31, len(view.days) - 1]
+    city_title = _(
+        "City compliance over 90 days: %(now)s today, %(d30)s over 30 days, %(d90)s over 90 days",
+        now=pct(view.city.percent),
+        d30=_signed(view.city.trend.change.get(30), lang),
+        d90=_signed(view.city.trend.change.get(90), lang),
+    )
+    chart = trend_chart(
+        view.city.trend.series,
+        title=city_title,
+        labels=labels,
+        marks=marks,
+        value_label=pct(view.city.percent),
+    )
+    stale_agents = [
+        a
+        for a in console.list_agents(
+            session, scope=user.site_ids, stale_minutes=minutes, include_revoked=False
+        )
+        if a.stale and (not view.group or a.site_code in {r.site.code for r in view.rows})
+    ]
     return render(
         request,
         "overview.html",
         {
-            "rows": rows,
-            "total_devices": sum(r.device_count for r in rows),
-            "stale_agents": stale,
+            "view": view,
+            "rows": view.rows,
+            "city": view.city,
+            "links": {r.site.code: _links(r, role) for r in view.rows},
+            "city_links": _links(view.city, role),
+            "sparks": sparks,
+            "chart": chart,
+            "stale_agents": stale_agents[:50],
+            "stale_total": len(stale_agents),
             "stale_minutes": minutes,
+            "show_replace": role in PLANNING_READERS,
+            "pct": pct,
+            "signed": lambda v: _signed(v, lang),
             # Other rooms' figures (OVERVIEW_CONTEXT), shown by templates/overview_extras/*.html.
             **extra_context("OVERVIEW_CONTEXT", session, user),
         },
     )
+
+
+def _signed(value: float | None, lang: str) -> str:
+    if value is None:
+        return "—"
+    text = format_number(abs(value), lang)
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text

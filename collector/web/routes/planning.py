@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.localtime import stamp
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
 from collector.services import assets as asset_svc
@@ -203,7 +204,7 @@ def assets_download(
     session.commit()
     lang = request_language(request)
     data = render_report(report, fmt, lang, letterhead_for(session, settings, user.username, lang))
-    headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{report.today:%Y%m%d}.{fmt}"'}
+    headers = {"Content-Disposition": f'attachment; filename="bao-cao-tai-san-{stamp(report.today)}.{fmt}"'}
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 

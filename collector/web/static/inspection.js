@@ -147,7 +147,11 @@
       save(load().filter((op) => !done.has(op.op_id)).map((op) =>
         op.item_id in revisions ? Object.assign(op, {base_revision: revisions[op.item_id]}) : op));
       for (const r of body.results) { const b = boxOf(r.item_id); if (b) reflect(b); }
-      if (body.score !== null && body.score !== undefined) document.getElementById("score").textContent = body.score;
+      if (body.score !== null && body.score !== undefined) {
+        // The page's language writes the decimals: 87,5 in Vietnamese, 87.5 in English.
+        const locale = document.documentElement.lang === "vi" ? "vi-VN" : "en";
+        document.getElementById("score").textContent = new Intl.NumberFormat(locale).format(body.score);
+      }
       settledStatus();
       if (load().length) setTimeout(sync, 0);
     } catch (e) {

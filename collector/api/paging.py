@@ -1,0 +1,29 @@
+"""How an API list answers a page: the rows in the body, the way on in headers.
+
+``X-Next-Cursor`` (and ``Link: <...>; rel="next"``) carry the cursor of the next page; ``X-Total-Count``
+says how many rows match the filters. A client repeats its request with ``cursor=`` until no next
+cursor comes back. Errors in ``sort``/``cursor``/filters are 400s that say what was wrong.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import HTTPException, Request, Response
+
+from collector.services.errors import ServiceError
+from collector.services.paging import Page
+
+
+def set_page_headers(request: Request, response: Response, page: Page) -> None:
+    if page.total is not None:
+        response.headers["X-Total-Count"] = str(page.total)
+    if page.next_cursor:
+        response.headers["X-Next-Cursor"] = page.next_cursor
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        url = request.url.path + "?" + urlencode([*params, ("cursor", page.next_cursor)])
+        response.headers["Link"] = f'<{url}>; rel="next"'
+
+
+def bad_request(exc: ServiceError) -> HTTPException:
+    return HTTPException(exc.status_code, str(exc))

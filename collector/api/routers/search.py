@@ -1,0 +1,86 @@
+"""GET /api/v1/search?q=: hostnames, serials, MACs, IPs, asset tags, software (``winrar<6.23``),
+certificates and network devices, grouped by kind, within the caller's sites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from collector.api.deps import AnyUser, DbSession
+from collector.services import search as svc
+from collector.services.errors import ServiceError
+
+router = APIRouter(tags=["search"])
+
+Kind = Literal["device", "network_device", "software", "certificate"]
+
+
+class SearchHitPublic(BaseModel):
+    kind: Kind
+    title: str  # hostname, program name, certificate holder
+    href: str  # the console page of the hit
+    site: str | None  # site code (None for a program: it spans sites)
+    site_name: str | None
+    matched: str  # hostname, serial, mac, ip, asset_tag, address, platform, version, subject
+    value: str  # the matching value (the program's version for software)
+    device_id: int | None
+    devices: int | None = None  # software: devices (in the caller's sites) that have it
+    vendor: str | None = None
+    package_id: int | None = None
+    not_after: datetime | None = None  # certificates
+
+
+class VersionQueryPublic(BaseModel):
+    name: str
+    op: str
+    version: str
+
+
+class SearchResponse(BaseModel):
+    query: str
+    version_query: VersionQueryPublic | None  # set when q read as ``name OP version``
+    groups: dict[str, list[SearchHitPublic]]
+    more: dict[str, bool]  # per kind: more hits than ``limit``
+
+
+@router.get("/search", response_model=SearchResponse)
+def search(
+    user: AnyUser,
+    session: DbSession,
+    q: str = Query(..., max_length=svc.MAX_LENGTH, description="Text, or name OP version (winrar<6.23)."),
+    kind: list[Kind] | None = Query(None, description="Only these kinds (repeatable)."),
+    limit: int = Query(20, ge=1, le=200, description="At most this many hits per kind."),
+) -> SearchResponse:
+    try:
+        result = svc.search(session, q=q, scope=user.site_ids, limit=limit, kinds=kind or svc.KINDS)
+    except ServiceError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+    vq = result.version_query
+    return SearchResponse(
+        query=result.query,
+        version_query=VersionQueryPublic(name=vq.name, op=vq.op, version=vq.version) if vq else None,
+        groups={
+            k: [
+                SearchHitPublic(
+                    kind=h.kind,  # type: ignore[arg-type]
+                    title=h.title,
+                    href=h.href,
+                    site=h.site_code or None,
+                    site_name=h.site_name or None,
+                    matched=h.matched,
+                    value=h.value,
+                    device_id=h.device_id,
+                    devices=h.extra.get("devices"),
+                    vendor=h.extra.get("vendor"),
+                    package_id=h.extra.get("package_id"),
+                    not_after=h.extra.get("not_after"),
+                )
+                for h in hits
+            ]
+            for k, hits in result.groups.items()
+        },
+        more=result.more,
+    )

@@ -1,0 +1,21 @@
+"""After each report, today's snapshot of the device's site holds the site's latest figures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inventory.report import ReportKind
+
+if TYPE_CHECKING:
+    from collector.services.ingest import IngestContext
+
+# Last: it reads the results and findings every other hook has settled.
+ORDER = 95
+
+
+def apply(ctx: IngestContext) -> None:
+    if ctx.report.kind == ReportKind.HEARTBEAT:
+        return
+    from collector.services.snapshots import record_site
+
+    record_site(ctx.session, site_id=ctx.device.site_id)

@@ -1,0 +1,32 @@
+"""Daily snapshots: what each site looked like at the end of each (Vietnamese) day.
+
+The overview's 30- and 90-day trends read these rows. Written by ``collector.services.snapshots``
+(the one module that owns snapshots: per-device snapshots and scheduled jobs will join it there).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Field, SQLModel
+
+from collector.models.types import ts_field
+
+
+class SiteDaily(SQLModel, table=True):
+    __tablename__ = "site_daily"
+
+    site_id: int = Field(foreign_key="site.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)  # the calendar day in Vietnam
+    devices: int = 0
+    passed: int = 0  # latest check results that passed, over the site's devices
+    failed: int = 0
+    open_critical: int = 0
+    open_high: int = 0
+    open_total: int = 0
+    updated_at: datetime = ts_field()
+
+    @property
+    def percent(self) -> int | None:
+        judged = self.passed + self.failed
+        return round(100 * self.passed / judged) if judged else None

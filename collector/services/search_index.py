@@ -1,0 +1,199 @@
+"""Keep each device's programs and addresses in the search tables (``collector.models.search``).
+
+``software_rows`` and ``address_rows`` are pure (the migration that fills the tables for devices
+already reporting uses them too); ``sync_software`` / ``sync_addresses`` rewrite one device's rows
+inside the ingest transaction. Packages are shared between devices and inserted with "on conflict do
+nothing", so two communes' agents reporting the same new program at once do not collide.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from collector.models.core import Device
+from collector.models.search import DeviceAddress, DeviceSoftware, SoftwarePackage
+from collector.services.versions import version_key
+
+NAME_MAX, VERSION_MAX, VENDOR_MAX = 255, 128, 255
+
+
+@dataclass(frozen=True)
+class SoftwareRow:
+    name: str
+    version: str
+    vendor: str | None
+    install_date: date | None
+
+
+def fold(text: str) -> str:
+    """The case-insensitive form searched (Unicode-aware: "Phần Mềm" and "phần mềm" match)."""
+    return text.casefold()[:NAME_MAX]
+
+
+def software_rows(data: Any) -> list[SoftwareRow]:
+    """One row per distinct (name, version) of a ``software`` section; unreadable items are skipped."""
+    out: dict[tuple[str, str], SoftwareRow] = {}
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = str(item.get("name") or "").strip()[:NAME_MAX]
+        if not name:
+            continue
+        version = str(item.get("version") or "").strip()[:VERSION_MAX]
+        vendor = (str(item.get("vendor") or "").strip()[:VENDOR_MAX]) or None
+        installed = None
+        raw = item.get("install_date")
+        if raw:
+            try:
+                installed = date.fromisoformat(str(raw)[:10])
+            except ValueError:
+                installed = None
+        out.setdefault((name, version), SoftwareRow(name, version, vendor, installed))
+    return list(out.values())
+
+
+def _mac(value: Any) -> str | None:
+    digits = "".join(ch for ch in str(value or "").lower() if ch in "0123456789abcdef")
+    if len(digits) != 12 or digits == "0" * 12:
+        return None
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def address_rows(data: Any) -> list[tuple[str, str, str | None]]:
+    """(kind, value, interface) for every IP and MAC of a ``network_interfaces`` section.
+
+    Loopback and link-local addresses are left out: every PC has them, so they identify nothing.
+    """
+    out: dict[tuple[str, str], str | None] = {}
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = (str(item.get("name") or "")[:255]) or None
+        mac = _mac(item.get("mac"))
+        if mac:
+            out.setdefault(("mac", mac), name)
+        for raw in [*(item.get("ipv4") or []), *(item.get("ipv6") or [])]:
+            try:
+                ip = ipaddress.ip_interface(str(raw).strip()).ip
+            except ValueError:
+                continue
+            if ip.is_loopback or ip.is_link_local or ip.is_unspecified:
+                continue
+            out.setdefault(("ip", str(ip)), name)
+    return [(kind, value, iface) for (kind, value), iface in out.items()]
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def ensure_packages(session: Session, rows: Iterable[SoftwareRow]) -> dict[tuple[str, str], int]:
+    """The ids of these (name, version) packages, creating the missing ones."""
+    wanted = {(r.name, r.version): r for r in rows}
+    if not wanted:
+        return {}
+    ids: dict[tuple[str, str], int] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        q = select(SoftwarePackage.id, SoftwarePackage.name, SoftwarePackage.version).where(
+            tuple_(col(SoftwarePackage.name), col(SoftwarePackage.version)).in_(chunk)
+        )
+        for pid, name, version in session.exec(q).all():
+            ids[(name, version)] = pid
+    missing = [wanted[k] for k in keys if k not in ids]
+    if missing:
+        stmt = _insert(session)(SoftwarePackage).on_conflict_do_nothing(index_elements=["name", "version"])
+        session.exec(
+            stmt,  # type: ignore[call-overload]
+            params=[
+                {
+                    "name": r.name,
+                    "version": r.version,
+                    "name_fold": fold(r.name),
+                    "version_key": version_key(r.version),
+                    "vendor": r.vendor,
+                }
+                for r in missing
+            ],
+        )
+        for start in range(0, len(missing), 500):
+            chunk = [(r.name, r.version) for r in missing[start : start + 500]]
+            q = select(SoftwarePackage.id, SoftwarePackage.name, SoftwarePackage.version).where(
+                tuple_(col(SoftwarePackage.name), col(SoftwarePackage.version)).in_(chunk)
+            )
+            for pid, name, version in session.exec(q).all():
+                ids[(name, version)] = pid
+    return ids
+
+
+def sync_software(session: Session, *, device: Device, data: Any) -> None:
+    """Make the device's rows in ``device_software`` what its ``software`` section says."""
+    assert device.id is not None
+    rows = software_rows(data)
+    ids = ensure_packages(session, rows)
+    wanted = {ids[(r.name, r.version)]: r for r in rows if (r.name, r.version) in ids}
+    current = {
+        pid: (site_id, installed)
+        for pid, site_id, installed in session.exec(
+            select(DeviceSoftware.package_id, DeviceSoftware.site_id, DeviceSoftware.install_date).where(
+                DeviceSoftware.device_id == device.id
+            )
+        ).all()
+    }
+    gone = [pid for pid in current if pid not in wanted]
+    if gone:
+        session.exec(  # type: ignore[call-overload]
+            delete(DeviceSoftware).where(
+                col(DeviceSoftware.device_id) == device.id, col(DeviceSoftware.package_id).in_(gone)
+            )
+        )
+    changed = [
+        pid
+        for pid, r in wanted.items()
+        if pid in current and current[pid] != (device.site_id, r.install_date)
+    ]
+    if changed:
+        session.exec(  # type: ignore[call-overload]
+            delete(DeviceSoftware).where(
+                col(DeviceSoftware.device_id) == device.id, col(DeviceSoftware.package_id).in_(changed)
+            )
+        )
+    new = [pid for pid in wanted if pid not in current or pid in changed]
+    if new:
+        session.exec(  # type: ignore[call-overload]
+            DeviceSoftware.__table__.insert(),  # type: ignore[attr-defined]
+            params=[
+                {
+                    "device_id": device.id,
+                    "package_id": pid,
+                    "site_id": device.site_id,
+                    "install_date": wanted[pid].install_date,
+                }
+                for pid in new
+            ],
+        )
+
+
+def sync_addresses(session: Session, *, device: Device, data: Any) -> None:
+    """Make the device's rows in ``device_address`` what its ``network_interfaces`` section says."""
+    assert device.id is not None
+    session.exec(delete(DeviceAddress).where(col(DeviceAddress.device_id) == device.id))  # type: ignore[call-overload]
+    rows = address_rows(data)
+    if rows:
+        session.exec(  # type: ignore[call-overload]
+            DeviceAddress.__table__.insert(),  # type: ignore[attr-defined]
+            params=[
+                {"device_id": device.id, "kind": k, "value": v, "site_id": device.site_id, "interface": i}
+                for k, v, i in rows
+            ],
+        )

@@ -1,0 +1,187 @@
+"""Daily snapshots: every site's compliance and open findings, one row per site and Vietnamese day.
+
+The one module that writes and reads snapshots (per-device snapshots and scheduled jobs belong here
+too). ``record_site`` is called by the ingest hook after each report, so a site's row for today always
+holds its latest state and the last report of a day leaves that day's figures; ``record_all`` writes
+every site at once (for a daily job, or a site no agent reported from). The overview reads
+``history`` for its 30- and 90-day trends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from collector.localtime import local_date, now_utc
+from collector.models.core import Device, DeviceResult, Site
+from collector.models.findings import Finding, FindingStatus
+from collector.models.snapshots import SiteDaily
+
+
+@dataclass
+class SiteFigures:
+    devices: int = 0
+    passed: int = 0
+    failed: int = 0
+    open_critical: int = 0
+    open_high: int = 0
+    open_total: int = 0
+
+    @property
+    def score(self) -> float | None:
+        judged = self.passed + self.failed
+        return self.passed / judged if judged else None
+
+
+def open_condition(now: datetime) -> Any:
+    """Open findings, an acceptance that ran out counting as open again."""
+    expired = and_(Finding.status == FindingStatus.ACCEPTED, col(Finding.accepted_until) <= now)
+    return or_(Finding.status == FindingStatus.OPEN, expired)
+
+
+def _scoped(q: Any, column: Any, site_ids: Collection[int] | None) -> Any:
+    return q.where(column.in_(list(site_ids))) if site_ids is not None else q
+
+
+def figures(
+    session: Session, *, site_ids: Collection[int] | None, now: datetime | None = None
+) -> dict[int, SiteFigures]:
+    """The current figures of these sites (None: every site), by site id, in three grouped queries."""
+    now = now or now_utc()
+    out = compliance_figures(session, site_ids=site_ids)
+    for site_id, (critical, high, total) in open_findings(session, site_ids=site_ids, now=now).items():
+        f = out.setdefault(site_id, SiteFigures())
+        f.open_critical, f.open_high, f.open_total = critical, high, total
+    return out
+
+
+def compliance_figures(session: Session, *, site_ids: Collection[int] | None) -> dict[int, SiteFigures]:
+    """Devices and latest check results (passed, failed) per site."""
+    out: dict[int, SiteFigures] = {}
+    q = _scoped(
+        select(Device.site_id, func.count()).group_by(col(Device.site_id)), col(Device.site_id), site_ids
+    )
+    for site_id, n in session.exec(q).all():
+        out.setdefault(site_id, SiteFigures()).devices = int(n)
+    q = _scoped(
+        select(
+            Device.site_id,
+            func.sum(case((col(DeviceResult.status) == "pass", 1), else_=0)),
+            func.sum(case((col(DeviceResult.status) == "fail", 1), else_=0)),
+        )
+        .join(Device, col(Device.id) == col(DeviceResult.device_id))
+        .group_by(col(Device.site_id)),
+        col(Device.site_id),
+        site_ids,
+    )
+    for site_id, passed, failed in session.exec(q).all():
+        f = out.setdefault(site_id, SiteFigures())
+        f.passed, f.failed = int(passed or 0), int(failed or 0)
+    return out
+
+
+def open_findings(
+    session: Session, *, site_ids: Collection[int] | None, now: datetime
+) -> dict[int, tuple[int, int, int]]:
+    """(critical, high, all) open findings per site; an acceptance that ran out counts as open."""
+    q = _scoped(
+        select(Finding.site_id, Finding.severity, func.count())
+        .where(open_condition(now))
+        .group_by(col(Finding.site_id), col(Finding.severity)),
+        col(Finding.site_id),
+        site_ids,
+    )
+    out: dict[int, tuple[int, int, int]] = {}
+    for site_id, severity, n in session.exec(q).all():
+        critical, high, total = out.get(site_id, (0, 0, 0))
+        n = int(n)
+        out[site_id] = (
+            critical + (n if severity == "critical" else 0),
+            high + (n if severity == "high" else 0),
+            total + n,
+        )
+    return out
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(SiteDaily)
+    values = ("devices", "passed", "failed", "open_critical", "open_high", "open_total", "updated_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site_id", "day"], set_={k: getattr(stmt.excluded, k) for k in values}
+    )
+    session.exec(stmt, params=rows)  # type: ignore[call-overload]
+
+
+def _row(site_id: int, day: date, f: SiteFigures, now: datetime) -> dict[str, Any]:
+    return {
+        "site_id": site_id,
+        "day": day,
+        "devices": f.devices,
+        "passed": f.passed,
+        "failed": f.failed,
+        "open_critical": f.open_critical,
+        "open_high": f.open_high,
+        "open_total": f.open_total,
+        "updated_at": now,
+    }
+
+
+def record_site(session: Session, *, site_id: int, now: datetime | None = None) -> None:
+    """Write (or overwrite) today's snapshot of one site with its current figures.
+
+    On PostgreSQL the site's row is locked first: two reports of one site ingested at once write
+    their snapshots one after the other, the second counting the first's results (under READ
+    COMMITTED each would otherwise miss the other's and the last writer would leave a stale row).
+    Whoever moves devices between sites records both sites afterwards.
+    """
+    now = now or now_utc()
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(Site.id).where(Site.id == site_id).with_for_update()).first()
+    f = figures(session, site_ids=[site_id], now=now).get(site_id, SiteFigures())
+    _upsert(session, [_row(site_id, local_date(now), f, now)])
+
+
+def record_all(session: Session, *, now: datetime | None = None) -> int:
+    """Write today's snapshot of every site; returns how many."""
+    now = now or now_utc()
+    ids = [i for i in session.exec(select(Site.id)).all() if i is not None]
+    current = figures(session, site_ids=None, now=now)
+    day = local_date(now)
+    _upsert(session, [_row(i, day, current.get(i, SiteFigures()), now) for i in ids])
+    return len(ids)
+
+
+def history(session: Session, *, site_ids: Collection[int] | None, since: date) -> dict[int, list[SiteDaily]]:
+    """Snapshots from ``since`` (and the last one before it, the baseline of a trend), oldest first."""
+    # A baseline up to a month older than the window: a site quiet for a while still has a trend.
+    q = select(SiteDaily).where(col(SiteDaily.day) >= since - timedelta(days=31))
+    if site_ids is not None:
+        q = q.where(col(SiteDaily.site_id).in_(list(site_ids)))
+    out: dict[int, list[SiteDaily]] = {}
+    for row in session.exec(q.order_by(col(SiteDaily.site_id), col(SiteDaily.day))).all():
+        out.setdefault(row.site_id, []).append(row)
+    for site_id, rows in out.items():
+        before = [r for r in rows if r.day < since]
+        out[site_id] = before[-1:] + [r for r in rows if r.day >= since]
+    return out
+
+
+def on_day(rows: list[SiteDaily], day: date) -> SiteDaily | None:
+    """The snapshot in force on ``day``: that day's, else the last one before it."""
+    found = None
+    for r in rows:
+        if r.day <= day:
+            found = r
+        else:
+            break
+    return found

@@ -1,0 +1,148 @@
+"""The city overview on SQLite and PostgreSQL: communes worst first, the figures right, every number
+leading to the list behind it, trends read from the daily snapshots."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from collector.localtime import now_utc
+from collector.models.core import Site
+from collector.models.snapshots import SiteDaily
+from collector.services import snapshots
+from inventory.report import CheckResult, CheckStatus
+from tests.console.world import CHECKS, PCS, City
+from tests.helpers import enroll, host_report, post_report
+
+
+def rows(html: str) -> list[tuple[str, str]]:
+    """(site code, compliance percent as shown) of each overview row, in order."""
+    body = html.split('id="sites"', 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'data-site="([^"]+)".*?data-percent="([^"]*)"', body, re.S)
+
+
+def row_html(html: str, code: str) -> str:
+    return re.search(rf'<tr[^>]*data-site="{code}">.*?</tr>', html, re.S).group(0)  # type: ignore[union-attr]
+
+
+def link(row: str, text_before: str) -> str:
+    """The href of the first link whose attributes contain ``text_before``."""
+    found = re.search(rf'<a href="([^"]*{re.escape(text_before.replace("&", "&amp;"))}[^"]*)"', row)
+    assert found, text_before
+    return found.group(1).replace("&amp;", "&")
+
+
+def total(html: str) -> int:
+    return int(re.search(r'data-total="(\d+)"', html).group(1))  # type: ignore[union-attr]
+
+
+def get(city: City, path: str, headers: dict[str, str] | None = None) -> Any:
+    answer = city.client.get(path, headers=headers or city.admin)
+    assert answer.status_code == 200, (path, answer.text[:300])
+    return answer
+
+
+def test_communes_worst_first_with_their_figures(city: City) -> None:
+    page = get(city, "/").text
+    order = rows(page)
+    percents = {}
+    for code, _shown in order:
+        figures = get(city, f"/api/v1/sites/{code}/compliance").json()
+        percents[code] = figures["passed"] / (figures["passed"] + figures["failed"]) * 100
+    assert [code for code, _ in order] == sorted(percents, key=lambda c: (percents[c], c))
+    for code, shown in order:
+        assert abs(float(shown) - percents[code]) < 0.06, (code, shown, percents[code])
+    # Vietnamese pages write the decimal with a comma.
+    x02 = row_html(page, "X02")
+    assert re.search(r">\d+,\d %<", x02) or re.search(r">\d+ %<", x02)
+    assert "style=" not in page  # sizes are attributes and classes: a strict CSP holds
+
+
+def test_every_number_leads_to_the_list_behind_it(city: City) -> None:
+    page = get(city, "/").text
+    x02 = row_html(page, "X02")
+    critical = total(get(city, link(x02, "severity=critical")).text)
+    high = total(get(city, link(x02, "severity=high")).text)
+    assert critical == 1 and high == sum(
+        len([c for c in pc["fail"] if c != "host.os.supported"]) for pc in PCS.values() if pc["site"] == "X02"
+    )
+    assert re.search(rf'severity=critical[^"]*"[^>]*>{critical}</a>', x02)
+    assert re.search(rf'severity=high[^"]*"[^>]*>{high}</a>', x02)
+    devices = get(city, link(x02, "/devices?site=X02")).text
+    assert total(devices) == 3 and re.search(r'/devices\?site=X02">3</a>', x02)
+    certs = get(city, link(x02, "/certificates?site=X02")).text
+    assert "Nguyễn Văn An" in certs and "Trần Thị Bình" not in certs  # 12 days left, not 200
+    assert re.search(r'days=30"[^>]*>1</a>', x02)
+    compliance = get(city, link(x02, "/findings?site=X02&status=open")).text
+    assert total(compliance) >= critical + high
+    # The stale agent count leads to that agent.
+    x03 = row_html(page, "X03")
+    assert re.search(r'stale=yes"[^>]*>1</a>', x03)
+    agents = get(city, link(x03, "stale=yes")).text
+    assert "pc-x03-silent" in agents and "pc-x03-motcua" not in agents
+    # The city's cards add the communes up and link the same way.
+    assert re.search(r'id="city-critical"><span class="n">1<', page)
+    card = re.search(r'<a class="stat[^"]*" href="([^"]+)" id="city-stale"><span class="n">1<', page)
+    assert card and "pc-x03-silent" in get(city, card.group(1).replace("&amp;", "&")).text
+
+
+def test_replacement_numbers_only_for_those_who_plan(city: City) -> None:
+    admin = get(city, "/").text
+    assert 'id="city-replace"' in admin and "/planning/register?site=X02&amp;category=replace_now" in admin
+    viewer = get(city, "/", city.viewer_p01).text
+    assert 'id="city-replace"' not in viewer and "/planning/register" not in viewer
+
+
+def test_a_scoped_user_and_a_group_see_their_communes_only(city: City) -> None:
+    assert [code for code, _ in rows(get(city, "/", city.viewer_p01).text)] == ["P01"]
+    grouped = get(city, "/?group=Cụm phía Bắc").text
+    assert [code for code, _ in rows(grouped)] == ["X02"]
+    assert 'id="city-devices"><span class="n">3<' in grouped
+
+
+def _report(city: City, agent: Any, failing: set[str]) -> None:
+    pc = PCS["pc-x03-motcua"]
+    results = [
+        CheckResult(check_id=c, status=CheckStatus.FAIL if c in failing else CheckStatus.PASS, evidence="x")
+        for c in CHECKS
+    ]
+    report = host_report(
+        agent.agent_id,
+        hostname="pc-x03-motcua",
+        machine_id="mid-5",
+        serial=pc["serial"],
+        mac=pc["mac"],
+        results=results,
+    )
+    assert post_report(city.client, agent, report).status_code == 202
+
+
+def test_trends_come_from_the_daily_snapshots(city: City) -> None:
+    from collector.db import session_scope
+    from collector.services.enrollment import create_enroll_secret
+
+    with session_scope(city.engine) as s:
+        site_id = s.exec(select(Site.id).where(Site.code == "X03")).one()
+        secret = create_enroll_secret(s, site_code="X03")
+        # 95 days ago X03 stood as it stands now (1 check of 4 failing): 75 %.
+        snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=95))
+    agent = enroll(city.client, secret, "pc-x03-motcua")
+    _report(city, agent, failing=set())  # everything passes: 100 %
+    with session_scope(city.engine) as s:
+        snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=40))
+    _report(city, agent, failing={"host.firewall.enabled", "host.antivirus.present"})  # 50 % now
+    page = get(city, "/").text
+    x03 = row_html(page, "X03")
+    assert 'data-percent="50.0"' in x03
+    # 30 days ago the snapshot of day -40 held (100 %): -50; 90 days ago the one of day -95 (75 %): -25.
+    assert "−50" in x03 and "−25" in x03 and 'class="trend down"' in x03
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="sparkline"' in x03 and "<title>" in x03
+    with Session(city.engine) as s:
+        days = sorted(r.day for r in s.exec(select(SiteDaily).where(SiteDaily.site_id == site_id)).all())
+    assert len(days) == 3  # -95, -40 and today (kept by every report)
+    # The city chart is drawn from the same snapshots, with its title saying the figures in words.
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="trend-chart"' in page
+    assert "Điểm tuân thủ toàn thành phố trong 90 ngày" in page
