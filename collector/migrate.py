@@ -10,7 +10,7 @@ from importlib import resources
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from collector.db import make_engine
 
@@ -27,12 +27,34 @@ def upgrade(url: str, *, engine: Engine | None = None) -> None:
     own = engine is None
     engine = engine or make_engine(url)
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite changes most columns by copying the table and dropping the old one; with
+                # foreign keys on, that drop cascades and deletes the rows that point at it (sessions and
+                # site scopes of users, once). Off during the migration, checked after it.
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.commit()
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+                if sqlite:
+                    _check_foreign_keys(conn)
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
     finally:
         if own:
             engine.dispose()
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        tables = sorted({row[0] for row in broken})
+        raise RuntimeError(
+            f"the migration left {len(broken)} rows pointing at missing rows (tables: {', '.join(tables)}); "
+            "nothing was changed"
+        )
 
 
 def revision(url: str, message: str, *, head: str, branch_label: str | None = None) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from collector.db import make_engine
 from collector.migrate import upgrade
@@ -40,3 +50,62 @@ def test_sqlite_runs_with_wal_and_foreign_keys(sqlite_url):
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
     finally:
         engine.dispose()
+
+
+RELEASE = Path(__file__).resolve().parents[1] / "fixtures" / "release"
+
+
+def _row_counts(engine: Any) -> dict[str, int]:
+    names = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.connect() as conn:
+        return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
+
+
+def _upgrade_keeps_every_row(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        before = _row_counts(engine)
+        assert before["device"] and before["usersite"] and before["authsession"], "the fixture holds data"
+        upgrade(url)
+        after = _row_counts(engine)
+        lost = {t: (n, after.get(t)) for t, n in before.items() if after.get(t) != n}
+        assert lost == {}, f"rows lost by the upgrade (before, after): {lost}"
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), metadata)
+        assert diff == [], f"models and migrations disagree after the upgrade: {diff}"
+    finally:
+        engine.dispose()
+
+
+def test_upgrading_an_earlier_release_keeps_every_row_on_sqlite(tmp_path: Path) -> None:
+    """Before: SQLite rebuilt the user table with foreign keys on, and the drop cascaded: every web
+    session and every user's site scope was deleted (a scoped user became a city-wide one)."""
+    db = tmp_path / "release.db"
+    db.write_bytes(gzip.decompress((RELEASE / "release-3544626.sqlite.gz").read_bytes()))
+    _upgrade_keeps_every_row(f"sqlite:///{db}")
+
+
+def test_upgrading_an_earlier_release_keeps_every_row_on_postgresql() -> None:
+    base = os.environ.get("WARDWATCH_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("WARDWATCH_TEST_DATABASE_URL is not set: no PostgreSQL server to test against")
+    if not shutil.which("psql"):
+        pytest.skip("psql (postgresql-client) is not installed: it loads the release's dump")
+    url = make_url(base)
+    name = f"ww_release_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        target = url.set(database=name)
+        libpq = target.set(drivername="postgresql").render_as_string(hide_password=False)
+        sql = gzip.decompress((RELEASE / "release-3544626.pg.sql.gz").read_bytes())
+        loaded = subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", libpq], input=sql, capture_output=True, check=False
+        )
+        assert loaded.returncode == 0, loaded.stderr.decode()
+        _upgrade_keeps_every_row(target.render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
