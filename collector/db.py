@@ -33,6 +33,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def database_error_line(url: str, exc: Exception) -> str:
+    """One line saying why the database at ``url`` cannot be used, password hidden, with a hint."""
+    orig = getattr(exc, "orig", None)
+    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    hint = (
+        "run `wardwatch db upgrade` first"
+        if "no such table" in reason or "does not exist" in reason
+        else "is the database server running and the URL right?"
+    )
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"cannot use the database {shown}: {reason} ({hint})"
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""

@@ -29,10 +29,8 @@ def serve(
     """Run the collector only (migrations are applied first)."""
     import uvicorn
 
-    from collector.migrate import upgrade
-
     url = resolve_database_url(database_url)
-    upgrade(url)
+    _upgrade_or_exit(url)
     os.environ["WARDWATCH_DATABASE_URL"] = url
     uvicorn.run(
         "collector.asgi:app_factory",
@@ -59,7 +57,6 @@ def up(
 
     from collector.app import create_app
     from collector.db import make_engine, session_scope
-    from collector.migrate import upgrade
     from collector.services.bootstrap import bootstrap
     from collector.services.enrollment import create_enroll_secret
     from collector.settings import CollectorSettings
@@ -67,7 +64,7 @@ def up(
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     url = resolve_database_url(None, data_dir)
-    upgrade(url)
+    _upgrade_or_exit(url)
     settings = CollectorSettings(database_url=url, data_dir=data_dir)
     engine = make_engine(url)
     agent_dir = data_dir / "agent"
@@ -119,6 +116,20 @@ def up(
                 proc.kill()
         engine.dispose()
         typer.echo("wardwatch stopped")
+
+
+def _upgrade_or_exit(url: str) -> None:
+    """Migrations first; a database that cannot be reached is one clear line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collector.db import database_error_line
+    from collector.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        typer.echo(f"error: {database_error_line(url, exc)}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _enrolled(agent_dir: Path) -> bool:
