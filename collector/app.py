@@ -44,6 +44,10 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     for mod in _router_modules("collector.web.routes"):
         app.include_router(mod.router)
 
+    from collector.api.guard import authenticate_before_body
+
+    authenticate_before_body(app)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Say what was wrong and where, without echoing the whole body back.

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from collector.api.access import ALL_ROLES, mark
 from collector.models.core import Agent, AuthSession, Role, User, UserSite
@@ -127,26 +128,39 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed()
 
 
+# Where ``collector.api.guard`` leaves the principal it authenticated before the body was read.
+PREAUTH_KEY = "wardwatch.principal"
+
+
+def authorize(request: Request, session: Session, allowed: tuple[Role, ...]) -> Principal:
+    """The caller if logged in with one of ``allowed``; else 401 / the login page, or 403."""
+    principal = load_principal(request, session)
+    if principal is None:
+        if is_api(request):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "not authenticated: log in or send a valid bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        raise LoginRequired()
+    if principal.role not in allowed:
+        request.state.principal = principal  # the 403 page still shows the user's navigation
+        if is_api(request):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+        raise Forbidden()
+    return principal
+
+
 def allow(*roles: Role) -> Any:
     """A dependency admitting logged-in users with one of ``roles`` (all roles when none given)."""
     allowed = roles or ALL_ROLES
 
     @mark("roles", allowed)
     async def dependency(request: Request, session: DbSession) -> Principal:
-        principal = load_principal(request, session)
-        if principal is None:
-            if is_api(request):
-                raise HTTPException(
-                    status.HTTP_401_UNAUTHORIZED,
-                    "not authenticated: log in or send a valid bearer token",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            raise LoginRequired()
-        if principal.role not in allowed:
-            request.state.principal = principal  # the 403 page still shows the user's navigation
-            if is_api(request):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
-            raise Forbidden()
+        principal = request.scope.get(PREAUTH_KEY)
+        if not isinstance(principal, Principal) or principal.role not in allowed:
+            # The lookup is database work: a worker thread, never the event loop.
+            principal = await run_in_threadpool(authorize, request, session, allowed)
         await _check_csrf(request, principal)
         request.state.principal = principal
         return principal

@@ -173,7 +173,7 @@ def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) 
 
 
 @router.post("/inspections/{inspection_id}/photos", status_code=201)
-async def upload_photo(
+def upload_photo(
     inspection_id: int,
     user: Inspector,
     session: DbSession,
@@ -182,7 +182,7 @@ async def upload_photo(
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
-    data = await file.read(photo_svc.MAX_PHOTO_BYTES + 1)
+    data = file.file.read(photo_svc.MAX_PHOTO_BYTES + 1)  # a worker thread: a plain read
     try:
         photo = photo_svc.save_photo(
             session, insp, item_id=item_id, data=data, data_dir=settings.data_dir, actor=user.username
