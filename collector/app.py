@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
+from collector.api.guard import authenticate_before_body
+from collector.api.limits import BodyLimit
 from collector.db import make_engine
 from collector.metrics import Metrics
 from collector.settings import CollectorSettings
@@ -37,16 +39,15 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     # Every module in these packages exposes ``router``; adding a resource is adding a file.
     for mod in _router_modules("collector.api.routers"):
+        authenticate_before_body(mod.router)
         app.include_router(mod.router, prefix="/api/v1")
     from collector import web
 
     web.install(app)
     for mod in _router_modules("collector.web.routes"):
+        authenticate_before_body(mod.router)
         app.include_router(mod.router)
-
-    from collector.api.guard import authenticate_before_body
-
-    authenticate_before_body(app)
+    app.add_middleware(BodyLimit, settings=settings)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,17 +2,19 @@
 
 FastAPI reads (and for multipart spools to disk) a route's declared body before it solves the route's
 dependencies, so an anonymous caller could make the collector parse and store a 100 MiB upload before
-the 401. ``authenticate_before_body`` wraps every route that has a declared body and an ``allow(...)``
-declaration: the caller is authenticated and authorised from the headers first (in a worker thread),
-and the dependency then reuses that principal. Public and agent routes are left as they are: the agent
+the 401. ``GuardedRoute`` (given to every router by ``authenticate_before_body`` in the app factory) wraps the
+handler of every route that has a declared body and an ``allow(...)`` declaration: the caller is
+authenticated and authorised from the headers first (in a worker thread), and the dependency then
+reuses that principal. Public and agent routes are left as they are: the agent
 route reads its body itself, after its key is checked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Response
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -35,22 +37,29 @@ def route_access(dependant: Any) -> tuple[str, tuple[Role, ...]] | None:
     return None
 
 
-def authenticate_before_body(app: FastAPI) -> None:
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.body_field is None:
-            continue
-        access = route_access(route.dependant)
-        if access is not None and access[0] == "roles":
-            route.app = _auth_first(route.app, access[1])
+class GuardedRoute(APIRoute):
+    """An APIRoute whose handler authenticates a role-guarded caller before the body is read."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        access = route_access(self.dependant)
+        if self.body_field is None or access is None or access[0] != "roles":
+            return handler
+        roles = access[1]
+
+        async def guarded(request: Request) -> Response:
+            # A 401/403/login redirect raised here reaches the app's exception handlers like any other.
+            request.scope[PREAUTH_KEY] = await run_in_threadpool(_authorize, request, roles)
+            return await handler(request)
+
+        return guarded
 
 
-def _auth_first(inner: Any, roles: tuple[Role, ...]) -> Any:
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        # Raised 401/403/login redirects reach the app's exception handlers like any other.
-        scope[PREAUTH_KEY] = await run_in_threadpool(_authorize, Request(scope), roles)
-        await inner(scope, receive, send)
-
-    return app
+def authenticate_before_body(router: APIRouter) -> None:
+    """Make the router's plain routes ``GuardedRoute``s; call before the router is included."""
+    for route in router.routes:
+        if type(route) is APIRoute:
+            route.__class__ = GuardedRoute
 
 
 def _authorize(request: Request, roles: tuple[Role, ...]) -> Principal:
