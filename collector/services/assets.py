@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus
+from collector.models.assets import MAX_COST_VND, Asset, DeviceClass, DeviceScore, LifecycleStatus
 from collector.models.core import Device, DeviceSection, Site
 from collector.models.types import utcnow
 from collector.services.audit import record
@@ -148,6 +148,8 @@ def parse_money(value: str, what: str) -> int | None:
         return None
     if not v.isdigit():
         raise ServiceError(f"{what}: {value!r} is not an amount in VND (e.g. 15.000.000)")
+    if len(v) > 12 or int(v) > MAX_COST_VND:
+        raise ServiceError(f"{what}: {value!r} is more than {MAX_COST_VND:,} VND".replace(",", "."))
     return int(v)
 
 
@@ -207,6 +209,8 @@ def _check_values(ch: AssetChanges) -> None:
         raise ServiceError(f"unknown device class {ch.device_class!r}")
     if ch.purchase_cost is not None and ch.purchase_cost < 0:
         raise ServiceError("the purchase cost cannot be negative")
+    if ch.purchase_cost is not None and ch.purchase_cost > MAX_COST_VND:
+        raise ServiceError(f"the purchase cost is more than {MAX_COST_VND:,} VND".replace(",", "."))
     if ch.asset_tag is not None and len(ch.asset_tag) > 64:
         raise ServiceError("an asset tag has at most 64 characters")
     if ch.purchase_date and ch.purchase_date > datetime.now(UTC).date():

@@ -82,7 +82,12 @@ def set_site_scope(session: Session, user: User, site_codes: list[str]) -> None:
 
 def authenticate(session: Session, *, username: str, password: str, address: str | None = None) -> User:
     """The user, or ``Unauthorized`` with one message for every failure (it discloses nothing)."""
-    user = session.exec(select(User).where(User.username == username)).first()
+    if "\x00" in username:
+        # No user has such a name, and no database stores it (PostgreSQL refuses NUL in text).
+        username = username.replace("\x00", "\ufffd")
+        user = None
+    else:
+        user = session.exec(select(User).where(User.username == username)).first()
     now = utcnow()
     if address is not None and _recent_failures(session, address) >= MAX_FAILED_PER_ADDRESS:
         verify_password(None, password)

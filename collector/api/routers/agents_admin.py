@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.api.params import Id
 from collector.services import console
 from collector.services.enrollment import create_enroll_secret, revoke_agent, revoke_enroll_secret
 from collector.services.errors import NotFound, ServiceError
@@ -120,7 +121,7 @@ def create_secret(
 
 
 @router.post("/enroll-secrets/{secret_id}/revoke", status_code=204)
-def revoke_secret(secret_id: int, user: AdminUser, session: DbSession) -> Response:
+def revoke_secret(secret_id: Id, user: AdminUser, session: DbSession) -> Response:
     try:
         console.get_enroll_secret(session, secret_id)
     except NotFound as exc:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
+from collector.api.params import OptionalIdQuery
 from collector.services import certificates as svc
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
@@ -53,7 +54,7 @@ def certificates(
         None, ge=0, le=3650, description="Only those whose notAfter falls within N days (expired included)."
     ),
     role: Literal["signing", "ca", "tls"] | None = None,
-    device_id: int | None = None,
+    device_id: OptionalIdQuery = None,
     limit: int = Query(1000, ge=1, le=5000),
 ) -> list[CertificatePublic]:
     site_id = None

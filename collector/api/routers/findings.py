@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from collector.api.deps import AnyUser, DbSession, StaffUser
+from collector.api.params import Id, Offset, OptionalIdQuery
 from collector.models.findings import FindingEvent
 from collector.services import findings as svc
 from collector.services.devices import site_in_scope
@@ -130,12 +131,12 @@ def list_findings(
     user: AnyUser,
     session: DbSession,
     site: str | None = None,
-    device: int | None = None,
+    device: OptionalIdQuery = None,
     severity: str | None = None,
     status: str | None = None,
     check: str | None = None,
     limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     site_id = _site_id(session, site, user.site_ids)
     try:
@@ -174,13 +175,13 @@ def _detail(session: Any, finding_id: int, scope: Any) -> dict[str, Any]:
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetail)
-def get_finding(finding_id: int, user: AnyUser, session: DbSession) -> dict[str, Any]:
+def get_finding(finding_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     return _detail(session, finding_id, user.site_ids)
 
 
 @router.post("/findings/{finding_id}/accept", response_model=FindingDetail)
 def accept_finding(
-    finding_id: int, body: AcceptRequest, user: StaffUser, session: DbSession
+    finding_id: Id, body: AcceptRequest, user: StaffUser, session: DbSession
 ) -> dict[str, Any]:
     until = body.until
     if not isinstance(until, datetime):

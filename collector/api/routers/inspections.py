@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
 from collector.services import inspections as svc
@@ -144,12 +145,12 @@ def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[
 
 
 @router.get("/inspections/{inspection_id}")
-def detail(inspection_id: int, user: Reader, session: DbSession) -> dict[str, Any]:
+def detail(inspection_id: Id, user: Reader, session: DbSession) -> dict[str, Any]:
     return inspection_view(session, _load(session, inspection_id, user))
 
 
 @router.post("/inspections/{inspection_id}/prefill")
-def refresh(inspection_id: int, user: Inspector, session: DbSession) -> dict[str, Any]:
+def refresh(inspection_id: Id, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     if insp.status in ("signed", "published"):
         raise HTTPException(409, "this inspection is signed off")
@@ -159,7 +160,7 @@ def refresh(inspection_id: int, user: Inspector, session: DbSession) -> dict[str
 
 
 @router.post("/inspections/{inspection_id}/sync")
-def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
+def sync(inspection_id: Id, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     ops = [svc.SyncOp(**op.model_dump()) for op in body.ops]
     try:
@@ -174,7 +175,7 @@ def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) 
 
 @router.post("/inspections/{inspection_id}/photos", status_code=201)
 def upload_photo(
-    inspection_id: int,
+    inspection_id: Id,
     user: Inspector,
     session: DbSession,
     settings: Settings,
@@ -201,7 +202,7 @@ def upload_photo(
 
 @router.get("/inspections/{inspection_id}/photos/{photo_id}")
 def get_photo(
-    inspection_id: int, photo_id: int, user: Reader, session: DbSession, settings: Settings
+    inspection_id: Id, photo_id: Id, user: Reader, session: DbSession, settings: Settings
 ) -> FileResponse:
     _load(session, inspection_id, user)
     photo = session.get(InspectionPhoto, photo_id)
@@ -216,7 +217,7 @@ def get_photo(
 
 @router.post("/inspections/{inspection_id}/signoff")
 def signoff(
-    inspection_id: int, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
+    inspection_id: Id, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     try:
@@ -237,7 +238,7 @@ def signoff(
 
 @router.post("/inspections/{inspection_id}/publish", status_code=201)
 def publish(
-    inspection_id: int, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
+    inspection_id: Id, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     if user.role != Role.ADMIN and user.username != insp.lead_username:
@@ -272,7 +273,7 @@ def actions(
 
 
 @router.patch("/actions/{action_id}")
-def patch_action(action_id: int, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
+def patch_action(action_id: Id, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
     action = session.get(Action, action_id)
     if action is None or not user.can_see_site(action.site_id):
         raise HTTPException(404, f"no action {action_id}")

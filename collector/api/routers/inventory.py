@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 
 from collector.api.deps import AnyUser, DbSession
+from collector.api.params import Id, Offset
 from collector.api.schemas import (
     CheckResultPublic,
     DeviceDetail,
@@ -63,7 +64,7 @@ def devices(
     kind: str | None = None,
     q: str | None = None,
     limit: int = Query(500, ge=1, le=5000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[DevicePublic]:
     site_id = None
     if site:
@@ -79,7 +80,7 @@ def devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceDetail)
-def device(device_id: int, user: AnyUser, session: DbSession) -> DeviceDetail:
+def device(device_id: Id, user: AnyUser, session: DbSession) -> DeviceDetail:
     try:
         d = svc.get_device(session, device_id, scope=user.site_ids)
     except NotFound as exc:
@@ -96,7 +97,7 @@ def device(device_id: int, user: AnyUser, session: DbSession) -> DeviceDetail:
 
 @router.get("/devices/{device_id}/reports", response_model=list[ReportSummary])
 def device_reports(
-    device_id: int, user: AnyUser, session: DbSession, limit: int = Query(100, ge=1, le=1000)
+    device_id: Id, user: AnyUser, session: DbSession, limit: int = Query(100, ge=1, le=1000)
 ) -> list[ReportSummary]:
     try:
         svc.get_device(session, device_id, scope=user.site_ids)

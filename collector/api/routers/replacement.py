@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.params import Id
+from collector.models.assets import MAX_COST_VND
 from collector.models.core import Role
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -128,7 +130,9 @@ def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict
 
 @router.put("/replacement/unit-costs")
 def set_unit_costs(
-    user: EditorUser, session: DbSession, costs: Annotated[dict[str, int], Body()]
+    user: EditorUser,
+    session: DbSession,
+    costs: Annotated[dict[str, Annotated[int, Field(ge=0, le=MAX_COST_VND)]], Body()],
 ) -> dict[str, int]:
     try:
         out = plan_svc.set_unit_costs(session, costs, actor=user.username)
@@ -166,7 +170,7 @@ class AssetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     asset_tag: str | None = Field(default=None, max_length=64)
     purchase_date: date | None = None
-    purchase_cost: int | None = Field(default=None, ge=0)
+    purchase_cost: int | None = Field(default=None, ge=0, le=MAX_COST_VND)
     supplier: str | None = Field(default=None, max_length=255)
     warranty_end: date | None = None
     status: Literal["in_service", "spare", "to_replace", "retired"] | None = None
@@ -233,12 +237,12 @@ def _one(session: Session, device_id: int, user: Principal) -> AssetPublic:
 
 
 @router.get("/assets/{device_id}", response_model=AssetPublic)
-def get_asset(device_id: int, user: ReaderUser, session: DbSession) -> AssetPublic:
+def get_asset(device_id: Id, user: ReaderUser, session: DbSession) -> AssetPublic:
     return _one(session, device_id, user)
 
 
 @router.put("/assets/{device_id}", response_model=AssetPublic)
-def put_asset(device_id: int, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
+def put_asset(device_id: Id, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
     fields = frozenset(body.model_fields_set)
     changes = asset_svc.AssetChanges(**body.model_dump(), fields=fields)
     try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from collector.api.deps import AdminUser, AnyUser, DbSession
+from collector.api.params import Id, Offset
 from collector.models.core import Role, User
 from collector.services import audit
 from collector.services import users as svc
@@ -113,7 +114,7 @@ def create_user(body: UserCreate, request: Request, user: AdminUser, session: Db
 
 @router.put("/users/{user_id}", response_model=UserPublic)
 def update_user(
-    user_id: int, body: UserUpdate, request: Request, user: AdminUser, session: DbSession
+    user_id: Id, body: UserUpdate, request: Request, user: AdminUser, session: DbSession
 ) -> UserPublic:
     try:
         row = svc.update_user(
@@ -132,12 +133,12 @@ def update_user(
 
 
 @router.post("/users/{user_id}/disable", response_model=UserPublic)
-def disable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
+def disable_user(user_id: Id, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
     return _set_disabled(user_id, request, user.username, session, disabled=True)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserPublic)
-def enable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
+def enable_user(user_id: Id, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
     return _set_disabled(user_id, request, user.username, session, disabled=False)
 
 
@@ -154,7 +155,7 @@ def _set_disabled(user_id: int, request: Request, actor: str, session: Any, *, d
 
 @router.post("/users/{user_id}/reset-password", response_model=NewPassword)
 def reset_password(
-    user_id: int, request: Request, response: Response, user: AdminUser, session: DbSession
+    user_id: Id, request: Request, response: Response, user: AdminUser, session: DbSession
 ) -> NewPassword:
     """A generated password, returned once; the user's sessions and tokens end."""
     try:
@@ -181,7 +182,7 @@ def audit_events(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[AuditEventPublic]:
     """Newest first; ``X-Total-Count`` says how many match the filters."""
     page = audit.query(

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AdminUser, DbSession
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.services import audit, console
 from collector.services.devices import list_sites
@@ -133,7 +134,7 @@ def _user_or_404(session: Any, user_id: int) -> Any:
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def user_page(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     target = _user_or_404(session, user_id)
     return render(
         request,
@@ -151,7 +152,7 @@ def user_page(request: Request, user_id: int, user: AdminUser, session: DbSessio
 @router.post("/admin/users/{user_id}")
 def edit_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     user: AdminUser,
     session: DbSession,
     role: str = Form(""),
@@ -181,12 +182,12 @@ def edit_user(
 
 
 @router.post("/admin/users/{user_id}/disable")
-def disable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def disable_user(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     return _set_disabled(request, user_id, user.username, session, disabled=True)
 
 
 @router.post("/admin/users/{user_id}/enable")
-def enable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def enable_user(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     return _set_disabled(request, user_id, user.username, session, disabled=False)
 
 
@@ -210,7 +211,7 @@ def _set_disabled(request: Request, user_id: int, actor: str, session: Any, *, d
 
 
 @router.post("/admin/users/{user_id}/reset-password")
-def reset_user_password(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def reset_user_password(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     target = _user_or_404(session, user_id)
     password = reset_password(session, user_id=user_id, actor=user.username, address=client_address(request))
     session.commit()
@@ -276,7 +277,7 @@ def create_secret(
 
 
 @router.post("/admin/enroll-secrets/{secret_id}/revoke")
-def revoke_secret(request: Request, secret_id: int, user: AdminUser, session: DbSession) -> Response:
+def revoke_secret(request: Request, secret_id: Id, user: AdminUser, session: DbSession) -> Response:
     _ = translator_for(request)
     try:
         console.get_enroll_secret(session, secret_id)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal
+from collector.api.params import Id
 from collector.models.core import Agent, Device
 from collector.services import console
 from collector.services import devices as svc
@@ -63,7 +64,7 @@ def _check_titles(lang: str) -> dict[str, str]:
 
 @router.get("/devices/{device_id}")
 def device_page(
-    request: Request, device_id: int, user: AnyUser, session: DbSession, q: str | None = None
+    request: Request, device_id: Id, user: AnyUser, session: DbSession, q: str | None = None
 ) -> Response:
     device = _device(session, device_id, user)
     facts, unreadable = typed_sections(svc.device_facts(session, device_id))
@@ -90,7 +91,7 @@ def device_page(
 
 @router.get("/devices/{device_id}/software")
 def device_software(
-    request: Request, device_id: int, user: AnyUser, session: DbSession, q: str | None = None
+    request: Request, device_id: Id, user: AnyUser, session: DbSession, q: str | None = None
 ) -> Response:
     """The software table alone, for the live search on the device page."""
     _device(session, device_id, user)

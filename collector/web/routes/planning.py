@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
 from collector.services import assets as asset_svc
@@ -217,7 +218,7 @@ def _asset_context(session: Any, device_id: int, user: Principal, lang: str) -> 
 
 
 @router.get("/planning/assets/{device_id}")
-def asset_form(device_id: int, request: Request, user: ReaderUser, session: DbSession) -> Response:
+def asset_form(device_id: Id, request: Request, user: ReaderUser, session: DbSession) -> Response:
     try:
         ctx = _asset_context(session, device_id, user, request_language(request))
     except NotFound:
@@ -248,7 +249,7 @@ def _form_changes(form: Any) -> asset_svc.AssetChanges:
 
 
 @router.post("/planning/assets/{device_id}")
-async def asset_save(device_id: int, request: Request, user: EditorUser, session: DbSession) -> Response:
+async def asset_save(device_id: Id, request: Request, user: EditorUser, session: DbSession) -> Response:
     form = await request.form()
     return await run_in_threadpool(_asset_save, device_id, request, form, user, session)
 

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Public, allow, load_principal
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Publication
 from collector.services import publishing
@@ -199,7 +200,7 @@ def share(slug: str, request: Request, user: Sharer, session: DbSession) -> dict
 
 
 @router.delete("/api/v1/share-links/{link_id}", status_code=204)
-def unshare(link_id: int, user: Sharer, session: DbSession) -> Response:
+def unshare(link_id: Id, user: Sharer, session: DbSession) -> Response:
     from collector.models.inspections import ShareLink
 
     link = session.get(ShareLink, link_id)
