@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from collector.api import openapi
 from collector.api.guard import authenticate_before_body
 from collector.api.limits import BodyLimit
 from collector.db import make_engine
@@ -54,6 +55,7 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         authenticate_before_body(mod.router)
         app.include_router(mod.router)
     app.add_middleware(BodyLimit, settings=settings)
+    openapi.install(app)
 
     @app.exception_handler(ServiceError)
     @app.exception_handler(DataError)

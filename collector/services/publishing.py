@@ -30,7 +30,7 @@ from collector.models.types import utcnow
 from collector.security import new_token, token_hash
 from collector.services.audit import record
 from collector.services.checklists import ItemType
-from collector.services.errors import Conflict, NotFound, ServiceError
+from collector.services.errors import Conflict, NotFound
 from collector.services.inspections import answers, current_score, template_of
 from collector.signing import load_or_create
 
@@ -185,7 +185,7 @@ def publish(
     if inspection.status == InspectionStatus.PUBLISHED:
         raise Conflict("this inspection is already published")
     if inspection.status != InspectionStatus.SIGNED:
-        raise ServiceError("sign the inspection off before publishing it")
+        raise Conflict("sign the inspection off before publishing it")
     key = load_or_create(data_dir)
     site = session.get(Site, inspection.site_id)
     assert site is not None

@@ -184,9 +184,12 @@ def user_site_codes(session: Session, user_id: int) -> list[str]:
     return sorted(session.exec(q).all())
 
 
-def end_user_sessions(session: Session, user_id: int) -> None:
-    """Log a user out everywhere (web sessions and API tokens)."""
-    session.exec(delete(AuthSession).where(AuthSession.user_id == user_id))  # type: ignore[call-overload]
+def end_user_sessions(session: Session, user_id: int, *, keep: int | None = None) -> None:
+    """Log a user out everywhere (web sessions and API tokens), except the session ``keep``."""
+    q = delete(AuthSession).where(AuthSession.user_id == user_id)  # type: ignore[arg-type]
+    if keep is not None:
+        q = q.where(AuthSession.id != keep)  # type: ignore[arg-type]
+    session.exec(q)  # type: ignore[call-overload]
 
 
 def set_disabled(
@@ -195,7 +198,7 @@ def set_disabled(
     """Disable (and log out everywhere) or re-enable a user. Nobody disables their own account."""
     user = get_user(session, user_id)
     if disabled and user.username == actor:
-        raise ServiceError("you cannot disable your own account")
+        raise Conflict("you cannot disable your own account")
     user.disabled = disabled
     if not disabled:
         user.failed_logins, user.locked_until = 0, None
@@ -214,9 +217,16 @@ def set_disabled(
 
 
 def reset_password(
-    session: Session, *, user_id: int, actor: str, address: str | None = None, password: str | None = None
+    session: Session,
+    *,
+    user_id: int,
+    actor: str,
+    address: str | None = None,
+    password: str | None = None,
+    keep_session: int | None = None,
 ) -> str:
-    """Set a new password (a generated one unless given), lift a lockout, end the user's sessions.
+    """Set a new password (a generated one unless given), lift a lockout, end the user's sessions
+    (but ``keep_session``: an administrator resetting their own password stays logged in there).
 
     Returns the new password: the caller shows it once; only its argon2 hash is kept.
     """
@@ -227,7 +237,7 @@ def reset_password(
     user.password_hash = hash_password(password)
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
-    end_user_sessions(session, user_id)
+    end_user_sessions(session, user_id, keep=keep_session)
     record(session, actor=actor, action="user.reset_password", target=user.username, address=address)
     session.flush()
     return password
@@ -250,7 +260,7 @@ def update_user(
     except ValueError:
         raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
     if user.username == actor and role != Role(user.role):
-        raise ServiceError("you cannot change your own role")
+        raise Conflict("you cannot change your own role")
     _check_full_name(full_name)
     user.role = role.value
     user.full_name = full_name or None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from collector.api.deps import AnyUser, DbSession, StaffUser
-from collector.api.params import Id, Offset, OptionalIdQuery
+from collector.api.params import Id, Offset, OptionalIdQuery, iso_text
 from collector.models.findings import FindingEvent
 from collector.services import findings as svc
 from collector.services.devices import site_in_scope
@@ -64,7 +64,7 @@ class FindingDetail(FindingPublic):
 class AcceptRequest(BaseModel):
     reason: str = Field(min_length=5, max_length=2000)
     # A date means the end of that day (UTC); a datetime needs its time zone.
-    until: datetime | date
+    until: Annotated[datetime | date, BeforeValidator(iso_text)]
 
 
 class ComplianceFigures(BaseModel):
@@ -132,8 +132,8 @@ def list_findings(
     session: DbSession,
     site: str | None = None,
     device: OptionalIdQuery = None,
-    severity: str | None = None,
-    status: str | None = None,
+    severity: Literal["critical", "high", "medium", "low", "info"] | None = None,
+    status: Literal["open", "accepted", "resolved"] | None = None,
     check: str | None = None,
     limit: int = Query(500, ge=1, le=5000),
     offset: Offset = 0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
@@ -11,7 +10,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
-from collector.api.params import Id
+from collector.api.openapi import success
+from collector.api.params import Id, IsoDate
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
 from collector.services import inspections as svc
@@ -36,7 +36,7 @@ class InspectionCreate(BaseModel):
     template: str = "commune-security"
     lead: str | None = None
     team: str = Field(default="", max_length=500)
-    scheduled_for: date | None = None
+    scheduled_for: IsoDate | None = None
 
 
 class SyncOpIn(BaseModel):
@@ -62,7 +62,7 @@ class PublishIn(BaseModel):
 class ActionPatch(BaseModel):
     status: str | None = None
     owner: str | None = Field(default=None, max_length=255)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
 
 
 def _site_filter(session: Session, code: str | None, user: Principal) -> int | None:
@@ -179,7 +179,7 @@ def upload_photo(
     user: Inspector,
     session: DbSession,
     settings: Settings,
-    item_id: Annotated[str, Form()],
+    item_id: Annotated[str, Form(min_length=1, max_length=64)],
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
@@ -200,7 +200,11 @@ def upload_photo(
     }
 
 
-@router.get("/inspections/{inspection_id}/photos/{photo_id}")
+@router.get(
+    "/inspections/{inspection_id}/photos/{photo_id}",
+    response_class=FileResponse,
+    responses=success("image/jpeg", "image/png", "image/webp"),
+)
 def get_photo(
     inspection_id: Id, photo_id: Id, user: Reader, session: DbSession, settings: Settings
 ) -> FileResponse:

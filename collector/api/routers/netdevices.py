@@ -81,7 +81,7 @@ def diff_configs(
     return {"a": a, "b": b, "added": d.added, "removed": d.removed, "diff": d.unified}
 
 
-@router.get("/devices/{device_id}/configs/{version_id}", response_model=ConfigVersionText)
+@router.get("/devices/{device_id}/configs/{version_id:int}", response_model=ConfigVersionText)
 def get_config(device_id: Id, version_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     _network_device(session, device_id, user)
     try:

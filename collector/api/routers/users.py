@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, AnyUser, DbSession
-from collector.api.params import Id, Offset
+from collector.api.params import Id, IsoDateTime, Offset
 from collector.models.core import Role, User
 from collector.services import audit
 from collector.services import users as svc
@@ -161,7 +161,11 @@ def reset_password(
     try:
         target = svc.get_user(session, user_id)
         password = svc.reset_password(
-            session, user_id=user_id, actor=user.username, address=_address(request)
+            session,
+            user_id=user_id,
+            actor=user.username,
+            address=_address(request),
+            keep_session=user.session_id,
         )
         session.commit()
     except ServiceError as exc:
@@ -179,8 +183,8 @@ def audit_events(
     action: str | None = None,
     address: str | None = None,
     target: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: Offset = 0,
 ) -> list[AuditEventPublic]:

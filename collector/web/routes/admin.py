@@ -213,7 +213,13 @@ def _set_disabled(request: Request, user_id: int, actor: str, session: Any, *, d
 @router.post("/admin/users/{user_id}/reset-password")
 def reset_user_password(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     target = _user_or_404(session, user_id)
-    password = reset_password(session, user_id=user_id, actor=user.username, address=client_address(request))
+    password = reset_password(
+        session,
+        user_id=user_id,
+        actor=user.username,
+        address=client_address(request),
+        keep_session=user.session_id,
+    )
     session.commit()
     # Shown once, on this response only: the database keeps its argon2 hash.
     return _no_store(render(request, "admin/password_shown.html", {"target": target, "password": password}))

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Public, allow, load_principal
+from collector.api.openapi import success
 from collector.api.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Publication
@@ -90,7 +91,12 @@ def _page(request: Request, pub: Publication, base: str) -> HTMLResponse:
     )
 
 
-@router.get(WELL_KNOWN_PATH, dependencies=[Public])
+@router.get(
+    WELL_KNOWN_PATH,
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/x-pem-file"),
+)
 def public_key(request: Request) -> Response:
     key = load_or_create(request.app.state.settings.data_dir)
     return Response(key.public_pem(), media_type="application/x-pem-file")
@@ -111,7 +117,12 @@ def _entries(session: Session) -> list[Publication]:
     return publishing.list_publications(session, scope=None, public_only=True, limit=50)
 
 
-@router.get("/published/feed.json", dependencies=[Public])
+@router.get(
+    "/published/feed.json",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/feed+json"),
+)
 def feed_json(request: Request, session: DbSession) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     items = [
@@ -140,7 +151,12 @@ def feed_json(request: Request, session: DbSession) -> JSONResponse:
     )
 
 
-@router.get("/published/feed.atom", dependencies=[Public])
+@router.get(
+    "/published/feed.atom",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/atom+xml"),
+)
 def feed_atom(request: Request, session: DbSession) -> Response:
     base = str(request.base_url).rstrip("/")
     pubs = _entries(session)
@@ -162,7 +178,11 @@ def feed_atom(request: Request, session: DbSession) -> Response:
     return Response(xml, media_type="application/atom+xml")
 
 
-@router.get("/published/{name}", dependencies=[Public], response_model=None)
+# The page, or one of its files (SLUG.json, .json.sig, .pdf, .pdf.sig).
+FILES = success("text/html", "application/json", "application/pdf", "text/plain")
+
+
+@router.get("/published/{name}", dependencies=[Public], response_class=Response, responses=FILES)
 def published(name: str, request: Request, session: DbSession) -> Response:
     """``/published/SLUG`` is the page; ``SLUG.json``, ``.json.sig``, ``.pdf``, ``.pdf.sig`` the files."""
     slug, _, fmt = name.partition(".")
@@ -175,7 +195,7 @@ def published(name: str, request: Request, session: DbSession) -> Response:
     return _page(request, pub, f"/published/{pub.slug}")
 
 
-@router.get("/s/{name}", dependencies=[Public], response_model=None)
+@router.get("/s/{name}", dependencies=[Public], response_class=Response, responses=FILES)
 def shared(name: str, request: Request, session: DbSession) -> Response:
     token, _, fmt = name.partition(".")
     try:
