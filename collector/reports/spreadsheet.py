@@ -9,6 +9,7 @@ Numbers, dates and ``None`` pass unchanged: a spreadsheet must still sum money.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -26,8 +27,14 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+# Control characters XML 1.0 cannot carry (openpyxl refuses them): shown as U+FFFD instead.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def set_xlsx_cell(cell: Any, value: Any) -> None:
     """Write ``value`` into an openpyxl cell; text is always a string cell, never a formula."""
+    if isinstance(value, str):
+        value = _XML_ILLEGAL.sub("\ufffd", value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

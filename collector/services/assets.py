@@ -282,6 +282,14 @@ class ImportPreview:
 
 
 def _read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        return _read_rows(text)
+    except csv.Error as exc:
+        # A quote never closed, a bare carriage return in a field: say where, write nothing.
+        raise ServiceError(f"not valid CSV: {exc}") from None
+
+
+def _read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ServiceError("the CSV file is empty")

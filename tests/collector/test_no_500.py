@@ -68,6 +68,9 @@ def test_costs_past_what_a_column_holds_are_refused(client, app, world):
     row = r.json()["rows"][0]
     assert row["action"] == "error" and "2.000.000.000 VND" in row["message"]
     assert client.get(f"/api/v1/assets/{device}", headers=admin).json()["purchase_cost"] is None
+    # A carriage return inside an unquoted field is not CSV: a 400 that says so.
+    r = client.post("/api/v1/assets/import", content=b"serial,supplier\nSN-1,a\rb\n", headers=headers)
+    assert r.status_code == 400 and "not valid CSV" in r.json()["detail"], r.text
 
 
 def test_the_console_forms_refuse_huge_costs_with_a_message(client, app, world):

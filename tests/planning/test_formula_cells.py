@@ -88,3 +88,13 @@ def test_asset_report_and_plan_exports_carry_no_formula(client, fleet):
         got = client.get(url, params={**params, "format": "xlsx"}, headers=planner)
         assert got.status_code == 200, (name, got.text)
         assert expected <= set(xlsx_cells(got.content)), name
+
+
+def test_control_characters_from_agents_do_not_break_the_xlsx(client, fleet):
+    # A serial read from a broken DMI table carries control characters XML cannot hold.
+    agent = add_site(fleet.engine, "X10", "Xã Bell")
+    ingest(fleet.engine, fleet.url, agent, pc_facts("pc-bell", serial="SN\x07\x1b[31m-1"))
+    planner = api_headers(client, fleet.engine, username="planner", role="planner")
+    got = client.get("/api/v1/assets/report", params={"format": "xlsx"}, headers=planner)
+    assert got.status_code == 200, got.text
+    assert "SN\ufffd\ufffd[31m-1" in xlsx_cells(got.content)
