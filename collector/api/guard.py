@@ -2,11 +2,11 @@
 
 FastAPI reads (and for multipart spools to disk) a route's declared body before it solves the route's
 dependencies, so an anonymous caller could make the collector parse and store a 100 MiB upload before
-the 401. ``GuardedRoute`` (given to every router by ``authenticate_before_body`` in the app factory) wraps the
-handler of every route that has a declared body and an ``allow(...)`` declaration: the caller is
-authenticated and authorised from the headers first (in a worker thread), and the dependency then
-reuses that principal. Public and agent routes are left as they are: the agent
-route reads its body itself, after its key is checked.
+the 401. ``GuardedRoute`` (given to every router by ``authenticate_before_body`` in the app factory)
+wraps the handler of every route that has a declared body and an ``allow(...)`` declaration: the
+caller is authenticated and authorised from the headers first (in a worker thread), and the dependency
+then reuses that principal. Public and agent routes are left as they are: the agent route reads its
+body itself, after its key is checked.
 """
 
 from __future__ import annotations
