@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.routing import Match
 
 from collector.api.guard import route_access
+from collector.api.params import NO_NUL
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -99,6 +100,7 @@ def truthful_openapi(app: FastAPI) -> dict[str, Any]:
             "description": "A user's API token (POST /api/v1/auth/token) or an agent's key.",
         }
     }
+    _no_nul_strings(schema)
     routes = _routes(app)
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
@@ -137,6 +139,19 @@ def truthful_openapi(app: FastAPI) -> dict[str, Any]:
                 }
     app.openapi_schema = schema
     return schema
+
+
+def _no_nul_strings(node: Any) -> None:
+    """Free text never holds NUL (no database stores it; inputs carrying one are refused with 422):
+    every string without a pattern, format or fixed values says so."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not ({"pattern", "format", "enum", "const"} & node.keys()):
+            node["pattern"] = NO_NUL
+        for value in node.values():
+            _no_nul_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            _no_nul_strings(value)
 
 
 def install(app: FastAPI) -> None:

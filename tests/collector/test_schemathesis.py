@@ -26,12 +26,13 @@ _DEEP = os.environ.get("WARDWATCH_SCHEMATHESIS", "").split()
 MAX_EXAMPLES, MAX_SECONDS, SEED = (int(v) for v in _DEEP) if len(_DEEP) == 3 else (3, 15, 14)
 
 
-# What JSON Schema cannot say. The CSV import's body is "text/csv with a header naming a serial or an
-# asset-tag column" (in English or Vietnamese, any delimiter Excel writes): a CSV without one is refused
-# with 400 and the columns it needs, which the positive-data check counts as "valid data rejected".
+# What JSON Schema cannot say, refused with 400 and the reason, which the positive-data check counts as
+# "valid data rejected": the CSV import's body is "text/csv with a header naming a serial or an
+# asset-tag column" (English or Vietnamese names, any delimiter Excel writes); an asset's purchase date
+# is not in the future.
 CONFIG = """
 [[operations]]
-include-path = "/api/v1/assets/import"
+include-path-regex = '^/api/v1/assets/(import|[{]device_id[}])$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429]
 """
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Settings, allow
@@ -137,7 +137,7 @@ def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict
     return plan_svc.effective_unit_costs(session, load_config(settings))
 
 
-Cost = Annotated[int | None, Field(ge=0, le=MAX_COST_VND)]
+Cost = Annotated[StrictInt | None, Field(ge=0, le=MAX_COST_VND)]  # strict: not true/false
 
 
 class UnitCostsIn(BaseModel):
@@ -190,7 +190,7 @@ class AssetUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     asset_tag: str | None = Field(default=None, max_length=64)
     purchase_date: IsoDate | None = None
-    purchase_cost: int | None = Field(default=None, ge=0, le=MAX_COST_VND)
+    purchase_cost: StrictInt | None = Field(default=None, ge=0, le=MAX_COST_VND)
     supplier: str | None = Field(default=None, max_length=255)
     warranty_end: IsoDate | None = None
     status: Literal["in_service", "spare", "to_replace", "retired"] | None = None
