@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from collector.api import openapi
+from collector.api.guard import authenticate_before_body
+from collector.api.limits import BodyLimit
 from collector.db import make_engine
 from collector.metrics import Metrics
+from collector.services.errors import ServiceError
 from collector.settings import CollectorSettings
+
+log = logging.getLogger(__name__)
 
 
 def _router_modules(package: str) -> list[ModuleType]:
@@ -55,12 +64,30 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     # Every module in these packages exposes ``router``; adding a resource is adding a file.
     for mod in _router_modules("collector.api.routers"):
+        authenticate_before_body(mod.router)
         app.include_router(mod.router, prefix="/api/v1")
     from collector import web
 
     web.install(app)
     for mod in _router_modules("collector.web.routes"):
+        authenticate_before_body(mod.router)
         app.include_router(mod.router)
+    app.add_middleware(BodyLimit, settings=settings)
+    openapi.install(app)
+
+    @app.exception_handler(ServiceError)
+    @app.exception_handler(DataError)
+    async def _refused(request: Request, exc: Exception) -> Response:
+        # A service refusal no route turned into an answer (a value no database holds, caught on its
+        # way to the database), or PostgreSQL refusing a value (too long, out of range): the caller's
+        # input, so a 4xx, answered the way the route's other errors are (JSON or the console's page).
+        if isinstance(exc, ServiceError):
+            http = HTTPException(exc.status_code, str(exc))
+        else:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            log.warning("the database refused a value on %s %s: %s", request.method, request.url.path, reason)
+            http = HTTPException(422, f"the database refused a value: {reason}")
+        return await request.app.exception_handlers[StarletteHTTPException](request, http)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,16 +10,49 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from collector.services.errors import ServiceError
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class UnstorableValue(ServiceError):
+    """A value no database of ours can hold (NUL in text, an integer past 64 bits): refused alike on
+    SQLite and PostgreSQL before the statement runs, as a 422 naming what was wrong."""
+
+    status_code = 422
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    if parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable)
+    return engine
+
+
+def _refuse_unstorable(
+    _conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool
+) -> None:
+    """The last line of defence: inputs are validated at the edges; whatever slips through becomes a
+    clear 422 here instead of a driver error (PostgreSQL) or a silent difference (SQLite)."""
+    # dict or tuple per row, one or many rows, or one flat tuple for a batched insert: walk them all.
+    stack = [parameters]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise UnstorableValue("a text value contains a NUL character")
+        elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise UnstorableValue("a number is outside the 64-bit range")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -31,6 +64,19 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # from its spool on that answer.
     cur.execute("PRAGMA synchronous=FULL")
     cur.close()
+
+
+def database_error_line(url: str, exc: Exception) -> str:
+    """One line saying why the database at ``url`` cannot be used, password hidden, with a hint."""
+    orig = getattr(exc, "orig", None)
+    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    hint = (
+        "run `wardwatch db upgrade` first"
+        if "no such table" in reason or "does not exist" in reason
+        else "is the database server running and the URL right?"
+    )
+    shown = make_url(url).render_as_string(hide_password=True)
+    return f"cannot use the database {shown}: {reason} ({hint})"
 
 
 @contextmanager

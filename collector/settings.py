@@ -16,6 +16,25 @@ class CollectorSettings(BaseSettings):
     data_dir: Path = Path("wardwatch-data")
     # Largest report body accepted, after decompression.
     max_report_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # What one report may hold (docs/architecture.md, "Ingest"): over a bound the report is refused
+    # with 422 naming the field and the limit. A commune PC has a few hundred programs (a Linux desktop
+    # some thousands), a few NICs, dozens of certificates, and a router configuration of tens of KB.
+    report_max_results: int = Field(default=5000, ge=1)
+    report_max_software: int = Field(default=10000, ge=1)
+    report_max_interfaces: int = Field(default=512, ge=1)
+    report_max_certificates: int = Field(default=2000, ge=1)
+    report_max_lan_hosts: int = Field(default=4096, ge=1)
+    report_max_config_bytes: int = Field(default=1024 * 1024, ge=1024)
+    report_max_string_chars: int = Field(default=16384, ge=256)
+    # Results with check ids the catalog does not know, kept per device (the rest are dropped).
+    report_max_unknown_results: int = Field(default=200, ge=0)
+    # Reports ingested at once; the others wait (off the event loop: pages keep answering).
+    ingest_concurrency: int = Field(default=2, ge=1, le=64)
+    # Request bodies by route class, counted on the wire while they stream in (reports are also
+    # held to max_report_bytes after decompression).
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_photo_request_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
+    max_import_request_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # Days a web session or an API token lives.
     session_hours: int = Field(default=12, ge=1)
     token_hours: int = Field(default=12, ge=1)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -161,6 +165,241 @@ def section_hash(value: Any) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# ---- what a report may carry, whatever the model allows ------------------------------------------
+#
+# Rules that hold identically wherever a report is stored (SQLite and PostgreSQL JSON and text columns)
+# and shown (pages, API, exports). ``parse_report`` applies them to the bytes received; an agent may
+# apply them before sending. Each problem names its JSON path.
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# Containers (objects, arrays) from the report's root down; the deepest model path is about 8.
+MAX_DEPTH = 16
+# Within a free-form mapping (a result's ``observed``) from the mapping itself down.
+MAX_FREEFORM_DEPTH = 6
+FREEFORM_KEYS = frozenset({"observed"})
+# collected_at: not before 2000 (a PC whose clock was reset), not more than a day ahead of the
+# receiver's clock. Other times in facts record events on the host: not before the Unix epoch (earlier
+# values are "never" sentinels) nor ahead either. Certificate validity and a document's claimed signing
+# time are claims, not observations: any date the model accepts (X.509 allows 9999-12-31).
+COLLECTED_AT_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+EVENT_TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+CLAIMED_TIME_FIELDS = frozenset({"not_before", "not_after", "signer_not_after", "signing_time"})
+MAX_PROBLEMS = 20
+# Longer digit strings are never an int64; refusing them before int() also avoids Python's
+# 4,300-digit conversion limit (a ValueError deep in the JSON parser).
+_MAX_INT_DIGITS = 20
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class WireProblem:
+    loc: Loc
+    msg: str
+    type: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"loc": list(self.loc), "msg": self.msg, "type": self.type}
+
+
+class WireError(ValueError):
+    """The bytes are not a report this contract accepts; ``problems`` say what and where.
+
+    ``malformed``: not JSON at all (an HTTP receiver answers 400); otherwise the JSON is well formed but
+    refused (422).
+    """
+
+    def __init__(self, problems: list[WireProblem], *, malformed: bool = False) -> None:
+        self.problems = problems
+        self.malformed = malformed
+        super().__init__("; ".join(f"{_path(p.loc)}: {p.msg}" for p in problems))
+
+
+@dataclass(frozen=True)
+class _BigInt:
+    digits: str
+
+
+def _path(loc: Loc) -> str:
+    return ".".join(str(x) for x in loc) or "(report)"
+
+
+def load_json(body: bytes) -> Any:
+    """The JSON value of ``body``; integers too long for int64 and overly deep nesting are refused."""
+    if not body:
+        raise WireError([WireProblem((), "empty body: expected a JSON report", "empty")], malformed=True)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = WireProblem((), f"body is not UTF-8 text (byte {exc.start})", "utf8")
+        raise WireError([problem], malformed=True) from None
+    try:
+        return json.loads(text, parse_int=lambda s: int(s) if len(s) <= _MAX_INT_DIGITS else _BigInt(s))
+    except json.JSONDecodeError as exc:
+        msg = f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise WireError([WireProblem((), msg, "json_invalid")], malformed=True) from None
+    except RecursionError:
+        msg = f"nesting deeper than {MAX_DEPTH} levels"
+        raise WireError([WireProblem((), msg, "too_deep")]) from None
+
+
+def wire_problems(
+    data: Any, *, max_string: int | None = None, long_strings: tuple[Loc, ...] = ()
+) -> list[WireProblem]:
+    """What in ``data`` (parsed JSON) cannot be stored or shown: NUL and lone surrogates in strings,
+    NaN and infinities, integers outside int64, nesting deeper than ``MAX_DEPTH`` (or
+    ``MAX_FREEFORM_DEPTH`` inside ``observed``), strings longer than ``max_string`` characters except
+    under the ``long_strings`` paths (an int in a path pattern matches any index or key there: use -1).
+    At most ``MAX_PROBLEMS`` are reported. The walk is iterative: depth costs no Python stack."""
+    problems: list[WireProblem] = []
+
+    def add(loc: Loc, msg: str, kind: str) -> bool:
+        problems.append(WireProblem(loc, msg, kind))
+        return len(problems) >= MAX_PROBLEMS
+
+    # (value, path, containers above it, 0 outside a free-form mapping else 1 + free-form containers above)
+    stack: list[tuple[Any, Loc, int, int]] = [(data, (), 0, 0)]
+    while stack:
+        value, loc, depth, free = stack.pop()
+        if isinstance(value, str):
+            if _string_problem(value, loc, max_string, long_strings, add):
+                break
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX and add(loc, "integer outside the 64-bit range", "int64"):
+                break
+        elif isinstance(value, float):
+            if not math.isfinite(value) and add(loc, "NaN and infinity are not JSON numbers", "finite"):
+                break
+        elif isinstance(value, _BigInt):
+            msg = f"integer of {len(value.digits.lstrip('-'))} digits is outside the 64-bit range"
+            if add(loc, msg, "int64"):
+                break
+        elif isinstance(value, dict | list):
+            depth += 1
+            free = free + 1 if free else 0
+            if depth > MAX_DEPTH:
+                if add(loc, f"nesting deeper than {MAX_DEPTH} levels", "too_deep"):
+                    break
+                continue
+            if free - 1 > MAX_FREEFORM_DEPTH:
+                if add(loc, f"free-form data nested deeper than {MAX_FREEFORM_DEPTH} levels", "too_deep"):
+                    break
+                continue
+            for key, item in _children(value):
+                if isinstance(key, str) and _string_problem(key, (*loc, key), None, (), add):
+                    stack.clear()
+                    break
+                starts_free = free == 0 and key in FREEFORM_KEYS
+                stack.append((item, (*loc, key), depth, 1 if starts_free else free))
+    return problems
+
+
+def _children(value: dict[str, Any] | list[Any]) -> Iterator[tuple[str | int, Any]]:
+    # Reversed so that the stack pops them in document order: the first problem is reported first.
+    items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+    return reversed(items)  # type: ignore[return-value]
+
+
+def _string_problem(
+    text: str, loc: Loc, max_string: int | None, long_strings: tuple[Loc, ...], add: Any
+) -> bool:
+    bad = _BAD_CHARS.search(text)
+    if bad is not None:
+        what = "a NUL character" if bad.group() == "\x00" else "an unpaired surrogate (not Unicode text)"
+        return bool(add(loc, f"{what} at character {bad.start()}", "string_chars"))
+    if max_string is not None and len(text) > max_string and not _under(loc, long_strings):
+        return bool(add(loc, f"string of {len(text)} characters; at most {max_string}", "string_too_long"))
+    return False
+
+
+def _under(loc: Loc, patterns: tuple[Loc, ...]) -> bool:
+    return any(
+        len(loc) >= len(p) and all(q == -1 or q == x for q, x in zip(p, loc, strict=False)) for p in patterns
+    )
+
+
+def time_problems(report: Report, *, now: datetime | None = None) -> list[WireProblem]:
+    """Timestamps outside the window this contract accepts (see ``COLLECTED_AT_MIN``)."""
+    now = now or utcnow()
+    latest = now + FUTURE_SLACK
+    problems: list[WireProblem] = []
+    if not COLLECTED_AT_MIN <= report.collected_at <= latest:
+        problems.append(
+            WireProblem(
+                ("collected_at",),
+                f"{report.collected_at.isoformat()} is outside {COLLECTED_AT_MIN.date()} .. "
+                f"{latest.isoformat(timespec='seconds')} (is the PC's clock right?)",
+                "time_window",
+            )
+        )
+    for loc, value in _datetimes(report.facts, ("facts",)):
+        when = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not EVENT_TIME_MIN <= when <= latest:
+            problems.append(
+                WireProblem(
+                    loc,
+                    f"{value.isoformat()} is outside {EVENT_TIME_MIN.date()} .. "
+                    f"{latest.isoformat(timespec='seconds')}",
+                    "time_window",
+                )
+            )
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    return problems
+
+
+def _datetimes(value: Any, loc: Loc) -> Iterator[tuple[Loc, datetime]]:
+    if isinstance(value, datetime):
+        yield loc, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            if name not in CLAIMED_TIME_FIELDS:
+                yield from _datetimes(getattr(value, name), (*loc, name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _datetimes(item, (*loc, i))
+
+
+def parse_report(
+    body: bytes,
+    *,
+    now: datetime | None = None,
+    max_string: int | None = None,
+    long_strings: tuple[Loc, ...] = (),
+) -> Report:
+    """A report from the bytes received, or ``WireError`` naming each problem and its JSON path.
+
+    JSON, then the contract's rules (``wire_problems``), then the model, then the time window.
+    """
+    from pydantic import ValidationError
+
+    data = load_json(body)
+    problems = wire_problems(data, max_string=max_string, long_strings=long_strings)
+    if problems:
+        raise WireError(problems)
+    if not isinstance(data, dict):
+        raise WireError([WireProblem((), "a report is a JSON object", "type")])
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+        msg = f"unsupported schema_version {version!r}; this collector accepts {supported}"
+        raise WireError([WireProblem(("schema_version",), msg, "schema_version")])
+    try:
+        report = Report.model_validate(data)
+    except ValidationError as exc:
+        raise WireError(
+            [WireProblem(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors()[:MAX_PROBLEMS]]
+        ) from None
+    problems = time_problems(report, now=now)
+    if problems:
+        raise WireError(problems)
+    return report
 
 
 def report_json_schema() -> dict[str, Any]:

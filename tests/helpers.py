@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from inventory.facts import Facts, MemoryFacts, OsFacts, SystemFacts
-from inventory.report import CheckResult, HostIdentity, Report, ReportKind, Subject
+from inventory.report import CheckResult, CheckStatus, HostIdentity, Report, ReportKind, Subject
 
 # One password for test users: long enough, no username in it, not a common password (the rule of
 # collector/services/passwords.py). Tests that need a refused password spell it out themselves.
@@ -112,3 +112,63 @@ def user_token(
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def largest_report(
+    agent_id: str, settings: Any, *, hostname: str = "pc-big", serial: str = "SN-BIG"
+) -> Report:
+    """A report at the per-report bounds: every result and software entry ``settings`` allows."""
+    from inventory.facts import SoftwareFacts
+
+    results = [
+        CheckResult(
+            check_id="host.disk.free_space",
+            status=CheckStatus.FAIL if i % 3 == 0 else CheckStatus.PASS,
+            evidence=f"volume {i}: 97% used",
+            target=f"/mnt/v{i:05d}",
+            observed={"used_percent": 97, "volume": f"/mnt/v{i:05d}"},
+        )
+        for i in range(settings.report_max_results)
+    ]
+    software = [
+        SoftwareFacts(name=f"package-{i:05d}", version=f"1.{i % 97}.{i % 13}", vendor="Debian", source="dpkg")
+        for i in range(settings.report_max_software)
+    ]
+    return host_report(
+        agent_id,
+        hostname=hostname,
+        machine_id=f"mid-{serial}",
+        serial=serial,
+        results=results,
+        software=software,
+    )
+
+
+class LiveServer:
+    """``app`` served by uvicorn in a thread on a free port of 127.0.0.1 (``with LiveServer(app) as url``)."""
+
+    def __init__(self, app: Any) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert self.thread.is_alive(), "uvicorn stopped while starting"
+            assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)

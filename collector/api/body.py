@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import zlib
-from typing import Any
 
 from fastapi import HTTPException, Request, status
 
@@ -54,16 +52,3 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
         if len(out) > limit:
             raise _too_large(limit)
     return bytes(out)
-
-
-def parse_json(body: bytes) -> Any:
-    if not body:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "empty body: expected a JSON report")
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None

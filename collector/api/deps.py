@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from collector.api.access import ALL_ROLES, mark
 from collector.models.core import Agent, AuthSession, Role, User, UserSite
@@ -153,6 +154,45 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed()
 
 
+# Where ``collector.api.guard`` leaves the principal it authenticated before the body was read.
+PREAUTH_KEY = "wardwatch.principal"
+
+
+def authorize(request: Request, session: Session, allowed: tuple[Role, ...]) -> Principal:
+    """The caller if logged in with one of ``allowed``; else 401 / the login page, or 403."""
+    principal = load_principal(request, session)
+    if principal is None:
+        if is_api(request):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "not authenticated: log in or send a valid bearer token",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        raise LoginRequired()
+    if principal.role not in allowed:
+        request.state.principal = principal  # the 403 page still shows the user's navigation
+        if is_api(request):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+        raise Forbidden()
+    return principal
+
+
+def confine(request: Request, principal: Principal, *, city_wide: bool, pending_password: bool) -> None:
+    """Refuse a user who must still replace a one-time password, and a site-limited user on a
+    city-wide route (no database work: safe on the event loop)."""
+    if principal.must_change_password and not pending_password:
+        request.state.principal = principal
+        raise PasswordChangeRequired()
+    if city_wide and not principal.city_wide:
+        request.state.principal = principal
+        if is_api(request):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "a city-wide setting: only users not limited to some sites may change it",
+            )
+        raise Forbidden()
+
+
 def allow(*roles: Role, city_wide: bool = False, pending_password: bool = False) -> Any:
     """A dependency admitting logged-in users with one of ``roles`` (all roles when none given).
 
@@ -165,31 +205,11 @@ def allow(*roles: Role, city_wide: bool = False, pending_password: bool = False)
 
     @mark("roles", allowed)
     async def dependency(request: Request, session: DbSession) -> Principal:
-        principal = load_principal(request, session)
-        if principal is None:
-            if is_api(request):
-                raise HTTPException(
-                    status.HTTP_401_UNAUTHORIZED,
-                    "not authenticated: log in or send a valid bearer token",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-            raise LoginRequired()
-        if principal.role not in allowed:
-            request.state.principal = principal  # the 403 page still shows the user's navigation
-            if is_api(request):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
-            raise Forbidden()
-        if principal.must_change_password and not pending_password:
-            request.state.principal = principal
-            raise PasswordChangeRequired()
-        if city_wide and not principal.city_wide:
-            request.state.principal = principal
-            if is_api(request):
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN,
-                    "a city-wide setting: only users not limited to some sites may change it",
-                )
-            raise Forbidden()
+        principal = request.scope.get(PREAUTH_KEY)
+        if not isinstance(principal, Principal) or principal.role not in allowed:
+            # The lookup is database work: a worker thread, never the event loop.
+            principal = await run_in_threadpool(authorize, request, session, allowed)
+        confine(request, principal, city_wide=city_wide, pending_password=pending_password)
         await _check_csrf(request, principal)
         request.state.principal = principal
         return principal

@@ -7,13 +7,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from collector.api.params import NO_NUL
+
 
 class EnrollRequest(BaseModel):
-    secret: str = Field(min_length=1, max_length=200)
-    hostname: str | None = Field(default=None, max_length=255)
-    agent_version: str | None = Field(default=None, max_length=64)
+    secret: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    hostname: str | None = Field(default=None, max_length=255, pattern=NO_NUL)
+    agent_version: str | None = Field(default=None, max_length=64, pattern=NO_NUL)
     # Optional: a PEM certificate signing request; the answer then carries a client certificate.
-    csr: str | None = Field(default=None, max_length=16384)
+    csr: str | None = Field(default=None, max_length=16384, pattern=NO_NUL)
 
 
 class EnrollResponse(BaseModel):

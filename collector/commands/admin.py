@@ -31,25 +31,17 @@ def _fail(message: str) -> typer.Exit:
 @contextmanager
 def _session(url: str) -> Iterator[Any]:
     """A committing session; an unreachable or unmigrated database becomes a clear ServiceError."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
-    from collector.db import make_engine, session_scope
+    from collector.db import database_error_line, make_engine, session_scope
     from collector.services.errors import ServiceError
 
     engine = make_engine(url)
-    shown = make_url(url).render_as_string(hide_password=True)
     try:
         with session_scope(engine) as session:
             yield session
     except DBAPIError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        hint = (
-            "run `wardwatch db upgrade` first"
-            if "no such table" in reason or "does not exist" in reason
-            else "is the database server running and the URL right?"
-        )
-        raise ServiceError(f"cannot use the database {shown}: {reason} ({hint})") from None
+        raise ServiceError(database_error_line(url, exc)) from None
     finally:
         engine.dispose()
 

@@ -124,7 +124,6 @@ def serve(
     """
     import uvicorn
 
-    from collector.migrate import upgrade
     from collector.serving import uvicorn_options
 
     data_dir = data_dir.resolve()
@@ -137,7 +136,7 @@ def serve(
         require_client_cert=require_client_cert,
         proxied=bool(forwarded_allow_ips),
     )
-    upgrade(url)
+    _upgrade_or_exit(url)
     # Workers build their app from these (collector.asgi).
     os.environ["WARDWATCH_DATABASE_URL"] = url
     os.environ["WARDWATCH_DATA_DIR"] = str(data_dir)
@@ -173,7 +172,6 @@ def up(
 
     from collector.app import create_app
     from collector.db import make_engine, session_scope
-    from collector.migrate import upgrade
     from collector.services.bootstrap import bootstrap
     from collector.services.enrollment import create_enroll_secret
     from collector.serving import uvicorn_options
@@ -189,7 +187,7 @@ def up(
         require_client_cert=require_client_cert,
         proxied=bool(forwarded_allow_ips),
     )
-    upgrade(url)
+    _upgrade_or_exit(url)
     settings = CollectorSettings(
         database_url=url,
         data_dir=data_dir,
@@ -256,6 +254,20 @@ def up(
                 proc.kill()
         engine.dispose()
         typer.echo("wardwatch stopped")
+
+
+def _upgrade_or_exit(url: str) -> None:
+    """Migrations first; a database that cannot be reached is one clear line, not a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from collector.db import database_error_line
+    from collector.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        typer.echo(f"error: {database_error_line(url, exc)}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def _enrolled(agent_dir: Path) -> bool:

@@ -35,6 +35,11 @@ class ScoreCategory(StrEnum):
     HEALTHY = "healthy"
 
 
+# Costs are INTEGER columns (PostgreSQL: at most 2^31-1): one device or one unit costs at most this many
+# VND, the same on every database. Two billion đồng is far above any office equipment.
+MAX_COST_VND = 2_000_000_000
+
+
 class Asset(SQLModel, table=True):
     """What the planners know about a device that no agent can tell: when and how it was bought."""
 

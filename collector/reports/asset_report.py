@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 from collector.models.assets import ScoreCategory
@@ -203,7 +204,10 @@ def report_json(report: AssetReport, lang: str = "vi") -> dict[str, Any]:
             }
             for code, s in sorted(report.by_site.items())
         },
-        "register": register_rows(report, lang),
+        "register": [
+            {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+            for row in register_rows(report, lang)
+        ],
     }
 
 

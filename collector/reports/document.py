@@ -25,6 +25,7 @@ from collector.reports.layout import (
 )
 from collector.reports.layout import Column as LayoutColumn
 from collector.reports.layout import render as render_layout
+from collector.reports.spreadsheet import append_xlsx_row, safe_cell
 from collector.web.i18n import format_date, format_money, translator
 
 Kind = Literal["text", "int", "money", "date", "percent"]
@@ -84,12 +85,13 @@ def text_of(value: Any, kind: Kind, lang: str = "vi") -> str:
 def to_csv(doc: Document) -> bytes:
     """One table as CSV in UTF-8 with a BOM (Excel then reads the Vietnamese letters right).
 
-    Money and counts stay plain digits so that a spreadsheet can sum them; dates are ISO.
+    Money and counts stay plain digits so that a spreadsheet can sum them; dates are ISO; text that
+    a spreadsheet would take for a formula is neutralised (``safe_cell``).
     """
     table = doc.csv or doc.tables[0]
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([c.title for c in table.columns])
+    w.writerow([safe_cell(c.title) for c in table.columns])
     for row in table.rows:
         cells = []
         for c in table.columns:
@@ -98,8 +100,10 @@ def to_csv(doc: Document) -> bytes:
                 cells.append("")
             elif c.kind == "date" and isinstance(v, date | datetime):
                 cells.append(v.isoformat()[:10])
+            elif isinstance(v, int | float) and not isinstance(v, bool):
+                cells.append(str(v))  # a number, even a negative one, is not a formula
             else:
-                cells.append(str(v))
+                cells.append(safe_cell(str(v)))
         w.writerow(cells)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
@@ -130,13 +134,15 @@ def to_xlsx(doc: Document) -> bytes:
     used: set[str] = set()
     ws.title = _sheet_name("Tóm tắt" if doc.lang == "vi" else "Summary", used)
     bold = Font(bold=True)
-    ws.append([doc.title])
+    # Text goes through append_xlsx_row: a string cell, never a formula (site names, serials and
+    # notes come from agents and imports).
+    append_xlsx_row(ws, [doc.title])
     ws["A1"].font = Font(bold=True, size=14)
     for line in doc.subtitle:
-        ws.append([line])
+        append_xlsx_row(ws, [line])
     ws.append([])
     for label, value, kind in doc.summary:
-        ws.append([label, value])
+        append_xlsx_row(ws, [label, value])
         cell = ws.cell(row=ws.max_row, column=2)
         ws.cell(row=ws.max_row, column=1).font = bold
         if kind == "money":
@@ -146,18 +152,18 @@ def to_xlsx(doc: Document) -> bytes:
     if doc.notes:
         ws.append([])
         for note in doc.notes:
-            ws.append([note])
+            append_xlsx_row(ws, [note])
     ws.column_dimensions["A"].width = max([len(str(s[0])) for s in doc.summary] + [24]) + 2
     ws.column_dimensions["B"].width = 24
     head_fill = PatternFill("solid", fgColor="DDE3EE")
     for table in doc.tables:
         sheet = wb.create_sheet(_sheet_name(table.sheet or table.title, used))
-        sheet.append([c.title for c in table.columns])
+        append_xlsx_row(sheet, [c.title for c in table.columns])
         for cell in sheet[1]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(vertical="center", wrap_text=True)
         for row in table.rows:
-            sheet.append([_xlsx_value(row.get(c.key), c.kind) for c in table.columns])
+            append_xlsx_row(sheet, [_xlsx_value(row.get(c.key), c.kind) for c in table.columns])
             r = sheet.max_row
             for i, c in enumerate(table.columns, start=1):
                 cell = sheet.cell(row=r, column=i)

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from collector.localtime import LOCAL_TZ
-from collector.reports.spreadsheet import safe_cell
+from collector.reports.spreadsheet import safe_cell, xml_text
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -69,7 +69,7 @@ def to_xlsx(columns: Sequence[ExportColumn], rows: Iterable[dict[str, Any]], *, 
     bold = Font(bold=True)
 
     def text_cell(value: str, *, font: Any = None) -> Any:
-        cell = WriteOnlyCell(ws, value=safe_cell(value))
+        cell = WriteOnlyCell(ws, value=safe_cell(xml_text(value)))
         cell.data_type = "s"  # a string, whatever it starts with: never a formula
         if font is not None:
             cell.font = font

@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.localtime import today as local_today
-from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus
+from collector.models.assets import MAX_COST_VND, Asset, DeviceClass, DeviceScore, LifecycleStatus
 from collector.models.core import Device, DeviceSection, Site
 from collector.models.types import utcnow
 from collector.services.audit import record
@@ -150,6 +150,8 @@ def parse_money(value: str, what: str) -> int | None:
         return None
     if not v.isdigit():
         raise ServiceError(f"{what}: {value!r} is not an amount in VND (e.g. 15.000.000)")
+    if len(v) > 12 or int(v) > MAX_COST_VND:
+        raise ServiceError(f"{what}: {value!r} is more than {MAX_COST_VND:,} VND".replace(",", "."))
     return int(v)
 
 
@@ -220,6 +222,8 @@ def _check_values(ch: AssetChanges) -> None:
         raise ServiceError(f"unknown device class {ch.device_class!r}")
     if ch.purchase_cost is not None and ch.purchase_cost < 0:
         raise ServiceError("the purchase cost cannot be negative")
+    if ch.purchase_cost is not None and ch.purchase_cost > MAX_COST_VND:
+        raise ServiceError(f"the purchase cost is more than {MAX_COST_VND:,} VND".replace(",", "."))
     if ch.asset_tag is not None and len(ch.asset_tag) > 64:
         raise ServiceError("an asset tag has at most 64 characters")
     if ch.purchase_date and ch.purchase_date > local_today():
@@ -298,6 +302,14 @@ class ImportPreview:
 
 
 def _read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        return _read_rows(text)
+    except csv.Error as exc:
+        # A quote never closed, a bare carriage return in a field: say where, write nothing.
+        raise ServiceError(f"not valid CSV: {exc}") from None
+
+
+def _read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise ServiceError("the CSV file is empty")

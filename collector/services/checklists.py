@@ -101,6 +101,12 @@ class ChecklistError(ValueError):
     pass
 
 
+class UnknownTemplate(ChecklistError):
+    """No shipped template has this key (or version): the thing asked for does not exist."""
+
+    status_code = 404
+
+
 def parse_template(text: str, *, source: str = "template") -> ChecklistTemplate:
     try:
         data = yaml.safe_load(text)
@@ -126,9 +132,9 @@ def shipped_templates() -> dict[tuple[str, int], ChecklistTemplate]:
 def get_template(key: str, version: int | None = None) -> ChecklistTemplate:
     versions = {v: t for (k, v), t in shipped_templates().items() if k == key}
     if not versions:
-        raise ChecklistError(f"no checklist template {key!r}")
+        raise UnknownTemplate(f"no checklist template {key!r}")
     if version is None:
         return versions[max(versions)]
     if version not in versions:
-        raise ChecklistError(f"checklist template {key!r} has no version {version}")
+        raise UnknownTemplate(f"checklist template {key!r} has no version {version}")
     return versions[version]

@@ -27,8 +27,10 @@ from checks.model import CheckDefinition, Severity
 from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
 from collector.models.types import utcnow
+from collector.services import unknown_checks
 from collector.services.errors import Conflict, NotFound, ServiceError
 from collector.services.notify_events import notify_finding
+from collector.services.unknown_checks import UNKNOWN_CHECKS_ID
 from inventory.report import CheckResult, CheckStatus
 
 Scope = Collection[int] | None  # site ids a user may see; None: every site
@@ -145,6 +147,8 @@ def apply_results(
             continue
         seen.add(key)
         check = catalog.get(result.check_id)
+        if check is None:
+            continue  # unknown checks share one finding per device (below)
         finding = existing.get(key)
         if result.status == CheckStatus.FAIL:
             _failing(session, device, finding, result, check, due_days, report_id, now)
@@ -162,8 +166,9 @@ def apply_results(
         # error, unknown, not_applicable, skipped: the check could not judge; the finding stays as it is.
     if covered_modules is None and not seen:
         return  # a report without results (heartbeat) speaks for nothing
+    _unknown_checks_finding(session, device, existing, due_days, report_id, now)
     for key, finding in existing.items():
-        if key in seen or finding.status == FindingStatus.RESOLVED:
+        if key in seen or finding.status == FindingStatus.RESOLVED or not finding.known:
             continue
         check = catalog.get(finding.check_id)
         module = check.module if check else None
@@ -178,6 +183,48 @@ def apply_results(
             _event(
                 session, finding, FindingEventKind.GONE, now, report_id=report_id, note="no longer reported"
             )
+
+
+def _unknown_checks_finding(
+    session: Session,
+    device: Device,
+    existing: dict[tuple[str, str], Finding],
+    due_days: dict[str, int],
+    report_id: str | None,
+    now: datetime,
+) -> None:
+    """One finding per device for every failing result of a check the catalog does not know, from the
+    device's stored results (a delta leaves other modules' results in place). Findings opened per
+    unknown id before this rule are closed: the shared finding now speaks for them."""
+    failing = session.exec(
+        select(DeviceResult.check_id, DeviceResult.target).where(
+            DeviceResult.device_id == device.id,
+            DeviceResult.status == CheckStatus.FAIL.value,
+            col(DeviceResult.check_id).notin_(list(definitions())),
+        )
+    ).all()
+    failing = [(c, t) for c, t in failing]
+    key = (UNKNOWN_CHECKS_ID, "")
+    for other_key, old in existing.items():
+        if other_key != key and not old.known and old.status != FindingStatus.RESOLVED:
+            old.status, old.resolved_at = FindingStatus.RESOLVED, now
+            session.add(old)
+            note = f"replaced by {UNKNOWN_CHECKS_ID}"
+            _event(session, old, FindingEventKind.GONE, now, report_id=report_id, note=note)
+    finding = existing.get(key)
+    if failing:
+        result = CheckResult(
+            check_id=UNKNOWN_CHECKS_ID,
+            status=CheckStatus.FAIL,
+            evidence=unknown_checks.evidence(failing)[:4000],
+            observed={"count": len(failing)},
+        )
+        _failing(session, device, finding, result, None, due_days, report_id, now)
+    elif finding is not None and finding.status != FindingStatus.RESOLVED:
+        finding.status, finding.resolved_at, finding.last_seen_at = FindingStatus.RESOLVED, now, now
+        finding.evidence = ""
+        session.add(finding)
+        _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
 
 
 def _failing(

@@ -22,6 +22,7 @@ from collector.models.core import Agent, Device, DeviceResult, DeviceSection, Ra
 from collector.models.types import utcnow
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
+from collector.services.unknown_checks import is_known, module_of
 from collector.settings import CollectorSettings
 from inventory.report import CheckResult, Report, ReportKind, section_hash
 
@@ -186,11 +187,19 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
         (r.check_id, r.target): r
         for r in session.exec(select(DeviceResult).where(DeviceResult.device_id == device.id)).all()
     }
+    # Results of checks the catalog does not know are kept up to a bound per device; the rest dropped.
+    unknown_room = ctx.settings.report_max_unknown_results - sum(
+        1 for (check_id, _t) in current if not is_known(check_id) and not _covers(report, check_id)
+    )
     seen: set[tuple[str, str]] = set()
     for result in report.results:
         key = (result.check_id, result.target)
         if key in seen:
             continue
+        if not is_known(result.check_id):
+            if unknown_room <= 0:
+                continue
+            unknown_room -= 1
         seen.add(key)
         row = current.get(key)
         if row is None:
@@ -219,22 +228,19 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
         session.exec(delete(DeviceResult).where(DeviceResult.id.in_(stale)))  # type: ignore[union-attr,call-overload]
 
 
+def _covers(report: Report, check_id: str) -> bool:
+    """Whether ``report`` speaks for the module of ``check_id`` (its results replace the stored ones)."""
+    if report.kind == ReportKind.FULL and not report.modules:
+        return True
+    return module_of(check_id, subject_kind=report.subject.kind) in report.modules
+
+
 def _stale_results(
     current: dict[tuple[str, str], DeviceResult], seen: set[tuple[str, str]], report: Report
 ) -> list[int]:
     """Results no longer reported: of every module on a full report, else of the modules it covers."""
-    if report.kind == ReportKind.FULL and not report.modules:
-        return [r.id for k, r in current.items() if k not in seen and r.id is not None]
-    if not report.modules:
+    if report.kind != ReportKind.FULL and not report.modules:
         return []
-    from checks.catalog import load_catalog
-
-    catalog = load_catalog()
-    covered = set(report.modules)
-    stale = []
-    for key, row in current.items():
-        check = catalog.get(row.check_id)
-        module = check.module if check else None
-        if key not in seen and module in covered and row.id is not None:
-            stale.append(row.id)
-    return stale
+    return [
+        r.id for k, r in current.items() if k not in seen and r.id is not None and _covers(report, r.check_id)
+    ]

@@ -202,7 +202,7 @@ def _check_lead(session: Session, username: str, site: Site) -> None:
     """The lead signs off: a mistyped or unsuitable name would leave the inspection unsignable."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.disabled:
-        raise ServiceError(f"lead inspector {username!r}: no active user with this username")
+        raise NotFound(f"lead inspector {username!r}: no active user with this username")
     if user.role not in LEAD_ROLES:
         raise ServiceError(f"lead inspector {username!r}: must be an inspector or an administrator")
     sites = set(session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all())
@@ -474,7 +474,7 @@ def sign_off(
         raise ServiceError("type your full name to sign")
     missing = missing_for_signoff(session, inspection)
     if missing:
-        raise ServiceError("cannot sign off yet: " + "; ".join(missing))
+        raise Conflict("cannot sign off yet: " + "; ".join(missing))
     template = template_of(inspection)
     signature = next((i for _, i in template.items() if i.type == ItemType.SIGNATURE), None)
     if signature is not None:

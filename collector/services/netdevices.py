@@ -208,12 +208,13 @@ def upsert_managed(
     if platform not in PLATFORMS:
         raise Conflict(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
     site = _site(session, site_code)
+    clash = session.exec(
+        select(ManagedNetDevice).where(ManagedNetDevice.site_id == site.id, ManagedNetDevice.name == name)
+    ).first()
+    # A new device, or a rename onto another device's name: the name is taken in that site.
+    if clash is not None and clash.id != device_id:
+        raise Conflict(f"site {site_code} already has a network device named {name!r}")
     if device_id is None:
-        clash = session.exec(
-            select(ManagedNetDevice).where(ManagedNetDevice.site_id == site.id, ManagedNetDevice.name == name)
-        ).first()
-        if clash is not None:
-            raise Conflict(f"site {site_code} already has a network device named {name!r}")
         row = ManagedNetDevice(
             site_id=site.id or 0, name=name, host=host, username=username, created_by=actor
         )

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from collector.models.inspections import Inspection, InspectionPhoto, InspectionStatus
 from collector.services.checklists import ItemType
-from collector.services.errors import Conflict, ServiceError
+from collector.services.errors import Conflict, NotFound, ServiceError
 from collector.services.inspections import template_of
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -39,7 +39,7 @@ def save_photo(
         raise Conflict("this inspection is signed off; photos can no longer be added")
     item = template_of(inspection).item(item_id)
     if item is None:
-        raise ServiceError(f"unknown item {item_id!r}")
+        raise NotFound(f"unknown item {item_id!r}")
     if item.type not in (ItemType.PHOTO, ItemType.PASS_FAIL):
         raise ServiceError(f"item {item_id} does not take photos")
     if not data:

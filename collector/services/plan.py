@@ -26,7 +26,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from collector.models.assets import Asset, DeviceClass, DeviceScore, LifecycleStatus, ScoreCategory, UnitCost
+from collector.models.assets import (
+    MAX_COST_VND,
+    Asset,
+    DeviceClass,
+    DeviceScore,
+    LifecycleStatus,
+    ScoreCategory,
+    UnitCost,
+)
 from collector.models.core import Device, DeviceSection, Site
 from collector.services.errors import ServiceError
 from collector.services.scoring import (
@@ -450,6 +458,8 @@ def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> di
             raise ServiceError(f"unknown device class {name!r}; classes: {', '.join(sorted(known))}")
         if not isinstance(cost, int) or cost < 0:
             raise ServiceError(f"the unit cost of {name} must be a whole number of VND, zero or more")
+        if cost > MAX_COST_VND:
+            raise ServiceError(f"the unit cost of {name} is more than {MAX_COST_VND:,} VND".replace(",", "."))
     for name, cost in sorted(costs.items()):
         row = session.get(UnitCost, name)
         if row is None:

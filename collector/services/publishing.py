@@ -35,7 +35,7 @@ from collector.reports.layout import render as render_layout
 from collector.security import new_token, token_hash
 from collector.services.audit import record
 from collector.services.checklists import ItemType
-from collector.services.errors import Conflict, NotFound, ServiceError
+from collector.services.errors import Conflict, NotFound
 from collector.services.inspections import answers, current_score, parse_evidence, template_of
 from collector.services.signing_cert import PdfSigningSession, SignedPdf, pdf_signing
 from collector.signing import load_or_create
@@ -316,7 +316,7 @@ class Preview:
 def preview(session: Session, inspection: Inspection, *, actor: str, issuer: Issuer) -> Preview:
     """The documents as they would be published now (not stored, not numbered, not signed)."""
     if inspection.status != InspectionStatus.SIGNED:
-        raise ServiceError("sign the inspection off before publishing it")
+        raise Conflict("sign the inspection off before publishing it")
     doc = build_document(
         session,
         inspection,
@@ -380,7 +380,7 @@ def publish(
     if inspection.status == InspectionStatus.PUBLISHED:
         raise Conflict("this inspection is already published")
     if inspection.status != InspectionStatus.SIGNED:
-        raise ServiceError("sign the inspection off before publishing it")
+        raise Conflict("sign the inspection off before publishing it")
     key = load_or_create(data_dir)
     site = session.get(Site, inspection.site_id)
     assert site is not None

@@ -132,6 +132,9 @@ def set_site_scope(session: Session, user: User, site_codes: list[str]) -> None:
 def authenticate(session: Session, *, username: str, password: str, address: str | None = None) -> User:
     """The user; ``Unauthorized`` with one message for every failure (it discloses nothing), or
     ``throttle.TooManyAttempts`` while this username and address must wait (unknown names too)."""
+    if "\x00" in username:
+        # No user has such a name, and no database stores it (PostgreSQL refuses NUL in text).
+        username = username.replace("\x00", "\ufffd")
     throttle.check_login(session, username=username, address=address)
     user = session.exec(select(User).where(User.username == username)).first()
     # Verified against a dummy hash when the user does not exist: a wrong username costs as long.
@@ -231,7 +234,7 @@ def set_disabled(
     """Disable (and log out everywhere) or re-enable a user. Nobody disables their own account."""
     user = get_user(session, user_id, actor_scope=actor_scope)
     if disabled and user.username == actor:
-        raise ServiceError("you cannot disable your own account")
+        raise Conflict("you cannot disable your own account")
     user.disabled = disabled
     session.add(user)
     if disabled:
@@ -258,9 +261,11 @@ def reset_password(
     actor_scope: Scope = None,
     address: str | None = None,
     password: str | None = None,
+    keep_session: int | None = None,
 ) -> str:
     """Give the user a one-time password (generated unless given) that must be changed at the next
-    login; the user's throttles are forgotten and their sessions end.
+    login; the user's throttles are forgotten and their sessions end (but ``keep_session``: an
+    administrator resetting their own password stays logged in there).
 
     Returns the password for the caller to show once; only its argon2 hash is kept. The caller
     manages the user (``actor_scope`` covers the user's whole scope), so the password never goes to
@@ -275,7 +280,7 @@ def reset_password(
     user.must_change_password = True
     session.add(user)
     throttle.forget_user(session, username=user.username)
-    end_user_sessions(session, user_id)
+    end_user_sessions(session, user_id, keep=keep_session)
     record(
         session,
         actor=actor,
@@ -339,7 +344,7 @@ def update_user(
     user = get_user(session, user_id, actor_scope=actor_scope)
     role = _role(role)
     if user.username == actor and role != Role(user.role):
-        raise ServiceError("you cannot change your own role")
+        raise Conflict("you cannot change your own role")
     _grantable(session, site_codes, actor_scope)
     _check_full_name(full_name, title)
     before = user_site_ids(session, user_id)

@@ -35,6 +35,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collector.api.deps import (
@@ -379,7 +380,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if is_api(request) or not _wants_html(request):
             return await http_exception_handler(request, exc)
-        _attach_principal(request)
+        await run_in_threadpool(_attach_principal, request)  # database work: off the event loop
         return error_page(request, exc.status_code, csrf=isinstance(exc, CsrfFailed))
 
     @app.exception_handler(Exception)

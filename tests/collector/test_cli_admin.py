@@ -265,3 +265,12 @@ def test_user_list_and_passwd(tmp_path: Path):
     import json
 
     assert {u["username"]: u["sites"] for u in json.loads(as_json.stdout)} == {"an": [], "lan": ["P01"]}
+
+
+def test_serve_with_an_unreachable_database_says_so_in_one_line(tmp_path: Path):
+    down = "postgresql+psycopg://ww:secret-pw@127.0.0.1:1/nope"
+    done = ww("serve", "--database-url", down, "--port", "1")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr[-2000:]
+    assert lines[0].startswith("error: cannot use the database") and "127.0.0.1:1/nope" in lines[0]
+    assert "secret-pw" not in done.stderr and "Traceback" not in done.stderr

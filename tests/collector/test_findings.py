@@ -27,8 +27,10 @@ def na(check_id: str) -> CheckResult:
     return CheckResult(check_id=check_id, status=CheckStatus.NOT_APPLICABLE, evidence="fact not collected")
 
 
-def send(client, agent, *results: CheckResult, **kw):  # type: ignore[no-untyped-def]
-    r = post_report(client, agent, host_report(agent.agent_id, results=list(results), **kw))
+def send(client, agent, *results: CheckResult, modules: list[str] | None = None, **kw):  # type: ignore[no-untyped-def]
+    report = host_report(agent.agent_id, results=list(results), **kw)
+    report.modules = modules or []
+    r = post_report(client, agent, report)
     assert r.status_code == 202, r.text
     return r.json()["device_id"]
 
@@ -106,14 +108,67 @@ def test_unknown_check_ids_are_kept_and_shown_as_unknown(client, app):
     admin = user_token(client, app.state.engine, username="boss", role="admin")
     send(client, agent, fail("vendor.future_check", "something new"))
     (f,) = client.get("/api/v1/findings", headers=admin).json()
-    assert (f["check_id"], f["known"], f["title"], f["severity"]) == (
-        "vendor.future_check",
+    assert (f["check_id"], f["known"], f["title"], f["severity"], f["evidence"]) == (
+        "collector.unknown_checks",
         False,
         None,
         "medium",
+        "vendor.future_check",
     )
     device = client.get(f"/api/v1/devices/{f['device_id']}", headers=admin).json()
     assert [r["check_id"] for r in device["results"]] == ["vendor.future_check"]
+
+
+def test_unknown_checks_open_one_finding_are_bounded_and_replaced_by_their_module(client, app):
+    # A newer agent (or a broken one) sends thousands of ids this collector does not know.
+    app.state.settings.report_max_unknown_results = 50
+    agent = setup(client, app)
+    admin = user_token(client, app.state.engine, username="boss", role="admin")
+    flood = [fail(f"vendor.check_{i:05d}", target=f"item-{i}") for i in range(400)]
+    device_id = send(client, agent, fail("host.firewall.enabled", "ufw off"), *flood)
+    findings = client.get("/api/v1/findings?status=open", headers=admin).json()
+    assert sorted(f["check_id"] for f in findings) == ["collector.unknown_checks", "host.firewall.enabled"]
+    unknown = next(f for f in findings if not f["known"])
+    assert unknown["evidence"].startswith("vendor.check_00000 [item-0], ") and unknown["evidence"].endswith(
+        "(+30)"
+    )
+    results = client.get(f"/api/v1/devices/{device_id}", headers=admin).json()["results"]
+    assert len(results) == 51  # the known result and 50 unknown ones
+    # Another flood later still keeps the device at the bound.
+    send(client, agent, *[fail(f"vendor.other_{i}") for i in range(100)], modules=["lan"])
+    results = client.get(f"/api/v1/devices/{device_id}", headers=admin).json()["results"]
+    assert len([r for r in results if r["check_id"].startswith("vendor.")]) == 50
+    # A lan-only report does not speak for host checks: the unknown ones of the host stay...
+    assert client.get("/api/v1/findings?status=open", headers=admin).json()[0]["id"]
+    # ...and the next full report of their module (checks) without them replaces them all.
+    send(client, agent, ok("host.firewall.enabled"), modules=["checks"])
+    results = client.get(f"/api/v1/devices/{device_id}", headers=admin).json()["results"]
+    assert [r["check_id"] for r in results] == ["host.firewall.enabled"]
+    assert client.get("/api/v1/findings?status=open", headers=admin).json() == []
+    history = client.get(f"/api/v1/findings/{unknown['id']}", headers=admin).json()["history"]
+    assert [e["kind"] for e in history][0] == "resolved"
+
+
+def test_findings_opened_per_unknown_id_before_are_closed_into_one(client, app):
+    from collector.models.core import Device
+
+    agent = setup(client, app)
+    admin = user_token(client, app.state.engine, username="boss", role="admin")
+    device_id = send(client, agent, fail("host.firewall.enabled"))
+    now = datetime.now(UTC)
+    with Session(app.state.engine) as s:  # what the collector stored before: one finding per id
+        site_id = s.get(Device, device_id).site_id  # type: ignore[union-attr]
+        for i in range(3):
+            s.add(
+                Finding(
+                    device_id=device_id, site_id=site_id, check_id=f"vendor.old_{i}", known=False,
+                    severity="medium", status="open", first_seen_at=now, last_seen_at=now, opened_at=now,
+                )
+            )  # fmt: skip
+        s.commit()
+    send(client, agent, fail("host.firewall.enabled"), fail("vendor.old_0"))
+    open_ids = sorted(f["check_id"] for f in client.get("/api/v1/findings?status=open", headers=admin).json())
+    assert open_ids == ["collector.unknown_checks", "host.firewall.enabled"]
 
 
 def test_target_is_part_of_the_identity(client, app):
@@ -226,8 +281,10 @@ def test_filters(client, app):
     assert get("check=host.os.supported") == ["host.os.supported"]
     assert len(get(f"device={device}&site=P01&status=open")) == 3
     assert get("status=resolved") == []
-    assert client.get("/api/v1/findings?severity=urgent", headers=admin).status_code == 400
-    assert client.get("/api/v1/findings?status=closed", headers=admin).status_code == 400
+    # The severities are the parameter's schema: another is a 422 naming the parameter.
+    bad = client.get("/api/v1/findings?severity=urgent", headers=admin)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "severity"]
+    assert client.get("/api/v1/findings?status=closed", headers=admin).status_code == 422
 
 
 def test_site_scoping(client, app):

@@ -11,6 +11,7 @@ access declaration fails here. For each route:
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -59,7 +60,7 @@ def fill_path(path: str, dependant: Any) -> str:
             value = PLAUSIBLE[param.name]
         else:
             value = "x1"
-        path = path.replace("{" + param.name + "}", value).replace("{" + param.name + ":path}", value)
+        path = re.sub("{" + param.name + "(:[a-z]+)?}", value, path)
     return path
 
 

@@ -85,7 +85,7 @@ def test_admin_manages_users_over_the_api(client: Any, admin: dict[str, str]) ->
     assert client.post("/api/v1/users/99999/disable", headers=admin).status_code == 404
     me = client.get("/api/v1/me", headers=admin).json()["id"]
     refused = client.post(f"/api/v1/users/{me}/disable", headers=admin)
-    assert refused.status_code == 400 and "your own account" in refused.json()["detail"]
+    assert refused.status_code == 409 and "your own account" in refused.json()["detail"]
 
     audit = client.get("/api/v1/audit", params={"action": "user.", "limit": 3}, headers=admin)
     assert audit.status_code == 200 and len(audit.json()) == 3

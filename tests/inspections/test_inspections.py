@@ -115,7 +115,7 @@ def test_sign_off_needs_answers_evidence_and_the_lead(client, seeded):
     insp = create(client, seeded.inspector)
     url = f"/api/v1/inspections/{insp['id']}/signoff"
     early = client.post(url, json={"signature_name": "Nguyễn Văn Lân"}, headers=seeded.inspector)
-    assert early.status_code == 400 and "not answered" in early.json()["detail"]
+    assert early.status_code == 409 and "not answered" in early.json()["detail"]
     answer_all(client, seeded.inspector, insp)
     # A failed item that requires evidence needs a note or a photo.
     fw = client.get(f"/api/v1/inspections/{insp['id']}", headers=seeded.inspector).json()["answers"][
@@ -124,7 +124,7 @@ def test_sign_off_needs_answers_evidence_and_the_lead(client, seeded):
     assert fw["value"] == "fail" and not fw["note"]
     blocked = client.post(url, json={"signature_name": "Nguyễn Văn Lân"}, headers=seeded.inspector)
     assert (
-        blocked.status_code == 400
+        blocked.status_code == 409
         and "antivirus: failed, needs a photo or a note" in blocked.json()["detail"]
     )
     client.post(
@@ -227,13 +227,13 @@ def test_the_lead_must_be_an_active_inspector_who_may_see_the_site(client, seede
     engine = client.app.state.engine
     user_token(client, engine, username="hung.tran", role="inspector")
     user_token(client, engine, username="x02-only", role="inspector", sites=["X02"])
-    for lead, why in (
-        ("no-such-user", "no active user"),
-        ("tech1", "must be an inspector or an administrator"),
-        ("x02-only", "may not see site P01"),
+    for lead, code, why in (
+        ("no-such-user", 404, "no active user"),
+        ("tech1", 400, "must be an inspector or an administrator"),
+        ("x02-only", 400, "may not see site P01"),
     ):
         r = client.post("/api/v1/inspections", json={"site": "P01", "lead": lead}, headers=seeded.inspector)
-        assert r.status_code == 400 and why in r.json()["detail"], (lead, r.text)
+        assert r.status_code == code and why in r.json()["detail"], (lead, r.text)
     insp = create(client, seeded.inspector, lead="hung.tran")
     assert insp["lead"] == "hung.tran"
 

@@ -15,7 +15,13 @@ from collector.services.errors import ServiceError
 router = APIRouter(tags=["agents"])
 
 
-@router.post("/agents/enroll", dependencies=[Public], response_model=EnrollResponse, status_code=201)
+@router.post(
+    "/agents/enroll",
+    dependencies=[Public],
+    response_model=EnrollResponse,
+    status_code=201,
+    responses={401: {"description": "The enroll secret is wrong, revoked or expired."}},
+)
 def enroll(body: EnrollRequest, request: Request, session: DbSession) -> EnrollResponse:
     """Open to anyone holding a valid enroll secret; the secret itself is the credential.
 

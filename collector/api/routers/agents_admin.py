@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.api.params import Id
 from collector.services import console
 from collector.services.devices import site_to_change
 from collector.services.enrollment import (
@@ -132,7 +133,7 @@ def create_secret(
 
 
 @router.post("/enroll-secrets/{secret_id}/revoke", status_code=204)
-def revoke_secret(secret_id: int, user: AdminUser, session: DbSession) -> Response:
+def revoke_secret(secret_id: Id, user: AdminUser, session: DbSession) -> Response:
     try:
         console.get_enroll_secret(session, secret_id, scope=user.site_ids)
     except NotFound as exc:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, HTTPException, Request
 
 from collector.api.deps import DbSession, Public, Settings
 from collector.api.schemas import TokenResponse
@@ -16,16 +15,27 @@ from collector.services.users import authenticate, create_auth_session
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", dependencies=[Public], response_model=TokenResponse)
+@router.post(
+    "/auth/token",
+    dependencies=[Public],
+    response_model=TokenResponse,
+    responses={
+        401: {"description": "Wrong username or password."},
+        429: {"description": "Too many failed logins from this address or for this user: wait."},
+    },
+)
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    username: Annotated[str, Form(min_length=1, max_length=150)],
+    password: Annotated[str, Form(min_length=1, max_length=1024)],
     request: Request,
     session: DbSession,
     settings: Settings,
+    grant_type: Annotated[Literal["password"], Form()] = "password",
 ) -> TokenResponse:
+    """The OAuth2 password flow (``grant_type=password``): a bearer token for the user's API calls."""
     address = request.client.host if request.client else None
     try:
-        user = authenticate(session, username=form.username, password=form.password, address=address)
+        user = authenticate(session, username=username, password=password, address=address)
     except TooManyAttempts as exc:
         session.commit()  # keep the count of refused attempts
         raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
 from collector.api.paging import set_page_headers
+from collector.api.params import OptionalIdQuery
 from collector.services import certificates as svc
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
@@ -58,7 +59,7 @@ def certificates(
         None, ge=0, le=3650, description="Only those whose notAfter falls within N days (expired included)."
     ),
     role: Literal["signing", "ca", "tls"] | None = None,
-    device_id: int | None = None,
+    device_id: OptionalIdQuery = None,
     q: str | None = Query(None, description="Text in the holder or issuer, or a serial in hex."),
     sort: str | None = Query(None, description="expires, holder, issuer, device, site; -x: descending"),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),

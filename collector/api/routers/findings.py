@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import col, select
 
 from checks.catalog import load_catalog
 from collector.api.deps import AnyUser, DbSession, StaffUser
 from collector.api.paging import set_page_headers
+from collector.api.params import Id, OptionalIdQuery, iso_text
 from collector.localtime import LOCAL_TZ, end_of_day
 from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
@@ -71,7 +72,7 @@ class FindingDetail(FindingPublic):
 class AcceptRequest(BaseModel):
     reason: str = Field(min_length=5, max_length=2000)
     # A date means the end of that day in Vietnam time; a datetime without a zone is Vietnam time too.
-    until: datetime | date
+    until: Annotated[datetime | date, BeforeValidator(iso_text)]
 
 
 class ComplianceFigures(BaseModel):
@@ -142,9 +143,11 @@ def list_findings(
     session: DbSession,
     site: str | None = None,
     group: str | None = None,
-    device: int | None = None,
-    severity: str | None = None,
-    status: str | None = Query(None, description="open, accepted or resolved (default: every status)"),
+    device: OptionalIdQuery = None,
+    severity: Literal["critical", "high", "medium", "low", "info"] | None = None,
+    status: Literal["open", "accepted", "resolved"] | None = Query(
+        None, description="open, accepted or resolved (default: every status)"
+    ),
     check: str | None = None,
     q: str | None = Query(None, description="Text in the check id, evidence, target or hostname."),
     sort: str | None = Query(
@@ -223,13 +226,13 @@ def _detail(session: Any, finding_id: int, scope: Any) -> dict[str, Any]:
 
 
 @router.get("/findings/{finding_id}", response_model=FindingDetail)
-def get_finding(finding_id: int, user: AnyUser, session: DbSession) -> dict[str, Any]:
+def get_finding(finding_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     return _detail(session, finding_id, user.site_ids)
 
 
 @router.post("/findings/{finding_id}/accept", response_model=FindingDetail)
 def accept_finding(
-    finding_id: int, body: AcceptRequest, user: StaffUser, session: DbSession
+    finding_id: Id, body: AcceptRequest, user: StaffUser, session: DbSession
 ) -> dict[str, Any]:
     until = body.until
     if not isinstance(until, datetime):

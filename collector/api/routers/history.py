@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from collector.api.deps import AnyUser, DbSession, StaffUser
+from collector.api.params import Id, Offset
 from collector.services import history as svc
 from collector.services.devices import get_device, site_in_scope
 from collector.services.errors import NotFound, ServiceError
@@ -92,7 +93,7 @@ def _items(page: svc.ChangePage, lang: str) -> list[ChangePublic]:
 
 @router.get("/devices/{device_id}/history", response_model=ChangeList)
 def device_history(
-    device_id: int,
+    device_id: Id,
     user: AnyUser,
     session: DbSession,
     since: date | datetime | None = Query(None, description="from this date or time (UTC when no zone)"),
@@ -101,7 +102,7 @@ def device_history(
     suspicious: bool = False,
     lang: Literal["vi", "en"] = "en",
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> ChangeList:
     try:
         get_device(session, device_id, scope=user.site_ids)
@@ -131,7 +132,7 @@ def site_changes(
     suspicious: bool = False,
     lang: Literal["vi", "en"] = "en",
     limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> SiteChanges:
     try:
         site = site_in_scope(session, code, scope=user.site_ids)
@@ -159,7 +160,7 @@ def site_changes(
 
 @router.post("/findings/{finding_id}/resolve", response_model=ResolvedFinding)
 def resolve_finding(
-    finding_id: int, body: ResolveRequest, user: StaffUser, session: DbSession
+    finding_id: Id, body: ResolveRequest, user: StaffUser, session: DbSession
 ) -> ResolvedFinding:
     try:
         finding = resolve_by_user(

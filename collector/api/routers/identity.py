@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from collector.api.deps import AdminUser, DbSession
+from collector.api.params import Id, OptionalIdQuery
 from collector.services import conflicts as svc
 from collector.services import devices as device_svc
 from collector.services import moves
@@ -125,7 +126,7 @@ def list_conflicts(
     session: DbSession,
     status: str = Query("open", pattern="^(open|resolved|merged|kept_apart|revoked|all)$"),
     kind: str | None = Query(None, pattern="^(conflict|move)$"),
-    device_id: int | None = None,
+    device_id: OptionalIdQuery = None,
 ) -> list[ClaimPublic]:
     """Open identity conflicts and move requests of the caller's sites (``status=all`` for every one)."""
     rows = svc.list_claims(
@@ -139,7 +140,7 @@ def list_conflicts(
 
 
 @router.get("/identity-conflicts/{claim_id}", response_model=ClaimPublic)
-def get_conflict(claim_id: int, user: AdminUser, session: DbSession) -> ClaimPublic:
+def get_conflict(claim_id: Id, user: AdminUser, session: DbSession) -> ClaimPublic:
     try:
         return _public(svc.get_claim(session, claim_id, scope=user.site_ids))
     except ServiceError as exc:
@@ -148,7 +149,7 @@ def get_conflict(claim_id: int, user: AdminUser, session: DbSession) -> ClaimPub
 
 @router.post("/identity-conflicts/{claim_id}/resolve", response_model=ClaimPublic)
 def resolve_conflict(
-    claim_id: int, body: ResolveRequest, request: Request, user: AdminUser, session: DbSession
+    claim_id: Id, body: ResolveRequest, request: Request, user: AdminUser, session: DbSession
 ) -> ClaimPublic:
     try:
         row = svc.resolve_claim(
@@ -169,7 +170,7 @@ def resolve_conflict(
 
 @router.post("/devices/{device_id}/move", response_model=MoveDone)
 def move_device(
-    device_id: int, body: MoveRequest, request: Request, user: AdminUser, session: DbSession
+    device_id: Id, body: MoveRequest, request: Request, user: AdminUser, session: DbSession
 ) -> MoveDone:
     """Move a device, its history and findings (and the agent on that PC) to another site.
 

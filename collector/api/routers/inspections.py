@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
@@ -11,6 +10,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.openapi import success
+from collector.api.params import Id, IsoDate
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
 from collector.reports.layout import Issuer
@@ -36,7 +37,7 @@ class InspectionCreate(BaseModel):
     template: str = "commune-security"
     lead: str | None = None
     team: str = Field(default="", max_length=500)
-    scheduled_for: date | None = None
+    scheduled_for: IsoDate | None = None
 
 
 class SyncOpIn(BaseModel):
@@ -65,7 +66,7 @@ class PublishIn(BaseModel):
 class ActionPatch(BaseModel):
     status: str | None = None
     owner: str | None = Field(default=None, max_length=255)
-    due_date: date | None = None
+    due_date: IsoDate | None = None
 
 
 def _site_filter(session: Session, code: str | None, user: Principal) -> int | None:
@@ -148,12 +149,12 @@ def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[
 
 
 @router.get("/inspections/{inspection_id}")
-def detail(inspection_id: int, user: Reader, session: DbSession) -> dict[str, Any]:
+def detail(inspection_id: Id, user: Reader, session: DbSession) -> dict[str, Any]:
     return inspection_view(session, _load(session, inspection_id, user))
 
 
 @router.post("/inspections/{inspection_id}/prefill")
-def refresh(inspection_id: int, user: Inspector, session: DbSession) -> dict[str, Any]:
+def refresh(inspection_id: Id, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     if insp.status in ("signed", "published"):
         raise HTTPException(409, "this inspection is signed off")
@@ -163,7 +164,7 @@ def refresh(inspection_id: int, user: Inspector, session: DbSession) -> dict[str
 
 
 @router.post("/inspections/{inspection_id}/sync")
-def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
+def sync(inspection_id: Id, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     ops = [svc.SyncOp(**op.model_dump()) for op in body.ops]
     try:
@@ -177,16 +178,16 @@ def sync(inspection_id: int, body: SyncIn, user: Inspector, session: DbSession) 
 
 
 @router.post("/inspections/{inspection_id}/photos", status_code=201)
-async def upload_photo(
-    inspection_id: int,
+def upload_photo(
+    inspection_id: Id,
     user: Inspector,
     session: DbSession,
     settings: Settings,
-    item_id: Annotated[str, Form()],
+    item_id: Annotated[str, Form(min_length=1, max_length=64)],
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
-    data = await file.read(photo_svc.MAX_PHOTO_BYTES + 1)
+    data = file.file.read(photo_svc.MAX_PHOTO_BYTES + 1)  # a worker thread: a plain read
     try:
         photo = photo_svc.save_photo(
             session, insp, item_id=item_id, data=data, data_dir=settings.data_dir, actor=user.username
@@ -203,9 +204,13 @@ async def upload_photo(
     }
 
 
-@router.get("/inspections/{inspection_id}/photos/{photo_id}")
+@router.get(
+    "/inspections/{inspection_id}/photos/{photo_id}",
+    response_class=FileResponse,
+    responses=success("image/jpeg", "image/png", "image/webp"),
+)
 def get_photo(
-    inspection_id: int, photo_id: int, user: Reader, session: DbSession, settings: Settings
+    inspection_id: Id, photo_id: Id, user: Reader, session: DbSession, settings: Settings
 ) -> FileResponse:
     _load(session, inspection_id, user)
     photo = session.get(InspectionPhoto, photo_id)
@@ -220,7 +225,7 @@ def get_photo(
 
 @router.post("/inspections/{inspection_id}/signoff")
 def signoff(
-    inspection_id: int, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
+    inspection_id: Id, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     try:
@@ -248,7 +253,7 @@ def _may_publish(session: Session, inspection_id: int, user: Principal) -> Inspe
 
 @router.get("/inspections/{inspection_id}/publication-preview")
 def publication_preview(
-    inspection_id: int, user: Inspector, session: DbSession, settings: Settings
+    inspection_id: Id, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
     """The full and the public (redacted) documents as publishing would make them now, and the digest
     a public publication must name."""
@@ -262,7 +267,7 @@ def publication_preview(
 
 @router.post("/inspections/{inspection_id}/publish", status_code=201)
 def publish(
-    inspection_id: int, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
+    inspection_id: Id, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
     insp = _may_publish(session, inspection_id, user)
     try:
@@ -304,7 +309,7 @@ def actions(
 
 
 @router.patch("/actions/{action_id}")
-def patch_action(action_id: int, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
+def patch_action(action_id: Id, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
     action = session.get(Action, action_id)
     if action is None or not user.can_see_site(action.site_id):
         raise HTTPException(404, f"no action {action_id}")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from collector.api.deps import AnyUser, DbSession, Settings
 from collector.api.paging import bad_request, set_page_headers
+from collector.api.params import Id, OptionalIdQuery
 from collector.api.schemas import (
     CheckResultPublic,
     DeviceDetail,
@@ -73,7 +74,7 @@ def devices(
     kind: str | None = Query(None, description="host or network_device"),
     q: str | None = Query(None, description="Hostname or serial (part of), MAC, IP or its first octets."),
     software: str | None = Query(None, description="A program name, or name OP version: winrar<6.23"),
-    package: int | None = Query(None, description="Devices with this software package (id)."),
+    package: OptionalIdQuery = None,
     silent: bool = Query(False, description="Only devices silent longer than the stale threshold."),
     sort: str | None = Query(None, description="hostname, site, last_report, serial, kind; -x: descending"),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
@@ -108,7 +109,7 @@ def devices(
 
 
 @router.get("/devices/{device_id}", response_model=DeviceDetail)
-def device(device_id: int, user: AnyUser, session: DbSession) -> DeviceDetail:
+def device(device_id: Id, user: AnyUser, session: DbSession) -> DeviceDetail:
     try:
         d = svc.get_device(session, device_id, scope=user.site_ids)
     except NotFound as exc:
@@ -137,7 +138,7 @@ def device(device_id: int, user: AnyUser, session: DbSession) -> DeviceDetail:
 
 @router.get("/devices/{device_id}/reports", response_model=list[ReportSummary])
 def device_reports(
-    device_id: int, user: AnyUser, session: DbSession, limit: int = Query(100, ge=1, le=1000)
+    device_id: Id, user: AnyUser, session: DbSession, limit: int = Query(100, ge=1, le=1000)
 ) -> list[ReportSummary]:
     try:
         svc.get_device(session, device_id, scope=user.site_ids)

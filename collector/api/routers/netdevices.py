@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
+from collector.api.params import Id, IdQuery
 from collector.models.netdevices import ManagedNetDevice
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
@@ -57,7 +58,7 @@ def _public(v: Any) -> dict[str, Any]:
 
 
 @router.get("/devices/{device_id}/configs", response_model=list[ConfigVersionPublic])
-def list_configs(device_id: int, user: AnyUser, session: DbSession) -> list[dict[str, Any]]:
+def list_configs(device_id: Id, user: AnyUser, session: DbSession) -> list[dict[str, Any]]:
     """Every configuration version of a network device, newest first (secrets scrubbed by the agent)."""
     _network_device(session, device_id, user)
     return [_public(v) for v in svc.config_versions(session, device_id)]
@@ -65,11 +66,11 @@ def list_configs(device_id: int, user: AnyUser, session: DbSession) -> list[dict
 
 @router.get("/devices/{device_id}/configs/diff", response_model=ConfigDiffPublic)
 def diff_configs(
-    device_id: int,
+    device_id: Id,
     user: AnyUser,
     session: DbSession,
-    a: int = Query(description="the older version id"),
-    b: int = Query(description="the newer version id"),
+    a: IdQuery,
+    b: IdQuery,
 ) -> dict[str, Any]:
     _network_device(session, device_id, user)
     try:
@@ -79,8 +80,8 @@ def diff_configs(
     return {"a": a, "b": b, "added": d.added, "removed": d.removed, "diff": d.unified}
 
 
-@router.get("/devices/{device_id}/configs/{version_id}", response_model=ConfigVersionText)
-def get_config(device_id: int, version_id: int, user: AnyUser, session: DbSession) -> dict[str, Any]:
+@router.get("/devices/{device_id}/configs/{version_id:int}", response_model=ConfigVersionText)
+def get_config(device_id: Id, version_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     _network_device(session, device_id, user)
     try:
         v = svc.get_version(session, device_id, version_id)
@@ -192,13 +193,13 @@ def create_managed(request: Request, body: ManagedIn, user: AdminUser, session: 
 
 @router.put("/netdevices/{managed_id}", response_model=ManagedOut)
 def update_managed(
-    request: Request, managed_id: int, body: ManagedIn, user: AdminUser, session: DbSession
+    request: Request, managed_id: Id, body: ManagedIn, user: AdminUser, session: DbSession
 ) -> dict[str, Any]:
     return _save(request, session, user, body, managed_id)
 
 
 @router.delete("/netdevices/{managed_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_managed(managed_id: int, user: AdminUser, session: DbSession) -> None:
+def delete_managed(managed_id: Id, user: AdminUser, session: DbSession) -> None:
     row = session.get(ManagedNetDevice, managed_id)
     if row is not None and not user.can_see_site(row.site_id):
         raise HTTPException(404, f"no managed network device {managed_id}")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from collector.api.deps import AnyUser, DbSession, Principal, Settings
+from collector.api.params import Id
 from collector.models.notifications import NotifySubscription
 from collector.services import notify_subscriptions as svc
 from collector.services.errors import ServiceError
@@ -151,7 +152,7 @@ def create_subscription(
 
 @router.patch(PREFIX + "/{subscription_id}", response_model=SubscriptionPublic)
 def update_subscription(
-    subscription_id: int, body: SubscriptionUpdate, user: AnyUser, session: DbSession
+    subscription_id: Id, body: SubscriptionUpdate, user: AnyUser, session: DbSession
 ) -> dict[str, Any]:
     try:
         sub = svc.set_enabled(
@@ -164,7 +165,7 @@ def update_subscription(
 
 
 @router.delete(PREFIX + "/{subscription_id}", status_code=204)
-def delete_subscription(subscription_id: int, user: AnyUser, session: DbSession) -> Response:
+def delete_subscription(subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     try:
         svc.delete_subscription(session, subscription_id=subscription_id, owner=owner_of(user))
     except ServiceError as exc:
@@ -174,9 +175,7 @@ def delete_subscription(subscription_id: int, user: AnyUser, session: DbSession)
 
 
 @router.post(PREFIX + "/{subscription_id}/secret", response_model=SecretAnswer)
-def rotate_secret(
-    subscription_id: int, user: AnyUser, session: DbSession, settings: Settings
-) -> SecretAnswer:
+def rotate_secret(subscription_id: Id, user: AnyUser, session: DbSession, settings: Settings) -> SecretAnswer:
     try:
         secret = svc.rotate_secret(
             session, subscription_id=subscription_id, owner=owner_of(user), data_dir=settings.data_dir
@@ -188,7 +187,7 @@ def rotate_secret(
 
 
 @router.post(PREFIX + "/{subscription_id}/test", status_code=202)
-def send_test(subscription_id: int, user: AnyUser, session: DbSession) -> dict[str, Any]:
+def send_test(subscription_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     try:
         delivery = svc.send_test(session, subscription_id=subscription_id, owner=owner_of(user))
     except ServiceError as exc:
@@ -199,7 +198,7 @@ def send_test(subscription_id: int, user: AnyUser, session: DbSession) -> dict[s
 
 @router.get(PREFIX + "/{subscription_id}/deliveries", response_model=list[DeliveryPublic])
 def deliveries(
-    subscription_id: int, user: AnyUser, session: DbSession, limit: int = Query(50, ge=1, le=500)
+    subscription_id: Id, user: AnyUser, session: DbSession, limit: int = Query(50, ge=1, le=500)
 ) -> list[DeliveryPublic]:
     try:
         rows = svc.delivery_log(session, subscription_id=subscription_id, owner=owner_of(user), limit=limit)

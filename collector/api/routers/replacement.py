@@ -8,12 +8,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
 from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.api.openapi import success
+from collector.api.params import Id, IsoDate
 from collector.localtime import stamp
+from collector.models.assets import MAX_COST_VND
 from collector.models.core import Role
+from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
 from collector.services.errors import ServiceError
@@ -28,6 +32,8 @@ Format = Literal["json", "csv", "xlsx", "pdf"]
 Lang = Literal["vi", "en"]
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+# ``CODE:N``: a site code (not blank), a colon, a count.
+SITE_MIN = r"^[^:\x00]*[^:\s\x00][^:\x00]*:\s*[0-9]{1,5}\s*$"
 
 
 def _fail(exc: ServiceError | ScoringConfigError) -> HTTPException:
@@ -53,7 +59,10 @@ def _download(data: bytes, fmt: str, filename: str) -> Response:
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
-@router.get("/replacement/plan")
+DOWNLOADS = success(*MEDIA_TYPES.values(), description="The document in the format asked for")
+
+
+@router.get("/replacement/plan", response_class=Response, responses=DOWNLOADS)
 def replacement_plan(
     user: ReaderUser,
     session: DbSession,
@@ -62,8 +71,10 @@ def replacement_plan(
     format: Format = "json",
     lang: Lang = "vi",
     min_per_site: int = Query(0, ge=0, le=10_000, description="Minimum devices replaced per commune"),
-    site_min: list[str] = Query([], description="A commune's own minimum, CODE:N (repeatable)"),
-    must: list[str] = Query(
+    site_min: list[Annotated[str, StringConstraints(pattern=SITE_MIN)]] = Query(
+        [], description="A commune's own minimum, CODE:N (repeatable)"
+    ),
+    must: list[Literal["lifecycle_to_replace", "storage_failed", "replace_now", "none"]] = Query(
         [],
         description="Must-replace rules (lifecycle_to_replace, storage_failed, replace_now); 'none' for "
         "none; default: the config file's",
@@ -130,13 +141,26 @@ def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict
     return plan_svc.effective_unit_costs(session, load_config(settings))
 
 
+Cost = Annotated[StrictInt | None, Field(ge=0, le=MAX_COST_VND)]  # strict: not true/false
+
+
+class UnitCostsIn(BaseModel):
+    """VND per device class; a class left out keeps its price."""
+
+    model_config = ConfigDict(extra="forbid")
+    desktop: Cost = None
+    laptop: Cost = None
+    server: Cost = None
+    network_device: Cost = None
+    other: Cost = None
+
+
 @router.put("/replacement/unit-costs")
-def set_unit_costs(
-    user: CityPlanner, session: DbSession, costs: Annotated[dict[str, int], Body()]
-) -> dict[str, int]:
+def set_unit_costs(user: CityPlanner, session: DbSession, costs: UnitCostsIn) -> dict[str, int]:
     """Unit costs are the city's prices: only planners and administrators not limited to sites set them."""
     try:
-        out = plan_svc.set_unit_costs(session, costs, actor=user.username)
+        given = {k: v for k, v in costs.model_dump().items() if v is not None}
+        out = plan_svc.set_unit_costs(session, given, actor=user.username)
     except ServiceError as exc:
         raise _fail(exc) from None
     session.commit()
@@ -170,10 +194,10 @@ class AssetUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     asset_tag: str | None = Field(default=None, max_length=64)
-    purchase_date: date | None = None
-    purchase_cost: int | None = Field(default=None, ge=0)
+    purchase_date: IsoDate | None = None
+    purchase_cost: StrictInt | None = Field(default=None, ge=0, le=MAX_COST_VND)
     supplier: str | None = Field(default=None, max_length=255)
-    warranty_end: date | None = None
+    warranty_end: IsoDate | None = None
     status: Literal["in_service", "spare", "to_replace", "retired"] | None = None
     device_class: Literal["desktop", "laptop", "server", "network_device", "other"] | None = None
     notes: str | None = Field(default=None, max_length=2000)
@@ -216,7 +240,7 @@ def list_assets(user: ReaderUser, session: DbSession, site: str | None = None) -
     return [_asset_public(r) for r in asset_svc.list_registry(session, scope=user.site_ids, site_code=site)]
 
 
-@router.get("/assets/report")
+@router.get("/assets/report", response_class=Response, responses=DOWNLOADS)
 def assets_report(
     user: ReaderUser, session: DbSession, settings: Settings, format: Format = "json", lang: Lang = "vi"
 ) -> Response:
@@ -240,13 +264,13 @@ def _one(session: Session, device_id: int, user: Principal) -> AssetPublic:
     return _asset_public(rows[0])
 
 
-@router.get("/assets/{device_id}", response_model=AssetPublic)
-def get_asset(device_id: int, user: ReaderUser, session: DbSession) -> AssetPublic:
+@router.get("/assets/{device_id:int}", response_model=AssetPublic)
+def get_asset(device_id: Id, user: ReaderUser, session: DbSession) -> AssetPublic:
     return _one(session, device_id, user)
 
 
-@router.put("/assets/{device_id}", response_model=AssetPublic)
-def put_asset(device_id: int, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
+@router.put("/assets/{device_id:int}", response_model=AssetPublic)
+def put_asset(device_id: Id, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
     fields = frozenset(body.model_fields_set)
     changes = asset_svc.AssetChanges(**body.model_dump(), fields=fields)
     try:
@@ -287,7 +311,7 @@ def _j(v: Any) -> Any:
 def import_assets(
     user: EditorUser,
     session: DbSession,
-    csv_text: Annotated[str, Body(media_type="text/csv", max_length=MAX_IMPORT_BYTES)],
+    csv_text: Annotated[str, Body(media_type="text/csv", min_length=1, max_length=MAX_IMPORT_BYTES)],
     apply: bool = Query(False, description="false: preview the matches only; true: apply them"),
 ) -> dict[str, Any]:
     """Import an asset list (CSV; matched by asset tag, else serial). Preview first, then apply."""

@@ -1,17 +1,28 @@
-"""Report ingest: 202 for a new report and for a duplicate (the agent may then drop it)."""
+"""Report ingest: 202 for a new report and for a duplicate (the agent may then drop it).
+
+The body is read on the event loop (it streams in); parsing, validation and the ingest transaction run
+in a worker thread, at most ``ingest_concurrency`` at once, so that a large report never stalls the
+pages, /healthz or the other agents.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from sqlmodel import Session
 
-from collector.api.body import parse_json, read_limited_body
+from collector.api.body import read_limited_body
 from collector.api.deps import AuthedAgent, DbSession, Settings
 from collector.api.schemas import ReportAccepted
+from collector.models.core import Agent
 from collector.services.errors import ServiceError
-from collector.services.ingest import BaseMissing, ingest_report
-from inventory.report import SUPPORTED_SCHEMA_VERSIONS, Report
+from collector.services.ingest import BaseMissing, IngestOutcome, ingest_report
+from collector.services.report_bounds import parse_bounded_report
+from collector.settings import CollectorSettings
+from inventory.report import WireError
 
 router = APIRouter(tags=["reports"])
 
@@ -21,10 +32,19 @@ router = APIRouter(tags=["reports"])
     status_code=202,
     response_model=ReportAccepted,
     responses={
-        403: {"description": "a network device of another site or not on this agent's list"},
+        400: {"description": "not JSON, not UTF-8, or not valid gzip"},
+        403: {
+            "description": "the report names another agent, or a network device of another site or not "
+            "on this agent's list"
+        },
         409: {"description": "an unknown delta base (send a full report), or another agent's report id"},
         413: {"description": "body over the size limit"},
-        422: {"description": "not a valid report, or an unknown schema version"},
+        415: {"description": "a content-encoding other than gzip"},
+        422: {
+            "description": "not a valid report: an unknown schema version, a value the contract refuses "
+            "(NUL, NaN, int64 overflow, nesting, time window) or a per-report bound; each problem "
+            "names its JSON path"
+        },
     },
 )
 async def post_report(
@@ -33,55 +53,61 @@ async def post_report(
     metrics = request.app.state.metrics
     try:
         body = await read_limited_body(request, settings.max_report_bytes)
-        report = _parse(body, agent.id)
     except HTTPException:
         metrics.inc("reports", "rejected")
         raise
+    # One worker thread at a time uses the session: the dependency's, then this one.
+    answer = await anyio.to_thread.run_sync(
+        _ingest, session, settings, agent, body, limiter=_limiter(request, settings)
+    )
+    if isinstance(answer, IngestOutcome):
+        metrics.inc("reports", answer.status)
+        return ReportAccepted(
+            status=answer.status,
+            report_id=answer.report_id,
+            device_id=answer.device_id,
+            duplicate=answer.status == "duplicate",
+        )
+    status, detail = answer
+    metrics.inc("reports", "needs_full" if status == 409 else "rejected")
+    if status == 409:
+        return JSONResponse({"detail": detail, "needs_full": True}, status_code=409)
+    raise HTTPException(status, detail)
+
+
+def _limiter(request: Request, settings: CollectorSettings) -> anyio.CapacityLimiter:
+    limiter = getattr(request.app.state, "ingest_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.ingest_limiter = anyio.CapacityLimiter(settings.ingest_concurrency)
+    return limiter
+
+
+def _ingest(
+    session: Session, settings: CollectorSettings, agent: Agent, body: bytes
+) -> IngestOutcome | tuple[int, Any]:
+    """Parse and store one report (in a worker thread); the outcome, or (status, detail) to refuse."""
+    try:
+        report = parse_bounded_report(body, settings=settings)
+    except WireError as exc:
+        return _refusal(exc)
+    if report.agent_id != agent.id:
+        return 403, f"report agent_id {report.agent_id} does not match the key's agent"
     try:
         outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
         session.commit()
     except BaseMissing as exc:
         session.rollback()
-        metrics.inc("reports", "needs_full")
-        return JSONResponse({"detail": str(exc), "needs_full": True}, status_code=409)
+        return 409, str(exc)
     except ServiceError as exc:
         session.rollback()
-        metrics.inc("reports", "rejected")
-        raise HTTPException(exc.status_code, str(exc)) from None
-    metrics.inc("reports", outcome.status)
-    return ReportAccepted(
-        status=outcome.status,
-        report_id=outcome.report_id,
-        device_id=outcome.device_id,
-        duplicate=outcome.status == "duplicate",
-    )
+        return exc.status_code, str(exc)
+    return outcome
 
 
-def _parse(body: bytes, agent_id: str) -> Report:
-    """One pass over the bytes for a good report; a bad one is parsed again to say what is wrong."""
-    try:
-        report = Report.model_validate_json(body)
-    except ValidationError:
-        return _validate(parse_json(body), agent_id)
-    if report.agent_id != agent_id:
-        raise HTTPException(403, f"report agent_id {report.agent_id} does not match the key's agent")
-    return report
-
-
-def _validate(data: object, agent_id: str) -> Report:
-    if not isinstance(data, dict):
-        raise HTTPException(422, "a report is a JSON object")
-    version = data.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
-        raise HTTPException(
-            422, f"unsupported schema_version {version!r}; this collector accepts {supported}"
-        )
-    try:
-        report = Report.model_validate(data)
-    except ValidationError as exc:
-        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()[:50]]
-        raise HTTPException(422, errors) from None
-    if report.agent_id != agent_id:
-        raise HTTPException(403, f"report agent_id {report.agent_id} does not match the key's agent")
-    return report
+def _refusal(exc: WireError) -> tuple[int, Any]:
+    first = exc.problems[0]
+    if exc.malformed:
+        return 400, first.msg
+    if first.type == "schema_version":
+        return 422, first.msg
+    return 422, [p.as_dict() for p in exc.problems]

@@ -10,9 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from collector.api.deps import AdminUser, DbSession, PendingUser, Principal
+from collector.api.params import Id, IsoDateTime, Offset
 from collector.models.core import Role, User
 from collector.services import audit
 from collector.services import users as svc
@@ -154,7 +155,7 @@ def create_user(body: UserCreate, request: Request, user: AdminUser, session: Db
 
 @router.put("/users/{user_id}", response_model=UserPublic)
 def update_user(
-    user_id: int, body: UserUpdate, request: Request, user: AdminUser, session: DbSession
+    user_id: Id, body: UserUpdate, request: Request, user: AdminUser, session: DbSession
 ) -> UserPublic:
     try:
         row = svc.update_user(
@@ -175,12 +176,12 @@ def update_user(
 
 
 @router.post("/users/{user_id}/disable", response_model=UserPublic)
-def disable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
+def disable_user(user_id: Id, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
     return _set_disabled(user_id, request, user, session, disabled=True)
 
 
 @router.post("/users/{user_id}/enable", response_model=UserPublic)
-def enable_user(user_id: int, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
+def enable_user(user_id: Id, request: Request, user: AdminUser, session: DbSession) -> UserPublic:
     return _set_disabled(user_id, request, user, session, disabled=False)
 
 
@@ -204,7 +205,7 @@ def _set_disabled(
 
 @router.post("/users/{user_id}/reset-password", response_model=NewPassword)
 def reset_password(
-    user_id: int, request: Request, response: Response, user: AdminUser, session: DbSession
+    user_id: Id, request: Request, response: Response, user: AdminUser, session: DbSession
 ) -> NewPassword:
     """A generated one-time password, returned once; the user's sessions and tokens end, and the user
     must choose a new password at the next login."""
@@ -216,6 +217,7 @@ def reset_password(
             actor=user.username,
             actor_scope=user.site_ids,
             address=_address(request),
+            keep_session=user.session_id,
         )
         session.commit()
     except ServiceError as exc:
@@ -234,10 +236,10 @@ def audit_events(
     address: str | None = None,
     target: str | None = None,
     site: str | None = Query(None, description="Only events concerning this site (code)"),
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[AuditEventPublic]:
     """Newest first; ``X-Total-Count`` says how many match. An administrator limited to some sites
     reads only the events of its sites."""

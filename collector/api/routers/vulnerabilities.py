@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
+from collector.api.params import OptionalIdQuery
 from collector.services import vuln_data, vulns
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
@@ -47,7 +48,7 @@ def list_vulnerabilities(
     site: str | None = Query(None, description="Site code; a site outside the user's scope answers 404."),
     kev: bool | None = Query(None, description="true: only known exploited; false: only the others."),
     product: str | None = Query(None, max_length=401, description="CPE vendor:product, e.g. rarlab:winrar."),
-    device_id: int | None = None,
+    device_id: OptionalIdQuery = None,
     limit: int = Query(1000, ge=1, le=5000),
 ) -> list[VulnerabilityPublic]:
     site_id = None

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AdminUser, DbSession, Principal
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.services import console
 from collector.services.devices import list_sites, site_to_change
@@ -150,7 +151,7 @@ def _user_or_404(session: Any, user_id: int, actor: Principal) -> Any:
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def user_page(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     target = _user_or_404(session, user_id, user)
     return render(
         request,
@@ -169,7 +170,7 @@ def user_page(request: Request, user_id: int, user: AdminUser, session: DbSessio
 @router.post("/admin/users/{user_id}")
 def edit_user(
     request: Request,
-    user_id: int,
+    user_id: Id,
     user: AdminUser,
     session: DbSession,
     role: str = Form(""),
@@ -205,12 +206,12 @@ def edit_user(
 
 
 @router.post("/admin/users/{user_id}/disable")
-def disable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def disable_user(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     return _set_disabled(request, user_id, user, session, disabled=True)
 
 
 @router.post("/admin/users/{user_id}/enable")
-def enable_user(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def enable_user(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     return _set_disabled(request, user_id, user, session, disabled=False)
 
 
@@ -241,7 +242,7 @@ def _set_disabled(
 
 
 @router.post("/admin/users/{user_id}/reset-password")
-def reset_user_password(request: Request, user_id: int, user: AdminUser, session: DbSession) -> Response:
+def reset_user_password(request: Request, user_id: Id, user: AdminUser, session: DbSession) -> Response:
     target = _user_or_404(session, user_id, user)
     password = reset_password(
         session,
@@ -249,6 +250,7 @@ def reset_user_password(request: Request, user_id: int, user: AdminUser, session
         actor=user.username,
         actor_scope=user.site_ids,
         address=client_address(request),
+        keep_session=user.session_id,
     )
     session.commit()
     # Shown once, on this response only: the database keeps its argon2 hash.
@@ -339,7 +341,7 @@ def _whole(text: str, low: int, high: int, empty: int | None) -> Any:
 
 
 @router.post("/admin/enroll-secrets/{secret_id}/revoke")
-def revoke_secret(request: Request, secret_id: int, user: AdminUser, session: DbSession) -> Response:
+def revoke_secret(request: Request, secret_id: Id, user: AdminUser, session: DbSession) -> Response:
     _ = translator_for(request)
     try:
         console.get_enroll_secret(session, secret_id, scope=user.site_ids)

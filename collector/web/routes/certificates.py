@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from collector.api.deps import AnyUser, DbSession
+from collector.api.params import Id
 from collector.models.core import Device, Site
 from collector.services import certificates as svc
 from collector.services import console
@@ -81,7 +82,7 @@ def site_certificates(request: Request, code: str, user: AnyUser, session: DbSes
 
 
 @router.get("/devices/{device_id}/certificates")
-def device_certificates(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+def device_certificates(request: Request, device_id: Id, user: AnyUser, session: DbSession) -> Response:
     try:
         device = get_device(session, device_id, scope=user.site_ids)
     except NotFound:

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from collector.api.deps import AnyUser, DbSession, Principal, Settings
+from collector.api.params import Id
 from collector.models.assets import Asset
 from collector.models.core import Agent, Device
 from collector.models.search import DeviceAddress
@@ -96,7 +97,7 @@ def devices_page(request: Request, user: AnyUser, session: DbSession, settings: 
 
 
 @router.get("/devices/{device_id}")
-def summary_tab(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+def summary_tab(request: Request, device_id: Id, user: AnyUser, session: DbSession) -> Response:
     device = _device(session, device_id, user)
     facts, unreadable = typed_sections(
         {
@@ -127,7 +128,7 @@ def summary_tab(request: Request, device_id: int, user: AnyUser, session: DbSess
 
 
 @router.get("/devices/{device_id}/hardware")
-def hardware_tab(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+def hardware_tab(request: Request, device_id: Id, user: AnyUser, session: DbSession) -> Response:
     device = _device(session, device_id, user)
     facts, unreadable = typed_sections(svc.device_facts(session, device_id))
     context = {**_frame(session, device, user), "facts": facts, "unreadable": unreadable}
@@ -135,7 +136,7 @@ def hardware_tab(request: Request, device_id: int, user: AnyUser, session: DbSes
 
 
 @router.get("/devices/{device_id}/software")
-def software_tab(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+def software_tab(request: Request, device_id: Id, user: AnyUser, session: DbSession) -> Response:
     """The programs, searchable and paged; an htmx request (live search) gets the table alone."""
     device = _device(session, device_id, user)
     view, status = table_view(
@@ -155,7 +156,7 @@ def software_tab(request: Request, device_id: int, user: AnyUser, session: DbSes
 
 @router.get("/devices/{device_id}/checks")
 def checks_tab(
-    request: Request, device_id: int, user: AnyUser, session: DbSession, status: str | None = None
+    request: Request, device_id: Id, user: AnyUser, session: DbSession, status: str | None = None
 ) -> Response:
     device = _device(session, device_id, user)
     results = svc.device_results(session, device_id)

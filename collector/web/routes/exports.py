@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.services import devices as device_svc
 from collector.services.errors import NotFound
@@ -74,9 +75,7 @@ def audit(fmt: str, request: Request, user: AdminUser, session: DbSession) -> Re
 
 
 @router.get("/export/devices/{device_id}/software.{fmt}")
-def device_software(
-    fmt: str, device_id: int, request: Request, user: AnyUser, session: DbSession
-) -> Response:
+def device_software(fmt: str, device_id: Id, request: Request, user: AnyUser, session: DbSession) -> Response:
     try:
         device_svc.get_device(session, device_id, scope=user.site_ids)
     except NotFound:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.api.params import Id
 from collector.localtime import end_of_day
 from collector.localtime import today as local_today
 from collector.models.core import Device, Site
@@ -75,14 +76,14 @@ def _finding_context(session: Any, finding_id: int, user: Principal) -> dict[str
 
 
 @router.get("/findings/{finding_id}")
-def finding_page(request: Request, finding_id: int, user: AnyUser, session: DbSession) -> Response:
+def finding_page(request: Request, finding_id: Id, user: AnyUser, session: DbSession) -> Response:
     return render(request, "findings_detail.html", _finding_context(session, finding_id, user))
 
 
 @router.post("/findings/{finding_id}/accept")
 def accept_form(
     request: Request,
-    finding_id: int,
+    finding_id: Id,
     user: StaffUser,
     session: DbSession,
     reason: str = Form("", max_length=2000),

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.api.params import Id
 from collector.models.core import Site
 from collector.models.history import ChangeCategory
 from collector.services import console
@@ -87,7 +88,7 @@ def _page_context(
 @router.get("/devices/{device_id}/history")
 def device_history(
     request: Request,
-    device_id: int,
+    device_id: Id,
     user: AnyUser,
     session: DbSession,
     category: str | None = None,
@@ -170,7 +171,7 @@ def site_changes(
 @router.post("/findings/{finding_id}/resolve")
 def resolve_form(
     request: Request,
-    finding_id: int,
+    finding_id: Id,
     user: StaffUser,
     session: DbSession,
     note: str = Form("", max_length=2000),

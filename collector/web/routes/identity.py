@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AdminUser, DbSession, Principal
+from collector.api.params import Id
 from collector.models.core import Device
 from collector.services import conflicts as svc
 from collector.services import devices as device_svc
@@ -80,7 +81,7 @@ def _error(_: Any, exc: ServiceError) -> str:
 @router.post("/admin/identity/{claim_id}")
 def resolve(
     request: Request,
-    claim_id: int,
+    claim_id: Id,
     user: AdminUser,
     session: DbSession,
     action: str = Form(""),
@@ -120,7 +121,7 @@ def resolve(
 @router.post("/devices/{device_id}/move")
 def move(
     request: Request,
-    device_id: int,
+    device_id: Id,
     user: AdminUser,
     session: DbSession,
     site: str = Form(""),

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.localtime import today as local_today
 from collector.models.core import Role, Site
 from collector.models.types import utcnow
@@ -113,7 +114,7 @@ def create_inspection(
 
 
 @router.get("/inspections/{inspection_id}")
-def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSession) -> Response:
+def fill_page(request: Request, inspection_id: Id, user: Reader, session: DbSession) -> Response:
     try:
         insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
     except NotFound:
@@ -161,9 +162,7 @@ def fill_page(request: Request, inspection_id: int, user: Reader, session: DbSes
 
 
 @router.post("/inspections/{inspection_id}/prefill")
-def refresh_from_agents(
-    request: Request, inspection_id: int, user: Inspector, session: DbSession
-) -> Response:
+def refresh_from_agents(request: Request, inspection_id: Id, user: Inspector, session: DbSession) -> Response:
     """Re-read the site's latest agent data into the automatic items (answers changed by hand stay)."""
     try:
         insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
@@ -184,7 +183,7 @@ def refresh_from_agents(
 @router.post("/inspections/{inspection_id}/signoff")
 def sign_off(
     request: Request,
-    inspection_id: int,
+    inspection_id: Id,
     user: Inspector,
     session: DbSession,
     settings: Settings,
@@ -229,7 +228,7 @@ def _signoff_refusal(
 @router.post("/actions/{action_id}")
 def update_action(
     request: Request,
-    action_id: int,
+    action_id: Id,
     user: Reader,
     session: DbSession,
     status: Annotated[str, Form()] = "",
@@ -263,7 +262,7 @@ def update_action(
 
 
 @router.post("/inspections/{inspection_id}/share")
-def create_share_link(request: Request, inspection_id: int, user: Inspector, session: DbSession) -> Response:
+def create_share_link(request: Request, inspection_id: Id, user: Inspector, session: DbSession) -> Response:
     """A link that opens the published report without logging in, until revoked (shown once)."""
     from collector.models.inspections import Publication
 
@@ -283,7 +282,7 @@ def create_share_link(request: Request, inspection_id: int, user: Inspector, ses
 
 
 @router.post("/share-links/{link_id}/revoke")
-def revoke_share_link(request: Request, link_id: int, user: Inspector, session: DbSession) -> Response:
+def revoke_share_link(request: Request, link_id: Id, user: Inspector, session: DbSession) -> Response:
     from collector.models.inspections import Publication, ShareLink
 
     link = session.get(ShareLink, link_id)

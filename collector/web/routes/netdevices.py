@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Principal
+from collector.api.params import Id, IdQuery
 from collector.models.core import Device, DeviceSection, Site
 from collector.services import console
 from collector.services import devices as device_svc
@@ -67,7 +68,7 @@ def _frame(session: Any, device: Device, user: Principal) -> dict[str, Any]:
 
 @router.get("/devices/{device_id}/configs/diff")
 def config_diff_page(
-    request: Request, device_id: int, a: int, b: int, user: AnyUser, session: DbSession
+    request: Request, device_id: Id, a: IdQuery, b: IdQuery, user: AnyUser, session: DbSession
 ) -> Response:
     device = _network_device(session, device_id, user)
     try:
@@ -79,7 +80,7 @@ def config_diff_page(
 
 @router.get("/devices/{device_id}/configs/{version_id}")
 def config_page(
-    request: Request, device_id: int, version_id: int, user: AnyUser, session: DbSession
+    request: Request, device_id: Id, version_id: Id, user: AnyUser, session: DbSession
 ) -> Response:
     device = _network_device(session, device_id, user)
     try:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from collector.api.deps import AnyUser, DbSession, Settings
+from collector.api.params import Id
 from collector.api.routers.notifications import owner_of
 from collector.models.notifications import Channel
 from collector.services import notify_subscriptions as svc
@@ -145,23 +146,23 @@ def _act(request: Request, session: Any, user: Any, subscription_id: int, action
 
 
 @router.post("/notifications/{subscription_id}/toggle")
-def toggle(request: Request, subscription_id: int, user: AnyUser, session: DbSession) -> Response:
+def toggle(request: Request, subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     return _act(request, session, user, subscription_id, "toggle")
 
 
 @router.post("/notifications/{subscription_id}/delete")
-def delete(request: Request, subscription_id: int, user: AnyUser, session: DbSession) -> Response:
+def delete(request: Request, subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     return _act(request, session, user, subscription_id, "delete")
 
 
 @router.post("/notifications/{subscription_id}/test")
-def test_message(request: Request, subscription_id: int, user: AnyUser, session: DbSession) -> Response:
+def test_message(request: Request, subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     return _act(request, session, user, subscription_id, "test")
 
 
 @router.post("/notifications/{subscription_id}/secret")
 def new_secret(
-    request: Request, subscription_id: int, user: AnyUser, session: DbSession, settings: Settings
+    request: Request, subscription_id: Id, user: AnyUser, session: DbSession, settings: Settings
 ) -> Response:
     _ = translator_for(request)
     try:
@@ -177,7 +178,7 @@ def new_secret(
 
 
 @router.get("/notifications/{subscription_id}")
-def delivery_log(request: Request, subscription_id: int, user: AnyUser, session: DbSession) -> Response:
+def delivery_log(request: Request, subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     owner = owner_of(user)
     try:
         sub = svc.get_subscription(session, subscription_id, owner=owner)

@@ -6,9 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.localtime import stamp
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
@@ -16,6 +19,7 @@ from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
+from collector.settings import CollectorSettings
 from collector.web.setup import flash, render, request_language
 
 router = APIRouter(include_in_schema=False)
@@ -224,7 +228,7 @@ def _asset_context(session: Any, device_id: int, user: Principal, lang: str) -> 
 
 
 @router.get("/planning/assets/{device_id}")
-def asset_form(device_id: int, request: Request, user: ReaderUser, session: DbSession) -> Response:
+def asset_form(device_id: Id, request: Request, user: ReaderUser, session: DbSession) -> Response:
     try:
         ctx = _asset_context(session, device_id, user, request_language(request))
     except NotFound:
@@ -250,9 +254,17 @@ def _form_changes(form: Any) -> asset_svc.AssetChanges:
     )
 
 
+# The POST handlers below read the form on the event loop (it streams in), then do their database work
+# in a worker thread: a slow import never stalls other pages.
+
+
 @router.post("/planning/assets/{device_id}")
-async def asset_save(device_id: int, request: Request, user: EditorUser, session: DbSession) -> Response:
+async def asset_save(device_id: Id, request: Request, user: EditorUser, session: DbSession) -> Response:
     form = await request.form()
+    return await run_in_threadpool(_asset_save, device_id, request, form, user, session)
+
+
+def _asset_save(device_id: int, request: Request, form: Any, user: Principal, session: Session) -> Response:
     lang = request_language(request)
     try:
         asset_svc.update_asset(
@@ -300,17 +312,25 @@ async def _uploaded_text(form: Any) -> str:
 @router.post("/planning/import")
 async def import_preview(request: Request, user: EditorUser, session: DbSession) -> Response:
     form = await request.form()
-    lang = request_language(request)
     try:
         text = await _uploaded_text(form)
+    except ServiceError as exc:
+        return _import_error(request, exc)
+    return await run_in_threadpool(_import_preview, request, text, user, session)
+
+
+def _import_error(request: Request, exc: ServiceError) -> Response:
+    return render(
+        request, "planning_import.html", {"preview": None, "csv_text": "", "error": str(exc)}, status_code=400
+    )
+
+
+def _import_preview(request: Request, text: str, user: Principal, session: Session) -> Response:
+    lang = request_language(request)
+    try:
         preview = asset_svc.preview_import(session, text, scope=user.site_ids)
     except ServiceError as exc:
-        return render(
-            request,
-            "planning_import.html",
-            {"preview": None, "csv_text": "", "error": str(exc)},
-            status_code=400,
-        )
+        return _import_error(request, exc)
     return render(
         request,
         "planning_import.html",
@@ -322,18 +342,17 @@ async def import_preview(request: Request, user: EditorUser, session: DbSession)
 async def import_apply(request: Request, user: EditorUser, session: DbSession) -> Response:
     form = await request.form()
     text = form.get("csv_text")
+    return await run_in_threadpool(
+        _import_apply, request, text if isinstance(text, str) else "", user, session
+    )
+
+
+def _import_apply(request: Request, text: str, user: Principal, session: Session) -> Response:
     lang = request_language(request)
     try:
-        outcome = asset_svc.apply_import(
-            session, text if isinstance(text, str) else "", scope=user.site_ids, actor=user.username
-        )
+        outcome = asset_svc.apply_import(session, text, scope=user.site_ids, actor=user.username)
     except ServiceError as exc:
-        return render(
-            request,
-            "planning_import.html",
-            {"preview": None, "csv_text": "", "error": str(exc)},
-            status_code=400,
-        )
+        return _import_error(request, exc)
     session.commit()
     from collector.web.i18n import translator
 
@@ -367,6 +386,12 @@ def costs_page(request: Request, user: ReaderUser, session: DbSession, settings:
 @router.post("/planning/costs")
 async def costs_save(request: Request, user: CityPlanner, session: DbSession, settings: Settings) -> Response:
     form = await request.form()
+    return await run_in_threadpool(_costs_save, request, form, user, session, settings)
+
+
+def _costs_save(
+    request: Request, form: Any, user: Principal, session: Session, settings: CollectorSettings
+) -> Response:
     lang = request_language(request)
     config = load_config(settings)
     try:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from collector.api.deps import DbSession, Principal, Settings, allow
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Inspection
 from collector.reports.layout import Issuer
@@ -69,7 +70,7 @@ def refusal_message(request: Request, exc: ServiceError) -> str:
 @router.get("/inspections/{inspection_id}/publish")
 def preview_page(
     request: Request,
-    inspection_id: int,
+    inspection_id: Id,
     user: Inspector,
     session: DbSession,
     settings: Settings,
@@ -104,7 +105,7 @@ def preview_page(
 
 @router.get("/inspections/{inspection_id}/publish/preview.pdf")
 def preview_pdf(
-    inspection_id: int, user: Inspector, session: DbSession, settings: Settings, public: str = ""
+    inspection_id: Id, user: Inspector, session: DbSession, settings: Settings, public: str = ""
 ) -> Response:
     """The record as it will be printed, unsigned and unnumbered (a draft)."""
     insp = _publishable(session, inspection_id, user)
@@ -129,7 +130,7 @@ def preview_pdf(
 @router.post("/inspections/{inspection_id}/publish")
 def publish(
     request: Request,
-    inspection_id: int,
+    inspection_id: Id,
     user: Inspector,
     session: DbSession,
     settings: Settings,

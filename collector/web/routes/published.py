@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Public, allow, optional_principal
+from collector.api.openapi import success
+from collector.api.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Publication
 from collector.services import publishing
@@ -123,7 +125,12 @@ def _page(request: Request, r: Rendering, base: str) -> HTMLResponse:
     )
 
 
-@router.get(WELL_KNOWN_PATH, dependencies=[Public])
+@router.get(
+    WELL_KNOWN_PATH,
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/x-pem-file"),
+)
 def public_key(request: Request) -> Response:
     key = load_or_create(request.app.state.settings.data_dir)
     return Response(key.public_pem(), media_type="application/x-pem-file")
@@ -150,7 +157,12 @@ def _entries(session: Session) -> list[Publication]:
     return publishing.list_publications(session, scope=None, public_only=True, limit=50)
 
 
-@router.get("/published/feed.json", dependencies=[Public])
+@router.get(
+    "/published/feed.json",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/feed+json"),
+)
 def feed_json(request: Request, session: DbSession) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     items = [
@@ -179,7 +191,12 @@ def feed_json(request: Request, session: DbSession) -> JSONResponse:
     )
 
 
-@router.get("/published/feed.atom", dependencies=[Public])
+@router.get(
+    "/published/feed.atom",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/atom+xml"),
+)
 def feed_atom(request: Request, session: DbSession) -> Response:
     base = str(request.base_url).rstrip("/")
     pubs = _entries(session)
@@ -201,7 +218,11 @@ def feed_atom(request: Request, session: DbSession) -> Response:
     return Response(xml, media_type="application/atom+xml")
 
 
-@router.get("/published/{name}", dependencies=[Public], response_model=None)
+# The page, or one of its files (SLUG.json, .json.sig, .pdf, .pdf.sig).
+FILES = success("text/html", "application/json", "application/pdf", "text/plain")
+
+
+@router.get("/published/{name}", dependencies=[Public], response_class=Response, responses=FILES)
 def published(name: str, request: Request, session: DbSession) -> Response:
     """``/published/SLUG`` is the page; ``SLUG.json``, ``.json.sig``, ``.pdf``, ``.pdf.sig`` the files."""
     slug, _, fmt = name.partition(".")
@@ -214,7 +235,7 @@ def published(name: str, request: Request, session: DbSession) -> Response:
     return _page(request, rendering, f"/published/{slug}")
 
 
-@router.get("/s/{name}", dependencies=[Public], response_model=None)
+@router.get("/s/{name}", dependencies=[Public], response_class=Response, responses=FILES)
 def shared(name: str, request: Request, session: DbSession) -> Response:
     token, _, fmt = name.partition(".")
     try:
@@ -241,7 +262,7 @@ def share(slug: str, request: Request, user: Sharer, session: DbSession) -> dict
 
 
 @router.delete("/api/v1/share-links/{link_id}", status_code=204)
-def unshare(link_id: int, user: Sharer, session: DbSession) -> Response:
+def unshare(link_id: Id, user: Sharer, session: DbSession) -> Response:
     from collector.models.inspections import ShareLink
 
     link = session.get(ShareLink, link_id)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
+from collector.api.params import Id
 from collector.reports.document import Column, Document, Table, to_csv, to_xlsx
 from collector.reports.spreadsheet import safe_cell
 from collector.services import console, vuln_data, vulns
@@ -105,7 +106,7 @@ def cve_page(request: Request, cve_id: str, user: AnyUser, session: DbSession) -
 
 
 @router.get("/devices/{device_id}/vulnerabilities")
-def device_vulnerabilities(request: Request, device_id: int, user: AnyUser, session: DbSession) -> Response:
+def device_vulnerabilities(request: Request, device_id: Id, user: AnyUser, session: DbSession) -> Response:
     try:
         device = get_device(session, device_id, scope=user.site_ids)
     except NotFound:

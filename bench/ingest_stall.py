@@ -1,0 +1,156 @@
+"""Does ingest stall the collector? /healthz and a console page timed while the largest allowed reports
+are ingested back to back.
+
+Starts a real collector (uvicorn, one worker, like ``wardwatch serve``) on a fresh SQLite file, or on
+PostgreSQL with ``--database-url``; ``--senders`` agents post reports at the per-report bounds (every
+result and software entry the settings allow, each to its own new device) one after another, while
+a prober asks /healthz and the overview page (a logged-in session) every ``--interval`` seconds.
+Prints the probes' p50/p95/max during the ingest (target: p95 <= 200 ms) and the ingest times.
+
+    python bench/ingest_stall.py --reports 8
+    python bench/ingest_stall.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ingest import start_collector
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p * (len(ordered) - 1))))]
+
+
+def figures(name: str, values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"{name}: n={len(ms)} p50={statistics.median(ms):.0f}ms p95={percentile(ms, 0.95):.0f}ms "
+        f"max={max(ms):.0f}ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reports", type=int, default=8)
+    parser.add_argument("--senders", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from collector.api.deps import SESSION_COOKIE
+    from collector.db import make_engine, session_scope
+    from collector.migrate import upgrade
+    from collector.services.enrollment import create_enroll_secret
+    from collector.services.sites import create_site
+    from collector.services.users import create_auth_session, create_user
+    from collector.settings import CollectorSettings
+    from tests.helpers import free_port, largest_report
+
+    settings = CollectorSettings()
+    created_db = None
+    if args.database_url:
+        admin_engine = make_engine(args.database_url, isolation_level="AUTOCOMMIT")
+        created_db = f"ww_bench_{uuid.uuid4().hex[:8]}"
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{created_db}"'))
+        url = make_url(args.database_url).set(database=created_db).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(engine) as s:
+        create_site(s, code="BENCH", name="Benchmark")
+        secret = create_enroll_secret(s, site_code="BENCH")
+        user = create_user(s, username="bench", password="bench-password", role="admin")
+        cookie, _ = create_auth_session(s, user, kind="web", hours=1)
+    engine.dispose()
+
+    port = free_port()
+    proc = start_collector(url, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=120) as c:
+            agents = [
+                c.post("/api/v1/agents/enroll", json={"secret": secret, "hostname": f"h{i}"}).json()
+                for i in range(args.senders)
+            ]
+        bodies = []
+        for i in range(args.reports):
+            agent = agents[i % args.senders]
+            report = largest_report(agent["agent_id"], settings, hostname=f"pc-big-{i}", serial=f"SN-BIG-{i}")
+            bodies.append((agent, gzip.compress(report.model_dump_json().encode())))
+        raw_size = len(gzip.decompress(bodies[0][1]))
+
+        done = threading.Event()
+        probes: dict[str, list[float]] = {"healthz": [], "page": []}
+
+        def probe() -> None:
+            with httpx.Client(base_url=base, timeout=120, cookies={SESSION_COOKIE: cookie}) as c:
+                while not done.is_set():
+                    for name, path in (("healthz", "/healthz"), ("page", "/")):
+                        t0 = time.perf_counter()
+                        r = c.get(path)
+                        if r.status_code != 200:
+                            raise SystemExit(f"{path} answered {r.status_code}")
+                        probes[name].append(time.perf_counter() - t0)
+                    time.sleep(args.interval)
+
+        def send(item: tuple[dict[str, str], bytes]) -> float:
+            agent, body = item
+            headers = {
+                "Authorization": f"Bearer {agent['agent_key']}",
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/json",
+            }
+            t0 = time.perf_counter()
+            with httpx.Client(base_url=base, timeout=300) as c:
+                r = c.post("/api/v1/reports", content=body, headers=headers)
+            if r.status_code != 202:
+                raise SystemExit(f"report answered {r.status_code}: {r.text[:300]}")
+            return time.perf_counter() - t0
+
+        prober = threading.Thread(target=probe, daemon=True)
+        prober.start()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(args.senders) as pool:
+            ingest_times = list(pool.map(send, bodies))
+        wall = time.perf_counter() - t0
+        done.set()
+        prober.join(60)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if created_db:
+            with admin_engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)'))
+    backend = "postgresql" if args.database_url else "sqlite"
+    print(
+        f"backend={backend} reports={args.reports} senders={args.senders} "
+        f"results={settings.report_max_results} software={settings.report_max_software} "
+        f"body={raw_size / 1024:.0f}KiB gzip={len(bodies[0][1]) / 1024:.0f}KiB wall={wall:.1f}s"
+    )
+    print(figures("ingest", ingest_times))
+    print(figures("healthz", probes["healthz"]))
+    print(figures("page /", probes["page"]))
+
+
+if __name__ == "__main__":
+    main()
