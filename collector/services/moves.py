@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, func, update
+from sqlalchemy import Column, PrimaryKeyConstraint, Table, UniqueConstraint, delete, func, update
 from sqlmodel import Session, col, select
 
 from collector.models import metadata
@@ -27,7 +27,7 @@ from collector.models.findings import Finding, FindingEvent, FindingEventKind, F
 from collector.models.identity import IdentityConflict
 from collector.models.lan import LanHost, LanScan
 from collector.models.types import utcnow
-from collector.services import audit
+from collector.services import audit, snapshots
 from collector.services.errors import Conflict
 
 # Rows that belong to the site's network or to a claim, not to one device's history.
@@ -40,6 +40,8 @@ CURRENT_STATE = frozenset(
 )
 # What people entered about the device (asset tag, purchase date): the surviving device's record wins.
 KEPT_BY_TARGET = frozenset({str(Asset.__tablename__)})
+# Derived from the device's latest report like CURRENT_STATE, without a unique key to say so.
+DERIVED_STATE = frozenset({"vuln_hit"})
 CHUNK = 500  # ids per IN (...): well under SQLite's bound-parameter limit
 
 
@@ -132,6 +134,9 @@ def move_devices(
     if move_agents:
         result.agents = _move_agents(session, moving, to_site=to_site, actor=actor, address=address)
     session.flush()
+    # Today's figures of both sides change: the overview reads them from the daily snapshots.
+    for site_id in sorted({from_id for from_id in codes if from_id != to_site.id} | {to_site.id or 0}):
+        snapshots.record_site(session, site_id=site_id)
     return result
 
 
@@ -227,8 +232,22 @@ def fold_device(session: Session, *, source: Device, target: Device) -> None:
     session.expire_all()
 
 
+def _replaced_by_source(table: Table, column: Column[Any]) -> bool:
+    """A table of the device's current state: the folded (reporting) device's rows replace the
+    survivor's. Besides CURRENT_STATE, every table whose unique key includes the device (one row per
+    device, or per device and item: quarantine, software, addresses, vulnerability state...) is such
+    state, and two devices' rows could not both be kept under it."""
+    if table.name in CURRENT_STATE or table.name in DERIVED_STATE:
+        return True
+    if table.name in KEPT_BY_TARGET or table.name == Finding.__tablename__:
+        return False
+    keys = [c.columns for c in table.constraints if isinstance(c, PrimaryKeyConstraint | UniqueConstraint)]
+    keys += [i.columns for i in table.indexes if i.unique]
+    return any(column.name in [c.name for c in cols] for cols in keys)
+
+
 def _repoint(session: Session, table: Table, column: Column[Any], *, source: int, target: int) -> None:
-    if table.name in CURRENT_STATE:
+    if _replaced_by_source(table, column):
         session.exec(delete(table).where(column == target))
     elif table.name in KEPT_BY_TARGET:
         kept = session.exec(select(func.count()).select_from(table).where(column == target)).one()

@@ -21,7 +21,9 @@ from collector.services.errors import Conflict, ServiceError
 from collector.services.sites import MAX_LENGTHS, create_site, get_site_by_code
 
 # Tables with a uniqueness that includes the site: merged row by row (see ``_merge_rows``).
-SPECIAL = frozenset({"site", "device", "usersite", "lan_host", "managed_netdevice"})
+SPECIAL = frozenset(
+    {"site", "device", "usersite", "lan_host", "managed_netdevice", "auditeventsite", "site_daily"}
+)
 
 
 def add_site(
@@ -166,6 +168,22 @@ def _merge_rows(session: Session, source: Site, target: Site) -> None:
     from collector.models.netdevices import ManagedNetDevice
 
     sid, tid = source.id or 0, target.id or 0
+    from collector.models.security import AuditEventSite
+    from collector.models.snapshots import SiteDaily
+
+    # An audit event naming both sites keeps one row (it names the merged site).
+    named = select(AuditEventSite.event_id).where(AuditEventSite.site_id == target.id)
+    session.exec(
+        delete(AuditEventSite).where(
+            col(AuditEventSite.site_id) == source.id, col(AuditEventSite.event_id).in_(named)
+        )
+    )
+    session.exec(
+        update(AuditEventSite).where(col(AuditEventSite.site_id) == source.id).values(site_id=target.id)
+    )
+    # The absorbed site's daily figures describe a site that no longer exists; the merged site's
+    # today is recorded afresh by the move.
+    session.exec(delete(SiteDaily).where(col(SiteDaily.site_id) == source.id))
     # A user scoped to both keeps one row.
     both = select(UserSite.user_id).where(UserSite.site_id == tid)
     session.exec(delete(UserSite).where(col(UserSite.site_id) == sid, col(UserSite.user_id).in_(both)))

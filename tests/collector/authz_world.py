@@ -10,6 +10,7 @@ share links, managed devices and assets), so every table is filled the way produ
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,18 +22,42 @@ from agent.devices.poller import device_report
 from collector.db import session_scope
 from collector.models.core import AuditEvent, Role
 from collector.models.findings import Finding
-from collector.models.inspections import Action, InspectionPhoto, ShareLink
+from collector.models.identity import IdentityConflict
+from collector.models.inspections import Action, Inspection, InspectionPhoto, ShareLink
 from collector.models.netdevices import NetDeviceConfig
+from collector.services import vuln_data
+from collector.services.quarantine import record_quarantine
 from collector.services.sites import create_site
 from collector.services.users import create_auth_session, create_user
+from inventory.facts import OsFacts, SoftwareFacts
 from inventory.netdevice import ConfigAudit, DeviceInterface, NetworkDeviceFacts
-from inventory.report import CheckResult, CheckStatus
+from inventory.report import CheckResult, CheckStatus, Quarantine, QuarantinedReport
 from tests.collector.test_certificates import section as certificate_section
 from tests.collector.test_lan import PRINTER, SERVER, scan
 from tests.helpers import PASSWORD, enroll, host_report, post_report
 from tests.inspections.test_inspections import PNG, answer_all
+from tests.signing_pki import configure_signing
+from tests.vulns.conftest import KEV_FILE, NVD_DIR
 
 MARK_A, MARK_B = "zqa", "zqb"
+WIN10 = OsFacts(
+    family="windows", name="Windows 10 Pro", version="10.0.19045", build="19045.3803", display_version="22H2"
+)
+
+
+# A known exploited WinRAR (a vulnerability finding once the fixture data is imported), and a program of
+# the site's own that no product map knows (the unmapped-software list) and only its devices have.
+def _software(mark: str) -> list[SoftwareFacts]:
+    return [
+        SoftwareFacts(
+            name="WinRAR 6.22 (64-bit)", version="6.22.0", vendor="win.rar GmbH", source="registry"
+        ),
+        SoftwareFacts(
+            name=f"Ketoan {mark} 2024", version="2024.1", vendor=f"Vendor {mark}", source="registry"
+        ),
+    ]
+
+
 ROLES = tuple(Role)
 SCOPES = ("all", "a")  # unscoped, scoped to site A
 
@@ -125,11 +150,48 @@ def _seed_site(client: Any, engine: Any, admin: dict[str, str], mark: str) -> Si
         results=results,
         certificates=certificate_section(),
         network_scan=scan([SERVER, PRINTER], datetime.now(UTC)),
+        os=WIN10,
+        software=_software(mark),
     )
+    # First without the site's own program, then with it: a change in the device's history.
+    first = host.model_copy(
+        update={
+            "report_id": uuid.uuid4(),
+            "facts": host.facts.model_copy(update={"software": _software(mark)[:1]}),
+        }
+    )
+    assert post_report(client, agent, first).status_code == 202
     r = post_report(client, agent, host)
     assert r.status_code == 202, r.text
     site.ids["device"] = r.json()["device_id"]
     site.ids["report"] = str(host.report_id)
+    # The reports that PC's agent could not deliver, as its heartbeat told them.
+    with session_scope(engine) as s:
+        note = Quarantine(
+            count=1,
+            recent=[
+                QuarantinedReport(
+                    reason=f"refused for good: quarantined-{mark}", quarantined_at=datetime.now(UTC)
+                )
+            ],
+        )
+        record_quarantine(s, device_id=site.ids["device"], note=note, reported_at=datetime.now(UTC))
+
+    # A second agent of the same site on that PC: an identity conflict within the site.
+    second = enroll(client, secret, hostname=f"agent2-{mark}")
+    twin = host_report(
+        second.agent_id,
+        hostname=f"pc-{mark}-twin",
+        machine_id=f"mid-{mark}",
+        serial=f"SN-{mark.upper()}",
+        mac="00:11:22:33:44:" + ("aa" if mark == MARK_A else "bb"),
+    )
+    r = post_report(client, second, twin)
+    assert r.status_code == 202, r.text
+    with Session(engine) as s:
+        site.ids["claim"] = s.exec(
+            select(IdentityConflict.id).where(IdentityConflict.device_id == site.ids["device"])
+        ).first()
 
     for config in (_config(f"router-{mark}"), _config(f"router-{mark}", "\nlogging host 10.0.0.9\n!")):
         r = post_report(client, agent, _network_report(agent.agent_id, code, f"router-{mark}", config))
@@ -176,6 +238,14 @@ def _seed_site(client: Any, engine: Any, admin: dict[str, str], mark: str) -> Si
     site.ids["share_link"] = shared.json()["id"]
     site.ids["share_token"] = shared.json()["token"]
 
+    signed = inspection()
+    answer_all(client, admin, signed, fail={"offline_backup"})
+    r = client.post(
+        f"/api/v1/inspections/{signed['id']}/signoff", json={"signature_name": "Lê Văn A"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    site.ids["signed_inspection"] = signed["id"]
+
     open_insp = inspection()
     site.ids["inspection"] = open_insp["id"]
     item = next(
@@ -200,7 +270,9 @@ def _seed_site(client: Any, engine: Any, admin: dict[str, str], mark: str) -> Si
         site.ids["user"] = user.id
     with Session(engine) as s:
         site.ids["finding"] = s.exec(
-            select(Finding.id).where(Finding.device_id == site.ids["device"])
+            select(Finding.id).where(
+                Finding.device_id == site.ids["device"], Finding.check_id == "host.firewall.enabled"
+            )
         ).first()
         site.ids["action"] = s.exec(
             select(Action.id).where(Action.inspection_id == site.ids["published_inspection"])
@@ -231,6 +303,10 @@ def done_actions(engine: Any, inspection_id: int) -> int:
 
 def build_world(client: Any, engine: Any) -> World:
     principals: list[Principal] = []
+    # Publishing signs with the organisation's certificate; vulnerability data makes findings of WinRAR.
+    configure_signing(engine, client.app.state.settings.data_dir)
+    with session_scope(engine) as s:
+        vuln_data.import_paths(s, paths=[NVD_DIR, KEV_FILE])
     with session_scope(engine) as s:
         create_user(s, username="seed-admin", password=PASSWORD, role="admin")
     seed = client.post("/api/v1/auth/token", data={"username": "seed-admin", "password": PASSWORD})
@@ -253,4 +329,22 @@ def build_world(client: Any, engine: Any) -> World:
                 principals.append(
                     Principal(role, scope, username, user.id or 0, api, web, row.csrf_token or "")
                 )
-    return World(a=a, b=b, principals=principals)
+    world = World(a=a, b=b, principals=principals)
+    # The city's inspector leads the signed inspections: they and administrators may publish them.
+    with session_scope(engine) as s:
+        for site in (a, b):
+            signed = s.get(Inspection, site.ids["signed_inspection"])
+            assert signed is not None
+            signed.lead_username = world.principal(Role.INSPECTOR, "all").username
+            s.add(signed)
+    # A city administrator's subscription to site B's events: only its owner (and administrators of
+    # site B) may see or change it.
+    city_admin = world.principal(Role.ADMIN, "all")
+    made = client.post(
+        "/api/v1/notifications/subscriptions",
+        json={"event": "finding.opened", "channel": "email", "target": "ops-zqb@example.org", "site": b.code},
+        headers={"Authorization": f"Bearer {city_admin.api_token}"},
+    )
+    assert made.status_code == 201, made.text
+    b.ids["subscription"] = made.json()["id"]
+    return world

@@ -68,6 +68,8 @@ class Case:
     control: bool = True  # run the unscoped user as a positive control
     writes: bool = False  # a probe that changes things when an unscoped user sends it
     run: bool = True
+    # Objects of one owner (a notification subscription): unscoped users of other roles are limited too.
+    control_roles: tuple[Role, ...] | None = None
 
 
 def Obj(**kw: Any) -> Case:
@@ -78,8 +80,8 @@ def Act(expect: int = 404, **kw: Any) -> Case:
     return Case("act", expect=expect, **kw)
 
 
-def City(**kw: Any) -> Case:
-    return Case("city", expect=403, **kw)
+def City(expect: int = 403, **kw: Any) -> Case:
+    return Case("city", expect=expect, **kw)
 
 
 def List(**kw: Any) -> Case:
@@ -155,7 +157,7 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
         Obj(path={"device_id": "b.netdevice"}, params={"a": "b.version", "b": "b.version2"}, mark="logging"),
         Obj(path={"device_id": "a.netdevice"}, params={"a": "b.version", "b": "b.version2"}, control=False),
     ),
-    "GET /api/v1/devices/{device_id}/configs/{version_id}": (
+    "GET /api/v1/devices/{device_id}/configs/{version_id:int}": (
         Obj(path={"device_id": "b.netdevice"}),
         Obj(path={"device_id": "a.netdevice"}, control=False),
     ),
@@ -172,8 +174,8 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
     "PUT /api/v1/replacement/unit-costs": City(json={"desktop": 15000000}),
     "GET /api/v1/assets": (List(), List(params={"site": "b.code"})),
     "GET /api/v1/assets/report": List(),
-    "GET /api/v1/assets/{device_id}": Obj(),
-    "PUT /api/v1/assets/{device_id}": Act(json={"supplier": "changed"}),
+    "GET /api/v1/assets/{device_id:int}": Obj(),
+    "PUT /api/v1/assets/{device_id:int}": Act(json={"supplier": "changed"}),
     "POST /api/v1/assets/import": (
         Probe(content=IMPORT_CSV, mark="pc-zqb"),
         Probe(content=IMPORT_CSV_B, params={"apply": "true"}, mark="pc-zqb", writes=True),
@@ -195,6 +197,55 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
     "POST /api/v1/users/{user_id}/enable": Act(),
     "POST /api/v1/users/{user_id}/reset-password": (Act(), Act(path={"user_id": "admin-city"})),
     "GET /api/v1/audit": (List(), Obj(params={"site": "b.code"})),
+    "GET /api/v1/agents/ca.pem": Open(),
+    "GET /api/v1/agents/crl.pem": Open(),
+    "GET /api/v1/agents/me": Agent(),
+    "POST /api/v1/agents/rotate-key": Agent(),
+    "POST /api/v1/agents/certificate": Agent(),
+    "GET /api/v1/devices/{device_id}/history": Obj(),
+    "GET /api/v1/sites/{code}/changes": Obj(),
+    "POST /api/v1/findings/{finding_id}/resolve": Act(json={"note": "repaired on site, record 12"}),
+    "GET /api/v1/identity-conflicts": (
+        List(),
+        List(params={"status": "all"}),
+        List(params={"device_id": "b.device"}, mark=None),
+    ),
+    "GET /api/v1/identity-conflicts/{claim_id}": Obj(),
+    "POST /api/v1/identity-conflicts/{claim_id}/resolve": Act(json={"action": "keep_apart"}),
+    "POST /api/v1/devices/{device_id}/move": (
+        Act(json={"site": "a.code"}),
+        Act(404, path={"device_id": "a.device"}, json={"site": "b.code"}),  # "no site": not theirs
+    ),
+    "GET /api/v1/inspections/{inspection_id}/publication-preview": Obj(
+        path={"inspection_id": "b.signed_inspection"}
+    ),
+    "GET /api/v1/notifications/event-types": Own(),
+    "GET /api/v1/notifications/subscriptions": (
+        List(mark="ops-zqb", control_roles=(Role.ADMIN,)),
+        List(params={"all": "true"}, mark="ops-zqb", control_roles=(Role.ADMIN,)),
+    ),
+    "POST /api/v1/notifications/subscriptions": Act(
+        json={"event": "finding.opened", "channel": "email", "target": "x@example.org", "site": "b.code"}
+    ),
+    "PATCH /api/v1/notifications/subscriptions/{subscription_id}": Act(json={"enabled": False}),
+    "DELETE /api/v1/notifications/subscriptions/{subscription_id}": Act(),
+    "GET /api/v1/notifications/subscriptions/{subscription_id}/deliveries": Obj(
+        mark=None, control_roles=(Role.ADMIN,)
+    ),
+    "POST /api/v1/notifications/subscriptions/{subscription_id}/secret": Act(),
+    "POST /api/v1/notifications/subscriptions/{subscription_id}/test": Act(),
+    "GET /api/v1/openapi.json": Own(),
+    "GET /api/v1/search": (List(params={"q": "00:11:22:33:44:bb"}), List(params={"q": "SN-ZQB"})),
+    "POST /api/v1/sites": City(json={"code": "NEW-SITE", "name": "Xã mới"}),
+    "POST /api/v1/sites/merge": City(json={"source": "b.code", "target": "a.code"}),
+    "PUT /api/v1/sites/{code}": City(json={"name": "Phường đổi tên"}),
+    "GET /api/v1/software": (List(), List(params={"q": "ketoan"})),
+    "GET /api/v1/vulnerabilities": (
+        List(),
+        Obj(params={"site": "b.code"}),
+        List(params={"device_id": "b.device"}),
+    ),
+    "GET /api/v1/vulnerabilities/data": Own(),
     "GET /healthz": Open(),
     "GET /account/password": Own(),
     "POST /account/password": Own(data={**WRONG_CHANGE, "confirm_password": WRONG_CHANGE["new_password"]}),
@@ -270,6 +321,65 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
     "DELETE /api/v1/share-links/{link_id}": Act(),
     "GET /api/v1/published": List(),
     "GET /sites/{code}": Obj(),
+    "GET /.well-known/wardwatch-publishing-keys.pem": Open(),
+    "POST /csp-report": Open(),
+    "GET /docs": Own(),
+    "GET /redoc": Own(),
+    "GET /admin/identity": List(),
+    "POST /admin/identity/{claim_id}": Act(data={"action": "keep_apart"}),
+    "POST /devices/{device_id}/move": (
+        Act(data={"site": "a.code"}),
+        Act(path={"device_id": "a.device"}, data={"site": "b.code"}, expect=303),
+    ),
+    "GET /admin/signing-certificate": City(404),  # the organisation's: not even shown to a scoped admin
+    "GET /admin/sites": List(),
+    "POST /admin/sites": City(data={"code": "NEW-SITE", "name": "Xã mới"}),
+    "GET /admin/sites/merge": City(),
+    "POST /admin/sites/merge": City(data={"source": "b.code", "target": "a.code", "confirm": "a.code"}),
+    "GET /admin/sites/{code}": Obj(),
+    "POST /admin/sites/{code}": City(data={"name": "Phường đổi tên"}),
+    "GET /admin/vulnerabilities/unmapped": List(),
+    "POST /admin/vulnerabilities/unmapped": City(
+        data={"name": "Ketoan zqb 2024", "source": "registry", "product_id": "rarlab:winrar"}
+    ),
+    "GET /certificates/table": (List(), Obj(params={"site": "b.code"})),
+    "GET /devices": (List(), Obj(params={"site": "b.code"})),
+    "GET /devices/{device_id}/checks": Obj(),
+    "GET /devices/{device_id}/hardware": Obj(),
+    "GET /devices/{device_id}/history": Obj(),
+    "GET /devices/{device_id}/vulnerabilities": Obj(mark="rarlab"),
+    "GET /sites/{code}/changes": Obj(),
+    "POST /findings/{finding_id}/resolve": Act(data={"note": "repaired on site, record 12"}),
+    "GET /export/devices.{fmt}": (List(), Obj(params={"site": "b.code"})),
+    "GET /export/findings.{fmt}": List(),
+    "GET /export/certificates.{fmt}": List(),
+    "GET /export/software.{fmt}": List(),
+    "GET /export/assets.{fmt}": List(),
+    "GET /export/audit.{fmt}": List(),
+    "GET /export/devices/{device_id}/software.{fmt}": Obj(),
+    "GET /inspections/{inspection_id}/publish": Obj(path={"inspection_id": "b.signed_inspection"}),
+    "GET /inspections/{inspection_id}/publish/preview.pdf": Obj(
+        path={"inspection_id": "b.signed_inspection"}, mark=None
+    ),
+    "GET /notifications": (
+        List(mark="ops-zqb", control_roles=(Role.ADMIN,)),
+        List(params={"all": "1"}, mark="ops-zqb", control_roles=(Role.ADMIN,)),
+    ),
+    "POST /notifications": Act(
+        data={"event": "finding.opened", "channel": "email", "target": "x@example.org", "site": "b.code"},
+        expect=422,
+    ),
+    "GET /notifications/{subscription_id}": Obj(control_roles=(Role.ADMIN,), mark="ops-zqb"),
+    "POST /notifications/{subscription_id}/toggle": Act(),
+    "POST /notifications/{subscription_id}/delete": Act(),
+    "POST /notifications/{subscription_id}/test": Act(),
+    "POST /notifications/{subscription_id}/secret": Act(),
+    "GET /planning/register": List(),
+    "GET /search": (List(params={"q": "00:11:22:33:44:bb"}), List(params={"q": "SN-ZQB"})),
+    "GET /software": (List(), List(params={"q": "ketoan"})),
+    "GET /vulnerabilities": (List(), Obj(params={"site": "b.code"})),
+    "GET /vulnerabilities/cve/{cve_id}": List(),
+    "GET /vulnerabilities/export.{fmt}": List(),
 }
 
 # A path parameter's name says which of B's objects fills it.
@@ -288,6 +398,9 @@ PATH_KINDS = {
     "slug": "b.slug",
     "name": "b.slug",
     "version_id": "b.version",
+    "claim_id": "b.claim",
+    "subscription_id": "b.subscription",
+    "cve_id": "CVE-2023-38831",
     "fmt": "csv",
 }
 WRITES = ("act", "city")
@@ -382,8 +495,9 @@ def _value(token: Any, world: World, who: Principal | None) -> Any:
 
 def _url(key: str, case: Case, world: World, who: Principal | None) -> tuple[str, str]:
     method, path = key.split(" ", 1)
-    for name in [p[1:-1] for p in path.split("/") if p.startswith("{")] + ["fmt"]:
-        pattern = "{" + name + "}"
+    for param in [p[1:-1] for p in path.split("/") if p.startswith("{")] + ["fmt"]:
+        name = param.split(":")[0]  # {device_id:int}: the name before the convertor
+        pattern = "{" + param + "}"
         if pattern in path:
             path = path.replace(pattern, str(_value(case.path.get(name, PATH_KINDS[name]), world, who)))
     if ".{fmt}" in key:  # e.g. /planning/plan.{fmt}
@@ -462,11 +576,17 @@ def _echoed(case: Case, world: World, who: Principal | None, url: str) -> list[s
     return sorted({s for s in sent if len(s) >= 3}, key=len, reverse=True)
 
 
-def _shows(answer: Any, mark: str, echoed: list[str] = ()) -> bool:  # type: ignore[assignment]
+def _shown(answer: Any, mark: str, echoed: list[str] = ()) -> str:  # type: ignore[assignment]
+    """Where the answer shows ``mark`` (what the caller sent aside), or ""."""
     body = answer.content.decode("utf-8", "replace").lower()
     for value in echoed:
         body = body.replace(value.lower(), "")
-    return mark.lower() in body
+    at = body.find(mark.lower())
+    return "" if at < 0 else body[max(0, at - 160) : at + 60]
+
+
+def _shows(answer: Any, mark: str, echoed: list[str] = ()) -> bool:  # type: ignore[assignment]
+    return bool(_shown(answer, mark, echoed))
 
 
 def check_case(setup: Setup, key: str, case: Case) -> None:
@@ -479,7 +599,9 @@ def check_case(setup: Setup, key: str, case: Case) -> None:
     if kind == "public":
         principals.append(None)
     for who in principals:
-        scoped = who is not None and who.scope == "a"
+        scoped = who is not None and (
+            who.scope == "a" or (case.control_roles is not None and who.role not in case.control_roles)
+        )
         name = who.name if who else "anonymous"
         if kind == "roles" and who is not None and who.role not in roles:
             answer = call(client, key, case, world, who)
@@ -498,16 +620,19 @@ def check_case(setup: Setup, key: str, case: Case) -> None:
         answer = call(client, key, case, world, who)
         status = answer.status_code
         limited = scoped or (who is None and case.kind in ("obj", "list"))
+        # An unscoped user outside ``control_roles`` may see site B itself, not the owner's object.
+        outsider = who is not None and who.scope == "all" and case.control_roles is not None
+        hidden = str(_value(case.mark, world, who)) if outsider else MARK_B
         if case.kind in ("obj", "act", "city") and limited:
             if status != case.expect:
                 problems.append(f"{name}: got {status}, expected {case.expect}")
-            elif _shows(answer, MARK_B, _echoed(case, world, who, str(answer.request.url.path))):
+            elif _shows(answer, hidden, _echoed(case, world, who, str(answer.request.url.path))):
                 problems.append(f"{name}: the refusal names site B's objects: {answer.text[:300]}")
         elif case.kind in ("list", "probe", "own") and limited or case.kind == "own":
             if status >= 500 or status in (401, 403, 404, 422):
                 problems.append(f"{name}: got {status}: {answer.text[:200]}")
-            elif _shows(answer, MARK_B, _echoed(case, world, who, str(answer.request.url.path))):
-                problems.append(f"{name}: the answer shows site B's objects ({MARK_B})")
+            elif shown := _shown(answer, hidden, _echoed(case, world, who, str(answer.request.url.path))):
+                problems.append(f"{name}: the answer shows site B's objects ({hidden}): ...{shown}...")
         elif case.control and case.kind in ("obj", "list", "probe"):
             mark = _value(case.mark, world, who) if case.mark else None
             if status >= 300:
@@ -592,6 +717,14 @@ PG_KEYS = [
     "GET /published/{name}",
     "GET /admin/audit",
     "GET /sites/{code}",
+    "GET /api/v1/identity-conflicts",
+    "POST /api/v1/identity-conflicts/{claim_id}/resolve",
+    "GET /api/v1/notifications/subscriptions",
+    "GET /api/v1/search",
+    "GET /api/v1/software",
+    "GET /api/v1/vulnerabilities",
+    "GET /api/v1/devices/{device_id}/history",
+    "POST /api/v1/sites/merge",
 ]
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
+from collector.api.deps import AdminUser, AnyUser, CityAdmin, DbSession, Principal
 from collector.api.params import Id
 from collector.reports.document import Column, Document, Table, to_csv, to_xlsx
 from collector.reports.spreadsheet import safe_cell
@@ -210,7 +210,7 @@ def unmapped_page(
 @router.post("/admin/vulnerabilities/unmapped")
 def map_unmapped(
     request: Request,
-    user: AdminUser,
+    user: CityAdmin,  # the map is the same for every site: only an administrator of every site
     session: DbSession,
     name: str = Form("", max_length=300),
     source: str = Form("", max_length=16),
@@ -218,11 +218,6 @@ def map_unmapped(
 ) -> Response:
     _ = translator_for(request)
     back = "/admin/vulnerabilities/unmapped"
-    if user.site_ids is not None:
-        # The map is the same for every site: only an administrator of every site changes it.
-        return flash(
-            redirect(back), _("Only an administrator of every site can change the mapping."), "error"
-        )
     try:
         devices = vulns.map_name(
             session, source=source, name=name, product_id=product_id, actor=user.username
