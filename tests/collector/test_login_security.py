@@ -113,11 +113,10 @@ def test_unknown_agent_keys_are_counted_per_address(client: Any, app: Any) -> No
 # --- a real server: proxy headers and the access log ---------------------------------------------
 
 
-def _serve(app: Any, forwarded_allow_ips: str | None) -> Iterator[str]:
+def _serve(app: Any) -> Iterator[str]:
+    """The app under uvicorn as ``serve`` runs it (uvicorn's own proxy handling off: the app decides)."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="info", **uvicorn_options(forwarded_allow_ips)
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", **uvicorn_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -132,11 +131,19 @@ def _serve(app: Any, forwarded_allow_ips: str | None) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def sqlite_app(sqlite_url: str, tmp_path: Path) -> Iterator[Any]:
-    app = create_app(CollectorSettings(database_url=sqlite_url, data_dir=tmp_path / "data"))
+def _sqlite_app(sqlite_url: str, tmp_path: Path, forwarded_allow_ips: str = "") -> Any:
+    settings = CollectorSettings(
+        database_url=sqlite_url, data_dir=tmp_path / "data", forwarded_allow_ips=forwarded_allow_ips
+    )
+    app = create_app(settings)
     with session_scope(app.state.engine) as s:
         create_user(s, username="root", password=PASSWORD, role="admin")
+    return app
+
+
+@pytest.fixture
+def sqlite_app(sqlite_url: str, tmp_path: Path) -> Iterator[Any]:
+    app = _sqlite_app(sqlite_url, tmp_path)
     yield app
     app.state.engine.dispose()
 
@@ -149,11 +156,12 @@ def _failed_from(app: Any) -> set[str | None]:
 
 @pytest.mark.parametrize(("trusted", "seen"), [(None, "127.0.0.1"), ("127.0.0.1", "192.0.2.77")])
 def test_a_forwarded_for_header_counts_only_from_a_configured_proxy(
-    sqlite_app: Any, trusted: str | None, seen: str
+    sqlite_url: str, tmp_path: Path, trusted: str | None, seen: str
 ) -> None:
     """Before: X-Forwarded-For from 127.0.0.1 was believed by default, so the per-address throttle and
     the audit log's addresses could be forged by anything on the machine."""
-    for base in _serve(sqlite_app, trusted):
+    sqlite_app = _sqlite_app(sqlite_url, tmp_path, trusted or "")
+    for base in _serve(sqlite_app):
         r = httpx.post(
             f"{base}/api/v1/auth/token",
             data={"username": "root", "password": "spoofed-guess-1"},
@@ -161,6 +169,7 @@ def test_a_forwarded_for_header_counts_only_from_a_configured_proxy(
         )
         assert r.status_code == 401
     assert _failed_from(sqlite_app) == {seen}
+    sqlite_app.state.engine.dispose()
 
 
 def test_share_tokens_do_not_reach_the_access_log(sqlite_app: Any) -> None:
@@ -172,7 +181,7 @@ def test_share_tokens_do_not_reach_the_access_log(sqlite_app: Any) -> None:
             seen.append(record.getMessage())
 
     token = "wwl_SeCrEt-share-token-value"
-    for base in _serve(sqlite_app, None):
+    for base in _serve(sqlite_app):
         keep = Keep()
         logging.getLogger("uvicorn.access").addHandler(keep)
         try:

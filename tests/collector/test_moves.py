@@ -16,6 +16,7 @@ from collector.models.findings import Finding
 from collector.models.inspections import Inspection
 from collector.models.lan import LanHost
 from collector.models.netdevices import ManagedNetDevice
+from collector.models.snapshots import SiteDaily
 from collector.services import moves
 from inventory.report import CheckResult, CheckStatus, NetworkDeviceIdentity, Report, Subject, utcnow
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
@@ -37,6 +38,10 @@ def test_every_table_that_names_a_device_and_a_site_follows_the_device_or_is_lis
         "device_tls_endpoint",
         "device_signed_document",
         "change_event",
+        "device_software",
+        "device_address",
+        "vuln_hit",
+        "vuln_unmapped",
     }
     assert {"lan_scan", "lan_host", "identity_conflict"} == moves.STAY_WITH_SITE
 
@@ -66,6 +71,10 @@ def test_an_admin_moves_a_device_with_its_findings_and_the_agent_follows(client,
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "device.move")).one()
     assert event.actor == "adm-ab" and event.detail["from"] == "A01" and event.detail["to"] == "B01"
     assert event.detail["reason"] == "PC chuyển về xã B"
+    # The overview reads today's snapshots: both sites were recorded again by the move.
+    with Session(engine) as s:
+        today = {d.site_id: d.devices for d in s.exec(select(SiteDaily)).all()}
+    assert today == {_site_id(engine, "A01"): 0, b: 1}
     assert client.get(f"/api/v1/devices/{device_id}", headers=viewer_b).status_code == 200
     assert client.get(f"/api/v1/devices/{device_id}", headers=only_a).status_code == 404
     # The agent moved with its PC: its next report updates the device in its new site.
