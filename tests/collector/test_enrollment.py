@@ -16,7 +16,7 @@ from collector.models.core import Agent, AuditEvent, EnrollSecret
 from collector.models.types import utcnow
 from collector.security import token_hash
 from collector.services.enrollment import create_enroll_secret
-from tests.helpers import host_report, post_report, seed_site, user_token
+from tests.helpers import PASSWORD, host_report, post_report, seed_site, user_token
 
 
 def _enroll(client, secret: str):  # type: ignore[no-untyped-def]
@@ -75,7 +75,7 @@ def _login_get(client, path: str) -> str:  # type: ignore[no-untyped-def]
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)  # type: ignore[union-attr]
     r = client.post(
         "/login",
-        data={"username": "adm", "password": "correct horse battery", "csrf_token": csrf, "next": "/"},
+        data={"username": "adm", "password": PASSWORD, "csrf_token": csrf, "next": "/"},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
