@@ -7,9 +7,11 @@ cursor comes back. Errors in ``sort``/``cursor``/filters are 400s that say what 
 
 from __future__ import annotations
 
+import re
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request, Response
+from fastapi import HTTPException, Query, Request, Response
 
 from collector.services.errors import ServiceError
 from collector.services.paging import Page
@@ -27,3 +29,10 @@ def set_page_headers(request: Request, response: Response, page: Page) -> None:
 
 def bad_request(exc: ServiceError) -> HTTPException:
     return HTTPException(exc.status_code, str(exc))
+
+
+def sort_query(table: Any) -> Any:
+    """The ``sort`` parameter of a table's list: one of its sort keys, ``-key`` for descending."""
+    names = table.sorting.names()
+    pattern = r"^\s*[-+]*(" + "|".join(re.escape(n) for n in names) + r")\s*$"
+    return Query(None, pattern=pattern, description=f"{', '.join(names)}; -x: descending")

@@ -17,9 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.helpers import LiveServer, enroll, host_report, post_report, seed_site, user_token
+from collector.db import session_scope
+from collector.services.users import create_user
+from tests.helpers import PASSWORD, LiveServer, enroll, host_report, post_report, seed_site, user_token
 
 # Bounded for CI; a deeper hunt: WARDWATCH_SCHEMATHESIS="EXAMPLES SECONDS SEED", e.g. "25 300 7".
 _DEEP = os.environ.get("WARDWATCH_SCHEMATHESIS", "").split()
@@ -29,20 +32,41 @@ MAX_EXAMPLES, MAX_SECONDS, SEED = (int(v) for v in _DEEP) if len(_DEEP) == 3 els
 # What JSON Schema cannot say, refused with 400 and the reason, which the positive-data check counts as
 # "valid data rejected": the CSV import's body is "text/csv with a header naming a serial or an
 # asset-tag column" (English or Vietnamese names, any delimiter Excel writes); an asset's purchase date
-# is not in the future.
+# is not in the future; a password follows the password policy (not the username, not a common one)
+# and a change needs the current one; a subscription's target is what its channel sends to (an e-mail
+# address, an http(s) URL) and its event one the collector knows; a merge names two different sites.
+# A report's contract (``wardwatch schema``: time window, per-report bounds) is larger than the
+# document's "an object": its refusals are 400 and 422.
 CONFIG = """
 [[operations]]
-include-path-regex = '^/api/v1/assets/(import|[{]device_id[}])$'
+include-path-regex = '^/api/v1/(assets/(import|[{]device_id[}])|me/password|users|sites/merge)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429]
+
+# A page cursor is what the previous page's X-Next-Cursor said; any other text is refused with 400.
+[[operations]]
+include-path-regex = '^/api/v1/(findings|devices|certificates|software|notifications/subscriptions)$'
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429]
+
+[[operations]]
+include-path-regex = '^/api/v1/reports$'
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429]
+
+# A user's account routes act on a user made for the fuzzing: on the administrator's own account a
+# reset would demand a new password, and every later request would be refused until then.
+[[operations]]
+include-path-regex = '^/api/v1/users/[{]user_id[}]'
+parameters = { user_id = TARGET_USER }
 """
 
 
-def schemathesis(url: str, token: str, workdir: Path, *filters: str) -> subprocess.CompletedProcess[str]:
+def schemathesis(
+    url: str, document: Path, token: str, target_user: int, workdir: Path, *filters: str
+) -> subprocess.CompletedProcess[str]:
     st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
     config = workdir / "schemathesis.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(CONFIG.replace("TARGET_USER", str(target_user)), encoding="utf-8")
     cmd = [
-        st, "--config-file", str(config), "run", f"{url}/api/v1/openapi.json",
+        st, "--config-file", str(config), "run", str(document), "--url", url,
         "--checks", "all",
         "--max-examples", str(MAX_EXAMPLES),
         "--max-time", str(MAX_SECONDS),
@@ -62,17 +86,31 @@ def seeded(app, client):  # type: ignore[no-untyped-def]
     agent = enroll(client, seed_site(app.state.engine))
     assert post_report(client, agent, host_report(agent.agent_id)).status_code == 202
     admin = user_token(client, app.state.engine, username="admin", role="admin")
-    return admin["Authorization"].split()[1], agent.key
+    with session_scope(app.state.engine) as session:
+        target = create_user(session, username="fuzz-target", password=PASSWORD, role="viewer")
+        target_id = target.id or 0
+    return admin["Authorization"].split()[1], agent.key, target_id
 
 
 def test_the_openapi_document_tells_the_truth(app, seeded, tmp_path):
     pytest.importorskip("schemathesis")
-    admin, agent = seeded
+    admin, agent, target_user = seeded
     with LiveServer(app) as url:
+        # The document is for logged-in users (an agent's key does not open it): read as the admin.
+        fetched = httpx.get(f"{url}/api/v1/openapi.json", headers={"Authorization": f"Bearer {admin}"})
+        assert fetched.status_code == 200, fetched.text
+        document = tmp_path / "openapi.json"
+        document.write_bytes(fetched.content)
         runs = {
-            "as an administrator": schemathesis(url, admin, tmp_path, "--exclude-path", "/api/v1/reports"),
-            "as an agent": schemathesis(url, agent, tmp_path, "--include-path", "/api/v1/reports"),
+            "as an administrator": schemathesis(
+                url, document, admin, target_user, tmp_path, "--exclude-path", "/api/v1/reports"
+            ),
+            "as an agent": schemathesis(
+                url, document, agent, target_user, tmp_path, "--include-path", "/api/v1/reports"
+            ),
         }
+    for who, run in runs.items():  # the whole report, for reading (pytest --basetemp=DIR keeps it)
+        (tmp_path / f"report {who}.txt").write_text(run.stdout + run.stderr, encoding="utf-8")
     failed = {who: run for who, run in runs.items() if run.returncode != 0}
     report = "\n\n".join(
         f"--- {who} ---\n{run.stdout[-12000:]}\n{run.stderr[-2000:]}" for who, run in failed.items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from collector.api.deps import AuthedAgent, DbSession, Public, Settings
+from collector.api.openapi import success
 from collector.api.schemas import CertificateIssued, CertificateRequest, EnrollRequest, EnrollResponse
 from collector.models.core import Agent
 from collector.services import agent_certs, throttle
@@ -90,7 +91,12 @@ def renew_certificate(
     )
 
 
-@router.get("/agents/ca.pem", dependencies=[Public])
+@router.get(
+    "/agents/ca.pem",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/x-pem-file"),
+)
 def ca_certificate(settings: Settings) -> Response:
     """The agent CA's certificate: what a reverse proxy trusts for agents' client certificates."""
     from collector import agent_ca
@@ -100,7 +106,12 @@ def ca_certificate(settings: Settings) -> Response:
     )
 
 
-@router.get("/agents/crl.pem", dependencies=[Public])
+@router.get(
+    "/agents/crl.pem",
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/pkix-crl"),
+)
 def crl(session: DbSession, settings: Settings) -> Response:
     """Revoked agent certificates (PEM CRL, valid one day): for a proxy that verifies agents."""
     return Response(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
-from collector.api.paging import set_page_headers
+from collector.api.paging import set_page_headers, sort_query
 from collector.api.params import OptionalIdQuery
 from collector.services import certificates as svc
 from collector.services.errors import ServiceError
@@ -61,7 +61,7 @@ def certificates(
     role: Literal["signing", "ca", "tls"] | None = None,
     device_id: OptionalIdQuery = None,
     q: str | None = Query(None, description="Text in the holder or issuer, or a serial in hex."),
-    sort: str | None = Query(None, description="expires, holder, issuer, device, site; -x: descending"),
+    sort: str | None = sort_query(CERTIFICATES),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
     limit: int = Query(1000, ge=1, le=1000),
 ) -> list[CertificatePublic]:

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from checks.catalog import load_catalog
 from collector.api.deps import AnyUser, DbSession, StaffUser
-from collector.api.paging import set_page_headers
+from collector.api.paging import set_page_headers, sort_query
 from collector.api.params import Id, OptionalIdQuery, iso_text
 from collector.localtime import LOCAL_TZ, end_of_day
 from collector.models.core import Device, Site
@@ -150,9 +150,7 @@ def list_findings(
     ),
     check: str | None = None,
     q: str | None = Query(None, description="Text in the check id, evidence, target or hostname."),
-    sort: str | None = Query(
-        None, description="severity, first_seen, due, device, site, check; -x: descending"
-    ),
+    sort: str | None = sort_query(FINDINGS),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
     limit: int = Query(500, ge=1, le=1000),
 ) -> list[dict[str, Any]]:

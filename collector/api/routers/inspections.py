@@ -251,7 +251,10 @@ def _may_publish(session: Session, inspection_id: int, user: Principal) -> Inspe
     return insp
 
 
-@router.get("/inspections/{inspection_id}/publication-preview")
+@router.get(
+    "/inspections/{inspection_id}/publication-preview",
+    responses={409: {"description": "the inspection is not signed off (or already published)"}},
+)
 def publication_preview(
     inspection_id: Id, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:

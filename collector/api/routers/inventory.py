@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from collector.api.deps import AnyUser, DbSession, Settings
-from collector.api.paging import bad_request, set_page_headers
+from collector.api.paging import bad_request, set_page_headers, sort_query
 from collector.api.params import Id, OptionalIdQuery
 from collector.api.schemas import (
     CheckResultPublic,
@@ -76,7 +76,7 @@ def devices(
     software: str | None = Query(None, description="A program name, or name OP version: winrar<6.23"),
     package: OptionalIdQuery = None,
     silent: bool = Query(False, description="Only devices silent longer than the stale threshold."),
-    sort: str | None = Query(None, description="hostname, site, last_report, serial, kind; -x: descending"),
+    sort: str | None = sort_query(DEVICES),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
     limit: int = Query(500, ge=1, le=1000),
 ) -> list[DevicePublic]:

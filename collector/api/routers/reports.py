@@ -31,6 +31,15 @@ router = APIRouter(tags=["reports"])
     "/reports",
     status_code=202,
     response_model=ReportAccepted,
+    # The route reads its body itself (after the agent's key is checked); the report's full contract
+    # is ``wardwatch schema`` (JSON Schema), gzip-encoded or plain.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One report (JSON), gzip-encoded or plain; see `wardwatch schema`.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
     responses={
         400: {"description": "not JSON, not UTF-8, or not valid gzip"},
         403: {

@@ -13,6 +13,8 @@ from collector.api.deps import AnyUser, DbSession
 from collector.services import search as svc
 from collector.services.errors import ServiceError
 
+# At least two characters besides spaces (spaces are folded), and no NUL (no database stores one).
+TWO_CHARACTERS = r"^\s*[^\s\x00][^\x00]*[^\s\x00]\s*$"
 router = APIRouter(tags=["search"])
 
 Kind = Literal["device", "network_device", "software", "certificate"]
@@ -50,7 +52,13 @@ class SearchResponse(BaseModel):
 def search(
     user: AnyUser,
     session: DbSession,
-    q: str = Query(..., max_length=svc.MAX_LENGTH, description="Text, or name OP version (winrar<6.23)."),
+    q: str = Query(
+        ...,
+        min_length=svc.MIN_LENGTH,
+        max_length=svc.MAX_LENGTH,
+        pattern=TWO_CHARACTERS,
+        description="Text, or name OP version (winrar<6.23).",
+    ),
     kind: list[Kind] | None = Query(None, description="Only these kinds (repeatable)."),
     limit: int = Query(20, ge=1, le=200, description="At most this many hits per kind."),
 ) -> SearchResponse:

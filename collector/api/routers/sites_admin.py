@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from collector.api.deps import AdminUser, DbSession, Principal
 from collector.services import site_admin
 from collector.services.errors import ServiceError
+from collector.services.sites import CODE_RE
 
 router = APIRouter(tags=["sites"])
 
@@ -15,7 +16,7 @@ router = APIRouter(tags=["sites"])
 class SiteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(min_length=1, max_length=64, pattern=CODE_RE.pattern)
     name: str = Field(min_length=1, max_length=255)
     address: str | None = Field(default=None, max_length=500)
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from collector.api.deps import AnyUser, DbSession
-from collector.api.paging import set_page_headers
+from collector.api.paging import set_page_headers, sort_query
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
 from collector.services.tables.software import TABLE as SOFTWARE
@@ -32,7 +32,7 @@ def software(
     q: str | None = Query(None, description="A name (part of), or name OP version: winrar<6.23"),
     site: str | None = None,
     group: str | None = None,
-    sort: str | None = Query(None, description="name, version, publisher; -x: descending"),
+    sort: str | None = sort_query(SOFTWARE),
     cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
     limit: int = Query(200, ge=1, le=1000),
 ) -> list[SoftwarePublic]:

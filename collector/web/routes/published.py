@@ -136,7 +136,12 @@ def public_key(request: Request) -> Response:
     return Response(key.public_pem(), media_type="application/x-pem-file")
 
 
-@router.get(WELL_KNOWN_KEYRING_PATH, dependencies=[Public])
+@router.get(
+    WELL_KNOWN_KEYRING_PATH,
+    dependencies=[Public],
+    response_class=Response,
+    responses=success("application/x-pem-file"),
+)
 def public_keys(request: Request) -> Response:
     """Every publishing key the collector ever used (current and retired): old reports verify forever."""
     return Response(keyring_pem(request.app.state.settings.data_dir), media_type="application/x-pem-file")
