@@ -101,7 +101,8 @@ def user_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """List the users: name, role, sites, and whether each is disabled or locked out."""
+    """List the users: name, role, sites, and whether each is disabled (failed logins only slow an
+    address and name down: nobody is locked out)."""
     import json
 
     from collector.services.errors import ServiceError
@@ -116,7 +117,6 @@ def user_list(
                     "role": r.user.role,
                     "sites": r.site_codes,
                     "disabled": r.user.disabled,
-                    "locked": r.locked,
                 }
                 for r in list_users(session)
             ]
@@ -128,7 +128,7 @@ def user_list(
     width = max([len(r["username"]) for r in rows] + [8])
     typer.echo(f"{'USERNAME'.ljust(width)}  {'ROLE':10}  {'STATE':8}  SITES")
     for r in rows:
-        state = "disabled" if r["disabled"] else "locked" if r["locked"] else "active"
+        state = "disabled" if r["disabled"] else "active"
         sites = ",".join(r["sites"]) or "all"
         typer.echo(f"{r['username'].ljust(width)}  {r['role']:10}  {state:8}  {sites}")
     typer.echo(f"{len(rows)} users")

@@ -239,7 +239,7 @@ def test_user_list_and_passwd(tmp_path: Path):
 
     for args, stdin, message in (
         (["nobody"], "long enough pw\n", "no user 'nobody'"),
-        (["lan"], "short\n", "at least 8 characters"),
+        (["lan"], "short\n", "at least 12 characters"),
         (["lan"], "", "no password on standard input"),
         (["lan"], "\n", "the new password is empty"),
     ):

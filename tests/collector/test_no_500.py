@@ -24,8 +24,13 @@ def world(client, app):  # type: ignore[no-untyped-def]
     "template",
     [
         "/api/v1/audit?offset={n}",
-        "/api/v1/devices?offset={n}",
-        "/api/v1/findings?offset={n}",
+        "/api/v1/devices?package={n}",
+        "/api/v1/devices/{n}/history",
+        "/api/v1/devices/{device}/history?offset={n}",
+        "/api/v1/identity-conflicts/{n}",
+        "/api/v1/identity-conflicts?device_id={n}",
+        "/api/v1/notifications/subscriptions/{n}/deliveries",
+        "/api/v1/vulnerabilities?device_id={n}",
         "/api/v1/findings?device={n}",
         "/api/v1/devices/{n}",
         "/api/v1/devices/{n}/reports",
@@ -41,6 +46,10 @@ def world(client, app):  # type: ignore[no-untyped-def]
         "/devices/{n}",
         "/findings/{n}",
         "/inspections/{n}",
+        "/devices/{n}/history",
+        "/devices/{n}/checks",
+        "/notifications/{n}",
+        "/export/devices/{n}/software.csv",
     ],
 )
 def test_ids_and_offsets_past_the_database_range_are_a_422(client, world, template):

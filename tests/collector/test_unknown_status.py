@@ -36,5 +36,8 @@ def test_unknown_counts_as_not_passed_and_is_shown(client, app) -> None:  # type
     client.cookies.clear()
     login(client, "tech-web")
     page = client.get(f"/devices/{device_id}")
-    assert "Không xác định (không quan sát được)" in page.text
     assert "1 không xác định, tính là không đạt" in page.text
+    # The checks tab counts and lists it under its own name, after the failures.
+    checks = client.get(f"/devices/{device_id}/checks").text
+    assert "Không xác định (không quan sát được)" in checks
+    assert f'href="/devices/{device_id}/checks?status=unknown"' in checks

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from collector.models.findings import Finding
 from collector.models.inspections import Inspection
+from collector.reports.layout import Issuer
 from inventory.facts import SystemFacts
 from inventory.report import CheckResult, CheckStatus
 from tests.helpers import enroll, host_report, post_report, seed_site
@@ -167,6 +168,13 @@ def test_names_and_dates_follow_vietnam_time(client: Any, app: Any, seeded: Any)
     insp = _signed_inspection(client, seeded.inspector)
     with Session(app.state.engine) as s:
         row = s.get(Inspection, insp["id"])
-        pub = publish(s, row, data_dir=app.state.settings.data_dir, actor="lan.nguyen", now=late)  # type: ignore[arg-type]
+        pub = publish(
+            s,
+            row,  # type: ignore[arg-type]
+            data_dir=app.state.settings.data_dir,
+            actor="lan.nguyen",
+            issuer=Issuer.from_settings(app.state.settings),
+            now=late,
+        )
         s.commit()
         assert re.fullmatch(r"p01-20260302-[0-9a-f]{8}", pub.slug), pub.slug

@@ -15,7 +15,7 @@ from collector.models.snapshots import SiteDaily
 from collector.services import snapshots
 from inventory.report import CheckResult, CheckStatus
 from tests.console.world import CHECKS, PCS, City
-from tests.helpers import enroll, host_report, post_report
+from tests.helpers import host_report, post_report
 
 
 def rows(html: str) -> list[tuple[str, str]]:
@@ -122,14 +122,12 @@ def _report(city: City, agent: Any, failing: set[str]) -> None:
 
 def test_trends_come_from_the_daily_snapshots(city: City) -> None:
     from collector.db import session_scope
-    from collector.services.enrollment import create_enroll_secret
 
     with session_scope(city.engine) as s:
         site_id = s.exec(select(Site.id).where(Site.code == "X03")).one()
-        secret = create_enroll_secret(s, site_code="X03")
         # 95 days ago X03 stood as it stands now (1 check of 4 failing): 75 %.
         snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=95))
-    agent = enroll(city.client, secret, "pc-x03-motcua")
+    agent = city.agents["pc-x03-motcua"]  # the PC's own agent (another would be an identity conflict)
     _report(city, agent, failing=set())  # everything passes: 100 %
     with session_scope(city.engine) as s:
         snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=40))

@@ -126,6 +126,7 @@ class City:
     client: Any
     engine: Any
     devices: dict[str, int] = field(default_factory=dict)  # hostname -> id
+    agents: dict[str, Any] = field(default_factory=dict)  # hostname -> its enrolled agent
     admin: dict[str, str] = field(default_factory=dict)  # bearer headers
     viewer_p01: dict[str, str] = field(default_factory=dict)
     router_id: int = 0
@@ -181,6 +182,7 @@ def build(client: Any, engine: Any) -> City:
         answer = post_report(client, agent, report)
         assert answer.status_code == 202, answer.text
         city.devices[hostname] = answer.json()["device_id"]
+        city.agents[hostname] = agent
     # Enrolled, never reported: a silent agent in X03.
     enroll(client, secrets["X03"], "pc-x03-silent")
     # A router polled by the commune's PC (a network device report).

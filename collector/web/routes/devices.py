@@ -34,7 +34,7 @@ DEVICE_TABS = [
     (30, "Software", "/devices/{id}/software", EVERYONE),
     (35, "Checks", "/devices/{id}/checks", EVERYONE),
 ]
-CHECK_STATUSES = ("fail", "error", "pass", "not_applicable", "skipped")
+CHECK_STATUSES = ("fail", "unknown", "error", "pass", "not_applicable", "skipped")
 
 
 def _device(session: Any, device_id: int, user: Principal) -> Device:
