@@ -84,8 +84,11 @@ def test_web_refusals_say_why_and_revoke_works_for_the_claimants_admin(client, a
 def test_device_move_form_and_site_pages_for_scoped_and_city_admins(client, app):
     owner, _forger, device, _flagged = _forged(client, app)
     web_login(client, "adm-b")
-    page = client.get(f"/devices/{device}").text
-    assert 'action="/devices/' in page and 'value="A01"' not in page  # no site to move to in its scope
+    shown = client.get(f"/devices/{device}")
+    page = shown.text
+    # Its device, but no site to move it to within its scope: no move form, and never A01.
+    assert shown.status_code == 200 and "pc-b" in page
+    assert 'id="device-move"' not in page and 'value="A01"' not in page
     sites = client.get("/admin/sites").text
     assert "B01" in sites and "A01" not in sites and 'action="/admin/sites"' not in sites
     token = csrf(client, "/admin/sites")

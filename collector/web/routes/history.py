@@ -17,7 +17,7 @@ from collector.models.core import Site
 from collector.models.history import ChangeCategory
 from collector.services import console
 from collector.services import history as svc
-from collector.services.devices import get_device, site_in_scope
+from collector.services.devices import device_reports, get_device, site_in_scope
 from collector.services.errors import NotFound, ServiceError
 from collector.services.findings import resolve_by_user
 from collector.services.history_text import describe
@@ -32,6 +32,7 @@ from collector.web.setup import (
     translator_for,
 )
 
+REPORTS_SHOWN = 100
 router = APIRouter(include_in_schema=False)
 
 EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
@@ -115,6 +116,8 @@ def device_history(
         "site": console.site_of(session, device.site_id),
         "tabs": device_tabs(user, device_id),
         **_page_context(request, rows, number, {"category": cat or "", "suspicious": "1" if only else ""}),
+        # When we last heard from it, and what kind of report (under the changes' first page).
+        "reports": device_reports(session, device_id, limit=REPORTS_SHOWN) if number == 1 else None,
     }
     return render(request, "history_device.html", context)
 
