@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import shot
+from playwright.sync_api import expect
 
 from tests.console.world import PASSWORD, City, build
 
@@ -216,12 +217,13 @@ def test_device_page_in_tabs(console: Console, new_page: Any) -> None:
         log_in(page, console, "tech")
         page.goto(f"{console.url}/devices/{console.city.devices['pc-x02-motcua']}")
         tabs = page.locator("nav.tabs a").all_inner_texts()
-        assert tabs[:6] == [
+        assert tabs[:7] == [
             "Tóm tắt",
             "Phần cứng",
             "Phần mềm",
             "Tiêu chí kiểm tra",
             "Chứng thư số",
+            "Lỗ hổng bảo mật",
             "Lịch sử",
         ]
         # Compliance first: the score comes before the identity card.
@@ -243,7 +245,8 @@ def test_device_page_in_tabs(console: Console, new_page: Any) -> None:
         assert page.locator("#software-list tbody tr").count() == 50
         # Live search (htmx): the table narrows without leaving the page.
         page.fill("#software input[type=search]", "phần mềm 4")
-        page.wait_for_function("document.querySelector('#software-list-total').dataset.total === '10'")
+        # A locator wait, not wait_for_function: the page's CSP forbids the eval that one needs.
+        expect(page.locator("#software-list-total")).to_have_attribute("data-total", "10")
         assert page.url.endswith("/software")
         no_sideways_scroll(page, width)
         shot(page, f"console-09-device-software-{name}", full_page=True)
