@@ -37,6 +37,8 @@ def test_unknown_counts_as_not_passed_and_is_shown(client, app) -> None:  # type
     login(client, "tech-web")
     page = client.get(f"/devices/{device_id}")
     assert "1 không xác định, tính là không đạt" in page.text
+    # The summary's tile of results that could not be observed leads to them.
+    assert f'href="/devices/{device_id}/checks?status=unknown"' in page.text
     # The checks tab counts and lists it under its own name, after the failures.
     checks = client.get(f"/devices/{device_id}/checks").text
     assert "Không xác định (không quan sát được)" in checks
