@@ -21,6 +21,8 @@ import pytest
 from conftest import PASSWORD, _free_port, make_app, seed, shot
 
 from collector.app import route_table
+from collector.db import session_scope
+from collector.services import vuln_data, vulns
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +30,8 @@ SKIP_PATHS = {"/logout", "/metrics", "/healthz"}
 # Routes that only ever answer a download, never a page.
 DOWNLOADS = {"/planning/plan.{fmt}"}
 PER_PATTERN = 3  # distinct URLs visited per route pattern (filters and ids vary; the page does not)
+
+VULN = Path(__file__).resolve().parents[1] / "fixtures" / "vuln"
 
 
 class Server:
@@ -54,8 +58,13 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     while not srv.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url) as http:
+    # Publishing renders and signs a PDF: longer than httpx's 5 s on a loaded machine.
+    with httpx.Client(base_url=url, timeout=120) as http:
         seeded = seed(app.state.engine, http)
+        # Vulnerability data: the seeded PCs' programs have known vulnerabilities (the CVE pages).
+        with session_scope(app.state.engine) as session:
+            vuln_data.import_paths(session, paths=[VULN / "nvd", VULN / "kev"])
+            vulns.evaluate_devices(session, due_days=app.state.settings.due_days)
         token = http.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD}).json()
         admin = {"Authorization": f"Bearer {token['access_token']}"}
         insp = create(http, admin, site="PX-PHUCXA")
@@ -215,11 +224,11 @@ def test_api_docs_render_offline(server: Server, browser: Any) -> None:
     page.wait_for_selector(".swagger-ui .info .title", timeout=20000)
     assert "wardwatch collector" in page.locator(".swagger-ui .info .title").inner_text()
     page.wait_for_selector(".opblock-tag", timeout=20000)
-    shot(page, "docs-swagger")
+    shot(page, "docs-swagger", full_page=False)  # the whole document is pages long
     page.goto(f"{server.url}/redoc")
     page.wait_for_selector("#redoc h1", timeout=20000)
     assert "wardwatch collector" in page.locator("#redoc h1").first.inner_text()
-    shot(page, "docs-redoc")
+    shot(page, "docs-redoc", full_page=False)
     html = httpx.get(f"{server.url}/docs", cookies={c["name"]: c["value"] for c in ctx.cookies()}).text
     assert not re.search(r"https?://(?!127\.0\.0\.1)", html)
     outside = [u for u in requests if not u.startswith(server.url) and not u.startswith(("data:", "blob:"))]
