@@ -9,13 +9,19 @@ Every field has a default so that older agents, which omit newer fields, still v
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from inventory.base import FactModel
 
-PLATFORMS: tuple[str, ...] = ("cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos")
+# The one list of network device platforms (each has a module in inventory/devices/platforms). The
+# agent's device list, the collector's managed device list and its API all take their names from here.
+Platform = Literal["cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+# What a device list may say: a platform, or "auto" (detected from the SSH banner, then the device).
+PlatformChoice = Literal["auto"] | Platform
+PLATFORM_CHOICES: tuple[str, ...] = ("auto", *PLATFORMS)
 
 PollStage = Literal["detect", "connect", "hostkey", "auth", "command", "parse", "config"]
 

@@ -16,7 +16,7 @@ and the device list file holds one ``[[devices]]`` table per device::
     name = "xa-a-router"
     host = "192.168.1.1"
     port = 22
-    platform = "auto"          # cisco_ios, huawei_vrp, mikrotik_routeros, juniper_junos or auto
+    platform = "auto"          # auto or one of inventory.netdevice.PLATFORMS (cisco_ios, ...)
     site = "XA-A"
     username = "wardwatch"
     password_env = "XA_A_ROUTER_PASSWORD"   # or: credential = "xa-a-router" (an encrypted store entry)
@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-PlatformName = Literal["auto", "cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos"]
+from inventory.netdevice import PlatformChoice
 
 KNOWN_HOSTS_FILE = "devices_known_hosts"
 CREDENTIAL_STORE_FILE = "devices.cred"
@@ -69,7 +68,7 @@ class DeviceEntry(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(default=22, ge=1, le=65535)
-    platform: PlatformName = "auto"
+    platform: PlatformChoice = "auto"
     site: str | None = None
     username: str = Field(min_length=1, max_length=255)
     password_env: str | None = None

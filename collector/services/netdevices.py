@@ -25,10 +25,11 @@ from collector.models.core import Device, DeviceKind, Site
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
 from collector.models.types import utcnow
 from collector.services.errors import Conflict, NotFound
+from inventory.netdevice import PLATFORM_CHOICES
 
 KEY_ENV = "WARDWATCH_NETDEVICES_KEY"
 KEY_FILE = "netdevices.key"
-PLATFORMS = ("auto", "cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos")
+PLATFORMS = PLATFORM_CHOICES  # the one list, in inventory.netdevice
 
 
 # ---- configuration versions ---------------------------------------------------------------------

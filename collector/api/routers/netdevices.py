@@ -4,7 +4,7 @@ device list (admins: /netdevices). Passwords are write-only: no response ever ca
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from collector.services import devices as device_svc
 from collector.services import netdevices as svc
 from collector.services.devices import site_to_change
 from collector.services.errors import Conflict, NotFound, ServiceError
+from inventory.netdevice import PlatformChoice
 
 router = APIRouter(tags=["network devices"])
 
@@ -100,7 +101,7 @@ class ManagedIn(BaseModel):
     name: str = Field(min_length=1, max_length=255)
     host: str = Field(min_length=1, max_length=255)
     port: int = Field(default=22, ge=1, le=65535)
-    platform: Literal["auto", "cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos"] = "auto"
+    platform: PlatformChoice = "auto"
     username: str = Field(min_length=1, max_length=255)
     password: str | None = Field(default=None, min_length=1, max_length=500, description="write-only")
 
