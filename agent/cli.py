@@ -1,26 +1,20 @@
 """``wardwatch agent ...``: the agent's commands.
 
 Each command imports its implementation inside the function, so that ``wardwatch agent status``
-does not pay for scapy, paramiko or pyHanko.
+does not pay for scapy, paramiko or pyHanko. Capabilities' commands (``scan``, ``poll``, ``certs``)
+come from their declarations in ``agent.capabilities``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Commands that run on a commune PC.", no_args_is_help=True)
+from agent.capabilities import CAPABILITIES
+from agent.cli_options import ConfigFile, StateDir
 
-StateDir = Annotated[
-    Path | None,
-    typer.Option("--state-dir", envvar="WARDWATCH_AGENT_STATE_DIR", help="Agent state: key and spool."),
-]
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="WARDWATCH_AGENT_CONFIG", help="Agent configuration file (TOML)."),
-]
+app = typer.Typer(help="Commands that run on a commune PC.", no_args_is_help=True)
 
 
 @app.command()
@@ -80,95 +74,6 @@ def status(
     status_command(state_dir=state_dir, config_path=config, json_out=json_out)
 
 
-@app.command()
-def scan(
-    interface: Annotated[
-        str | None,
-        typer.Option("--interface", help="Scan this interface's subnet (default: the default route's)."),
-    ] = None,
-    cidr: Annotated[
-        str | None,
-        typer.Option("--cidr", help="Scan this private CIDR instead (at most /22 unless configured)."),
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the scan result as JSON.")] = False,
-    state_dir: StateDir = None,
-    config: ConfigFile = None,
-) -> None:
-    """Scan the LAN: hosts, unknown devices, rogue DHCP, ARP spoofing, risky services.
-
-    The result is saved in the state directory and goes into the next report.
-    """
-    from agent.lan.command import scan_command
-
-    scan_command(interface=interface, cidr=cidr, json_out=json_out, state_dir=state_dir, config_path=config)
-
-
-@app.command()
-def poll(
-    devices: Annotated[
-        Path | None, typer.Option("--devices", help="Device list (TOML [[devices]]); default: the config's.")
-    ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print every device's report (facts, results) as JSON.")
-    ] = False,
-    state_dir: StateDir = None,
-    config: ConfigFile = None,
-) -> None:
-    """Poll the network devices over SSH: inventory, configuration backup and configuration checks.
-
-    Exit code 1 when a device could not be reached or logged into.
-    """
-    from agent.devices.command import poll_command
-
-    poll_command(devices_file=devices, json_out=json_out, state_dir=state_dir, config_path=config)
-
-
-@app.command()
-def certs(
-    targets: Annotated[
-        list[str], typer.Argument(help="Certificate file, folder, signed document, host:port or https URL.")
-    ],
-    trust: Annotated[
-        list[Path] | None, typer.Option("--trust", help="Extra trust anchor (PEM); may be repeated.")
-    ] = None,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON entry per certificate or signature.")
-    ] = False,
-    legacy_sha1: Annotated[
-        bool, typer.Option("--legacy-sha1", help="Accept SHA-1 signatures (still reported).")
-    ] = False,
-    expiring_days: Annotated[
-        int | None,
-        typer.Option(
-            "--expiring-days",
-            min=0,
-            max=3650,
-            help="'expiring' this many days before the end (default: [certs] expiring_days, 30).",
-        ),
-    ] = None,
-    config: ConfigFile = None,
-) -> None:
-    """Check certificates, TLS services and signed documents: verdict and reasons for each."""
-    from agent.certs.command import certs_command
-
-    if expiring_days is None:
-        expiring_days = _configured_expiring_days(config)
-    raise typer.Exit(
-        certs_command(
-            targets,
-            trust=trust or [],
-            json_out=json_out,
-            legacy_sha1=legacy_sha1,
-            expiring_days=expiring_days,
-        )
-    )
-
-
-def _configured_expiring_days(config: Path | None) -> int | None:
-    """``[certs] expiring_days`` of the agent's configuration, when there is one and it is readable."""
-    from agent.config import ConfigError, load_settings
-
-    try:
-        return load_settings(config).certs.expiring_days
-    except (ConfigError, FileNotFoundError, OSError):
-        return None
+# Each capability brings its own command (agent/capabilities.py).
+for _capability in CAPABILITIES:
+    app.command(_capability.command_name)(_capability.command)

@@ -73,20 +73,18 @@ def collect_command(*, json_out: bool, config_path: Path | None, state_dir: Path
 def enroll_command(
     *, collector_url: str, secret: str, state_dir: Path | None, config_path: Path | None
 ) -> None:
-    from agent.cycle import optional
+    from agent.cycle import fallback_hostname
     from agent.delivery import Backoff, enroll
     from agent.errors import AgentError, PermanentError
     from agent.state import StateError, ensure_state_dir
+    from inventory.host import hostname as host_name
 
     settings = _settings(config_path, state_dir=state_dir, collector_url=collector_url)
-    name_fn = optional("inventory.host", "hostname")
     try:
-        hostname = name_fn() if name_fn else None
-    except Exception:
+        hostname = host_name()
+    except Exception:  # a broken platform reader must not stop enrolment: the socket's name will do
         hostname = None
     if not hostname:
-        from agent.cycle import fallback_hostname
-
         hostname = fallback_hostname()
     backoff = Backoff(base=1.0, cap=8.0, retry_after_max=30.0)
     try:

@@ -12,9 +12,9 @@ import os
 import sys
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,9 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from agent.certs.config import CertsConfig
-from agent.devices.config import DevicesConfig
-from agent.lan.config import LanConfig
+from agent.capabilities import CAPABILITIES
 
 
 def default_config_path() -> Path:
@@ -87,7 +85,9 @@ class DeliveryConfig(BaseModel):
     once_attempts: int = Field(default=3, ge=1)
 
 
-class AgentSettings(BaseSettings):
+class CoreSettings(BaseSettings):
+    """The agent's own settings; ``AgentSettings`` adds one table per capability."""
+
     model_config = SettingsConfigDict(
         env_prefix="WARDWATCH_AGENT_", env_nested_delimiter="__", extra="ignore"
     )
@@ -105,9 +105,6 @@ class AgentSettings(BaseSettings):
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     log_level: str = "INFO"
-    certs: CertsConfig = Field(default_factory=CertsConfig)
-    lan: LanConfig = Field(default_factory=LanConfig)
-    devices: DevicesConfig = Field(default_factory=DevicesConfig)
 
     @field_validator("pinned_cert_sha256")
     @classmethod
@@ -143,6 +140,21 @@ class AgentSettings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
+
+def _with_capabilities() -> type[CoreSettings]:
+    """``CoreSettings`` plus each capability's table (``[certs]``, ``[lan]``, ...), from the registry."""
+    tables: dict[str, Any] = {
+        cap.section: (cap.config(), Field(default_factory=cap.config())) for cap in CAPABILITIES
+    }
+    return create_model("AgentSettings", __base__=CoreSettings, __module__=__name__, **tables)
+
+
+if TYPE_CHECKING:
+    # For the type checker the capability tables are not attributes: code reads its table through
+    # its declaration, typed (``LAN.config_of(settings)``).
+    AgentSettings = CoreSettings
+else:
+    AgentSettings = _with_capabilities()
 
 _CONFIG_PATH: dict[str, Path | None] = {}
 

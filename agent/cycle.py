@@ -1,24 +1,25 @@
 """One collection cycle: facts -> checks -> a report (full, delta or heartbeat) -> the spool.
 
-Every fact source is optional and isolated: a missing module (another capability not installed
-yet) is skipped, and one that raises is logged and left out, never the end of the cycle. Heavy
-capabilities (certificates, LAN scan, device polls) are imported only when configured.
+Runs in the worker child (``agent.worker``). Every fact source is isolated: one that raises is
+logged and left out, never the end of the cycle. Capabilities (``agent.capabilities``) add their
+section to the host report or spool reports of their own; their heavy code loads only when they run.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import platform
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from agent import __version__
+from agent.capabilities import CAPABILITIES
 from agent.config import AgentSettings
+from agent.protocol import HOST_SUBJECT
 from agent.spool import Spool
 from agent.state import Baseline
 from inventory.facts import Facts
@@ -34,38 +35,17 @@ from inventory.report import (
 
 log = logging.getLogger(__name__)
 
-HOST_SUBJECT = "host"
 FAILING = (CheckStatus.FAIL, CheckStatus.ERROR)
+T = TypeVar("T")
 
 
-def optional(module: str, name: str) -> Callable[..., Any] | None:
-    """``module.name`` when it exists (another room may not have landed it yet), else None."""
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    except Exception as exc:  # a broken capability must not break the cycle
-        log.warning("cannot import %s: %s", module, exc)
-        return None
-    fn = getattr(mod, name, None)
-    return fn if callable(fn) else None
-
-
-def _guard(what: str, problems: list[str], fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def _guard(what: str, problems: list[str], fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
         log.warning("%s failed: %s", what, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         problems.append(f"{what}: {type(exc).__name__}: {exc}"[:300])
         return None
-
-
-def capability_enabled(config: Any) -> bool:
-    """A capability runs when its table says ``enabled`` (or, lacking that flag, when it was configured)."""
-    flag = getattr(config, "enabled", None)
-    if flag is not None:
-        return bool(flag)
-    return bool(getattr(config, "model_fields_set", None))
 
 
 # -- facts ---------------------------------------------------------------------------------------
@@ -124,74 +104,56 @@ class Collected:
     problems: list[str] = field(default_factory=list)
 
 
-def collect_host(settings: AgentSettings, *, with_checks: bool = True, with_certs: bool = True) -> Collected:
-    """Host facts, the optional capability sections, and the host's check results.
+def collect_host(
+    settings: AgentSettings, *, with_checks: bool = True, run: Collection[str] | None = None
+) -> Collected:
+    """Host facts, the capabilities' sections, and the host's check results.
 
-    Without ``with_certs`` the certificates section is left out: the collector keeps the one it
-    has, and the report's ``modules`` say its certificate results were not re-evaluated.
+    ``run`` names the capabilities whose schedule is due (None: all of them). A capability not due
+    adds only what it already knows (the last LAN scan) or nothing (certificates: the collector
+    keeps the section it has, and the report's ``modules`` say its results were not re-evaluated).
     """
+    from checks.runner import run_checks
+    from inventory.host import collect_host_facts, host_identity, hostname
+    from inventory.host.security import collect_security_facts
+
     problems: list[str] = []
-    collect = optional("inventory.host", "collect_host_facts")
-    facts = _guard("host facts", problems, collect) if collect else None
+    facts = _guard("host facts", problems, collect_host_facts)
     if facts is None:
         facts = _guard("host facts (fallback)", problems, _fallback_facts) or Facts()
-    security = optional("inventory.host.security", "collect_security_facts")
-    if security is not None:
-        facts.security = _guard("security facts", problems, security, cache_dir=settings.state_dir / "cache")
-    modules = ["checks"]
-    if with_certs and capability_enabled(settings.certs):
-        certs = optional("agent.certs", "collect_certificates") or optional(
-            "agent.certs.collect", "collect_certificates"
-        )
-        if certs is not None:
-            facts.certificates = _guard("certificates", problems, certs, settings)
-            if facts.certificates is not None:
-                modules.append("certs")
-    facts.network_scan = _lan_facts(settings, problems)
-    if facts.network_scan is not None:
-        modules.append("lan")
-
-    name_fn = optional("inventory.host", "hostname")
-    hostname = (_guard("hostname", problems, name_fn) if name_fn else None) or (
-        facts.system.hostname if facts.system else fallback_hostname()
+    facts.security = _guard(
+        "security facts", problems, collect_security_facts, cache_dir=settings.state_dir / "cache"
     )
-    ident_fn = optional("inventory.host", "host_identity")
-    identity = (_guard("host identity", problems, ident_fn) if ident_fn else None) or fallback_identity(facts)
+    modules = ["checks"]
+    for cap in CAPABILITIES:
+        if cap.host_facts is None:
+            continue
+        due = run is None or cap.name in run
+        if _guard(cap.name, problems, cap.host_facts, settings, facts, due):
+            modules.append(cap.name)
+
+    name = (
+        _guard("hostname", problems, hostname)
+        or (facts.system.hostname if facts.system else None)
+        or fallback_hostname()
+    )
+    identity = _guard("host identity", problems, host_identity) or fallback_identity(facts)
 
     results: list[CheckResult] = []
     if with_checks:
-        run_checks = optional("checks.runner", "run_checks")
-        if run_checks is not None:
-            family = facts.os.family.lower() if facts.os else None
-            results = (
-                _guard(
-                    "checks", problems, run_checks, facts, subject="host", platform=family, modules=modules
-                )
-                or []
-            )
+        family = facts.os.family.lower() if facts.os else None
+        results = (
+            _guard("checks", problems, run_checks, facts, subject="host", platform=family, modules=modules)
+            or []
+        )
     return Collected(
         facts=facts,
         results=results,
         modules=modules if with_checks else [],
-        hostname=hostname,
+        hostname=name,
         identity=identity,
         problems=problems,
     )
-
-
-def _lan_facts(settings: AgentSettings, problems: list[str]) -> Any:
-    state_dir = settings.state_dir
-    if settings.lan.interval_seconds:
-        due = optional("agent.lan", "scan_due")
-        run = optional("agent.lan", "run_scan")
-        if (
-            due is not None
-            and run is not None
-            and _guard("LAN scan schedule", problems, due, settings.lan, state_dir)
-        ):
-            _guard("LAN scan", problems, run, settings.lan, state_dir)
-    latest = optional("agent.lan", "latest_scan")
-    return _guard("LAN scan result", problems, latest, state_dir) if latest else None
 
 
 # -- reports -------------------------------------------------------------------------------------
@@ -262,17 +224,6 @@ def build_report(
     return BuiltReport(delta, _serialize(delta), changed, failing)
 
 
-def heartbeat_report(*, agent_id: str, hostname: str, identity: HostIdentity) -> BuiltReport:
-    report = Report(
-        agent_id=agent_id,
-        agent_version=__version__,
-        collected_at=utcnow(),
-        kind=ReportKind.HEARTBEAT,
-        subject=Subject(kind="host", hostname=hostname, host=identity),
-    )
-    return BuiltReport(report, _serialize(report), {}, 0)
-
-
 def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJECT) -> int:
     return spool.enqueue(
         built.body,
@@ -285,32 +236,36 @@ def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJEC
     )
 
 
-def spool_device_reports(settings: AgentSettings, spool: Spool, *, agent_id: str) -> tuple[int, list[str]]:
-    """Poll the configured network devices; each report is spooled on its own."""
+def spool_device_reports(
+    settings: AgentSettings, spool: Spool, *, agent_id: str, run: Collection[str] | None = None
+) -> tuple[int, list[str]]:
+    """Each capability with reports of its own (network devices) whose schedule is due: its reports,
+    each spooled on its own."""
     problems: list[str] = []
-    if not capability_enabled(settings.devices) or not settings.devices.devices_file:
-        return 0, problems
-    poll = optional("agent.devices", "poll_devices") or optional("agent.devices.poller", "poll_devices")
-    if poll is None:
-        return 0, problems
-    reports = _guard("device poll", problems, poll, settings) or []
     count = 0
-    for report in reports:
-        try:
-            if not report.agent_id:
-                report = report.model_copy(update={"agent_id": agent_id})
-            failing = sum(1 for r in report.results if r.status in FAILING)
-            name = report.subject.device.name if report.subject.device else report.subject.hostname
-            spool.enqueue(
-                _serialize(report),
-                report_id=str(report.report_id),
-                agent_id=report.agent_id,
-                subject=f"device:{name}",
-                kind=report.kind.value,
-                failing=failing,
-            )
-            count += 1
-        except Exception as exc:
-            log.warning("device report not spooled: %s", exc)
-            problems.append(f"device report: {exc}"[:300])
+    for cap in CAPABILITIES:
+        if cap.reports is None or (run is not None and cap.name not in run):
+            continue
+        for report in _guard(cap.name, problems, cap.reports, settings) or []:
+            try:
+                spool_own_report(spool, report, agent_id=agent_id)
+                count += 1
+            except Exception as exc:
+                log.warning("%s report not spooled: %s", cap.name, exc)
+                problems.append(f"{cap.name} report: {exc}"[:300])
     return count, problems
+
+
+def spool_own_report(spool: Spool, report: Report, *, agent_id: str) -> int:
+    if not report.agent_id:
+        report = report.model_copy(update={"agent_id": agent_id})
+    failing = sum(1 for r in report.results if r.status in FAILING)
+    name = report.subject.device.name if report.subject.device else report.subject.hostname
+    return spool.enqueue(
+        _serialize(report),
+        report_id=str(report.report_id),
+        agent_id=report.agent_id,
+        subject=f"device:{name}",
+        kind=report.kind.value,
+        failing=failing,
+    )

@@ -9,7 +9,9 @@ on between steps: the spool write under way finishes first.
 This process lives for months on a 4 GB PC, so it stays lean: it holds the schedule, the spool
 and the HTTP client, and nothing else. Collection (fact models, host inventory, checks,
 capabilities) runs in a child process, ``agent.worker``, whose memory is returned when it exits;
-heartbeats are built here as plain JSON. Settings reach it as JSON from that same worker.
+heartbeats are built here as plain JSON. Settings reach it from that same worker; everything that
+crosses the process boundary is a dataclass of ``agent.protocol``. Capabilities are scheduled from
+what their declarations (``agent.capabilities``) computed, by name: nothing here knows them.
 
 A disk too full to open or write the spool does not stop it: heartbeats wait in memory (the
 newest ``HELD_HEARTBEATS``) and are spooled once there is room. A heartbeat tells the collector
@@ -27,56 +29,49 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from agent import __version__
 from agent.errors import AgentError, AlreadyRunning, PermanentError, SpoolError
 from agent.flush import FlushResult
+from agent.protocol import (
+    CHECKS,
+    HEARTBEAT,
+    HOST_MODULES,
+    HOST_SUBJECT,
+    INVENTORY,
+    QUARANTINE_TOLD,
+    CollectResult,
+    SettingsMessage,
+    SupervisorSettings,
+    WorkerExit,
+    heartbeat_json,
+    last_json_line,
+    quarantine_note,
+)
 from agent.schedule import Backoff, Schedule
-from agent.spool import QuarantinedRecord, Spool
+from agent.spool import Spool
 from agent.state import AgentState, Baseline, RunLock, Status, ensure_state_dir, update_baseline
 
 if TYPE_CHECKING:
     import httpx
 
+    from agent.config import AgentSettings
+
 log = logging.getLogger(__name__)
 
-INVENTORY, CHECKS, HEARTBEAT, DEVICES, CERTS = "inventory", "checks", "heartbeat", "devices", "certs"
-HOST_SUBJECT = "host"
-# inventory.report.SCHEMA_VERSION, kept here so heartbeats need no pydantic (a test holds them equal).
-WIRE_SCHEMA_VERSION = 1
 WORKER_TIMEOUT = 1800.0  # a collection child taking longer is killed (a hung command, a stuck driver)
 HELD_HEARTBEATS = 288  # a day of 5-minute heartbeats (about 150 KB) kept in memory while the disk is full
-QUARANTINE_TOLD = 10  # the newest quarantined reports a heartbeat describes (inventory.report.Quarantine)
 
 
 class ConfigInvalid(AgentError):
     """The agent configuration is not valid (the worker said why)."""
 
 
-def _ns(value: Any) -> Any:
-    if isinstance(value, dict):
-        return SimpleNamespace(**{k: _ns(v) for k, v in value.items()})
-    return value
-
-
-def lean_settings(data: dict[str, Any]) -> Any:
-    """Attribute access over the settings JSON, as delivery and the loop need it."""
-    ns = _ns(data)
-    ns.state_dir = Path(ns.state_dir)
-    ns.ca_bundle = Path(ns.ca_bundle) if ns.ca_bundle else None
-    ns.as_json = json.dumps(data)
-    return ns
-
-
-def resolve_settings(config_path: Path | None, state_dir: Path | None) -> Any:
+def resolve_settings(config_path: Path | None, state_dir: Path | None) -> SupervisorSettings:
     """Load and validate the settings in a worker (pydantic stays out of this process)."""
     argv = [sys.executable, "-m", "agent.worker", "settings"]
     if config_path is not None:
@@ -84,66 +79,18 @@ def resolve_settings(config_path: Path | None, state_dir: Path | None) -> Any:
     if state_dir is not None:
         argv += ["--state-dir", str(state_dir)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
-    if done.returncode != 0:
+    if done.returncode != WorkerExit.OK:
         raise ConfigInvalid((done.stderr.strip().splitlines() or ["the settings could not be loaded"])[-1])
-    return lean_settings(json.loads(done.stdout))
+    return SettingsMessage.from_json(done.stdout).supervisor_settings()
 
 
-def as_lean(settings: Any) -> Any:
-    """A pydantic AgentSettings (tests, embedding) or lean settings, as lean settings."""
-    if hasattr(settings, "model_dump"):
-        from agent.worker import settings_to_json
+def as_supervisor(settings: SupervisorSettings | AgentSettings) -> SupervisorSettings:
+    """A pydantic AgentSettings (tests, embedding) or supervisor settings, as supervisor settings."""
+    if isinstance(settings, SupervisorSettings):
+        return settings
+    from agent.worker import settings_message
 
-        return lean_settings(json.loads(settings_to_json(settings)))
-    return settings
-
-
-def heartbeat_json(
-    *,
-    agent_id: str,
-    hostname: str,
-    identity: dict[str, Any] | None,
-    quarantine: dict[str, Any] | None = None,
-) -> tuple[str, bytes]:
-    report_id = str(uuid.uuid4())
-    data: dict[str, Any] = {
-        "schema_version": WIRE_SCHEMA_VERSION,
-        "report_id": report_id,
-        "agent_id": agent_id,
-        "agent_version": __version__,
-        "collected_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "kind": "heartbeat",
-        "subject": {"kind": "host", "hostname": hostname, "host": identity or None},
-    }
-    if quarantine is not None:
-        data["quarantine"] = quarantine
-    return report_id, json.dumps(data, separators=(",", ":")).encode()
-
-
-def _wire_text(text: str | None, limit: int) -> str | None:
-    """Free text for the wire: no control characters (the collector refuses NUL), bounded."""
-    if text is None:
-        return None
-    return "".join(c if c.isprintable() else " " for c in text)[:limit]
-
-
-def quarantine_note(count: int, records: list[QuarantinedRecord]) -> dict[str, Any]:
-    """The heartbeat's ``quarantine`` field (``inventory.report.Quarantine``), as plain JSON."""
-    return {
-        "count": count,
-        "recent": [
-            {
-                "report_id": _wire_text(r.report_id, 36),
-                "kind": _wire_text(r.kind, 16),
-                "subject": _wire_text(r.subject, 300),
-                "reason": _wire_text(r.reason, 500) or "?",
-                "quarantined_at": datetime.fromtimestamp(r.quarantined_at, UTC)
-                .isoformat()
-                .replace("+00:00", "Z"),
-            }
-            for r in records[:QUARANTINE_TOLD]
-        ],
-    }
+    return settings_message(settings).supervisor_settings()
 
 
 @dataclass
@@ -157,12 +104,12 @@ class RunOutcome:
 class AgentRunner:
     def __init__(
         self,
-        settings: Any,
+        settings: SupervisorSettings | AgentSettings,
         *,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.settings = as_lean(settings)
+        self.settings = as_supervisor(settings)
         self.state_dir = ensure_state_dir(self.settings.state_dir)
         self.clock = clock
         self.stop_event = threading.Event()
@@ -182,8 +129,7 @@ class AgentRunner:
                 HEARTBEAT: iv.heartbeat,
                 INVENTORY: iv.inventory,
                 CHECKS: iv.checks,
-                DEVICES: self._devices_interval(),
-                CERTS: iv.certs,
+                **{c.name: c.interval for c in self.settings.capabilities},
             },
             splay=iv.splay,
         )
@@ -286,77 +232,74 @@ class AgentRunner:
             or now - b.full_at >= self.settings.intervals.full_report
         )
 
-    def _devices_configured(self) -> bool:
-        # Only a device list can be polled; without one the worker would just report "no device list".
-        return bool(getattr(self.settings.devices, "devices_file", None))
-
-    def _devices_interval(self) -> float:
-        # [devices] interval_seconds, when set, wins over [intervals] devices.
-        own = getattr(self.settings.devices, "interval_seconds", None)
-        return float(own or self.settings.intervals.devices)
-
     def collect_once(self, modules: list[str], now: float) -> int:
         """Collect what ``modules`` ask for and spool it; returns how many reports were spooled."""
         spooled = 0
-        heavy = [m for m in (INVENTORY, CHECKS, CERTS, DEVICES) if m in modules]
+        known = {*HOST_MODULES, *(c.name for c in self.settings.capabilities)}
+        heavy = [m for m in modules if m in known]
         if heavy:
             full = self._want_full(now)
-            out = self._worker(["collect", "--modules", ",".join(heavy), *(["--full"] if full else [])])
-            spooled += int(out.get("spooled", 0))
-            if out.get("hostname"):
-                self.status.host = {"hostname": out["hostname"], "identity": out.get("identity")}
-            if out.get("error"):
-                self.status.error(str(out["error"]))
-                log.error("report not spooled: %s", out["error"])
-            if out.get("kind"):
-                if out.get("kind") == "full" and out.get("spooled"):
+            out = self._collect(["--modules", ",".join(heavy), *(["--full"] if full else [])])
+            spooled += out.spooled
+            if out.hostname:
+                self.status.host = {"hostname": out.hostname, "identity": out.identity}
+            if out.error:
+                self.status.error(out.error)
+                log.error("report not spooled: %s", out.error)
+            if out.kind:
+                if out.kind == "full" and out.spooled:
                     self.status.needs_full = False
                 log.info(
                     "%s report %s: %s bytes, %s result(s), %s failing, %ss%s",
-                    out.get("kind"),
-                    out.get("report_id"),
-                    out.get("bytes"),
-                    out.get("results"),
-                    out.get("failing"),
-                    out.get("seconds"),
-                    f"; problems: {'; '.join(out['problems'])}" if out.get("problems") else "",
+                    out.kind,
+                    out.report_id,
+                    out.bytes,
+                    out.results,
+                    out.failing,
+                    out.seconds,
+                    f"; problems: {'; '.join(out.problems)}" if out.problems else "",
                 )
             for name in heavy:
                 self._mark(name, now)
-            if INVENTORY in heavy or CHECKS in heavy or CERTS in heavy:
+            if out.kind:
                 self._mark(HEARTBEAT, now)  # a report is proof of life too
         elif HEARTBEAT in modules:
             spooled += self._heartbeat()
             self._mark(HEARTBEAT, now)
         return spooled
 
-    def _worker(self, args: list[str]) -> dict[str, Any]:
-        """Run ``python -m agent.worker ARGS`` with the settings on stdin; its last JSON line."""
+    def _collect(self, args: list[str]) -> CollectResult:
+        code, line, error = self._worker(["collect", *args])
+        try:
+            out = CollectResult.from_json(line) if line else CollectResult()
+        except (ValueError, TypeError):
+            out = CollectResult()
+        out.error = out.error or error
+        if code not in (WorkerExit.OK, WorkerExit.SPOOL) and not out.error:
+            out.error = f"collect worker exited with status {code}"
+        return out
+
+    def _worker(self, args: list[str]) -> tuple[int | None, str | None, str | None]:
+        """Run ``python -m agent.worker ARGS`` with the settings on stdin: (exit status, its last JSON
+        line, why it could not run)."""
         argv = [sys.executable, "-m", "agent.worker", *args]
         try:
             # The child gets its own stop signal from the terminal or systemd (same group / cgroup).
             self._child = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True
             )
-            stdout, _ = self._child.communicate(self.settings.as_json, timeout=WORKER_TIMEOUT)
+            stdout, _ = self._child.communicate(self.settings.worker_input, timeout=WORKER_TIMEOUT)
             code = self._child.returncode
         except subprocess.TimeoutExpired:
             assert self._child is not None
             self._child.kill()
             self._child.communicate()
-            return {"error": f"worker {args[0]} took longer than {WORKER_TIMEOUT:.0f} s and was stopped"}
+            return None, None, f"worker {args[0]} took longer than {WORKER_TIMEOUT:.0f} s and was stopped"
         except OSError as exc:
-            return {"error": f"cannot start the {args[0]} worker: {exc}"}
+            return None, None, f"cannot start the {args[0]} worker: {exc}"
         finally:
             self._child = None
-        lines = [line for line in stdout.splitlines() if line.startswith("{")]
-        try:
-            out: dict[str, Any] = json.loads(lines[-1]) if lines else {}
-        except ValueError:
-            out = {}
-        if code not in (0, 3) and not out.get("error"):
-            out["error"] = f"{args[0]} worker exited with status {code}"
-        return out
+        return code, last_json_line(stdout), None
 
     def _mark(self, name: str, now: float) -> None:
         self.schedule.done(name, now)
@@ -377,12 +320,19 @@ class AgentRunner:
                 on_ack=lambda item, status: update_baseline(self.state_dir, item, status),
             )
             return deliverer.flush(stop=self.stopping)
-        out = self._worker(["deliver"])
-        if "sent" not in out:
+        code, line, error = self._worker(["deliver"])
+        try:
+            data = json.loads(line) if line else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or "sent" not in data:
             from agent.errors import TransientError
 
-            return FlushResult(error=TransientError(str(out.get("error") or "delivery worker failed")))
-        return FlushResult.from_json(out)
+            why = error or (
+                f"delivery worker exited with status {code}" if code else "delivery worker failed"
+            )
+            return FlushResult(error=TransientError(why))
+        return FlushResult.from_json(data)
 
     def deliver(self) -> FlushResult:
         self.status.last_attempt_at = self.clock()
@@ -414,8 +364,7 @@ class AgentRunner:
         """One inventory with checks (and devices when configured), then deliver with a few retries."""
         out = RunOutcome()
         now = self.clock()
-        modules = [INVENTORY, CHECKS, CERTS] + ([DEVICES] if self._devices_configured() else [])
-        out.spooled = self.collect_once(modules, now)
+        out.spooled = self.collect_once([*HOST_MODULES, *self.settings.enabled()], now)
         self.status.save(self.state_dir)
         attempts = self.settings.delivery.once_attempts
         fulls = 0
@@ -426,7 +375,7 @@ class AgentRunner:
             out.delivered += result.delivered
             if result.needs_full and fulls < 2:
                 fulls += 1
-                out.spooled += self.collect_once([INVENTORY, CHECKS, CERTS], self.clock())
+                out.spooled += self.collect_once(self._full_modules(), self.clock())
                 continue
             if result.error is None:
                 out.error = None
@@ -447,10 +396,9 @@ class AgentRunner:
         # The first report goes at once; the other modules keep their rhythm across restarts.
         self.schedule.run_now(INVENTORY, now)
         self.schedule.run_now(CHECKS, now)
-        self.schedule.resume(CERTS, self.status.last_run.get(CERTS), now)
         self.schedule.done(HEARTBEAT, now)
-        if self._devices_configured():
-            self.schedule.resume(DEVICES, self.status.last_run.get(DEVICES), now)
+        for name in self.settings.enabled():
+            self.schedule.resume(name, self.status.last_run.get(name), now)
         while not self.stopping():
             try:
                 self._step()
@@ -459,6 +407,10 @@ class AgentRunner:
                 self.status.error(f"{type(exc).__name__}: {exc}")
                 self.status.save(self.state_dir)
                 self.stop_event.wait(min(self.backoff.next_delay(), 300.0))
+
+    def _full_modules(self) -> list[str]:
+        """What a full host report holds: inventory, checks and the host-report capabilities enabled."""
+        return [*HOST_MODULES, *self.settings.enabled(in_host_report=True)]
 
     def _waiting(self) -> int:
         """Reports waiting in the spool (0 while it cannot be opened)."""
@@ -471,7 +423,7 @@ class AgentRunner:
             self._spool_held(self.open_spool())
         due = self.schedule.due(now)
         if self.status.needs_full:
-            due = sorted(set(due) | {INVENTORY, CHECKS, CERTS})
+            due = sorted(set(due) | set(self._full_modules()))
         if due:
             self.collect_once(due, now)
             self.status.save(self.state_dir)
@@ -503,8 +455,13 @@ class AgentRunner:
             log.warning("%d heartbeat(s) kept in memory are lost: the spool never had room", len(self._held))
 
 
-def run(settings: Any, *, once: bool, transport: httpx.BaseTransport | None = None) -> RunOutcome | None:
-    settings = as_lean(settings)
+def run(
+    settings: SupervisorSettings | AgentSettings,
+    *,
+    once: bool,
+    transport: httpx.BaseTransport | None = None,
+) -> RunOutcome | None:
+    settings = as_supervisor(settings)
     lock = RunLock(settings.state_dir)
     if not lock.acquire():
         raise AlreadyRunning(f"another `wardwatch agent run` is using {settings.state_dir}")

@@ -2,16 +2,13 @@
 
 ``wardwatch agent run`` is a lean supervisor (schedule, spool, delivery: stdlib, sqlite3 and httpx,
 no pydantic models). Everything that needs the fact models, the host inventory, the checks
-catalog or a capability (certificates, LAN, devices) runs here, in a child that exits when done, so
-its memory goes back to the system between cycles::
+catalog or a capability (``agent.capabilities``) runs here, in a child that exits when done, so
+its memory goes back to the system between cycles. The commands, their answers and exit statuses
+are the protocol in ``agent.protocol``::
 
-    python -m agent.worker settings [--config FILE] [--state-dir DIR]
-        -> the effective settings as JSON on stdout (exit 2 with the reason when invalid)
-    python -m agent.worker collect --modules inventory,checks,devices [--full]   (settings JSON on stdin)
-        -> collects, builds the report (full, or a delta against the baseline), spools it, and prints
-           one JSON line: report id, kind, size, problems, hostname, identity
-    python -m agent.worker deliver   (settings JSON on stdin)
-        -> flushes the spool (agent.delivery, httpx) and prints the outcome as one JSON line
+    python -m agent.worker settings [--config FILE] [--state-dir DIR]        -> SettingsMessage
+    python -m agent.worker collect --modules inventory,checks,devices [--full] -> CollectResult
+    python -m agent.worker deliver                                           -> FlushResult
 
 Secrets travel on stdin, never in argv or the environment of the child.
 """
@@ -24,14 +21,30 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-EXIT_CONFIG = 2
-EXIT_SPOOL = 3
+from agent.protocol import HOST_MODULES, CollectResult, HostIdentityJson, SettingsMessage, WorkerExit
+
+if TYPE_CHECKING:
+    from agent.config import AgentSettings
 
 
-def settings_to_json(settings: Any) -> str:
+def settings_to_json(settings: AgentSettings) -> str:
     """Effective settings as JSON, secrets revealed (for the child's stdin only)."""
+    return json.dumps(settings_data(settings))
+
+
+def settings_message(settings: AgentSettings) -> SettingsMessage:
+    """The settings and each capability's schedule, as the supervisor reads them."""
+    from agent.capabilities import CAPABILITIES
+
+    return SettingsMessage(
+        settings=settings_data(settings), schedules=[c.schedule(settings) for c in CAPABILITIES]
+    )
+
+
+def settings_data(settings: AgentSettings) -> dict[str, Any]:
+    """Effective settings as JSON-ready data, secrets revealed."""
     from pydantic import SecretBytes, SecretStr
 
     def reveal(value: Any) -> Any:
@@ -46,11 +59,11 @@ def settings_to_json(settings: Any) -> str:
             return str(value)
         return value
 
-    raw = reveal(settings.model_dump(mode="python"))
-    return json.dumps(raw, default=str)
+    raw: dict[str, Any] = reveal(settings.model_dump(mode="python"))
+    return json.loads(json.dumps(raw, default=str))
 
 
-def _load_from_stdin() -> Any:
+def _load_from_stdin() -> AgentSettings:
     from agent.config import AgentSettings
 
     return AgentSettings.model_validate_json(sys.stdin.read())
@@ -66,9 +79,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
         settings = load_settings(Path(args.config) if args.config else None, **overrides)
     except (ConfigError, FileNotFoundError) as exc:
         sys.stderr.write(f"error: {exc}\n")
-        return EXIT_CONFIG
-    sys.stdout.write(settings_to_json(settings) + "\n")
-    return 0
+        return WorkerExit.CONFIG
+    sys.stdout.write(settings_message(settings).to_json() + "\n")
+    return WorkerExit.OK
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -91,52 +104,59 @@ def cmd_collect(args: argparse.Namespace) -> int:
     state_dir = settings.state_dir
     ident = AgentState.load(state_dir)
     agent_id = ident.agent_id if ident else ""
-    out: dict[str, Any] = {"spooled": 0, "problems": []}
+    out = CollectResult()
     started = time.monotonic()
     try:
         spool = Spool.in_state_dir(
             state_dir, max_bytes=settings.spool.max_bytes, max_age_seconds=settings.spool.max_age_days * 86400
         )
     except SpoolError as exc:
-        out["error"] = str(exc)
-        print(json.dumps(out))
-        return EXIT_SPOOL
-    code = 0
+        out.error = str(exc)
+        print(out.to_json())
+        return WorkerExit.SPOOL
+    code = WorkerExit.OK
     try:
-        if modules & {"inventory", "checks", "certs"}:
-            collected = collect_host(settings, with_checks="checks" in modules, with_certs="certs" in modules)
+        if modules & (set(HOST_MODULES) | set(host_capabilities())):
+            collected = collect_host(settings, with_checks="checks" in modules, run=modules)
             baseline = Baseline.load(state_dir)
             built = build_report(collected, agent_id=agent_id, baseline=baseline, full=args.full)
-            out.update(
-                report_id=built.report_id,
-                kind=built.kind,
-                bytes=len(built.body),
-                results=len(built.report.results),
-                failing=built.failing,
-                hostname=collected.hostname,
-                identity=collected.identity.model_dump(mode="json"),
+            out.report_id = built.report_id
+            out.kind = built.kind
+            out.bytes = len(built.body)
+            out.results = len(built.report.results)
+            out.failing = built.failing
+            out.hostname = collected.hostname
+            ident_ = collected.identity
+            out.identity = HostIdentityJson(
+                machine_id=ident_.machine_id, serial=ident_.serial, mac=ident_.mac
             )
-            out["problems"] += collected.problems
+            out.problems += collected.problems
             if stopping["flag"]:
-                out["stopped"] = True
+                out.stopped = True
             else:
                 try:
                     spool_report(spool, built)
-                    out["spooled"] += 1
+                    out.spooled += 1
                 except SpoolError as exc:
-                    out["error"] = str(exc)
-                    code = EXIT_SPOOL
-        if "devices" in modules and not stopping["flag"]:
-            count, problems = spool_device_reports(settings, spool, agent_id=agent_id)
-            out["spooled"] += count
-            out["devices"] = count
-            out["problems"] += problems
+                    out.error = str(exc)
+                    code = WorkerExit.SPOOL
+        if not stopping["flag"]:
+            count, problems = spool_device_reports(settings, spool, agent_id=agent_id, run=modules)
+            out.spooled += count
+            out.devices = count
+            out.problems += problems
     finally:
         spool.close()
-    out["seconds"] = round(time.monotonic() - started, 3)
-    out.update(_usage())
-    print(json.dumps(out))
+    out.seconds = round(time.monotonic() - started, 3)
+    out.usage = _usage()
+    print(out.to_json())
     return code
+
+
+def host_capabilities() -> list[str]:
+    from agent.capabilities import CAPABILITIES
+
+    return [c.name for c in CAPABILITIES if c.in_host_report]
 
 
 def _usage() -> dict[str, float]:
@@ -178,7 +198,7 @@ def cmd_deliver(_args: argparse.Namespace) -> int:
         )
     except SpoolError as exc:  # a full disk, say: the agent goes on and tries again later
         print(json.dumps(FlushResult(error=TransientError(f"spool: {exc}")).to_json()))
-        return 0
+        return WorkerExit.OK
     try:
         result = Deliverer(
             settings, spool, on_ack=lambda item, status: update_baseline(settings.state_dir, item, status)
@@ -186,7 +206,7 @@ def cmd_deliver(_args: argparse.Namespace) -> int:
     finally:
         spool.close()
     print(json.dumps(result.to_json()))
-    return 0
+    return WorkerExit.OK
 
 
 def _logging(level: str) -> None:

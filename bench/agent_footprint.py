@@ -118,7 +118,7 @@ def cycle_vs_fusion(work: Path, runs: int) -> dict[str, Any]:
 def report_sizes(work: Path) -> dict[str, Any]:
     from agent.config import AgentSettings
     from agent.cycle import build_report, collect_host
-    from agent.runner import heartbeat_json
+    from agent.protocol import heartbeat_json
     from agent.state import Baseline
 
     settings = AgentSettings(state_dir=work / "sizes")

@@ -63,7 +63,7 @@ import json, resource, sys
 from pathlib import Path
 import psutil
 import agent.cli, agent.config, agent.lan  # what a running agent has loaded
-from agent.lan import run_scan
+from agent.lan.runner import run_scan
 from agent.lan.config import LanConfig
 me = psutil.Process()
 before = me.memory_info().rss

@@ -1,7 +1,7 @@
 """The wire contract between agent and collector.
 
-Plain pydantic v2 models; nothing here imports agent or collector code. Additive changes keep
-``SCHEMA_VERSION``; a breaking change bumps it and the collector accepts the two latest versions.
+Plain pydantic v2 models; nothing here imports agent or collector code. The version numbers live in
+``inventory.wire`` (standard library only, so the agent's supervisor can use them too).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from inventory.facts import SECTION_NAMES, Facts
-
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS: frozenset[int] = frozenset({1})
+from inventory.wire import SCHEMA_VERSION as SCHEMA_VERSION
+from inventory.wire import SUPPORTED_SCHEMA_VERSIONS as SUPPORTED_SCHEMA_VERSIONS
 
 
 class CheckStatus(StrEnum):

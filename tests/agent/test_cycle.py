@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from agent.cycle import Collected, build_report, section_hashes
-from agent.runner import WIRE_SCHEMA_VERSION, heartbeat_json
+from agent.protocol import SCHEMA_VERSION as WIRE_SCHEMA_VERSION
+from agent.protocol import heartbeat_json
 from agent.schedule import Schedule
 from agent.state import Baseline
 from inventory.facts import Facts, MemoryFacts, OsFacts, SoftwareFacts, SystemFacts

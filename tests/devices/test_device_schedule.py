@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 from agent.config import load_settings
-from agent.runner import DEVICES, AgentRunner
+from agent.devices.capability import DEVICES as DEVICES_CAPABILITY
+from agent.runner import AgentRunner
 from agent.spool import Spool
+
+DEVICES = DEVICES_CAPABILITY.name
 
 
 def _list(path: Path, dev) -> Path:  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ from inventory.report import CheckStatus
 
 def test_the_saved_scan_goes_into_the_next_report(tmp_path: Path) -> None:
     settings = load_settings(None, state_dir=tmp_path)
-    before = collect_host(settings, with_certs=False)
+    before = collect_host(settings, run=("lan",))
     assert before.facts.network_scan is None  # no interval configured: nothing was scanned
     assert not (tmp_path / "lan").exists()
     assert not any(r.check_id.startswith("lan.") for r in before.results)
@@ -28,7 +28,7 @@ def test_the_saved_scan_goes_into_the_next_report(tmp_path: Path) -> None:
         hosts=[LanHost(ip="198.18.0.30", mac="00:15:5d:01:02:03", services=[ServiceProbe(port=23)])],
     )
     save_scan(tmp_path, scan)  # what `wardwatch agent scan` does
-    after = collect_host(settings, with_certs=False)
+    after = collect_host(settings, run=("lan",))
     assert after.facts.network_scan == scan
     assert "lan" in after.modules
     telnet = [r for r in after.results if r.check_id == "lan.telnet_open"]

@@ -218,7 +218,8 @@ def test_gateway_mac_change_and_scapy_stays_out_of_the_agent(lab_factory, tmp_pa
     code = f"""
 import json, sys
 from pathlib import Path
-from agent.lan import run_scan, latest_scan
+from agent.lan.runner import run_scan
+from agent.lan.store import latest_scan
 from agent.lan.config import LanConfig
 cfg = LanConfig(dhcp_window=0.5, passive_window=0.5, reverse_dns=False)
 facts = run_scan(cfg, Path({str(state)!r}))
@@ -247,7 +248,7 @@ print(json.dumps({{"scapy": sorted(m for m in sys.modules if m.startswith("scapy
     second = agent_scan()
     assert second["gw"] == "f0:de:f1:12:34:56" and second["prev"] == GW_MAC
 
-    from agent.lan import latest_scan
+    from agent.lan.store import latest_scan
 
     facts = latest_scan(state)
     assert facts is not None and facts.gateway_mac_changed is True
