@@ -63,8 +63,11 @@ from agent.spool import Spool, SpoolItem
 from agent.state import AgentState
 from agent.tls import PinnedTransport, env_proxy_for, ssl_context
 
-if TYPE_CHECKING:  # the running agent passes a plain settings object: no pydantic in the long-lived process
+if TYPE_CHECKING:  # the running agent passes its own settings (agent.protocol): no pydantic there
     from agent.config import AgentSettings
+    from agent.protocol import SupervisorSettings
+
+    DeliverySettings = AgentSettings | SupervisorSettings
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,7 @@ QUARANTINE_AFTER = 3
 
 
 def build_client(
-    settings: AgentSettings, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None
+    settings: DeliverySettings, *, base_url: str | None = None, transport: httpx.BaseTransport | None = None
 ) -> httpx.Client:
     d = settings.delivery
     timeout = httpx.Timeout(connect=d.connect_timeout, read=d.read_timeout, write=d.read_timeout, pool=5.0)
@@ -219,7 +222,7 @@ def _raise_for(resp: httpx.Response, what: str) -> None:
 
 
 def enroll(
-    settings: AgentSettings,
+    settings: DeliverySettings,
     *,
     collector_url: str,
     secret: str,
@@ -267,7 +270,7 @@ def _keep_client_cert(state_dir: Path, pending: client_cert.PendingKey, data: di
 
 
 def renew_client_cert(
-    settings: AgentSettings,
+    settings: DeliverySettings,
     *,
     collector_url: str,
     ident: AgentState,
@@ -331,7 +334,7 @@ class Deliverer:
 
     def __init__(
         self,
-        settings: AgentSettings,
+        settings: DeliverySettings,
         spool: Spool,
         *,
         state_dir: Path | None = None,

@@ -23,6 +23,9 @@ PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 PlatformChoice = Literal["auto"] | Platform
 PLATFORM_CHOICES: tuple[str, ...] = ("auto", *PLATFORMS)
 
+# How a password is kept in the configuration: plain text, reversibly encoded (IOS type 7, Junos $9$,
+# VRP "cipher"), a one-way hash, or no password at all.
+PasswordStorage = Literal["none", "plaintext", "reversible", "hashed", "unknown"]
 PollStage = Literal["detect", "connect", "hostkey", "auth", "command", "parse", "config"]
 
 
@@ -51,7 +54,7 @@ class DeviceUser(FactModel):
     privilege: str | None = None  # "15", "3", "full", "super-user", group name
     # How the password is kept in the configuration: plain text, reversibly encoded (IOS type 7,
     # Junos $9$, VRP "cipher"), a one-way hash, or no password at all.
-    password_storage: Literal["none", "plaintext", "reversible", "hashed", "unknown"] = "unknown"
+    password_storage: PasswordStorage = "unknown"
 
 
 class LineTimeout(FactModel):

@@ -302,7 +302,7 @@ def wire_problems(
 def _children(value: dict[str, Any] | list[Any]) -> Iterator[tuple[str | int, Any]]:
     # Reversed so that the stack pops them in document order: the first problem is reported first.
     items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
-    return reversed(items)  # type: ignore[return-value]
+    return reversed(items)
 
 
 def _string_problem(

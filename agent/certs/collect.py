@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
+from agent.certs.capability import CERTS
 from agent.certs.config import CertsConfig
 from agent.certs.trust import TrustSet, load_trust
-from inventory.certs import CertificateFacts, SignedDocumentResult, TlsEndpointResult
+from inventory.certs import CertificateFacts, CertificateValidation, SignedDocumentResult, TlsEndpointResult
 from inventory.pki import platform_module
 from inventory.pki.files import discover_paths
 from inventory.pki.model import DiscoveryResult
@@ -109,7 +110,7 @@ async def _validate(
     certs: list[x509.Certificate],
     docs: list[Path],
     crl_cache_dir: Path | None,
-):  # type: ignore[no-untyped-def]
+) -> tuple[dict[str, CertificateValidation], list[SignedDocumentResult], list[str]]:
     from agent.certs.documents import validate_document
     from agent.certs.revocation import CrlStore
     from agent.certs.validate import SigningValidator
@@ -145,7 +146,7 @@ def probe_all(targets: Iterable[str], trust: TrustSet, timeout: float) -> list[T
 
 def collect_certificates(settings: AgentSettings) -> CertificateFacts | None:
     """The certificates section for one agent cycle; ``None`` when the certs module is disabled."""
-    cfg = settings.certs
+    cfg = CERTS.config_of(settings)
     if not cfg.enabled:
         return None
     cache = cfg.crl_cache_dir or (Path(settings.state_dir) / "crl")

@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from agent.certs.collect import Plan, run_certificates
 from agent.certs.config import CertsConfig, parse_endpoint
@@ -74,7 +75,7 @@ def certs_command(
     return 0 if all(r["verdict"] in GOOD for r in rows) and not facts.errors else 1
 
 
-def _table(rows: list[dict], errors: list[str]) -> None:  # type: ignore[type-arg]
+def _table(rows: list[dict[str, Any]], errors: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 

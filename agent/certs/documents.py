@@ -15,7 +15,6 @@ from pathlib import Path
 from asn1crypto import cms, pem
 from cryptography import x509
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESSubIndic
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
 from pyhanko.sign.validation.settings import KeyUsageConstraints
@@ -141,6 +140,8 @@ def _from_status(
 
     ts = status.timestamp_validity
     ts_trusted = ts.trusted if ts is not None else None
+    signing_time: datetime | None
+    source: str | None
     if ts is not None and ts_trusted:
         signing_time, source = ts.timestamp, "timestamp"
     else:
@@ -150,7 +151,7 @@ def _from_status(
     rd = status.revocation_details
     revoked_at = rd.revocation_date.astimezone(UTC) if rd is not None and rd.revocation_date else None
     indic = status.trust_problem_indic
-    indic_name = indic.name if isinstance(indic, AdESSubIndic) or hasattr(indic, "name") else None
+    indic_name = getattr(indic, "name", None)  # an AdESSubIndic, or another sub-indication enum
     result = SignedDocumentResult(
         path=str(path),
         kind=kind,

@@ -159,7 +159,7 @@ class CachingOCSPFetcher(AIOHttpOCSPFetcher):
         self._store = store
         self._from_cache: dict[bytes, asn1_ocsp.OCSPResponse] = {}
 
-    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def,override]
+    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def]
         if isinstance(cert, asn1_x509.Certificate):
             cached = self._store.ocsp_for(cert)
             if cached is not None:
@@ -182,7 +182,7 @@ class CachingOCSPFetcher(AIOHttpOCSPFetcher):
 class NoOCSPFetcher(OCSPFetcher):
     """OCSP turned off in the configuration: no responder is ever asked."""
 
-    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def,override]
+    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def]
         raise OCSPFetchError("OCSP is turned off in the agent configuration")
 
     def fetched_responses(self):  # type: ignore[no-untyped-def]
@@ -199,7 +199,7 @@ class CachingCRLFetcher(AIOHttpCRLFetcher):
         super().__init__(*args, **kwargs)
         self._store = store
 
-    async def fetch(self, cert, *, use_deltas=True):  # type: ignore[no-untyped-def,override]
+    async def fetch(self, cert, *, use_deltas=True):  # type: ignore[no-untyped-def]
         cached = self._store.fresh_for(cert)
         if cached:
             return cached

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from agent.devices.capability import DEVICES
 from agent.devices.config import DeviceEntry, DevicesConfig
 
 
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
-        cfg, state_dir = settings.devices, settings.state_dir
+        cfg, state_dir = DEVICES.config_of(settings), settings.state_dir
         if args.action == "init-key":
             create_key(cfg.key_path(state_dir))
             print(

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent.devices.capability import DEVICES
 from agent.devices.config import DeviceEntry, load_device_list
 from agent.devices.credentials import CredentialError, CredentialStore, load_key, resolve_password
 from checks.runner import run_checks
@@ -109,7 +110,7 @@ def poll_devices(
     from inventory.devices.hostkeys import KnownHosts
     from inventory.devices.poll import poll_device
 
-    cfg = settings.devices
+    cfg = DEVICES.config_of(settings)
     path = devices_file or cfg.devices_file
     if path is None:
         raise NoDeviceList(

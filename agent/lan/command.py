@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agent.lan.capability import LAN
 from agent.lan.runner import ScanFailed, run_scan
 from agent.lan.safety import ScanRefused
 from inventory.lan import LanScanFacts
@@ -69,7 +70,7 @@ def scan_command(
     try:
         with progress:
             facts = run_scan(
-                settings.lan, settings.state_dir, interface=interface, cidr=cidr, on_event=on_event
+                LAN.config_of(settings), settings.state_dir, interface=interface, cidr=cidr, on_event=on_event
             )
     except ScanRefused as exc:
         err.print(f"[red]scan refused:[/] {exc}")

@@ -236,7 +236,9 @@ class NetmikoTransport(Transport):
 
     def _alive(self) -> bool:
         chan = self._conn.remote_conn if self._conn is not None else None
-        transport = chan.get_transport() if chan is not None else None
+        if chan is None:
+            return False
+        transport = chan.get_transport()
         return bool(transport is not None and transport.is_active() and not chan.closed)
 
     def close(self) -> None:

@@ -306,7 +306,7 @@ def network_interfaces() -> list[NetworkInterfaceFacts]:
                 mac=None if not mac or mac == _ZERO_MAC else str(mac),
                 ipv4=ipv4,
                 ipv6=ipv6,
-                speed_mbps=speed,  # type: ignore[arg-type]
+                speed_mbps=speed,
                 up=st.isup if st else None,
                 physical=bool(info["physical"]),
                 kind=str(info["kind"]),

@@ -14,6 +14,7 @@ import os
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from inventory.health import HealthFacts
 from inventory.host.commands import CommandError, run, which
@@ -88,7 +89,7 @@ def read_wtmp(root: str | Path = "/") -> HealthFacts | None:
     return parse_wtmp(b"".join(c[: len(c) - len(c) % _UTMP.size] for c in chunks))
 
 
-def _json_lines(text: str) -> list[dict]:
+def _json_lines(text: str) -> list[dict[str, Any]]:
     text = text.strip()
     if text.startswith("["):
         return json.loads(text)
@@ -100,8 +101,8 @@ def parse_journal(list_boots: str, stops: str) -> HealthFacts:
     boots = sorted(_json_lines(list_boots), key=lambda b: int(b.get("first_entry", 0)))
     stop_times: dict[str, list[int]] = {}
     for entry in _json_lines(stops):
-        boot = str(entry.get("_BOOT_ID", "")).replace("-", "")
-        stop_times.setdefault(boot, []).append(int(entry.get("__REALTIME_TIMESTAMP", 0)))
+        stopped_boot = str(entry.get("_BOOT_ID", "")).replace("-", "")
+        stop_times.setdefault(stopped_boot, []).append(int(entry.get("__REALTIME_TIMESTAMP", 0)))
     incidents: list[datetime] = []
     for boot in boots[:-1]:  # the last boot is the one running now
         boot_id = str(boot.get("boot_id", "")).replace("-", "")

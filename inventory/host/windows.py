@@ -146,7 +146,8 @@ def cpu() -> CpuFacts:
         raise winps.WindowsQueryError("Processor: no instance returned")
     model = clean_text(procs[0].get("Name"))
     vendor = procs[0].get("Manufacturer")
-    vendor = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}.get(vendor, vendor)
+    if isinstance(vendor, str):
+        vendor = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}.get(vendor, vendor)
     cores = [_int(p.get("NumberOfCores")) for p in procs]
     threads = [_int(p.get("NumberOfLogicalProcessors")) for p in procs]
     return CpuFacts(

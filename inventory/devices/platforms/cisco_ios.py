@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 from inventory.devices import scrub as _scrub
+from inventory.devices.audit import run_rules
 from inventory.devices.contract import BasicFacts
 from inventory.devices.text import first, records, uptime_seconds
-from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
+from inventory.netdevice import (
+    ConfigAudit,
+    DeviceInterface,
+    DeviceUser,
+    LineTimeout,
+    PasswordStorage,
+    SnmpCommunity,
+)
 
 PLATFORM = "cisco_ios"
 VENDOR = "Cisco"
@@ -125,84 +135,110 @@ def _blocks(config: str) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
-    blocks = _blocks(config)
-    top = [head for head, _ in blocks]
-    a = ConfigAudit(users_known=True)
-    has = lambda prefix: any(line.startswith(prefix) for line in top)  # noqa: E731
+@dataclass(frozen=True)
+class _Config:
+    blocks: list[tuple[str, list[str]]]  # top-level lines with their indented children
+    top: list[str]  # the top-level lines
 
-    a.aaa_enabled = "aaa new-model" in top
-    a.password_encryption_service = "service password-encryption" in top
-    a.ssh_v1_enabled = "ip ssh version 2" not in top
-    a.http_enabled = "ip http server" in top
-    a.login_banner = has("banner login") or has("banner motd")
+    @classmethod
+    def parse(cls, config: str) -> _Config:
+        blocks = _blocks(config)
+        return cls(blocks, [head for head, _ in blocks])
 
-    # enable password / secret
-    for line in top:
+    def has(self, prefix: str) -> bool:
+        return any(line.startswith(prefix) for line in self.top)
+
+    def lines(self) -> list[tuple[str, list[str]]]:
+        """``line con 0``, ``line vty 0 4`` ...: the line's name and its body."""
+        return [(head[len("line ") :], body) for head, body in self.blocks if head.startswith("line ")]
+
+
+def _global_switches(c: _Config, a: ConfigAudit) -> None:
+    a.aaa_enabled = "aaa new-model" in c.top
+    a.password_encryption_service = "service password-encryption" in c.top
+    a.ssh_v1_enabled = "ip ssh version 2" not in c.top
+    a.http_enabled = "ip http server" in c.top
+    a.login_banner = c.has("banner login") or c.has("banner motd")
+
+
+def _enable_passwords(c: _Config, a: ConfigAudit) -> None:
+    a.enable_password = a.enable_secret = False
+    for line in c.top:
         m = re.match(r"enable (password|secret)(?: level \d+)?(?: (\d))? \S+", line)
         if not m:
             continue
         if m.group(1) == "secret":
             a.enable_secret = True
-        else:
-            a.enable_password = True
-            if m.group(2) in (None, "0", "7"):
-                a.reversible_passwords.append(f"enable password (type {m.group(2) or '0'})")
-    a.enable_password = bool(a.enable_password)
-    a.enable_secret = bool(a.enable_secret)
+            continue
+        a.enable_password = True
+        if m.group(2) in (None, "0", "7"):
+            a.reversible_passwords.append(f"enable password (type {m.group(2) or '0'})")
 
-    for line in top:
+
+def _password_storage(name: str, rest: str, a: ConfigAudit) -> PasswordStorage:
+    pw = re.search(r"\b(password|secret)(?: (\d))? \S+", rest)
+    if "nopassword" in rest:
+        return "none"
+    if pw and pw.group(1) == "secret":
+        return "hashed"
+    if pw:
+        kind = pw.group(2) or "0"
+        a.reversible_passwords.append(f"username {name} (type {kind})")
+        return "reversible" if kind == "7" else "plaintext"
+    return "unknown"
+
+
+def _local_users(c: _Config, a: ConfigAudit) -> None:
+    for line in c.top:
         m = re.match(r"username (\S+)(.*)$", line)
         if not m:
             continue
         name, rest = m.groups()
         priv = re.search(r"privilege (\d+)", rest)
-        storage = "unknown"
-        pw = re.search(r"\b(password|secret)(?: (\d))? \S+", rest)
-        if "nopassword" in rest:
-            storage = "none"
-        elif pw and pw.group(1) == "secret":
-            storage = "hashed"
-        elif pw:
-            kind = pw.group(2) or "0"
-            storage = "reversible" if kind == "7" else "plaintext"
-            a.reversible_passwords.append(f"username {name} (type {kind})")
+        storage = _password_storage(name, rest, a)
         a.users.append(
             DeviceUser(name=name, privilege=priv.group(1) if priv else "1", password_storage=storage)
         )
 
-    # SNMP
-    for line in top:
+
+def _community(name: str, rest: str) -> SnmpCommunity:
+    tokens = rest.split()
+    if tokens[:1] == ["view"]:
+        tokens = tokens[2:]
+    access: Literal["ro", "rw"] = "rw" if tokens[:1] == ["RW"] else "ro"
+    acl = tokens[1:] if tokens[:1] in (["RO"], ["RW"]) else tokens
+    acl = [t for t in acl if t not in ("ipv6",)]
+    return SnmpCommunity(
+        access=access, well_known=name.lower() in WELL_KNOWN_COMMUNITIES, restricted=bool(acl)
+    )
+
+
+def _snmp(c: _Config, a: ConfigAudit) -> None:
+    for line in c.top:
         m = re.match(r"snmp-server community (\S+)(.*)$", line)
         if m:
-            name, rest = m.groups()
-            tokens = rest.split()
-            if tokens[:1] == ["view"]:
-                tokens = tokens[2:]
-            access = "rw" if tokens[:1] == ["RW"] else "ro"
-            acl = tokens[1:] if tokens[:1] in (["RO"], ["RW"]) else tokens
-            acl = [t for t in acl if t not in ("ipv6",)]
-            a.snmp_communities.append(
-                SnmpCommunity(
-                    access=access, well_known=name.lower() in WELL_KNOWN_COMMUNITIES, restricted=bool(acl)
-                )
-            )
-    a.snmp_v3 = any(re.match(r"snmp-server (group \S+ v3|user \S+ \S+ v3)", line) for line in top)
+            a.snmp_communities.append(_community(*m.groups()))
+    a.snmp_v3 = any(re.match(r"snmp-server (group \S+ v3|user \S+ \S+ v3)", line) for line in c.top)
     a.snmp_enabled = bool(a.snmp_communities) or a.snmp_v3
 
-    # Lines
-    lines = [(head, body) for head, body in blocks if head.startswith("line ")]
-    vty = [(h, b) for h, b in lines if h.startswith("line vty")]
+
+def _vty_access(c: _Config, a: ConfigAudit) -> None:
+    vty = [body for name, body in c.lines() if name.startswith("vty")]
+    if not vty:
+        a.telnet_enabled = a.management_acl = None
+        return
     telnet = False
-    for _head, body in vty:
+    for body in vty:
         ti = next((x for x in body if x.startswith("transport input")), None)
         # No "transport input": older releases default to "all", telnet included.
         if ti is None or "telnet" in ti or ti.endswith(" all"):
             telnet = True
-    a.telnet_enabled = telnet if vty else None
-    a.management_acl = all(any(x.startswith("access-class ") for x in b) for _, b in vty) if vty else None
-    for head, body in lines:
-        name = head[len("line ") :]
+    a.telnet_enabled = telnet
+    a.management_acl = all(any(x.startswith("access-class ") for x in body) for body in vty)
+
+
+def _line_timeouts_and_passwords(c: _Config, a: ConfigAudit) -> None:
+    for name, body in c.lines():
         for x in body:
             m = re.match(r"exec-timeout (\d+)(?: (\d+))?", x)
             if m:
@@ -212,29 +248,38 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
             m = re.match(r"password(?: (\d))? \S+", x)
             if m and m.group(1) in (None, "0", "7"):
                 a.reversible_passwords.append(f"line {name} password (type {m.group(1) or '0'})")
-        if a.aaa_enabled:
-            continue
+
+
+def _lines_without_login(c: _Config, a: ConfigAudit) -> None:
+    if a.aaa_enabled:
+        return  # AAA authenticates every line
+    for name, body in c.lines():
         login = [x for x in body if x == "login" or x.startswith("login ") or x == "no login"]
-        has_password = any(x.startswith("password") for x in body)
+        # A console/aux line without "login" is open; a vty with "login" and no password refuses logins.
         if "no login" in login or (not login and name.startswith(("con", "aux"))):
             a.lines_without_login.append(name)
-        elif login == ["login"] and not has_password and name.startswith("vty"):
-            continue  # vty with "login" and no password refuses logins: closed, not open
 
-    a.ntp_servers = [m.group(1) for line in top if (m := re.match(r"s?ntp server (?:vrf \S+ )?(\S+)", line))]
+
+def _ntp_and_syslog(c: _Config, a: ConfigAudit) -> None:
+    a.ntp_servers = [
+        m.group(1) for line in c.top if (m := re.match(r"s?ntp server (?:vrf \S+ )?(\S+)", line))
+    ]
     a.syslog_hosts = [
         m.group(1)
-        for line in top
+        for line in c.top
         if (
             m := re.match(
                 r"logging (?:host )?(?:ipv6 )?(?:vrf \S+ )?(\d[\d.:]*|[a-fA-F0-9:]+:[a-fA-F0-9:]*)", line
             )
         )
     ]
+
+
+def _legacy_services(c: _Config, a: ConfigAudit) -> None:
     services = []
-    if "no service pad" not in top:
+    if "no service pad" not in c.top:
         services.append("pad")
-    if "no ip bootp server" not in top:
+    if "no ip bootp server" not in c.top:
         services.append("bootp")
     for svc, word in (
         ("tcp-small-servers", "service tcp-small-servers"),
@@ -242,10 +287,26 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
         ("finger", "ip finger"),
         ("finger", "service finger"),
     ):
-        if word in top and svc not in services:
+        if word in c.top and svc not in services:
             services.append(svc)
     a.enabled_services = services
-    return a
+
+
+AUDIT_RULES = (
+    _global_switches,
+    _enable_passwords,
+    _local_users,
+    _snmp,
+    _vty_access,
+    _line_timeouts_and_passwords,
+    _lines_without_login,
+    _ntp_and_syslog,
+    _legacy_services,
+)
+
+
+def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
+    return run_rules(_Config.parse(config), AUDIT_RULES)
 
 
 def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from inventory.devices import scrub as _scrub
+from inventory.devices.audit import run_rules
 from inventory.devices.contract import BasicFacts
 from inventory.devices.text import first, records, uptime_seconds
-from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
+from inventory.netdevice import (
+    ConfigAudit,
+    DeviceInterface,
+    DeviceUser,
+    LineTimeout,
+    PasswordStorage,
+    SnmpCommunity,
+)
 
 PLATFORM = "huawei_vrp"
 VENDOR = "Huawei"
@@ -109,23 +118,37 @@ def _blocks(config: str) -> list[tuple[str, list[str]]]:
     return blocks
 
 
-def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
-    blocks = _blocks(config)
-    top = [h for h, _ in blocks]
-    every = top + [x for _, body in blocks for x in body]
-    a = ConfigAudit(users_known=True)
+@dataclass(frozen=True)
+class _Config:
+    blocks: list[tuple[str, list[str]]]
+    top: list[str]  # the top-level lines
+    every: list[str]  # every line, top-level first, then the blocks' bodies
+    ui: list[tuple[str, list[str]]]  # user-interface blocks: ("vty 0 4", body)
 
-    ui = [(h[len("user-interface ") :], b) for h, b in blocks if h.startswith("user-interface ")]
-    vty = [(n, b) for n, b in ui if n.startswith("vty")]
-    inbound_telnet = any(any(re.match(r"protocol inbound (all|telnet)", x) for x in b) for _, b in vty)
-    a.telnet_enabled = "telnet server enable" in top or (
-        inbound_telnet and "undo telnet server enable" not in top
+    @classmethod
+    def parse(cls, config: str) -> _Config:
+        blocks = _blocks(config)
+        top = [h for h, _ in blocks]
+        ui = [(h[len("user-interface ") :], b) for h, b in blocks if h.startswith("user-interface ")]
+        return cls(blocks, top, top + [x for _, body in blocks for x in body], ui)
+
+    @property
+    def vty(self) -> list[list[str]]:
+        return [b for n, b in self.ui if n.startswith("vty")]
+
+
+def _services_and_banner(c: _Config, a: ConfigAudit) -> None:
+    inbound_telnet = any(any(re.match(r"protocol inbound (all|telnet)", x) for x in b) for b in c.vty)
+    a.telnet_enabled = "telnet server enable" in c.top or (
+        inbound_telnet and "undo telnet server enable" not in c.top
     )
-    a.ssh_v1_enabled = "ssh server compatible-ssh1x enable" in top
-    a.http_enabled = "http server enable" in top and "undo http server enable" not in top
-    a.login_banner = any(h.startswith(("header login", "header shell")) for h in top)
+    a.ssh_v1_enabled = "ssh server compatible-ssh1x enable" in c.top
+    a.http_enabled = "http server enable" in c.top and "undo http server enable" not in c.top
+    a.login_banner = any(h.startswith(("header login", "header shell")) for h in c.top)
 
-    for line in every:
+
+def _snmp(c: _Config, a: ConfigAudit) -> None:
+    for line in c.every:
         m = re.match(r"snmp-agent community (read|write) (cipher |simple )?(\S+)(.*)$", line)
         if m:
             kind, enc, name, rest = m.groups()
@@ -138,12 +161,21 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
                     restricted=" acl " in f" {rest} ",
                 )
             )
-    versions = next((line for line in top if line.startswith("snmp-agent sys-info version")), "")
-    a.snmp_v3 = "v3" in versions or any(line.startswith("snmp-agent usm-user v3") for line in top)
-    a.snmp_enabled = "snmp-agent" in top or bool(a.snmp_communities)
+    versions = next((line for line in c.top if line.startswith("snmp-agent sys-info version")), "")
+    a.snmp_v3 = "v3" in versions or any(line.startswith("snmp-agent usm-user v3") for line in c.top)
+    a.snmp_enabled = "snmp-agent" in c.top or bool(a.snmp_communities)
 
+
+_STORAGE: dict[str, PasswordStorage] = {
+    "irreversible-cipher": "hashed",
+    "cipher": "reversible",
+    "simple": "plaintext",
+}
+
+
+def _local_users(c: _Config, a: ConfigAudit) -> None:
     users: dict[str, DeviceUser] = {}
-    for line in every:
+    for line in c.every:
         m = re.match(r"local-user (\S+) (.*)$", line)
         if not m:
             continue
@@ -151,23 +183,24 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
         user = users.setdefault(name, DeviceUser(name=name))
         pm = re.match(r"password (irreversible-cipher|cipher|simple)", rest)
         if pm:
-            user.password_storage = {
-                "irreversible-cipher": "hashed",
-                "cipher": "reversible",
-                "simple": "plaintext",
-            }[pm.group(1)]
+            user.password_storage = _STORAGE[pm.group(1)]
             if pm.group(1) != "irreversible-cipher":
                 a.reversible_passwords.append(f"local-user {name} (password {pm.group(1)})")
         lm = re.match(r"privilege level (\d+)", rest)
         if lm:
             user.privilege = lm.group(1)
     a.users = list(users.values())
-    for line in every:
+
+
+def _super_passwords(c: _Config, a: ConfigAudit) -> None:
+    for line in c.every:
         if re.match(r"(super password|set authentication password) (cipher|simple) ", line):
             a.reversible_passwords.append(line.split(" cipher")[0].split(" simple")[0])
 
-    a.aaa_enabled = bool(vty) and all("authentication-mode aaa" in b for _, b in vty)
-    for name, body in ui:
+
+def _user_interfaces(c: _Config, a: ConfigAudit) -> None:
+    a.aaa_enabled = bool(c.vty) and all("authentication-mode aaa" in b for b in c.vty)
+    for name, body in c.ui:
         if "authentication-mode none" in body:
             a.lines_without_login.append(name)
         for x in body:
@@ -177,21 +210,41 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
                     LineTimeout(line=name, seconds=int(m.group(1)) * 60 + int(m.group(2) or 0))
                 )
     a.management_acl = (
-        all(any(re.match(r"acl (ipv6 )?\S+ inbound", x) for x in b) for _, b in vty) if vty else None
+        all(any(re.match(r"acl (ipv6 )?\S+ inbound", x) for x in b) for b in c.vty) if c.vty else None
     )
+
+
+def _ntp_and_syslog(c: _Config, a: ConfigAudit) -> None:
     a.ntp_servers = [
-        m.group(1) for line in top if (m := re.match(r"ntp-service unicast-server (?:ipv6 )?(\S+)", line))
+        m.group(1) for line in c.top if (m := re.match(r"ntp-service unicast-server (?:ipv6 )?(\S+)", line))
     ]
     a.syslog_hosts = [
-        m.group(1) for line in top if (m := re.match(r"info-center loghost (?:ipv6 )?(\S+)", line))
+        m.group(1) for line in c.top if (m := re.match(r"info-center loghost (?:ipv6 )?(\S+)", line))
     ]
+
+
+def _file_services(c: _Config, a: ConfigAudit) -> None:
     services = []
-    if "ftp server enable" in top:
+    if "ftp server enable" in c.top:
         services.append("ftp")
-    if any(line.startswith("tftp-server") for line in top):
+    if any(line.startswith("tftp-server") for line in c.top):
         services.append("tftp")
     a.enabled_services = services
-    return a
+
+
+AUDIT_RULES = (
+    _services_and_banner,
+    _snmp,
+    _local_users,
+    _super_passwords,
+    _user_interfaces,
+    _ntp_and_syslog,
+    _file_services,
+)
+
+
+def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
+    return run_rules(_Config.parse(config), AUDIT_RULES)
 
 
 def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:

@@ -277,8 +277,9 @@ def updates(probe: Probe) -> UpdateFacts | None:
             "dnf-automatic.timer",
             "dnf-automatic-install.timer",
         )
-        timer_on = bool(timers) and "enabled" in timers.split()
-        install_timer = bool(timers) and len(timers.split()) > 1 and timers.split()[1] == "enabled"
+        states = (timers or "").split()
+        timer_on = "enabled" in states
+        install_timer = len(states) > 1 and states[1] == "enabled"
         automatic = (
             timer_on and conf.get("apply_updates", "no").lower() in ("yes", "true", "1")
         ) or install_timer
@@ -365,7 +366,7 @@ def accounts(probe: Probe) -> AccountFacts | None:
     def usable(name: str) -> bool | None:
         if shadow_text is None:
             return None
-        pw = shadow.get(name)
+        pw = shadow.get(name, "")
         return bool(pw) and not pw.startswith(("!", "*"))
 
     groups = {}
@@ -418,17 +419,17 @@ def _conf_dir(probe: Probe, main: str, d: str) -> dict[str, str]:
     return values
 
 
-def password_policy(probe: Probe) -> PasswordPolicy | None:
+def _login_defs(probe: Probe) -> dict[str, str]:
     defs: dict[str, str] = {}
     for line in (probe.read("/etc/login.defs") or "").splitlines():
         fields = line.split()
         if len(fields) >= 2 and not fields[0].startswith("#"):
             defs[fields[0]] = fields[1]
-    pw_lines = _pam_lines(probe, "common-password", "system-auth", "password-auth")
-    auth_lines = _pam_lines(probe, "common-auth", "system-auth", "password-auth")
-    if not defs and not pw_lines:
-        raise PartUnavailable("no /etc/login.defs or PAM configuration")
-    policy = PasswordPolicy(source="login.defs/PAM")
+    return defs
+
+
+def _apply_ageing(policy: PasswordPolicy, defs: dict[str, str]) -> None:
+    """PASS_MAX_DAYS (99999 or negative: never expires) and PASS_MIN_DAYS of /etc/login.defs."""
     max_days = defs.get("PASS_MAX_DAYS")
     if max_days and max_days.lstrip("-").isdigit():
         policy.max_age_days = int(max_days)
@@ -436,48 +437,78 @@ def password_policy(probe: Probe) -> PasswordPolicy | None:
     if defs.get("PASS_MIN_DAYS", "").isdigit():
         policy.min_age_days = int(defs["PASS_MIN_DAYS"])
 
-    quality = [ln for ln in pw_lines if "pam_pwquality.so" in ln or "pam_cracklib.so" in ln]
-    if quality:
-        conf = _conf_dir(probe, "/etc/security/pwquality.conf", "/etc/security/pwquality.conf.d/*.conf")
-        for key in ("minlen", "minclass", "dcredit", "ucredit", "lcredit", "ocredit"):
-            v = _arg(quality[0], key)
-            if v is not None:
-                conf[key] = v
-        policy.min_length = int(conf.get("minlen", "8"))  # libpwquality's default
-        credits = [int(conf.get(k, "0")) for k in ("dcredit", "ucredit", "lcredit", "ocredit")]
-        policy.complexity = int(conf.get("minclass", "0")) >= 3 or sum(1 for c in credits if c < 0) >= 3
-    else:
-        unix = [ln for ln in pw_lines if "pam_unix.so" in ln]
-        ml = _arg(unix[0], "minlen") if unix else None
-        if ml and ml.isdigit():
-            policy.min_length = int(ml)
-        else:
-            # pam_unix(8): "minlen ... The default value is 6"; a PC with only pam_unix enforces 6.
-            policy.min_length = 6 if unix else None
-        policy.complexity = False if pw_lines else None
 
+def _apply_quality(policy: PasswordPolicy, probe: Probe, pw_lines: list[str]) -> None:
+    """Length and complexity: pam_pwquality/pam_cracklib when stacked, else pam_unix's minlen."""
+    quality = [ln for ln in pw_lines if "pam_pwquality.so" in ln or "pam_cracklib.so" in ln]
+    if not quality:
+        _apply_unix_minlen(policy, pw_lines)
+        return
+    conf = _conf_dir(probe, "/etc/security/pwquality.conf", "/etc/security/pwquality.conf.d/*.conf")
+    for key in ("minlen", "minclass", "dcredit", "ucredit", "lcredit", "ocredit"):
+        v = _arg(quality[0], key)
+        if v is not None:
+            conf[key] = v  # the module's arguments win over the file
+    policy.min_length = int(conf.get("minlen", "8"))  # libpwquality's default
+    credits = [int(conf.get(k, "0")) for k in ("dcredit", "ucredit", "lcredit", "ocredit")]
+    policy.complexity = int(conf.get("minclass", "0")) >= 3 or sum(1 for c in credits if c < 0) >= 3
+
+
+def _apply_unix_minlen(policy: PasswordPolicy, pw_lines: list[str]) -> None:
+    unix = [ln for ln in pw_lines if "pam_unix.so" in ln]
+    ml = _arg(unix[0], "minlen") if unix else None
+    if ml and ml.isdigit():
+        policy.min_length = int(ml)
+    else:
+        # pam_unix(8): "minlen ... The default value is 6"; a PC with only pam_unix enforces 6.
+        policy.min_length = 6 if unix else None
+    policy.complexity = False if pw_lines else None
+
+
+def _apply_history(policy: PasswordPolicy, probe: Probe, pw_lines: list[str]) -> None:
+    """Remembered passwords: pam_pwhistory (its conf file's default 10) or pam_unix remember=."""
     history = [
         ln for ln in pw_lines if "pam_pwhistory.so" in ln or ("pam_unix.so" in ln and "remember=" in ln)
     ]
-    if history:
-        r = _arg(history[0], "remember")
-        if r is None and "pam_pwhistory.so" in history[0]:
-            r = _kv(probe.read("/etc/security/pwhistory.conf")).get("remember", "10")
-        policy.history = int(r) if r and r.isdigit() else None
-    elif pw_lines:
-        policy.history = 0
+    if not history:
+        if pw_lines:
+            policy.history = 0
+        return
+    r = _arg(history[0], "remember")
+    if r is None and "pam_pwhistory.so" in history[0]:
+        r = _kv(probe.read("/etc/security/pwhistory.conf")).get("remember", "10")
+    policy.history = int(r) if r and r.isdigit() else None
 
+
+def _first_arg(lines: list[str], key: str) -> str | None:
+    return next((v for v in (_arg(ln, key) for ln in lines) if v), None)
+
+
+def _apply_lockout(policy: PasswordPolicy, probe: Probe, auth_lines: list[str]) -> None:
+    """Lockout after failed logins: pam_faillock/pam_tally2 arguments, then faillock.conf, then defaults."""
     faillock = [ln for ln in auth_lines if "pam_faillock.so" in ln or "pam_tally2.so" in ln]
-    if faillock:
-        conf = _kv(probe.read("/etc/security/faillock.conf"))
-        deny = next((_arg(ln, "deny") for ln in faillock if _arg(ln, "deny")), None) or conf.get("deny", "3")
-        unlock = next(
-            (_arg(ln, "unlock_time") for ln in faillock if _arg(ln, "unlock_time")), None
-        ) or conf.get("unlock_time", "600")
-        policy.lockout_threshold = int(deny)
-        policy.lockout_duration_minutes = int(unlock) // 60 if unlock.isdigit() else None
-    elif auth_lines:
-        policy.lockout_threshold = 0  # no lockout module: failed logins never lock an account
+    if not faillock:
+        if auth_lines:
+            policy.lockout_threshold = 0  # no lockout module: failed logins never lock an account
+        return
+    conf = _kv(probe.read("/etc/security/faillock.conf"))
+    deny = _first_arg(faillock, "deny") or conf.get("deny", "3")
+    unlock = _first_arg(faillock, "unlock_time") or conf.get("unlock_time", "600")
+    policy.lockout_threshold = int(deny)
+    policy.lockout_duration_minutes = int(unlock) // 60 if unlock.isdigit() else None
+
+
+def password_policy(probe: Probe) -> PasswordPolicy | None:
+    defs = _login_defs(probe)
+    pw_lines = _pam_lines(probe, "common-password", "system-auth", "password-auth")
+    auth_lines = _pam_lines(probe, "common-auth", "system-auth", "password-auth")
+    if not defs and not pw_lines:
+        raise PartUnavailable("no /etc/login.defs or PAM configuration")
+    policy = PasswordPolicy(source="login.defs/PAM")
+    _apply_ageing(policy, defs)
+    _apply_quality(policy, probe, pw_lines)
+    _apply_history(policy, probe, pw_lines)
+    _apply_lockout(policy, probe, auth_lines)
     return policy
 
 

@@ -1,0 +1,25 @@
+"""A platform's configuration audit as small rules.
+
+Each platform parses its configuration once into a view (its blocks, its top-level lines, ...) and
+lists its rules in order; a rule reads the view and fills its topics of ``ConfigAudit`` (telnet,
+SNMP, local users ...). Order matters only where two rules add to one list (``reversible_passwords``):
+the list reads in the order the rules run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from inventory.netdevice import ConfigAudit
+
+View = TypeVar("View")
+Rule = Callable[[View, ConfigAudit], None]
+
+
+def run_rules(view: View, rules: Sequence[Callable[[View, ConfigAudit], None]]) -> ConfigAudit:
+    """A fresh audit (local users are known from a configuration) filled by each rule in turn."""
+    audit = ConfigAudit(users_known=True)
+    for rule in rules:
+        rule(view, audit)
+    return audit
