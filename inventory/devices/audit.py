@@ -17,9 +17,12 @@ View = TypeVar("View")
 Rule = Callable[[View, ConfigAudit], None]
 
 
-def run_rules(view: View, rules: Sequence[Callable[[View, ConfigAudit], None]]) -> ConfigAudit:
-    """A fresh audit (local users are known from a configuration) filled by each rule in turn."""
-    audit = ConfigAudit(users_known=True)
+def run_rules(
+    view: View, rules: Sequence[Callable[[View, ConfigAudit], None]], *, users_known: bool = True
+) -> ConfigAudit:
+    """A fresh audit filled by each rule in turn. ``users_known``: the configuration lists the local
+    users (RouterOS keeps them out of its export; its rule sets it when it read them elsewhere)."""
+    audit = ConfigAudit(users_known=users_known)
     for rule in rules:
         rule(view, audit)
     return audit

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from inventory.devices import scrub as _scrub
+from inventory.devices.audit import run_rules
 from inventory.devices.contract import BasicFacts
 from inventory.devices.text import first, textfsm
 from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, LineTimeout, SnmpCommunity
@@ -164,42 +166,49 @@ def statements(config: str) -> list[str]:
     return out
 
 
-def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
-    st = statements(config)
-    has = lambda prefix: any(s == prefix or s.startswith(prefix + " ") for s in st)  # noqa: E731
-    a = ConfigAudit(users_known=True)
-    a.telnet_enabled = has("system services telnet")
-    a.ssh_v1_enabled = any(re.match(r"system services ssh protocol-version .*\bv1\b", s) for s in st)
-    a.http_enabled = has("system services web-management http")
-    a.login_banner = has("system login message") or has("system login announcement")
+@dataclass(frozen=True)
+class _Config:
+    st: list[str]  # every statement with its full path (``statements``)
 
+    def has(self, prefix: str) -> bool:
+        return any(s == prefix or s.startswith(prefix + " ") for s in self.st)
+
+    def matches(self, pattern: str) -> list[re.Match[str]]:
+        return [m for s in self.st if (m := re.match(pattern, s))]
+
+
+def _services_and_banner(c: _Config, a: ConfigAudit) -> None:
+    a.telnet_enabled = c.has("system services telnet")
+    a.ssh_v1_enabled = bool(c.matches(r"system services ssh protocol-version .*\bv1\b"))
+    a.http_enabled = c.has("system services web-management http")
+    a.login_banner = c.has("system login message") or c.has("system login announcement")
+
+
+def _snmp(c: _Config, a: ConfigAudit) -> None:
+    # A community's statements are spread over several lines: gather them by name first.
     communities: dict[str, dict[str, bool]] = {}
-    for s in st:
-        m = re.match(r"snmp community (\"[^\"]*\"|\S+)(?: (.*))?$", s)
-        if m:
-            name = m.group(1).strip('"')
-            c = communities.setdefault(name, {"rw": False, "restricted": False})
-            rest = m.group(2) or ""
-            if rest.startswith("authorization read-write"):
-                c["rw"] = True
-            if rest.startswith(("clients", "client-list-name")):
-                c["restricted"] = True
+    for m in c.matches(r"snmp community (\"[^\"]*\"|\S+)(?: (.*))?$"):
+        found = communities.setdefault(m.group(1).strip('"'), {"rw": False, "restricted": False})
+        rest = m.group(2) or ""
+        if rest.startswith("authorization read-write"):
+            found["rw"] = True
+        if rest.startswith(("clients", "client-list-name")):
+            found["restricted"] = True
     a.snmp_communities = [
         SnmpCommunity(
-            access="rw" if c["rw"] else "ro",
+            access="rw" if f["rw"] else "ro",
             well_known=n.lower() in WELL_KNOWN_COMMUNITIES,
-            restricted=c["restricted"],
+            restricted=f["restricted"],
         )
-        for n, c in communities.items()
+        for n, f in communities.items()
     ]
-    a.snmp_v3 = has("snmp v3")
-    a.snmp_enabled = has("snmp")
+    a.snmp_v3 = c.has("snmp v3")
+    a.snmp_enabled = c.has("snmp")
 
+
+def _local_users(c: _Config, a: ConfigAudit) -> None:
     users: dict[str, DeviceUser] = {}
-    for s in st:
-        m = re.match(r"system login user (\S+)(?: (.*))?$", s)
-        if not m:
-            continue
+    for m in c.matches(r"system login user (\S+)(?: (.*))?$"):
         name, rest = m.group(1), m.group(2) or ""
         user = users.setdefault(name, DeviceUser(name=name, password_storage="none"))
         if rest.startswith("class "):
@@ -210,18 +219,28 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
             user.password_storage = "hashed" if user.password_storage == "hashed" else "none"
     a.users = list(users.values())
 
+
+def _management_access(c: _Config, a: ConfigAudit) -> None:
     a.aaa_enabled = None
-    a.management_acl = any(re.match(r"interfaces lo0 unit \d+ family inet filter input", s) for s in st)
+    a.management_acl = bool(c.matches(r"interfaces lo0 unit \d+ family inet filter input"))
     timeouts = [
         LineTimeout(line=f"class {m.group(1)}", seconds=int(m.group(2)) * 60)
-        for s in st
-        if (m := re.match(r"system login class (\S+) idle-timeout (\d+)", s))
+        for m in c.matches(r"system login class (\S+) idle-timeout (\d+)")
     ]
     # Junos never logs an idle session out unless a login class says so.
     a.idle_timeouts = timeouts or [LineTimeout(line="system login (no idle-timeout)", seconds=0)]
-    a.ntp_servers = [m.group(1) for s in st if (m := re.match(r"system ntp server (\S+)$", s))]
-    a.syslog_hosts = sorted({m.group(1) for s in st if (m := re.match(r"system syslog host (\S+)", s))})
+
+
+def _ntp_syslog_and_services(c: _Config, a: ConfigAudit) -> None:
+    a.ntp_servers = [m.group(1) for m in c.matches(r"system ntp server (\S+)$")]
+    a.syslog_hosts = sorted({m.group(1) for m in c.matches(r"system syslog host (\S+)")})
     a.enabled_services = [
-        svc for svc in ("ftp", "finger", "xnm-clear-text", "rest http") if has(f"system services {svc}")
+        svc for svc in ("ftp", "finger", "xnm-clear-text", "rest http") if c.has(f"system services {svc}")
     ]
-    return a
+
+
+AUDIT_RULES = (_services_and_banner, _snmp, _local_users, _management_access, _ntp_syslog_and_services)
+
+
+def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
+    return run_rules(_Config(statements(config)), AUDIT_RULES)

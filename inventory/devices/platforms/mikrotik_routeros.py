@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from functools import cached_property
 
 from inventory.devices import scrub as _scrub
+from inventory.devices.audit import run_rules
 from inventory.devices.contract import BasicFacts
 from inventory.devices.text import first, textfsm, uptime_seconds, version_key
 from inventory.netdevice import ConfigAudit, DeviceInterface, DeviceUser, SnmpCommunity
@@ -216,47 +218,64 @@ def scrub(config: str) -> str:
 _DEFAULT_SERVICES = ("telnet", "ftp", "www", "ssh", "api", "winbox", "api-ssl")
 
 
-def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
-    cmds = _commands(config)
-    a = ConfigAudit()
+class _Config:
+    """An export's commands, with what several rules read worked out once."""
 
-    def settings(section: str) -> dict[str, str]:
+    def __init__(self, config: str, outputs: Mapping[str, str] | None) -> None:
+        self.cmds = _commands(config)
+        self.outputs = outputs or {}
+
+    def settings(self, section: str) -> dict[str, str]:
+        """The section's own settings (``set`` without a target), merged in order."""
         merged: dict[str, str] = {}
-        for sec, verb, args in cmds:
+        for sec, verb, args in self.cmds:
             if sec == section and verb == "set" and "_target" not in args:
                 merged.update(args)
         return merged
 
-    # /ip service: every service is on unless exported as disabled
-    services = {name: {"disabled": "no"} for name in _DEFAULT_SERVICES}
-    services["www-ssl"] = {"disabled": "yes"}
-    for sec, verb, args in cmds:
-        if sec == "/ip service" and verb == "set":
-            name = re.sub(r"^name=", "", args.get("_target", ""))
-            services.setdefault(name, {"disabled": "no"}).update(args)
-    enabled = {n: s for n, s in services.items() if s.get("disabled", "no") != "yes"}
+    @cached_property
+    def enabled_services(self) -> dict[str, dict[str, str]]:
+        """/ip service: every service is on unless exported as disabled."""
+        services = {name: {"disabled": "no"} for name in _DEFAULT_SERVICES}
+        services["www-ssl"] = {"disabled": "yes"}
+        for sec, verb, args in self.cmds:
+            if sec == "/ip service" and verb == "set":
+                name = re.sub(r"^name=", "", args.get("_target", ""))
+                services.setdefault(name, {"disabled": "no"}).update(args)
+        return {n: s for n, s in services.items() if s.get("disabled", "no") != "yes"}
+
+    @cached_property
+    def input_filters(self) -> list[dict[str, str]]:
+        return [args for sec, verb, args in self.cmds if sec == "/ip firewall filter" and verb == "add"]
+
+    @cached_property
+    def wan_input_dropped(self) -> bool:
+        """A filter drops whatever comes in from the WAN side (a whole-protocol rule, not one port)."""
+        return any(
+            f.get("chain") == "input"
+            and f.get("action") in ("drop", "reject")
+            and (
+                f.get("in-interface-list") in ("!LAN", "WAN")
+                or f.get("in-interface", "").startswith(("ether1", "pppoe"))
+            )
+            and not f.get("protocol")
+            for f in self.input_filters
+        )
+
+
+def _management_services(c: _Config, a: ConfigAudit) -> None:
+    enabled = c.enabled_services
     a.telnet_enabled = "telnet" in enabled
     a.http_enabled = "www" in enabled
-
-    filters = [args for sec, verb, args in cmds if sec == "/ip firewall filter" and verb == "add"]
-    wan_input_dropped = any(
-        f.get("chain") == "input"
-        and f.get("action") in ("drop", "reject")
-        and (
-            f.get("in-interface-list") in ("!LAN", "WAN")
-            or f.get("in-interface", "").startswith(("ether1", "pppoe"))
-        )
-        and not f.get("protocol")
-        for f in filters
-    )
     restricted = all(s.get("address") not in (None, "", "0.0.0.0/0") for s in enabled.values())
-    a.management_acl = restricted or wan_input_dropped
+    a.management_acl = restricted or c.wan_input_dropped
 
-    snmp = settings("/snmp")
-    a.snmp_enabled = snmp.get("enabled") == "yes"
+
+def _communities(c: _Config) -> list[tuple[str, dict[str, str]]]:
+    """(name, arguments) of every community; the default "public" unless the export changed it."""
     communities = []
     default_changed = False
-    for sec, verb, args in cmds:
+    for sec, verb, args in c.cmds:
         if sec != "/snmp community":
             continue
         if verb == "set" and "default=yes" in args.get("_target", ""):
@@ -269,72 +288,105 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
         communities.append((name, args))
     if not default_changed:
         communities.insert(0, ("public", {"addresses": "::/0"}))
-    for name, args in communities:
-        if args.get("disabled") == "yes":
-            continue
-        addresses = args.get("addresses", "::/0")
-        a.snmp_communities.append(
-            SnmpCommunity(
-                access="rw" if args.get("write-access") == "yes" else "ro",
-                well_known=name.lower() in WELL_KNOWN_COMMUNITIES,
-                restricted=addresses not in ("", "::/0", "0.0.0.0/0"),
+    return communities
+
+
+def _snmp(c: _Config, a: ConfigAudit) -> None:
+    a.snmp_enabled = c.settings("/snmp").get("enabled") == "yes"
+    communities = _communities(c)
+    if a.snmp_enabled:
+        for name, args in communities:
+            if args.get("disabled") == "yes":
+                continue
+            addresses = args.get("addresses", "::/0")
+            a.snmp_communities.append(
+                SnmpCommunity(
+                    access="rw" if args.get("write-access") == "yes" else "ro",
+                    well_known=name.lower() in WELL_KNOWN_COMMUNITIES,
+                    restricted=addresses not in ("", "::/0", "0.0.0.0/0"),
+                )
             )
-        )
-    if not a.snmp_enabled:
-        a.snmp_communities = []
     a.snmp_v3 = a.snmp_enabled and any(
         args.get("security") in ("authorized", "private") for _, args in communities
     )
 
-    users_text = (outputs or {}).get("/user print terse")
+
+def _local_users(c: _Config, a: ConfigAudit) -> None:
+    # The export leaves users out; the poll reads them with their own command.
+    users_text = c.outputs.get("/user print terse")
     if users_text:
         a.users = parse_users(users_text)
         a.users_known = True
 
-    ntp = settings("/system ntp client")
+
+def _ntp(c: _Config, a: ConfigAudit) -> None:
+    ntp = c.settings("/system ntp client")
     servers = [s for s in ntp.get("servers", "").split(",") if s]
     servers += [
         v for k, v in ntp.items() if k in ("primary-ntp", "secondary-ntp") and v not in ("", "0.0.0.0")
     ]
     servers += [
         args["address"]
-        for sec, verb, args in cmds
+        for sec, verb, args in c.cmds
         if sec == "/system ntp client servers" and "address" in args
     ]
     a.ntp_servers = servers if ntp.get("enabled") == "yes" or servers and ntp.get("enabled") != "no" else []
 
+
+def _syslog(c: _Config, a: ConfigAudit) -> None:
+    """Remote logging actions that a logging rule actually uses."""
     remote_actions = {}
-    for sec, _verb, args in cmds:
+    for sec, _verb, args in c.cmds:
         if sec == "/system logging action" and args.get("remote") and args.get("remote") != "0.0.0.0":
             name = args.get("name") or re.sub(r".*name=", "", args.get("_target", ""))
             if args.get("target", "remote") == "remote":
                 remote_actions[name] = args["remote"]
-    used = {args.get("action") for sec, verb, args in cmds if sec == "/system logging" and verb == "add"}
+    used = {args.get("action") for sec, verb, args in c.cmds if sec == "/system logging" and verb == "add"}
     a.syslog_hosts = [host for name, host in remote_actions.items() if name in used]
 
-    note = settings("/system note")
+
+def _login_banner(c: _Config, a: ConfigAudit) -> None:
+    note = c.settings("/system note")
     a.login_banner = note.get("show-at-login", "yes") == "yes" and bool(note.get("note"))
 
-    svc: list[str] = [n for n in ("api", "ftp") if n in enabled]
+
+def _extra_services(c: _Config, a: ConfigAudit) -> None:
+    svc: list[str] = [n for n in ("api", "ftp") if n in c.enabled_services]
     for section, label in (("/tool mac-server", "mac-server"), ("/tool mac-server mac-winbox", "mac-winbox")):
-        allowed = settings(section).get("allowed-interface-list", "all")
+        allowed = c.settings(section).get("allowed-interface-list", "all")
         if allowed in ("all", "!LAN") or allowed == "":
             svc.append(label)
-    if settings("/tool bandwidth-server").get("enabled", "yes") != "no":
+    if c.settings("/tool bandwidth-server").get("enabled", "yes") != "no":
         svc.append("bandwidth-server")
     for section, label in (("/ip proxy", "proxy"), ("/ip socks", "socks"), ("/ip upnp", "upnp")):
-        if settings(section).get("enabled") == "yes":
+        if c.settings(section).get("enabled") == "yes":
             svc.append(label)
     a.enabled_services = svc
 
-    dns = settings("/ip dns")
+
+def _dns_open_to_wan(c: _Config, a: ConfigAudit) -> None:
     dns_udp_dropped = any(
         f.get("chain") == "input"
         and f.get("action") in ("drop", "reject")
         and f.get("dst-port", "") in ("53",)
-        for f in filters
+        for f in c.input_filters
     )
-    a.dns_open_to_wan = dns.get("allow-remote-requests") == "yes" and not (
-        wan_input_dropped or dns_udp_dropped
+    a.dns_open_to_wan = c.settings("/ip dns").get("allow-remote-requests") == "yes" and not (
+        c.wan_input_dropped or dns_udp_dropped
     )
-    return a
+
+
+AUDIT_RULES = (
+    _management_services,
+    _snmp,
+    _local_users,
+    _ntp,
+    _syslog,
+    _login_banner,
+    _extra_services,
+    _dns_open_to_wan,
+)
+
+
+def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
+    return run_rules(_Config(config, outputs), AUDIT_RULES, users_known=False)
