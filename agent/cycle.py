@@ -107,11 +107,13 @@ class Collected:
 def collect_host(
     settings: AgentSettings, *, with_checks: bool = True, run: Collection[str] | None = None
 ) -> Collected:
-    """Host facts, the capabilities' sections, and the host's check results.
+    """Host facts, the capabilities' sections, and the check results.
 
     ``run`` names the capabilities whose schedule is due (None: all of them). A capability not due
     adds only what it already knows (the last LAN scan) or nothing (certificates: the collector
-    keeps the section it has, and the report's ``modules`` say its results were not re-evaluated).
+    keeps the section it has). ``modules`` says whose results the report holds: with checks, the
+    host's and every section's; without (a capability's own schedule), those of the capabilities
+    that ran, so certificates on their schedule send their results too.
     """
     from checks.runner import run_checks
     from inventory.host import collect_host_facts, host_identity, hostname
@@ -124,13 +126,17 @@ def collect_host(
     facts.security = _guard(
         "security facts", problems, collect_security_facts, cache_dir=settings.state_dir / "cache"
     )
-    modules = ["checks"]
+    present: list[str] = []  # capabilities whose section the report carries
+    ran: list[str] = []  # ... of which these were due and ran now
     for cap in CAPABILITIES:
         if cap.host_facts is None:
             continue
         due = run is None or cap.name in run
         if _guard(cap.name, problems, cap.host_facts, settings, facts, due):
-            modules.append(cap.name)
+            present.append(cap.name)
+            if due:
+                ran.append(cap.name)
+    modules = ["checks", *present] if with_checks else ran
 
     name = (
         _guard("hostname", problems, hostname)
@@ -140,7 +146,7 @@ def collect_host(
     identity = _guard("host identity", problems, host_identity) or fallback_identity(facts)
 
     results: list[CheckResult] = []
-    if with_checks:
+    if modules:
         family = facts.os.family.lower() if facts.os else None
         results = (
             _guard("checks", problems, run_checks, facts, subject="host", platform=family, modules=modules)
@@ -149,7 +155,7 @@ def collect_host(
     return Collected(
         facts=facts,
         results=results,
-        modules=modules if with_checks else [],
+        modules=modules,
         hostname=name,
         identity=identity,
         problems=problems,

@@ -126,7 +126,9 @@ def test_the_certificates_schedule_runs_the_certificates_capability(tmp_path: Pa
     [report] = _spooled(state)
     names = [c.get("subject_cn") for c in report["facts"]["certificates"]["certificates"]]
     assert names == ["Chu ky so UBND xa"]
-    assert report["kind"] == "full"
+    # ... and its results: the certificate checks ran, and the report says whose results it holds.
+    assert report["modules"] == ["certs"]
+    assert report["results"] and all(r["check_id"].startswith(("cert.", "doc.")) for r in report["results"])
 
 
 def test_a_disabled_capability_is_not_scheduled(tmp_path: Path) -> None:
@@ -163,6 +165,8 @@ def test_the_lan_schedule_sends_the_saved_scan(tmp_path: Path) -> None:
     [report] = _spooled(state)
     facts = report["facts"]
     assert isinstance(facts, dict) and facts["network_scan"]["cidr"] == "198.18.0.0/24"
+    assert report["modules"] == ["lan"]
+    assert all(r["check_id"].startswith("lan.") for r in report.get("results", []))
 
 
 def test_the_worker_answers_in_the_protocol(tmp_path: Path) -> None:
