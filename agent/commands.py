@@ -14,15 +14,18 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from agent.config import AgentSettings
 
 log = logging.getLogger("agent")
 LOW_DISK = 1024 * 1024  # below this, status says the state directory's disk is full
 
 
-def _settings(config_path: Path | None, **overrides: Any) -> Any:
+def _settings(config_path: Path | None, **overrides: Any) -> AgentSettings:
     from agent.config import ConfigError, load_settings
 
     try:
@@ -163,7 +166,7 @@ def _when(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def status_data(settings: Any) -> dict[str, Any]:
+def status_data(settings: AgentSettings) -> dict[str, Any]:
     """What ``agent status`` shows; reads only (it works on a full disk, beside a running agent)."""
     from agent.spool import SPOOL_FILE, inspect
     from agent.state import AgentState, Status

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.protocol import SupervisorSettings
 
 
 class Schedule:
@@ -70,6 +73,6 @@ class Backoff:
         self.failures = 0
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Backoff:
+    def from_settings(cls, settings: SupervisorSettings) -> Backoff:
         d = settings.delivery
         return cls(base=d.backoff_base, cap=d.backoff_cap, retry_after_max=d.retry_after_max)

@@ -14,11 +14,14 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeAlias
 
+from asn1crypto import cms as asn1_cms
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from pyhanko_certvalidator.authority import Authority
 from pyhanko_certvalidator.errors import OCSPFetchError
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.fetchers.aiohttp_fetchers.crl_client import AIOHttpCRLFetcher
@@ -26,6 +29,8 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers.ocsp_client import AIOHttpO
 from pyhanko_certvalidator.fetchers.api import Fetchers, OCSPFetcher
 from pyhanko_certvalidator.fetchers.common_utils import FetchBudget
 
+# What pyhanko's fetchers are asked about (asn1crypto types).
+_Cert: TypeAlias = asn1_x509.Certificate | asn1_cms.AttributeCertificateV2
 log = logging.getLogger(__name__)
 
 
@@ -154,12 +159,12 @@ def _ocsp_next_update(resp: asn1_ocsp.OCSPResponse, cert: asn1_x509.Certificate)
 class CachingOCSPFetcher(AIOHttpOCSPFetcher):
     """Uses a current cached OCSP answer when there is one; otherwise asks the responder and caches."""
 
-    def __init__(self, store: CrlStore, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, store: CrlStore, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._store = store
         self._from_cache: dict[bytes, asn1_ocsp.OCSPResponse] = {}
 
-    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def]
+    async def fetch(self, cert: _Cert, authority: Authority) -> asn1_ocsp.OCSPResponse:
         if isinstance(cert, asn1_x509.Certificate):
             cached = self._store.ocsp_for(cert)
             if cached is not None:
@@ -170,10 +175,10 @@ class CachingOCSPFetcher(AIOHttpOCSPFetcher):
             self._store.store_ocsp(cert, resp)
         return resp
 
-    def fetched_responses(self):  # type: ignore[no-untyped-def]
+    def fetched_responses(self) -> list[asn1_ocsp.OCSPResponse]:
         return [*super().fetched_responses(), *self._from_cache.values()]
 
-    def fetched_responses_for_cert(self, cert):  # type: ignore[no-untyped-def]
+    def fetched_responses_for_cert(self, cert: _Cert) -> list[asn1_ocsp.OCSPResponse]:
         found = set(super().fetched_responses_for_cert(cert))
         cached = self._from_cache.get(cert.issuer_serial) if isinstance(cert, asn1_x509.Certificate) else None
         return [*found, cached] if cached is not None else list(found)
@@ -182,24 +187,24 @@ class CachingOCSPFetcher(AIOHttpOCSPFetcher):
 class NoOCSPFetcher(OCSPFetcher):
     """OCSP turned off in the configuration: no responder is ever asked."""
 
-    async def fetch(self, cert, authority):  # type: ignore[no-untyped-def]
+    async def fetch(self, cert: _Cert, authority: Authority) -> asn1_ocsp.OCSPResponse:
         raise OCSPFetchError("OCSP is turned off in the agent configuration")
 
-    def fetched_responses(self):  # type: ignore[no-untyped-def]
+    def fetched_responses(self) -> list[asn1_ocsp.OCSPResponse]:
         return []
 
-    def fetched_responses_for_cert(self, cert):  # type: ignore[no-untyped-def]
+    def fetched_responses_for_cert(self, cert: _Cert) -> list[asn1_ocsp.OCSPResponse]:
         return []
 
 
 class CachingCRLFetcher(AIOHttpCRLFetcher):
     """Uses a fresh cached/offline CRL when there is one; otherwise fetches and caches."""
 
-    def __init__(self, store: CrlStore, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, store: CrlStore, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._store = store
 
-    async def fetch(self, cert, *, use_deltas=True):  # type: ignore[no-untyped-def]
+    async def fetch(self, cert: _Cert, *, use_deltas: bool | None = True) -> list[asn1_crl.CertificateList]:
         cached = self._store.fresh_for(cert)
         if cached:
             return cached

@@ -88,7 +88,9 @@ LAN_NETS = tuple(
 
 
 def _lan_net(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
-    return any(net.version == lan.version and net.subnet_of(lan) for lan in LAN_NETS)  # type: ignore[arg-type]
+    if isinstance(net, ipaddress.IPv4Network):
+        return any(isinstance(lan, ipaddress.IPv4Network) and net.subnet_of(lan) for lan in LAN_NETS)
+    return any(isinstance(lan, ipaddress.IPv6Network) and net.subnet_of(lan) for lan in LAN_NETS)
 
 
 def _lan_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

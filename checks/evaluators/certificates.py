@@ -8,6 +8,7 @@ windows raise the severity of one result (``Verdict.severity``) as the date come
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
@@ -60,7 +61,7 @@ def _none(what: str) -> list[Verdict]:
     return [Verdict.not_applicable(what)]
 
 
-def _per_signing(facts: Facts, judge) -> list[Verdict]:  # type: ignore[no-untyped-def]
+def _per_signing(facts: Facts, judge: Callable[[FoundCertificate], Verdict]) -> list[Verdict]:
     certs = signing_certificates(facts)
     if not certs:
         return _none("no signing certificate found on this PC")
@@ -227,7 +228,9 @@ def _sha1_verdict(c: FoundCertificate, chain_sha1: bool, legacy: bool) -> Verdic
     return Verdict.passed(f"signed with {c.signature_algorithm}", signature_algorithm=c.signature_algorithm)
 
 
-def _per_tls(facts: Facts, judge, *, https_only: bool = False) -> list[Verdict]:  # type: ignore[no-untyped-def]
+def _per_tls(
+    facts: Facts, judge: Callable[[TlsEndpointResult], Verdict], *, https_only: bool = False
+) -> list[Verdict]:
     endpoints = _section(facts).tls_endpoints
     if not endpoints:
         return _none("no TLS endpoint configured")

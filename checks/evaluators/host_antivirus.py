@@ -45,13 +45,12 @@ def antivirus_fresh(facts: Facts, params: FreshParams) -> Verdict:
     active = [p for p in av.products if p.enabled] or av.products
     if not active:
         return Verdict.not_applicable("no anti-malware product (see the anti-malware-installed check)")
-    dated = [p for p in active if p.signature_updated_at is not None]
+    dated = [(p, p.signature_updated_at) for p in active if p.signature_updated_at is not None]
     if dated:
-        best = max(dated, key=lambda p: p.signature_updated_at)  # type: ignore[arg-type,return-value]
-        assert best.signature_updated_at is not None
-        age = days_since(best.signature_updated_at, now())
+        best, newest = max(dated, key=lambda pair: pair[1])
+        age = days_since(newest, now())
         text = (
-            f"{best.name} signatures updated {day(best.signature_updated_at)}, {age} days ago "
+            f"{best.name} signatures updated {day(newest)}, {age} days ago "
             f"(limit {params.max_age_days})"
         )
         return Verdict.fail_if(age > params.max_age_days, text, signature_age_days=age, product=best.name)
