@@ -29,7 +29,6 @@ from inventory.netdevice import PLATFORM_CHOICES
 
 KEY_ENV = "WARDWATCH_NETDEVICES_KEY"
 KEY_FILE = "netdevices.key"
-PLATFORMS = PLATFORM_CHOICES  # the one list, in inventory.netdevice
 
 
 # ---- configuration versions ---------------------------------------------------------------------
@@ -206,8 +205,8 @@ def upsert_managed(
     actor: str,
     device_id: int | None = None,
 ) -> ManagedNetDevice:
-    if platform not in PLATFORMS:
-        raise Conflict(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
+    if platform not in PLATFORM_CHOICES:
+        raise Conflict(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORM_CHOICES)}")
     site = _site(session, site_code)
     clash = session.exec(
         select(ManagedNetDevice).where(ManagedNetDevice.site_id == site.id, ManagedNetDevice.name == name)
