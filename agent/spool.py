@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 SPOOL_FILE = "spool.db"
-SCHEMA_VERSION = 2
+SPOOL_FILE_VERSION = 2  # the spool file's own layout (PRAGMA user_version), not the wire schema
 QUARANTINE_KEEP = 200  # the newest quarantined records kept for a technician to look at
 
 # SQLite primary result codes (extended codes carry them in the low byte).
@@ -196,7 +196,7 @@ class Spool:
             self._db = self._connect()
             self._check_integrity()
             # A current schema is not written again: a spool opens (and can be read) on a full disk.
-            if self._db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            if self._db.execute("PRAGMA user_version").fetchone()[0] < SPOOL_FILE_VERSION:
                 _create_schema(self._db)
         except sqlite3.DatabaseError as exc:
             if _code(exc) in (_SQLITE_FULL, _SQLITE_IOERR):
@@ -634,7 +634,7 @@ def _create_schema(db: sqlite3.Connection) -> None:
     for table, column, decl in _ADDED_COLUMNS:
         if column not in {r[1] for r in db.execute(f"PRAGMA table_info({table})")}:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    db.execute(f"PRAGMA user_version = {SPOOL_FILE_VERSION}")
 
 
 def _stats(db: sqlite3.Connection, path: Path) -> SpoolStats:
