@@ -49,10 +49,7 @@ def antivirus_fresh(facts: Facts, params: FreshParams) -> Verdict:
     if dated:
         best, newest = max(dated, key=lambda pair: pair[1])
         age = days_since(newest, now())
-        text = (
-            f"{best.name} signatures updated {day(newest)}, {age} days ago "
-            f"(limit {params.max_age_days})"
-        )
+        text = f"{best.name} signatures updated {day(newest)}, {age} days ago (limit {params.max_age_days})"
         return Verdict.fail_if(age > params.max_age_days, text, signature_age_days=age, product=best.name)
     flags = [p for p in active if p.up_to_date is not None]
     if not flags:
