@@ -37,10 +37,11 @@ class Capability(Generic[ConfigT]):
     enabled: Callable[[AgentSettings], bool]  # whether it runs on its schedule
     command_name: str  # ``wardwatch agent <command_name>``
     command: Callable[..., Any]  # the typer command (its signature declares the options)
-    # Worker entry points: exactly one. ``host_facts(settings, facts, run_now)`` fills its section of
-    # the host report and says whether it did (``run_now``: its schedule is due, do the work; else
-    # only what is already known, or nothing). ``reports(settings)`` returns reports of their own.
-    host_facts: Callable[[AgentSettings, Facts, bool], bool] | None = None
+    # Worker entry points: exactly one. ``host_facts(settings, facts, run_now, problems)`` fills its
+    # section of the host report and says whether it did (``run_now``: its schedule is due, do the
+    # work; else only what is already known, or nothing); a failure that still leaves a section is
+    # told in ``problems``, one that leaves none raises. ``reports(settings)``: reports of their own.
+    host_facts: Callable[[AgentSettings, Facts, bool, list[str]], bool] | None = None
     reports: Callable[[AgentSettings], list[Report]] | None = None
 
     def __post_init__(self) -> None:

@@ -132,7 +132,7 @@ def collect_host(
         if cap.host_facts is None:
             continue
         due = run is None or cap.name in run
-        if _guard(cap.name, problems, cap.host_facts, settings, facts, due):
+        if _guard(cap.name, problems, cap.host_facts, settings, facts, due, problems):
             present.append(cap.name)
             if due:
                 ran.append(cap.name)

@@ -31,7 +31,7 @@ def _enabled(settings: AgentSettings) -> bool:
     return CERTS.config_of(settings).enabled
 
 
-def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool) -> bool:
+def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool, problems: list[str]) -> bool:
     """Only when due: between runs the section is left out and the collector keeps the one it has."""
     if not run_now or not _enabled(settings):
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from agent.config import AgentSettings
     from agent.lan.config import LanConfig
     from inventory.facts import Facts
+
+log = logging.getLogger(__name__)
 
 # Without [lan] interval_seconds the agent never scans on its own (only `wardwatch agent scan`).
 UNSCHEDULED = 86400.0
@@ -32,15 +35,20 @@ def _enabled(settings: AgentSettings) -> bool:
     return bool(LAN.config_of(settings).interval_seconds)
 
 
-def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool) -> bool:
+def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool, problems: list[str]) -> bool:
     """The last saved scan (from the schedule or `wardwatch agent scan`) rides every host report;
-    when the schedule is due and the last scan is older than the interval, scan first."""
+    when the schedule is due and the last scan is older than the interval, scan first. A scan that
+    fails is told, and the last saved one still goes out."""
     from agent.lan.runner import run_scan, scan_due
     from agent.lan.store import latest_scan
 
     config = LAN.config_of(settings)
     if run_now and config.interval_seconds and scan_due(config, settings.state_dir):
-        run_scan(config, settings.state_dir)
+        try:
+            run_scan(config, settings.state_dir)
+        except Exception as exc:
+            log.warning("LAN scan failed: %s", exc)
+            problems.append(f"LAN scan: {type(exc).__name__}: {exc}"[:300])
     facts.network_scan = latest_scan(settings.state_dir)
     return facts.network_scan is not None
 

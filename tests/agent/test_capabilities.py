@@ -208,3 +208,18 @@ def test_the_worker_answers_in_the_protocol(tmp_path: Path) -> None:
     text = result.to_json()
     assert json.loads(text)["peak_self_mb"] == 40.5  # flat, as bench/agent_footprint.py reads it
     assert CollectResult.from_json(text) == result
+
+
+def test_a_failed_scheduled_scan_is_told_and_the_last_scan_still_goes_out(tmp_path: Path) -> None:
+    from agent.cycle import collect_host
+    from agent.lan.store import save_scan
+    from inventory.lan import LanScanFacts
+
+    old = LanScanFacts(cidr="192.168.1.0/24", finished_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    save_scan(tmp_path, old)
+    # A public range is refused by the scan's safety rules before a packet is sent.
+    settings = agent_settings(tmp_path, lan={"interval_seconds": 3600, "cidrs": ["8.8.8.0/24"]})
+    collected = collect_host(settings, run={"lan"})
+    assert collected.facts.network_scan == old
+    assert "lan" in collected.modules
+    assert any(p.startswith("LAN scan: ScanRefused") for p in collected.problems), collected.problems
