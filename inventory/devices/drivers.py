@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import ClassVar
 
 from inventory.devices.contract import (
@@ -13,13 +12,13 @@ from inventory.devices.contract import (
     Timeouts,
 )
 from inventory.devices.hostkeys import KnownHosts
-from inventory.devices.platforms import platform_module
+from inventory.devices.platforms import PlatformModule, mikrotik_routeros, platform_module
 from inventory.devices.transport import ExecTransport, NetmikoTransport, Transport
 from inventory.netdevice import DeviceInterface
 
 
 class _Driver(DeviceDriver):
-    module: ClassVar[ModuleType]
+    module: ClassVar[PlatformModule]
 
     def __init__(
         self,
@@ -129,7 +128,9 @@ class MikrotikRouterosDriver(_Driver):
 
     def _transport(self, target: DeviceTarget, password: str, known_hosts: KnownHosts) -> Transport:
         # RouterOS reads terminal options from a suffix of the login name ("admin+ct511w").
-        username = target.username if "+" in target.username else target.username + self.module.LOGIN_SUFFIX
+        username = (
+            target.username if "+" in target.username else target.username + mikrotik_routeros.LOGIN_SUFFIX
+        )
         return ExecTransport(target, password, self.timeouts, known_hosts, username)
 
 
