@@ -142,7 +142,8 @@ class SpoolItem:
     body: bytes  # gzip-compressed report JSON, exactly what is sent
 
     def report(self) -> dict[str, Any]:
-        return json.loads(gzip.decompress(self.body))
+        data: dict[str, Any] = json.loads(gzip.decompress(self.body))
+        return data
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,8 @@ def settings_data(settings: AgentSettings) -> dict[str, Any]:
             return str(value)
         return value
 
-    raw: dict[str, Any] = reveal(settings.model_dump(mode="python"))
-    return json.loads(json.dumps(raw, default=str))
+    raw: dict[str, Any] = json.loads(json.dumps(reveal(settings.model_dump(mode="python")), default=str))
+    return raw
 
 
 def _load_from_stdin() -> AgentSettings:

@@ -208,7 +208,7 @@ class CachingCRLFetcher(AIOHttpCRLFetcher):
         cached = self._store.fresh_for(cert)
         if cached:
             return cached
-        fetched = await super().fetch(cert, use_deltas=use_deltas)
+        fetched: list[asn1_crl.CertificateList] = await super().fetch(cert, use_deltas=use_deltas)
         for c in fetched:
             self._store.store(c)
         return fetched

@@ -11,4 +11,7 @@ from typing import Any
 @cache
 def os_eol_table() -> dict[str, Any]:
     """The OS end-of-servicing table (``os_eol.json``; source and snapshot date in ``["source"]``)."""
-    return json.loads(resources.files(__name__).joinpath("os_eol.json").read_text(encoding="utf-8"))
+    table: dict[str, Any] = json.loads(
+        resources.files(__name__).joinpath("os_eol.json").read_text(encoding="utf-8")
+    )
+    return table

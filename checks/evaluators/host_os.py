@@ -132,7 +132,8 @@ class SupportParams(BaseModel):
 
 
 def _snapshot() -> str:
-    return os_eol_table()["source"]["snapshot_date"]
+    date: str = os_eol_table()["source"]["snapshot_date"]
+    return date
 
 
 @evaluator("host.os_supported", params=SupportParams)

@@ -22,7 +22,7 @@ class ServiceParams(BaseModel):
 
 def _service(facts: Facts, which: str) -> RemoteService:
     ra: RemoteAccessFacts = part(facts, "remote_access")
-    svc = getattr(ra, which)
+    svc: RemoteService | None = getattr(ra, which)
     if svc is None:
         raise MissingFact(f"security.remote_access.{which}")  # no such service on this OS
     return svc

@@ -217,7 +217,8 @@ def unneeded_services(facts: Facts, params: ServicesParams) -> Verdict:
 @cache
 def firmware_table() -> dict[str, Any]:
     text = resources.files("checks.data").joinpath("firmware_min.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    table: dict[str, Any] = yaml.safe_load(text)
+    return table
 
 
 @evaluator("netdev_firmware_minimum")

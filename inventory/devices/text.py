@@ -29,7 +29,8 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
     from ntc_templates.parse import parse_output
 
     try:
-        return parse_output(platform=platform, command=command, data=text)
+        parsed: list[dict[str, Any]] = parse_output(platform=platform, command=command, data=text)
+        return parsed
     except Exception as exc:  # textfsm raises its own tree; callers want one of two answers
         msg = str(exc)
         if "No template found" in msg or "no template" in msg.lower():

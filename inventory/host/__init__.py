@@ -95,8 +95,10 @@ def host_identity() -> HostIdentity:
     """machine_id, DMI/BIOS system serial and first physical MAC (DESIGN §3)."""
     if _last_identity and time.monotonic() - _last_identity[0] < _IDENTITY_REUSE_SECONDS:
         return _last_identity[1].model_copy()
-    return _module().identity()
+    identity: HostIdentity = _module().identity()
+    return identity
 
 
 def hostname() -> str:
-    return _module().hostname()
+    name: str = _module().hostname()
+    return name

@@ -92,7 +92,8 @@ def read_wtmp(root: str | Path = "/") -> HealthFacts | None:
 def _json_lines(text: str) -> list[dict[str, Any]]:
     text = text.strip()
     if text.startswith("["):
-        return json.loads(text)
+        entries: list[dict[str, Any]] = json.loads(text)
+        return entries
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from inventory.devices import scrub as _scrub
 from inventory.devices.audit import run_rules
@@ -247,5 +248,5 @@ def audit(config: str, outputs: Mapping[str, str] | None = None) -> ConfigAudit:
     return run_rules(_Config.parse(config), AUDIT_RULES)
 
 
-def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+def _records_of(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict[str, Any]]:
     return records(PLATFORM, command, outputs, warnings)

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from inventory.devices import scrub as _scrub
 from inventory.devices.audit import run_rules
@@ -31,7 +32,7 @@ def config_command(facts: BasicFacts) -> str:
     return CONFIG_COMMAND
 
 
-def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict[str, Any]]:
     text = outputs.get(command)
     if not text:
         return []

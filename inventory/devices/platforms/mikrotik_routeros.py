@@ -11,6 +11,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from functools import cached_property
+from typing import Any
 
 from inventory.devices import scrub as _scrub
 from inventory.devices.audit import run_rules
@@ -48,7 +49,7 @@ def config_command(facts: BasicFacts) -> str:
     return CONFIG_COMMAND
 
 
-def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict]:
+def _records(command: str, outputs: Mapping[str, str], warnings: list[str]) -> list[dict[str, Any]]:
     """ntc-templates' records; for "key: value" prints the template does not know (newer releases
     changed e.g. the build-time format), the small ``key_values`` parser takes over."""
     text = outputs.get(command)

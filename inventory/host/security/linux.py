@@ -11,6 +11,7 @@ import gzip
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from inventory.host.security.probe import Probe
 from inventory.security import (
@@ -660,7 +661,7 @@ def parse_lsblk(text: str) -> EncryptionFacts:
     data = json.loads(text)
     volumes: list[EncryptedVolume] = []
 
-    def walk(node: dict, crypt: bool) -> None:
+    def walk(node: dict[str, Any], crypt: bool) -> None:
         crypt = crypt or node.get("type") == "crypt" or node.get("fstype") == "crypto_LUKS"
         mounts = node.get("mountpoints") or [node.get("mountpoint")]
         for mp in mounts:

@@ -131,7 +131,8 @@ class Probe:
         try:
             saved = json.loads(store.read_text(encoding="utf-8"))
             if saved.get("key") == key and isinstance(saved.get("output"), str):
-                return saved["output"]
+                cached: str = saved["output"]
+                return cached
         except (OSError, ValueError):
             pass
         output = self.cmd(name, *argv, timeout=timeout)

@@ -139,7 +139,7 @@ def build_script() -> str:
 
 
 def _powershell(probe: Probe) -> dict[str, Any]:
-    cached = getattr(probe, "_ps_sections", None)
+    cached: dict[str, Any] | None = getattr(probe, "_ps_sections", None)
     if cached is not None:
         return cached
     # -EncodedCommand (base64 of UTF-16LE) sidesteps command-line quoting of the script's quotes.
@@ -150,7 +150,7 @@ def _powershell(probe: Probe) -> dict[str, Any]:
     if not out or not out.strip():
         raise PartUnavailable("PowerShell did not answer")
     try:
-        data = json.loads(out)
+        data: dict[str, Any] = json.loads(out)
     except json.JSONDecodeError as exc:
         raise PartUnavailable(f"PowerShell output is not JSON: {exc}") from None
     probe._ps_sections = data  # type: ignore[attr-defined]
