@@ -179,11 +179,12 @@ def many(*names: str, optional: Collection[str] = ()) -> dict[str, list[dict[str
 
     A failed query raises unless it is named in ``optional`` (then it gives no rows).
     """
-    missing = [n for n in names if _cache is None or n not in _cache]
+    held = _cache or {}
+    missing = [n for n in names if n not in held]
     fetched = fetch(missing) if missing else {}
     out: dict[str, list[dict[str, Any]]] = {}
     for name in names:
-        data = fetched[name] if name in fetched else _cache[name]  # type: ignore[index]
+        data = fetched[name] if name in fetched else held[name]
         out[name] = _rows(name, data, name not in optional)
     return out
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from inventory.security import Listener
 
@@ -81,6 +82,8 @@ class Probe:
     cache_dir: Path | None = None
     _cache: dict[str, str | None] = field(default_factory=dict, repr=False)
     _listening: list[Listener] | None = field(default=None, repr=False)
+    # Windows: the one PowerShell answer every part of a collection reads (security/windows.py).
+    ps_sections: dict[str, Any] | None = field(default=None, repr=False)
 
     def path(self, p: str) -> Path:
         return self.root / p.lstrip("/\\")

@@ -139,7 +139,7 @@ def build_script() -> str:
 
 
 def _powershell(probe: Probe) -> dict[str, Any]:
-    cached: dict[str, Any] | None = getattr(probe, "_ps_sections", None)
+    cached = probe.ps_sections
     if cached is not None:
         return cached
     # -EncodedCommand (base64 of UTF-16LE) sidesteps command-line quoting of the script's quotes.
@@ -153,7 +153,7 @@ def _powershell(probe: Probe) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(out)
     except json.JSONDecodeError as exc:
         raise PartUnavailable(f"PowerShell output is not JSON: {exc}") from None
-    probe._ps_sections = data  # type: ignore[attr-defined]
+    probe.ps_sections = data
     return data
 
 
