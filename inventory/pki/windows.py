@@ -12,6 +12,7 @@ import hashlib
 import json
 import ssl
 import subprocess
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,9 @@ def parse_key_providers(text: str) -> dict[str, KeyProvider]:
 
 
 def _default_enum(store: str) -> EnumResult:
-    return list(ssl.enum_certificates(store))  # type: ignore[attr-defined]  # Windows only
+    if sys.platform != "win32":  # the type checker knows ssl.enum_certificates on Windows only
+        raise OSError("certificate stores are read through ssl.enum_certificates, on Windows only")
+    return list(ssl.enum_certificates(store))
 
 
 def _read_store(
