@@ -222,12 +222,27 @@ def _utc_iso(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class QuarantinedJson(TypedDict):
+    report_id: str | None
+    kind: str | None
+    subject: str | None
+    reason: str
+    quarantined_at: str
+
+
+class QuarantineJson(TypedDict):
+    """A heartbeat's ``quarantine`` (``inventory.report.Quarantine``)."""
+
+    count: int
+    recent: list[QuarantinedJson]
+
+
 def heartbeat_json(
     *,
     agent_id: str,
     hostname: str,
     identity: HostIdentityJson | dict[str, Any] | None,
-    quarantine: dict[str, Any] | None = None,
+    quarantine: QuarantineJson | None = None,
 ) -> tuple[str, bytes]:
     """A heartbeat report (``inventory.report.Report`` of kind heartbeat) as JSON: (report id, body)."""
     report_id = str(uuid.uuid4())
@@ -252,15 +267,7 @@ def _wire_text(text: str | None, limit: int) -> str | None:
     return "".join(c if c.isprintable() else " " for c in text)[:limit]
 
 
-class QuarantinedJson(TypedDict):
-    report_id: str | None
-    kind: str | None
-    subject: str | None
-    reason: str
-    quarantined_at: str
-
-
-def quarantine_note(count: int, records: list[QuarantinedRecord]) -> dict[str, Any]:
+def quarantine_note(count: int, records: list[QuarantinedRecord]) -> QuarantineJson:
     """The heartbeat's ``quarantine`` field (``inventory.report.Quarantine``) from
     ``agent.spool.QuarantinedRecord`` rows, as plain JSON."""
     recent: list[QuarantinedJson] = [

@@ -45,6 +45,7 @@ from agent.protocol import (
     INVENTORY,
     QUARANTINE_TOLD,
     CollectResult,
+    QuarantineJson,
     SettingsMessage,
     SupervisorSettings,
     WorkerExit,
@@ -203,7 +204,7 @@ class AgentRunner:
             spooled += 1
         return spooled
 
-    def _quarantine_note(self, spool: Spool | None) -> dict[str, Any] | None:
+    def _quarantine_note(self, spool: Spool | None) -> QuarantineJson | None:
         """What a heartbeat tells the collector about quarantined reports: while there are any, and
         once more when there are none left (so that the device page clears)."""
         if spool is None:
