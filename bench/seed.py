@@ -40,13 +40,10 @@ SEVERITIES = ("critical", "high", "medium", "low")
 BATCH = 5000  # devices per transaction
 
 
-def _profiles(today: date) -> list[dict[str, Any]]:
-    """PC profiles: facts as stored sections, and their score from the real scoring."""
-    from collector.services.ranking import rank_values  # noqa: F401  (the ranking columns, below)
-    from collector.services.scoring import load_config, score_device
+def _profiles() -> list[dict[str, Any]]:
+    """PC profiles: their facts, as stored sections; scored by ``_score``."""
     from inventory.facts import CpuFacts, DiskFacts, Facts, FilesystemFacts, MemoryFacts, OsFacts, SystemFacts
 
-    config = load_config()
     oses = [
         OsFacts(family="windows", name="Windows 10 Pro", version="10.0.19045", build="19045"),
         OsFacts(family="windows", name="Windows 11 Pro", version="10.0.22631", build="22631"),
@@ -93,27 +90,33 @@ def _profiles(today: date) -> list[dict[str, Any]]:
                 )
             ],
         )
-        result = score_device(facts, config=config, today=today)
         sections = {
             name: json.loads(getattr(facts, name).model_dump_json(exclude_none=True))
             if not isinstance(getattr(facts, name), list)
             else [json.loads(x.model_dump_json(exclude_none=True)) for x in getattr(facts, name)]
             for name in ("system", "os", "cpu", "memory", "disks", "filesystems")
         }
-        out.append(
-            {
-                "sections": sections,
-                "platform": os_facts.name,
-                "score": result.score,
-                "category": result.category.value,
-                "device_class": result.device_class,
-                "factors": [f.as_dict() for f in result.factors],
-                "category_reason": result.category_reason,
-                "virtual": result.virtual,
-                "storage_failed": any(f.critical for f in result.factors if f.name == "storage"),
-            }
-        )
+        out.append({"sections": sections, "platform": os_facts.name, "facts": facts, "scores": {}})
     return out
+
+
+def _score(profile: dict[str, Any], purchase: date | None, today: date) -> dict[str, Any]:
+    """The real score of a profile bought on ``purchase`` (the only asset field a score reads)."""
+    from collector.services.scoring import AssetView, load_config, score_device
+
+    if purchase not in profile["scores"]:
+        asset = AssetView(purchase_date=purchase) if purchase else None
+        result = score_device(profile["facts"], config=load_config(), today=today, asset=asset)
+        profile["scores"][purchase] = {
+            "score": result.score,
+            "category": result.category.value,
+            "device_class": result.device_class,
+            "factors": [f.as_dict() for f in result.factors],
+            "category_reason": result.category_reason,
+            "virtual": result.virtual,
+            "storage_failed": any(f.critical for f in result.factors if f.name == "storage"),
+        }
+    return profile["scores"][purchase]
 
 
 class Writer:
@@ -183,12 +186,13 @@ def _packages() -> list[dict[str, Any]]:
 def _device_rows(
     start: int, stop: int, *, sites: int, rnd: random.Random, now: datetime, profiles: list[dict[str, Any]]
 ) -> dict[str, list[dict[str, Any]]]:
+    from collector.localtime import local_date
     from collector.services.ranking import rank_values
     from collector.services.scoring import load_config
 
     digest = load_config().digest()
     unit_costs = load_config().unit_costs
-    today = now.date()
+    today = local_date(now)
     t: dict[str, list[dict[str, Any]]] = {
         k: []
         for k in (
@@ -208,7 +212,7 @@ def _device_rows(
         did = i + 1
         site = i % sites + 1  # every site gets its share (about 30 PCs a commune at 100,000)
         seen = now - timedelta(minutes=rnd.randrange(60 * 24 * 3))
-        p = profiles[rnd.randrange(len(profiles))]
+        profile = profiles[rnd.randrange(len(profiles))]
         mac = f"00:16:3e:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}"
         t["device"].append(
             {
@@ -219,12 +223,12 @@ def _device_rows(
                 "machine_id": f"m-{i:08d}",
                 "serial": f"SN{i:08d}",
                 "mac": mac,
-                "platform": p["platform"],
+                "platform": profile["platform"],
                 "first_seen_at": seen - timedelta(days=200),
                 "last_report_at": seen,
             }
         )
-        for name, data in p["sections"].items():
+        for name, data in profile["sections"].items():
             if name == "system":
                 data = {**data, "hostname": f"pc-{i:06d}", "serial": f"SN{i:08d}"}
             t["devicesection"].append(
@@ -301,17 +305,20 @@ def _device_rows(
                 }
             )
         status = "in_service"
+        purchase = None
         if rnd.random() < 0.7:
             status = rnd.choices(("in_service", "to_replace", "spare", "retired"), (90, 5, 3, 2))[0]
+            purchase = date(2012 + i % 12, 1 + i % 12, 1)
             t["asset"].append(
                 {
                     "device_id": did,
                     "asset_tag": f"TS-{site:04d}-{i:06d}",
-                    "purchase_date": date(2012 + i % 12, 1 + i % 12, 1),
+                    "purchase_date": purchase,
                     "status": status,
                     "updated_at": now,
                 }
             )
+        p = _score(profile, purchase, today)
         t["devicescore"].append(
             {
                 "device_id": did,
@@ -373,7 +380,7 @@ def seed(
     rnd = random.Random(20261205)
     now = datetime.now(UTC)
     t0 = time.perf_counter()
-    profiles = _profiles(now.date())
+    profiles = _profiles()
     with engine.begin() as conn:
         w = Writer(conn)
         w.write("site", _sites(sites, now))
