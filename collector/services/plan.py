@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -287,9 +286,13 @@ class Plan:
         return [rows[k] for k in sorted(rows)]
 
 
-def _key(c: Candidate) -> tuple[Fraction, int, int, int]:
+def _key(c: Candidate) -> tuple[float, int, int, int]:
+    # score / cost as a double orders exactly like the fraction (and like the stored ranking,
+    # collector.services.ranking.rank_values): scores are 0-100 and costs at most MAX_COST_VND, so two
+    # different ratios differ by at least 1/(100 * 2e9) of their value, far above a double's rounding,
+    # and equal ratios round to the same double. A Fraction per candidate cost most of the plan's time.
     cost = c.cost or 1
-    return (-Fraction(c.score, cost), -c.score, cost, c.device_id)
+    return (-(c.score / cost), -c.score, cost, c.device_id)
 
 
 def _notable(c: Candidate, rules: PlanRules) -> bool:
