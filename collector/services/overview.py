@@ -19,9 +19,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
-from collector.models.assets import DeviceScore, ScoreCategory
+from collector.models.assets import ScoreCategory
 from collector.models.certificates import DeviceCertificate
 from collector.models.core import Agent, Device, Site
+from collector.models.ranking import DeviceScoreCurrent
 from collector.models.snapshots import SiteDaily
 from collector.services import snapshots
 
@@ -168,14 +169,16 @@ def city_overview(
         ),
         col(DeviceCertificate.site_id),
     )
-    scored = select(Device.site_id, func.count()).join(
-        DeviceScore, col(DeviceScore.device_id) == col(Device.id)
-    )
+    # The stored ranking rows carry the device's site: an index-only count per (site, category) instead
+    # of joining every score to its device (185 ms at 100,000 devices).
+    scored = select(DeviceScoreCurrent.site_id, func.count())
     replace_now = by_site(
-        scored.where(DeviceScore.category == ScoreCategory.REPLACE_NOW), col(Device.site_id)
+        scored.where(DeviceScoreCurrent.category == ScoreCategory.REPLACE_NOW),
+        col(DeviceScoreCurrent.site_id),
     )
     replace_12 = by_site(
-        scored.where(DeviceScore.category == ScoreCategory.PLAN_12_MONTHS), col(Device.site_id)
+        scored.where(DeviceScoreCurrent.category == ScoreCategory.PLAN_12_MONTHS),
+        col(DeviceScoreCurrent.site_id),
     )
     last: dict[int, datetime] = {}
     if ids:

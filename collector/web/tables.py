@@ -123,6 +123,7 @@ class TableView:
     first_href: str | None
     error: str | None
     path: str
+    total_over: int | None = None  # more rows than this match (the count stops there)
     sites: list[Site] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
@@ -235,7 +236,7 @@ def table_view(
         except ServiceError as exc:
             view.error = str(exc)
         else:
-            view.rows, view.total = result.rows, result.total
+            view.rows, view.total, view.total_over = result.rows, result.total, result.total_over
             if result.next_cursor:
                 view.next_href = f"{path}?{view.params(cursor=result.next_cursor)}"
             if result.prev_cursor:

@@ -94,6 +94,28 @@ def test_the_seed_makes_a_usable_database(seeded: Seeded) -> None:
     assert page.status_code == 200
 
 
+def test_totals_stop_counting_past_the_cap(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.services import paging
+
+    monkeypatch.setattr(paging, "TOTAL_CAP", 150)
+    many = _get(seeded, "/api/v1/devices", limit=5)
+    assert "X-Total-Count" not in many.headers and many.headers["X-Total-Count-Over"] == "150"
+    few = _get(seeded, "/api/v1/devices", limit=5, site="X0001")
+    assert few.headers["X-Total-Count"] == str(DEVICES // SITES) and "X-Total-Count-Over" not in few.headers
+    from collector.api.deps import SESSION_COOKIE
+    from collector.models.core import User
+    from collector.services.users import create_auth_session
+
+    with Session(seeded.engine) as session:
+        user = session.exec(select(User).where(User.username == "admin")).one()
+        token, _row = create_auth_session(session, user, kind="web", hours=1)
+        session.commit()
+    seeded.client.cookies.set(SESSION_COOKIE, token)
+    page = seeded.client.get("/devices")
+    assert page.status_code == 200 and "hơn 150 kết quả" in page.text
+    assert f"{DEVICES // SITES} kết quả" in seeded.client.get("/devices", params={"site": "X0001"}).text
+
+
 # ---- pagination stability under inserts ---------------------------------------------------------
 
 
