@@ -16,10 +16,12 @@ EXPLAIN in docs/architecture.md ("Read side at national size").
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Index, literal_column
 from sqlmodel import Field, SQLModel
 
+from collector.models.assets import Asset
 from collector.models.certificates import DeviceCertificate
 from collector.models.core import Device
 from collector.models.findings import Finding
@@ -107,3 +109,22 @@ Index(
     Device.__table__.c.site_id,  # type: ignore[attr-defined]
     Device.__table__.c.last_report_at,  # type: ignore[attr-defined]
 )
+
+# Substring search ("pc-0421" anywhere in a hostname, a serial, a certificate's holder, an asset tag) is
+# ILIKE '%...%', which no b-tree serves: PostgreSQL reads it from trigram (pg_trgm) GIN indexes instead of
+# scanning every row. SQLite has no such index; the migration creates these on PostgreSQL only (so they are
+# declared for PostgreSQL only: ``postgresql_using`` is ignored elsewhere, hence ``_pg_only``).
+TRGM = {"postgresql_using": "gin"}
+
+
+def _trgm(name: str, column: Any) -> Index:
+    index = Index(name, column, postgresql_ops={column.name: "gin_trgm_ops"}, **TRGM)
+    index.info["postgresql_only"] = True
+    return index
+
+
+_trgm("ix_device_hostname_trgm", Device.__table__.c.hostname)  # type: ignore[attr-defined]
+_trgm("ix_device_serial_trgm", Device.__table__.c.serial)  # type: ignore[attr-defined]
+_trgm("ix_device_certificate_subject_trgm", DeviceCertificate.__table__.c.subject)  # type: ignore[attr-defined]
+_trgm("ix_device_certificate_subject_cn_trgm", DeviceCertificate.__table__.c.subject_cn)  # type: ignore[attr-defined]
+_trgm("ix_asset_asset_tag_trgm", Asset.__table__.c.asset_tag)  # type: ignore[attr-defined]

@@ -17,14 +17,22 @@ from alembic import op
 revision = "i15d_read_0001"
 down_revision = "0001_core"
 branch_labels = ("i15d_read",)
-# The indexes below are on the certificates' and findings' tables: their branches run first.
-depends_on = ("certificates_0001", "findings_0001")
+# The indexes below are on the certificates', findings' and assets' tables: their branches run first.
+depends_on = ("certificates_0001", "findings_0001", "assets_0001")
 
 # The same text as collector.models.ranking.SEVERITY_RANK_SQL (a migration keeps its own copy).
 SEVERITY_RANK_SQL = (
     "(\nCASE\n WHEN severity = 'critical' THEN 0\n WHEN severity = 'high' THEN 1\n"
     " WHEN severity = 'medium' THEN 2\n WHEN severity = 'low' THEN 3\n WHEN severity = 'info' THEN 4\n"
     " ELSE 5\nEND)"
+)
+# Substring search (ILIKE '%...%') on PostgreSQL: trigram GIN indexes (collector/models/ranking.py).
+TRGM = (
+    ("ix_device_hostname_trgm", "device", "hostname"),
+    ("ix_device_serial_trgm", "device", "serial"),
+    ("ix_device_certificate_subject_trgm", "device_certificate", "subject"),
+    ("ix_device_certificate_subject_cn_trgm", "device_certificate", "subject_cn"),
+    ("ix_asset_asset_tag_trgm", "asset", "asset_tag"),
 )
 
 
@@ -75,9 +83,19 @@ def upgrade() -> None:
         "finding",
         ["site_id", sa.text(SEVERITY_RANK_SQL), "first_seen_at", "id"],
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # A trusted extension since PostgreSQL 13: the database's owner may create it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        for name, table, column in TRGM:
+            op.create_index(
+                name, table, [column], postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"}
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name, table, _column in TRGM:
+            op.drop_index(name, table_name=table)
     op.drop_index("ix_finding_site_severity_rank", table_name="finding")
     op.drop_index("ix_finding_severity_rank", table_name="finding")
     with op.batch_alter_table("device_certificate", schema=None) as batch_op:
