@@ -85,6 +85,21 @@ Index(
     Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
     Finding.__table__.c.id,  # type: ignore[attr-defined]
 )
+# Findings of one severity (the severity filter), in the default order: equality on the severity, then
+# the same order as above.
+Index(
+    "ix_finding_severity_severity_rank",
+    Finding.__table__.c.severity,  # type: ignore[attr-defined]
+    literal_column(SEVERITY_RANK_SQL),
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
+# Findings newest (or oldest) first.
+Index(
+    "ix_finding_first_seen_id",
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
 # Certificates expiring soonest, as a keyset page (not_after, id) and per site.
 Index(
     "ix_device_certificate_not_after_id",

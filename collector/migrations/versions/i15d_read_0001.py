@@ -83,6 +83,12 @@ def upgrade() -> None:
         "finding",
         ["site_id", sa.text(SEVERITY_RANK_SQL), "first_seen_at", "id"],
     )
+    op.create_index(
+        "ix_finding_severity_severity_rank",
+        "finding",
+        ["severity", sa.text(SEVERITY_RANK_SQL), "first_seen_at", "id"],
+    )
+    op.create_index("ix_finding_first_seen_id", "finding", ["first_seen_at", "id"])
     if op.get_bind().dialect.name == "postgresql":
         # A trusted extension since PostgreSQL 13: the database's owner may create it.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -96,6 +102,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for name, table, _column in TRGM:
             op.drop_index(name, table_name=table)
+    op.drop_index("ix_finding_first_seen_id", table_name="finding")
+    op.drop_index("ix_finding_severity_severity_rank", table_name="finding")
     op.drop_index("ix_finding_site_severity_rank", table_name="finding")
     op.drop_index("ix_finding_severity_rank", table_name="finding")
     with op.batch_alter_table("device_certificate", schema=None) as batch_op:
