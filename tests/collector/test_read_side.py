@@ -114,6 +114,13 @@ def test_totals_stop_counting_past_the_cap(seeded: Seeded, monkeypatch: pytest.M
     page = seeded.client.get("/devices")
     assert page.status_code == 200 and "hơn 150 kết quả" in page.text
     assert f"{DEVICES // SITES} kết quả" in seeded.client.get("/devices", params={"site": "X0001"}).text
+    # Past SITE_LIST_MAX sites the site filter is a code typed in, not a list of every commune.
+    from collector.web import tables
+
+    assert '<option value="X0019"' in page.text
+    monkeypatch.setattr(tables, "SITE_LIST_MAX", 10)
+    page = seeded.client.get("/findings", params={"site": "X0001"})
+    assert '<option value="X0019"' not in page.text and 'name="site" value="X0001"' in page.text
 
 
 # ---- pagination stability under inserts ---------------------------------------------------------
