@@ -136,7 +136,6 @@ def main(argv: list[str] | None = None) -> None:
             )
             t("api certificates: soonest first", "/api/v1/certificates", limit=50)
             t("console certificates table", "/certificates/table", headers={})
-            t("console certificate calendar (90 days, city-wide)", "/certificates", headers={})
             # search
             for q in ("pc-04211", "SN00042", "10.0.42.7", "winrar<6.23"):
                 t(f"api search {q!r}", "/api/v1/search", q=q)
