@@ -141,13 +141,14 @@ def main(argv: list[str] | None = None) -> None:
                 t(f"api search {q!r}", "/api/v1/search", q=q)
             t("console search 'pc-04211'", "/search", headers={}, q="pc-04211")
             # overview
-            t("console overview (/)", "/", headers={})
+            # The overview of every commune: seconds at 3,321 sites (see docs/architecture.md), fewer runs.
+            timed("console overview (/)", lambda: get("/", headers={}), max(3, runs // 4), figures)
             engine = app.state.engine
             with Session(engine) as s:
                 timed(
                     "service overview (city_overview)",
                     lambda: city_overview(s, scope=None, stale_minutes=30),
-                    runs,
+                    max(3, runs // 4),
                     figures,
                 )
                 timed(
