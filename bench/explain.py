@@ -37,7 +37,7 @@ def captured(engine: Any) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", before)
 
 
-def explain(engine: Any, label: str, call: Callable[[], Any], top: int = 2) -> None:
+def explain(engine: Any, label: str, call: Callable[[], Any], top: int = 5) -> None:
     call()  # warm
     with captured(engine) as seen:
         call()

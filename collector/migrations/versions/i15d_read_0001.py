@@ -70,6 +70,7 @@ def upgrade() -> None:
     with op.batch_alter_table("device", schema=None) as batch_op:
         batch_op.create_index("ix_device_site_hostname_id", ["site_id", "hostname", "id"], unique=False)
         batch_op.create_index("ix_device_site_last_report", ["site_id", "last_report_at"], unique=False)
+        batch_op.create_index("ix_device_kind_hostname_id", ["kind", "hostname", "id"], unique=False)
 
     with op.batch_alter_table("device_certificate", schema=None) as batch_op:
         batch_op.create_index("ix_device_certificate_not_after_id", ["not_after", "id"], unique=False)
@@ -110,6 +111,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_device_certificate_site_not_after")
         batch_op.drop_index("ix_device_certificate_not_after_id")
     with op.batch_alter_table("device", schema=None) as batch_op:
+        batch_op.drop_index("ix_device_kind_hostname_id")
         batch_op.drop_index("ix_device_site_last_report")
         batch_op.drop_index("ix_device_site_hostname_id")
     op.drop_table("device_score_current")
