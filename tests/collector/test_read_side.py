@@ -366,3 +366,19 @@ def test_the_ranking_query_gives_the_plans_order(seeded: Seeded) -> None:
             for d in expected
             if next(c for c in candidates if c.device_id == d).site_code in ("X0000", "X0001")
         ]
+
+
+def test_a_moved_device_ranks_in_its_new_site(seeded: Seeded) -> None:
+    from collector.models.core import Site
+    from collector.services import moves, ranking
+
+    with Session(seeded.engine) as session:
+        top = ranking.rank(session, scope={1}, min_score=0, limit=1).rows[0].device_id
+        target = session.exec(select(Site).where(Site.code == "X0002")).one()
+        moves.move_devices(session, device_ids=[top], to_site=target, actor="admin", reason="merged communes")
+        session.commit()
+        assert top not in [
+            r.device_id for r in ranking.rank(session, scope={1}, min_score=0, limit=1000).rows
+        ]
+        moved = ranking.rank(session, scope={target.id or 0}, min_score=0, limit=1000).rows
+        assert top in [r.device_id for r in moved]
