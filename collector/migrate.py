@@ -7,6 +7,7 @@ capabilities add tables without racing for one linear history; ``upgrade`` goes 
 from __future__ import annotations
 
 from importlib import resources
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -55,6 +56,16 @@ def _check_foreign_keys(conn: Connection) -> None:
             f"the migration left {len(broken)} rows pointing at missing rows (tables: {', '.join(tables)}); "
             "nothing was changed"
         )
+
+
+def include_object(dialect: str) -> Any:
+    """Alembic's filter: an index declared for PostgreSQL only (``info["postgresql_only"]``, e.g. a
+    trigram index) is not expected in another database's schema."""
+
+    def include(obj: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (type_ == "index" and dialect != "postgresql" and obj.info.get("postgresql_only"))
+
+    return include
 
 
 def revision(url: str, message: str, *, head: str, branch_label: str | None = None) -> None:

@@ -1,8 +1,9 @@
 """How an API list answers a page: the rows in the body, the way on in headers.
 
 ``X-Next-Cursor`` (and ``Link: <...>; rel="next"``) carry the cursor of the next page; ``X-Total-Count``
-says how many rows match the filters. A client repeats its request with ``cursor=`` until no next
-cursor comes back. Errors in ``sort``/``cursor``/filters are 400s that say what was wrong.
+says how many rows match the filters, or, past 10,000, ``X-Total-Count-Over: 10000`` says more do.
+A client repeats its request with ``cursor=`` until no next cursor comes back. Errors in
+``sort``/``cursor``/filters are 400s that say what was wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from collector.services.paging import Page
 def set_page_headers(request: Request, response: Response, page: Page) -> None:
     if page.total is not None:
         response.headers["X-Total-Count"] = str(page.total)
+    elif page.total_over is not None:
+        # More rows match than are counted (collector.services.paging.TOTAL_CAP): a lower bound.
+        response.headers["X-Total-Count-Over"] = str(page.total_over)
     if page.next_cursor:
         response.headers["X-Next-Cursor"] = page.next_cursor
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]

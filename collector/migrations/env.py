@@ -5,6 +5,7 @@ from sqlalchemy import pool
 
 import collector.models  # noqa: F401  (registers every table)
 from collector.db import make_engine
+from collector.migrate import include_object
 from collector.models import metadata
 
 config = context.config
@@ -27,6 +28,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

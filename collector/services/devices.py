@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceResult, DeviceSection, RawReport, Site
+from collector.services import paging
 from collector.services.errors import Forbidden, NotFound, ServiceError
 
 Scope = Collection[int] | None  # site ids a user may see; None: every site
@@ -33,6 +34,45 @@ def list_sites(session: Session, *, scope: Scope) -> list[SiteRow]:
     if scope is not None:
         q = q.where(col(Site.id).in_(scope))
     return [SiteRow(site, count, last) for site, count, last in session.exec(q).all()]
+
+
+SITE_SORTING = paging.Sorting(
+    keys=(paging.SortKey("code", (col(Site.code),)), paging.SortKey("name", (col(Site.name),))),
+    tiebreak=col(Site.id),
+    default="code",
+)
+
+
+def page_sites(
+    session: Session,
+    *,
+    scope: Scope,
+    sort: str | None = None,
+    cursor: str | None = None,
+    limit: int = 500,
+    with_total: bool = True,
+) -> paging.Page:
+    """One keyset page of sites (``SiteRow``), each with its device count and newest report.
+
+    The page is cut on the site table alone (an index walk on the code), then the figures are read
+    for the page's sites only: the 3,321 communes of the country cost what 103 did."""
+    q = select(Site)
+    if scope is not None:
+        q = q.where(col(Site.id).in_(list(scope)))
+    page = paging.paginate(
+        session, q, SITE_SORTING, sort=sort, cursor=cursor, limit=limit, with_total=with_total
+    )
+    ids = [s.id for s in page.rows]
+    figures: dict[int, tuple[int, datetime | None]] = {}
+    if ids:
+        fq = (
+            select(Device.site_id, func.count(), func.max(Device.last_report_at))
+            .where(col(Device.site_id).in_(ids))
+            .group_by(col(Device.site_id))
+        )
+        figures = {sid: (n, last) for sid, n, last in session.exec(fq).all()}
+    page.rows = [SiteRow(s, *figures.get(s.id or 0, (0, None))) for s in page.rows]
+    return page
 
 
 def site_in_scope(session: Session, code: str, *, scope: Scope) -> Site:

@@ -37,7 +37,7 @@ STAY_WITH_SITE = frozenset({LanScan.__tablename__, LanHost.__tablename__, Identi
 CURRENT_STATE = frozenset(
     str(m.__tablename__)
     for m in (DeviceSection, DeviceResult, DeviceCertificate, TlsEndpointRow, SignedDocumentRow, DeviceScore)
-)
+) | {"device_score_current"}  # the ranking row of the score (collector/models/ranking.py)
 # What people entered about the device (asset tag, purchase date): the surviving device's record wins.
 KEPT_BY_TARGET = frozenset({str(Asset.__tablename__)})
 # Derived from the device's latest report like CURRENT_STATE, without a unique key to say so.

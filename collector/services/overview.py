@@ -19,9 +19,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
-from collector.models.assets import DeviceScore, ScoreCategory
+from collector.models.assets import ScoreCategory
 from collector.models.certificates import DeviceCertificate
 from collector.models.core import Agent, Device, Site
+from collector.models.ranking import DeviceScoreCurrent
 from collector.models.snapshots import SiteDaily
 from collector.services import snapshots
 
@@ -131,7 +132,10 @@ def city_overview(
     sites = [s for s in visible if not group or s.group_name == group]
     ids = [s.id or 0 for s in sites]
     days = [today - timedelta(days=n) for n in range(SERIES_DAYS - 1, -1, -1)]
-    history = snapshots.history(session, site_ids=ids, since=days[0]) if ids else {}
+    # Every site wanted: no list of 3,321 ids in the statements (sending and planning it cost more than
+    # the rows it filters); rows of sites not shown are dropped below.
+    whole = scope is None and not group
+    history = snapshots.history(session, site_ids=None if whole else ids, since=days[0]) if ids else {}
     figures: dict[int, snapshots.SiteFigures] = {}
     for sid, kept in history.items():
         last = kept[-1]
@@ -140,9 +144,7 @@ def city_overview(
     if missing:
         figures.update(snapshots.compliance_figures(session, site_ids=missing))
     if ids:
-        # Every site wanted: one pass over the findings beats a probe per site (and rows of sites not
-        # shown are dropped below).
-        whole = scope is None and not group
+        # Every site wanted: one pass over the findings beats a probe per site.
         counted = snapshots.open_findings(session, site_ids=None if whole else ids, now=now)
         wanted = set(ids)
         for sid, (critical, high, total) in counted.items():
@@ -152,7 +154,9 @@ def city_overview(
             f.open_critical, f.open_high, f.open_total = critical, high, total
 
     def by_site(query: Any, column: Any) -> dict[int, int]:
-        return _grouped(session, query.where(column.in_(ids)).group_by(column)) if ids else {}
+        if not ids:
+            return {}
+        return _grouped(session, (query if whole else query.where(column.in_(ids))).group_by(column))
 
     cutoff = now - timedelta(minutes=stale_minutes)
     stale = by_site(
@@ -168,17 +172,21 @@ def city_overview(
         ),
         col(DeviceCertificate.site_id),
     )
-    scored = select(Device.site_id, func.count()).join(
-        DeviceScore, col(DeviceScore.device_id) == col(Device.id)
-    )
+    # The stored ranking rows carry the device's site: an index-only count per (site, category) instead
+    # of joining every score to its device (185 ms at 100,000 devices).
+    scored = select(DeviceScoreCurrent.site_id, func.count())
     replace_now = by_site(
-        scored.where(DeviceScore.category == ScoreCategory.REPLACE_NOW), col(Device.site_id)
+        scored.where(DeviceScoreCurrent.category == ScoreCategory.REPLACE_NOW),
+        col(DeviceScoreCurrent.site_id),
     )
     replace_12 = by_site(
-        scored.where(DeviceScore.category == ScoreCategory.PLAN_12_MONTHS), col(Device.site_id)
+        scored.where(DeviceScoreCurrent.category == ScoreCategory.PLAN_12_MONTHS),
+        col(DeviceScoreCurrent.site_id),
     )
     last: dict[int, datetime] = {}
     if ids:
+        # With the sites named, PostgreSQL probes ix_device_site_last_report per site (45 ms at 3,321
+        # sites) instead of reading every device (160 ms).
         q = select(Device.site_id, func.max(Device.last_report_at)).where(col(Device.site_id).in_(ids))
         last = {k: v for k, v in session.exec(q.group_by(col(Device.site_id))).all() if v is not None}
 

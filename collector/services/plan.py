@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.localtime import today as local_today
 from collector.models.assets import (
     MAX_COST_VND,
     Asset,
@@ -36,6 +36,8 @@ from collector.models.assets import (
     UnitCost,
 )
 from collector.models.core import Device, DeviceSection, Site
+from collector.models.ranking import DeviceScoreCurrent
+from collector.services import ranking
 from collector.services.errors import ServiceError
 from collector.services.scoring import (
     ScoringConfig,
@@ -284,9 +286,13 @@ class Plan:
         return [rows[k] for k in sorted(rows)]
 
 
-def _key(c: Candidate) -> tuple[Fraction, int, int, int]:
+def _key(c: Candidate) -> tuple[float, int, int, int]:
+    # score / cost as a double orders exactly like the fraction (and like the stored ranking,
+    # collector.services.ranking.rank_values): scores are 0-100 and costs at most MAX_COST_VND, so two
+    # different ratios differ by at least 1/(100 * 2e9) of their value, far above a double's rounding,
+    # and equal ratios round to the same double. A Fraction per candidate cost most of the plan's time.
     cost = c.cost or 1
-    return (-Fraction(c.score, cost), -c.score, cost, c.device_id)
+    return (-(c.score / cost), -c.score, cost, c.device_id)
 
 
 def _notable(c: Candidate, rules: PlanRules) -> bool:
@@ -442,10 +448,7 @@ def _empty_reason(
 
 def effective_unit_costs(session: Session, config: ScoringConfig) -> dict[str, int]:
     """Unit costs per device class: the planners' values over the config file's defaults."""
-    costs = dict(config.unit_costs)
-    for row in session.exec(select(UnitCost)).all():
-        costs[row.device_class] = row.cost
-    return costs
+    return ranking.unit_costs(session, config)
 
 
 def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> dict[str, int]:
@@ -469,7 +472,9 @@ def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> di
         session.add(row)
     record(session, actor=actor, action="unit_costs.update", detail={k: v for k, v in sorted(costs.items())})
     session.flush()
-    return effective_unit_costs(session, load_config())
+    effective = effective_unit_costs(session, load_config())
+    ranking.sync_costs(session, effective)  # the stored ranking follows the new prices at once
+    return effective
 
 
 def scoped_device_ids(session: Session, scope: Scope) -> list[int]:
@@ -486,53 +491,93 @@ def load_candidates(
     config: ScoringConfig | None = None,
     today: date | None = None,
     refresh: bool = True,
+    rules: PlanRules | None = None,
 ) -> tuple[list[Candidate], dict[str, int]]:
-    """Every scored device in ``scope`` as a plan candidate, with the unit costs used."""
+    """Every scored device in ``scope`` as a plan candidate, with the unit costs used.
+
+    Reads the stored ranking rows (``device_score_current``); only devices whose row is missing or
+    out of date (another day, another configuration) are scored first. With ``rules``, the details a
+    plan shows (factors, asset record, model) are read only for the devices the plan can mention:
+    the others are skipped by ``build_plan`` and only counted."""
     config = config or load_config()
-    ids = scoped_device_ids(session, scope)
-    if refresh:
-        recompute_scores(session, device_ids=ids, config=config, today=today)
+    today = today or local_today()
     costs = effective_unit_costs(session, config)
-    if not ids:
-        return [], costs
+    if refresh:
+        stale = ranking.stale_device_ids(session, scope=scope, today=today, config_digest=config.digest())
+        if stale:
+            recompute_scores(session, device_ids=stale, config=config, today=today)
+    ranking.sync_costs(session, costs)
+    cur = DeviceScoreCurrent
     q = (
-        select(DeviceScore, Device, Site, Asset)
-        .join(Device, col(Device.id) == col(DeviceScore.device_id))
-        .join(Site, col(Site.id) == col(Device.site_id))
-        .join(Asset, col(Asset.device_id) == col(Device.id), isouter=True)
+        select(cur, Device.hostname, Device.serial, Device.platform, Site.code, Site.name)
+        .join(Device, col(Device.id) == col(cur.device_id))
+        .join(Site, col(Site.id) == col(cur.site_id))
     )
     if scope is not None:
-        q = q.where(col(Device.site_id).in_(scope))
-    system = {
-        row.device_id: row.data or {}
-        for row in session.exec(select(DeviceSection).where(DeviceSection.section == "system")).all()
-    }
+        q = q.where(col(cur.site_id).in_(list(scope)))
+    rows = list(session.exec(q).all())
+
+    def shown(row: DeviceScoreCurrent) -> bool:
+        if rules is None or row.virtual or row.status not in ranking.BUYABLE:
+            return True
+        return row.score >= rules.min_score or bool(_must_hits(row, rules.must_replace))
+
+    wanted = [r[0].device_id for r in rows if shown(r[0])]
+    factors: dict[int, list[dict[str, Any]]] = {}
+    assets: dict[int, Asset] = {}
+    system: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for device_id, data in session.exec(
+            select(DeviceScore.device_id, DeviceScore.factors).where(col(DeviceScore.device_id).in_(chunk))
+        ).all():
+            factors[device_id] = data or []
+        for a in session.exec(select(Asset).where(col(Asset.device_id).in_(chunk))).all():
+            assets[a.device_id] = a
+        for device_id, data in session.exec(
+            select(DeviceSection.device_id, DeviceSection.data).where(
+                col(DeviceSection.device_id).in_(chunk), DeviceSection.section == "system"
+            )
+        ).all():
+            system[device_id] = data or {}
     out: list[Candidate] = []
-    for score, device, site, asset in session.exec(q).all():
-        storage = next((f for f in score.factors if f.get("name") == "storage"), {})
-        sysdata = system.get(device.id, {})
+    for row, hostname, serial, platform, site_code, site_name in rows:
+        did = row.device_id
+        asset = assets.get(did)
+        sysdata = system.get(did, {})
         out.append(
             Candidate(
-                device_id=device.id or 0,
-                hostname=device.hostname,
-                site_code=site.code,
-                site_name=site.name,
-                device_class=score.device_class,
-                score=score.score,
-                category=score.category,
-                cost=costs.get(score.device_class),
-                factors=tuple(score.factors),
-                status=asset.status if asset else LifecycleStatus.IN_SERVICE,
-                virtual=score.virtual,
-                storage_failed=bool(storage.get("critical")),
+                device_id=did,
+                hostname=hostname,
+                site_code=site_code,
+                site_name=site_name,
+                device_class=row.device_class,
+                score=row.score,
+                category=row.category,
+                cost=costs.get(row.device_class),
+                factors=tuple(factors.get(did, ())),
+                status=row.status,
+                virtual=row.virtual,
+                storage_failed=row.storage_failed,
                 asset_tag=asset.asset_tag if asset else None,
-                model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x)
-                or device.platform,
-                serial=device.serial,
+                model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x) or platform,
+                serial=serial,
                 purchase_date=asset.purchase_date if asset else None,
             )
         )
     return out, costs
+
+
+def _must_hits(row: DeviceScoreCurrent, rules: tuple[str, ...]) -> tuple[str, ...]:
+    """``Candidate.must_rules`` on a ranking row (the same three tests)."""
+    hits = []
+    if "lifecycle_to_replace" in rules and row.status == LifecycleStatus.TO_REPLACE:
+        hits.append("lifecycle_to_replace")
+    if "storage_failed" in rules and row.storage_failed:
+        hits.append("storage_failed")
+    if "replace_now" in rules and row.category == ScoreCategory.REPLACE_NOW:
+        hits.append("replace_now")
+    return tuple(hits)
 
 
 def make_plan(
@@ -557,7 +602,7 @@ def make_plan(
         min_score=config.plan.min_score,
     )
     rules.validate()
-    candidates, costs = load_candidates(session, scope=scope, config=config, today=today)
+    candidates, costs = load_candidates(session, scope=scope, config=config, today=today, rules=rules)
     return build_plan(candidates, rules, unit_costs=costs)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from collector.localtime import stamp
@@ -123,7 +124,9 @@ class TableView:
     first_href: str | None
     error: str | None
     path: str
+    total_over: int | None = None  # more rows than this match (the count stops there)
     sites: list[Site] = field(default_factory=list)
+    site_as_text: bool = False  # too many sites for a list: the filter is a code typed in
     groups: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     export_hrefs: dict[str, str] = field(default_factory=dict)
@@ -155,6 +158,20 @@ class TableView:
 
     def text(self, column: base.Column, row: dict[str, Any]) -> str:
         return cell_text(column.kind, row.get(column.key), self.lang)
+
+
+SITE_LIST_MAX = 300
+
+
+def _count_sites(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Site)).one())
+
+
+def _scope_groups(session: Session, scope: Any) -> list[str]:
+    q = select(Site.group_name).where(col(Site.group_name).is_not(None)).distinct()
+    if scope is not None:
+        q = q.where(col(Site.id).in_(list(scope)))
+    return sorted(g for g in session.exec(q).all() if g)
 
 
 def _scope_sites(session: Session, scope: Any) -> list[Site]:
@@ -214,8 +231,15 @@ def table_view(
     )
     kinds = {f.kind for f in table.filters}
     if "site" in kinds or "group" in kinds:
-        view.sites = _scope_sites(session, user.site_ids)
-        view.groups = sorted({s.group_name for s in view.sites if s.group_name})
+        # A list of the country's 3,321 communes in every table's filter cost more than the table
+        # (hundreds of ms to read and render): past SITE_LIST_MAX the site is a code typed in.
+        n_sites = len(user.site_ids) if user.site_ids is not None else _count_sites(session)
+        if n_sites > SITE_LIST_MAX:
+            view.site_as_text = True
+            view.groups = _scope_groups(session, user.site_ids)
+        else:
+            view.sites = _scope_sites(session, user.site_ids)
+            view.groups = sorted({s.group_name for s in view.sites if s.group_name})
     if "action" in kinds:
         from collector.services.audit import known_actions
 
@@ -235,7 +259,7 @@ def table_view(
         except ServiceError as exc:
             view.error = str(exc)
         else:
-            view.rows, view.total = result.rows, result.total
+            view.rows, view.total, view.total_over = result.rows, result.total, result.total_over
             if result.next_cursor:
                 view.next_href = f"{path}?{view.params(cursor=result.next_cursor)}"
             if result.prev_cursor:

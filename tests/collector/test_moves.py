@@ -42,6 +42,7 @@ def test_every_table_that_names_a_device_and_a_site_follows_the_device_or_is_lis
         "device_address",
         "vuln_hit",
         "vuln_unmapped",
+        "device_score_current",  # the stored ranking row: a scoped ranking finds the device in its new site
     }
     assert {"lan_scan", "lan_host", "identity_conflict"} == moves.STAY_WITH_SITE
 

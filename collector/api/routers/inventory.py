@@ -48,7 +48,23 @@ def _public(device: Device, codes: dict[int, str]) -> DevicePublic:
 
 
 @router.get("/sites", response_model=list[SitePublic])
-def sites(user: AnyUser, session: DbSession) -> list[SitePublic]:
+def sites(
+    request: Request,
+    response: Response,
+    user: AnyUser,
+    session: DbSession,
+    sort: str | None = Query(
+        None, pattern=r"^\s*[-+]*(code|name)\s*$", description="code, name; -x: descending"
+    ),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
+    limit: int = Query(1000, ge=1, le=1000),
+) -> list[SitePublic]:
+    """Sites in keyset pages by code: follow ``X-Next-Cursor`` (or the ``Link`` header) for the next one."""
+    try:
+        page = svc.page_sites(session, scope=user.site_ids, sort=sort, cursor=cursor, limit=limit)
+    except ServiceError as exc:
+        raise bad_request(exc) from None
+    set_page_headers(request, response, page)
     return [
         SitePublic(
             id=r.site.id or 0,
@@ -58,7 +74,7 @@ def sites(user: AnyUser, session: DbSession) -> list[SitePublic]:
             device_count=r.device_count,
             last_report_at=r.last_report_at,
         )
-        for r in svc.list_sites(session, scope=user.site_ids)
+        for r in page.rows
     ]
 
 

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import Integer, and_, func, literal, literal_column, or_
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, Site
 from collector.models.findings import Finding, FindingStatus
+from collector.models.ranking import SEVERITY_RANK_SQL
 from collector.models.types import UTCDateTime
 from collector.services import paging
 from collector.services.search import contains_pattern
@@ -27,9 +28,9 @@ from collector.services.tables.base import (
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 STATUSES = ("open", "accepted", "resolved")
-SEVERITY_RANK = case(
-    *[(col(Finding.severity) == s, i) for i, s in enumerate(SEVERITIES)], else_=len(SEVERITIES)
-)
+# The same CASE as the expression index ix_finding_severity_rank (collector/models/ranking.py), with
+# inline constants: PostgreSQL then walks that index for the default sort instead of sorting.
+SEVERITY_RANK = literal_column(SEVERITY_RANK_SQL.replace("severity =", "finding.severity ="), Integer())
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 DUE = func.coalesce(col(Finding.due_at), literal(FAR_FUTURE, UTCDateTime()))
 

@@ -1,0 +1,153 @@
+"""The read side at national size: the stored replacement ranking and the indexes the hot lists walk.
+
+``device_score_current`` is one narrow row per scored device, written by
+``collector.services.scoring.recompute_scores`` whenever the device's score is (re)computed, so the
+replacement ranking is one indexed query (``collector.services.ranking``) instead of recomputing and
+sorting every device per request. The ranking order is "risk reduced per đồng" (score / unit cost)
+descending, then the score descending, the cost and the id ascending; the descending parts are stored
+negated (``neg_ratio``, ``neg_score``) so that one plain ascending index serves the whole order on
+SQLite and PostgreSQL alike.
+
+The other indexes below belong to tables of other domains; they live here (and in the migration
+``i15d_read_0001``) because the read side's queries are what need them: each is justified with its
+EXPLAIN in docs/architecture.md ("Read side at national size").
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Index, literal_column
+from sqlmodel import Field, SQLModel
+
+from collector.models.assets import Asset
+from collector.models.certificates import DeviceCertificate
+from collector.models.core import Device
+from collector.models.findings import Finding
+
+
+class DeviceScoreCurrent(SQLModel, table=True):
+    __tablename__ = "device_score_current"
+    __table_args__ = (
+        # The ranking: eligible rows in rank order (an index walk that stops after a page).
+        Index("ix_device_score_current_rank", "eligible", "neg_ratio", "neg_score", "cost", "device_id"),
+        # Must-replace candidates (phase 1 of the plan) and the overview's counts per category.
+        Index("ix_device_score_current_site_category", "site_id", "category"),
+        # Rows whose unit cost is no longer the planners' (one range probe per class per plan).
+        Index("ix_device_score_current_class_cost", "device_class", "cost"),
+        # Rows scored on an earlier day or with another scoring configuration.
+        Index("ix_device_score_current_fresh", "computed_on", "config_digest"),
+    )
+
+    device_id: int = Field(foreign_key="device.id", primary_key=True, ondelete="CASCADE")
+    # The device's site (moved with the device by collector.services.moves, like every table with one
+    # key to device and one to site): scoped rankings filter on it.
+    site_id: int = Field(foreign_key="site.id", ondelete="CASCADE")  # ix_..._site_category leads with it
+    score: int
+    category: str = Field(max_length=16)
+    device_class: str = Field(max_length=32)
+    virtual: bool = False
+    status: str = Field(max_length=16)  # the asset record's lifecycle status (in_service when none)
+    storage_failed: bool = False  # a critical storage rule fired (must-replace rule storage_failed)
+    cost: int | None = None  # the class's unit cost when stored; None: no unit cost
+    # In service or to replace, not virtual, with a unit cost: what the plan may buy.
+    eligible: bool = False
+    neg_ratio: float = 0.0  # -(score / cost); 0 without a cost
+    neg_score: int = 0  # -score
+    config_digest: str = Field(max_length=64)
+    computed_on: date
+
+
+# ---- indexes on other domains' tables, for the hot lists -------------------------------------------
+
+# Findings, most severe first (the default sort of the findings table and GET /api/v1/findings): the
+# CASE of collector.services.tables.findings.SEVERITY_RANK written with inline constants, so that
+# PostgreSQL matches the query's expression to this index and walks it instead of sorting every
+# finding. The line breaks are where PostgreSQL puts them when it shows the index, so that the
+# migration test's comparison of models and schema sees the same expression.
+SEVERITY_RANK_SQL = (
+    "(\nCASE\n WHEN severity = 'critical' THEN 0\n WHEN severity = 'high' THEN 1\n"
+    " WHEN severity = 'medium' THEN 2\n WHEN severity = 'low' THEN 3\n WHEN severity = 'info' THEN 4\n"
+    " ELSE 5\nEND)"
+)
+Index(
+    "ix_finding_severity_rank",
+    literal_column(SEVERITY_RANK_SQL),
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
+# One site's findings in the default order (the site filter and every scoped user).
+Index(
+    "ix_finding_site_severity_rank",
+    Finding.__table__.c.site_id,  # type: ignore[attr-defined]
+    literal_column(SEVERITY_RANK_SQL),
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
+# Findings of one severity (the severity filter), in the default order: equality on the severity, then
+# the same order as above.
+Index(
+    "ix_finding_severity_severity_rank",
+    Finding.__table__.c.severity,  # type: ignore[attr-defined]
+    literal_column(SEVERITY_RANK_SQL),
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
+# Findings newest (or oldest) first.
+Index(
+    "ix_finding_first_seen_id",
+    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
+    Finding.__table__.c.id,  # type: ignore[attr-defined]
+)
+# Certificates expiring soonest, as a keyset page (not_after, id) and per site.
+Index(
+    "ix_device_certificate_not_after_id",
+    DeviceCertificate.__table__.c.not_after,  # type: ignore[attr-defined]
+    DeviceCertificate.__table__.c.id,  # type: ignore[attr-defined]
+)
+Index(
+    "ix_device_certificate_site_not_after",
+    DeviceCertificate.__table__.c.site_id,  # type: ignore[attr-defined]
+    DeviceCertificate.__table__.c.not_after,  # type: ignore[attr-defined]
+)
+# A site's devices by hostname (the site filter of the devices list; site compliance's device list).
+Index(
+    "ix_device_site_hostname_id",
+    Device.__table__.c.site_id,  # type: ignore[attr-defined]
+    Device.__table__.c.hostname,  # type: ignore[attr-defined]
+    Device.__table__.c.id,  # type: ignore[attr-defined]
+)
+# Devices of one kind: the search's pass over network devices (a handful among 100,000 PCs, read by a
+# seq scan without it) and the devices table's sort by kind.
+Index(
+    "ix_device_kind_hostname_id",
+    Device.__table__.c.kind,  # type: ignore[attr-defined]
+    Device.__table__.c.hostname,  # type: ignore[attr-defined]
+    Device.__table__.c.id,  # type: ignore[attr-defined]
+)
+# The newest report per site (overview, sites list): an index-only max per site.
+Index(
+    "ix_device_site_last_report",
+    Device.__table__.c.site_id,  # type: ignore[attr-defined]
+    Device.__table__.c.last_report_at,  # type: ignore[attr-defined]
+)
+
+# Substring search ("pc-0421" anywhere in a hostname, a serial, a certificate's holder, an asset tag) is
+# ILIKE '%...%', which no b-tree serves: PostgreSQL reads it from trigram (pg_trgm) GIN indexes instead of
+# scanning every row. SQLite has no such index; the migration creates these on PostgreSQL only (so they are
+# declared for PostgreSQL only: ``postgresql_using`` is ignored elsewhere, hence ``_pg_only``).
+TRGM = {"postgresql_using": "gin"}
+
+
+def _trgm(name: str, column: Any) -> Index:
+    index = Index(name, column, postgresql_ops={column.name: "gin_trgm_ops"}, **TRGM)
+    index.info["postgresql_only"] = True
+    return index
+
+
+_trgm("ix_device_hostname_trgm", Device.__table__.c.hostname)  # type: ignore[attr-defined]
+_trgm("ix_device_serial_trgm", Device.__table__.c.serial)  # type: ignore[attr-defined]
+_trgm("ix_device_certificate_subject_trgm", DeviceCertificate.__table__.c.subject)  # type: ignore[attr-defined]
+_trgm("ix_device_certificate_subject_cn_trgm", DeviceCertificate.__table__.c.subject_cn)  # type: ignore[attr-defined]
+_trgm("ix_asset_asset_tag_trgm", Asset.__table__.c.asset_tag)  # type: ignore[attr-defined]

@@ -1,0 +1,384 @@
+"""The read side at national size (issue 15 part 4), on SQLite and PostgreSQL:
+
+- bench/seed.py makes a usable database: the admin logs in with WARDWATCH_ADMIN_PASSWORD and every list
+  answers with the seeded fleet;
+- keyset pages neither skip nor repeat a row while rows are inserted between the pages (devices,
+  findings, sites);
+- the plan read from the stored ranking (``device_score_current``) is the plan computed the old way
+  (every device rescored, every candidate loaded), also after a unit cost and an asset status change;
+  the ranking query gives the plan's order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from tests.helpers import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVICES, SITES = 200, 20
+
+
+@dataclass
+class Seeded:
+    client: Any
+    engine: Any
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def seeded(database_url: str, tmp_path: Path) -> Iterator[Seeded]:
+    """The database as ``python bench/seed.py`` leaves it, served by a collector app."""
+    from fastapi.testclient import TestClient
+
+    from collector.app import create_app
+    from collector.settings import CollectorSettings
+
+    env = {**os.environ, "WARDWATCH_ADMIN_PASSWORD": PASSWORD}
+    done = subprocess.run(
+        [sys.executable, "bench/seed.py", "--devices", str(DEVICES), "--sites", str(SITES)]
+        + ["--database-url", database_url],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"seeded {DEVICES} devices across {SITES} sites" in done.stdout
+    app = create_app(CollectorSettings(database_url=database_url, data_dir=tmp_path / "data"))
+    with TestClient(app) as client:
+        # The admin of the seed logs in with the password it was given, like any user.
+        r = client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        yield Seeded(client, app.state.engine, headers)
+    app.state.engine.dispose()
+
+
+def _get(s: Seeded, path: str, **params: Any) -> Any:
+    r = s.client.get(path, params=params, headers=s.headers)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_the_seed_makes_a_usable_database(seeded: Seeded) -> None:
+    r = seeded.client.post("/api/v1/auth/token", data={"username": "admin", "password": "not-it-at-all"})
+    assert r.status_code == 401
+    devices = _get(seeded, "/api/v1/devices", limit=5)
+    assert devices.headers["X-Total-Count"] == str(DEVICES) and len(devices.json()) == 5
+    sites = _get(seeded, "/api/v1/sites")
+    assert len(sites.json()) == SITES and sum(s["device_count"] for s in sites.json()) == DEVICES
+    findings = _get(seeded, "/api/v1/findings", limit=10).json()
+    assert findings and findings[0]["severity"] == "critical"
+    one = seeded.client.get(f"/api/v1/devices/{devices.json()[0]['id']}", headers=seeded.headers).json()
+    assert one["facts"]["os"]["name"] and one["results"]
+    code = sites.json()[0]["code"]
+    compliance = _get(seeded, f"/api/v1/sites/{code}/compliance").json()
+    assert len(compliance["devices"]) == DEVICES // SITES
+    assert _get(seeded, "/api/v1/search", q="pc-00004").json()
+    plan = _get(seeded, "/api/v1/replacement/plan", budget=200_000_000).json()
+    assert plan["picks"]
+    page = seeded.client.get("/", headers=seeded.headers)
+    assert page.status_code == 200
+
+
+def test_totals_stop_counting_past_the_cap(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collector.services import paging
+
+    monkeypatch.setattr(paging, "TOTAL_CAP", 150)
+    many = _get(seeded, "/api/v1/devices", limit=5)
+    assert "X-Total-Count" not in many.headers and many.headers["X-Total-Count-Over"] == "150"
+    few = _get(seeded, "/api/v1/devices", limit=5, site="X0001")
+    assert few.headers["X-Total-Count"] == str(DEVICES // SITES) and "X-Total-Count-Over" not in few.headers
+    from collector.api.deps import SESSION_COOKIE
+    from collector.models.core import User
+    from collector.services.users import create_auth_session
+
+    with Session(seeded.engine) as session:
+        user = session.exec(select(User).where(User.username == "admin")).one()
+        token, _row = create_auth_session(session, user, kind="web", hours=1)
+        session.commit()
+    seeded.client.cookies.set(SESSION_COOKIE, token)
+    page = seeded.client.get("/devices")
+    assert page.status_code == 200 and "hơn 150 kết quả" in page.text
+    assert f"{DEVICES // SITES} kết quả" in seeded.client.get("/devices", params={"site": "X0001"}).text
+    # Past SITE_LIST_MAX sites the site filter is a code typed in, not a list of every commune.
+    from collector.web import tables
+
+    assert '<option value="X0019"' in page.text
+    monkeypatch.setattr(tables, "SITE_LIST_MAX", 10)
+    page = seeded.client.get("/findings", params={"site": "X0001"})
+    assert '<option value="X0019"' not in page.text and 'name="site" value="X0001"' in page.text
+
+
+# ---- pagination stability under inserts ---------------------------------------------------------
+
+
+def _walk(s: Seeded, path: str, key: str, insert: Any, **params: Any) -> list[Any]:
+    """Every row of an API list page by page, calling ``insert(n)`` between pages."""
+    out: list[Any] = []
+    cursor = None
+    n = 0
+    while True:
+        answer = _get(s, path, **params, **({"cursor": cursor} if cursor else {}))
+        assert len(answer.json()) <= params["limit"]  # pages, not the whole list at once
+        out.extend(row[key] for row in answer.json())
+        cursor = answer.headers.get("X-Next-Cursor")
+        if not cursor:
+            return out
+        insert(n)
+        n += 1
+
+
+def _assert_each_once(before: set[Any], walked: list[Any]) -> None:
+    assert len(walked) == len(set(walked)), "a row was shown twice"
+    assert before <= set(walked), f"rows skipped: {sorted(before - set(walked))[:5]}"
+
+
+def test_device_pages_skip_nothing_while_devices_are_added(seeded: Seeded) -> None:
+    from collector.models.core import Device
+
+    with Session(seeded.engine) as session:
+        before = {d.id for d in session.exec(select(Device)).all()}
+
+    counter = itertools.count()
+
+    def insert(_page: int) -> None:
+        n = next(counter)
+        with Session(seeded.engine) as session:
+            # One sorts before every page, one in the middle, one at the end; all share a site.
+            for name in (f"aaa-{n:03d}", f"pc-000100-{n:03d}", f"zzz-{n:03d}"):
+                session.add(Device(site_id=1, hostname=name, last_report_at=datetime.now(UTC)))
+            session.commit()
+
+    for sort in ("hostname", "-last_report", "site"):
+        _assert_each_once(before, _walk(seeded, "/api/v1/devices", "id", insert, sort=sort, limit=17))
+
+
+def test_finding_pages_skip_nothing_while_findings_are_added(seeded: Seeded) -> None:
+    from collector.models.findings import Finding
+
+    with Session(seeded.engine) as session:
+        before = set(session.exec(select(Finding.id).where(Finding.status == "open")).all())
+    assert len(before) > 300
+
+    counter = itertools.count()
+
+    def insert(_page: int) -> None:
+        n = next(counter)
+        now = datetime.now(UTC)
+        with Session(seeded.engine) as session:
+            for severity, age in (("critical", 400), ("medium", 3), ("low", 0)):
+                seen = now - timedelta(days=age)
+                session.add(
+                    Finding(
+                        device_id=1 + n,
+                        site_id=1 + n % SITES,
+                        check_id=f"host.inserted_{n}_{severity}",
+                        severity=severity,
+                        status="open",
+                        first_seen_at=seen,
+                        last_seen_at=seen,
+                        opened_at=seen,
+                    )
+                )
+            session.commit()
+
+    for sort in ("severity", "-first_seen", "device"):
+        walked = _walk(seeded, "/api/v1/findings", "id", insert, sort=sort, limit=50)
+        _assert_each_once(before, walked)
+
+
+def test_site_pages_skip_nothing_while_sites_are_added(seeded: Seeded) -> None:
+    from collector.models.core import Site
+
+    with Session(seeded.engine) as session:
+        before = {s.code for s in session.exec(select(Site)).all()}
+
+    counter = itertools.count()
+
+    def insert(_page: int) -> None:
+        n = next(counter)
+        with Session(seeded.engine) as session:
+            for code in (f"A{n:03d}", f"X0005-{n}", f"Z{n:03d}"):
+                session.add(Site(code=code, name=f"Xã mới {code}"))
+            session.commit()
+
+    for sort in ("code", "-name"):
+        _assert_each_once(before, _walk(seeded, "/api/v1/sites", "code", insert, sort=sort, limit=3))
+
+
+# ---- the plan from stored scores -----------------------------------------------------------------
+
+
+def _old_candidates(session: Session, config: Any) -> tuple[list[Any], dict[str, int]]:
+    """The plan's candidates as they were loaded before the stored ranking: every device rescored,
+    then every score row joined with its device, site, asset and system section."""
+    from collector.models.assets import Asset, DeviceScore, LifecycleStatus
+    from collector.models.core import Device, DeviceSection, Site
+    from collector.services.plan import Candidate, effective_unit_costs
+    from collector.services.scoring import recompute_scores
+
+    ids = [i for i in session.exec(select(Device.id)).all() if i is not None]
+    recompute_scores(session, device_ids=ids, config=config)
+    costs = effective_unit_costs(session, config)
+    q = (
+        select(DeviceScore, Device, Site, Asset)
+        .join(Device, col(Device.id) == col(DeviceScore.device_id))
+        .join(Site, col(Site.id) == col(Device.site_id))
+        .join(Asset, col(Asset.device_id) == col(Device.id), isouter=True)
+    )
+    system = {
+        row.device_id: row.data or {}
+        for row in session.exec(select(DeviceSection).where(DeviceSection.section == "system")).all()
+    }
+    out = []
+    for score, device, site, asset in session.exec(q).all():
+        storage = next((f for f in score.factors if f.get("name") == "storage"), {})
+        sysdata = system.get(device.id, {})
+        out.append(
+            Candidate(
+                device_id=device.id or 0,
+                hostname=device.hostname,
+                site_code=site.code,
+                site_name=site.name,
+                device_class=score.device_class,
+                score=score.score,
+                category=score.category,
+                cost=costs.get(score.device_class),
+                factors=tuple(score.factors),
+                status=asset.status if asset else LifecycleStatus.IN_SERVICE,
+                virtual=score.virtual,
+                storage_failed=bool(storage.get("critical")),
+                asset_tag=asset.asset_tag if asset else None,
+                model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x)
+                or device.platform,
+                serial=device.serial,
+                purchase_date=asset.purchase_date if asset else None,
+            )
+        )
+    return out, costs
+
+
+def _shape(plan: Any) -> dict[str, Any]:
+    return {
+        "picks": [(p.candidate, p.rank, p.phase, p.reason, p.cumulative) for p in plan.picks],
+        "non_picks": [(n.candidate, n.reason, n.notable, n.rank) for n in plan.non_picks],
+        "notes": plan.notes,
+        "costs": plan.unit_costs,
+    }
+
+
+def _both(engine: Any, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from collector.services.plan import PlanRules, build_plan, make_plan
+    from collector.services.scoring import load_config
+
+    config = load_config()
+    with Session(engine) as session:
+        new = make_plan(session, scope=None, config=config, **kw)
+        session.commit()
+    with Session(engine) as session:
+        rules = PlanRules(
+            budget=kw["budget"],
+            min_per_site=kw.get("min_per_site", 0),
+            site_minimums=dict(kw.get("site_minimums") or {}),
+            must_replace=tuple(
+                config.plan.must_replace if kw.get("must_replace") is None else kw["must_replace"]
+            ),
+            min_score=config.plan.min_score,
+        )
+        candidates, costs = _old_candidates(session, config)
+        old = build_plan(candidates, rules, unit_costs=costs, generated_at=new.generated_at)
+        session.rollback()
+    return _shape(new), _shape(old)
+
+
+def test_the_plan_from_stored_scores_is_the_plan_computed_the_old_way(seeded: Seeded) -> None:
+    from collector.models.assets import LifecycleStatus
+    from collector.services.assets import AssetChanges, update_asset
+    from collector.services.plan import set_unit_costs
+
+    for kw in (
+        {"budget": 300_000_000},
+        {"budget": 2_000_000_000, "min_per_site": 2},
+        {"budget": 150_000_000, "must_replace": ["storage_failed", "lifecycle_to_replace"]},
+        {"budget": 10**12, "site_minimums": {"X0003": 4}},
+        {"budget": 0},
+    ):
+        new, old = _both(seeded.engine, **kw)
+        assert bool(new["picks"]) == bool(kw["budget"]), kw
+        assert new == old, kw
+    # A planner's new price re-ranks the stored rows; an asset marked spare leaves the plan.
+    with Session(seeded.engine) as session:
+        set_unit_costs(session, {"desktop": 9_000_000, "laptop": 31_000_000}, actor="admin")
+        session.commit()
+    first = _both(seeded.engine, budget=300_000_000)[0]["picks"][0][0].device_id
+    with Session(seeded.engine) as session:
+        update_asset(
+            session,
+            first,
+            AssetChanges(status=LifecycleStatus.SPARE, fields=frozenset({"status"})),
+            scope=None,
+            actor="admin",
+        )
+        session.commit()
+    new, old = _both(seeded.engine, budget=300_000_000)
+    assert new == old
+    assert first not in [c.device_id for c, *_ in new["picks"]]
+
+
+def test_the_ranking_query_gives_the_plans_order(seeded: Seeded) -> None:
+    from collector.services import ranking
+    from collector.services.plan import PlanRules, build_plan, load_candidates
+    from collector.services.scoring import load_config
+
+    config = load_config()
+    with Session(seeded.engine) as session:
+        candidates, costs = load_candidates(session, scope=None, config=config)
+        session.commit()
+        rules = PlanRules(budget=10**13, must_replace=(), min_score=config.plan.min_score)
+        expected = [p.candidate.device_id for p in build_plan(candidates, rules, unit_costs=costs).picks]
+        walked: list[int] = []
+        cursor = None
+        while True:
+            page = ranking.rank(session, scope=None, min_score=rules.min_score, limit=23, cursor=cursor)
+            walked.extend(r.device_id for r in page.rows)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert walked == expected and len(walked) > 20
+        # Scoped to two sites: the same order, only their devices.
+        scoped = ranking.rank(session, scope={1, 2}, min_score=rules.min_score, limit=1000).rows
+        assert [r.device_id for r in scoped] == [
+            d
+            for d in expected
+            if next(c for c in candidates if c.device_id == d).site_code in ("X0000", "X0001")
+        ]
+
+
+def test_a_moved_device_ranks_in_its_new_site(seeded: Seeded) -> None:
+    from collector.models.core import Site
+    from collector.services import moves, ranking
+
+    with Session(seeded.engine) as session:
+        top = ranking.rank(session, scope={1}, min_score=0, limit=1).rows[0].device_id
+        target = session.exec(select(Site).where(Site.code == "X0002")).one()
+        moves.move_devices(session, device_ids=[top], to_site=target, actor="admin", reason="merged communes")
+        session.commit()
+        assert top not in [
+            r.device_id for r in ranking.rank(session, scope={1}, min_score=0, limit=1000).rows
+        ]
+        moved = ranking.rank(session, scope={target.id or 0}, min_score=0, limit=1000).rows
+        assert top in [r.device_id for r in moved]
