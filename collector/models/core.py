@@ -142,10 +142,22 @@ class Device(SQLModel, table=True):
 
 
 class RawReport(SQLModel, table=True):
-    """Every accepted report, as received (gzip), deduplicated by ``report_id``."""
+    """Every accepted report but heartbeats, as received (the agent's gzip bytes), deduplicated by
+    ``report_id``; pruned by ``collector.services.retention``.
+
+    On PostgreSQL the table is partitioned by month of ``collected_at``
+    (``collector.services.partitions``): its primary key there is (id, collected_at), and uniqueness is
+    (report_id, collected_at), which a resent report (same id, same time) still violates. SQLite holds
+    the same unique index.
+    """
+
+    __table_args__ = (
+        Index("uq_rawreport_report_id_collected_at", "report_id", "collected_at", unique=True),
+        Index("ix_rawreport_collected_at", "collected_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    report_id: str = Field(index=True, unique=True, max_length=36)
+    report_id: str = Field(max_length=36)
     agent_id: str = Field(foreign_key="agent.id", index=True, ondelete="CASCADE")
     device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=16)
