@@ -97,9 +97,10 @@ def _partition_postgresql(bind: sa.engine.Connection) -> None:
     month = oldest_month
     while month <= last:
         name = f"rawreport_p{month.year:04d}_{month.month:02d}"
+        lo, hi = month.isoformat(), _next_month(month).isoformat()
         run(
             f'CREATE TABLE "{SCHEMA}"."{name}" PARTITION OF rawreport '
-            f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') TO ('{_next_month(month).isoformat()} 00:00:00+00')"
+            f"FOR VALUES FROM ('{lo} 00:00:00+00') TO ('{hi} 00:00:00+00')"
         )
         month = _next_month(month)
     run(
