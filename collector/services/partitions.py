@@ -91,14 +91,15 @@ def ensure_ahead(conn: Connection, now: datetime, months: int = AHEAD) -> list[s
     return ensure_months(conn, month_start(now), last)
 
 
-def ensure_for(engine: Engine, moment: datetime) -> None:
+def ensure_for(bind: Engine | Connection, moment: datetime) -> None:
     """Make sure a row collected at ``moment`` has a partition to land in (ingest calls this).
 
     Free after the first call per month and process; otherwise one short transaction of its own, so
     that the DDL's lock on the parent is not held through the caller's ingest transaction.
     """
-    if engine.dialect.name != "postgresql":
+    if bind.dialect.name != "postgresql":
         return
+    engine = bind.engine if isinstance(bind, Connection) else bind
     month = month_start(moment)
     key = (str(engine.url), month)
     if key in _known:
