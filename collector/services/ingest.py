@@ -89,6 +89,9 @@ def ingest_report(
 ) -> IngestOutcome:
     """Store ``report`` (``body`` its JSON; ``body_gz`` the gzip the agent sent, kept as it came)."""
     report_id = str(report.report_id)
+    if report.kind != ReportKind.HEARTBEAT:
+        # Before this transaction reads the raw reports: making a month's partition waits for them.
+        partitions.ensure_for(session.get_bind(), report.collected_at)
     existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
     if existing is not None:
         return _duplicate(existing, agent, report_id)
@@ -101,7 +104,6 @@ def ingest_report(
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
     # 264 of a PC's 288 reports a day.
     if report.kind != ReportKind.HEARTBEAT:
-        partitions.ensure_for(session.get_bind(), report.collected_at)
         session.add(
             RawReport(
                 report_id=report_id,

@@ -13,11 +13,15 @@ SQLite has no partitions: every function here is a no-op there.
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "wardwatch_partitions"
 PARENT = "rawreport"
@@ -59,9 +63,15 @@ def _create(conn: Connection, month: date) -> bool:
         return False
     lo, hi = month.isoformat(), next_month(month).isoformat()
     conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{SCHEMA}"'))
+    # CREATE ... PARTITION OF would lock the parent against every reader and writer until commit;
+    # a table made apart and then ATTACHed takes a lock that inserts and selects do not wait for.
+    # The attach adds the parent's indexes and foreign keys to it.
+    conn.execute(
+        text(f'CREATE TABLE "{SCHEMA}"."{name}" (LIKE "{PARENT}" INCLUDING DEFAULTS INCLUDING CONSTRAINTS)')
+    )
     conn.execute(
         text(
-            f'CREATE TABLE IF NOT EXISTS "{SCHEMA}"."{name}" PARTITION OF "{PARENT}" '
+            f'ALTER TABLE "{PARENT}" ATTACH PARTITION "{SCHEMA}"."{name}" '
             f"FOR VALUES FROM ('{lo} 00:00:00+00') TO ('{hi} 00:00:00+00')"
         )
     )
@@ -104,8 +114,16 @@ def ensure_for(bind: Engine | Connection, moment: datetime) -> None:
     key = (str(engine.url), month)
     if key in _known:
         return
-    with engine.begin() as conn:
-        ensure_months(conn, month, month)
+    try:
+        with engine.begin() as conn:
+            # Never wait long behind another transaction: the caller's insert says what is missing.
+            conn.execute(text("SET LOCAL lock_timeout = '10s'"))
+            ensure_months(conn, month, month)
+    except OperationalError as exc:
+        log.warning(
+            "could not create the raw report partition of %s: %s", month, str(exc.orig or exc).strip()
+        )
+        return
     # Only recent months are remembered: pruning drops months older than the snapshot retention (at
     # least 90 days), never these, while an old month (a PC whose clock went back) may be dropped by
     # another process and must be checked again.

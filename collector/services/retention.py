@@ -84,7 +84,7 @@ def _local_day(conn: Connection) -> Any:
     if conn.dialect.name == "postgresql":
         return func.floor((func.extract("epoch", col) + _VN_OFFSET_SECONDS) / 86400)
     # SQLite stores the UTC time as text; strftime('%s') reads it as seconds since the epoch.
-    return (cast(func.strftime("%s", col), Integer) + _VN_OFFSET_SECONDS) / 86400
+    return (cast(func.strftime("%s", col), Integer) + _VN_OFFSET_SECONDS) // 86400
 
 
 def referenced_report_ids(conn: Connection, *, older_than: datetime) -> set[str]:
