@@ -3,9 +3,9 @@
 A commune PC's default day (agent/config.py ``Intervals``): a heartbeat every 5 minutes, an inventory
 every hour, a full report once a day and deltas in between: 1 full + 23 deltas + 264 heartbeats.
 Reports are bench/ingest.py's realistic ones (1,500 packages, 40 check results, ~10 KiB gzip); the
-free memory and disk use move every report, the check results change a little, nine programs get a
-new version each day. They are posted through the real app (in process) with gzip, as the agent
-sends them, on a fresh SQLite file or a fresh PostgreSQL database (created on the server of
+free memory moves every report, the check results (all of them in every delta) change once a day,
+nine programs get a new version each day. They are posted through the real app (in process) with
+gzip, as the agent sends them, on a fresh SQLite file or a fresh PostgreSQL database (created on the server of
 ``--database-url``, dropped after).
 
 Printed: the database's size after the first simulated day (devices, their current state and the
@@ -73,7 +73,9 @@ def day_of_reports(
                     "partial": unchanged,
                     "base_report_id": full.report_id,
                     "collected_at": at,
-                    "results": moved.results,
+                    # Every delta carries every result (the checks run hourly); their verdicts hold
+                    # through the day (a check flips when someone changes the PC, not each hour).
+                    "results": full.results,
                 }
             )
             delta = Report.model_validate(delta.model_dump())
@@ -92,6 +94,31 @@ def day_of_reports(
             }
             out.append((Report.model_validate(beat), json.dumps(beat).encode()))
     return out
+
+
+def table_bytes(engine: Any) -> dict[str, int]:
+    """Bytes by table, its indexes included (partitions counted in their parent)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.execute(
+                text(
+                    "SELECT coalesce(m.tbl_name, d.name), sum(d.pgsize) FROM dbstat d "
+                    "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY 1"
+                )
+            ).all()
+        else:
+            rows = conn.execute(
+                text(
+                    "SELECT CASE WHEN n.nspname = 'wardwatch_partitions' THEN 'rawreport' "
+                    "ELSE c.relname END, "
+                    "sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'r' AND n.nspname IN ('public', 'wardwatch_partitions') GROUP BY 1"
+                )
+            ).all()
+    return {str(name): int(size) for name, size in rows}
 
 
 def database_bytes(engine: Any) -> int:
@@ -130,7 +157,8 @@ def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heart
         database_url=url, data_dir=data_dir, notify_interval_seconds=0, retention_interval_hours=0
     )
     app = create_app(settings)
-    sizes = []
+    sizes: list[int] = []
+    tables: list[dict[str, int]] = []
     today = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
     counts = {"full": 0, "delta": 0, "heartbeat": 0}
     with TestClient(app) as client:
@@ -151,8 +179,10 @@ def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heart
                     assert r.status_code == 202, r.text
                     counts[report.kind.value] += 1
             sizes.append(database_bytes(app.state.engine))
+            tables.append(table_bytes(app.state.engine))
     app.state.engine.dispose()
     per_day = (sizes[-1] - sizes[0]) / devices / max(days - 1, 1)
+    growth = {t: round((n - tables[0].get(t, 0)) / devices / max(days - 1, 1)) for t, n in tables[-1].items()}
     return {
         "database": app.state.engine.dialect.name,
         "devices": devices,
@@ -162,6 +192,9 @@ def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heart
         "bytes_after_last_day": sizes[-1],
         "bytes_per_device_per_day": round(per_day),
         "target_bytes_per_device_per_day": TARGET_BYTES,
+        "bytes_per_device_per_day_by_table": {
+            t: n for t, n in sorted(growth.items(), key=lambda i: -i[1]) if n
+        },
     }
 
 
@@ -210,6 +243,10 @@ def main() -> None:
     print(
         f"database after day 1: {out['bytes_after_first_day'] / 1024:.0f} KiB, after day {out['days']}: "
         f"{out['bytes_after_last_day'] / 1024:.0f} KiB"
+    )
+    print(
+        "by table (bytes/device/day):",
+        ", ".join(f"{t} {n:,}" for t, n in out["bytes_per_device_per_day_by_table"].items()),
     )
     print(
         f"bytes/device/day: {out['bytes_per_device_per_day']:,} "
