@@ -158,12 +158,14 @@ class RawReport(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     report_id: str = Field(max_length=36)
-    agent_id: str = Field(foreign_key="agent.id", index=True, ondelete="CASCADE")
+    # No index on agent_id or received_at: no query selects by them (a device's reports are found by
+    # device_id), and each index costs every report ~1 KB per device per day (bench/storage.py).
+    agent_id: str = Field(foreign_key="agent.id", ondelete="CASCADE")
     device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=16)
     schema_version: int
     collected_at: datetime = ts_field(default_now=False)
-    received_at: datetime = ts_field(index=True)
+    received_at: datetime = ts_field()
     size_bytes: int
     body_gz: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
