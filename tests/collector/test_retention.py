@@ -9,6 +9,7 @@ by a finding, a publication or a device's current state; ``wardwatch db prune --
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 import uuid
@@ -157,12 +158,14 @@ def _changes(engine) -> int:  # type: ignore[no-untyped-def]
         return s.exec(select(func.count()).select_from(ChangeEvent)).one()
 
 
-def _prune(url: str, *extra: str) -> str:
+def _prune(url: str, *extra: str, batch: int = 5000) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")}
     done = subprocess.run(
         [sys.executable, "-m", "collector.cli", "db", "prune", "--database-url", url, *extra],
         capture_output=True,
         text=True,
         check=False,
+        env={**env, "WARDWATCH_PRUNE_BATCH_SIZE": str(batch)},
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -179,7 +182,8 @@ def test_prune_deletes_exactly_what_the_policy_names_and_dry_run_deletes_nothing
     assert "change_event: would delete 1 rows" in dry, dry
     assert _report_ids(engine) == before and _changes(engine) == 2  # nothing deleted
 
-    done = _prune(database_url)
+    # Batches of two: the walk passes over the rows it keeps and deletes the rest, batch after batch.
+    done = _prune(database_url, batch=2)
     assert f"rawreport: deleted {len(drop)} rows" in done, done
     assert "change_event: deleted 1 rows" in done, done
     assert _report_ids(engine) == keep
