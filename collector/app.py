@@ -39,15 +39,19 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Background work of this process (notifications); it stops with the server.
+        # Background work of this process (notifications, retention); it stops with the server.
         from collector.services.notify_sender import start_sender
+        from collector.services.retention import start_daily
 
         sender = start_sender(app.state.engine, settings)
+        retention = start_daily(app.state.engine, settings)
         try:
             yield
         finally:
             if sender is not None:
                 sender.stop()
+            if retention is not None:
+                retention.stop()
 
     app = FastAPI(
         title="wardwatch collector",

@@ -63,6 +63,17 @@ class CollectorSettings(BaseSettings):
     public_url: str | None = None
     # Change history is kept this many days.
     history_retention_days: int = Field(default=730, ge=30)
+    # Retention of raw reports (docs/architecture.md, "Bounded storage"), applied by the daily job and
+    # ``wardwatch db prune``: every raw report body is kept this many days, then only each device's
+    # daily snapshot (its day's last full report) until ``snapshot_retention_days``; a report a finding,
+    # a publication or a device's current state refers to is never pruned.
+    raw_report_retention_days: int = Field(default=90, ge=1)
+    snapshot_retention_days: int = Field(default=730, ge=90)
+    # Rows deleted per statement (and per transaction) when pruning, so that ingest never waits long.
+    prune_batch_size: int = Field(default=5000, ge=1)
+    # The retention job runs this often in each collector process (0: never in this process; one
+    # process at a time prunes, see collector.services.retention).
+    retention_interval_hours: float = Field(default=24, ge=0)
 
     # --- notifications (docs/notifications.md) ---
     # E-mail goes through this SMTP server; without smtp_host e-mail deliveries fail and are retried.

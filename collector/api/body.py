@@ -19,6 +19,18 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
     Decompression is incremental with a cap on output, so a gzip bomb costs at most ``limit`` bytes.
     """
+    body, _gz = await read_limited_body_and_gzip(request, limit)
+    return body
+
+
+async def read_limited_body_and_gzip(request: Request, limit: int) -> tuple[bytes, bytes | None]:
+    """The body as ``read_limited_body`` gives it, and the gzip bytes exactly as received.
+
+    The second is None when the body was not gzip, or when bytes followed the gzip stream (a second
+    member, or junk): the received bytes then are not one gzip of the body, and the caller compresses
+    the body itself. Storing what the agent sent saves compressing every report again.
+    """
+    received = bytearray()
     declared = request.headers.get("content-length")
     encoding = request.headers.get("content-encoding", "identity").lower().strip()
     if encoding not in ("identity", "gzip"):
@@ -34,6 +46,7 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
         if inflater is None:
             out += chunk
         else:
+            received += chunk
             try:
                 out += inflater.decompress(chunk, limit + 1 - len(out))
             except zlib.error as exc:
@@ -51,4 +64,6 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is truncated gzip")
         if len(out) > limit:
             raise _too_large(limit)
-    return bytes(out)
+        if not inflater.unused_data:
+            return bytes(out), bytes(received)
+    return bytes(out), None

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
 
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the web console and API.", no_args_is_help=True)
@@ -59,6 +59,46 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     except DBAPIError as exc:
         raise _fail(f"cannot upgrade the database: {str(exc.orig or exc).splitlines()[0]}") from None
     typer.echo("database is up to date")
+
+
+@db_app.command("prune")
+def db_prune(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what the retention policy would delete; delete nothing.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir",
+            envvar="WARDWATCH_DATA_DIR",
+            help="Where the SQLite database is, without --database-url.",
+        ),
+    ] = DEFAULT_DATA_DIR,
+) -> None:
+    """Apply the retention policy now (the daily job does it too): old raw reports and history.
+
+    Prints, per table, the rows deleted (or, with --dry-run, that would be). The policy's days are
+    the collector's settings (WARDWATCH_RAW_REPORT_RETENTION_DAYS, WARDWATCH_SNAPSHOT_RETENTION_DAYS,
+    WARDWATCH_HISTORY_RETENTION_DAYS).
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from collector.db import make_engine
+    from collector.services.retention import prune
+    from collector.settings import CollectorSettings
+
+    url = resolve_database_url(database_url, data_dir)
+    settings = CollectorSettings(database_url=url, data_dir=data_dir)
+    engine = make_engine(url)
+    try:
+        result = prune(engine, settings, dry_run=dry_run)
+    except DBAPIError as exc:
+        raise _fail(f"cannot prune the database: {str(exc.orig or exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    for line in result.lines():
+        typer.echo(line)
 
 
 @user_app.command("add")

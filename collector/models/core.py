@@ -142,16 +142,30 @@ class Device(SQLModel, table=True):
 
 
 class RawReport(SQLModel, table=True):
-    """Every accepted report, as received (gzip), deduplicated by ``report_id``."""
+    """Every accepted report but heartbeats, as received (the agent's gzip bytes), deduplicated by
+    ``report_id``; pruned by ``collector.services.retention``.
+
+    On PostgreSQL the table is partitioned by month of ``collected_at``
+    (``collector.services.partitions``): its primary key there is (id, collected_at), and uniqueness is
+    (report_id, collected_at), which a resent report (same id, same time) still violates. SQLite holds
+    the same unique index.
+    """
+
+    __table_args__ = (
+        Index("uq_rawreport_report_id_collected_at", "report_id", "collected_at", unique=True),
+        Index("ix_rawreport_collected_at", "collected_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    report_id: str = Field(index=True, unique=True, max_length=36)
-    agent_id: str = Field(foreign_key="agent.id", index=True, ondelete="CASCADE")
+    report_id: str = Field(max_length=36)
+    # No index on agent_id or received_at: no query selects by them (a device's reports are found by
+    # device_id), and each index costs every report ~1 KB per device per day (bench/storage.py).
+    agent_id: str = Field(foreign_key="agent.id", ondelete="CASCADE")
     device_id: int = Field(foreign_key="device.id", index=True, ondelete="CASCADE")
     kind: str = Field(max_length=16)
     schema_version: int
     collected_at: datetime = ts_field(default_now=False)
-    received_at: datetime = ts_field(index=True)
+    received_at: datetime = ts_field()
     size_bytes: int
     body_gz: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 

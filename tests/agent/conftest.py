@@ -109,7 +109,19 @@ class LiveCollector:
         return [str(r[0]) for r in self._query("SELECT report_id FROM rawreport ORDER BY id")]
 
     def kinds(self) -> list[str]:
+        """Kinds of the stored reports: heartbeats leave no row (they move ``agent_seen``)."""
         return [str(r[0]) for r in self._query("SELECT kind FROM rawreport ORDER BY id")]
+
+    def agent_seen(self) -> str | None:
+        """When the collector last heard from an agent (heartbeats included), as stored text."""
+        rows = self._query("SELECT max(last_seen_at) FROM agent")
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def heard_after_last_report(self) -> bool:
+        """Whether something (a heartbeat) arrived after the newest stored report."""
+        rows = self._query("SELECT max(received_at) FROM rawreport")
+        seen = self.agent_seen()
+        return seen is not None and rows[0][0] is not None and seen > str(rows[0][0])
 
 
 @pytest.fixture

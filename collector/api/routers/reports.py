@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from collector.api.body import read_limited_body
+from collector.api.body import read_limited_body_and_gzip
 from collector.api.deps import AuthedAgent, DbSession, Settings
 from collector.api.schemas import ReportAccepted
 from collector.models.core import Agent
@@ -61,13 +61,13 @@ async def post_report(
 ) -> ReportAccepted | JSONResponse:
     metrics = request.app.state.metrics
     try:
-        body = await read_limited_body(request, settings.max_report_bytes)
+        body, body_gz = await read_limited_body_and_gzip(request, settings.max_report_bytes)
     except HTTPException:
         metrics.inc("reports", "rejected")
         raise
     # One worker thread at a time uses the session: the dependency's, then this one.
     answer = await anyio.to_thread.run_sync(
-        _ingest, session, settings, agent, body, limiter=_limiter(request, settings)
+        _ingest, session, settings, agent, body, body_gz, limiter=_limiter(request, settings)
     )
     if isinstance(answer, IngestOutcome):
         metrics.inc("reports", answer.status)
@@ -92,7 +92,7 @@ def _limiter(request: Request, settings: CollectorSettings) -> anyio.CapacityLim
 
 
 def _ingest(
-    session: Session, settings: CollectorSettings, agent: Agent, body: bytes
+    session: Session, settings: CollectorSettings, agent: Agent, body: bytes, body_gz: bytes | None
 ) -> IngestOutcome | tuple[int, Any]:
     """Parse and store one report (in a worker thread); the outcome, or (status, detail) to refuse."""
     try:
@@ -102,7 +102,9 @@ def _ingest(
     if report.agent_id != agent.id:
         return 403, f"report agent_id {report.agent_id} does not match the key's agent"
     try:
-        outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
+        outcome = ingest_report(
+            session, settings=settings, agent=agent, report=report, body=body, body_gz=body_gz
+        )
         session.commit()
     except BaseMissing as exc:
         session.rollback()
