@@ -64,6 +64,11 @@ class CollectorSettings(BaseSettings):
     # Change history is kept this many days.
     history_retention_days: int = Field(default=730, ge=30)
 
+    # This process runs the periodic jobs (collector.scheduler: notifications, housekeeping). Each job
+    # runs once per interval across all processes sharing the database whatever this says; false keeps
+    # a process to serving requests only (docs/operations.md, "Several collector processes").
+    scheduler_enabled: bool = True
+
     # --- notifications (docs/notifications.md) ---
     # E-mail goes through this SMTP server; without smtp_host e-mail deliveries fail and are retried.
     smtp_host: str | None = None
