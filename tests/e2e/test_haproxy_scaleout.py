@@ -40,6 +40,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 AGENTS = 50
 REPORTS_PER_AGENT = 40  # 2,000 in all
 KILL_AFTER = 500  # stored reports before one collector is killed
+PROXY_ADDRESS = "127.0.0.2"
 
 pytestmark = pytest.mark.skipif(
     not HAPROXY.exists(), reason="HAProxy is not installed (apt install haproxy; .ci/run installs it)"
@@ -73,6 +74,9 @@ def haproxy_conf(root: Path, *, front: int, backends: list[int]) -> Path:
         "    log global\n": "",
         "    option httplog\n": "",
         "bind :443 ssl crt /etc/haproxy/wardwatch.pem alpn h2,http/1.1": f"bind 127.0.0.1:{front}",
+        # HAProxy connects to the collectors from another address than the clients use, so the test
+        # can tell whose address a collector believed.
+        "    balance leastconn\n": f"    balance leastconn\n    source {PROXY_ADDRESS}\n",
         "server collector1 127.0.0.1:8001": f"server collector1 127.0.0.1:{backends[0]}",
         "server collector2 127.0.0.1:8002": f"server collector2 127.0.0.1:{backends[1]}",
         "server collector3 127.0.0.1:8003": f"server collector3 127.0.0.1:{backends[2]}",
@@ -131,7 +135,7 @@ def test_three_collectors_behind_haproxy_lose_and_double_no_report_when_one_is_k
         for i, port in enumerate(ports):
             log = (tmp_path / f"collector{i + 1}.log").open("wb")
             cmd = [sys.executable, "-m", "collector.cli", "serve", "--database-url", url, "--port", str(port)]
-            cmd += ["--data-dir", str(data_dir), "--forwarded-allow-ips", "127.0.0.1"]
+            cmd += ["--data-dir", str(data_dir), "--forwarded-allow-ips", PROXY_ADDRESS]
             procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
         for i, port in enumerate(ports):
             wait_until(
@@ -248,6 +252,16 @@ def test_three_collectors_behind_haproxy_lose_and_double_no_report_when_one_is_k
             "collector2": "DOWN",
             "collector3": "UP",
         }
+        # The collectors see the client's address, not HAProxy's nor one the client made up.
+        guess = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": "nobody", "password": "a-wrong-guess-1"},
+            headers={"X-Forwarded-For": "192.0.2.77"},
+        )
+        assert guess.status_code == 401
+        with engine.connect() as conn:
+            seen = conn.execute(text("SELECT DISTINCT address FROM auditevent WHERE action = 'login.failed'"))
+            assert [row[0] for row in seen] == ["127.0.0.1"]
         duplicates = sum(1 for _, status in acked if status == "duplicate")
         killed = server_stats(tmp_path)["collector2"]
         print(
