@@ -43,6 +43,7 @@ JobFn = Callable[[Engine], object]
 # a job runs between ``every`` and ``every`` + this after its last start.
 _POLL_SHARE = 0.2
 _POLL_MIN, _POLL_MAX = 0.05, 15.0
+_FIRST_LOOK_MAX = 30.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class Job:
     @property
     def poll_seconds(self) -> float:
         return min(_POLL_MAX, max(_POLL_MIN, self.every.total_seconds() * _POLL_SHARE))
+
+    @property
+    def first_look_seconds(self) -> float:
+        """A process looks at a job first this long after it starts, not at once: a restart (or a
+        test's short-lived app) does not run every job on its way up."""
+        return min(self.every.total_seconds(), _FIRST_LOOK_MAX)
 
 
 def _runner_name() -> str:
@@ -101,12 +108,13 @@ class Scheduler:
         self._threads.clear()
 
     def _loop(self, job: Job) -> None:
-        while not self._stop.is_set():
+        wait = job.first_look_seconds
+        while not self._stop.wait(wait):
             try:
                 run_if_due(self.engine, job)
             except Exception:  # the database restarting must not end the job's thread
                 log.exception("scheduled job %s: could not check or claim it; trying again", job.name)
-            self._stop.wait(job.poll_seconds)
+            wait = job.poll_seconds
 
 
 def run_if_due(engine: Engine, job: Job, *, now: datetime | None = None) -> bool:
