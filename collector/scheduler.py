@@ -186,13 +186,17 @@ def _finish(conn: Connection, job: Job, error: str | None) -> None:
 
 
 def build(engine: Engine, settings: CollectorSettings) -> Scheduler:
-    """The collector's periodic jobs: every job the application runs is registered here."""
+    """The collector's periodic jobs: every job the application runs is registered here.
+
+    A job that may take long or must survive a crash half-way belongs on a database job queue: the
+    queue's worker runs in every process (it claims rows itself), and a job here may enqueue work
+    once per interval (a nightly recomputation) or requeue rows a dead worker left claimed. A daily
+    job is ``scheduler.register("storage.prune", timedelta(days=1), prune)``.
+    """
     from collector.services import notify_sender
 
     scheduler = Scheduler(engine)
     notify_sender.register_jobs(scheduler, settings)
-    # A job that may take long or must survive a crash mid-way belongs on the database job queue; a
-    # job here may enqueue it (run once per interval, executed by whichever worker takes it).
     return scheduler
 
 
