@@ -65,6 +65,23 @@ def fresh_database() -> Iterator[str]:
         admin.dispose()
 
 
+def test_the_shipped_recipe_is_valid_for_haproxy(tmp_path: Path) -> None:
+    """deploy/haproxy.cfg as an operator installs it, TLS line included, only the certificate path set."""
+    from tests.deploy.support import make_server_pki
+
+    pki = make_server_pki(tmp_path / "pki")
+    pem = tmp_path / "wardwatch.pem"
+    pem.write_bytes(pki.cert.read_bytes() + pki.key.read_bytes())
+    cfg = (DEPLOY / "haproxy.cfg").read_text()
+    assert "/etc/haproxy/wardwatch.pem" in cfg
+    path = tmp_path / "haproxy.cfg"
+    path.write_text(cfg.replace("/etc/haproxy/wardwatch.pem", str(pem)))
+    checked = subprocess.run(
+        [str(HAPROXY), "-c", "-f", str(path)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def haproxy_conf(root: Path, *, front: int, backends: list[int]) -> Path:
     """deploy/haproxy.cfg with this test's ports: plain HTTP in front (the TLS line is the operator's
     certificate), a stats socket to ask HAProxy what it thinks of each collector, logs off."""
@@ -208,7 +225,12 @@ def test_three_collectors_behind_haproxy_lose_and_double_no_report_when_one_is_k
         threads = [threading.Thread(target=agent, args=(n,)) for n in range(AGENTS)]
         for t in threads:
             t.start()
-        start.wait(120)
+        try:
+            start.wait(120)
+        except threading.BrokenBarrierError:
+            for t in threads:
+                t.join(30)
+            raise AssertionError(f"an agent failed before the burst: {errors!r}") from None
         burst = time.monotonic()
 
         def stored() -> int:
@@ -225,7 +247,7 @@ def test_three_collectors_behind_haproxy_lose_and_double_no_report_when_one_is_k
         procs[1].send_signal(signal.SIGKILL)
         at_kill = stored()
         procs[1].wait(10)
-        wait_until(lambda: server_status(tmp_path).get("collector2") == "DOWN", 15, "HAProxy to mark it DOWN")
+        wait_until(lambda: server_status(tmp_path).get("collector2") == "DOWN", 30, "HAProxy to mark it DOWN")
         for t in threads:
             t.join(150)
         elapsed = time.monotonic() - burst
