@@ -29,8 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from collector.models.scheduling import ScheduledRun
 from collector.models.types import utcnow
@@ -145,9 +146,7 @@ def run_if_due(engine: Engine, job: Job, *, now: datetime | None = None) -> bool
             raise
 
 
-def _try_lock(key: int):  # type: ignore[no-untyped-def]
-    from sqlalchemy import func
-
+def _try_lock(key: int) -> ColumnElement[bool]:
     return func.pg_try_advisory_xact_lock(key)
 
 
