@@ -405,7 +405,14 @@ PATH_KINDS = {
 }
 WRITES = ("act", "city")
 # scheduled_run: the app's periodic jobs note their runs whenever they come due, whoever is calling.
-VOLATILE_TABLES = {"authsession", "auditevent", "auditeventsite", "loginthrottle", "devicescore", "scheduled_run"}
+VOLATILE_TABLES = {
+    "authsession",
+    "auditevent",
+    "auditeventsite",
+    "loginthrottle",
+    "devicescore",
+    "scheduled_run",
+}
 
 
 def _routes() -> dict[str, tuple[set[str], Any]]:
