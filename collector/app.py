@@ -39,19 +39,16 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Background work of this process (notifications, retention); it stops with the server.
-        from collector.services.notify_sender import start_sender
-        from collector.services.retention import start_daily
+        # Periodic work (notifications, housekeeping): each job runs once per interval across all the
+        # processes sharing the database (collector.scheduler); it stops with the server.
+        from collector import scheduler as jobs
 
-        sender = start_sender(app.state.engine, settings)
-        retention = start_daily(app.state.engine, settings)
+        scheduler = jobs.start(app.state.engine, settings)
         try:
             yield
         finally:
-            if sender is not None:
-                sender.stop()
-            if retention is not None:
-                retention.stop()
+            if scheduler is not None:
+                scheduler.stop()
 
     app = FastAPI(
         title="wardwatch collector",

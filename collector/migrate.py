@@ -15,6 +15,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from collector.db import make_engine
 
+# The advisory lock key that serialises migrations on PostgreSQL (any fixed 64-bit number).
+MIGRATION_LOCK = 0x77617264_6D696772  # "wardmigr"
+
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
@@ -37,6 +40,10 @@ def upgrade(url: str, *, engine: Engine | None = None) -> None:
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 conn.commit()
             with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Several collector processes started together (behind a load balancer) each
+                    # migrate first: one at a time, the others then find nothing left to do.
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "heads")
                 if sqlite:

@@ -75,6 +75,11 @@ class CollectorSettings(BaseSettings):
     # process at a time prunes, see collector.services.retention).
     retention_interval_hours: float = Field(default=24, ge=0)
 
+    # This process runs the periodic jobs (collector.scheduler: notifications, housekeeping). Each job
+    # runs once per interval across all processes sharing the database whatever this says; false keeps
+    # a process to serving requests only (docs/operations.md, "Several collector processes").
+    scheduler_enabled: bool = True
+
     # --- notifications (docs/notifications.md) ---
     # E-mail goes through this SMTP server; without smtp_host e-mail deliveries fail and are retried.
     smtp_host: str | None = None

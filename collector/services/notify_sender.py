@@ -1,17 +1,21 @@
-"""When the notification work runs: the one module that schedules it (to move onto a job queue later).
+"""When the notification work runs: two jobs of the collector's scheduler (``collector.scheduler``).
 
-``run_once`` does one round: dispatch new events, send what is due, send digests that are due, and,
-every ``notify_scan_minutes``, scan for time-based events and prune old rows. ``Sender`` runs rounds
-in a background thread of each collector process every ``notify_interval_seconds``; the rows are
-claimed (see ``notify_delivery``), so several processes share the work and none sends twice.
+- ``notify.deliver``, every ``notify_interval_seconds``: dispatch new events, send what is due, send
+  digests that are due;
+- ``notify.scan``, every ``notify_scan_minutes``: look for time-based events (certificates expiring,
+  agents silent) and prune old rows.
+
+The scheduler runs each once per interval across all collector processes; the delivery rows are
+claimed as well (see ``notify_delivery``), so even two rounds at once never send twice.
+``Sender.run_once`` does one whole round at a given time (tests, and a one-off run by hand).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -19,6 +23,9 @@ from sqlmodel import Session
 from collector.models.types import utcnow
 from collector.services import notify_delivery, notify_scan
 from collector.settings import CollectorSettings
+
+if TYPE_CHECKING:
+    from collector.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +43,6 @@ class Sender:
     engine: Engine
     settings: CollectorSettings
     last_scan: datetime | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
 
     def run_once(self, now: datetime | None = None) -> RoundResult:
         now = now or utcnow()
@@ -47,27 +52,20 @@ class Sender:
         ):
             out.scanned = scan(self.engine, self.settings, now=now)
             self.last_scan = now
-        out.dispatched = notify_delivery.dispatch_events(self.engine, self.settings, now=now)
-        out.tried = notify_delivery.deliver_due(self.engine, self.settings, now=now)
-        out.digests = notify_delivery.send_digests(self.engine, self.settings, now=now)
+        out.dispatched, out.tried, out.digests = deliver(self.engine, self.settings, now=now)
         return out
 
-    def _loop(self) -> None:
-        interval = self.settings.notify_interval_seconds
-        while not self._stop.wait(interval):
-            try:
-                self.run_once()
-            except Exception:  # a bad round (database restarting) must not end the sender
-                log.exception("notification round failed; trying again in %s s", interval)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="wardwatch-notify", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+def deliver(
+    engine: Engine, settings: CollectorSettings, *, now: datetime | None = None
+) -> tuple[int, int, int]:
+    """One delivery round: (events dispatched, deliveries tried, digests sent)."""
+    now = now or utcnow()
+    return (
+        notify_delivery.dispatch_events(engine, settings, now=now),
+        notify_delivery.deliver_due(engine, settings, now=now),
+        notify_delivery.send_digests(engine, settings, now=now),
+    )
 
 
 def scan(engine: Engine, settings: CollectorSettings, *, now: datetime) -> int:
@@ -84,10 +82,15 @@ def scan(engine: Engine, settings: CollectorSettings, *, now: datetime) -> int:
     return found
 
 
-def start_sender(engine: Engine, settings: CollectorSettings) -> Sender | None:
-    """The background sender of this process, or None when this process sends nothing."""
+def register_jobs(scheduler: Scheduler, settings: CollectorSettings) -> None:
+    """The notification jobs; none when ``notify_interval_seconds`` is 0 (this process sends nothing)."""
     if settings.notify_interval_seconds <= 0:
-        return None
-    sender = Sender(engine, settings)
-    sender.start()
-    return sender
+        return
+    scheduler.register(
+        "notify.deliver", timedelta(seconds=settings.notify_interval_seconds), lambda e: deliver(e, settings)
+    )
+    scheduler.register(
+        "notify.scan",
+        timedelta(minutes=settings.notify_scan_minutes),
+        lambda e: scan(e, settings, now=utcnow()),
+    )

@@ -20,10 +20,9 @@ counts them without deleting anything.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, cast, func, or_, select, union
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +34,9 @@ from collector.models.inspections import Inspection, Publication
 from collector.models.types import utcnow
 from collector.services import partitions
 from collector.settings import CollectorSettings
+
+if TYPE_CHECKING:
+    from collector.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -268,64 +270,13 @@ def run_daily(engine: Engine, settings: CollectorSettings, *, now: datetime | No
     return result
 
 
-# A PostgreSQL advisory lock key of the retention job: one collector process prunes at a time.
-_JOB_LOCK_KEY = 0x77770016
-FIRST_RUN_DELAY_SECONDS = 300.0
-
-
-@dataclass
-class DailyJob:
-    """``run_daily`` in a background thread of this process, every ``retention_interval_hours``.
-
-    The first run comes a few minutes after start (a collector restarted every day still prunes).
-    With several collector processes on PostgreSQL the run takes an advisory lock and a process
-    that does not get it skips its turn. (A placeholder until the shared scheduler: see
-    docs/architecture.md "Bounded storage".)
-    """
-
-    engine: Engine
-    settings: CollectorSettings
-    first_delay: float = FIRST_RUN_DELAY_SECONDS
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def run_once(self) -> PruneResult | None:
-        if self.engine.dialect.name != "postgresql":
-            return run_daily(self.engine, self.settings)
-        with self.engine.connect() as conn:
-            if not conn.execute(select(func.pg_try_advisory_lock(_JOB_LOCK_KEY))).scalar():
-                return None
-            try:
-                return run_daily(self.engine, self.settings)
-            finally:
-                conn.execute(select(func.pg_advisory_unlock(_JOB_LOCK_KEY)))
-                conn.commit()
-
-    def _loop(self) -> None:
-        wait = self.first_delay
-        while not self._stop.wait(wait):
-            wait = self.settings.retention_interval_hours * 3600
-            try:
-                self.run_once()
-            except Exception:  # a bad run (database restarting) must not end the job
-                log.exception(
-                    "retention run failed; trying again in %s h", self.settings.retention_interval_hours
-                )
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="wardwatch-retention", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-
-def start_daily(engine: Engine, settings: CollectorSettings) -> DailyJob | None:
-    """The retention job of this process, or None when ``retention_interval_hours`` is 0."""
+def register_jobs(scheduler: Scheduler, settings: CollectorSettings) -> None:
+    """The daily retention job (partitions ahead, then ``prune``); none when ``retention_interval_hours``
+    is 0. The scheduler runs it once per interval across every collector process sharing the database."""
     if settings.retention_interval_hours <= 0:
-        return None
-    job = DailyJob(engine, settings)
-    job.start()
-    return job
+        return
+    scheduler.register(
+        "storage.prune",
+        timedelta(hours=settings.retention_interval_hours),
+        lambda engine: run_daily(engine, settings),
+    )

@@ -146,7 +146,10 @@ def record_site(session: Session, *, site_id: int, now: datetime | None = None) 
     """
     now = now or now_utc()
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(Site.id).where(Site.id == site_id).with_for_update()).first()
+        # FOR NO KEY UPDATE: it still serialises two snapshot writers, but does not wait for the
+        # KEY SHARE lock every insert referencing the site takes (FOR UPDATE did: two reports of one
+        # site, each holding that share lock and waiting for the other's, deadlocked).
+        session.exec(select(Site.id).where(Site.id == site_id).with_for_update(key_share=True)).first()
     f = figures(session, site_ids=[site_id], now=now).get(site_id, SiteFigures())
     _upsert(session, [_row(site_id, local_date(now), f, now)])
 

@@ -404,7 +404,15 @@ PATH_KINDS = {
     "fmt": "csv",
 }
 WRITES = ("act", "city")
-VOLATILE_TABLES = {"authsession", "auditevent", "auditeventsite", "loginthrottle", "devicescore"}
+# scheduled_run: the app's periodic jobs note their runs whenever they come due, whoever is calling.
+VOLATILE_TABLES = {
+    "authsession",
+    "auditevent",
+    "auditeventsite",
+    "loginthrottle",
+    "devicescore",
+    "scheduled_run",
+}
 
 
 def _routes() -> dict[str, tuple[set[str], Any]]:

@@ -193,3 +193,45 @@ def test_share_tokens_do_not_reach_the_access_log(sqlite_app: Any) -> None:
     lines = "\n".join(seen)
     assert "/healthz" in lines and "/s/[redacted]" in lines
     assert "SeCrEt" not in lines
+
+
+# --- several collector processes on one database -------------------------------------------------
+
+
+def test_throttles_are_shared_by_collectors_on_one_database(
+    settings: CollectorSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a load balancer a guesser's requests land on different collectors: each collector must
+    see the failures the others counted (a throttle kept per process would give N times the guesses)."""
+    monkeypatch.setattr(throttle, "FIRST_DELAY", timedelta(minutes=1))
+    apps = [create_app(settings) for _ in range(2)]  # own engines and pools: two processes' worth
+    try:
+        with session_scope(apps[0].state.engine) as s:
+            create_site(s, code="S1", name="Site one")
+            create_user(s, username="root", password=PASSWORD, role="admin")
+        guesser = [TestClient(a, client=("203.0.113.66", 40000)) for a in apps]
+        # Per (user, address): the free failures alternate between the two collectors...
+        answers = [_token(guesser[i % 2], "root", f"guess-{i}-guess").status_code for i in range(6)]
+        assert answers == [401] * 6
+        # ...and the wait the sixth one started holds on both, even with the right password.
+        for c in guesser:
+            refused = _token(c, "root", PASSWORD)
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        # Per address: failures of every kind counted across both collectors reach the one limit.
+        prober = [TestClient(a, client=("198.51.100.99", 40000)) for a in apps]
+        seed_site(apps[0].state.engine, "S2", "Site two")
+        codes = [
+            prober[i % 2]
+            .post("/api/v1/agents/enroll", json={"secret": f"wwe_wrong{i}", "hostname": "x"})
+            .status_code
+            for i in range(throttle.MAX_FAILURES_PER_ADDRESS + 2)
+        ]
+        assert codes[: throttle.MAX_FAILURES_PER_ADDRESS] == [401] * throttle.MAX_FAILURES_PER_ADDRESS
+        assert codes[throttle.MAX_FAILURES_PER_ADDRESS :] == [429, 429]
+        # The right password from a third address still works on either: nobody else is locked out.
+        for a in apps:
+            admin = TestClient(a, client=("192.0.2.10", 40000))
+            assert _token(admin, "root", PASSWORD).status_code == 200
+    finally:
+        for a in apps:
+            a.state.engine.dispose()

@@ -126,3 +126,38 @@ def test_upgrading_an_earlier_release_keeps_every_row_on_postgresql() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_collectors_started_together_on_an_empty_postgresql_database_migrate_it_once() -> None:
+    """Several `serve` processes behind a load balancer each migrate at start. Before: run at the same
+    moment, they created the same tables together and the others failed (duplicate objects)."""
+    import sys
+
+    base = os.environ.get("WARDWATCH_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("WARDWATCH_TEST_DATABASE_URL is not set: no PostgreSQL server to test against")
+    url = make_url(base)
+    name = f"ww_together_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        target = url.set(database=name).render_as_string(hide_password=False)
+        code = "import sys; from collector.migrate import upgrade; upgrade(sys.argv[1])"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, target], stderr=subprocess.PIPE) for _ in range(3)
+        ]
+        errors = [p.communicate(timeout=300)[1].decode()[-2000:] for p in procs]
+        failures = [e for p, e in zip(procs, errors, strict=True) if p.returncode != 0]
+        assert failures == []
+        engine = create_engine(target)
+        try:
+            with engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        finally:
+            engine.dispose()
+        assert diff == []
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
