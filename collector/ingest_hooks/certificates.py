@@ -13,7 +13,7 @@ from collector.services.certificates import sync_device
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 ORDER = 40
 

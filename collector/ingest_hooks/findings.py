@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # Before scoring and the other hooks that read findings.
 ORDER = 20

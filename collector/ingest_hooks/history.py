@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # After the findings hook (20), whose "gone" sweep must not see this report's change findings as
 # new, and after network devices (12), whose configuration version the config change links to.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # Before findings (20): the unknown-device results it reads are the collector's.
 ORDER = 15

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 ORDER = 12
 

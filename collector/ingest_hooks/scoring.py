@@ -9,7 +9,7 @@ from collector.services.scoring import SECTIONS, load_config, recompute_scores
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # After the findings and the other hooks: the score reads the results they leave in place.
 ORDER = 90

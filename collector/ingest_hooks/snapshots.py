@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # Last: it reads the results and findings every other hook has settled.
 ORDER = 95

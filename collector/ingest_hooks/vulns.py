@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # After the findings hook (20): its report-driven closing must not see the vulnerability findings
 # this hook writes in the same transaction.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -22,9 +22,10 @@ from collector.models.core import Agent, Device, DeviceResult, DeviceSection, Ra
 from collector.models.types import utcnow
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
+from collector.services.ingest_context import IngestContext
 from collector.services.unknown_checks import is_known, module_of
 from collector.settings import CollectorSettings
-from inventory.report import CheckResult, Report, ReportKind, section_hash
+from inventory.report import Report, ReportKind, section_hash
 
 log = logging.getLogger(__name__)
 
@@ -47,27 +48,6 @@ def _duplicate(existing: RawReport, agent: Agent, report_id: str) -> IngestOutco
     if existing.agent_id != agent.id:
         raise ReportIdTaken(report_id)
     return IngestOutcome("duplicate", report_id, existing.device_id)
-
-
-@dataclass
-class IngestContext:
-    session: Session
-    settings: CollectorSettings
-    agent: Agent
-    device: Device
-    report: Report
-    # Sections whose content changed with this report: name -> new JSON data.
-    changed_sections: dict[str, Any] = field(default_factory=dict)
-    # Their values before this report (absent: the device had no such section yet).
-    previous_sections: dict[str, Any] = field(default_factory=dict)
-    results: list[CheckResult] = field(default_factory=list)
-
-    def section(self, name: str) -> Any:
-        """The device's current value of a section (changed now or stored before), or None."""
-        if name in self.changed_sections:
-            return self.changed_sections[name]
-        row = self.session.get(DeviceSection, (self.device.id, name))
-        return row.data if row else None
 
 
 @dataclass

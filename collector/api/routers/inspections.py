@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from collector.api.deps import DbSession, Principal, Settings, allow
 from collector.api.openapi import success
@@ -20,6 +20,7 @@ from collector.services import photos as photo_svc
 from collector.services import publishing
 from collector.services.devices import site_in_scope, site_to_change
 from collector.services.errors import NotFound, ServiceError
+from collector.services.inspections import inspection_view
 
 router = APIRouter(tags=["inspections"])
 
@@ -83,41 +84,6 @@ def _load(session: Session, inspection_id: int, user: Principal) -> Inspection:
         return svc.get_inspection(session, inspection_id, scope=user.site_ids)
     except NotFound as exc:
         raise _http(exc) from None
-
-
-def inspection_view(session: Session, insp: Inspection) -> dict[str, Any]:
-    template = svc.template_of(insp)
-    rows = svc.answers(session, insp.id or 0)
-    result = svc.current_score(session, insp)
-    photos = session.exec(select(InspectionPhoto).where(InspectionPhoto.inspection_id == insp.id)).all()
-    return {
-        "id": insp.id,
-        "site_id": insp.site_id,
-        "status": insp.status,
-        "team": insp.team,
-        "lead": insp.lead_username,
-        "scheduled_for": insp.scheduled_for,
-        "created_at": insp.created_at,
-        "prefilled_at": insp.prefilled_at,
-        "signed_at": insp.signed_at,
-        "signed_by": insp.signed_by,
-        "template": template.model_dump(mode="json"),
-        "answers": {k: svc.answer_state(v) for k, v in rows.items()},
-        "score": {
-            "overall": result.overall,
-            "passed": result.passed,
-            "threshold": result.threshold,
-            "sections": [s.__dict__ for s in result.sections],
-        },
-        "missing_for_signoff": svc.missing_for_signoff(session, insp),
-        "photos": [
-            {"id": p.id, "item_id": p.item_id, "content_type": p.content_type, "size": p.size_bytes}
-            for p in photos
-        ],
-        "actions": [
-            a.model_dump(mode="json") for a in svc.list_actions(session, scope=None, inspection_id=insp.id)
-        ],
-    }
 
 
 @router.get("/inspections")

@@ -119,9 +119,7 @@ def fill_page(request: Request, inspection_id: Id, user: Reader, session: DbSess
         insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
     except NotFound:
         raise HTTPException(404) from None
-    from collector.api.routers.inspections import inspection_view
-
-    view = inspection_view(session, insp)
+    view = svc.inspection_view(session, insp)
     site = session.get(Site, insp.site_id)
     pub = None
     if insp.status == "published":
