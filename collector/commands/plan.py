@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 plan_app = typer.Typer(help="Procurement planning: replacement plans.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
@@ -118,3 +119,6 @@ def replacement(
 
     spent, total = format_money(plan.spent), format_money(plan.rules.budget)
     typer.echo(f"{len(plan.picks)} devices, {spent} of {total}; wrote {output}", err=True)
+
+
+PLUGIN = CommandSpec(commands=("plan",))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
+
 if TYPE_CHECKING:
     from collector.services.ingest_context import IngestContext
-
-ORDER = 12
 
 
 def apply(ctx: IngestContext) -> None:
@@ -42,3 +42,6 @@ def apply(ctx: IngestContext) -> None:
             detail={"device_id": ctx.device.id, "version": version.id, "previous": version.previous_id},
             sites=[ctx.device.site_id],
         )
+
+
+PLUGIN = HookSpec("netdevices", apply, order=12)

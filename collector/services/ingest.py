@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
-from collector.ingest_hooks import hooks
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
+from collector.plugins import HookSpec, load
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
 from collector.services.ingest_context import IngestContext
@@ -104,8 +104,9 @@ def ingest_report(
     if report.subject.kind == "host":
         agent.hostname = report.subject.hostname
     session.add_all([device, agent])
-    for hook in hooks():
-        hook(ctx)
+    # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
+    for hook in load("collector.ingest_hooks", HookSpec):
+        hook.apply(ctx)
     try:
         session.flush()
     except IntegrityError:

@@ -1,25 +1,25 @@
 """Templates, static files, navigation, CSRF for forms and the web console's error handling.
 
-Other rooms plug into the console without editing shared files:
-- ``NAV = [(order, "English label", "/href", ("admin", ...))]`` in a ``collector/web/routes`` module adds
-  top navigation entries, shown to those roles;
-- ``SITE_TABS = [(order, "English label", "/sites/{code}/certificates", roles)]`` adds a tab to the site
-  page (``{code}`` is filled in); a tab's page extends ``site_base.html`` and fills ``site_tab``;
-- ``DEVICE_TABS`` likewise for the device page (``{id}`` filled in), pages extend ``device_base.html``;
+Other rooms plug into the console without editing shared files: each ``collector/web/routes`` module
+declares ``PLUGIN = PageSpec(router, nav=..., site_tabs=..., device_tabs=..., site_context=...,
+device_context=..., overview_context=...)`` (``collector.plugins``):
+- ``nav``: ``Link(order, "English label", "/href")`` entries of the top navigation;
+- ``site_tabs``: tabs of the site page (``{code}`` is filled in); a tab's page extends ``site_base.html``
+  and fills ``site_tab``; ``device_tabs`` likewise for the device page (``{id}``, ``device_base.html``);
+- who sees a link is whoever its page's route lets in (its ``allow(...)``): never written twice;
 - templates in ``templates/site_extras/*.html`` and ``templates/device_extras/*.html`` are included on
   the site and device pages (sorted by name) with the page's context (``site``/``device``, ``principal``);
-- ``SITE_CONTEXT`` / ``DEVICE_CONTEXT``: lists of ``fn(session, site|device, principal) -> dict`` whose
-  results are merged into that page's context, for the extras to show;
-- ``OVERVIEW_CONTEXT``: ``fn(session, principal) -> dict`` merged into the overview's context, shown by
+- ``site_context`` / ``device_context``: ``fn(session, site|device, principal) -> dict`` whose results
+  are merged into that page's context, for the extras to show;
+- ``overview_context``: ``fn(session, principal) -> dict`` merged into the overview's context, shown by
   ``templates/overview_extras/*.html``.
 Every label goes through ``_()``; its Vietnamese lives in the room's ``locales/vi/<room>.po``.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +27,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from fastapi import FastAPI, Request
@@ -38,7 +38,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from collector.api.deps import (
+from collector.http.deps import (
     PASSWORD_CHANGE_DETAIL,
     PASSWORD_CHANGE_PAGE,
     SESSION_COOKIE,
@@ -50,6 +50,7 @@ from collector.api.deps import (
 )
 from collector.localtime import local_date
 from collector.models.types import utcnow
+from collector.plugins import Link, PageSpec, load
 from collector.security import same
 from collector.web.i18n import (
     DEFAULT_LANGUAGE,
@@ -85,43 +86,62 @@ class NavItem:
     order: int
     label: str  # English; translated when shown
     href: str
-    roles: tuple[str, ...]
+    roles: tuple[str, ...]  # the roles the page's route lets in; empty: every logged-in user
 
     def visible_to(self, principal: Any) -> bool:
         return principal is not None and (not self.roles or str(principal.role) in self.roles)
 
 
 @cache
-def _route_modules() -> tuple[Any, ...]:
-    pkg = importlib.import_module("collector.web.routes")
-    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
-    return tuple(importlib.import_module(f"collector.web.routes.{n}") for n in names)
+def page_specs() -> tuple[PageSpec, ...]:
+    """Every page module's spec, in order (``collector.plugins``)."""
+    return load("collector.web.routes", PageSpec)
 
 
-def contributions(attr: str) -> list[Any]:
-    """Every routes module's ``attr`` list, concatenated (NAV, SITE_TABS, SITE_CONTEXT...)."""
-    out: list[Any] = []
-    for mod in _route_modules():
-        out.extend(getattr(mod, attr, None) or [])
-    return out
+def _template(path: str) -> str:
+    # "/sites/{code}/lan?x={code}" and the route "/sites/{site_code}/lan" compare equal.
+    return re.sub(r"\{[^}]*\}", "{}", path.split("?", 1)[0])
 
 
-def _items(attr: str) -> list[NavItem]:
-    items = [
-        NavItem(int(o), str(label), str(href), tuple(str(r) for r in roles))
-        for o, label, href, roles in contributions(attr)
-    ]
+@cache
+def _page_roles() -> dict[str, tuple[str, ...]]:
+    """GET page path template -> the roles its ``allow(...)`` lets in (() for ``public``)."""
+    from collector.http.guard import route_access
+
+    roles: dict[str, tuple[str, ...]] = {}
+    for spec in page_specs():
+        for route in spec.router.routes:
+            dependant = getattr(route, "dependant", None)
+            if dependant is None or "GET" not in (getattr(route, "methods", None) or ()):
+                continue
+            access = route_access(dependant)
+            if access is not None:
+                kind, allowed = access
+                roles[_template(route.path)] = tuple(str(r) for r in allowed) if kind == "roles" else ()
+    return roles
+
+
+def link_roles(href: str) -> tuple[str, ...]:
+    """Who sees a link: whoever the linked page's route lets in. A link to no page is a bug."""
+    try:
+        return _page_roles()[_template(href)]
+    except KeyError:
+        raise LookupError(f"navigation link {href!r} leads to no page route") from None
+
+
+def _items(links: list[Link]) -> list[NavItem]:
+    items = [NavItem(link.order, link.label, link.href, link_roles(link.href)) for link in links]
     return sorted(items, key=lambda i: (i.order, i.href))
 
 
 def nav_items(principal: Any) -> list[NavItem]:
-    return [i for i in _items("NAV") if i.visible_to(principal)]
+    return [i for i in _items([link for s in page_specs() for link in s.nav]) if i.visible_to(principal)]
 
 
 def site_tabs(principal: Any, code: str) -> list[NavItem]:
     return [
         NavItem(i.order, i.label, i.href.replace("{code}", quote(code, safe="")), i.roles)
-        for i in _items("SITE_TABS")
+        for i in _items([link for s in page_specs() for link in s.site_tabs])
         if i.visible_to(principal)
     ]
 
@@ -129,7 +149,7 @@ def site_tabs(principal: Any, code: str) -> list[NavItem]:
 def device_tabs(principal: Any, device_id: int) -> list[NavItem]:
     return [
         NavItem(i.order, i.label, i.href.replace("{id}", str(device_id)), i.roles)
-        for i in _items("DEVICE_TABS")
+        for i in _items([link for s in page_specs() for link in s.device_tabs])
         if i.visible_to(principal)
     ]
 
@@ -142,17 +162,21 @@ def partials(folder: str) -> list[str]:
     return [f"{folder}/{p.name}" for p in sorted(path.iterdir()) if p.suffix == ".html"]
 
 
-def extra_context(attr: str, *args: Any) -> dict[str, Any]:
-    """Merge what every ``attr`` function (SITE_CONTEXT, DEVICE_CONTEXT) returns for this page.
+def extra_context(
+    kind: Literal["site_context", "device_context", "overview_context"], *args: Any
+) -> dict[str, Any]:
+    """Merge what every page spec's ``kind`` contributors (``site_context``, ``device_context``,
+    ``overview_context``) return for this page.
 
     One failing contributor must not take the page down: its part is left out and logged.
     """
     merged: dict[str, Any] = {}
-    for fn in contributions(attr):
-        try:
-            merged.update(fn(*args) or {})
-        except Exception:
-            log.exception("page context contributor %s failed", getattr(fn, "__qualname__", fn))
+    for spec in page_specs():
+        for fn in getattr(spec, kind):
+            try:
+                merged.update(fn(*args) or {})
+            except Exception:
+                log.exception("page context contributor %s failed", getattr(fn, "__qualname__", fn))
     return merged
 
 
@@ -324,7 +348,7 @@ def _attach_principal(request: Request) -> None:
     try:
         from sqlmodel import Session
 
-        from collector.api.deps import load_principal
+        from collector.http.deps import load_principal
 
         with Session(request.app.state.engine) as session:
             request.state.principal = load_principal(request, session)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from collector.api.deps import AuthedAgent, DbSession
+from collector.http.deps import AuthedAgent, DbSession
 from collector.models.core import Site
+from collector.plugins import RouterSpec
 from collector.services.enrollment import rotate_agent_key
 
 router = APIRouter(tags=["agents"])
@@ -40,3 +41,6 @@ def rotate_key(request: Request, response: Response, agent: AuthedAgent, session
     session.commit()
     response.headers["Cache-Control"] = "no-store"
     return RotatedKey(agent_id=agent.id, agent_key=key)
+
+
+PLUGIN = RouterSpec(router)

@@ -7,8 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
-from collector.api.params import Id
+from collector.http.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.http.params import Id
+from collector.plugins import RouterSpec
 from collector.services import console
 from collector.services.devices import site_to_change
 from collector.services.enrollment import (
@@ -141,3 +142,6 @@ def revoke_secret(secret_id: Id, user: AdminUser, session: DbSession) -> Respons
     revoke_enroll_secret(session, secret_id, actor=user.username)
     session.commit()
     return Response(status_code=204)
+
+
+PLUGIN = RouterSpec(router)

@@ -8,9 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
 from collector.api.paging import set_page_headers, sort_query
-from collector.api.params import OptionalIdQuery
+from collector.http.deps import AnyUser, DbSession
+from collector.http.params import OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import certificates as svc
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
@@ -125,3 +126,6 @@ def certificates(
         )
         for r in rows
     ]
+
+
+PLUGIN = RouterSpec(router)

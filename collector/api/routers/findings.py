@@ -10,13 +10,14 @@ from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import col, select
 
 from checks.catalog import load_catalog
-from collector.api.deps import AnyUser, DbSession, StaffUser
 from collector.api.paging import set_page_headers, sort_query
-from collector.api.params import Id, OptionalIdQuery, iso_text
+from collector.http.deps import AnyUser, DbSession, StaffUser
+from collector.http.params import Id, OptionalIdQuery, iso_text
 from collector.localtime import LOCAL_TZ, end_of_day
 from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
 from collector.models.types import utcnow
+from collector.plugins import RouterSpec
 from collector.services import findings as svc
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound, ServiceError
@@ -272,3 +273,6 @@ def site_compliance(code: str, user: AnyUser, session: DbSession) -> dict[str, A
         for d in devices
     ]
     return {"site": site.code, "name": site.name, **c.as_dict(), "devices": per}
+
+
+PLUGIN = RouterSpec(router)

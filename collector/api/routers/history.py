@@ -9,8 +9,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AnyUser, DbSession, StaffUser
-from collector.api.params import Id, Offset
+from collector.http.deps import AnyUser, DbSession, StaffUser
+from collector.http.params import Id, Offset
+from collector.plugins import RouterSpec
 from collector.services import history as svc
 from collector.services.devices import get_device, site_in_scope
 from collector.services.errors import NotFound, ServiceError
@@ -170,3 +171,6 @@ def resolve_finding(
         raise HTTPException(exc.status_code, str(exc)) from None
     session.commit()
     return ResolvedFinding(id=finding.id or 0, status=finding.status, resolved_at=finding.resolved_at)
+
+
+PLUGIN = RouterSpec(router)

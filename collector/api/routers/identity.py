@@ -12,8 +12,9 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, DbSession
-from collector.api.params import Id, OptionalIdQuery
+from collector.http.deps import AdminUser, DbSession
+from collector.http.params import Id, OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import conflicts as svc
 from collector.services import devices as device_svc
 from collector.services import moves
@@ -191,3 +192,6 @@ def move_device(
         session.rollback()
         raise HTTPException(exc.status_code, str(exc)) from None
     return MoveDone(device_id=device_id, site=done.to_site, agents_moved=done.agents)
+
+
+PLUGIN = RouterSpec(router)

@@ -9,12 +9,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Settings, allow
-from collector.api.openapi import success
-from collector.api.params import Id, IsoDate
+from collector.http.deps import DbSession, Principal, Settings, allow
+from collector.http.params import Id, IsoDate
+from collector.http.responses import success
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
-from collector.reports.layout import Issuer
+from collector.pdf.layout import Issuer
+from collector.plugins import RouterSpec
 from collector.services import inspections as svc
 from collector.services import photos as photo_svc
 from collector.services import publishing
@@ -298,3 +299,6 @@ def patch_action(action_id: Id, body: ActionPatch, user: ActionEditor, session: 
     session.commit()
     session.refresh(action)
     return action.model_dump(mode="json")
+
+
+PLUGIN = RouterSpec(router)

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import RouterSpec
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
 from collector.services.lan import site_lan
@@ -103,3 +104,6 @@ def lan(
         hosts=[LanHostPublic(**h.model_dump(include=set(LanHostPublic.model_fields))) for h in hosts],
         scans=[scan(s) for s in data.scans],
     )
+
+
+PLUGIN = RouterSpec(router)

@@ -9,9 +9,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
-from collector.api.params import Id, IdQuery
+from collector.http.deps import AdminUser, AnyUser, DbSession, Principal
+from collector.http.params import Id, IdQuery
 from collector.models.netdevices import ManagedNetDevice
+from collector.plugins import RouterSpec
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
 from collector.services.devices import site_to_change
@@ -208,3 +209,6 @@ def delete_managed(managed_id: Id, user: AdminUser, session: DbSession) -> None:
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     session.commit()
+
+
+PLUGIN = RouterSpec(router)

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
-from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
-from collector.api.openapi import success
-from collector.api.params import Id, IsoDate
+from collector.http.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.http.params import Id, IsoDate
+from collector.http.responses import success
 from collector.localtime import stamp
 from collector.models.assets import MAX_COST_VND
 from collector.models.core import Role
+from collector.plugins import RouterSpec
 from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -332,3 +333,6 @@ def import_assets(
         "skipped": outcome.skipped,
         **preview_json(outcome.preview),
     }
+
+
+PLUGIN = RouterSpec(router)

@@ -9,7 +9,8 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import RouterSpec
 from collector.services import search as svc
 from collector.services.errors import ServiceError
 
@@ -92,3 +93,6 @@ def search(
         },
         more=result.more,
     )
+
+
+PLUGIN = RouterSpec(router)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, DbSession, Principal
+from collector.http.deps import AdminUser, DbSession, Principal
+from collector.plugins import RouterSpec
 from collector.services import site_admin
 from collector.services.errors import ServiceError
 from collector.services.sites import CODE_RE
@@ -119,3 +120,6 @@ def merge(body: SiteMerge, request: Request, user: AdminUser, session: DbSession
         moved=done.counts,
         renamed_netdevices=done.renamed_netdevices,
     )
+
+
+PLUGIN = RouterSpec(router)

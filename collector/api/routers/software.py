@@ -6,8 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
 from collector.api.paging import set_page_headers, sort_query
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import RouterSpec
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
 from collector.services.tables.software import TABLE as SOFTWARE
@@ -54,3 +55,6 @@ def software(
         )
         for r in page.rows
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AdminUser, DbSession, PendingUser, Principal
-from collector.api.params import Id, IsoDateTime, Offset
+from collector.http.deps import AdminUser, DbSession, PendingUser, Principal
+from collector.http.params import Id, IsoDateTime, Offset
 from collector.models.core import Role, User
+from collector.plugins import RouterSpec
 from collector.services import audit
 from collector.services import users as svc
 from collector.services.devices import site_in_scope
@@ -276,3 +277,6 @@ def audit_events(
         )
         for e in page.events
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -8,8 +8,9 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
-from collector.api.params import OptionalIdQuery
+from collector.http.deps import AnyUser, DbSession
+from collector.http.params import OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import vuln_data, vulns
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
@@ -87,3 +88,6 @@ def list_vulnerabilities(
 @router.get("/vulnerabilities/data", response_model=list[SourcePublic])
 def data_sources(user: AnyUser, session: DbSession) -> list[SourcePublic]:
     return [SourcePublic(**s.__dict__) for s in vuln_data.data_status(session)]
+
+
+PLUGIN = RouterSpec(router)

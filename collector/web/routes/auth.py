@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from collector.api.deps import SESSION_COOKIE, DbSession, PendingUser, Public, Settings, load_principal
+from collector.http.deps import SESSION_COOKIE, DbSession, PendingUser, Public, Settings, load_principal
+from collector.plugins import PageSpec
 from collector.services.audit import record
 from collector.services.errors import Unauthorized
 from collector.services.throttle import TooManyAttempts
@@ -102,3 +103,6 @@ def logout(request: Request, user: PendingUser, session: DbSession) -> Response:
     _ = translator_for(request)
     flash(response, _("You have logged out."), "ok")
     return response
+
+
+PLUGIN = PageSpec(router)

@@ -10,9 +10,12 @@ A route declares access with exactly one of:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collector.models.core import Role
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
 
@@ -27,3 +30,19 @@ def mark(kind: str, roles: tuple[Role, ...] = ()) -> Callable[[Callable[..., Any
 
 def access_of(fn: Any) -> tuple[str, tuple[Role, ...]] | None:
     return getattr(fn, "__wardwatch_access__", None)
+
+
+def route_table(app: FastAPI) -> list[tuple[str, set[str], object]]:
+    """Every HTTP route as (path, methods, dependant), flattened across included routers."""
+    from fastapi import routing
+
+    table: list[tuple[str, set[str], object]] = []
+    iter_contexts = getattr(routing, "iter_route_contexts", None)
+    items = iter_contexts(app.routes) if iter_contexts else app.routes
+    for item in items:
+        dependant = getattr(item, "dependant", None)
+        methods = getattr(item, "methods", None)
+        path = getattr(item, "path", None) or getattr(item, "path_format", None)
+        if dependant is not None and methods and path:
+            table.append((path, set(methods), dependant))
+    return table

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from collector.api.access import ALL_ROLES, mark
+from collector.http.access import ALL_ROLES, mark
 from collector.models.core import Agent, AuthSession, Role, User, UserSite
 from collector.models.types import utcnow
 from collector.security import same, token_hash
@@ -154,7 +154,7 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         raise CsrfFailed()
 
 
-# Where ``collector.api.guard`` leaves the principal it authenticated before the body was read.
+# Where ``collector.http.guard`` leaves the principal it authenticated before the body was read.
 PREAUTH_KEY = "wardwatch.principal"
 
 
