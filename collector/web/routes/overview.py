@@ -106,7 +106,7 @@ def overview(
             "show_replace": role in PLANNING_READERS,
             "pct": pct,
             "signed": lambda v: _signed(v, lang),
-            # Other rooms' figures (their PageSpec overview_context), shown by templates/overview_extras/*.html.
+            # Other rooms' figures (PageSpec overview_context), shown by templates/overview_extras/*.html.
             **extra_context("overview_context", session, user),
         },
     )
