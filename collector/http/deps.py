@@ -205,8 +205,9 @@ def allow(*roles: Role, city_wide: bool = False, pending_password: bool = False)
 
     @mark("roles", allowed)
     async def dependency(request: Request, session: DbSession) -> Principal:
-        principal = request.scope.get(PREAUTH_KEY)
-        if not isinstance(principal, Principal) or principal.role not in allowed:
+        preauth = request.scope.get(PREAUTH_KEY)
+        principal = preauth if isinstance(preauth, Principal) and preauth.role in allowed else None
+        if principal is None:
             # The lookup is database work: a worker thread, never the event loop.
             principal = await run_in_threadpool(authorize, request, session, allowed)
         confine(request, principal, city_wide=city_wide, pending_password=pending_password)

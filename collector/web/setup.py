@@ -112,12 +112,13 @@ def _page_roles() -> dict[str, tuple[str, ...]]:
     for spec in page_specs():
         for route in spec.router.routes:
             dependant = getattr(route, "dependant", None)
-            if dependant is None or "GET" not in (getattr(route, "methods", None) or ()):
+            path = getattr(route, "path", None)
+            if dependant is None or path is None or "GET" not in (getattr(route, "methods", None) or ()):
                 continue
             access = route_access(dependant)
             if access is not None:
                 kind, allowed = access
-                roles[_template(route.path)] = tuple(str(r) for r in allowed) if kind == "roles" else ()
+                roles[_template(path)] = tuple(str(r) for r in allowed) if kind == "roles" else ()
     return roles
 
 

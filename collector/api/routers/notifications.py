@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from collector.api.schemas.notifications import TestQueued
 from collector.http.deps import AnyUser, DbSession, Settings
 from collector.http.params import Id
 from collector.models.notifications import NotifySubscription
@@ -183,7 +184,7 @@ def rotate_secret(subscription_id: Id, user: AnyUser, session: DbSession, settin
     return SecretAnswer(secret=secret)
 
 
-@router.post(PREFIX + "/{subscription_id}/test", status_code=202)
+@router.post(PREFIX + "/{subscription_id}/test", status_code=202, response_model=TestQueued)
 def send_test(subscription_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     try:
         delivery = svc.send_test(session, subscription_id=subscription_id, owner=svc.owner_of(user))

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
+from collector.api.schemas.assets import AssetImportAnswer
 from collector.http.deps import CityPlanner, DbSession, Principal, Settings, allow
 from collector.http.params import Id, IsoDate
 from collector.http.responses import success
@@ -308,7 +309,7 @@ def _j(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
 
 
-@router.post("/assets/import")
+@router.post("/assets/import", response_model=AssetImportAnswer)
 def import_assets(
     user: EditorUser,
     session: DbSession,

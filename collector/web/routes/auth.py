@@ -61,11 +61,11 @@ def login(
     except TooManyAttempts as exc:
         session.commit()  # keep the count of refused attempts
         error = _("Too many failed attempts. Wait %(n)s seconds, then try again.", n=exc.retry_after)
-        response = render(
+        refusal = render(
             request, "login.html", {"next": target, "error": error, "username": username}, status_code=429
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        return refusal
     except Unauthorized:
         session.commit()  # keep the throttle state and the count of failures
         # One message for every failure: it does not tell whether the user exists.
