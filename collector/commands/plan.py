@@ -64,7 +64,7 @@ def replacement(
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from collector.api.routers.replacement import parse_site_minimums
+    from collector.api.routers.planning import parse_site_minimums
     from collector.db import make_engine, session_scope
     from collector.reports.plan_report import render_plan
     from collector.services.errors import ServiceError

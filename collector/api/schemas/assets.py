@@ -1,4 +1,4 @@
-"""Answers of the asset register routes (``collector/api/routers/replacement.py``)."""
+"""Answers of the asset register routes (``collector/api/routers/planning.py``)."""
 
 from __future__ import annotations
 
