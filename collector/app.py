@@ -64,7 +64,7 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     for page in load("collector.web.routes", PageSpec):
         authenticate_before_body(page.router)
         app.include_router(page.router)
-    from collector.web.setup import error_page
+    from collector.web.errors import error_page
 
     app.add_middleware(BodyLimit, settings=settings, error_page=error_page)
     openapi.install(app)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from collector.http.deps import is_api
 from collector.settings import CollectorSettings
 
-# Renders the console's error page for a status code (``collector.web.setup.error_page``).
+# Renders the console's error page for a status code (``collector.web.errors.error_page``).
 ErrorPage = Callable[[Request, int], Response]
 
 ROUTE_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
