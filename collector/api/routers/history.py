@@ -4,11 +4,12 @@ suspicious-change finding after checking it; all within the caller's site scope.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from collector.api.schemas.history import ChangeList, ChangePublic, ResolvedFinding, SiteChanges
 from collector.http.deps import AnyUser, DbSession, StaffUser
 from collector.http.params import Id, Offset
 from collector.plugins import RouterSpec
@@ -23,43 +24,8 @@ router = APIRouter(tags=["history"])
 Category = Literal["hardware", "software", "os", "config"]
 
 
-class ChangePublic(BaseModel):
-    id: int
-    at: datetime
-    device_id: int
-    hostname: str
-    site: str
-    category: str
-    kind: str  # memory, disk, disk_serial, software, os, config ...
-    action: str  # added, removed, changed, increased, decreased, installed, updated, upgraded ...
-    subject: str
-    before: str | None
-    after: str | None
-    # The check that judged this change suspicious (change.disk_serial ...), or null.
-    suspicious: str | None
-    detail: dict[str, Any] | None
-    text: str  # the change as a sentence in the requested language
-
-
-class ChangeList(BaseModel):
-    total: int
-    items: list[ChangePublic]
-
-
-class SiteChanges(ChangeList):
-    site: str
-    since: datetime
-    counts: dict[str, int]  # by category, plus suspicious and total
-
-
 class ResolveRequest(BaseModel):
     note: str = Field(min_length=5, max_length=2000, description="what was checked, e.g. the repair record")
-
-
-class ResolvedFinding(BaseModel):
-    id: int
-    status: str
-    resolved_at: datetime | None
 
 
 def _since(value: date | datetime | None, default: datetime) -> datetime:

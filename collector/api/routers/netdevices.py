@@ -3,12 +3,17 @@ device list (admins: /netdevices). Passwords are write-only: no response ever ca
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from collector.api.schemas.netdevices import (
+    ConfigDiffPublic,
+    ConfigVersionPublic,
+    ConfigVersionText,
+    ManagedOut,
+)
 from collector.http.deps import AdminUser, AnyUser, DbSession, Principal
 from collector.http.params import Id, IdQuery
 from collector.models.netdevices import ManagedNetDevice
@@ -19,29 +24,6 @@ from collector.services.devices import site_to_change
 from collector.services.errors import Conflict, NotFound, ServiceError
 
 router = APIRouter(tags=["network devices"])
-
-
-class ConfigVersionPublic(BaseModel):
-    id: int
-    hash: str
-    lines: int
-    first_seen_at: datetime
-    last_seen_at: datetime
-    changed: bool
-    previous_id: int | None
-    os_version: str | None
-
-
-class ConfigVersionText(ConfigVersionPublic):
-    text: str
-
-
-class ConfigDiffPublic(BaseModel):
-    a: int
-    b: int
-    added: int
-    removed: int
-    diff: str  # unified diff, a -> b
 
 
 def _network_device(session: Any, device_id: int, user: Principal) -> Any:
@@ -104,18 +86,6 @@ class ManagedIn(BaseModel):
     platform: Literal["auto", "cisco_ios", "huawei_vrp", "mikrotik_routeros", "juniper_junos"] = "auto"
     username: str = Field(min_length=1, max_length=255)
     password: str | None = Field(default=None, min_length=1, max_length=500, description="write-only")
-
-
-class ManagedOut(BaseModel):
-    id: int
-    site: str
-    name: str
-    host: str
-    port: int
-    platform: str
-    username: str
-    has_password: bool
-    updated_at: datetime
 
 
 def _out(row: Any, site: str) -> dict[str, Any]:

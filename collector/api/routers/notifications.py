@@ -3,13 +3,20 @@ scope), the delivery log of each, a test message, and the event types one can su
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from collector.api.schemas.notifications import TestQueued
+from collector.api.schemas.notifications import (
+    AttemptPublic,
+    DeliveryPublic,
+    EventTypePublic,
+    SecretAnswer,
+    SubscriptionCreated,
+    SubscriptionPublic,
+    TestQueued,
+)
 from collector.http.deps import AnyUser, DbSession, Settings
 from collector.http.params import Id
 from collector.models.notifications import NotifySubscription
@@ -33,56 +40,6 @@ class SubscriptionCreate(BaseModel):
 
 class SubscriptionUpdate(BaseModel):
     enabled: bool
-
-
-class SubscriptionPublic(BaseModel):
-    id: int
-    username: str
-    site: str | None
-    event: str
-    channel: str
-    target: str
-    digest: bool
-    params: dict[str, Any] | None
-    enabled: bool
-    created_at: datetime
-    last_status: str | None = None
-    last_at: datetime | None = None
-
-
-class SubscriptionCreated(SubscriptionPublic):
-    secret: str | None = Field(description="the webhook's HMAC-SHA256 key: shown only now")
-
-
-class SecretAnswer(BaseModel):
-    secret: str
-
-
-class AttemptPublic(BaseModel):
-    at: datetime
-    ok: bool
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryPublic(BaseModel):
-    id: int
-    event_id: int
-    event: str
-    occurred_at: datetime
-    status: str  # pending, digest, sent, failed, dropped
-    attempts: int
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-    log: list[AttemptPublic]
-
-
-class EventTypePublic(BaseModel):
-    key: str
-    label: str
-    takes_days: bool
 
 
 def _public(session: Any, sub: NotifySubscription, **extra: Any) -> dict[str, Any]:

@@ -57,7 +57,7 @@ class SectionScorePublic(BaseModel):
     scored_weight: float
 
 
-class ScorePublic(BaseModel):
+class InspectionScore(BaseModel):
     overall: float | None
     passed: bool | None
     threshold: float
@@ -86,7 +86,7 @@ class InspectionDetail(BaseModel):
     signed_by: str | None
     template: dict[str, Any]
     answers: dict[str, dict[str, Any]]
-    score: ScorePublic
+    score: InspectionScore
     missing_for_signoff: list[str]
     photos: list[PhotoPublic]
     actions: list[ActionPublic]
