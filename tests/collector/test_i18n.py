@@ -1,9 +1,9 @@
 """Translations: every user-facing string of the console has Vietnamese, in the official terms.
 
 Strings are found the way gettext tools find them: Babel's extractors over the templates (Jinja2) and the
-Python modules under collector/web, looking for ``_("...")``; navigation and tab labels (``NAV``,
-``SITE_TABS``, ``DEVICE_TABS`` in routes modules) count too. Every room's strings are checked, so a page
-added without its ``locales/vi/<room>.po`` entries fails here.
+Python modules under collector/web, looking for ``_("...")``; navigation and tab labels (the
+``nav``, ``site_tabs``, ``device_tabs`` of the page specs) count too. Every room's strings are checked,
+so a page added without its ``locales/vi/<room>.po`` entries fails here.
 """
 
 from __future__ import annotations
