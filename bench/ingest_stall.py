@@ -55,8 +55,8 @@ def main() -> None:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
-    from collector.api.deps import SESSION_COOKIE
     from collector.db import make_engine, session_scope
+    from collector.http.deps import SESSION_COOKIE
     from collector.migrate import upgrade
     from collector.services.enrollment import create_enroll_secret
     from collector.services.sites import create_site

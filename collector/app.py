@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import ModuleType
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -18,20 +15,15 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collector.api import openapi
-from collector.api.guard import authenticate_before_body
-from collector.api.limits import BodyLimit
 from collector.db import make_engine
+from collector.http.guard import authenticate_before_body
+from collector.http.limits import BodyLimit
 from collector.metrics import Metrics
+from collector.plugins import PageSpec, RouterSpec, load
 from collector.services.errors import ServiceError
 from collector.settings import CollectorSettings
 
 log = logging.getLogger(__name__)
-
-
-def _router_modules(package: str) -> list[ModuleType]:
-    pkg = importlib.import_module(package)
-    mods = [importlib.import_module(f"{package}.{m.name}") for m in pkgutil.iter_modules(pkg.__path__)]
-    return sorted(mods, key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
 
 
 def create_app(settings: CollectorSettings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -63,17 +55,19 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.metrics = Metrics()
 
-    # Every module in these packages exposes ``router``; adding a resource is adding a file.
-    for mod in _router_modules("collector.api.routers"):
-        authenticate_before_body(mod.router)
-        app.include_router(mod.router, prefix="/api/v1")
+    # Every module of these packages declares its spec (collector.plugins); adding one is adding a file.
+    for api in load("collector.api.routers", RouterSpec):
+        authenticate_before_body(api.router)
+        app.include_router(api.router, prefix="/api/v1")
     from collector import web
 
     web.install(app)
-    for mod in _router_modules("collector.web.routes"):
-        authenticate_before_body(mod.router)
-        app.include_router(mod.router)
-    app.add_middleware(BodyLimit, settings=settings)
+    for page in load("collector.web.routes", PageSpec):
+        authenticate_before_body(page.router)
+        app.include_router(page.router)
+    from collector.web.errors import error_page
+
+    app.add_middleware(BodyLimit, settings=settings, error_page=error_page)
     openapi.install(app)
 
     @app.exception_handler(ServiceError)
@@ -115,19 +109,3 @@ def _wrap_outside_error_handling(app: FastAPI, settings: CollectorSettings) -> N
         return TrustedProxy(SecurityHeaders(build()), settings.forwarded_allow_ips)
 
     app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
-
-
-def route_table(app: FastAPI) -> list[tuple[str, set[str], object]]:
-    """Every HTTP route as (path, methods, dependant), flattened across included routers."""
-    from fastapi import routing
-
-    table: list[tuple[str, set[str], object]] = []
-    iter_contexts = getattr(routing, "iter_route_contexts", None)
-    items = iter_contexts(app.routes) if iter_contexts else app.routes
-    for item in items:
-        dependant = getattr(item, "dependant", None)
-        methods = getattr(item, "methods", None)
-        path = getattr(item, "path", None) or getattr(item, "path_format", None)
-        if dependant is not None and methods and path:
-            table.append((path, set(methods), dependant))
-    return table

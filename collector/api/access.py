@@ -1,29 +1,6 @@
-"""Who may call a route. Every route declares it; ``tests/collector/test_route_access.py`` proves it.
-
-A route declares access with exactly one of:
-- ``Depends(allow(Role.ADMIN, ...))`` (or one of the aliases in ``deps``): a logged-in user with one of
-  those roles, by bearer token (API) or session cookie (web);
-- ``Depends(public)``: anyone (health, login page, published reports, static files);
-- ``Depends(agent_auth)``: an enrolled agent's key (the dependency itself checks it).
+"""Moved to ``collector.http.access`` (below both the API and the pages). This re-export exists only so
+that branches written before the move still import; new code imports ``collector.http.access``. Delete
+it once no module imports ``collector.api.access`` (the pages may not: the layer contract refuses it).
 """
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
-
-from collector.models.core import Role
-
-ALL_ROLES: tuple[Role, ...] = tuple(Role)
-
-
-def mark(kind: str, roles: tuple[Role, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn.__wardwatch_access__ = (kind, roles)  # type: ignore[attr-defined]
-        return fn
-
-    return deco
-
-
-def access_of(fn: Any) -> tuple[str, tuple[Role, ...]] | None:
-    return getattr(fn, "__wardwatch_access__", None)
+from collector.http.access import *  # noqa: F403

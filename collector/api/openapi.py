@@ -8,7 +8,7 @@ here from what each route declares, not route by route:
 - 404 for routes with path or query parameters (an id, a site code outside the user's scope);
 - 400 and 422 for routes that take input (a service refusing it says why; values no database holds);
 - 409 for routes that change state (a name taken, a state that does not allow the change);
-- 413 for routes with a body (``collector.api.limits``: the body over its route class's limit).
+- 413 for routes with a body (``collector.http.limits``: the body over its route class's limit).
 
 Every error body is ``{"detail": ...}`` (a message, or a list of problems with their location). Routes
 needing credentials carry a bearer ``security`` requirement; 405 answers list the path's methods in
@@ -25,8 +25,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
 from starlette.routing import Match
 
-from collector.api.guard import route_access
-from collector.api.params import NO_NUL
+from collector.http.guard import route_access
+from collector.http.params import NO_NUL
 
 ERROR_SCHEMA = {
     "title": "Error",
@@ -65,19 +65,9 @@ def _error(code: int, *, page: bool = False) -> dict[str, Any]:
     }
 
 
-def success(*media_types: str, description: str = "Successful Response") -> dict[int | str, Any]:
-    """``responses=`` for a route whose answer is not JSON (or not only): its media types."""
-    return {
-        200: {
-            "description": description,
-            "content": {m: {"schema": {} if "json" in m else {"type": "string"}} for m in media_types},
-        }
-    }
-
-
 def _routes(app: FastAPI) -> dict[tuple[str, str], Any]:
     """(path, method) -> the route's dependant, for the routes in the document."""
-    from collector.app import route_table
+    from collector.http.access import route_table
 
     out: dict[tuple[str, str], Any] = {}
     for path, methods, dependant in route_table(app):

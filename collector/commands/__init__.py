@@ -1,10 +1,9 @@
-"""Collector-side commands: every module here registers its commands on ``collector.cli.app``.
+"""Collector-side commands: every module here registers its commands on ``collector.cli.app`` and
+declares them in ``PLUGIN = CommandSpec(commands=(...))`` (``collector.plugins``).
 
 Modules import FastAPI/SQLAlchemy only inside command functions, so ``wardwatch agent ...`` stays light.
 """
 
-import importlib
-import pkgutil
+from collector.plugins import CommandSpec, load
 
-for _mod in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_mod.name}")
+SPECS = load(__name__, CommandSpec)

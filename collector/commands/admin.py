@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the web console and API.", no_args_is_help=True)
@@ -287,3 +288,6 @@ def secret_create(
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(secret)
+
+
+PLUGIN = CommandSpec(commands=("db", "user", "site", "enroll-secret"))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 PASSPHRASE_ENV = "WARDWATCH_BACKUP_PASSPHRASE"
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="WARDWATCH_DATA_DIR", help="Keys and photos.")]
@@ -99,3 +100,6 @@ def restore_command(
             f"the restored database cannot be upgraded: {str(exc.orig or exc).splitlines()[0]}"
         ) from None
     typer.echo(f"restored the backup of {manifest.created_at}: database and {len(manifest.files)} file(s)")
+
+
+PLUGIN = CommandSpec(commands=("backup", "restore"))

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import app
+from collector.plugins import CommandSpec
 
 checks_app = typer.Typer(help="The security check catalog.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
@@ -56,3 +57,6 @@ def list_checks(
         typer.echo(f"problem: {p}", err=True)
     if problems:
         raise typer.Exit(1)
+
+
+PLUGIN = CommandSpec(commands=("checks",))

@@ -8,6 +8,7 @@ import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
 from collector.commands.admin import _fail, _session
+from collector.plugins import CommandSpec
 
 device_app = typer.Typer(help="Devices (PCs and network devices).", no_args_is_help=True)
 app.add_typer(device_app, name="device")
@@ -43,3 +44,6 @@ def device_move(
         raise _fail(str(exc)) from None
     agents = f" with its agent {', '.join(done.agents)}" if done.agents else ""
     typer.echo(f"device {name} moved from site {from_code} to site {done.to_site}{agents}")
+
+
+PLUGIN = CommandSpec(commands=("device",))

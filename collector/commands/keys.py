@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 keys_app = typer.Typer(help="The collector's keys: list and rotate.", no_args_is_help=True)
 rotate_app = typer.Typer(help="Rotate a key.", no_args_is_help=True)
@@ -54,3 +55,6 @@ def rotate_device_passwords(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: 
         raise _fail(str(exc)) from None
     drop_old_keys(data_dir)
     typer.echo(f"device-password key rotated; {count} stored password(s) re-encrypted")
+
+
+PLUGIN = CommandSpec(commands=("keys",))

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 plan_app = typer.Typer(help="Procurement planning: replacement plans.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
@@ -63,7 +64,7 @@ def replacement(
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from collector.api.routers.replacement import parse_site_minimums
+    from collector.api.routers.planning import parse_site_minimums
     from collector.db import make_engine, session_scope
     from collector.reports.plan_report import render_plan
     from collector.services.errors import ServiceError
@@ -118,3 +119,6 @@ def replacement(
 
     spent, total = format_money(plan.spent), format_money(plan.rules.budget)
     typer.echo(f"{len(plan.picks)} devices, {spent} of {total}; wrote {output}", err=True)
+
+
+PLUGIN = CommandSpec(commands=("plan",))

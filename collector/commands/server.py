@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535)]
@@ -332,3 +333,6 @@ def agent_commands(
             {**env, "WARDWATCH_ENROLL_SECRET": secret},
         )
     return enroll, ([*cmd, "agent", "run", "--state-dir", str(agent_dir)], env)
+
+
+PLUGIN = CommandSpec(commands=("serve", "up"))

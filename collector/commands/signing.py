@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 signing_app = typer.Typer(help="The certificate that signs published PDFs (PAdES).", no_args_is_help=True)
 app.add_typer(signing_app, name="signing-cert")
@@ -152,3 +153,6 @@ def signing_show(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl
             value = ", ".join(value)
         typer.echo(f"{label}: {value}")
     _print_status(validation)
+
+
+PLUGIN = CommandSpec(commands=("signing-cert",))

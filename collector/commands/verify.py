@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import app
+from collector.plugins import CommandSpec
 
 
 @app.command()
@@ -83,3 +84,6 @@ def _report_pdf_signature(file: Path, trust: list[Path]) -> bool:
             what = "the signed bytes were changed" if not sig.intact else "the file was changed after signing"
             typer.echo(f"INVALID: PDF signature of {sig.signer}: {what}", err=True)
     return ok
+
+
+PLUGIN = CommandSpec(commands=("verify",))

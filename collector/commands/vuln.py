@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 vuln_app = typer.Typer(help="Known vulnerabilities: NVD and CISA KEV data.", no_args_is_help=True)
 app.add_typer(vuln_app, name="vuln")
@@ -127,3 +128,6 @@ def unmapped(
     for r in rows:
         typer.echo(f"{r.devices:>7}  {r.source:8}  {r.name}")
     typer.echo(f"{len(rows)} unmapped names")
+
+
+PLUGIN = CommandSpec(commands=("vuln",))

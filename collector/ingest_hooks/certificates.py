@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from collector.services.certificates import sync_device
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-ORDER = 40
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -26,3 +25,6 @@ def apply(ctx: IngestContext) -> None:
     sync_device(
         ctx.session, device=ctx.device, data=ctx.changed_sections["certificates"], now=ctx.report.collected_at
     )
+
+
+PLUGIN = HookSpec("certificates", apply, order=40)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-# Before scoring and the other hooks that read findings.
-ORDER = 20
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -35,3 +33,7 @@ def apply(ctx: IngestContext) -> None:
         report_id=str(report.report_id),
         covered_modules=covered,
     )
+
+
+# Before scoring and the other hooks that read findings.
+PLUGIN = HookSpec("findings", apply, order=20)

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-# After the findings hook (20), whose "gone" sweep must not see this report's change findings as
-# new, and after network devices (12), whose configuration version the config change links to.
-ORDER = 30
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -41,3 +38,8 @@ def apply(ctx: IngestContext) -> None:
         if version is not None:
             for e in config:
                 e.detail = {**(e.detail or {}), "version": version.id, "previous": version.previous_id}
+
+
+# After the findings hook (20), whose "gone" sweep must not see this report's change findings as
+# new, and after network devices (12), whose configuration version the config change links to.
+PLUGIN = HookSpec("history", apply, order=30)

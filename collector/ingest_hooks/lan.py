@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
+
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # Before findings (20): the unknown-device results it reads are the collector's.
-ORDER = 15
 UNKNOWN_CHECK = "lan.unknown_device"
 
 
@@ -64,3 +65,6 @@ def apply(ctx: IngestContext) -> None:
                 report_id=report_id,
             )
         )
+
+
+PLUGIN = HookSpec("lan", apply, order=15)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+from collector.plugins import HookSpec
 
-ORDER = 12
+if TYPE_CHECKING:
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -42,3 +42,6 @@ def apply(ctx: IngestContext) -> None:
             detail={"device_id": ctx.device.id, "version": version.id, "previous": version.previous_id},
             sites=[ctx.device.site_id],
         )
+
+
+PLUGIN = HookSpec("netdevices", apply, order=12)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from collector.services.quarantine import record_quarantine
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-ORDER = 90
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -17,3 +16,6 @@ def apply(ctx: IngestContext) -> None:
     if note is None or ctx.report.subject.kind != "host" or ctx.device.id is None:
         return
     record_quarantine(ctx.session, device_id=ctx.device.id, note=note, reported_at=ctx.report.collected_at)
+
+
+PLUGIN = HookSpec("quarantine", apply, order=90)

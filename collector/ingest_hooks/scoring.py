@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from collector.models.assets import DeviceScore
+from collector.plugins import HookSpec
 from collector.services.scoring import SECTIONS, load_config, recompute_scores
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-# After the findings and the other hooks: the score reads the results they leave in place.
-ORDER = 90
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -30,3 +28,7 @@ def apply(ctx: IngestContext) -> None:
         config=load_config(ctx.settings),
         sections_override={ctx.device.id: ctx.changed_sections},
     )
+
+
+# After the findings and the other hooks: the score reads the results they leave in place.
+PLUGIN = HookSpec("scoring", apply, order=90)

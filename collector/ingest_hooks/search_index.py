@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-ORDER = 50
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -22,3 +21,6 @@ def apply(ctx: IngestContext) -> None:
         sync_software(ctx.session, device=ctx.device, data=ctx.changed_sections["software"])
     if "network_interfaces" in ctx.changed_sections:
         sync_addresses(ctx.session, device=ctx.device, data=ctx.changed_sections["network_interfaces"])
+
+
+PLUGIN = HookSpec("search_index", apply, order=50)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
-
-# Last: it reads the results and findings every other hook has settled.
-ORDER = 95
+    from collector.services.ingest_context import IngestContext
 
 
 def apply(ctx: IngestContext) -> None:
@@ -19,3 +17,7 @@ def apply(ctx: IngestContext) -> None:
     from collector.services.snapshots import record_site
 
     record_site(ctx.session, site_id=ctx.device.site_id)
+
+
+# Last: it reads the results and findings every other hook has settled.
+PLUGIN = HookSpec("snapshots", apply, order=95)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from collector.plugins import HookSpec
+
 if TYPE_CHECKING:
-    from collector.services.ingest import IngestContext
+    from collector.services.ingest_context import IngestContext
 
 # After the findings hook (20): its report-driven closing must not see the vulnerability findings
 # this hook writes in the same transaction.
-ORDER = 30
 SECTIONS = ("software", "os", "device")
 
 
@@ -25,3 +26,6 @@ def apply(ctx: IngestContext) -> None:
         report_id=str(ctx.report.report_id),
         now=ctx.report.collected_at,
     )
+
+
+PLUGIN = HookSpec("vulns", apply, order=30)

@@ -4,12 +4,10 @@ Tables are separate from the wire contract (``inventory.report``) and from the p
 (``collector.api.schemas``).
 """
 
-import importlib
-import pkgutil
-
 from sqlmodel import SQLModel
 
-for _mod in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_mod.name}")
+from collector.plugins import import_all
+
+import_all(__name__)
 
 metadata = SQLModel.metadata

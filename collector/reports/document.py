@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from collector.reports.layout import (
+from collector.pdf.layout import (
     AdminDocument,
     Appendix,
     Bullets,
@@ -23,8 +23,8 @@ from collector.reports.layout import (
     Section,
     Signer,
 )
-from collector.reports.layout import Column as LayoutColumn
-from collector.reports.layout import render as render_layout
+from collector.pdf.layout import Column as LayoutColumn
+from collector.pdf.layout import render as render_layout
 from collector.reports.spreadsheet import append_xlsx_row, safe_cell
 from collector.web.i18n import format_date, format_money, translator
 
@@ -230,7 +230,7 @@ def default_letterhead() -> Letterhead:
 
 
 def to_pdf(doc: Document, letterhead: Letterhead | None = None) -> bytes:
-    """The document in the administrative layout (collector.reports.layout): the summary, subtitle and
+    """The document in the administrative layout (collector.pdf.layout): the summary, subtitle and
     notes in the body, each table as an appendix on a landscape page."""
     _ = translator(doc.lang)
     head = letterhead or default_letterhead()

@@ -77,7 +77,7 @@ def to_xlsx(columns: Sequence[ExportColumn], rows: Iterable[dict[str, Any]], *, 
 
     ws.append([text_cell(c.title, font=bold) for c in columns])
     for row in rows:
-        cells = []
+        cells: list[Any] = []
         for c in columns:
             value = row.get(c.key)
             if value is None or value == "":

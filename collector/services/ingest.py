@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import gzip
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, delete, select
 
-from collector.ingest_hooks import hooks
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
+from collector.plugins import HookSpec, load
 from collector.services import partitions
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
+from collector.services.ingest_context import IngestContext
 from collector.services.unknown_checks import is_known, module_of
 from collector.settings import CollectorSettings
-from inventory.report import CheckResult, Report, ReportKind, section_hash
+from inventory.report import Report, ReportKind, section_hash
 
 log = logging.getLogger(__name__)
 
@@ -48,27 +49,6 @@ def _duplicate(existing: RawReport, agent: Agent, report_id: str) -> IngestOutco
     if existing.agent_id != agent.id:
         raise ReportIdTaken(report_id)
     return IngestOutcome("duplicate", report_id, existing.device_id)
-
-
-@dataclass
-class IngestContext:
-    session: Session
-    settings: CollectorSettings
-    agent: Agent
-    device: Device
-    report: Report
-    # Sections whose content changed with this report: name -> new JSON data.
-    changed_sections: dict[str, Any] = field(default_factory=dict)
-    # Their values before this report (absent: the device had no such section yet).
-    previous_sections: dict[str, Any] = field(default_factory=dict)
-    results: list[CheckResult] = field(default_factory=list)
-
-    def section(self, name: str) -> Any:
-        """The device's current value of a section (changed now or stored before), or None."""
-        if name in self.changed_sections:
-            return self.changed_sections[name]
-        row = self.session.get(DeviceSection, (self.device.id, name))
-        return row.data if row else None
 
 
 @dataclass
@@ -138,8 +118,9 @@ def ingest_report(
     if report.subject.kind == "host":
         agent.hostname = report.subject.hostname
     session.add_all([device, agent])
-    for hook in hooks():
-        hook(ctx)
+    # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
+    for hook in load("collector.ingest_hooks", HookSpec):
+        hook.apply(ctx)
     try:
         session.flush()
     except IntegrityError:

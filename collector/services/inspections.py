@@ -602,3 +602,40 @@ def update_action(
         sites=[action.site_id],
     )
     return action
+
+
+def inspection_view(session: Session, insp: Inspection) -> dict[str, Any]:
+    """An inspection with its template, answers, score, photos and actions: what the API answers and
+    the fill-in page shows."""
+    template = template_of(insp)
+    rows = answers(session, insp.id or 0)
+    result = current_score(session, insp)
+    photos = session.exec(select(InspectionPhoto).where(InspectionPhoto.inspection_id == insp.id)).all()
+    return {
+        "id": insp.id,
+        "site_id": insp.site_id,
+        "status": insp.status,
+        "team": insp.team,
+        "lead": insp.lead_username,
+        "scheduled_for": insp.scheduled_for,
+        "created_at": insp.created_at,
+        "prefilled_at": insp.prefilled_at,
+        "signed_at": insp.signed_at,
+        "signed_by": insp.signed_by,
+        "template": template.model_dump(mode="json"),
+        "answers": {k: answer_state(v) for k, v in rows.items()},
+        "score": {
+            "overall": result.overall,
+            "passed": result.passed,
+            "threshold": result.threshold,
+            "sections": [s.__dict__ for s in result.sections],
+        },
+        "missing_for_signoff": missing_for_signoff(session, insp),
+        "photos": [
+            {"id": p.id, "item_id": p.item_id, "content_type": p.content_type, "size": p.size_bytes}
+            for p in photos
+        ],
+        "actions": [
+            a.model_dump(mode="json") for a in list_actions(session, scope=None, inspection_id=insp.id)
+        ],
+    }

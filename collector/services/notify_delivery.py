@@ -352,7 +352,8 @@ def send_digests(engine: Engine, settings: CollectorSettings, *, now: datetime) 
                 .join(NotifySubscription, col(NotifySubscription.id) == col(NotifyDelivery.subscription_id))
                 .where(col(NotifyDelivery.id).in_(ids))
             ).all()
-            keep, drop = [], []
+            keep: list[Any] = []
+            drop: list[Any] = []
             for d, event, sub in rows:
                 (keep if may_receive(session, sub, event.site_id) else drop).append((d, event))
             for d, _event in drop:

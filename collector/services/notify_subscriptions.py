@@ -52,6 +52,16 @@ class Owner:
     scope: Scope
 
 
+def owner_of(principal: Any) -> Owner:
+    """The caller of an API route or page (a ``collector.http.deps.Principal``) as an owner."""
+    return Owner(
+        user_id=principal.user_id,
+        username=principal.username,
+        role=str(principal.role),
+        scope=principal.site_ids,
+    )
+
+
 def _key(data_dir: Path) -> Fernet:
     from collector.services.netdevices import load_key
 

@@ -29,13 +29,13 @@ from collector.models.inspections import (
     ShareLink,
 )
 from collector.models.types import utcnow
-from collector.reports.inspection_record import RECORD_SYMBOL
-from collector.reports.layout import Issuer, Rendered
-from collector.reports.layout import render as render_layout
+from collector.pdf.layout import Issuer, Rendered
+from collector.pdf.layout import render as render_layout
 from collector.security import new_token, token_hash
 from collector.services.audit import record
 from collector.services.checklists import ItemType
 from collector.services.errors import Conflict, NotFound
+from collector.services.inspection_record import RECORD_SYMBOL
 from collector.services.inspections import answers, current_score, parse_evidence, template_of
 from collector.services.signing_cert import PdfSigningSession, SignedPdf, pdf_signing
 from collector.signing import load_or_create
@@ -333,7 +333,7 @@ def preview(session: Session, inspection: Inspection, *, actor: str, issuer: Iss
 
 
 def record_pdf(doc: dict[str, Any], *, issuer: Issuer, photos: list[tuple[str, bytes]]) -> Rendered:
-    from collector.reports.inspection_record import record_document
+    from collector.services.inspection_record import record_document
 
     return render_layout(record_document(doc, issuer=issuer, photos=photos))
 
@@ -470,8 +470,8 @@ def publish(
 def _sign_record(
     signing: PdfSigningSession, doc: dict[str, Any], *, issuer: Issuer, photos: list[tuple[str, bytes]]
 ) -> SignedPdf:
-    from collector.reports.inspection_record import record_document
-    from collector.reports.layout import number_line
+    from collector.pdf.layout import number_line
+    from collector.services.inspection_record import record_document
 
     _ = translator("vi")
     admin_doc = record_document(doc, issuer=issuer, photos=photos)

@@ -343,8 +343,8 @@ class PdfSigningSession:
     def sign(self, pdf: bytes, *, box: Any = None, reason: str, location: str, stamp: str) -> SignedPdf:
         from pyhanko_certvalidator import ValidationContext
 
+        from collector.pdf.layout import font_path
         from collector.pdfsign import Appearance, TimestampError, asn1, sign
-        from collector.reports.layout import font_path
         from inventory.certs import RevocationState
 
         appearance = Appearance(box.page, box.box, stamp, font_path("")) if box is not None else None

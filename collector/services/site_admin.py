@@ -94,7 +94,7 @@ class MergePreview:
 
 def merge_preview(session: Session, *, source_code: str, target_code: str) -> MergePreview:
     source, target = _pair(session, source_code, target_code)
-    counts = {}
+    counts: dict[str, int] = {}
     for table, column in _site_columns():
         n = _count(session, table, column, source.id or 0)
         if n:

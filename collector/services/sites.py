@@ -6,14 +6,13 @@ The city has two levels of government (city, commune): a site has no district, o
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
 from collector.models.core import Site
+from collector.services.csv_import import read_csv
 from collector.services.errors import Conflict, NotFound, ServiceError
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -68,57 +67,32 @@ class ImportResult:
     updated: list[str]
 
 
-def _delimiter(text: str) -> str:
-    """``,`` or ``;`` (Excel on a Vietnamese Windows writes ``;``): the one the header line uses."""
-    header = text.split("\n", 1)[0]
-    try:
-        return csv.Sniffer().sniff(header, delimiters=",;").delimiter
-    except csv.Error:
-        return ";" if header.count(";") > header.count(",") else ","
-
-
 def import_sites_csv(session: Session, text: str) -> ImportResult:
-    """Create or rename sites from CSV with columns code,name[,group,address], separated by , or ;.
+    """Create or rename sites from CSV with columns code,name[,group,address], separated by , ; or tab.
 
     All rows are checked before anything is written: one bad row names its line and changes nothing.
     """
-    text = text.lstrip("\ufeff")
-    # strict: an unterminated quote is an error, not a name that swallows the rest of the file.
-    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text), strict=True)
-    try:
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-    except csv.Error as exc:
-        raise ServiceError(f"line 1: not valid CSV: {exc}") from None
-    if not {"code", "name"} <= fields:
+    table = read_csv(text)  # the rules every CSV import follows (collector.services.csv_import)
+    if not {"code", "name"} <= set(table.columns):
         raise ServiceError("the CSV needs a header row with at least the columns: code,name")
-    if "district" in fields:
+    if "district" in table.columns:
         raise ServiceError(f"line 1: {NO_DISTRICT}")
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
-    line_no = reader.line_num  # the header's last line; a record starts on the line after the previous one
-    try:
-        for raw in reader:
-            line_no = reader.line_num
-            if None in raw:  # DictReader files surplus fields under the key None
-                raise ServiceError(
-                    f"line {line_no}: more fields than the header's {len(reader.fieldnames or [])}"
-                )
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items()}
-            code, name = row.get("code", ""), row.get("name", "")
-            if not CODE_RE.match(code):
-                raise ServiceError(f"line {line_no}: site code {code!r} is not valid")
-            if not name:
-                raise ServiceError(f"line {line_no}: site {code} has no name")
-            if code in seen:
-                raise ServiceError(f"line {line_no}: site {code} appears twice")
-            try:
-                _check_lengths(code, name=name, group=row.get("group"), address=row.get("address"))
-            except ServiceError as exc:
-                raise ServiceError(f"line {line_no}: {exc}") from None
-            seen.add(code)
-            rows.append(row)
-    except csv.Error as exc:
-        raise ServiceError(f"line {line_no + 1}: not valid CSV: {exc}") from None
+    for line_no, row in table.rows:
+        code, name = row.get("code", ""), row.get("name", "")
+        if not CODE_RE.match(code):
+            raise ServiceError(f"line {line_no}: site code {code!r} is not valid")
+        if not name:
+            raise ServiceError(f"line {line_no}: site {code} has no name")
+        if code in seen:
+            raise ServiceError(f"line {line_no}: site {code} appears twice")
+        try:
+            _check_lengths(code, name=name, group=row.get("group"), address=row.get("address"))
+        except ServiceError as exc:
+            raise ServiceError(f"line {line_no}: {exc}") from None
+        seen.add(code)
+        rows.append(row)
     result = ImportResult(created=[], updated=[])
     for row in rows:
         site = session.exec(select(Site).where(Site.code == row["code"])).first()

@@ -7,6 +7,6 @@ from fastapi import FastAPI
 
 def install(app: FastAPI) -> None:
     """Mount static files, templates and the web exception handlers on ``app``."""
-    from collector.web.setup import install as _install
+    from collector.web.errors import install as _install
 
     _install(app)

@@ -1,58 +1,36 @@
-"""Templates, static files, navigation, CSRF for forms and the web console's error handling.
-
-Other rooms plug into the console without editing shared files:
-- ``NAV = [(order, "English label", "/href", ("admin", ...))]`` in a ``collector/web/routes`` module adds
-  top navigation entries, shown to those roles;
-- ``SITE_TABS = [(order, "English label", "/sites/{code}/certificates", roles)]`` adds a tab to the site
-  page (``{code}`` is filled in); a tab's page extends ``site_base.html`` and fills ``site_tab``;
-- ``DEVICE_TABS`` likewise for the device page (``{id}`` filled in), pages extend ``device_base.html``;
-- templates in ``templates/site_extras/*.html`` and ``templates/device_extras/*.html`` are included on
-  the site and device pages (sorted by name) with the page's context (``site``/``device``, ``principal``);
-- ``SITE_CONTEXT`` / ``DEVICE_CONTEXT``: lists of ``fn(session, site|device, principal) -> dict`` whose
-  results are merged into that page's context, for the extras to show;
-- ``OVERVIEW_CONTEXT``: ``fn(session, principal) -> dict`` merged into the overview's context, shown by
-  ``templates/overview_extras/*.html``.
-Every label goes through ``_()``; its Vietnamese lives in the room's ``locales/vi/<room>.po``.
+"""Templates and rendering (with flashes) of the web console. Its other concerns have their modules:
+``nav`` (navigation, tabs and page contexts from the page plug-ins), ``cookies`` (language, cookies,
+CSRF for pre-session forms) and ``errors`` (error pages, login and password-change redirects). The
+names the pages use from ``nav`` and ``cookies`` are re-exported here.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from collector.api.deps import (
-    PASSWORD_CHANGE_DETAIL,
-    PASSWORD_CHANGE_PAGE,
-    SESSION_COOKIE,
-    CsrfFailed,
-    Forbidden,
-    LoginRequired,
-    PasswordChangeRequired,
-    is_api,
-)
 from collector.localtime import local_date
 from collector.models.types import utcnow
-from collector.security import same
+from collector.web.cookies import (
+    PRE_CSRF_COOKIE,
+    client_address,
+    form_csrf_token,
+    pre_session_csrf_ok,
+    request_language,
+    safe_next,
+    secure_cookies,
+    set_cookie,
+    translator_for,
+)
 from collector.web.i18n import (
-    DEFAULT_LANGUAGE,
     LANG_COOKIE,
     LANGUAGES,
     format_date,
@@ -60,14 +38,45 @@ from collector.web.i18n import (
     format_number,
     translator,
 )
+from collector.web.nav import (
+    NavItem,
+    device_tabs,
+    extra_context,
+    link_roles,
+    nav_items,
+    page_specs,
+    site_tabs,
+)
+
+__all__ = [
+    "PRE_CSRF_COOKIE",
+    "NavItem",
+    "client_address",
+    "device_tabs",
+    "extra_context",
+    "flash",
+    "form_csrf_token",
+    "link_roles",
+    "nav_items",
+    "page_specs",
+    "partials",
+    "pop_flashes",
+    "pre_session_csrf_ok",
+    "redirect",
+    "render",
+    "request_language",
+    "safe_next",
+    "secure_cookies",
+    "set_cookie",
+    "site_tabs",
+    "translator_for",
+]
 
 log = logging.getLogger(__name__)
 
 WEB_DIR = Path(str(resources.files("collector.web")))
 TEMPLATES = WEB_DIR / "templates"
 FLASH_COOKIE = "ww_flash"
-# Double-submit token for forms shown before there is a session (login, language switch).
-PRE_CSRF_COOKIE = "ww_csrf"
 
 _env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -77,151 +86,12 @@ _env = Environment(
 )
 
 
-# --- what other modules contribute -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NavItem:
-    order: int
-    label: str  # English; translated when shown
-    href: str
-    roles: tuple[str, ...]
-
-    def visible_to(self, principal: Any) -> bool:
-        return principal is not None and (not self.roles or str(principal.role) in self.roles)
-
-
-@cache
-def _route_modules() -> tuple[Any, ...]:
-    pkg = importlib.import_module("collector.web.routes")
-    names = sorted(m.name for m in pkgutil.iter_modules(pkg.__path__))
-    return tuple(importlib.import_module(f"collector.web.routes.{n}") for n in names)
-
-
-def contributions(attr: str) -> list[Any]:
-    """Every routes module's ``attr`` list, concatenated (NAV, SITE_TABS, SITE_CONTEXT...)."""
-    out: list[Any] = []
-    for mod in _route_modules():
-        out.extend(getattr(mod, attr, None) or [])
-    return out
-
-
-def _items(attr: str) -> list[NavItem]:
-    items = [
-        NavItem(int(o), str(label), str(href), tuple(str(r) for r in roles))
-        for o, label, href, roles in contributions(attr)
-    ]
-    return sorted(items, key=lambda i: (i.order, i.href))
-
-
-def nav_items(principal: Any) -> list[NavItem]:
-    return [i for i in _items("NAV") if i.visible_to(principal)]
-
-
-def site_tabs(principal: Any, code: str) -> list[NavItem]:
-    return [
-        NavItem(i.order, i.label, i.href.replace("{code}", quote(code, safe="")), i.roles)
-        for i in _items("SITE_TABS")
-        if i.visible_to(principal)
-    ]
-
-
-def device_tabs(principal: Any, device_id: int) -> list[NavItem]:
-    return [
-        NavItem(i.order, i.label, i.href.replace("{id}", str(device_id)), i.roles)
-        for i in _items("DEVICE_TABS")
-        if i.visible_to(principal)
-    ]
-
-
 def partials(folder: str) -> list[str]:
     """Template names in ``templates/<folder>/`` (sorted), for ``{% include %}`` hooks."""
     path = TEMPLATES / folder
     if not path.is_dir():
         return []
     return [f"{folder}/{p.name}" for p in sorted(path.iterdir()) if p.suffix == ".html"]
-
-
-def extra_context(attr: str, *args: Any) -> dict[str, Any]:
-    """Merge what every ``attr`` function (SITE_CONTEXT, DEVICE_CONTEXT) returns for this page.
-
-    One failing contributor must not take the page down: its part is left out and logged.
-    """
-    merged: dict[str, Any] = {}
-    for fn in contributions(attr):
-        try:
-            merged.update(fn(*args) or {})
-        except Exception:
-            log.exception("page context contributor %s failed", getattr(fn, "__qualname__", fn))
-    return merged
-
-
-# --- language, cookies, CSRF for pre-session forms ----------------------------------------------
-
-
-def request_language(request: Request) -> str:
-    """?lang= on this request, else the language cookie, else the user's stored choice, else vi."""
-    principal = getattr(request.state, "principal", None)
-    for lang in (
-        request.query_params.get("lang"),
-        request.cookies.get(LANG_COOKIE),
-        getattr(principal, "language", None),
-    ):
-        if lang in LANGUAGES:
-            return str(lang)
-    return DEFAULT_LANGUAGE
-
-
-def translator_for(request: Request) -> Callable[..., str]:
-    return translator(request_language(request))
-
-
-def secure_cookies(request: Request) -> bool:
-    """Secure over TLS (the headers middleware adds it to every cookie then), or when forced."""
-    settings = getattr(request.app.state, "settings", None)
-    return request.url.scheme == "https" or bool(getattr(settings, "secure_cookies", False))
-
-
-def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
-    """Every cookie of the console: HttpOnly, SameSite=Lax, Secure behind TLS."""
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=secure_cookies(request),
-    )
-
-
-def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def form_csrf_token(request: Request) -> str:
-    """The token a form on this page must carry: the session's, or a pre-session double-submit one."""
-    principal = getattr(request.state, "principal", None)
-    if principal is not None and principal.csrf_token:
-        return str(principal.csrf_token)
-    token = getattr(request.state, "new_pre_csrf", None) or request.cookies.get(PRE_CSRF_COOKIE)
-    if not token or len(token) < 20:
-        token = secrets.token_urlsafe(24)
-        request.state.new_pre_csrf = token  # set on the response by render()
-    return str(token)
-
-
-def pre_session_csrf_ok(request: Request, sent: str | None) -> bool:
-    """A public form's token must equal the cookie this browser was given (double submit)."""
-    cookie = request.cookies.get(PRE_CSRF_COOKIE)
-    return bool(sent and cookie and len(cookie) >= 20 and same(sent, cookie))
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site: never ``//host`` or ``http://...`` (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 # --- formatting helpers for templates -----------------------------------------------------------
@@ -312,85 +182,3 @@ def pop_flashes(request: Request) -> list[tuple[str, str]]:
 def redirect(url: str) -> RedirectResponse:
     """After a form POST: 303 so the browser follows with GET."""
     return RedirectResponse(url, status_code=303)
-
-
-# --- errors -------------------------------------------------------------------------------------
-
-
-def _attach_principal(request: Request) -> None:
-    """Error pages for unknown paths still show who is logged in (and their navigation)."""
-    if getattr(request.state, "principal", None) is not None:
-        return
-    try:
-        from sqlmodel import Session
-
-        from collector.api.deps import load_principal
-
-        with Session(request.app.state.engine) as session:
-            request.state.principal = load_principal(request, session)
-    except Exception:  # an error page must render even when the database does not answer
-        request.state.principal = None
-
-
-def error_page(request: Request, code: int, *, csrf: bool = False) -> HTMLResponse:
-    """The 403/404/405/500 page in the request's language; it never echoes internal details."""
-    try:
-        return render(request, "error.html", {"code": code, "csrf": csrf}, status_code=code)
-    except Exception:
-        log.exception("rendering the error page failed")
-        return HTMLResponse(f"<h1>{code}</h1>", status_code=code)
-
-
-def install(app: FastAPI) -> None:
-    from collector.web.routes.docs import ASSETS_URL, assets_dir
-
-    # Before /static, so that the API viewers' assets (from an installed package) are found first.
-    app.mount(ASSETS_URL, StaticFiles(directory=assets_dir()), name="apidocs")
-    app.mount("/static", StaticFiles(directory=str(WEB_DIR / "static")), name="static")
-
-    @app.exception_handler(LoginRequired)
-    async def _login(request: Request, exc: LoginRequired) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        # A form posted after the session ended cannot be replayed: come back to the home page.
-        next_url = target if request.method == "GET" else "/"
-        response = RedirectResponse(f"/login?next={quote(next_url, safe='/')}", status_code=303)
-        if getattr(request.state, "stale_session", False):
-            _ = translator_for(request)
-            flash(response, _("Your session has expired. Please log in again."), "info")
-            response.delete_cookie(SESSION_COOKIE, path="/")
-        return response
-
-    @app.exception_handler(PasswordChangeRequired)
-    async def _password_change(request: Request, exc: PasswordChangeRequired) -> Response:
-        if is_api(request):
-            return JSONResponse(
-                {"detail": PASSWORD_CHANGE_DETAIL},
-                status_code=403,
-                headers={"X-Wardwatch-Password-Change": "required"},
-            )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        next_url = target if request.method == "GET" else "/"
-        return RedirectResponse(f"{PASSWORD_CHANGE_PAGE}?next={quote(next_url, safe='/')}", status_code=303)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return error_page(request, 403)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        if is_api(request) or not _wants_html(request):
-            return await http_exception_handler(request, exc)
-        await run_in_threadpool(_attach_principal, request)  # database work: off the event loop
-        return error_page(request, exc.status_code, csrf=isinstance(exc, CsrfFailed))
-
-    @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        if is_api(request) or not _wants_html(request):
-            return JSONResponse({"detail": "internal server error; the error has been logged"}, 500)
-        return error_page(request, 500)
-
-
-def _wants_html(request: Request) -> bool:
-    # Machine paths that are not pages answer JSON like the API.
-    return request.url.path not in ("/healthz", "/metrics")

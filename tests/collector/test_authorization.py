@@ -43,8 +43,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from collector.api.deps import SAFE_METHODS, is_api
-from collector.app import create_app, route_table
+from collector.app import create_app
+from collector.http.access import route_table
+from collector.http.deps import SAFE_METHODS, is_api
 from collector.models import metadata
 from collector.models.core import Role
 from collector.settings import CollectorSettings

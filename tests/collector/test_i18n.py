@@ -1,9 +1,9 @@
 """Translations: every user-facing string of the console has Vietnamese, in the official terms.
 
 Strings are found the way gettext tools find them: Babel's extractors over the templates (Jinja2) and the
-Python modules under collector/web, looking for ``_("...")``; navigation and tab labels (``NAV``,
-``SITE_TABS``, ``DEVICE_TABS`` in routes modules) count too. Every room's strings are checked, so a page
-added without its ``locales/vi/<room>.po`` entries fails here.
+Python modules under collector/web, looking for ``_("...")``; navigation and tab labels (the
+``nav``, ``site_tabs``, ``device_tabs`` of the page specs) count too. Every room's strings are checked,
+so a page added without its ``locales/vi/<room>.po`` entries fails here.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from collector.web.i18n import LANGUAGES, format_date, format_money, parse_user_date, translator
-from collector.web.setup import contributions
+from collector.web.setup import page_specs
 
 WEB = Path(str(resources.files("collector.web")))
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
@@ -37,14 +37,17 @@ def ui_strings() -> dict[str, str]:
             found.setdefault(msgid, f"collector/web/{filename}:{lineno}")
     # Documents (the PDF layout and the inspection record) speak through the same catalogs.
     for filename, lineno, message, _comments, _context in extract_from_dir(
-        str(WEB.parent / "reports"), [("**.py", "python")], keywords={"_": None}
+        str(WEB.parent),
+        [("reports/**.py", "python"), ("pdf/**.py", "python"), ("services/inspection_record.py", "python")],
+        keywords={"_": None},
     ):
         msgid = message if isinstance(message, str) else message[0]
         if msgid:
-            found.setdefault(msgid, f"collector/reports/{filename}:{lineno}")
-    for attr in ("NAV", "SITE_TABS", "DEVICE_TABS"):
-        for entry in contributions(attr):
-            found.setdefault(str(entry[1]), f"{attr} entry {entry!r}")
+            found.setdefault(msgid, f"collector/{filename}:{lineno}")
+    for spec in page_specs():
+        for kind in ("nav", "site_tabs", "device_tabs"):
+            for link in getattr(spec, kind):
+                found.setdefault(link.label, f"{kind} entry {link!r}")
     return found
 
 

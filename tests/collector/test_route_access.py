@@ -20,10 +20,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from starlette.requests import Request
 
-from collector.api.access import access_of
-from collector.api.deps import is_api as answers_like_api
-from collector.app import create_app, route_table
+from collector.app import create_app
 from collector.db import session_scope
+from collector.http.access import access_of, route_table
+from collector.http.deps import is_api as answers_like_api
 from collector.models.core import Role
 from collector.services.sites import create_site
 from collector.services.users import create_auth_session, create_user

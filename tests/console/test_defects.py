@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from collector.models.findings import Finding
 from collector.models.inspections import Inspection
-from collector.reports.layout import Issuer
+from collector.pdf.layout import Issuer
 from inventory.facts import SystemFacts
 from inventory.report import CheckResult, CheckStatus
 from tests.helpers import enroll, host_report, post_report, seed_site

@@ -140,8 +140,8 @@ def test_backup_and_restore_round_trip(client, seeded, app, settings, restore_ur
                 assert managed_password(row, load_key(restored_dir)) == "Sw1tch-Pa55"
                 # The organisation's PDF signing key came back too (encrypted in the database, its
                 # key in the data directory): the restored collector still signs PAdES.
+                from collector.pdf.layout import AdminDocument, Issuer, render
                 from collector.pdfsign import read_signatures
-                from collector.reports.layout import AdminDocument, Issuer, render
                 from collector.services.signing_cert import pdf_signing
                 from tests.signing_pki import ORG_NAME, org_pki
 

@@ -43,7 +43,7 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 def _sign_draft(settings) -> bytes:  # type: ignore[no-untyped-def]
     from collector.db import make_engine
-    from collector.reports.layout import AdminDocument, Issuer, render
+    from collector.pdf.layout import AdminDocument, Issuer, render
     from collector.services.signing_cert import pdf_signing
 
     draft = render(AdminDocument(Issuer("UBND", "SỞ", "S", "Huế"), "BÁO CÁO", "BC", "Thử", date.today())).pdf

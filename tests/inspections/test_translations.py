@@ -33,7 +33,8 @@ def our_strings() -> set[str]:
     found.update(CALL.findall(macros.split("--- inspections", 1)[1]))
     from collector.web.routes import inspections, published
 
-    found.update(label for _, label, _, _ in [*inspections.NAV, *inspections.SITE_TABS, *published.NAV])
+    specs = [inspections.PLUGIN, published.PLUGIN]
+    found.update(link.label for spec in specs for link in (*spec.nav, *spec.site_tabs, *spec.device_tabs))
     return found
 
 

@@ -182,7 +182,7 @@ def login(
     client: Any, engine: Any, *, username: str, role: str, sites: list[str] | None = None
 ) -> dict[str, str]:
     """A user and a web session for it: sets the session cookie on ``client``; returns {"csrf": token}."""
-    from collector.api.deps import SESSION_COOKIE
+    from collector.http.deps import SESSION_COOKIE
     from collector.services.users import create_auth_session, create_user
 
     with session_scope(engine) as session:

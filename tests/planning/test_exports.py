@@ -47,8 +47,8 @@ def plan():  # type: ignore[no-untyped-def]
 
 
 def test_pdf_embeds_a_font_and_keeps_vietnamese_text():
+    from collector.pdf.layout import Issuer, Signer
     from collector.reports.document import Letterhead
-    from collector.reports.layout import Issuer, Signer
 
     head = Letterhead(
         Issuer("ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG", "SỞ KHOA HỌC VÀ CÔNG NGHỆ", "SKHCN", "Đà Nẵng"),

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from conftest import PASSWORD, _free_port, make_app, seed, shot
 
-from collector.app import route_table
 from collector.db import session_scope
+from collector.http.access import route_table
 from collector.services import vuln_data, vulns
 
 pytestmark = pytest.mark.browser

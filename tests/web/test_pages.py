@@ -322,7 +322,7 @@ def test_unknown_paths_get_html_for_pages_and_json_for_the_api(seeded_client: An
 def test_server_errors_are_a_page_that_discloses_nothing(sqlite_template: Path, tmp_path: Path) -> None:
     import shutil
 
-    from collector.api.deps import Public
+    from collector.http.deps import Public
 
     db = tmp_path / "w.db"
     shutil.copy(sqlite_template, db)

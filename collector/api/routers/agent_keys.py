@@ -8,24 +8,14 @@ with its current key and rotates again.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
-from collector.api.deps import AuthedAgent, DbSession
+from collector.api.schemas.agent_keys import AgentSelf, RotatedKey
+from collector.http.deps import AuthedAgent, DbSession
 from collector.models.core import Site
+from collector.plugins import RouterSpec
 from collector.services.enrollment import rotate_agent_key
 
 router = APIRouter(tags=["agents"])
-
-
-class AgentSelf(BaseModel):
-    agent_id: str
-    site: str
-    hostname: str | None
-
-
-class RotatedKey(BaseModel):
-    agent_id: str
-    agent_key: str  # shown once: only its hash is stored
 
 
 @router.get("/agents/me", response_model=AgentSelf)
@@ -40,3 +30,6 @@ def rotate_key(request: Request, response: Response, agent: AuthedAgent, session
     session.commit()
     response.headers["Cache-Control"] = "no-store"
     return RotatedKey(agent_id=agent.id, agent_key=key)
+
+
+PLUGIN = RouterSpec(router)

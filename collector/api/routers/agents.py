@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from collector.api.deps import AuthedAgent, DbSession, Public, Settings
-from collector.api.openapi import success
 from collector.api.schemas import CertificateIssued, CertificateRequest, EnrollRequest, EnrollResponse
+from collector.http.deps import AuthedAgent, DbSession, Public, Settings
+from collector.http.responses import success
 from collector.models.core import Agent
+from collector.plugins import RouterSpec
 from collector.services import agent_certs, throttle
 from collector.services.audit import count_failure
 from collector.services.enrollment import enroll_agent
@@ -117,3 +118,6 @@ def crl(session: DbSession, settings: Settings) -> Response:
     return Response(
         agent_certs.crl_pem(session, data_dir=settings.data_dir), media_type="application/pkix-crl"
     )
+
+
+PLUGIN = RouterSpec(router)

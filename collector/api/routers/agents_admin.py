@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
-from collector.api.params import Id
+from collector.api.schemas.agents_admin import AgentPublic, EnrollSecretCreated, EnrollSecretPublic
+from collector.http.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.http.params import Id
+from collector.plugins import RouterSpec
 from collector.services import console
 from collector.services.devices import site_to_change
 from collector.services.enrollment import (
@@ -23,41 +23,11 @@ from collector.services.errors import NotFound, ServiceError
 router = APIRouter(tags=["agents"])
 
 
-class AgentPublic(BaseModel):
-    id: str
-    site: str
-    hostname: str | None
-    version: str | None
-    enrolled_at: datetime
-    last_seen_at: datetime | None
-    revoked_at: datetime | None
-    stale: bool
-    device_count: int
-
-
-class EnrollSecretPublic(BaseModel):
-    id: int
-    site: str
-    label: str | None
-    created_at: datetime
-    created_by: str | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    uses: int
-    max_uses: int | None
-    active: bool
-
-
 class EnrollSecretCreate(BaseModel):
     site: str = Field(min_length=1, max_length=64)
     label: str | None = Field(default=None, max_length=255)
     valid_days: int = Field(default=DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS)
     max_uses: int | None = Field(default=None, ge=1, le=100_000, description="unset: any number of agents")
-
-
-class EnrollSecretCreated(BaseModel):
-    site: str
-    secret: str  # shown once: only its hash is stored
 
 
 @router.get("/agents", response_model=list[AgentPublic])
@@ -141,3 +111,6 @@ def revoke_secret(secret_id: Id, user: AdminUser, session: DbSession) -> Respons
     revoke_enroll_secret(session, secret_id, actor=user.username)
     session.commit()
     return Response(status_code=204)
+
+
+PLUGIN = RouterSpec(router)

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
 
-from collector.api.deps import DbSession, Public, Settings
 from collector.api.schemas import TokenResponse
+from collector.http.deps import DbSession, Public, Settings
+from collector.plugins import RouterSpec
 from collector.services.errors import Unauthorized
 from collector.services.throttle import TooManyAttempts
 from collector.services.users import authenticate, create_auth_session
@@ -49,3 +50,6 @@ def token(
         expires_in=settings.token_hours * 3600,
         password_change_required=user.must_change_password,
     )
+
+
+PLUGIN = RouterSpec(router)

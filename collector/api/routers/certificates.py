@@ -6,45 +6,18 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
 from collector.api.paging import set_page_headers, sort_query
-from collector.api.params import OptionalIdQuery
+from collector.api.schemas.certificates import CertificatePublic
+from collector.http.deps import AnyUser, DbSession
+from collector.http.params import OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import certificates as svc
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
 from collector.services.tables.certificates import TABLE as CERTIFICATES
 
 router = APIRouter(tags=["certificates"])
-
-
-class CertificatePublic(BaseModel):
-    site: str
-    device_id: int
-    hostname: str
-    role: str  # signing, ca, tls
-    sha256: str
-    subject: str
-    subject_cn: str | None
-    issuer: str
-    issuer_cn: str | None
-    serial: str
-    not_before: datetime
-    not_after: datetime
-    days_left: int
-    key_type: str
-    key_size: int | None
-    signature_algorithm: str
-    location_kind: str
-    location_path: str
-    location_label: str
-    key_on_token: bool | None
-    key_provider: str | None
-    status: str | None  # validation status of a signing certificate
-    reasons: list[str]
-    revoked_at: datetime | None
-    last_seen_at: datetime
 
 
 @router.get("/certificates", response_model=list[CertificatePublic])
@@ -125,3 +98,6 @@ def certificates(
         )
         for r in rows
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -10,13 +10,19 @@ from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import col, select
 
 from checks.catalog import load_catalog
-from collector.api.deps import AnyUser, DbSession, StaffUser
 from collector.api.paging import set_page_headers, sort_query
-from collector.api.params import Id, OptionalIdQuery, iso_text
+from collector.api.schemas.findings import (
+    FindingDetail,
+    FindingPublic,
+    SiteCompliance,
+)
+from collector.http.deps import AnyUser, DbSession, StaffUser
+from collector.http.params import Id, OptionalIdQuery, iso_text
 from collector.localtime import LOCAL_TZ, end_of_day
 from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
 from collector.models.types import utcnow
+from collector.plugins import RouterSpec
 from collector.services import findings as svc
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound, ServiceError
@@ -26,73 +32,10 @@ from collector.services.tables.findings import TABLE as FINDINGS
 router = APIRouter(tags=["findings"])
 
 
-class FindingPublic(BaseModel):
-    id: int
-    site: str
-    device_id: int
-    hostname: str
-    check_id: str
-    target: str
-    known: bool  # False: a check id the collector's catalog does not know ("unknown")
-    title: dict[str, str] | None
-    severity: str
-    status: str  # open, accepted, resolved (an expired acceptance reads as open)
-    overdue: bool
-    evidence: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    opened_at: datetime
-    due_at: datetime | None
-    resolved_at: datetime | None
-    reopen_count: int
-    accepted_by: str | None
-    accepted_until: datetime | None
-    accepted_reason: str | None
-
-
-class FindingEventPublic(BaseModel):
-    at: datetime
-    kind: str
-    status: str
-    severity: str | None
-    evidence: str
-    actor: str | None
-    report_id: str | None
-    note: str | None
-
-
-class FindingDetail(FindingPublic):
-    observed: dict[str, Any] | None
-    rationale: dict[str, str] | None
-    remediation: dict[str, str] | None
-    references: list[str]
-    history: list[FindingEventPublic]
-
-
 class AcceptRequest(BaseModel):
     reason: str = Field(min_length=5, max_length=2000)
     # A date means the end of that day in Vietnam time; a datetime without a zone is Vietnam time too.
     until: Annotated[datetime | date, BeforeValidator(iso_text)]
-
-
-class ComplianceFigures(BaseModel):
-    passed: int
-    failed: int
-    unknown: int = 0  # the check could not observe (e.g. no privilege): counted as not passed
-    not_counted: int  # not_applicable, skipped and error results: left out of the score
-    score: float | None  # passed / (passed + failed + unknown); None when nothing was judged
-    percent: int | None
-
-
-class DeviceCompliance(ComplianceFigures):
-    device_id: int
-    hostname: str
-
-
-class SiteCompliance(ComplianceFigures):
-    site: str
-    name: str
-    devices: list[DeviceCompliance]
 
 
 def _public(row: svc.FindingRow) -> dict[str, Any]:
@@ -272,3 +215,6 @@ def site_compliance(code: str, user: AnyUser, session: DbSession) -> dict[str, A
         for d in devices
     ]
     return {"site": site.code, "name": site.name, **c.as_dict(), "devices": per}
+
+
+PLUGIN = RouterSpec(router)

@@ -4,13 +4,15 @@ suspicious-change finding after checking it; all within the caller's site scope.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AnyUser, DbSession, StaffUser
-from collector.api.params import Id, Offset
+from collector.api.schemas.history import ChangeList, ChangePublic, ResolvedFinding, SiteChanges
+from collector.http.deps import AnyUser, DbSession, StaffUser
+from collector.http.params import Id, Offset
+from collector.plugins import RouterSpec
 from collector.services import history as svc
 from collector.services.devices import get_device, site_in_scope
 from collector.services.errors import NotFound, ServiceError
@@ -22,43 +24,8 @@ router = APIRouter(tags=["history"])
 Category = Literal["hardware", "software", "os", "config"]
 
 
-class ChangePublic(BaseModel):
-    id: int
-    at: datetime
-    device_id: int
-    hostname: str
-    site: str
-    category: str
-    kind: str  # memory, disk, disk_serial, software, os, config ...
-    action: str  # added, removed, changed, increased, decreased, installed, updated, upgraded ...
-    subject: str
-    before: str | None
-    after: str | None
-    # The check that judged this change suspicious (change.disk_serial ...), or null.
-    suspicious: str | None
-    detail: dict[str, Any] | None
-    text: str  # the change as a sentence in the requested language
-
-
-class ChangeList(BaseModel):
-    total: int
-    items: list[ChangePublic]
-
-
-class SiteChanges(ChangeList):
-    site: str
-    since: datetime
-    counts: dict[str, int]  # by category, plus suspicious and total
-
-
 class ResolveRequest(BaseModel):
     note: str = Field(min_length=5, max_length=2000, description="what was checked, e.g. the repair record")
-
-
-class ResolvedFinding(BaseModel):
-    id: int
-    status: str
-    resolved_at: datetime | None
 
 
 def _since(value: date | datetime | None, default: datetime) -> datetime:
@@ -170,3 +137,6 @@ def resolve_finding(
         raise HTTPException(exc.status_code, str(exc)) from None
     session.commit()
     return ResolvedFinding(id=finding.id or 0, status=finding.status, resolved_at=finding.resolved_at)
+
+
+PLUGIN = RouterSpec(router)

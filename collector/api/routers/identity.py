@@ -7,50 +7,19 @@ is what it asks about.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, DbSession
-from collector.api.params import Id, OptionalIdQuery
+from collector.api.schemas.identity import ClaimedIdentity, ClaimPublic, ClaimSide, MoveDone
+from collector.http.deps import AdminUser, DbSession
+from collector.http.params import Id, OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import conflicts as svc
 from collector.services import devices as device_svc
 from collector.services import moves
 from collector.services.errors import ServiceError
 
 router = APIRouter(tags=["identity"])
-
-
-class ClaimSide(BaseModel):
-    site: str | None  # None: a site the caller may not see
-    device_id: int | None
-    hostname: str | None
-    agent_id: str | None
-    agent_hostname: str | None
-    agent_last_seen_at: datetime | None
-    agent_revoked: bool | None
-    last_report_at: datetime | None
-
-
-class ClaimedIdentity(BaseModel):
-    hostname: str
-    machine_id: str | None
-    serial: str | None
-    mac: str | None
-
-
-class ClaimPublic(BaseModel):
-    id: int
-    kind: str  # conflict, move
-    status: str  # open, merged, kept_apart, revoked
-    detected_at: datetime
-    device: ClaimSide  # the device that had the identity
-    claimant: ClaimSide  # the agent that claimed it, and the flagged device its reports went to
-    claimed: ClaimedIdentity
-    resolved_at: datetime | None
-    resolved_by: str | None
-    note: str | None
 
 
 class ResolveRequest(BaseModel):
@@ -68,12 +37,6 @@ class MoveRequest(BaseModel):
 
     site: str = Field(min_length=1, max_length=64, description="the code of the site to move to")
     reason: str | None = Field(default=None, max_length=500)
-
-
-class MoveDone(BaseModel):
-    device_id: int
-    site: str
-    agents_moved: list[str]
 
 
 def _side(row: svc.ClaimRow, *, claimant: bool) -> ClaimSide:
@@ -191,3 +154,6 @@ def move_device(
         session.rollback()
         raise HTTPException(exc.status_code, str(exc)) from None
     return MoveDone(device_id=device_id, site=done.to_site, agents_moved=done.agents)
+
+
+PLUGIN = RouterSpec(router)

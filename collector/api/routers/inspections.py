@@ -7,19 +7,30 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Settings, allow
-from collector.api.openapi import success
-from collector.api.params import Id, IsoDate
+from collector.api.schemas.inspections import (
+    ActionPublic,
+    InspectionDetail,
+    InspectionPublic,
+    PhotoPublic,
+    PublicationPreview,
+    Published,
+    SyncAnswer,
+)
+from collector.http.deps import DbSession, Principal, Settings, allow
+from collector.http.params import Id, IsoDate
+from collector.http.responses import success
 from collector.models.core import Role
 from collector.models.inspections import Action, Inspection, InspectionPhoto
-from collector.reports.layout import Issuer
+from collector.pdf.layout import Issuer
+from collector.plugins import RouterSpec
 from collector.services import inspections as svc
 from collector.services import photos as photo_svc
 from collector.services import publishing
 from collector.services.devices import site_in_scope, site_to_change
 from collector.services.errors import NotFound, ServiceError
+from collector.services.inspections import inspection_view
 
 router = APIRouter(tags=["inspections"])
 
@@ -85,42 +96,7 @@ def _load(session: Session, inspection_id: int, user: Principal) -> Inspection:
         raise _http(exc) from None
 
 
-def inspection_view(session: Session, insp: Inspection) -> dict[str, Any]:
-    template = svc.template_of(insp)
-    rows = svc.answers(session, insp.id or 0)
-    result = svc.current_score(session, insp)
-    photos = session.exec(select(InspectionPhoto).where(InspectionPhoto.inspection_id == insp.id)).all()
-    return {
-        "id": insp.id,
-        "site_id": insp.site_id,
-        "status": insp.status,
-        "team": insp.team,
-        "lead": insp.lead_username,
-        "scheduled_for": insp.scheduled_for,
-        "created_at": insp.created_at,
-        "prefilled_at": insp.prefilled_at,
-        "signed_at": insp.signed_at,
-        "signed_by": insp.signed_by,
-        "template": template.model_dump(mode="json"),
-        "answers": {k: svc.answer_state(v) for k, v in rows.items()},
-        "score": {
-            "overall": result.overall,
-            "passed": result.passed,
-            "threshold": result.threshold,
-            "sections": [s.__dict__ for s in result.sections],
-        },
-        "missing_for_signoff": svc.missing_for_signoff(session, insp),
-        "photos": [
-            {"id": p.id, "item_id": p.item_id, "content_type": p.content_type, "size": p.size_bytes}
-            for p in photos
-        ],
-        "actions": [
-            a.model_dump(mode="json") for a in svc.list_actions(session, scope=None, inspection_id=insp.id)
-        ],
-    }
-
-
-@router.get("/inspections")
+@router.get("/inspections", response_model=list[InspectionPublic])
 def list_inspections(user: Reader, session: DbSession, site: str | None = None) -> list[dict[str, Any]]:
     site_id = _site_filter(session, site, user)
     return [
@@ -128,7 +104,7 @@ def list_inspections(user: Reader, session: DbSession, site: str | None = None) 
     ]
 
 
-@router.post("/inspections", status_code=201)
+@router.post("/inspections", status_code=201, response_model=InspectionDetail)
 def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[str, Any]:
     try:
         site = site_to_change(session, body.site, scope=user.site_ids)
@@ -148,12 +124,12 @@ def create(body: InspectionCreate, user: Inspector, session: DbSession) -> dict[
     return inspection_view(session, insp)
 
 
-@router.get("/inspections/{inspection_id}")
+@router.get("/inspections/{inspection_id}", response_model=InspectionDetail)
 def detail(inspection_id: Id, user: Reader, session: DbSession) -> dict[str, Any]:
     return inspection_view(session, _load(session, inspection_id, user))
 
 
-@router.post("/inspections/{inspection_id}/prefill")
+@router.post("/inspections/{inspection_id}/prefill", response_model=InspectionDetail)
 def refresh(inspection_id: Id, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     if insp.status in ("signed", "published"):
@@ -163,7 +139,7 @@ def refresh(inspection_id: Id, user: Inspector, session: DbSession) -> dict[str,
     return inspection_view(session, insp)
 
 
-@router.post("/inspections/{inspection_id}/sync")
+@router.post("/inspections/{inspection_id}/sync", response_model=SyncAnswer)
 def sync(inspection_id: Id, body: SyncIn, user: Inspector, session: DbSession) -> dict[str, Any]:
     insp = _load(session, inspection_id, user)
     ops = [svc.SyncOp(**op.model_dump()) for op in body.ops]
@@ -177,7 +153,7 @@ def sync(inspection_id: Id, body: SyncIn, user: Inspector, session: DbSession) -
     return {"results": [o.__dict__ for o in outcomes], "score": result.overall, "status": insp.status}
 
 
-@router.post("/inspections/{inspection_id}/photos", status_code=201)
+@router.post("/inspections/{inspection_id}/photos", status_code=201, response_model=PhotoPublic)
 def upload_photo(
     inspection_id: Id,
     user: Inspector,
@@ -223,7 +199,7 @@ def get_photo(
     )
 
 
-@router.post("/inspections/{inspection_id}/signoff")
+@router.post("/inspections/{inspection_id}/signoff", response_model=InspectionDetail)
 def signoff(
     inspection_id: Id, body: SignOffIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
@@ -253,6 +229,7 @@ def _may_publish(session: Session, inspection_id: int, user: Principal) -> Inspe
 
 @router.get(
     "/inspections/{inspection_id}/publication-preview",
+    response_model=PublicationPreview,
     responses={409: {"description": "the inspection is not signed off (or already published)"}},
 )
 def publication_preview(
@@ -268,7 +245,7 @@ def publication_preview(
     return {"document": pre.doc, "public_document": pre.public_doc, "digest": pre.digest}
 
 
-@router.post("/inspections/{inspection_id}/publish", status_code=201)
+@router.post("/inspections/{inspection_id}/publish", status_code=201, response_model=Published)
 def publish(
     inspection_id: Id, body: PublishIn, user: Inspector, session: DbSession, settings: Settings
 ) -> dict[str, Any]:
@@ -300,7 +277,7 @@ def publish(
     }
 
 
-@router.get("/actions")
+@router.get("/actions", response_model=list[ActionPublic])
 def actions(
     user: Reader, session: DbSession, site: str | None = None, open_only: bool = False
 ) -> list[dict[str, Any]]:
@@ -311,7 +288,7 @@ def actions(
     ]
 
 
-@router.patch("/actions/{action_id}")
+@router.patch("/actions/{action_id}", response_model=ActionPublic)
 def patch_action(action_id: Id, body: ActionPatch, user: ActionEditor, session: DbSession) -> dict[str, Any]:
     action = session.get(Action, action_id)
     if action is None or not user.can_see_site(action.site_id):
@@ -332,3 +309,6 @@ def patch_action(action_id: Id, body: ActionPatch, user: ActionEditor, session: 
     session.commit()
     session.refresh(action)
     return action.model_dump(mode="json")
+
+
+PLUGIN = RouterSpec(router)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from collector.api.deps import AnyUser, DbSession, Settings
 from collector.api.paging import bad_request, set_page_headers, sort_query
-from collector.api.params import Id, OptionalIdQuery
 from collector.api.schemas import (
     CheckResultPublic,
     DeviceDetail,
@@ -16,7 +14,10 @@ from collector.api.schemas import (
     ReportSummary,
     SitePublic,
 )
+from collector.http.deps import AnyUser, DbSession, Settings
+from collector.http.params import Id, OptionalIdQuery
 from collector.models.core import Device
+from collector.plugins import RouterSpec
 from collector.services import devices as svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.quarantine import device_quarantine
@@ -170,3 +171,6 @@ def device_reports(
         )
         for r in svc.device_reports(session, device_id, limit=limit)
     ]
+
+
+PLUGIN = RouterSpec(router)

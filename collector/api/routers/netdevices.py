@@ -3,15 +3,21 @@ device list (admins: /netdevices). Passwords are write-only: no response ever ca
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, AnyUser, DbSession, Principal
-from collector.api.params import Id, IdQuery
+from collector.api.schemas.netdevices import (
+    ConfigDiffPublic,
+    ConfigVersionPublic,
+    ConfigVersionText,
+    ManagedOut,
+)
+from collector.http.deps import AdminUser, AnyUser, DbSession, Principal
+from collector.http.params import Id, IdQuery
 from collector.models.netdevices import ManagedNetDevice
+from collector.plugins import RouterSpec
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
 from collector.services.devices import site_to_change
@@ -19,29 +25,6 @@ from collector.services.errors import Conflict, NotFound, ServiceError
 from inventory.netdevice import PlatformChoice
 
 router = APIRouter(tags=["network devices"])
-
-
-class ConfigVersionPublic(BaseModel):
-    id: int
-    hash: str
-    lines: int
-    first_seen_at: datetime
-    last_seen_at: datetime
-    changed: bool
-    previous_id: int | None
-    os_version: str | None
-
-
-class ConfigVersionText(ConfigVersionPublic):
-    text: str
-
-
-class ConfigDiffPublic(BaseModel):
-    a: int
-    b: int
-    added: int
-    removed: int
-    diff: str  # unified diff, a -> b
 
 
 def _network_device(session: Any, device_id: int, user: Principal) -> Any:
@@ -104,18 +87,6 @@ class ManagedIn(BaseModel):
     platform: PlatformChoice = "auto"
     username: str = Field(min_length=1, max_length=255)
     password: str | None = Field(default=None, min_length=1, max_length=500, description="write-only")
-
-
-class ManagedOut(BaseModel):
-    id: int
-    site: str
-    name: str
-    host: str
-    port: int
-    platform: str
-    username: str
-    has_password: bool
-    updated_at: datetime
 
 
 def _out(row: Any, site: str) -> dict[str, Any]:
@@ -209,3 +180,6 @@ def delete_managed(managed_id: Id, user: AdminUser, session: DbSession) -> None:
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     session.commit()
+
+
+PLUGIN = RouterSpec(router)

@@ -3,15 +3,24 @@ scope), the delivery log of each, a test message, and the event types one can su
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AnyUser, DbSession, Principal, Settings
-from collector.api.params import Id
+from collector.api.schemas.notifications import (
+    AttemptPublic,
+    DeliveryPublic,
+    EventTypePublic,
+    SecretAnswer,
+    SubscriptionCreated,
+    SubscriptionPublic,
+    TestQueued,
+)
+from collector.http.deps import AnyUser, DbSession, Settings
+from collector.http.params import Id
 from collector.models.notifications import NotifySubscription
+from collector.plugins import RouterSpec
 from collector.services import notify_subscriptions as svc
 from collector.services.errors import ServiceError
 from collector.services.notify_events import subscribable
@@ -31,60 +40,6 @@ class SubscriptionCreate(BaseModel):
 
 class SubscriptionUpdate(BaseModel):
     enabled: bool
-
-
-class SubscriptionPublic(BaseModel):
-    id: int
-    username: str
-    site: str | None
-    event: str
-    channel: str
-    target: str
-    digest: bool
-    params: dict[str, Any] | None
-    enabled: bool
-    created_at: datetime
-    last_status: str | None = None
-    last_at: datetime | None = None
-
-
-class SubscriptionCreated(SubscriptionPublic):
-    secret: str | None = Field(description="the webhook's HMAC-SHA256 key: shown only now")
-
-
-class SecretAnswer(BaseModel):
-    secret: str
-
-
-class AttemptPublic(BaseModel):
-    at: datetime
-    ok: bool
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryPublic(BaseModel):
-    id: int
-    event_id: int
-    event: str
-    occurred_at: datetime
-    status: str  # pending, digest, sent, failed, dropped
-    attempts: int
-    next_attempt_at: datetime
-    sent_at: datetime | None
-    last_error: str | None
-    log: list[AttemptPublic]
-
-
-class EventTypePublic(BaseModel):
-    key: str
-    label: str
-    takes_days: bool
-
-
-def owner_of(user: Principal) -> svc.Owner:
-    return svc.Owner(user_id=user.user_id, username=user.username, role=str(user.role), scope=user.site_ids)
 
 
 def _public(session: Any, sub: NotifySubscription, **extra: Any) -> dict[str, Any]:
@@ -115,7 +70,7 @@ def event_types(user: AnyUser) -> list[EventTypePublic]:
 def list_subscriptions(
     user: AnyUser, session: DbSession, all: bool = Query(False, description="admins: everyone's in scope")
 ) -> list[dict[str, Any]]:
-    rows = svc.list_subscriptions(session, owner=owner_of(user), everyone=all)
+    rows = svc.list_subscriptions(session, owner=svc.owner_of(user), everyone=all)
     return [
         {
             **_public(session, r.sub),
@@ -135,7 +90,7 @@ def create_subscription(
     try:
         sub, secret = svc.create_subscription(
             session,
-            owner=owner_of(user),
+            owner=svc.owner_of(user),
             event=body.event,
             channel=body.channel,
             target=body.target,
@@ -156,7 +111,7 @@ def update_subscription(
 ) -> dict[str, Any]:
     try:
         sub = svc.set_enabled(
-            session, subscription_id=subscription_id, owner=owner_of(user), enabled=body.enabled
+            session, subscription_id=subscription_id, owner=svc.owner_of(user), enabled=body.enabled
         )
     except ServiceError as exc:
         raise _fail(exc) from None
@@ -167,7 +122,7 @@ def update_subscription(
 @router.delete(PREFIX + "/{subscription_id}", status_code=204)
 def delete_subscription(subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
     try:
-        svc.delete_subscription(session, subscription_id=subscription_id, owner=owner_of(user))
+        svc.delete_subscription(session, subscription_id=subscription_id, owner=svc.owner_of(user))
     except ServiceError as exc:
         raise _fail(exc) from None
     session.commit()
@@ -178,7 +133,7 @@ def delete_subscription(subscription_id: Id, user: AnyUser, session: DbSession) 
 def rotate_secret(subscription_id: Id, user: AnyUser, session: DbSession, settings: Settings) -> SecretAnswer:
     try:
         secret = svc.rotate_secret(
-            session, subscription_id=subscription_id, owner=owner_of(user), data_dir=settings.data_dir
+            session, subscription_id=subscription_id, owner=svc.owner_of(user), data_dir=settings.data_dir
         )
     except ServiceError as exc:
         raise _fail(exc) from None
@@ -186,10 +141,10 @@ def rotate_secret(subscription_id: Id, user: AnyUser, session: DbSession, settin
     return SecretAnswer(secret=secret)
 
 
-@router.post(PREFIX + "/{subscription_id}/test", status_code=202)
+@router.post(PREFIX + "/{subscription_id}/test", status_code=202, response_model=TestQueued)
 def send_test(subscription_id: Id, user: AnyUser, session: DbSession) -> dict[str, Any]:
     try:
-        delivery = svc.send_test(session, subscription_id=subscription_id, owner=owner_of(user))
+        delivery = svc.send_test(session, subscription_id=subscription_id, owner=svc.owner_of(user))
     except ServiceError as exc:
         raise _fail(exc) from None
     session.commit()
@@ -201,7 +156,8 @@ def deliveries(
     subscription_id: Id, user: AnyUser, session: DbSession, limit: int = Query(50, ge=1, le=500)
 ) -> list[DeliveryPublic]:
     try:
-        rows = svc.delivery_log(session, subscription_id=subscription_id, owner=owner_of(user), limit=limit)
+        owner = svc.owner_of(user)
+        rows = svc.delivery_log(session, subscription_id=subscription_id, owner=owner, limit=limit)
     except ServiceError as exc:
         raise _fail(exc) from None
     return [
@@ -224,3 +180,6 @@ def deliveries(
         )
         for r in rows
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -14,10 +14,11 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
-from collector.api.body import read_limited_body_and_gzip
-from collector.api.deps import AuthedAgent, DbSession, Settings
 from collector.api.schemas import ReportAccepted
+from collector.http.body import read_limited_body_and_gzip
+from collector.http.deps import AuthedAgent, DbSession, Settings
 from collector.models.core import Agent
+from collector.plugins import RouterSpec
 from collector.services.errors import ServiceError
 from collector.services.ingest import BaseMissing, IngestOutcome, ingest_report
 from collector.services.report_bounds import parse_bounded_report
@@ -122,3 +123,6 @@ def _refusal(exc: WireError) -> tuple[int, Any]:
     if first.type == "schema_version":
         return 422, first.msg
     return 422, [p.as_dict() for p in exc.problems]
+
+
+PLUGIN = RouterSpec(router)

@@ -3,49 +3,17 @@ certificates and network devices, grouped by kind, within the caller's sites."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
+from collector.api.schemas.search import Kind, SearchHitPublic, SearchResponse, VersionQueryPublic
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import RouterSpec
 from collector.services import search as svc
 from collector.services.errors import ServiceError
 
 # At least two characters besides spaces (spaces are folded), and no NUL (no database stores one).
 TWO_CHARACTERS = r"^\s*[^\s\x00][^\x00]*[^\s\x00]\s*$"
 router = APIRouter(tags=["search"])
-
-Kind = Literal["device", "network_device", "software", "certificate"]
-
-
-class SearchHitPublic(BaseModel):
-    kind: Kind
-    title: str  # hostname, program name, certificate holder
-    href: str  # the console page of the hit
-    site: str | None  # site code (None for a program: it spans sites)
-    site_name: str | None
-    matched: str  # hostname, serial, mac, ip, asset_tag, address, platform, version, subject
-    value: str  # the matching value (the program's version for software)
-    device_id: int | None
-    devices: int | None = None  # software: devices (in the caller's sites) that have it
-    vendor: str | None = None
-    package_id: int | None = None
-    not_after: datetime | None = None  # certificates
-
-
-class VersionQueryPublic(BaseModel):
-    name: str
-    op: str
-    version: str
-
-
-class SearchResponse(BaseModel):
-    query: str
-    version_query: VersionQueryPublic | None  # set when q read as ``name OP version``
-    groups: dict[str, list[SearchHitPublic]]
-    more: dict[str, bool]  # per kind: more hits than ``limit``
 
 
 @router.get("/search", response_model=SearchResponse)
@@ -92,3 +60,6 @@ def search(
         },
         more=result.more,
     )
+
+
+PLUGIN = RouterSpec(router)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.api.deps import AdminUser, DbSession, Principal
+from collector.api.schemas.sites_admin import SiteMerged, SiteOut
+from collector.http.deps import AdminUser, DbSession, Principal
+from collector.plugins import RouterSpec
 from collector.services import site_admin
 from collector.services.errors import ServiceError
 from collector.services.sites import CODE_RE
@@ -28,24 +30,11 @@ class SiteRename(BaseModel):
     address: str | None = Field(default=None, max_length=500)
 
 
-class SiteOut(BaseModel):
-    code: str
-    name: str
-    address: str | None
-
-
 class SiteMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, max_length=64, description="the site that is absorbed (deleted)")
     target: str = Field(min_length=1, max_length=64, description="the site that receives everything")
-
-
-class SiteMerged(BaseModel):
-    source: str
-    target: str
-    moved: dict[str, int]  # table -> rows moved
-    renamed_netdevices: list[str]
 
 
 def city_admin(user: Principal) -> None:
@@ -119,3 +108,6 @@ def merge(body: SiteMerge, request: Request, user: AdminUser, session: DbSession
         moved=done.counts,
         renamed_netdevices=done.renamed_netdevices,
     )
+
+
+PLUGIN = RouterSpec(router)

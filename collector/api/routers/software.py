@@ -4,23 +4,16 @@ how many devices have it; ``q`` is a name or a comparison (``winrar<6.23``). Key
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
 from collector.api.paging import set_page_headers, sort_query
+from collector.api.schemas.software import SoftwarePublic
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import RouterSpec
 from collector.services.errors import ServiceError
 from collector.services.tables import base as tables
 from collector.services.tables.software import TABLE as SOFTWARE
 
 router = APIRouter(tags=["software"])
-
-
-class SoftwarePublic(BaseModel):
-    id: int
-    name: str
-    version: str
-    publisher: str | None
-    devices: int  # devices in the caller's (and the filter's) sites that have it
 
 
 @router.get("/software", response_model=list[SoftwarePublic])
@@ -54,3 +47,6 @@ def software(
         )
         for r in page.rows
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -6,34 +6,22 @@ only the audit events of its sites (``collector/services/users.py`` and ``audit.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from collector.api.deps import AdminUser, DbSession, PendingUser, Principal
-from collector.api.params import Id, IsoDateTime, Offset
+from collector.api.schemas.users import AuditEventPublic, NewPassword, UserPublic
+from collector.http.deps import AdminUser, DbSession, PendingUser, Principal
+from collector.http.params import Id, IsoDateTime, Offset
 from collector.models.core import Role, User
+from collector.plugins import RouterSpec
 from collector.services import audit
 from collector.services import users as svc
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound, ServiceError
 
 router = APIRouter(tags=["users"])
-
-
-class UserPublic(BaseModel):
-    id: int
-    username: str
-    full_name: str | None
-    title: str | None = None  # position (chức vụ)
-    role: Role
-    sites: list[str]  # empty: every site
-    disabled: bool
-    must_change_password: bool  # holds a one-time password from an administrator's reset
-    language: str | None
-    created_at: datetime
 
 
 class UserCreate(BaseModel):
@@ -53,26 +41,9 @@ class UserUpdate(BaseModel):
     title: str | None = Field(default=None, max_length=255)
 
 
-class NewPassword(BaseModel):
-    username: str
-    password: str  # one-time: the user must change it at the next login
-    must_change: bool = True
-
-
 class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
-
-
-class AuditEventPublic(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    target: str | None
-    address: str | None
-    count: int  # failed anonymous attempts: how many in that minute from that address
-    detail: dict[str, Any] | None
 
 
 def _public(user: User, sites: list[str]) -> UserPublic:
@@ -276,3 +247,6 @@ def audit_events(
         )
         for e in page.events
     ]
+
+
+PLUGIN = RouterSpec(router)

@@ -3,42 +3,17 @@ user's sites; GET /api/v1/vulnerabilities/data: how old the NVD and KEV data are
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
 
-from collector.api.deps import AnyUser, DbSession
-from collector.api.params import OptionalIdQuery
+from collector.api.schemas.vulnerabilities import SourcePublic, VulnerabilityPublic
+from collector.http.deps import AnyUser, DbSession
+from collector.http.params import OptionalIdQuery
+from collector.plugins import RouterSpec
 from collector.services import vuln_data, vulns
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
 
 router = APIRouter(tags=["vulnerabilities"])
-
-
-class VulnerabilityPublic(BaseModel):
-    site: str
-    device_id: int
-    hostname: str
-    product: str  # CPE vendor:product
-    label: str
-    installed_version: str | None
-    fixed_version: str | None  # the first version that fixes every listed CVE, when NVD gives one
-    kev: bool
-    severity: str | None
-    cves: list[str]
-    kev_cves: list[str]
-
-
-class SourcePublic(BaseModel):
-    name: str
-    data_date: datetime | None
-    imported_at: datetime | None
-    version: str | None
-    records: int
-    age_days: int | None
-    stale: bool
 
 
 @router.get("/vulnerabilities", response_model=list[VulnerabilityPublic])
@@ -87,3 +62,6 @@ def list_vulnerabilities(
 @router.get("/vulnerabilities/data", response_model=list[SourcePublic])
 def data_sources(user: AnyUser, session: DbSession) -> list[SourcePublic]:
     return [SourcePublic(**s.__dict__) for s in vuln_data.data_status(session)]
+
+
+PLUGIN = RouterSpec(router)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from collector.api.deps import DbSession, PendingUser
+from collector.http.deps import DbSession, PendingUser
+from collector.plugins import PageSpec
 from collector.services.errors import Unauthorized
 from collector.services.passwords import MIN_LENGTH, PasswordRejected
 from collector.services.users import change_password
@@ -81,3 +82,6 @@ def password_change(
     if error is not None:
         return _page(request, user, next_url=target, error=error, status=400)
     return flash(redirect(target), _("Your password was changed."), "ok")
+
+
+PLUGIN = PageSpec(router)

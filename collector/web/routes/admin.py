@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, DbSession, Principal
-from collector.api.params import Id
+from collector.http.deps import AdminUser, DbSession, Principal
+from collector.http.params import Id
 from collector.models.core import Role
+from collector.plugins import Link, PageSpec
 from collector.services import console
 from collector.services.devices import list_sites, site_to_change
 from collector.services.enrollment import DEFAULT_VALID_DAYS, create_enroll_secret, revoke_enroll_secret
@@ -36,11 +37,6 @@ from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
 
-NAV = [
-    (90, "Users", "/admin/users", ("admin",)),
-    (91, "Enroll secrets", "/admin/enroll-secrets", ("admin",)),
-    (92, "Audit log", "/admin/audit", ("admin",)),
-]
 AUDIT_PAGE_SIZE = 50
 ROLES = [r.value for r in Role]
 
@@ -359,3 +355,13 @@ def revoke_secret(request: Request, secret_id: Id, user: AdminUser, session: DbS
 def audit_page(request: Request, user: AdminUser, session: DbSession) -> Response:
     view, status = table_view(request, session, user, AUDIT, path="/admin/audit", export_name="audit")
     return render(request, "admin/audit.html", {"v": view}, status_code=status)
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(
+        Link(90, "Users", "/admin/users"),
+        Link(91, "Enroll secrets", "/admin/enroll-secrets"),
+        Link(92, "Audit log", "/admin/audit"),
+    ),
+)

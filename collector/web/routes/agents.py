@@ -5,15 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.http.deps import AdminUser, DbSession, Settings, StaffUser
+from collector.plugins import Link, PageSpec
 from collector.services import console
 from collector.services.enrollment import revoke_agent
 from collector.services.errors import NotFound
 from collector.web.setup import flash, redirect, render, translator_for
 
 router = APIRouter(include_in_schema=False)
-
-NAV = [(80, "Agents", "/agents", ("admin", "technician"))]
 
 
 @router.get("/agents")
@@ -51,3 +50,9 @@ def revoke(request: Request, agent_id: str, user: AdminUser, session: DbSession)
     session.commit()
     name = agent.hostname or agent.id
     return flash(redirect("/agents"), _("The key of agent %(name)s was revoked.", name=name), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(80, "Agents", "/agents"),),
+)

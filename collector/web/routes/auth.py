@@ -9,7 +9,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from collector.api.deps import SESSION_COOKIE, DbSession, PendingUser, Public, Settings, load_principal
+from collector.http.deps import SESSION_COOKIE, DbSession, PendingUser, Public, Settings, load_principal
+from collector.plugins import PageSpec
 from collector.services.audit import record
 from collector.services.errors import Unauthorized
 from collector.services.throttle import TooManyAttempts
@@ -60,11 +61,11 @@ def login(
     except TooManyAttempts as exc:
         session.commit()  # keep the count of refused attempts
         error = _("Too many failed attempts. Wait %(n)s seconds, then try again.", n=exc.retry_after)
-        response = render(
+        refusal = render(
             request, "login.html", {"next": target, "error": error, "username": username}, status_code=429
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        refusal.headers["Retry-After"] = str(exc.retry_after)
+        return refusal
     except Unauthorized:
         session.commit()  # keep the throttle state and the count of failures
         # One message for every failure: it does not tell whether the user exists.
@@ -102,3 +103,6 @@ def logout(request: Request, user: PendingUser, session: DbSession) -> Response:
     _ = translator_for(request)
     flash(response, _("You have logged out."), "ok")
     return response
+
+
+PLUGIN = PageSpec(router)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from collector.api.deps import AnyUser, DbSession
-from collector.api.params import Id
+from collector.http.deps import AnyUser, DbSession
+from collector.http.params import Id
 from collector.models.core import Device, Site
+from collector.plugins import Link, PageSpec
 from collector.services import certificates as svc
 from collector.services import console
 from collector.services.devices import get_device, list_sites, site_in_scope
@@ -19,11 +20,6 @@ from collector.services.errors import NotFound
 from collector.web.setup import device_tabs, render, site_tabs
 
 router = APIRouter(include_in_schema=False)
-
-EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
-NAV = [(45, "Certificates", "/certificates", EVERYONE)]
-SITE_TABS = [(40, "Certificates", "/sites/{code}/certificates", EVERYONE)]
-DEVICE_TABS = [(40, "Certificates", "/devices/{id}/certificates", EVERYONE)]
 
 
 @router.get("/certificates")
@@ -91,3 +87,11 @@ def device_certificates(request: Request, device_id: Id, user: AnyUser, session:
     context = {"device": device, "site": site, "tabs": device_tabs(user, device_id)}
     context.update(_tab_context(session, user, site=site, device=device))
     return render(request, "certificates_device.html", context)
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(45, "Certificates", "/certificates"),),
+    site_tabs=(Link(40, "Certificates", "/sites/{code}/certificates"),),
+    device_tabs=(Link(40, "Certificates", "/devices/{id}/certificates"),),
+)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import PageSpec
 from collector.services.tables.certificates import TABLE
 from collector.web.setup import render
 from collector.web.tables import table_view
@@ -19,3 +20,6 @@ def certificates_table(request: Request, user: AnyUser, session: DbSession) -> R
         request, session, user, TABLE, path="/certificates/table", export_name="certificates"
     )
     return render(request, "certificates_table.html", {"v": view}, status_code=status)
+
+
+PLUGIN = PageSpec(router)

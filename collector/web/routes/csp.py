@@ -7,8 +7,9 @@ import logging
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from collector.api.body import read_limited_body
-from collector.api.deps import Public
+from collector.http.body import read_limited_body
+from collector.http.deps import Public
+from collector.plugins import PageSpec
 from collector.web.headers import CSP_REPORT_PATH
 
 log = logging.getLogger("collector.csp")
@@ -33,3 +34,6 @@ async def csp_report(request: Request) -> Response:
         )
         request.app.state.metrics.inc("csp", "violations")
     return Response(status_code=204)
+
+
+PLUGIN = PageSpec(router)

@@ -9,11 +9,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
 
-from collector.api.deps import AnyUser, DbSession, Principal, Settings
-from collector.api.params import Id
+from collector.http.deps import AnyUser, DbSession, Principal, Settings
+from collector.http.params import Id
 from collector.models.assets import Asset
 from collector.models.core import Agent, Device
 from collector.models.search import DeviceAddress
+from collector.plugins import Link, PageSpec
 from collector.services import console
 from collector.services import devices as svc
 from collector.services.errors import NotFound
@@ -25,15 +26,6 @@ from inventory.facts import Facts
 
 router = APIRouter(include_in_schema=False)
 
-EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
-NAV = [(15, "Devices", "/devices", EVERYONE)]
-# The device page's own tabs; others come from other rooms' modules (certificates 40, history 70).
-DEVICE_TABS = [
-    (10, "Summary", "/devices/{id}", EVERYONE),
-    (20, "Hardware", "/devices/{id}/hardware", EVERYONE),
-    (30, "Software", "/devices/{id}/software", EVERYONE),
-    (35, "Checks", "/devices/{id}/checks", EVERYONE),
-]
 CHECK_STATUSES = ("fail", "unknown", "error", "pass", "not_applicable", "skipped")
 
 
@@ -123,7 +115,7 @@ def summary_tab(request: Request, device_id: Id, user: AnyUser, session: DbSessi
         "addresses": list(addresses),
         "clones": console.clones_of(session, device_id),
     }
-    context.update(extra_context("DEVICE_CONTEXT", session, device, user))
+    context.update(extra_context("device_context", session, device, user))
     return render(request, "device.html", context)
 
 
@@ -175,3 +167,16 @@ def checks_tab(
         "titles": _check_titles(request_language(request)),
     }
     return render(request, "device_checks.html", context)
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(15, "Devices", "/devices"),),
+    # The device page's own tabs; others come from other rooms' modules (certificates 40, history 70).
+    device_tabs=(
+        Link(10, "Summary", "/devices/{id}"),
+        Link(20, "Hardware", "/devices/{id}/hardware"),
+        Link(30, "Software", "/devices/{id}/software"),
+        Link(35, "Checks", "/devices/{id}/checks"),
+    ),
+)

@@ -15,8 +15,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from collector.api.access import ALL_ROLES, mark
-from collector.api.deps import DbSession, Principal, allow
+from collector.http.access import ALL_ROLES, mark
+from collector.http.deps import DbSession, Principal, allow
+from collector.plugins import PageSpec
 from collector.web.headers import CSP
 from collector.web.setup import render
 
@@ -71,3 +72,6 @@ def redoc(request: Request, _reader: Reader) -> HTMLResponse:
         "style-src 'self'", f"style-src 'self' 'nonce-{nonce}' {' '.join(REDOC_STYLE_HASHES)}"
     )
     return response
+
+
+PLUGIN = PageSpec(router)

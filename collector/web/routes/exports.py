@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, AnyUser, DbSession, Principal, Settings, allow
-from collector.api.params import Id
+from collector.http.deps import AdminUser, AnyUser, DbSession, Principal, Settings, allow
+from collector.http.params import Id
 from collector.models.core import Role
+from collector.plugins import PageSpec
 from collector.services import devices as device_svc
 from collector.services.errors import NotFound
 from collector.services.tables.base import Table
@@ -82,3 +83,6 @@ def device_software(fmt: str, device_id: Id, request: Request, user: AnyUser, se
         raise HTTPException(404) from None
     # The device comes from the path, whatever the query string says.
     return _download(request, session, user, DEVICE_SOFTWARE, fmt, fixed={"device": str(device_id)})
+
+
+PLUGIN = PageSpec(router)

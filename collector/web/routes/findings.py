@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
-from collector.api.params import Id
+from collector.http.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.http.params import Id
 from collector.localtime import end_of_day
 from collector.localtime import today as local_today
 from collector.models.core import Device, Site
 from collector.models.findings import FindingStatus
+from collector.plugins import Link, PageSpec
 from collector.services import findings as svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.tables.findings import TABLE as FINDINGS
@@ -26,7 +27,6 @@ from collector.web.tables import table_view
 router = APIRouter(include_in_schema=False)
 
 ALL_ROLES = ("admin", "technician", "inspector", "planner", "viewer")
-NAV = [(30, "Findings", "/findings", ALL_ROLES)]
 PAGE_SIZE = 200
 
 
@@ -46,11 +46,6 @@ def _device_context(session: Any, device: Device, principal: Principal) -> dict[
         ),
         "findings_link": "/findings?" + urlencode({"device": device.id, "status": "open"}),
     }
-
-
-# The site and device pages merge these into their context for templates/*_extras/findings.html.
-SITE_CONTEXT = [_site_context]
-DEVICE_CONTEXT = [_device_context]
 
 
 @router.get("/findings")
@@ -112,3 +107,11 @@ def accept_form(
     session.commit()
     message = _("The risk was accepted until %(date)s.", date=format_date(day, request_language(request)))
     return flash(redirect(back), message, "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(30, "Findings", "/findings"),),
+    site_context=(_site_context,),
+    device_context=(_device_context,),
+)

@@ -6,10 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from collector.api.deps import DbSession, Public
+from collector.http.deps import DbSession, Public
+from collector.plugins import PageSpec
 
 router = APIRouter()
-ORDER = 0
 
 
 @router.get("/healthz", dependencies=[Public], tags=["health"])
@@ -19,3 +19,6 @@ def healthz(session: DbSession) -> JSONResponse:
     except Exception as exc:  # the answer is the point: say which part is down
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+PLUGIN = PageSpec(router, order=0)

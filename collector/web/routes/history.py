@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Principal, StaffUser
-from collector.api.params import Id
+from collector.http.deps import AnyUser, DbSession, Principal, StaffUser
+from collector.http.params import Id
 from collector.models.core import Site
 from collector.models.history import ChangeCategory
+from collector.plugins import Link, PageSpec
 from collector.services import console
 from collector.services import history as svc
 from collector.services.devices import device_reports, get_device, site_in_scope
@@ -35,9 +36,6 @@ from collector.web.setup import (
 REPORTS_SHOWN = 100
 router = APIRouter(include_in_schema=False)
 
-EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
-DEVICE_TABS = [(70, "History", "/devices/{id}/history", EVERYONE)]
-SITE_TABS = [(70, "Changes", "/sites/{code}/changes", EVERYONE)]
 PAGE_SIZE = 100
 WEEK_PREVIEW = 10
 
@@ -52,10 +50,6 @@ def _site_context(session: Any, site: Site, principal: Principal) -> dict[str, A
         "changes_link": f"/sites/{site.code}/changes",
         "change_text_of": describe,
     }
-
-
-# The site page shows "changes this week" (templates/site_extras/changes.html).
-SITE_CONTEXT = [_site_context]
 
 
 def _filters(category: str | None, suspicious: str | None) -> tuple[str | None, bool]:
@@ -189,3 +183,11 @@ def resolve_form(
         return flash(redirect(back), _(str(exc)), "error")
     session.commit()
     return flash(redirect(back), _("The finding was marked resolved."), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    site_tabs=(Link(70, "Changes", "/sites/{code}/changes"),),
+    device_tabs=(Link(70, "History", "/devices/{id}/history"),),
+    site_context=(_site_context,),
+)

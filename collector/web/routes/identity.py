@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, DbSession, Principal
-from collector.api.params import Id
+from collector.http.deps import AdminUser, DbSession, Principal
+from collector.http.params import Id
 from collector.models.core import Device
+from collector.plugins import Link, PageSpec
 from collector.services import conflicts as svc
 from collector.services import devices as device_svc
 from collector.services import moves
@@ -18,8 +19,6 @@ from collector.services.errors import NotFound, ServiceError
 from collector.web.setup import client_address, flash, redirect, render, translator_for
 
 router = APIRouter(include_in_schema=False)
-
-NAV = [(93, "Identity conflicts", "/admin/identity", ("admin",))]
 
 
 def device_context(session: Any, device: Device, principal: Principal) -> dict[str, Any]:
@@ -31,9 +30,6 @@ def device_context(session: Any, device: Device, principal: Principal) -> dict[s
         sites = device_svc.list_sites(session, scope=principal.site_ids)
         context["move_sites"] = [r.site for r in sites if r.site.id != device.site_id]
     return context
-
-
-DEVICE_CONTEXT = [device_context]
 
 
 @router.get("/admin/identity")
@@ -158,3 +154,10 @@ def move(
         session.rollback()
         return flash(redirect(back), str(exc), "error")
     return flash(redirect(back), _("The device was moved to site %(site)s.", site=to_site.code), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(93, "Identity conflicts", "/admin/identity"),),
+    device_context=(device_context,),
+)

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
-from collector.api.deps import DbSession, Principal, Settings, allow
-from collector.api.params import Id
+from collector.http.deps import DbSession, Principal, Settings, allow
+from collector.http.params import Id
 from collector.localtime import today as local_today
 from collector.models.core import Role, Site
 from collector.models.types import utcnow
+from collector.plugins import Link, PageSpec
 from collector.services import inspections as svc
 from collector.services import publishing
 from collector.services.checklists import ChecklistTemplate, ItemType, shipped_templates
@@ -22,8 +23,6 @@ from collector.services.errors import Forbidden, NotFound, ServiceError
 from collector.web.setup import flash, render, translator_for
 
 router = APIRouter(include_in_schema=False)
-NAV = [(50, "Inspections", "/inspections", ("admin", "technician", "inspector"))]
-SITE_TABS = [(60, "Inspections", "/inspections?site={code}", ("admin", "technician", "inspector"))]
 # Agent evidence older than this is flagged on the fill page: a PC may have changed since.
 EVIDENCE_STALE_DAYS = 7
 # Items a person answers on the page (photos and the signature are counted apart).
@@ -119,9 +118,7 @@ def fill_page(request: Request, inspection_id: Id, user: Reader, session: DbSess
         insp = svc.get_inspection(session, inspection_id, scope=user.site_ids)
     except NotFound:
         raise HTTPException(404) from None
-    from collector.api.routers.inspections import inspection_view
-
-    view = inspection_view(session, insp)
+    view = svc.inspection_view(session, insp)
     site = session.get(Site, insp.site_id)
     pub = None
     if insp.status == "published":
@@ -294,3 +291,10 @@ def revoke_share_link(request: Request, link_id: Id, user: Inspector, session: D
     _ = translator_for(request)
     target = RedirectResponse(f"/inspections/{pub.inspection_id}#share", status_code=303)
     return flash(target, _("Share link revoked"), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(50, "Inspections", "/inspections"),),
+    site_tabs=(Link(60, "Inspections", "/inspections?site={code}"),),
+)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import Link, PageSpec
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
 from collector.services.lan import site_lan
@@ -14,7 +15,6 @@ from collector.web.setup import render, site_tabs
 
 router = APIRouter(include_in_schema=False)
 
-SITE_TABS = [(40, "LAN", "/sites/{code}/lan", ("admin", "technician", "inspector", "planner", "viewer"))]
 
 # TCP ports whose being open is a finding of the LAN checks (checks/catalog/lan.yaml).
 RISKY_PORTS = {
@@ -64,3 +64,9 @@ def lan_page(request: Request, code: str, user: AnyUser, session: DbSession) -> 
         "scanner": data.scanners.get(latest.device_id) if latest and latest.device_id else None,
     }
     return render(request, "lan.html", context)
+
+
+PLUGIN = PageSpec(
+    router,
+    site_tabs=(Link(40, "LAN", "/sites/{code}/lan"),),
+)

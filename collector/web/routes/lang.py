@@ -7,7 +7,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import CsrfFailed, DbSession, Public, load_principal
+from collector.http.deps import CsrfFailed, DbSession, Public, load_principal
+from collector.plugins import PageSpec
 from collector.security import same
 from collector.services.users import set_language
 from collector.web.i18n import LANG_COOKIE, LANGUAGES
@@ -44,3 +45,6 @@ def _without_lang(target: str) -> str:
     parts = urlsplit(target)
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "lang"])
     return parts.path + (f"?{query}" if query else "")
+
+
+PLUGIN = PageSpec(router)

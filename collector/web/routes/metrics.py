@@ -9,9 +9,10 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from collector.api.deps import CityAdmin, DbSession, Settings
+from collector.http.deps import CityAdmin, DbSession, Settings
 from collector.models.core import Agent, Device, RawReport, Site
 from collector.models.types import utcnow
+from collector.plugins import PageSpec
 
 router = APIRouter()
 
@@ -48,3 +49,6 @@ def metrics(request: Request, user: CityAdmin, session: DbSession, settings: Set
     for name, value in gauges.items():
         lines += [f"# TYPE {name} gauge", f"{name} {value}"]
     return "\n".join(lines) + "\n"
+
+
+PLUGIN = PageSpec(router)

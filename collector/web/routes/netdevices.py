@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Principal
-from collector.api.params import Id, IdQuery
+from collector.http.deps import AnyUser, DbSession, Principal
+from collector.http.params import Id, IdQuery
 from collector.models.core import Device, DeviceSection, Site
+from collector.plugins import PageSpec
 from collector.services import console
 from collector.services import devices as device_svc
 from collector.services import netdevices as svc
@@ -42,10 +43,6 @@ def device_context(session: Any, device: Device, principal: Principal) -> dict[s
 
 def site_context(session: Any, site: Site, principal: Principal) -> dict[str, Any]:
     return {"netdevices": svc.site_network_devices(session, site.id or 0)}
-
-
-DEVICE_CONTEXT = [device_context]
-SITE_CONTEXT = [site_context]
 
 
 def _network_device(session: Any, device_id: int, user: Principal) -> Device:
@@ -88,3 +85,10 @@ def config_page(
     except NotFound:
         raise HTTPException(404) from None
     return render(request, "netdevice_config.html", {**_frame(session, device, user), "version": version})
+
+
+PLUGIN = PageSpec(
+    router,
+    site_context=(site_context,),
+    device_context=(device_context,),
+)

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Settings
-from collector.api.params import Id
-from collector.api.routers.notifications import owner_of
+from collector.http.deps import AnyUser, DbSession, Settings
+from collector.http.params import Id
 from collector.models.notifications import Channel
+from collector.plugins import Link, PageSpec
 from collector.services import notify_subscriptions as svc
 from collector.services.devices import list_sites
 from collector.services.errors import NotFound, ServiceError
@@ -20,8 +20,6 @@ from collector.web.setup import flash, redirect, render, translator_for
 
 router = APIRouter(include_in_schema=False)
 
-EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
-NAV = [(80, "Notifications", "/notifications", EVERYONE)]
 # Event labels as the page shows them; each is in locales/vi/notifications.po.
 EVENT_LABELS = {t.key: t.label for t in EVENT_TYPES.values()}
 
@@ -37,7 +35,7 @@ def _page(
     secret: tuple[int, str] | None = None,
     status: int = 200,
 ) -> Response:
-    owner = owner_of(user)
+    owner = svc.owner_of(user)
     response = render(
         request,
         "notifications.html",
@@ -103,7 +101,7 @@ def add_subscription(
     try:
         sub, secret = svc.create_subscription(
             session,
-            owner=owner_of(user),
+            owner=svc.owner_of(user),
             event=event,
             channel=channel,
             target=target,
@@ -124,7 +122,7 @@ def add_subscription(
 
 def _act(request: Request, session: Any, user: Any, subscription_id: int, action: str) -> Response:
     _ = translator_for(request)
-    owner = owner_of(user)
+    owner = svc.owner_of(user)
     back = "/notifications" + ("?all=1" if request.query_params.get("all") == "1" else "")
     try:
         if action == "delete":
@@ -167,7 +165,7 @@ def new_secret(
     _ = translator_for(request)
     try:
         secret = svc.rotate_secret(
-            session, subscription_id=subscription_id, owner=owner_of(user), data_dir=settings.data_dir
+            session, subscription_id=subscription_id, owner=svc.owner_of(user), data_dir=settings.data_dir
         )
     except NotFound:
         raise HTTPException(404) from None
@@ -179,10 +177,16 @@ def new_secret(
 
 @router.get("/notifications/{subscription_id}")
 def delivery_log(request: Request, subscription_id: Id, user: AnyUser, session: DbSession) -> Response:
-    owner = owner_of(user)
+    owner = svc.owner_of(user)
     try:
         sub = svc.get_subscription(session, subscription_id, owner=owner)
         rows = svc.delivery_log(session, subscription_id=subscription_id, owner=owner)
     except NotFound:
         raise HTTPException(404) from None
     return render(request, "notifications_log.html", {"sub": sub, "rows": rows, "event_labels": EVENT_LABELS})
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(80, "Notifications", "/notifications"),),
+)

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Settings
+from collector.http.deps import AnyUser, DbSession, Settings
+from collector.plugins import Link, PageSpec
 from collector.reports.sparkline import sparkline, trend_chart
 from collector.services import console
 from collector.services.overview import SiteRow, city_overview
@@ -19,7 +20,6 @@ from collector.web.setup import extra_context, render, request_language, transla
 
 router = APIRouter(include_in_schema=False)
 
-NAV = [(10, "Overview", "/", ("admin", "technician", "inspector", "planner", "viewer"))]
 PLANNING_READERS = ("admin", "planner", "technician")
 AGENT_READERS = ("admin", "technician")
 
@@ -106,8 +106,8 @@ def overview(
             "show_replace": role in PLANNING_READERS,
             "pct": pct,
             "signed": lambda v: _signed(v, lang),
-            # Other rooms' figures (OVERVIEW_CONTEXT), shown by templates/overview_extras/*.html.
-            **extra_context("OVERVIEW_CONTEXT", session, user),
+            # Other rooms' figures (PageSpec overview_context), shown by templates/overview_extras/*.html.
+            **extra_context("overview_context", session, user),
         },
     )
 
@@ -117,3 +117,9 @@ def _signed(value: float | None, lang: str) -> str:
         return "—"
     text = format_number(abs(value), lang)
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(10, "Overview", "/"),),
+)

@@ -10,11 +10,12 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
-from collector.api.params import Id
+from collector.http.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.http.params import Id
 from collector.localtime import stamp
 from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
+from collector.plugins import Link, PageSpec
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
 from collector.services.errors import NotFound, ServiceError
@@ -26,9 +27,6 @@ router = APIRouter(include_in_schema=False)
 
 ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.TECHNICIAN))]
 EditorUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER))]
-READERS = ("admin", "planner", "technician")
-# One entry: the plan, the asset report, unit costs and the import are tabs under /planning.
-NAV = [(60, "Procurement planning", "/planning", READERS)]
 FORMATS = ("csv", "xlsx", "pdf", "json")
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -424,3 +422,10 @@ def _costs_save(
     return flash(
         RedirectResponse("/planning/costs", status_code=303), translator(lang)("Unit costs saved."), "ok"
     )
+
+
+PLUGIN = PageSpec(
+    router,
+    # One entry: the plan, the asset report, unit costs and the import are tabs under /planning.
+    nav=(Link(60, "Procurement planning", "/planning"),),
+)

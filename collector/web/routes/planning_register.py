@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from collector.api.deps import DbSession, Principal, allow
+from collector.http.deps import DbSession, Principal, allow
 from collector.models.core import Role
+from collector.plugins import PageSpec
 from collector.services.tables.assets import TABLE
 from collector.web.setup import render
 from collector.web.tables import table_view
@@ -22,3 +23,6 @@ ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.T
 def register_page(request: Request, user: ReaderUser, session: DbSession) -> Response:
     view, status = table_view(request, session, user, TABLE, path="/planning/register", export_name="assets")
     return render(request, "planning_register.html", {"v": view}, status_code=status)
+
+
+PLUGIN = PageSpec(router)

@@ -13,11 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from collector.api.deps import DbSession, Principal, Settings, allow
-from collector.api.params import Id
+from collector.http.deps import DbSession, Principal, Settings, allow
+from collector.http.params import Id
 from collector.models.core import Role
 from collector.models.inspections import Inspection
-from collector.reports.layout import Issuer
+from collector.pdf.layout import Issuer
+from collector.plugins import PageSpec
 from collector.services import inspections as svc
 from collector.services import publishing
 from collector.services.errors import NotFound, ServiceError
@@ -158,3 +159,6 @@ def publish(
         return flash(back, refusal_message(request, exc), "error")
     session.commit()
     return RedirectResponse(f"/published/{pub.slug}", status_code=303)
+
+
+PLUGIN = PageSpec(router)

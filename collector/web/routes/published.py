@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
-from collector.api.deps import DbSession, Principal, Public, allow, optional_principal
-from collector.api.openapi import success
-from collector.api.params import Id
+from collector.http.deps import DbSession, Principal, Public, allow, optional_principal
+from collector.http.params import Id
+from collector.http.responses import success
 from collector.models.core import Role
 from collector.models.inspections import Publication
+from collector.plugins import Link, PageSpec
 from collector.services import publishing
 from collector.services.errors import NotFound, ServiceError
 from collector.services.inspections import parse_evidence
@@ -31,7 +32,6 @@ from collector.signing import (
 from collector.web.setup import render
 
 router = APIRouter(tags=["published"])
-NAV = [(60, "Published reports", "/published", tuple(r.value for r in Role))]
 Sharer = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
 
 
@@ -302,3 +302,9 @@ def published_list(request: Request, session: DbSession) -> list[dict[str, Any]]
         }
         for p in pubs
     ]
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(60, "Published reports", "/published"),),
+)

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from collector.api.deps import Principal
+from collector.http.deps import Principal
 from collector.models.core import Device
+from collector.plugins import PageSpec
 from collector.services.quarantine import device_quarantine
 
 router = APIRouter(include_in_schema=False)  # no page of its own: a panel on the device page
@@ -17,4 +18,7 @@ def _device_context(session: Any, device: Device, principal: Principal) -> dict[
     return {"quarantine": device_quarantine(session, device_id=device.id or 0)}
 
 
-DEVICE_CONTEXT = [_device_context]
+PLUGIN = PageSpec(
+    router,
+    device_context=(_device_context,),
+)

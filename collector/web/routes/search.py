@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import PageSpec
 from collector.services import search as svc
 from collector.services.errors import ServiceError
 from collector.web.setup import render
@@ -42,3 +43,6 @@ def search_page(request: Request, user: AnyUser, session: DbSession, q: str = ""
         "devices_href": "/devices?" + urlencode({"software": text}),
     }
     return render(request, "search.html", context, status_code=400 if error else 200)
+
+
+PLUGIN = PageSpec(router)

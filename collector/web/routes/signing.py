@@ -10,13 +10,13 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AdminUser, DbSession, Settings
-from collector.reports.layout import Issuer
+from collector.http.deps import AdminUser, DbSession, Settings
+from collector.pdf.layout import Issuer
+from collector.plugins import Link, PageSpec
 from collector.services import signing_cert
 from collector.web.setup import render
 
 router = APIRouter(include_in_schema=False)
-NAV = [(93, "Signing certificate", "/admin/signing-certificate", ("admin",))]
 
 
 @router.get("/admin/signing-certificate")
@@ -36,3 +36,9 @@ def signing_certificate_page(
             "issuer": Issuer.from_settings(settings),
         },
     )
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(93, "Signing certificate", "/admin/signing-certificate"),),
+)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession, Settings
+from collector.http.deps import AnyUser, DbSession, Settings
+from collector.plugins import Link, PageSpec
 from collector.services import console
 from collector.services.devices import site_in_scope
 from collector.services.errors import NotFound
 from collector.web.setup import extra_context, render, site_tabs
 
 router = APIRouter(include_in_schema=False)
-
-# The site page's own tab; other rooms append theirs in their own routes modules.
-SITE_TABS = [(10, "Devices", "/sites/{code}", ("admin", "technician", "inspector", "planner", "viewer"))]
 
 
 @router.get("/sites/{code}")
@@ -30,5 +28,12 @@ def site_page(
         session, site.id or 0, stale_minutes=settings.stale_agent_minutes, search=(q or "").strip() or None
     )
     context = {"site": site, "devices": devices, "q": q, "tabs": site_tabs(user, site.code)}
-    context.update(extra_context("SITE_CONTEXT", session, site, user))
+    context.update(extra_context("site_context", session, site, user))
     return render(request, "site.html", context)
+
+
+PLUGIN = PageSpec(
+    router,
+    # The site page's own tab; other rooms append theirs in their own routes modules.
+    site_tabs=(Link(10, "Devices", "/sites/{code}"),),
+)

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from collector.api.deps import AdminUser, DbSession, Forbidden, Principal
+from collector.http.deps import AdminUser, DbSession, Forbidden, Principal
 from collector.models.core import Agent
+from collector.plugins import Link, PageSpec
 from collector.services import site_admin
 from collector.services.devices import list_sites, page_sites, site_in_scope
 from collector.services.errors import Conflict, NotFound, ServiceError
@@ -20,8 +21,6 @@ from collector.services.sites import CODE_RE
 from collector.web.setup import client_address, flash, redirect, render, translator_for
 
 router = APIRouter(include_in_schema=False)
-
-NAV = [(89, "Sites", "/admin/sites", ("admin",))]
 
 
 def _city_admin(user: Principal) -> None:
@@ -212,3 +211,9 @@ def rename(
         session.rollback()
         return flash(redirect(f"/admin/sites/{quote(code, safe='')}"), str(exc), "error")
     return flash(redirect("/admin/sites"), _("Site %(code)s was renamed.", code=site.code), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(89, "Sites", "/admin/sites"),),
+)

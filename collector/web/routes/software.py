@@ -6,14 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from collector.api.deps import AnyUser, DbSession
+from collector.http.deps import AnyUser, DbSession
+from collector.plugins import Link, PageSpec
 from collector.services.tables.software import TABLE
 from collector.web.setup import render
 from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
-
-NAV = [(25, "Software", "/software", ("admin", "technician", "inspector", "planner", "viewer"))]
 
 
 @router.get("/software")
@@ -27,3 +26,9 @@ def software_page(request: Request, user: AnyUser, session: DbSession) -> Respon
         extra = {k: view.filters[k] for k in ("site", "group") if view.filters.get(k)}
         devices_href = "/devices?" + urlencode({"software": query, **extra})
     return render(request, "software.html", {"v": view, "devices_href": devices_href}, status_code=status)
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(25, "Software", "/software"),),
+)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from collector.api.deps import AdminUser, AnyUser, CityAdmin, DbSession, Principal
-from collector.api.params import Id
+from collector.http.deps import AdminUser, AnyUser, CityAdmin, DbSession, Principal
+from collector.http.params import Id
+from collector.plugins import Link, PageSpec
 from collector.reports.document import Column, Document, Table, to_csv, to_xlsx
 from collector.reports.spreadsheet import safe_cell
 from collector.services import console, vuln_data, vulns
@@ -24,9 +25,6 @@ from collector.web.setup import device_tabs, flash, redirect, render, request_la
 
 router = APIRouter(include_in_schema=False)
 
-EVERYONE = ("admin", "technician", "inspector", "planner", "viewer")
-NAV = [(35, "Vulnerabilities", "/vulnerabilities", EVERYONE)]
-DEVICE_TABS = [(45, "Vulnerabilities", "/devices/{id}/vulnerabilities", EVERYONE)]
 VIEWS = ("cve", "product", "site")
 NVD_NOTICE = "This product uses data from the NVD API but is not endorsed or certified by the NVD."
 
@@ -36,10 +34,6 @@ def _overview_context(session: Session, principal: Principal) -> dict[str, Any]:
         "vuln_counts": vulns.counts(session, scope=principal.site_ids),
         "vuln_status": vuln_data.data_status(session),
     }
-
-
-# The overview merges these into its context for templates/overview_extras/vulnerabilities.html.
-OVERVIEW_CONTEXT = [_overview_context]
 
 
 def _kev(value: str | None) -> bool | None:
@@ -227,3 +221,11 @@ def map_unmapped(
     vulns.evaluate_devices(session, due_days=request.app.state.settings.due_days, device_ids=devices)
     session.commit()
     return flash(redirect(back), _("Mapping saved; the devices were evaluated again."), "ok")
+
+
+PLUGIN = PageSpec(
+    router,
+    nav=(Link(35, "Vulnerabilities", "/vulnerabilities"),),
+    device_tabs=(Link(45, "Vulnerabilities", "/devices/{id}/vulnerabilities"),),
+    overview_context=(_overview_context,),
+)

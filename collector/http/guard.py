@@ -20,8 +20,8 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from collector.api.access import access_of
-from collector.api.deps import PREAUTH_KEY, Principal, authorize
+from collector.http.access import access_of
+from collector.http.deps import PREAUTH_KEY, Principal, authorize
 from collector.models.core import Role
 
 

@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
-from collector.api.deps import CityPlanner, DbSession, Principal, Settings, allow
-from collector.api.openapi import success
-from collector.api.params import Id, IsoDate
+from collector.api.schemas.assets import AssetImportAnswer
+from collector.api.schemas.planning import AssetPublic, ScorePublic
+from collector.http.deps import CityPlanner, DbSession, Principal, Settings, allow
+from collector.http.params import Id, IsoDate
+from collector.http.responses import success
 from collector.localtime import stamp
 from collector.models.assets import MAX_COST_VND
 from collector.models.core import Role
+from collector.plugins import RouterSpec
 from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
 from collector.services import plan as plan_svc
@@ -103,17 +106,6 @@ def replacement_plan(
     return _download(render_plan(plan, format, lang, letterhead), format, plan_filename(plan, format))
 
 
-class ScorePublic(BaseModel):
-    device_id: int
-    hostname: str
-    site: str
-    device_class: str
-    score: int
-    category: str
-    category_reason: str | None
-    factors: list[dict[str, Any]]
-
-
 @router.get("/replacement/scores", response_model=list[ScorePublic])
 def scores(
     user: ReaderUser, session: DbSession, site: str | None = None, category: str | None = None
@@ -168,25 +160,6 @@ def set_unit_costs(user: CityPlanner, session: DbSession, costs: UnitCostsIn) ->
 
 
 # ---- asset register ----------------------------------------------------------------------------
-
-
-class AssetPublic(BaseModel):
-    device_id: int
-    hostname: str
-    site: str
-    serial: str | None
-    model: str
-    os: str
-    asset_tag: str | None = None
-    purchase_date: date | None = None
-    purchase_cost: int | None = None
-    supplier: str | None = None
-    warranty_end: date | None = None
-    status: str = "in_service"
-    device_class: str | None = None
-    notes: str | None = None
-    score: int | None = None
-    category: str | None = None
 
 
 class AssetUpdate(BaseModel):
@@ -307,7 +280,7 @@ def _j(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
 
 
-@router.post("/assets/import")
+@router.post("/assets/import", response_model=AssetImportAnswer)
 def import_assets(
     user: EditorUser,
     session: DbSession,
@@ -332,3 +305,6 @@ def import_assets(
         "skipped": outcome.skipped,
         **preview_json(outcome.preview),
     }
+
+
+PLUGIN = RouterSpec(router)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from collector.api.params import NO_NUL
+from collector.http.params import NO_NUL
 
 
 class EnrollRequest(BaseModel):

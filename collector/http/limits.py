@@ -9,14 +9,18 @@ while streaming is refused at the chunk that crosses it. Either way: 413 naming 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, status
 from fastapi.responses import JSONResponse, Response
 from starlette.requests import Request
 
-from collector.api.deps import is_api
+from collector.http.deps import is_api
 from collector.settings import CollectorSettings
+
+# Renders the console's error page for a status code (``collector.web.errors.error_page``).
+ErrorPage = Callable[[Request, int], Response]
 
 ROUTE_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reports", re.compile(r"^/api/v1/reports/?$")),
@@ -50,9 +54,11 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app: Any, settings: CollectorSettings) -> None:
+    def __init__(self, app: Any, settings: CollectorSettings, error_page: ErrorPage | None = None) -> None:
         self.app = app
         self.settings = settings
+        # The console's error page, given by the app factory (pages live above this module).
+        self.error_page = error_page
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -62,7 +68,7 @@ class BodyLimit:
         limit = class_limit(self.settings, name)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _refuse(scope, send, BodyTooLarge(limit, name))
+            await _refuse(scope, send, BodyTooLarge(limit, name), self.error_page)
             return
         received = 0
 
@@ -89,7 +95,7 @@ class BodyLimit:
             # Read outside the route (a parser that wrapped nothing): answer here if still possible.
             if started:
                 raise
-            await _refuse(scope, send, exc)
+            await _refuse(scope, send, exc, self.error_page)
 
 
 def _content_length(scope: Any) -> int | None:
@@ -100,15 +106,13 @@ def _content_length(scope: Any) -> int | None:
     return None
 
 
-async def _refuse(scope: Any, send: Any, exc: BodyTooLarge) -> None:
+async def _refuse(scope: Any, send: Any, exc: BodyTooLarge, error_page: ErrorPage | None) -> None:
     """413 as the route would answer it: JSON for the API and machines, the error page for people."""
     request = Request(scope)
     response: Response
-    if is_api(request) or request.url.path == "/healthz":
+    if is_api(request) or request.url.path == "/healthz" or error_page is None:
         response = JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
     else:
-        from collector.web.setup import error_page
-
         response = error_page(request, exc.status_code)
     # The rest of the body is not read: the connection cannot be reused.
     response.headers["connection"] = "close"

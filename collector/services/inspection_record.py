@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from collector.reports.layout import (
+from collector.pdf.layout import (
     AdminDocument,
     Bullets,
     Column,

@@ -1,0 +1,37 @@
+"""What an ingest hook receives: the stored report's context inside the ingest transaction.
+
+Its own module so that the hooks (``collector.ingest_hooks``) and the ingest service that runs them
+both import it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from collector.models.core import Agent, Device, DeviceSection
+from collector.settings import CollectorSettings
+from inventory.report import CheckResult, Report
+
+
+@dataclass
+class IngestContext:
+    session: Session
+    settings: CollectorSettings
+    agent: Agent
+    device: Device
+    report: Report
+    # Sections whose content changed with this report: name -> new JSON data.
+    changed_sections: dict[str, Any] = field(default_factory=dict)
+    # Their values before this report (absent: the device had no such section yet).
+    previous_sections: dict[str, Any] = field(default_factory=dict)
+    results: list[CheckResult] = field(default_factory=list)
+
+    def section(self, name: str) -> Any:
+        """The device's current value of a section (changed now or stored before), or None."""
+        if name in self.changed_sections:
+            return self.changed_sections[name]
+        row = self.session.get(DeviceSection, (self.device.id, name))
+        return row.data if row else None
