@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     from fastapi.testclient import TestClient
     from sqlmodel import Session, select
 
-    from collector.api.deps import SESSION_COOKIE
+    from collector.http.deps import SESSION_COOKIE
     from collector.app import create_app
     from collector.models.core import User
     from collector.services import ranking

@@ -102,7 +102,7 @@ def test_totals_stop_counting_past_the_cap(seeded: Seeded, monkeypatch: pytest.M
     assert "X-Total-Count" not in many.headers and many.headers["X-Total-Count-Over"] == "150"
     few = _get(seeded, "/api/v1/devices", limit=5, site="X0001")
     assert few.headers["X-Total-Count"] == str(DEVICES // SITES) and "X-Total-Count-Over" not in few.headers
-    from collector.api.deps import SESSION_COOKIE
+    from collector.http.deps import SESSION_COOKIE
     from collector.models.core import User
     from collector.services.users import create_auth_session
 
