@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from collector.i18n import format_date, format_money, translator
 from collector.reports.layout import (
     AdminDocument,
     Appendix,
@@ -26,7 +27,6 @@ from collector.reports.layout import (
 from collector.reports.layout import Column as LayoutColumn
 from collector.reports.layout import render as render_layout
 from collector.reports.spreadsheet import append_xlsx_row, safe_cell
-from collector.web.i18n import format_date, format_money, translator
 
 Kind = Literal["text", "int", "money", "date", "percent"]
 

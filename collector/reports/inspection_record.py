@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from collector.i18n import LOCAL_TZ, format_date, translator
 from collector.reports.layout import (
     AdminDocument,
     Bullets,
@@ -24,7 +25,6 @@ from collector.reports.layout import (
     Signer,
 )
 from collector.services.inspections import parse_evidence
-from collector.web.i18n import LOCAL_TZ, format_date, translator
 
 RECORD_SYMBOL = "BB"
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from collector.i18n import format_date, translator
 from collector.models.core import Device, Site
 from collector.models.notifications import NotifyEvent
 from collector.models.types import utcnow
-from collector.web.i18n import format_date, translator
 
 if TYPE_CHECKING:
     from collector.models.findings import Finding

@@ -54,7 +54,7 @@ from collector.security import same
 from collector.web.i18n import (
     DEFAULT_LANGUAGE,
     LANG_COOKIE,
-    LANGUAGES,
+    accepted_language,
     format_date,
     format_money,
     format_number,
@@ -167,7 +167,7 @@ def request_language(request: Request) -> str:
         request.cookies.get(LANG_COOKIE),
         getattr(principal, "language", None),
     ):
-        if lang in LANGUAGES:
+        if accepted_language(lang):
             return str(lang)
     return DEFAULT_LANGUAGE
 
@@ -283,7 +283,7 @@ def render(
     ctx.update(context or {})
     html = _env.get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
+    if accepted_language(request.query_params.get("lang")):
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     new_pre = getattr(request.state, "new_pre_csrf", None)
     if new_pre:

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.i18n import parse_user_date
 from collector.localtime import start_of_day
 from collector.models.core import AuditEvent
 from collector.services import audit, paging
 from collector.services.errors import ServiceError
 from collector.services.tables.base import Column, Filter, Scope, Table
-from collector.web.i18n import parse_user_date
 
 SORTING = paging.Sorting(
     keys=(
