@@ -13,9 +13,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from inventory.facts import Facts
 from inventory.report import CheckStatus
@@ -45,17 +45,31 @@ class Localized(BaseModel):
 SubjectKind = Literal["host", "network_device"]
 
 
+def _english(value: Any) -> Any:
+    # Older catalogs (and tests) wrote {vi: ..., en: ...}; the Vietnamese now lives in the gettext
+    # catalog checks/locales/vi/checks.po, keyed by the English text.
+    if isinstance(value, Localized):
+        return value.en
+    if isinstance(value, dict) and "en" in value:
+        return value["en"]
+    return value
+
+
+# A check text: the English msgid, translated when shown (collector.i18n) in the reader's language.
+CheckText = Annotated[str, BeforeValidator(_english), Field(min_length=1)]
+
+
 class CheckDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
-    title: Localized
+    title: CheckText
     severity: Severity
     applies_to: list[SubjectKind] = Field(min_length=1)
     # The agent module whose cycle produces this result (checks, certs, lan, devices).
     module: str = "checks"
-    rationale: Localized
-    remediation: Localized
+    rationale: CheckText
+    remediation: CheckText
     references: list[str] = Field(min_length=1)
     evaluator: str
     params: dict[str, Any] = Field(default_factory=dict)

@@ -16,6 +16,7 @@ from collector.i18n.catalog import (
     PSEUDO_LOCALE,
     accepted_language,
     catalog,
+    localized,
     translator,
 )
 from collector.i18n.format import (
@@ -40,6 +41,7 @@ __all__ = [
     "format_date",
     "format_money",
     "format_number",
+    "localized",
     "parse_user_date",
     "render_message",
     "translator",

@@ -25,8 +25,9 @@ LANG_COOKIE = "ww_lang"
 PSEUDO_LOCALE = "qps"
 PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
 
-# Packages whose ``locales/<lang>`` folder holds catalogs, merged in this order (later wins).
-CATALOG_PACKAGES = ("checks", "collector.web")
+# (package, folder) of the catalogs, merged in this order (later wins). The folder is reached from the
+# top package so that reading catalogs never imports collector.web (FastAPI) into a CLI command.
+CATALOG_FOLDERS = (("checks", "locales"), ("collector", "web/locales"))
 
 
 def N_(message: str) -> str:
@@ -49,8 +50,8 @@ def accepted_language(lang: object) -> str | None:
 
 def _folders(lang: str) -> list[Traversable]:
     out = []
-    for package in CATALOG_PACKAGES:
-        folder = resources.files(package) / "locales" / lang
+    for package, path in CATALOG_FOLDERS:
+        folder = resources.files(package).joinpath(*path.split("/"), lang)
         if folder.is_dir():
             out.append(folder)
     return out
@@ -68,6 +69,11 @@ def catalog(lang: str) -> dict[str, str]:
                     if msg.id and msg.string and not msg.fuzzy:
                         merged[str(msg.id)] = str(msg.string)
     return merged
+
+
+def localized(message: str) -> dict[str, str]:
+    """``{"vi": ..., "en": ...}`` for the API and JSON exports, which carry both languages."""
+    return {lang: translator(lang)(message) for lang in LANGUAGES}
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from checks.catalog import load_catalog
 from checks.model import CheckDefinition, Severity
+from collector.i18n import translator
 from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
 from collector.models.types import utcnow
@@ -386,7 +387,7 @@ class FindingRow:
     overdue: bool
 
     def title(self, lang: str) -> str:
-        return self.check.title.get(lang) if self.check else self.finding.check_id
+        return translator(lang)(self.check.title) if self.check else self.finding.check_id
 
 
 def get_finding(session: Session, finding_id: int, *, scope: Scope) -> Finding:

@@ -42,7 +42,7 @@ def _finding(p: dict[str, Any], lang: str) -> Message:
 
     _ = translator(lang)
     check = load_catalog().get(str(p.get("check_id")))
-    title = check.title.get(lang) if check else str(p.get("check_id"))
+    title = _(check.title) if check else str(p.get("check_id"))
     severity = _(str(p.get("severity", "")).capitalize())
     subject = _(
         "[%(site)s] New %(severity)s finding on %(host)s: %(title)s",

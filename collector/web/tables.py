@@ -71,7 +71,7 @@ def _check_title(check_id: str, lang: str) -> str:
         check = load_catalog().get(check_id)
     except Exception:  # a broken catalog file must not hide the findings: show the check id
         return check_id
-    return check.title.get(lang) if check else check_id
+    return translator(lang)(check.title) if check else check_id
 
 
 def cell_text(kind: str, value: Any, lang: str) -> str:
