@@ -38,7 +38,7 @@ def disk_free(facts: Facts, params: FreeParams) -> list[Verdict]:
             if used > params.max_used_percent
             else Verdict.passed(text, **observed)
         )
-        out.append(Verdict(v.status, v.evidence, v.observed, target=fs.mountpoint))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=fs.mountpoint))
     if not out:
         raise MissingFact("a fixed filesystem")
     return out

@@ -26,7 +26,7 @@ from collector.i18n.format import (
     format_number,
     parse_user_date,
 )
-from collector.i18n.messages import Message, render_message
+from collector.i18n.messages import Message, evidence_text, render_message
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -38,6 +38,7 @@ __all__ = [
     "PSEUDO_LOCALE",
     "accepted_language",
     "catalog",
+    "evidence_text",
     "format_date",
     "format_money",
     "format_number",

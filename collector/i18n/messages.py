@@ -9,15 +9,17 @@ the compatibility map (each known msgid, read as a pattern), so old findings rea
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.i18n.catalog import catalog, translator
-from collector.i18n.format import format_number
+from collector.i18n.catalog import translator
+from collector.i18n.format import format_date, format_number
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class Message(BaseModel):
@@ -37,6 +39,8 @@ def _param(value: Any, lang: str, _: Any) -> str:
         return render_message(value, lang)
     if isinstance(value, list):
         return ", ".join(_param(v, lang, _) for v in value)
+    if isinstance(value, str) and _ISO_DAY.match(value):
+        return format_date(date.fromisoformat(value), lang)  # 2026-11-02 -> 02/11/2026 in Vietnamese
     return str(value)
 
 
@@ -55,13 +59,8 @@ def render_message(message: Message | dict[str, Any], lang: str) -> str:
 
 # ---- compatibility map: English evidence stored before messages -------------------------------------
 
-# msgids that are evidence templates; each becomes a pattern over old English evidence.
-EVIDENCE_PREFIX = "evidence: "
-
-
 def _pattern(msgid: str) -> re.Pattern[str]:
-    english = catalog("en").get(msgid, msgid)
-    parts = _PLACEHOLDER.split(english)
+    parts = _PLACEHOLDER.split(msgid)
     # split gives text, name, text, name, ...: placeholders match lazily, anything but nothing.
     out = []
     for i, part in enumerate(parts):
@@ -71,12 +70,13 @@ def _pattern(msgid: str) -> re.Pattern[str]:
 
 @cache
 def _compat_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    from collector.i18n.compat import ENGLISH_EVIDENCE
+    from collector.i18n.compat import RENAMED, evidence_msgids
 
-    pats = [(msgid, _pattern(msgid)) for msgid in ENGLISH_EVIDENCE]
+    pats = [(msgid, _pattern(msgid)) for msgid in evidence_msgids()]
     # Most specific first: the longest literal text wins over a pattern that is mostly placeholders.
-    pats.sort(key=lambda p: -len(_PLACEHOLDER.sub("", catalog("en").get(p[0], p[0]))))
-    return tuple(pats)
+    pats.sort(key=lambda p: -len(_PLACEHOLDER.sub("", p[0])))
+    renamed = [(msgid, re.compile(regex, re.DOTALL)) for regex, msgid in RENAMED.items()]
+    return tuple(renamed + pats)
 
 
 def from_english(text: str) -> Message | None:
@@ -91,7 +91,7 @@ def from_english(text: str) -> Message | None:
     return None
 
 
-def render_evidence(evidence: str, message: Message | dict[str, Any] | None, lang: str) -> str:
+def evidence_text(evidence: str, message: Message | dict[str, Any] | None, lang: str) -> str:
     """Evidence in ``lang``: the structured message when there is one, else the compatibility map,
     else the stored text as it is (data the agent reported, e.g. an error message of the OS)."""
     if message:

@@ -48,6 +48,7 @@ from collector.api.deps import (
     PasswordChangeRequired,
     is_api,
 )
+from collector.i18n import evidence_text
 from collector.localtime import local_date
 from collector.models.types import utcnow
 from collector.security import same
@@ -276,6 +277,10 @@ def render(
         "fmt_bytes": lambda v: format_bytes(v, lang),
         "fmt_money": format_money,
         "fmt_num": lambda v, digits=None: format_number(v, lang, digits),
+        # A result's or finding's evidence in the reader's language (message, else the compatibility map).
+        "fmt_evidence": lambda row: evidence_text(
+            getattr(row, "evidence", "") or "", getattr(row, "evidence_message", None), lang
+        ),
         "flashes": pop_flashes(request),
         "partials": partials,
         "current_path": request.url.path,

@@ -18,6 +18,7 @@ from fastapi import HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
+from collector.i18n import evidence_text
 from collector.localtime import stamp
 from collector.models.core import Site
 from collector.reports import table_export
@@ -94,6 +95,8 @@ def cell_text(kind: str, value: Any, lang: str) -> str:
         return class_label(str(value), lang)
     if kind == "lifecycle":
         return status_label(str(value), lang)
+    if kind == "evidence":  # {"text": English as stored, "message": {id, params} or None}
+        return evidence_text(str(value.get("text") or ""), value.get("message"), lang)
     if kind == "check_title":
         return _check_title(str(value), lang)
     if kind in ("date", "datetime"):
