@@ -22,6 +22,7 @@ from collector.i18n.catalog import (
 from collector.i18n.format import (
     LOCAL_TZ,
     format_date,
+    format_day_month,
     format_money,
     format_number,
     parse_user_date,
@@ -40,6 +41,7 @@ __all__ = [
     "catalog",
     "evidence_text",
     "format_date",
+    "format_day_month",
     "format_money",
     "format_number",
     "localized",

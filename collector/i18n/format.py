@@ -15,7 +15,7 @@ from babel.numbers import format_decimal
 
 from collector.localtime import LOCAL_TZ
 
-__all__ = ["LOCAL_TZ", "format_date", "format_money", "format_number", "parse_user_date"]
+__all__ = ["LOCAL_TZ", "format_date", "format_day_month", "format_money", "format_number", "parse_user_date"]
 
 # Babel locale per console language; the pseudo-locale formats like English.
 _BABEL_LOCALE = {"vi": "vi_VN", "en": "en_US"}
@@ -34,6 +34,11 @@ def format_date(value: date | datetime | None, lang: str) -> str:
     if isinstance(value, datetime):
         return babel_datetime(value.astimezone(LOCAL_TZ), pattern + " HH:mm", locale=_locale(lang))
     return babel_date(value, pattern, locale=_locale(lang))
+
+
+def format_day_month(value: date, lang: str) -> str:
+    """A short day for chart axes: 07/03 in Vietnamese, 03-07 in English."""
+    return babel_date(value, "dd/MM" if lang == "vi" else "MM-dd", locale=_locale(lang))
 
 
 def parse_user_date(value: str | None) -> date | None:
