@@ -6,7 +6,7 @@ package owns). msgids are the English text, so English needs no entry unless it 
 (a context prefix such as ``"action status: Open"``).
 
 The pseudo-locale ``qps`` (tests only, enabled by ``WARDWATCH_PSEUDO_LOCALE=1``) wraps every translated
-string in ⟦…⟧ so a crawl can find text that never went through a catalog.
+string in «…» so a crawl can find text that never went through a catalog.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 LANG_COOKIE = "ww_lang"
 PSEUDO_LOCALE = "qps"
-PSEUDO_OPEN, PSEUDO_CLOSE = "⟦", "⟧"
+# Guillemets: the PDF serif font (Liberation Serif) has them, so documents carry the markers too.
+PSEUDO_OPEN, PSEUDO_CLOSE = "«", "»"
 
 # (package, folder) of the catalogs, merged in this order (later wins). The folder is reached from the
 # top package so that reading catalogs never imports collector.web (FastAPI) into a CLI command.

@@ -28,6 +28,7 @@ from collector.services.scoring import category_label
 from collector.services.tables import base
 from collector.services.tables.assets import TABLE as ASSETS
 from collector.services.tables.audit import TABLE as AUDIT
+from collector.services.tables.audit import detail_text
 from collector.services.tables.certificates import TABLE as CERTIFICATES
 from collector.services.tables.devices import TABLE as DEVICES
 from collector.services.tables.findings import TABLE as FINDINGS
@@ -95,6 +96,8 @@ def cell_text(kind: str, value: Any, lang: str) -> str:
         return class_label(str(value), lang)
     if kind == "lifecycle":
         return status_label(str(value), lang)
+    if kind == "audit_detail":
+        return detail_text(value, _) if isinstance(value, dict) else str(value)
     if kind == "evidence":  # {"text": English as stored, "message": {id, params} or None}
         return evidence_text(str(value.get("text") or ""), value.get("message"), lang)
     if kind == "check_title":
