@@ -63,6 +63,8 @@ NAMES |= {"SMART", "NVD", "CISA", "UTC", "NVMe", "Mb", "Swagger", "ReDoc", "dpkg
 NAMES |= {"dd", "mm", "yyyy"}
 # Codes: document symbols (BB-SKHCN), units (GB), serials; hex ids (commit-like digests).
 CODE = re.compile(r"\b(?:[A-Z][A-Z0-9]{1,7}|[0-9a-f]{8,})\b")
+# Addresses (links in e-mails and feeds) are not words.
+URL = re.compile(r"https?://\S+|(?<!\S)/[\w./?=&%-]*")
 # A sheet name cut at 31 characters loses its closing marker.
 CUT = re.compile(re.escape(PSEUDO_OPEN) + r"[^" + PSEUDO_CLOSE + r"]*$")
 # The language switch names each language in itself.
@@ -222,7 +224,7 @@ def leaks(texts: list[str], data: re.Pattern[str]) -> list[str]:
         before = None
         while before != flat:  # nested markers (a marked string inside a marked string)
             before, flat = flat, MARKED.sub(" ", flat)
-        flat = CUT.sub(" ", flat)
+        flat = URL.sub(" ", CUT.sub(" ", flat))
         # Codes inside data (a serial in a hostname) and data inside codes: either order may be needed.
         words = min(
             (
@@ -392,3 +394,25 @@ def test_the_detector_tells_data_from_untranslated_text() -> None:
         "Hover text",
         "«A»",
     ]
+
+
+def test_every_notification_e_mail_speaks_through_the_catalogs(pseudo_server: Server) -> None:
+    """The e-mails of the events the seeded collector recorded (findings opened, a publication...)."""
+    from sqlmodel import Session, select
+
+    from collector.models.notifications import NotifyEvent
+    from collector.services.notify_delivery import email_text
+
+    app = pseudo_server.app
+    data_rx = data_pattern(data_values(app.state.engine) + settings_values(app.state.settings))
+    with Session(app.state.engine) as session:
+        events = list(session.exec(select(NotifyEvent)))
+    kinds = {e.kind for e in events}
+    assert len(kinds) >= 2, kinds
+    bad = {}
+    for event in events:
+        subject, body = email_text(event, "qps", app.state.settings)
+        assert subject.startswith(PSEUDO_OPEN), subject
+        if found := leaks([subject, *body.splitlines()], data_rx):
+            bad[event.kind] = found
+    assert not bad, bad
