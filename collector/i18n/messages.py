@@ -59,6 +59,7 @@ def render_message(message: Message | dict[str, Any], lang: str) -> str:
 
 # ---- compatibility map: English evidence stored before messages -------------------------------------
 
+
 def _pattern(msgid: str) -> re.Pattern[str]:
     parts = _PLACEHOLDER.split(msgid)
     # split gives text, name, text, name, ...: placeholders match lazily, anything but nothing.
