@@ -65,7 +65,7 @@ def _pattern(msgid: str) -> re.Pattern[str]:
     # split gives text, name, text, name, ...: placeholders match lazily, anything but nothing.
     out = []
     for i, part in enumerate(parts):
-        out.append(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)")
+        out.append(re.escape(part.replace("%%", "%")) if i % 2 == 0 else f"(?P<{part}>.+?)")
     return re.compile("^" + "".join(out) + "$", re.DOTALL)
 
 
@@ -80,6 +80,15 @@ def _compat_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple(renamed + pats)
 
 
+def _number(value: str) -> Any:
+    """A number written by the English evidence (78, 12.5) becomes a number again (shown 12,5 in vi)."""
+    if re.fullmatch(r"\d+", value):
+        return int(value)
+    if re.fullmatch(r"\d+\.\d+", value):
+        return float(value)
+    return value
+
+
 def from_english(text: str) -> Message | None:
     """The message an old English evidence string was rendered from, if the compatibility map knows it."""
     for msgid, pattern in _compat_patterns():
@@ -87,7 +96,7 @@ def from_english(text: str) -> Message | None:
         if found:
             params: dict[str, Any] = {}
             for key, value in found.groupdict().items():
-                params[key] = int(value) if value.isdigit() else value
+                params[key] = _number(value)
             return Message(id=msgid, params=params)
     return None
 

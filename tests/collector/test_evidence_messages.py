@@ -79,6 +79,10 @@ def test_english_evidence_stored_before_messages_is_mapped_back() -> None:
     assert (
         evidence_text("automatic updates off (automatic updates)", None, "vi") == "cập nhật tự động đang tắt"
     )
+    # Decimals and percent signs of the old text: numbers again, written the Vietnamese way.
+    assert evidence_text("/: 87% used, 12.5 GB free of 100.0 GB (limit 90%)", None, "vi") == (
+        "/: đã dùng 87%, còn trống 12,5 GB trên 100 GB (giới hạn 90%)"
+    )
     old = from_english("real-time protection off: Windows Defender, Kaspersky")
     assert old is not None and old.params == {"products": "Windows Defender, Kaspersky"}
     # Evidence no message describes (an OS error text, a check of another version) is shown as it is.
