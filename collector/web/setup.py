@@ -52,6 +52,7 @@ from collector.i18n import evidence_text
 from collector.localtime import local_date
 from collector.models.types import utcnow
 from collector.security import same
+from collector.services.errors import ServiceError
 from collector.web.i18n import (
     DEFAULT_LANGUAGE,
     LANG_COOKIE,
@@ -171,6 +172,11 @@ def request_language(request: Request) -> str:
         if accepted_language(lang):
             return str(lang)
     return DEFAULT_LANGUAGE
+
+
+def error_text(exc: Exception, lang: str) -> str:
+    """A service error in the reader's language (its msgid and parameters); other errors as they are."""
+    return exc.text(lang) if isinstance(exc, ServiceError) else str(exc)
 
 
 def translator_for(request: Request) -> Callable[..., str]:

@@ -21,7 +21,7 @@ from collector.services.errors import NotFound, ServiceError
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
 from collector.settings import CollectorSettings
 from collector.web.i18n import N_, translator
-from collector.web.setup import flash, render, request_language
+from collector.web.setup import error_text, flash, render, request_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +118,9 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
             )
             session.commit()
     except (ServiceError, ValueError) as exc:
-        error = str(exc)
+        error = (
+            exc.text(lang) if isinstance(exc, ServiceError) else error_text(exc, request_language(request))
+        )
         inputs = {
             "budget_text": request.query_params.get("budget", ""),
             "budget": None,
@@ -165,7 +167,12 @@ def plan_download(
             config=load_config(settings),
         )
     except (ServiceError, ValueError) as exc:
-        return render(request, "error.html", {"code": 400, "message": str(exc)}, status_code=400)
+        return render(
+            request,
+            "error.html",
+            {"code": 400, "message": error_text(exc, request_language(request))},
+            status_code=400,
+        )
     session.commit()
     lang = request_language(request)
     data = render_plan(plan, fmt, lang, letterhead_for(session, settings, user.username, lang))
@@ -280,7 +287,7 @@ def _asset_save(device_id: int, request: Request, form: Any, user: Principal, se
         return render(
             request,
             "planning_asset_edit.html",
-            {**ctx, "form": dict(form), "error": str(exc)},
+            {**ctx, "form": dict(form), "error": error_text(exc, request_language(request))},
             status_code=400,
         )
     session.commit()
@@ -323,7 +330,10 @@ async def import_preview(request: Request, user: EditorUser, session: DbSession)
 
 def _import_error(request: Request, exc: ServiceError) -> Response:
     return render(
-        request, "planning_import.html", {"preview": None, "csv_text": "", "error": str(exc)}, status_code=400
+        request,
+        "planning_import.html",
+        {"preview": None, "csv_text": "", "error": error_text(exc, request_language(request))},
+        status_code=400,
     )
 
 
@@ -415,7 +425,7 @@ def _costs_save(
                 "defaults": config.unit_costs,
                 "classes": [c.value for c in DeviceClass],
                 "can_edit": True,
-                "error": str(exc),
+                "error": error_text(exc, request_language(request)),
                 **_helpers(lang),
             },
             status_code=400,
