@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     from fastapi.testclient import TestClient
     from sqlmodel import Session, select
 
-    from collector.http.deps import SESSION_COOKIE
     from collector.app import create_app
+    from collector.http.deps import SESSION_COOKIE
     from collector.models.core import User
     from collector.services import ranking
     from collector.services.overview import city_overview

@@ -13,12 +13,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from inventory.facts import Facts
-from inventory.report import CheckStatus
+from inventory.report import CheckStatus, EvidenceMessage, MessageParam
 
 
 class Severity(StrEnum):
@@ -45,24 +45,49 @@ class Localized(BaseModel):
 SubjectKind = Literal["host", "network_device"]
 
 
+def _english(value: Any) -> Any:
+    # Older catalogs (and tests) wrote {vi: ..., en: ...}; the Vietnamese now lives in the gettext
+    # catalog checks/locales/vi/checks.po, keyed by the English text.
+    if isinstance(value, Localized):
+        return value.en
+    if isinstance(value, dict) and "en" in value:
+        return value["en"]
+    return value
+
+
+# A check text: the English msgid, translated when shown (collector.i18n) in the reader's language.
+CheckText = Annotated[str, BeforeValidator(_english), Field(min_length=1)]
+
+
 class CheckDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
-    title: Localized
+    title: CheckText
     severity: Severity
     applies_to: list[SubjectKind] = Field(min_length=1)
     # The agent module whose cycle produces this result (checks, certs, lan, devices).
     module: str = "checks"
-    rationale: Localized
-    remediation: Localized
+    rationale: CheckText
+    remediation: CheckText
     references: list[str] = Field(min_length=1)
     evaluator: str
     params: dict[str, Any] = Field(default_factory=dict)
     platforms: list[str] = Field(default_factory=list)  # empty: every platform of applies_to
 
 
-@dataclass(frozen=True)
+def msg(message_id: str, **params: MessageParam) -> EvidenceMessage:
+    """Evidence as a message: an English msgid with %(name)s placeholders and its parameters.
+
+    The Vietnamese is in checks/locales/vi/evidence.po; parameters are data (names, counts), never prose.
+    """
+    return EvidenceMessage(id=message_id, params=params)
+
+
+Evidence = str | EvidenceMessage
+
+
+@dataclass(frozen=True, init=False)
 class Verdict:
     status: CheckStatus
     evidence: str = ""
@@ -70,35 +95,56 @@ class Verdict:
     target: str = ""
     # An evaluator may raise the severity for one result (e.g. a certificate expiring in 7 days).
     severity: Severity | None = None
+    # The evidence as a message id and parameters when the evaluator gave one (rendered by the reader's
+    # language); ``evidence`` is then its English text, for collectors that predate messages.
+    message: EvidenceMessage | None = None
+
+    def __init__(
+        self,
+        status: CheckStatus,
+        evidence: Evidence = "",
+        observed: dict[str, Any] | None = None,
+        target: str = "",
+        severity: Severity | None = None,
+        message: EvidenceMessage | None = None,
+    ) -> None:
+        if isinstance(evidence, EvidenceMessage):
+            message, evidence = evidence, evidence.english()
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "evidence", evidence)
+        object.__setattr__(self, "observed", dict(observed or {}))
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "severity", severity)
+        object.__setattr__(self, "message", message)
 
     @classmethod
-    def passed(cls, evidence: str, **observed: Any) -> Verdict:
+    def passed(cls, evidence: Evidence, **observed: Any) -> Verdict:
         return cls(CheckStatus.PASS, evidence, observed)
 
     @classmethod
-    def failed(cls, evidence: str, **observed: Any) -> Verdict:
+    def failed(cls, evidence: Evidence, **observed: Any) -> Verdict:
         return cls(CheckStatus.FAIL, evidence, observed)
 
     @classmethod
-    def fail_if(cls, failing: bool, evidence: str, **observed: Any) -> Verdict:
+    def fail_if(cls, failing: bool, evidence: Evidence, **observed: Any) -> Verdict:
         """Failed when ``failing``, else passed, with the same evidence either way."""
         return cls(CheckStatus.FAIL if failing else CheckStatus.PASS, evidence, observed)
 
     @classmethod
-    def not_applicable(cls, evidence: str, **observed: Any) -> Verdict:
+    def not_applicable(cls, evidence: Evidence, **observed: Any) -> Verdict:
         return cls(CheckStatus.NOT_APPLICABLE, evidence, observed)
 
     @classmethod
-    def skipped(cls, evidence: str, **observed: Any) -> Verdict:
+    def skipped(cls, evidence: Evidence, **observed: Any) -> Verdict:
         return cls(CheckStatus.SKIPPED, evidence, observed)
 
     @classmethod
-    def unknown(cls, evidence: str, **observed: Any) -> Verdict:
+    def unknown(cls, evidence: Evidence, **observed: Any) -> Verdict:
         """The check applies but the agent could not observe what it needs (e.g. no privilege)."""
         return cls(CheckStatus.UNKNOWN, evidence, observed)
 
     @classmethod
-    def error(cls, evidence: str, **observed: Any) -> Verdict:
+    def error(cls, evidence: Evidence, **observed: Any) -> Verdict:
         return cls(CheckStatus.ERROR, evidence, observed)
 
 

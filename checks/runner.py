@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import TypeVar
 
 from checks.catalog import load_catalog
-from checks.model import CheckDefinition, SubjectKind, Verdict, evaluation_time, registry
+from checks.model import CheckDefinition, SubjectKind, Verdict, evaluation_time, msg, registry
 from inventory.facts import Facts
-from inventory.report import CheckResult, CheckStatus
+from inventory.report import CheckResult, CheckStatus, EvidenceMessage
 
 T = TypeVar("T")
 
@@ -51,7 +51,9 @@ def run_check(check: CheckDefinition, facts: Facts, *, now: datetime | None = No
     except MissingFact as exc:
         return [_plain(check, CheckStatus.NOT_APPLICABLE, f"fact not collected: {exc}")]
     except CannotObserve as exc:
-        return [_plain(check, CheckStatus.UNKNOWN, f"could not observe: {exc}")]
+        # The fact path is data (not translated); the sentence around it is a message.
+        unseen = msg("could not observe: %(what)s", what=str(exc)[:3900])
+        return [_plain(check, CheckStatus.UNKNOWN, unseen.english(), unseen)]
     except Exception as exc:  # an evaluator bug must not stop the other checks
         return [_plain(check, CheckStatus.ERROR, f"{type(exc).__name__}: {exc}")]
     verdicts = out if isinstance(out, list) else [out]
@@ -60,8 +62,10 @@ def run_check(check: CheckDefinition, facts: Facts, *, now: datetime | None = No
     return [_result(check, v) for v in verdicts]
 
 
-def _plain(check: CheckDefinition, status: CheckStatus, evidence: str) -> CheckResult:
-    return CheckResult(check_id=check.id, status=status, evidence=evidence[:4000])
+def _plain(
+    check: CheckDefinition, status: CheckStatus, evidence: str, message: EvidenceMessage | None = None
+) -> CheckResult:
+    return CheckResult(check_id=check.id, status=status, evidence=evidence[:4000], message=message)
 
 
 def _result(check: CheckDefinition, v: Verdict) -> CheckResult:
@@ -75,6 +79,7 @@ def _result(check: CheckDefinition, v: Verdict) -> CheckResult:
         evidence=v.evidence[:4000],
         observed=observed,
         target=v.target[:500],
+        message=v.message,
     )
 
 

@@ -35,8 +35,36 @@ class CheckStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+# A parameter of an evidence message: data (a hostname, a count, a product name), never prose.
+MessageParam = str | int | float | bool | list[str] | None
+
+
+class EvidenceMessage(BaseModel):
+    """Evidence as data: ``id`` is an English msgid with ``%(name)s`` placeholders, ``params`` fill them.
+
+    The collector renders it in the reader's language when shown. Additive (no schema version bump):
+    an agent without it sends only ``evidence``, which the collector maps back when it can.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=500)
+    params: dict[str, MessageParam] = Field(default_factory=dict)
+
+    def english(self) -> str:
+        """The msgid with its parameters: the plain ``evidence`` text sent beside the message."""
+        params = {k: ", ".join(v) if isinstance(v, list) else v for k, v in self.params.items()}
+        try:
+            return self.id % params if params else self.id
+        except (KeyError, ValueError, TypeError):
+            return self.id
+
+
 class CheckResult(BaseModel):
-    """One check's verdict. ``evidence`` is short, human readable and never holds a secret."""
+    """One check's verdict. ``evidence`` is short, human readable and never holds a secret.
+
+    ``message`` (optional, additive) is the same evidence as a message id and parameters.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,6 +75,7 @@ class CheckResult(BaseModel):
     # Which thing the verdict is about when a check runs per item (a certificate, a LAN host);
     # empty for a check about the whole subject.
     target: str = Field(default="", max_length=500)
+    message: EvidenceMessage | None = None
 
 
 class HostIdentity(BaseModel):

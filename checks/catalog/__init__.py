@@ -3,13 +3,13 @@
 Format of one entry (see ``checks.model.CheckDefinition``)::
 
     - id: host.firewall.enabled          # unique, [a-z0-9_.-]
-      title: {vi: "...", en: "..."}
+      title: "..."                      # English; Vietnamese in checks/locales/vi/checks.po
       severity: high                     # critical, high, medium, low, info
       applies_to: [host]                 # host, network_device
       module: checks                     # the agent module producing the result
       platforms: [windows]               # optional; empty: every platform
-      rationale: {vi: "...", en: "..."}
-      remediation: {vi: "...", en: "..."}
+      rationale: "..."                  # English (msgid), translated like the title
+      remediation: "..."
       references: ["TCVN 11930:2017 ...", "CIS Controls v8 4.5"]
       evaluator: host.firewall_enabled   # a registered evaluator
       params: {}                         # validated against the evaluator's params model

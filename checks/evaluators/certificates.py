@@ -242,7 +242,9 @@ def _per_tls(
             v = Verdict.not_applicable(f"not reachable: {e.error or 'no answer'}")
         else:
             v = judge(e)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=e.target, severity=v.severity))
+        out.append(
+            Verdict(v.status, v.message or v.evidence, v.observed, target=e.target, severity=v.severity)
+        )
     return out
 
 

@@ -41,7 +41,7 @@ def disk_serial(facts: Facts, params: DiskSerialParams) -> list[Verdict]:
             )
         else:
             v = Verdict.passed(f"disk {d.name}: same serial number {d.serial}", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=d.name))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=d.name))
     return out or [Verdict.not_applicable("no disk of the earlier list is still reported with a serial")]
 
 
@@ -112,5 +112,5 @@ def remote_access_tool(facts: Facts, params: RemoteToolParams) -> list[Verdict]:
             v = Verdict.passed(f"{label} was already installed", **observed)
         else:
             v = Verdict.failed(f"remote-access tool newly installed: {label}", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=tool.name))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=tool.name))
     return out or [Verdict.passed("no remote-access tool installed", tools=len(params.tools))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import part
-from checks.model import Verdict, evaluator
+from checks.model import Verdict, evaluator, msg
 from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import AccountFacts
@@ -32,8 +32,16 @@ def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
         and a.name.lower() not in allowed
         and a.name.split("\\")[-1].lower() not in allowed
     ]
-    names = ", ".join(counted) or "none"
-    text = f"{len(counted)} enabled administrator account(s): {names} (limit {params.max_admins})"
+    text = (
+        msg(
+            "%(n)s enabled administrator account(s): %(names)s (limit %(limit)s)",
+            n=len(counted),
+            names=counted,
+            limit=params.max_admins,
+        )
+        if counted
+        else msg("0 enabled administrator account(s): none (limit %(limit)s)", limit=params.max_admins)
+    )
     return Verdict.fail_if(len(counted) > params.max_admins, text, admins=counted)
 
 
@@ -43,8 +51,8 @@ def guest_disabled(facts: Facts, params: object) -> Verdict:
     if acc.guest_enabled is None:
         raise CannotObserve("security.accounts.guest_enabled")
     if acc.guest_enabled:
-        return Verdict.failed("the guest account is enabled: anyone can log in without a password")
-    return Verdict.passed("the guest account is disabled")
+        return Verdict.failed(msg("the guest account is enabled: anyone can log in without a password"))
+    return Verdict.passed(msg("the guest account is disabled"))
 
 
 @evaluator("host.builtin_admin_disabled")
@@ -53,8 +61,8 @@ def builtin_admin_disabled(facts: Facts, params: object) -> Verdict:
     if acc.builtin_admin_enabled is None:
         raise CannotObserve("security.accounts.builtin_admin_enabled")
     if acc.builtin_admin_enabled:
-        return Verdict.failed("the built-in Administrator account is enabled")
-    return Verdict.passed("the built-in Administrator account is disabled")
+        return Verdict.failed(msg("the built-in Administrator account is enabled"))
+    return Verdict.passed(msg("the built-in Administrator account is disabled"))
 
 
 @evaluator("host.single_uid0")
@@ -65,6 +73,6 @@ def single_uid0(facts: Facts, params: object) -> Verdict:
     extra = [n for n in acc.uid0_accounts if n != "root"]
     if extra:
         return Verdict.failed(
-            f"accounts other than root with uid 0: {', '.join(extra)}", uid0=acc.uid0_accounts
+            msg("accounts other than root with uid 0: %(accounts)s", accounts=extra), uid0=acc.uid0_accounts
         )
-    return Verdict.passed("only root has uid 0", uid0=acc.uid0_accounts)
+    return Verdict.passed(msg("only root has uid 0"), uid0=acc.uid0_accounts)

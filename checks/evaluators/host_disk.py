@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import GIB, part
-from checks.model import Verdict, evaluator
+from checks.model import Verdict, evaluator, msg
 from checks.runner import CannotObserve, MissingFact, require
 from inventory.facts import Facts
 from inventory.security import EncryptionFacts
@@ -28,9 +28,13 @@ def disk_free(facts: Facts, params: FreeParams) -> list[Verdict]:
         if (fs.fstype or "").lower() in SKIP_FSTYPES or fs.total_bytes < params.min_total_gb * GIB:
             continue
         used = 100.0 * fs.used_bytes / fs.total_bytes if fs.total_bytes else 0.0
-        text = (
-            f"{fs.mountpoint}: {used:.0f}% used, {fs.free_bytes / GIB:.1f} GB free of "
-            f"{fs.total_bytes / GIB:.1f} GB (limit {params.max_used_percent:.0f}%)"
+        text = msg(
+            "%(mount)s: %(used)s%% used, %(free)s GB free of %(total)s GB (limit %(limit)s%%)",
+            mount=fs.mountpoint,
+            used=round(used),
+            free=round(fs.free_bytes / GIB, 1),
+            total=round(fs.total_bytes / GIB, 1),
+            limit=round(params.max_used_percent),
         )
         observed = {"used_percent": round(used, 1), "free_bytes": fs.free_bytes}
         v = (
@@ -38,7 +42,7 @@ def disk_free(facts: Facts, params: FreeParams) -> list[Verdict]:
             if used > params.max_used_percent
             else Verdict.passed(text, **observed)
         )
-        out.append(Verdict(v.status, v.evidence, v.observed, target=fs.mountpoint))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=fs.mountpoint))
     if not out:
         raise MissingFact("a fixed filesystem")
     return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.evaluators._util import part
-from checks.model import Verdict, evaluator
+from checks.model import Verdict, evaluator, msg
 from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import FirewallFacts
@@ -18,13 +18,20 @@ def firewall_enabled(facts: Facts, params: object) -> Verdict:
     fw: FirewallFacts = part(facts, "firewall")
     if fw.enabled is None:
         raise CannotObserve("security.firewall.enabled")
-    rules = f", {fw.rule_count} rules" if fw.rule_count is not None else ""
     if fw.product == "none":
-        return Verdict.failed("no firewall installed (no ufw, firewalld, nftables, iptables)", product="none")
+        return Verdict.failed(
+            msg("no firewall installed (no ufw, firewalld, nftables, iptables)"), product="none"
+        )
     if fw.enabled:
-        return Verdict.passed(f"{_what(fw)} is on{rules}", product=fw.product, rule_count=fw.rule_count)
+        on = (
+            msg("%(product)s is on", product=_what(fw))
+            if fw.rule_count is None
+            else msg("%(product)s is on, %(rules)s rules", product=_what(fw), rules=fw.rule_count)
+        )
+        return Verdict.passed(on, product=fw.product, rule_count=fw.rule_count)
     return Verdict.failed(
-        f"no host firewall is filtering inbound traffic ({_what(fw)} off)", product=fw.product
+        msg("no host firewall is filtering inbound traffic (%(product)s off)", product=_what(fw)),
+        product=fw.product,
     )
 
 
@@ -36,10 +43,12 @@ def firewall_profiles(facts: Facts, params: object) -> Verdict:
     off = [p.name for p in fw.profiles if p.enabled is False]
     state = {p.name: p.enabled for p in fw.profiles}
     if off:
-        return Verdict.failed(f"firewall profile(s) off: {', '.join(off)}", profiles=state)
+        return Verdict.failed(msg("firewall profile(s) off: %(profiles)s", profiles=off), profiles=state)
     if any(p.enabled is None for p in fw.profiles):
         raise CannotObserve("security.firewall.profiles[].enabled")
-    return Verdict.passed(f"every firewall profile is on ({', '.join(state)})", profiles=state)
+    return Verdict.passed(
+        msg("every firewall profile is on (%(profiles)s)", profiles=list(state)), profiles=state
+    )
 
 
 @evaluator("host.firewall_default_inbound")
@@ -48,16 +57,28 @@ def firewall_default_inbound(facts: Facts, params: object) -> Verdict:
     if fw.profiles:
         allow = [p.name for p in fw.profiles if p.enabled is not False and p.default_inbound == "allow"]
         if allow:
-            return Verdict.failed(f"inbound connections allowed by default in: {', '.join(allow)}")
+            return Verdict.failed(
+                msg("inbound connections allowed by default in: %(profiles)s", profiles=allow)
+            )
         if all(p.default_inbound in ("block", "not_configured") for p in fw.profiles if p.enabled):
             # NotConfigured on Windows means the built-in default, which blocks inbound.
-            return Verdict.passed("inbound connections are blocked unless a rule allows them")
+            return Verdict.passed(msg("inbound connections are blocked unless a rule allows them"))
     if fw.product == "none":
-        return Verdict.failed("no firewall installed: nothing blocks inbound connections")
+        return Verdict.failed(msg("no firewall installed: nothing blocks inbound connections"))
     if fw.enabled is False:
-        return Verdict.failed(f"{_what(fw)} is off: nothing blocks inbound connections")
+        return Verdict.failed(
+            msg("%(product)s is off: nothing blocks inbound connections", product=_what(fw))
+        )
     if fw.default_inbound is None:
         raise CannotObserve("security.firewall.default_inbound")
     if fw.default_inbound == "block":
-        return Verdict.passed(f"{_what(fw)} blocks inbound connections unless a rule allows them")
-    return Verdict.failed(f"{_what(fw)} allows inbound connections by default ({fw.default_inbound})")
+        return Verdict.passed(
+            msg("%(product)s blocks inbound connections unless a rule allows them", product=_what(fw))
+        )
+    return Verdict.failed(
+        msg(
+            "%(product)s allows inbound connections by default (%(policy)s)",
+            product=_what(fw),
+            policy=fw.default_inbound,
+        )
+    )

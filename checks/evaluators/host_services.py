@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import is_loopback, part
-from checks.model import Verdict, evaluator
+from checks.model import Verdict, evaluator, msg
 from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import Listener, SmbFacts
@@ -45,9 +45,12 @@ def port_not_listening(facts: Facts, params: PortParams) -> Verdict:
             f"{h.address}:{h.port}" + (f" ({h.process})" if h.process else "") for h in hits[:10]
         )
         return Verdict.failed(
-            f"{params.service} is listening: {where}", listeners=[f"{h.address}:{h.port}" for h in hits]
+            msg("%(service)s is listening: %(where)s", service=params.service, where=where),
+            listeners=[f"{h.address}:{h.port}" for h in hits],
         )
-    return Verdict.passed(f"nothing listens for {params.service} (port {ports})")
+    return Verdict.passed(
+        msg("nothing listens for %(service)s (port %(ports)s)", service=params.service, ports=ports)
+    )
 
 
 @evaluator("host.smb1_disabled")
@@ -55,9 +58,18 @@ def smb1_disabled(facts: Facts, params: object) -> Verdict:
     smb: SmbFacts = part(facts, "smb")
     if smb.smb1_enabled is None:
         if smb.server_running is False:
-            return Verdict.passed("no SMB file server is running")
+            return Verdict.passed(msg("no SMB file server is running"))
         raise CannotObserve("security.smb.smb1_enabled")
-    proto = f" (server min protocol {smb.min_protocol})" if smb.min_protocol else ""
     if smb.smb1_enabled:
-        return Verdict.failed(f"the file server accepts SMBv1{proto}", min_protocol=smb.min_protocol)
-    return Verdict.passed(f"SMBv1 is disabled{proto}", min_protocol=smb.min_protocol)
+        accepts = (
+            msg("the file server accepts SMBv1 (server min protocol %(protocol)s)", protocol=smb.min_protocol)
+            if smb.min_protocol
+            else msg("the file server accepts SMBv1")
+        )
+        return Verdict.failed(accepts, min_protocol=smb.min_protocol)
+    disabled = (
+        msg("SMBv1 is disabled (server min protocol %(protocol)s)", protocol=smb.min_protocol)
+        if smb.min_protocol
+        else msg("SMBv1 is disabled")
+    )
+    return Verdict.passed(disabled, min_protocol=smb.min_protocol)

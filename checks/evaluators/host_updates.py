@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import day, days_since, part
-from checks.model import Verdict, evaluator, now
+from checks.model import Verdict, evaluator, msg, now
 from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import UpdateFacts
@@ -16,10 +16,19 @@ def updates_automatic(facts: Facts, params: object) -> Verdict:
     up: UpdateFacts = part(facts, "updates")
     if up.automatic is None:
         raise CannotObserve("security.updates.automatic")
-    how = up.mechanism or "automatic updates"
     if up.automatic:
-        return Verdict.passed(f"automatic updates on ({how})", mechanism=up.mechanism)
-    return Verdict.failed(f"automatic updates off ({how})", mechanism=up.mechanism)
+        on = (
+            msg("automatic updates on (%(how)s)", how=up.mechanism)
+            if up.mechanism
+            else msg("automatic updates on")
+        )
+        return Verdict.passed(on, mechanism=up.mechanism)
+    off = (
+        msg("automatic updates off (%(how)s)", how=up.mechanism)
+        if up.mechanism
+        else msg("automatic updates off")
+    )
+    return Verdict.failed(off, mechanism=up.mechanism)
 
 
 class RecentParams(BaseModel):
@@ -33,8 +42,22 @@ def updates_recent(facts: Facts, params: RecentParams) -> Verdict:
     if up.last_update_at is None:
         raise CannotObserve("security.updates.last_update_at")
     age = days_since(up.last_update_at, now())
-    what = f" ({up.last_update_what})" if up.last_update_what else ""
-    text = f"last update installed {day(up.last_update_at)}{what}, {age} days ago (limit {params.max_days})"
+    when = day(up.last_update_at)
+    if up.last_update_what:
+        text = msg(
+            "last update installed %(date)s (%(what)s), %(days)s days ago (limit %(limit)s)",
+            date=when,
+            what=up.last_update_what,
+            days=age,
+            limit=params.max_days,
+        )
+    else:
+        text = msg(
+            "last update installed %(date)s, %(days)s days ago (limit %(limit)s)",
+            date=when,
+            days=age,
+            limit=params.max_days,
+        )
     return Verdict.fail_if(age > params.max_days, text, days_since_update=age)
 
 
@@ -49,10 +72,20 @@ def updates_pending_security(facts: Facts, params: PendingParams) -> Verdict:
     if up.pending_security is None:
         raise CannotObserve("security.updates.pending_security (the OS does not tell)")
     n = up.pending_security
-    total = f" of {up.pending_total} pending" if up.pending_total is not None else ""
+    total = up.pending_total
     if n > params.max_pending:
-        return Verdict.failed(f"{n} security update(s) not installed{total}", pending_security=n)
-    return Verdict.passed(f"{n} security update(s) pending{total}", pending_security=n)
+        text = (
+            msg("%(n)s security update(s) not installed", n=n)
+            if total is None
+            else msg("%(n)s security update(s) not installed of %(total)s pending", n=n, total=total)
+        )
+        return Verdict.failed(text, pending_security=n)
+    text = (
+        msg("%(n)s security update(s) pending", n=n)
+        if total is None
+        else msg("%(n)s security update(s) pending of %(total)s pending", n=n, total=total)
+    )
+    return Verdict.passed(text, pending_security=n)
 
 
 @evaluator("host.updates_reboot_pending")
@@ -61,5 +94,5 @@ def updates_reboot_pending(facts: Facts, params: object) -> Verdict:
     if up.reboot_required is None:
         raise CannotObserve("security.updates.reboot_required")
     if up.reboot_required:
-        return Verdict.failed("installed updates wait for a restart to take effect")
-    return Verdict.passed("no restart pending for installed updates")
+        return Verdict.failed(msg("installed updates wait for a restart to take effect"))
+    return Verdict.passed(msg("no restart pending for installed updates"))

@@ -53,7 +53,7 @@ def unknown_device(facts: Facts, params: NoParams) -> list[Verdict]:
         else:
             who = ", ".join(x for x in (h.vendor, h.name) if x) or "vendor unknown"
             v = Verdict.failed(f"{h.label} ({who}) is on the LAN but registered nowhere", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=_target(h)))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
 
@@ -87,7 +87,7 @@ def rogue_dhcp(facts: Facts, params: NoParams) -> list[Verdict]:
             )
         else:
             v = Verdict.passed(f"one DHCP server answers: {label}", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=label))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=label))
     return out
 
 
@@ -139,7 +139,7 @@ def gateway_mac_changed(facts: Facts, params: NoParams) -> Verdict:
         )
     else:
         v = Verdict.passed(f"gateway {scan.gateway_ip} keeps MAC {scan.gateway_mac}", **observed)
-    return Verdict(v.status, v.evidence, v.observed, target=scan.gateway_ip)
+    return Verdict(v.status, v.message or v.evidence, v.observed, target=scan.gateway_ip)
 
 
 class RiskyServiceParams(BaseModel):
@@ -169,7 +169,7 @@ def risky_service(facts: Facts, params: RiskyServiceParams) -> list[Verdict]:
             )
         else:
             v = Verdict.passed(f"{params.service} not open on {h.label}", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=_target(h)))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
 
@@ -201,7 +201,7 @@ def snmp_default_community(facts: Facts, params: SnmpParams) -> list[Verdict]:
             )
         else:
             v = Verdict.passed(f"{h.label} does not answer the default SNMP communities", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=_target(h)))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
 
@@ -266,5 +266,5 @@ def router_admin_exposed(facts: Facts, params: RouterAdminParams) -> list[Verdic
             )
         else:
             v = Verdict.passed(f"{role} {h.label} shows no admin interface to the LAN", **observed)
-        out.append(Verdict(v.status, v.evidence, v.observed, target=_target(h)))
+        out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out

@@ -53,7 +53,7 @@ def poll_ok(facts: Facts, params: NoParams) -> Verdict:
     first = blocking[0]
     v = Verdict.failed(f"{first.stage}: {first.message}"[:1000], stage=first.stage, errors=len(blocking))
     if first.stage == "hostkey":
-        return Verdict(v.status, v.evidence, v.observed, severity=Severity.HIGH)
+        return Verdict(v.status, v.message or v.evidence, v.observed, severity=Severity.HIGH)
     return v
 
 

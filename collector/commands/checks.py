@@ -12,7 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import app
+from collector.i18n import localized, translator
 from collector.plugins import CommandSpec
+
+# Check texts the JSON listing gives in both languages, as it always has.
+LOCALIZED = ("title", "rationale", "remediation")
 
 checks_app = typer.Typer(help="The security check catalog.", no_args_is_help=True)
 app.add_typer(checks_app, name="checks")
@@ -43,14 +47,16 @@ def list_checks(
         raise typer.Exit(2)
     checks = [c for c in catalog.values() if module is None or c.module == module]
     if as_json:
-        data: list[dict[str, Any]] = [c.model_dump(mode="json") for c in checks]
+        data: list[dict[str, Any]] = [
+            {**c.model_dump(mode="json"), **{k: localized(getattr(c, k)) for k in LOCALIZED}} for c in checks
+        ]
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         width = max((len(c.id) for c in checks), default=10)
         typer.echo(f"{'ID'.ljust(width)}  {'SEVERITY':8}  {'MODULE':7}  {'PLATFORMS':13}  TITLE")
         for c in sorted(checks, key=lambda c: (c.module, SEVERITY_ORDER.index(c.severity.value), c.id)):
             platforms = ",".join(c.platforms) or "all"
-            title = c.title.get(lang)
+            title = translator(lang)(c.title)
             typer.echo(f"{c.id.ljust(width)}  {c.severity.value:8}  {c.module:7}  {platforms:13}  {title}")
         typer.echo(f"{len(checks)} checks")
     for p in problems:

@@ -115,7 +115,7 @@ def replacement(
     except OSError as exc:
         typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
         raise typer.Exit(code=2) from None
-    from collector.web.i18n import format_money
+    from collector.i18n import format_money
 
     spent, total = format_money(plan.spent), format_money(plan.rules.budget)
     typer.echo(f"{len(plan.picks)} devices, {spent} of {total}; wrote {output}", err=True)

@@ -192,6 +192,9 @@ class DeviceResult(SQLModel, table=True):
     target: str = Field(default="", max_length=500)
     status: str = Field(max_length=16)
     evidence: str = ""
+    # The evidence as {"id": msgid, "params": {...}} when the agent sent one: rendered in the reader's
+    # language (collector.i18n.messages); ``evidence`` stays the English the agent wrote.
+    evidence_message: dict[str, Any] | None = json_field()
     observed: dict[str, Any] | None = json_field()
     updated_at: datetime = ts_field()
     report_id: str = Field(max_length=36)

@@ -47,6 +47,7 @@ class Finding(SQLModel, table=True):
     severity: str = Field(max_length=16, index=True)
     status: str = Field(max_length=16, index=True)
     evidence: str = ""
+    evidence_message: dict[str, Any] | None = json_field()  # see DeviceResult.evidence_message
     observed: dict[str, Any] | None = json_field()
     first_seen_at: datetime = ts_field()
     last_seen_at: datetime = ts_field()

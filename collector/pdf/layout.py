@@ -27,7 +27,7 @@ from datetime import date, datetime
 from importlib import resources
 from typing import Literal
 
-from collector.web.i18n import translator
+from collector.i18n import translator
 
 FONT = "Serif"
 FONT_FILES = {

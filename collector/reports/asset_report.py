@@ -6,56 +6,56 @@ import json
 from datetime import date
 from typing import Any
 
+from collector.i18n import N_, format_date, translator
 from collector.models.assets import ScoreCategory
 from collector.reports.charts import bar_chart, stacked_bars
 from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.assets import AGE_BANDS, AssetReport, os_support_state
 from collector.services.plan import class_label, status_label
 from collector.services.scoring import category_label
-from collector.web.i18n import format_date
 
-T: dict[str, tuple[str, str]] = {
-    "title": ("Asset report", "Báo cáo tài sản thiết bị"),
-    "made": ("Made on {at}", "Lập ngày {at}"),
-    "devices": ("Devices", "Số thiết bị"),
-    "sites": ("Communes", "Số đơn vị"),
-    "by_site": ("By commune", "Theo đơn vị"),
-    "by_class": ("By type and commune", "Theo loại và đơn vị"),
-    "by_age": ("By age and commune", "Theo tuổi và đơn vị"),
-    "by_os": ("By operating system and commune", "Theo hệ điều hành và đơn vị"),
-    "by_model": ("By model and commune", "Theo mẫu máy và đơn vị"),
-    "register": ("Asset register", "Sổ theo dõi tài sản"),
-    "register_sheet": ("Register", "Sổ tài sản"),
-    "site": ("Commune", "Đơn vị"),
-    "value": ("Value", "Giá trị"),
-    "count": ("Count", "Số lượng"),
-    "hostname": ("Device", "Thiết bị"),
-    "serial": ("Serial", "Số serial"),
-    "asset_tag": ("Asset tag", "Mã tài sản"),
-    "class": ("Type", "Loại"),
-    "model": ("Model", "Mẫu máy"),
-    "os": ("Operating system", "Hệ điều hành"),
-    "age": ("Age (years)", "Tuổi (năm)"),
-    "purchase_date": ("Purchase date", "Ngày mua"),
-    "purchase_cost": ("Purchase cost", "Nguyên giá"),
-    "supplier": ("Supplier", "Nhà cung cấp"),
-    "warranty_end": ("Warranty until", "Bảo hành đến"),
-    "status": ("Status", "Trạng thái"),
-    "score": ("Score", "Điểm"),
-    "category": ("Category", "Nhóm"),
-    "age_chart": ("Devices by age (years)", "Thiết bị theo tuổi (năm)"),
-    "os_chart": ("OS support", "Hỗ trợ hệ điều hành"),
-    "health_chart": ("Health categories by commune", "Nhóm tình trạng theo đơn vị"),
-    "supported": ("supported", "còn hỗ trợ"),
-    "ending": ("ending within 12 months", "hết hỗ trợ trong 12 tháng"),
-    "ended": ("out of support", "hết hỗ trợ"),
-    "unknown": ("unknown", "chưa rõ"),
-    "age_unknown": ("?", "chưa rõ"),
+T: dict[str, str] = {
+    "title": N_("document: Asset report"),
+    "made": N_("Made on {at}"),
+    "devices": N_("count: Devices"),
+    "sites": N_("Communes"),
+    "by_site": N_("By commune"),
+    "by_class": N_("By type and commune"),
+    "by_age": N_("By age and commune"),
+    "by_os": N_("By operating system and commune"),
+    "by_model": N_("By model and commune"),
+    "register": N_("Asset register"),
+    "register_sheet": N_("Register"),
+    "site": N_("Commune"),
+    "value": N_("Value"),
+    "count": N_("Count"),
+    "hostname": N_("Device"),
+    "serial": N_("Serial"),
+    "asset_tag": N_("Asset tag"),
+    "class": N_("Type"),
+    "model": N_("Model"),
+    "os": N_("Operating system"),
+    "age": N_("Age (years)"),
+    "purchase_date": N_("Purchase date"),
+    "purchase_cost": N_("Purchase cost"),
+    "supplier": N_("Supplier"),
+    "warranty_end": N_("Warranty until"),
+    "status": N_("Status"),
+    "score": N_("Score"),
+    "category": N_("Category"),
+    "age_chart": N_("Devices by age (years)"),
+    "os_chart": N_("OS support"),
+    "health_chart": N_("Health categories by commune"),
+    "supported": N_("supported"),
+    "ending": N_("ending within 12 months"),
+    "ended": N_("out of support"),
+    "unknown": N_("unknown"),
+    "age_unknown": N_("?"),
 }
 
 
 def t(key: str, lang: str) -> str:
-    return T[key][1 if lang == "vi" else 0]
+    return translator(lang)(T[key])
 
 
 SUPPORT_KEYS = ("ended", "ending", "supported", "unknown")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from collector.i18n import format_date, format_money, format_number, translator
 from collector.pdf.layout import (
     AdminDocument,
     Appendix,
@@ -26,7 +27,6 @@ from collector.pdf.layout import (
 from collector.pdf.layout import Column as LayoutColumn
 from collector.pdf.layout import render as render_layout
 from collector.reports.spreadsheet import append_xlsx_row, safe_cell
-from collector.web.i18n import format_date, format_money, translator
 
 Kind = Literal["text", "int", "money", "date", "percent"]
 
@@ -75,7 +75,7 @@ def text_of(value: Any, kind: Kind, lang: str = "vi") -> str:
     if kind == "percent":
         return f"{value}%"
     if kind == "int":
-        return f"{int(value):,}".replace(",", ".") if lang == "vi" else f"{int(value):,}"
+        return format_number(int(value), lang, 0)
     return str(value)
 
 
@@ -132,7 +132,7 @@ def to_xlsx(doc: Document) -> bytes:
     wb = Workbook()
     ws = wb.active
     used: set[str] = set()
-    ws.title = _sheet_name("Tóm tắt" if doc.lang == "vi" else "Summary", used)
+    ws.title = _sheet_name(translator(doc.lang)("Summary"), used)
     bold = Font(bold=True)
     # Text goes through append_xlsx_row: a string cell, never a formula (site names, serials and
     # notes come from agents and imports).

@@ -4,56 +4,54 @@ from __future__ import annotations
 
 from typing import Any
 
+from collector.i18n import N_, format_date, format_money, translator
 from collector.localtime import stamp
 from collector.reports.document import Column, Document, Letterhead, Table, render
-from collector.services.plan import MUST_RULES, NonPick, Plan, PlanItem, class_label, render_reason
+from collector.services.plan import NonPick, Plan, PlanItem, class_label, must_label, render_reason
 from collector.services.scoring import category_label
-from collector.web.i18n import format_date, format_money
 
-T: dict[str, tuple[str, str]] = {
-    "title": ("Equipment replacement plan", "Kế hoạch thay thế thiết bị"),
-    "made": ("Made on {at}; budget {budget}", "Lập ngày {at}; kinh phí (dự toán) {budget}"),
-    "method": (
+T: dict[str, str] = {
+    "title": N_("Equipment replacement plan"),
+    "made": N_("Made on {at}; budget {budget}"),
+    "method": N_(
         "Devices are ranked by risk reduced per cost (score / unit cost) after the must-replace rules and "
-        "the commune minimums; the plan funds the ranking in order until the budget runs out.",
-        "Thiết bị được xếp theo mức giảm rủi ro trên chi phí (điểm / đơn giá), sau các quy tắc bắt buộc thay "
-        "thế và mức tối thiểu mỗi đơn vị; kế hoạch cấp kinh phí theo thứ tự đó cho đến khi hết kinh phí.",
+        "the commune minimums; the plan funds the ranking in order until the budget runs out."
     ),
-    "budget": ("Budget", "Kinh phí (dự toán)"),
-    "spent": ("Allocated", "Đã phân bổ"),
-    "remaining": ("Remaining", "Còn lại"),
-    "count": ("Devices to replace", "Số thiết bị thay thế"),
-    "minimum": ("Minimum per commune", "Tối thiểu mỗi đơn vị"),
-    "must": ("Must-replace rules", "Quy tắc bắt buộc thay thế"),
-    "none": ("none", "không có"),
-    "picks": ("Devices to replace", "Thiết bị được chọn thay thế"),
-    "picks_sheet": ("Plan", "Kế hoạch"),
-    "skips": ("Devices not funded (notable)", "Thiết bị chưa được chọn (cần lưu ý)"),
-    "skips_sheet": ("Not funded", "Chưa được chọn"),
-    "sites": ("By commune", "Theo đơn vị"),
-    "rank": ("Rank", "Thứ tự"),
-    "site": ("Commune", "Đơn vị"),
-    "hostname": ("Device", "Thiết bị"),
-    "asset_tag": ("Asset tag", "Mã tài sản"),
-    "class": ("Type", "Loại"),
-    "model": ("Model", "Mẫu máy"),
-    "score": ("Score", "Điểm"),
-    "category": ("Category", "Nhóm"),
-    "cost": ("Unit cost", "Đơn giá"),
-    "cumulative": ("Running total", "Lũy kế"),
-    "basis": ("Why picked", "Căn cứ chọn"),
-    "reasons": ("Reasons", "Lý do thay thế"),
-    "why_not": ("Why not funded", "Lý do chưa chọn"),
-    "devices": ("Devices", "Số thiết bị"),
-    "amount": ("Amount", "Kinh phí"),
-    "decision": ("Decision", "Quyết định"),
-    "picked": ("replace", "thay thế"),
-    "not_picked": ("not funded", "chưa chọn"),
+    "budget": N_("Budget"),
+    "spent": N_("Allocated"),
+    "remaining": N_("Remaining"),
+    "count": N_("count: Devices to replace"),
+    "minimum": N_("Minimum per commune"),
+    "must": N_("Must-replace rules"),
+    "none": N_("none"),
+    "picks": N_("Devices to replace"),
+    "picks_sheet": N_("Plan"),
+    "skips": N_("Devices not funded (notable)"),
+    "skips_sheet": N_("Not funded"),
+    "sites": N_("By commune"),
+    "rank": N_("Rank"),
+    "site": N_("Commune"),
+    "hostname": N_("Device"),
+    "asset_tag": N_("Asset tag"),
+    "class": N_("Type"),
+    "model": N_("Model"),
+    "score": N_("Score"),
+    "category": N_("Category"),
+    "cost": N_("Unit cost"),
+    "cumulative": N_("Running total"),
+    "basis": N_("Why picked"),
+    "reasons": N_("Reasons"),
+    "why_not": N_("Why not funded"),
+    "devices": N_("count: Devices"),
+    "amount": N_("Amount"),
+    "decision": N_("Decision"),
+    "picked": N_("replace"),
+    "not_picked": N_("not funded"),
 }
 
 
 def t(key: str, lang: str) -> str:
-    return T[key][1 if lang == "vi" else 0]
+    return translator(lang)(T[key])
 
 
 def _pick_row(p: PlanItem, lang: str) -> dict[str, Any]:
@@ -96,7 +94,7 @@ def _skip_row(n: NonPick, lang: str) -> dict[str, Any]:
 
 def plan_document(plan: Plan, lang: str = "vi") -> Document:
     r = plan.rules
-    musts = "; ".join(MUST_RULES[m][1 if lang == "vi" else 0] for m in r.must_replace) or t("none", lang)
+    musts = "; ".join(must_label(m, lang) for m in r.must_replace) or t("none", lang)
     minimum = str(r.min_per_site) if r.min_per_site else t("none", lang)
     if r.site_minimums:
         minimum += " (" + ", ".join(f"{k}: {v}" for k, v in sorted(r.site_minimums.items())) + ")"

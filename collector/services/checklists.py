@@ -10,12 +10,23 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from checks.model import Localized, Severity
+from checks.model import Localized as _Pair
+from checks.model import Severity
+from collector.i18n import localized
+
+
+def _from_msgid(value: object) -> object:
+    # The YAML holds the English (a msgid); Vietnamese comes from the catalog (locales/vi/checklists.po).
+    # Published documents keep both languages, as they always have: {vi, en}.
+    return localized(value) if isinstance(value, str) else value
+
+
+Localized = Annotated[_Pair, BeforeValidator(_from_msgid)]
 
 
 class ItemType(StrEnum):

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 
 class ServiceError(Exception):
-    """A request that cannot be carried out, with a message that says why (safe to show a user)."""
+    """A request that cannot be carried out, with a message that says why (safe to show a user).
+
+    ``message`` is an English msgid, ``params`` fill its ``%(name)s`` placeholders: ``str(exc)`` is the
+    English (API answers, logs, commands) and ``text(lang)`` the same in a reader's language (pages).
+    """
 
     status_code = 400
+
+    def __init__(self, message: str = "", **params: object) -> None:
+        self.msgid, self.params = message, params
+        super().__init__(message % params if params else message)
+
+    def text(self, lang: str) -> str:
+        from collector.i18n import translator
+
+        _ = translator(lang)
+        # ``what`` names the field (a msgid such as "budget"); other parameters are data.
+        params = {
+            k: _(v) if k == "what" and isinstance(v, str) else _shown(v, lang) for k, v in self.params.items()
+        }
+        return _(self.msgid, **params) if params else _(self.msgid)
+
+
+def _shown(value: object, lang: str) -> object:
+    from collector.i18n import format_number
+
+    return (
+        format_number(value, lang)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+    )
 
 
 class NotFound(ServiceError):

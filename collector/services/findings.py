@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from checks.catalog import load_catalog
 from checks.model import CheckDefinition, Severity
+from collector.i18n import translator
 from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingEvent, FindingEventKind, FindingStatus
 from collector.models.types import utcnow
@@ -161,6 +162,7 @@ def apply_results(
             finding.resolved_at = now
             finding.last_seen_at = now
             finding.evidence = result.evidence
+            finding.evidence_message = result.message.model_dump() if result.message else None
             session.add(finding)
             _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
         # error, unknown, not_applicable, skipped: the check could not judge; the finding stays as it is.
@@ -248,6 +250,7 @@ def _failing(
             severity=severity,
             status=FindingStatus.OPEN,
             evidence=result.evidence,
+            evidence_message=result.message.model_dump() if result.message else None,
             observed=result.observed or None,
             first_seen_at=now,
             last_seen_at=now,
@@ -271,6 +274,7 @@ def _failing(
         finding.severity = severity
         finding.due_at = due_date(now, severity, due_days, result)
         finding.evidence = result.evidence
+        finding.evidence_message = result.message.model_dump() if result.message else None
         # A new episode starts with no acceptance: the earlier one was about the earlier problem.
         finding.accepted_by = finding.accepted_at = finding.accepted_until = finding.accepted_reason = None
         session.add(finding)
@@ -301,6 +305,7 @@ def _failing(
         finding.due_at = earlier  # e.g. a newly listed KEV entry's due date
     if result.evidence != finding.evidence:
         finding.evidence = result.evidence
+        finding.evidence_message = result.message.model_dump() if result.message else None
         _event(session, finding, FindingEventKind.EVIDENCE, now, report_id=report_id)
     session.add(finding)
 
@@ -386,7 +391,7 @@ class FindingRow:
     overdue: bool
 
     def title(self, lang: str) -> str:
-        return self.check.title.get(lang) if self.check else self.finding.check_id
+        return translator(lang)(self.check.title) if self.check else self.finding.check_id
 
 
 def get_finding(session: Session, finding_id: int, *, scope: Scope) -> Finding:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from collector.i18n import translator
 from collector.models.history import ChangeEvent
-from collector.web.i18n import translator
 
 # (kind, action) -> English sentence with %(subject)s, %(before)s, %(after)s and detail placeholders.
 SENTENCES: dict[tuple[str, str], str] = {

@@ -204,6 +204,7 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
                 target=result.target,
                 status=result.status.value,
                 evidence=result.evidence,
+                evidence_message=result.message.model_dump() if result.message else None,
                 observed=result.observed,
                 updated_at=now,
                 report_id=str(report.report_id),
@@ -214,6 +215,7 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             result.observed,
         ):
             row.status, row.evidence, row.observed = result.status.value, result.evidence, result.observed
+            row.evidence_message = result.message.model_dump() if result.message else None
             row.updated_at, row.report_id = now, str(report.report_id)
         else:
             continue

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from collector.i18n import LOCAL_TZ, format_date, translator
 from collector.pdf.layout import (
     AdminDocument,
     Bullets,
@@ -24,7 +25,6 @@ from collector.pdf.layout import (
     Signer,
 )
 from collector.services.inspections import parse_evidence
-from collector.web.i18n import LOCAL_TZ, format_date, translator
 
 RECORD_SYMBOL = "BB"
 
@@ -32,7 +32,8 @@ RECORD_SYMBOL = "BB"
 def _check_titles(lang: str) -> dict[str, str]:
     from checks.catalog import load_catalog
 
-    return {cid: getattr(check.title, lang) for cid, check in load_catalog().items()}
+    _ = translator(lang)
+    return {cid: _(check.title) for cid, check in load_catalog().items()}
 
 
 def _local_date(value: str | None) -> date | None:
@@ -64,6 +65,11 @@ def action_status_label(status: str, _: Callable[..., str]) -> str:
     return labels.get(status, status)
 
 
+def pick(pair: dict[str, str], lang: str) -> str:
+    """A {vi, en} text of the signed document in ``lang``; any other language through the catalogs."""
+    return str(pair[lang]) if lang in pair else translator(lang)(str(pair.get("en", "")))
+
+
 def answer_label(item: dict[str, Any], lang: str, _: Callable[..., str]) -> str:
     value = item.get("value")
     if item["type"] == "pass_fail":
@@ -71,7 +77,7 @@ def answer_label(item: dict[str, Any], lang: str, _: Callable[..., str]) -> str:
             value, _("Not answered")
         )
     if item.get("value_label"):
-        return str(item["value_label"][lang])
+        return pick(item["value_label"], lang)
     if item["type"] in ("text", "signature") and item.get("answered") and value is None:
         return _("Answered (not published)")
     if value in (None, ""):
@@ -126,7 +132,7 @@ def record_document(
     issued_on = _local_date(doc["published_at"]) or date.today()
     inspected_on = _local_date(insp.get("signed_at")) or issued_on
     site_name = site["name"]
-    checklist = doc["checklist"]["title"][lang]
+    checklist = pick(doc["checklist"]["title"], lang)
     intro = [
         Para(
             _(
@@ -189,7 +195,10 @@ def record_document(
     results.append(
         Grid(
             [Column(_("Group of checks"), 5), Column(_("Score"), 1.2, "RIGHT")],
-            [[s["title"][lang], "—" if s["score"] is None else str(s["score"])] for s in score["sections"]],
+            [
+                [pick(s["title"], lang), "—" if s["score"] is None else str(s["score"])]
+                for s in score["sections"]
+            ],
         )
     )
     sections.append(Section(_("Inspection results"), results))
@@ -199,7 +208,9 @@ def record_document(
         findings.append(Para(_("No findings.")))
     for n, f in enumerate(doc["findings"], start=1):
         severity = severity_label(f["severity"], _).lower()
-        findings.append(Para(f"{n}. {f['label'][lang]} ({_('Severity').lower()}: {severity})", indent=False))
+        findings.append(
+            Para(f"{n}. {pick(f['label'], lang)} ({_('Severity').lower()}: {severity})", indent=False)
+        )
         details = []
         if f.get("note"):
             details.append(_("Note") + ": " + f["note"])
@@ -245,7 +256,7 @@ def record_document(
     items = [
         [
             str(n),
-            item["label"][lang],
+            pick(item["label"], lang),
             answer_label(item, lang, _),
             source_label(item.get("source", "manual"), _),
         ]
@@ -281,7 +292,7 @@ def record_document(
     )
     # VI. Photos (the full record only: a photo may show a screen or a label).
     if photos and not public:
-        labels = {i["id"]: i["label"][lang] for i in doc["items"]}
+        labels = {i["id"]: pick(i["label"], lang) for i in doc["items"]}
         sections.append(
             Section(
                 _("Photos"),

@@ -15,6 +15,7 @@ from email.utils import formatdate, make_msgid
 
 import httpx
 
+from collector.i18n import N_
 from collector.settings import CollectorSettings
 
 SIGNATURE_HEADER = "X-Wardwatch-Signature"
@@ -37,7 +38,8 @@ def _elapsed(start: float) -> int:
 def send_email(settings: CollectorSettings, *, to: str, subject: str, text: str) -> SendResult:
     start = time.monotonic()
     if not settings.smtp_host:
-        return SendResult(False, error="SMTP is not configured (WARDWATCH_SMTP_HOST)")
+        # Stored as the English msgid, shown through the catalogs; exception texts stay data.
+        return SendResult(False, error=N_("SMTP is not configured (WARDWATCH_SMTP_HOST)"))
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
     msg["To"] = to

@@ -21,6 +21,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from collector.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCAL_TZ, format_date, translator
 from collector.models.core import User, UserSite
 from collector.models.notifications import (
     Channel,
@@ -33,7 +34,6 @@ from collector.models.notifications import (
 from collector.services.notify_channels import SendResult, post_webhook, send_email
 from collector.services.notify_events import describe
 from collector.settings import CollectorSettings
-from collector.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCAL_TZ, format_date, translator
 
 log = logging.getLogger(__name__)
 

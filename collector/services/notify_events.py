@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from collector.i18n import format_date, translator
 from collector.models.core import Device, Site
 from collector.models.notifications import NotifyEvent
 from collector.models.types import utcnow
-from collector.web.i18n import format_date, translator
 
 if TYPE_CHECKING:
     from collector.models.findings import Finding
@@ -42,7 +42,7 @@ def _finding(p: dict[str, Any], lang: str) -> Message:
 
     _ = translator(lang)
     check = load_catalog().get(str(p.get("check_id")))
-    title = check.title.get(lang) if check else str(p.get("check_id"))
+    title = _(check.title) if check else str(p.get("check_id"))
     severity = _(str(p.get("severity", "")).capitalize())
     subject = _(
         "[%(site)s] New %(severity)s finding on %(host)s: %(title)s",

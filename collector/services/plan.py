@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.i18n import N_, format_money, format_number, translator
 from collector.localtime import today as local_today
 from collector.models.assets import (
     MAX_COST_VND,
@@ -47,108 +48,70 @@ from collector.services.scoring import (
     recompute_scores,
     render_evidence,
 )
-from collector.web.i18n import format_money, format_number
 
 Scope = frozenset[int] | set[int] | None
 
-MUST_RULES: dict[str, tuple[str, str]] = {
-    "lifecycle_to_replace": (
-        "marked 'to replace' in the asset register",
-        "đã đánh dấu 'cần thay thế' trong sổ tài sản",
-    ),
-    "storage_failed": ("a disk is failing", "ổ cứng đang hỏng"),
-    "replace_now": ("in the 'replace now' category", "thuộc nhóm 'thay thế ngay'"),
+MUST_RULES: dict[str, str] = {
+    "lifecycle_to_replace": N_("marked 'to replace' in the asset register"),
+    "storage_failed": N_("a disk is failing"),
+    "replace_now": N_("in the 'replace now' category"),
 }
 
-MESSAGES: dict[str, tuple[str, str]] = {
-    "pick_must": ("must replace: {rules}", "bắt buộc thay thế: {rules}"),
-    "pick_minimum": (
-        "minimum for {site}: {n} device(s) per commune",
-        "mức tối thiểu của {site}: {n} thiết bị mỗi đơn vị",
-    ),
-    "pick_priority": (
-        "ranked by risk reduced per cost: score {score} for {cost}",
-        "xếp theo mức giảm rủi ro trên chi phí: điểm {score} với {cost}",
-    ),
-    "skip_budget": (
-        "not funded: the budget ran out at rank {rank} (needs {cost}, {remaining} left)",
-        "chưa đủ kinh phí: kinh phí hết ở thứ tự {rank} (cần {cost}, còn {remaining})",
-    ),
-    "skip_budget_first": (
-        "the first device the budget could not pay for: needs {cost}, {remaining} left",
-        "thiết bị đầu tiên không đủ kinh phí: cần {cost}, còn {remaining}",
-    ),
-    "skip_no_cost": (
-        "no unit cost set for the class '{device_class}'",
-        "chưa có đơn giá cho loại '{device_class}'",
-    ),
-    "skip_status": ("lifecycle status is '{status}'", "trạng thái tài sản là '{status}'"),
-    "skip_virtual": ("a virtual machine: nothing to buy", "máy ảo: không cần mua thiết bị"),
-    "minimum_short": (
-        "{site}: minimum {n} not reached ({got} funded, {eligible} candidates)",
-        "{site}: chưa đạt mức tối thiểu {n} ({got} được cấp kinh phí, {eligible} ứng viên)",
-    ),
-    "leftover": (
-        "{remaining} left: the next device in the ranking ({hostname}) costs {cost}",
-        "còn {remaining}: thiết bị tiếp theo trong thứ tự ({hostname}) cần {cost}",
-    ),
+MESSAGES: dict[str, str] = {
+    "pick_must": N_("must replace: {rules}"),
+    "pick_minimum": N_("minimum for {site}: {n} device(s) per commune"),
+    "pick_priority": N_("ranked by risk reduced per cost: score {score} for {cost}"),
+    "skip_budget": N_("not funded: the budget ran out at rank {rank} (needs {cost}, {remaining} left)"),
+    "skip_budget_first": N_("the first device the budget could not pay for: needs {cost}, {remaining} left"),
+    "skip_no_cost": N_("no unit cost set for the class '{device_class}'"),
+    "skip_status": N_("lifecycle status is '{status}'"),
+    "skip_virtual": N_("a virtual machine: nothing to buy"),
+    "minimum_short": N_("{site}: minimum {n} not reached ({got} funded, {eligible} candidates)"),
+    "leftover": N_("{remaining} left: the next device in the ranking ({hostname}) costs {cost}"),
     # Why a plan holds no device at all: the real reason, not always the budget.
-    "empty_no_devices": (
-        "no device has reported yet: there is nothing to plan",
-        "chưa có thiết bị nào gửi báo cáo: chưa có gì để lập kế hoạch",
+    "empty_no_devices": N_("no device has reported yet: there is nothing to plan"),
+    "empty_only_virtual": N_("the only devices are virtual machines ({n}): there is nothing to buy"),
+    "empty_none_needed": N_(
+        "no device needs replacing: all {n} score below {min_score} and no must-replace rule applies"
     ),
-    "empty_only_virtual": (
-        "the only devices are virtual machines ({n}): there is nothing to buy",
-        "các thiết bị hiện có đều là máy ảo ({n}): không có thiết bị nào cần mua",
+    "empty_not_in_service": N_(
+        "the devices that need replacing are spare or retired ({n}): none is in service"
     ),
-    "empty_none_needed": (
-        "no device needs replacing: all {n} score below {min_score} and no must-replace rule applies",
-        "không có thiết bị nào cần thay thế: cả {n} thiết bị có điểm dưới {min_score} "
-        "và không thuộc quy tắc bắt buộc thay thế nào",
+    "empty_no_cost": N_(
+        "{n} device(s) need replacing but their class has no unit cost: set it under Unit costs"
     ),
-    "empty_not_in_service": (
-        "the devices that need replacing are spare or retired ({n}): none is in service",
-        "các thiết bị cần thay thế đều đang dự phòng hoặc đã thanh lý ({n}): "
-        "không có thiết bị nào đang sử dụng",
-    ),
-    "empty_no_cost": (
-        "{n} device(s) need replacing but their class has no unit cost: set it under Unit costs",
-        "{n} thiết bị cần thay thế nhưng loại thiết bị chưa có đơn giá: hãy nhập ở mục Đơn giá",
-    ),
-    "empty_budget": (
+    "empty_budget": N_(
         "the budget pays for no device: the first in the ranking ({hostname}) costs {cost}, "
-        "the budget is {budget}",
-        "kinh phí không đủ cho thiết bị nào: thiết bị đầu tiên trong thứ tự ({hostname}) cần {cost}, "
-        "kinh phí là {budget}",
+        "the budget is {budget}"
     ),
 }
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    LifecycleStatus.IN_SERVICE: ("in service", "đang sử dụng"),
-    LifecycleStatus.SPARE: ("spare", "dự phòng"),
-    LifecycleStatus.TO_REPLACE: ("to replace", "cần thay thế"),
-    LifecycleStatus.RETIRED: ("retired", "đã thanh lý"),
+STATUS_LABELS: dict[str, str] = {
+    LifecycleStatus.IN_SERVICE: N_("in service"),
+    LifecycleStatus.SPARE: N_("spare"),
+    LifecycleStatus.TO_REPLACE: N_("to replace"),
+    LifecycleStatus.RETIRED: N_("retired"),
 }
 
-CLASS_LABELS: dict[str, tuple[str, str]] = {
-    DeviceClass.DESKTOP: ("desktop PC", "máy tính để bàn"),
-    DeviceClass.LAPTOP: ("laptop", "máy tính xách tay"),
-    DeviceClass.SERVER: ("server", "máy chủ"),
-    DeviceClass.NETWORK_DEVICE: ("network device", "thiết bị mạng"),
-    DeviceClass.OTHER: ("other", "khác"),
+CLASS_LABELS: dict[str, str] = {
+    DeviceClass.DESKTOP: N_("desktop PC"),
+    DeviceClass.LAPTOP: N_("laptop"),
+    DeviceClass.SERVER: N_("server"),
+    DeviceClass.NETWORK_DEVICE: N_("network device"),
+    DeviceClass.OTHER: N_("other"),
 }
 
 
-def _i(lang: str) -> int:
-    return 1 if lang == "vi" else 0
+def must_label(rule: str, lang: str = "vi") -> str:
+    return translator(lang)(MUST_RULES[rule]) if rule in MUST_RULES else rule
 
 
 def status_label(status: str, lang: str = "vi") -> str:
-    return STATUS_LABELS.get(status, (status, status))[_i(lang)]
+    return translator(lang)(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def class_label(device_class: str, lang: str = "vi") -> str:
-    return CLASS_LABELS.get(device_class, (device_class, device_class))[_i(lang)]
+    return translator(lang)(CLASS_LABELS[device_class]) if device_class in CLASS_LABELS else device_class
 
 
 def render_reason(item: dict[str, Any], lang: str = "vi") -> str:
@@ -160,12 +123,12 @@ def render_reason(item: dict[str, Any], lang: str = "vi") -> str:
         if isinstance(params.get(key), int):
             params[key] = format_money(params[key])
     if "rules" in params:
-        params["rules"] = "; ".join(MUST_RULES.get(r, (r, r))[_i(lang)] for r in params["rules"])
+        params["rules"] = "; ".join(must_label(r, lang) for r in params["rules"])
     if "status" in params:
         params["status"] = status_label(params["status"], lang)
     if "device_class" in params:
         params["device_class"] = class_label(params["device_class"], lang)
-    return pair[_i(lang)].format(**params)
+    return translator(lang)(pair).format(**params)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from collector.i18n import translator
 from collector.localtime import stamp
 from collector.models.core import Site, User
 from collector.models.inspections import (
@@ -39,7 +40,6 @@ from collector.services.inspection_record import RECORD_SYMBOL
 from collector.services.inspections import answers, current_score, parse_evidence, template_of
 from collector.services.signing_cert import PdfSigningSession, SignedPdf, pdf_signing
 from collector.signing import load_or_create
-from collector.web.i18n import translator
 
 DOCUMENT_SCHEMA = "wardwatch.inspection-report/2"
 PUBLIC_SCHEMA = "wardwatch.inspection-report.public/1"

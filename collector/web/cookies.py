@@ -12,7 +12,7 @@ from collector.security import same
 from collector.web.i18n import (
     DEFAULT_LANGUAGE,
     LANG_COOKIE,
-    LANGUAGES,
+    accepted_language,
     translator,
 )
 
@@ -28,7 +28,7 @@ def request_language(request: Request) -> str:
         request.cookies.get(LANG_COOKIE),
         getattr(principal, "language", None),
     ):
-        if lang in LANGUAGES:
+        if accepted_language(lang):
             return str(lang)
     return DEFAULT_LANGUAGE
 

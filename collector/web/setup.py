@@ -17,8 +17,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from collector.i18n import evidence_text
 from collector.localtime import local_date
 from collector.models.types import utcnow
+from collector.services.errors import ServiceError
 from collector.web.cookies import (
     PRE_CSRF_COOKIE,
     client_address,
@@ -32,7 +34,7 @@ from collector.web.cookies import (
 )
 from collector.web.i18n import (
     LANG_COOKIE,
-    LANGUAGES,
+    accepted_language,
     format_date,
     format_money,
     format_number,
@@ -94,6 +96,11 @@ def partials(folder: str) -> list[str]:
     return [f"{folder}/{p.name}" for p in sorted(path.iterdir()) if p.suffix == ".html"]
 
 
+def error_text(exc: Exception, lang: str) -> str:
+    """A service error in the reader's language (its msgid and parameters); other errors as they are."""
+    return exc.text(lang) if isinstance(exc, ServiceError) else str(exc)
+
+
 # --- formatting helpers for templates -----------------------------------------------------------
 
 
@@ -146,6 +153,10 @@ def render(
         "fmt_bytes": lambda v: format_bytes(v, lang),
         "fmt_money": format_money,
         "fmt_num": lambda v, digits=None: format_number(v, lang, digits),
+        # A result's or finding's evidence in the reader's language (message, else the compatibility map).
+        "fmt_evidence": lambda row: evidence_text(
+            getattr(row, "evidence", "") or "", getattr(row, "evidence_message", None), lang
+        ),
         "flashes": pop_flashes(request),
         "partials": partials,
         "current_path": request.url.path,
@@ -153,7 +164,7 @@ def render(
     ctx.update(context or {})
     html = _env.get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
+    if accepted_language(request.query_params.get("lang")):
         set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
     new_pre = getattr(request.state, "new_pre_csrf", None)
     if new_pre:

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from collector.i18n import evidence_text
 from collector.localtime import stamp
 from collector.models.core import Site
 from collector.reports import table_export
@@ -28,6 +29,7 @@ from collector.services.scoring import category_label
 from collector.services.tables import base
 from collector.services.tables.assets import TABLE as ASSETS
 from collector.services.tables.audit import TABLE as AUDIT
+from collector.services.tables.audit import detail_text
 from collector.services.tables.certificates import TABLE as CERTIFICATES
 from collector.services.tables.devices import TABLE as DEVICES
 from collector.services.tables.findings import TABLE as FINDINGS
@@ -72,7 +74,7 @@ def _check_title(check_id: str, lang: str) -> str:
         check = load_catalog().get(check_id)
     except Exception:  # a broken catalog file must not hide the findings: show the check id
         return check_id
-    return check.title.get(lang) if check else check_id
+    return translator(lang)(check.title) if check else check_id
 
 
 def cell_text(kind: str, value: Any, lang: str) -> str:
@@ -95,6 +97,10 @@ def cell_text(kind: str, value: Any, lang: str) -> str:
         return class_label(str(value), lang)
     if kind == "lifecycle":
         return status_label(str(value), lang)
+    if kind == "audit_detail":
+        return detail_text(value, _) if isinstance(value, dict) else str(value)
+    if kind == "evidence":  # {"text": English as stored, "message": {id, params} or None}
+        return evidence_text(str(value.get("text") or ""), value.get("message"), lang)
     if kind == "check_title":
         return _check_title(str(value), lang)
     if kind in ("date", "datetime"):

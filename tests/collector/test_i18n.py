@@ -17,11 +17,19 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from collector.web.i18n import LANGUAGES, format_date, format_money, parse_user_date, translator
+from collector.web.i18n import (
+    LANGUAGES,
+    format_date,
+    format_money,
+    format_number,
+    parse_user_date,
+    translator,
+)
 from collector.web.setup import page_specs
 
 WEB = Path(str(resources.files("collector.web")))
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+CHECKS = Path(str(resources.files("checks")))
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)\}")
 
 
 def ui_strings() -> dict[str, str]:
@@ -43,7 +51,28 @@ def ui_strings() -> dict[str, str]:
     ):
         msgid = message if isinstance(message, str) else message[0]
         if msgid:
-            found.setdefault(msgid, f"collector/{filename}:{lineno}")
+            found.setdefault(msgid, f"collector/reports/{filename}:{lineno}")
+    # Services, commands and the formatting module mark their texts with _() or N_(); evaluators write
+    # their evidence as msg("...", **params). Each needs its Vietnamese, wherever it is shown.
+    for folder, keywords in (
+        ("services", {"_": None, "N_": None}),
+        ("commands", {"_": None, "N_": None}),
+        ("i18n", {"_": None, "N_": None}),
+        ("web", {"N_": None}),
+        ("reports", {"N_": None}),
+    ):
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            str(WEB.parent / folder), [("**.py", "python")], keywords=keywords
+        ):
+            msgid = message if isinstance(message, str) else message[0]
+            if msgid:
+                found.setdefault(msgid, f"collector/{folder}/{filename}:{lineno}")
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(CHECKS), [("**.py", "python")], keywords={"msg": None}
+    ):
+        msgid = message if isinstance(message, str) else message[0]
+        if msgid:
+            found.setdefault(msgid, f"checks/{filename}:{lineno}")
     for spec in page_specs():
         for kind in ("nav", "site_tabs", "device_tabs"):
             for link in getattr(spec, kind):
@@ -52,9 +81,9 @@ def ui_strings() -> dict[str, str]:
 
 
 def po_entries(lang: str) -> list[tuple[str, str, str, bool]]:
-    """(file, msgid, msgstr, fuzzy) of every .po file of a language."""
+    """(file, msgid, msgstr, fuzzy) of every .po file of a language (console and check catalogs)."""
     out = []
-    for path in sorted((WEB / "locales" / lang).glob("*.po")):
+    for path in sorted([*(WEB / "locales" / lang).glob("*.po"), *(CHECKS / "locales" / lang).glob("*.po")]):
         with path.open("rb") as fh:
             for msg in read_po(fh, locale=lang):
                 if msg.id:
@@ -143,3 +172,41 @@ def test_typed_dates_are_read_both_ways_and_money_is_vietnamese_dong() -> None:
     assert parse_user_date("2026-03-07") == date(2026, 3, 7)
     assert parse_user_date("31/02/2026") is None and parse_user_date("") is None
     assert format_money(12_500_000) == "12.500.000 ₫"
+
+
+def test_numbers_follow_the_locale() -> None:
+    assert format_number(1234.5, "vi") == "1.234,5" and format_number(1234.5, "en") == "1,234.5"
+    assert format_number(1234567, "vi") == "1.234.567" and format_number(87.54, "vi", 2) == "87,54"
+    assert format_money(1_000_000) == "1.000.000 ₫"
+
+
+def test_english_catalogs_hold_only_entries_that_differ_from_the_msgid() -> None:
+    # English is the msgid: an entry repeating it is a second copy that drifts when the msgid changes.
+    identity = [f"{file}: {msgid!r}" for file, msgid, msgstr, _f in po_entries("en") if msgstr == msgid]
+    assert not identity, "\n".join(identity)
+
+
+def test_no_text_is_picked_from_a_language_pair_in_code() -> None:
+    # One mechanism: catalogs. A (en, vi) pair picked with `lang == "vi"` bypasses them and the
+    # pseudo-locale. The formatting module (collector/i18n) and the PDF's language tag are not texts.
+    root = WEB.parent.parent
+    pattern = re.compile(r'\[\s*1 if lang == "vi" else 0\s*\]|"[^"]*" if (?:doc\.)?lang == "vi" else "')
+    hits = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for folder in ("collector", "checks")
+        for path in (root / folder).rglob("*.py")
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and "collector/i18n/" not in str(path) and "set_lang(" not in line
+    ]
+    assert not hits, "\n".join(hits)
+
+
+def test_services_and_reports_format_through_the_i18n_module_not_the_web_package() -> None:
+    root = WEB.parent
+    hits = [
+        str(path.relative_to(root))
+        for folder in ("services", "reports", "commands")
+        for path in (root / folder).rglob("*.py")
+        if "collector.web.i18n" in path.read_text(encoding="utf-8")
+    ]
+    assert not hits, hits

@@ -38,7 +38,11 @@ def test_plan_page_with_a_budget_lists_the_picks_and_downloads(client, fleet):
 def test_plan_page_says_what_is_wrong_with_the_budget(client, fleet):
     login(client, fleet.engine, username="planner", role="planner")
     r = client.get("/planning", params={"budget": "nhiều tiền"})
-    assert r.status_code == 200 and "is not an amount in VND" in r.text
+    # In the reader's language: the Vietnamese page said it in English before.
+    assert r.status_code == 200 and "không phải là số tiền" in r.text and "kinh phí (dự toán)" in r.text
+    assert "is not an amount in VND" not in r.text
+    r = client.get("/planning", params={"budget": "nhiều tiền", "lang": "en"})
+    assert "budget: &#39;nhiều tiền&#39; is not an amount in VND" in r.text
 
 
 def test_pages_need_a_planning_role(client, fleet):
@@ -100,7 +104,8 @@ def test_edit_form_saves_with_csrf_and_technicians_cannot_post(client, fleet):
         f"/planning/assets/{device}",
         data={**form, "purchase_date": "2011/99/99", "csrf_token": session["csrf"]},
     )
-    assert bad.status_code == 400 and "is not a date" in bad.text
+    # The Vietnamese page says it in Vietnamese (the service error is a msgid with parameters).
+    assert bad.status_code == 400 and "không phải là ngày" in bad.text
 
     tech = login(client, fleet.engine, username="tech", role="technician")
     assert (

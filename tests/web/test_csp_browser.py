@@ -45,9 +45,6 @@ class Server:
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import uvicorn
 
-    from tests.inspections.test_inspections import answer_all, create
-    from tests.signing_pki import configure_signing
-
     db = tmp_path_factory.mktemp("csp") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
@@ -58,6 +55,22 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     while not srv.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
+    seeded, extra = seed_every_kind(app, url)
+    try:
+        yield Server(url, app, seeded, extra)
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+def seed_every_kind(app: Any, url: str) -> tuple[Any, list[str]]:
+    """Data of every kind on a running collector: devices, findings, vulnerabilities, inspections (one
+    published and signed, one waiting, one being filled in), a subscription, a share link, a polled router.
+    Returns the seed and the pages no link leads to. (The pseudo-locale crawl seeds the same way.)"""
+    from tests.inspections.test_inspections import answer_all, create
+    from tests.signing_pki import configure_signing
+
     # Publishing renders and signs a PDF: longer than httpx's 5 s on a loaded machine.
     with httpx.Client(base_url=url, timeout=120) as http:
         seeded = seed(app.state.engine, http)
@@ -120,12 +133,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         f"/devices/{router}",
         f"/devices/{seeded.devices['pc-motcua-01']}/software?q=uni",
     ]
-    try:
-        yield Server(url, app, seeded, extra)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
+    return seeded, extra
 
 
 def _page_patterns(app: Any) -> list[tuple[str, re.Pattern[str]]]:

@@ -18,6 +18,7 @@ from collector.api.schemas.findings import (
 )
 from collector.http.deps import AnyUser, DbSession, StaffUser
 from collector.http.params import Id, OptionalIdQuery, iso_text
+from collector.i18n import localized
 from collector.localtime import LOCAL_TZ, end_of_day
 from collector.models.core import Device, Site
 from collector.models.findings import FindingEvent
@@ -63,7 +64,7 @@ def _public(row: svc.FindingRow) -> dict[str, Any]:
         ),
         "site": row.site_code,
         "hostname": row.hostname,
-        "title": row.check.title.model_dump() if row.check else None,
+        "title": localized(row.check.title) if row.check else None,
         "status": row.status,
         "overdue": row.overdue,
     }
@@ -159,8 +160,8 @@ def _detail(session: Any, finding_id: int, scope: Any) -> dict[str, Any]:
     return {
         **_public(row),
         "observed": finding.observed,
-        "rationale": check.rationale.model_dump() if check else None,
-        "remediation": check.remediation.model_dump() if check else None,
+        "rationale": localized(check.rationale) if check else None,
+        "remediation": localized(check.remediation) if check else None,
         "references": list(check.references) if check else [],
         "history": [e.model_dump() for e in history],
     }

@@ -106,6 +106,10 @@ CLASS_ALIASES: dict[str, str] = {
 }
 
 
+# The largest amount, written as errors show it (dots between thousands, as in Vietnamese).
+_MAX_VND = f"{MAX_COST_VND:,}".replace(",", ".")
+
+
 def normal_serial(value: str | None) -> str | None:
     v = (value or "").strip()
     return None if v.lower() in PLACEHOLDER_SERIALS else v.upper()
@@ -121,7 +125,9 @@ def parse_date(value: str, what: str) -> date | None:
             return datetime.strptime(v, fmt).date()
         except ValueError:
             continue
-    raise ServiceError(f"{what}: {v!r} is not a date (write dd/mm/yyyy or yyyy-mm-dd)")
+    raise ServiceError(
+        "%(what)s: %(value)s is not a date (write dd/mm/yyyy or yyyy-mm-dd)", what=what, value=repr(v)
+    )
 
 
 def parse_money(value: str, what: str) -> int | None:
@@ -131,9 +137,13 @@ def parse_money(value: str, what: str) -> int | None:
     if not v:
         return None
     if not v.isdigit():
-        raise ServiceError(f"{what}: {value!r} is not an amount in VND (e.g. 15.000.000)")
+        raise ServiceError(
+            "%(what)s: %(value)s is not an amount in VND (e.g. 15.000.000)", what=what, value=repr(value)
+        )
     if len(v) > 12 or int(v) > MAX_COST_VND:
-        raise ServiceError(f"{what}: {value!r} is more than {MAX_COST_VND:,} VND".replace(",", "."))
+        raise ServiceError(
+            "%(what)s: %(value)s is more than %(max)s VND", what=what, value=repr(value), max=_MAX_VND
+        )
     return int(v)
 
 
@@ -142,7 +152,11 @@ def parse_status(value: str, what: str) -> str | None:
     if not v:
         return None
     if v not in STATUS_ALIASES:
-        raise ServiceError(f"{what}: unknown status {value!r} (in_service, spare, to_replace, retired)")
+        raise ServiceError(
+            "%(what)s: unknown status %(value)s (in_service, spare, to_replace, retired)",
+            what=what,
+            value=repr(value),
+        )
     return STATUS_ALIASES[v]
 
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from collector.i18n import N_, parse_user_date
 from collector.localtime import start_of_day
 from collector.models.core import AuditEvent
 from collector.services import audit, paging
 from collector.services.errors import ServiceError
 from collector.services.tables.base import Column, Filter, Scope, Table
-from collector.web.i18n import parse_user_date
 
 SORTING = paging.Sorting(
     keys=(
@@ -32,7 +32,7 @@ COLUMNS = (
     Column("action", "Action", sort="action", width=24),
     Column("target", "Target", width=28),
     Column("address", "Address", secondary=True, width=16),
-    Column("detail", "Detail", secondary=True, width=50),
+    Column("detail", "Detail", "audit_detail", secondary=True, width=50),
 )
 
 FILTERS = (
@@ -75,14 +75,40 @@ def build(session: Session, *, scope: Scope, filters: Mapping[str, str], now: da
     return q
 
 
-def _detail(detail: Any) -> str:
-    if not isinstance(detail, dict):
-        return ""
+# What the keys of an audit event's detail are called for people (values are data).
+DETAIL_LABELS: dict[str, str] = {
+    "device_id": N_("device"),
+    "version": N_("version"),
+    "previous": N_("previous version"),
+    "hostname": N_("device name"),
+    "role": N_("role"),
+    "sites": N_("communes"),
+    "label": N_("label"),
+    "valid_days": N_("valid (days)"),
+    "max_uses": N_("maximum uses"),
+    "public": N_("public"),
+    "kind": N_("kind"),
+    "subject": N_("subject"),
+    "tsa": N_("timestamp server"),
+    "score": N_("score"),
+}
+
+
+def _detail(detail: Any) -> dict[str, Any]:
+    """The detail as it is stored; the console and exports label its keys in the reader's language."""
+    return detail if isinstance(detail, dict) else {}
+
+
+def detail_text(detail: dict[str, Any], _: Any) -> str:
     parts = []
     for k, v in detail.items():
         if isinstance(v, list):
             v = ", ".join(str(x) for x in v)
-        parts.append(f"{k}: {v}")
+        elif isinstance(v, bool):
+            v = _("yes") if v else _("no")
+        elif v is None:
+            v = "—"
+        parts.append(f"{_(DETAIL_LABELS[k]) if k in DETAIL_LABELS else k}: {v}")
     return "; ".join(parts)
 
 

@@ -60,7 +60,7 @@ COLUMNS = (
     Column("site", "Site", sort="site", width=22),
     Column("first_seen", "First seen", kind="datetime", sort="first_seen", secondary=True, width=18),
     Column("due", "Due date", kind="datetime", sort="due", width=18),
-    Column("evidence", "Evidence", secondary=True, width=40),
+    Column("evidence", "Evidence", "evidence", secondary=True, width=40),
 )
 
 FILTERS = (
@@ -165,7 +165,7 @@ def shape(session: Session, rows: list[Any], *, now: datetime, **_: Any) -> list
                 "due": None if status == FindingStatus.RESOLVED else f.due_at,
                 "due_flag": "overdue" if overdue else None,
                 "overdue": overdue,
-                "evidence": f.evidence,
+                "evidence": {"text": f.evidence, "message": f.evidence_message},
             }
         )
     return out

@@ -20,6 +20,7 @@ from collector.services import devices as svc
 from collector.services.errors import NotFound
 from collector.services.tables.device_software import TABLE as DEVICE_SOFTWARE
 from collector.services.tables.devices import TABLE as DEVICES
+from collector.web.i18n import translator
 from collector.web.setup import device_tabs, extra_context, render, request_language
 from collector.web.tables import table_view
 from inventory.facts import Facts
@@ -64,7 +65,8 @@ def _check_titles(lang: str) -> dict[str, str]:
     try:
         from checks.catalog import load_catalog
 
-        return {cid: c.title.get(lang) for cid, c in load_catalog().items()}
+        _ = translator(lang)
+        return {cid: _(c.title) for cid, c in load_catalog().items()}
     except Exception:  # a broken catalog file must not hide the device: show check ids instead
         return {}
 

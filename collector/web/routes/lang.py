@@ -11,7 +11,7 @@ from collector.http.deps import CsrfFailed, DbSession, Public, load_principal
 from collector.plugins import PageSpec
 from collector.security import same
 from collector.services.users import set_language
-from collector.web.i18n import LANG_COOKIE, LANGUAGES
+from collector.web.i18n import LANG_COOKIE, LANGUAGES, accepted_language
 from collector.web.setup import pre_session_csrf_ok, redirect, safe_next, set_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +25,7 @@ def switch_language(
     csrf_token: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
-    if lang not in LANGUAGES:
+    if not accepted_language(lang):
         raise HTTPException(400, f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
     principal = load_principal(request, session)
     if principal is not None:

@@ -15,7 +15,7 @@ from collector.plugins import Link, PageSpec
 from collector.reports.sparkline import sparkline, trend_chart
 from collector.services import console
 from collector.services.overview import SiteRow, city_overview
-from collector.web.i18n import format_date, format_number
+from collector.web.i18n import format_day_month, format_number
 from collector.web.setup import extra_context, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
@@ -67,7 +67,7 @@ def overview(
             "Compliance of %(site)s over 90 days: %(now)s today", site=row.site.name, now=pct(row.percent)
         )
         sparks[row.site.code] = sparkline(row.trend.series, title=title)
-    labels = [format_date(d, lang)[:5] if lang == "vi" else d.isoformat()[5:] for d in view.days]
+    labels = [format_day_month(d, lang) for d in view.days]
     marks = [0, len(view.days) - 31, len(view.days) - 1]
     city_title = _(
         "City compliance over 90 days: %(now)s today, %(d30)s over 30 days, %(d90)s over 90 days",

@@ -21,7 +21,8 @@ from collector.services import plan as plan_svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
 from collector.settings import CollectorSettings
-from collector.web.setup import flash, render, request_language
+from collector.web.i18n import N_, translator
+from collector.web.setup import error_text, flash, render, request_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,35 +41,36 @@ def _can_set_costs(user: Principal) -> bool:
     return _can_edit(user) and user.city_wide
 
 
-IMPORT_LABELS: dict[str, tuple[str, str]] = {
-    "create": ("new record", "tạo mới"),
-    "update": ("update", "cập nhật"),
-    "unchanged": ("unchanged", "không đổi"),
-    "no_match": ("no matching device", "không khớp thiết bị nào"),
-    "ambiguous": ("ambiguous", "khớp nhiều thiết bị"),
-    "conflict": ("conflict", "xung đột"),
-    "error": ("error", "lỗi dữ liệu"),
-    "serial": ("serial number", "số serial"),
-    "asset_tag": ("asset tag", "mã tài sản"),
-    "purchase_date": ("purchase date", "ngày mua"),
-    "purchase_cost": ("purchase cost", "nguyên giá"),
-    "supplier": ("supplier", "nhà cung cấp"),
-    "warranty_end": ("warranty until", "bảo hành đến"),
-    "status": ("status", "trạng thái"),
-    "device_class": ("device type", "loại thiết bị"),
+IMPORT_LABELS: dict[str, str] = {
+    "create": N_("new record"),
+    "update": N_("update"),
+    "unchanged": N_("unchanged"),
+    "no_match": N_("no matching device"),
+    "ambiguous": N_("ambiguous"),
+    "conflict": N_("conflict"),
+    "error": N_("import: error"),
+    "serial": N_("serial number"),
+    "asset_tag": N_("asset tag"),
+    "purchase_date": N_("purchase date"),
+    "purchase_cost": N_("purchase cost"),
+    "supplier": N_("supplier"),
+    "warranty_end": N_("warranty until"),
+    "status": N_("status"),
+    "device_class": N_("device type"),
 }
 
 
 def _helpers(lang: str) -> dict[str, Any]:
+    _ = translator(lang)
     return {
-        "import_label": lambda k: IMPORT_LABELS.get(k, (k, k))[1 if lang == "vi" else 0],
+        "import_label": lambda k: _(IMPORT_LABELS[k]) if k in IMPORT_LABELS else k,
         "category_label": lambda c: category_label(c, lang),
         "factor_label": lambda n: factor_label(n, lang),
         "evidence": lambda e: render_evidence(e, lang),
         "reason": lambda r: plan_svc.render_reason(r, lang),
         "class_label": lambda c: plan_svc.class_label(c, lang),
         "status_label": lambda s: plan_svc.status_label(s, lang),
-        "must_label": lambda m: plan_svc.MUST_RULES[m][1 if lang == "vi" else 0],
+        "must_label": lambda m: plan_svc.must_label(m, lang),
     }
 
 
@@ -114,7 +116,9 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
             )
             session.commit()
     except (ServiceError, ValueError) as exc:
-        error = str(exc)
+        error = (
+            exc.text(lang) if isinstance(exc, ServiceError) else error_text(exc, request_language(request))
+        )
         inputs = {
             "budget_text": request.query_params.get("budget", ""),
             "budget": None,
@@ -161,7 +165,12 @@ def plan_download(
             config=load_config(settings),
         )
     except (ServiceError, ValueError) as exc:
-        return render(request, "error.html", {"code": 400, "message": str(exc)}, status_code=400)
+        return render(
+            request,
+            "error.html",
+            {"code": 400, "message": error_text(exc, request_language(request))},
+            status_code=400,
+        )
     session.commit()
     lang = request_language(request)
     data = render_plan(plan, fmt, lang, letterhead_for(session, settings, user.username, lang))
@@ -276,7 +285,7 @@ def _asset_save(device_id: int, request: Request, form: Any, user: Principal, se
         return render(
             request,
             "planning_asset_edit.html",
-            {**ctx, "form": dict(form), "error": str(exc)},
+            {**ctx, "form": dict(form), "error": error_text(exc, request_language(request))},
             status_code=400,
         )
     session.commit()
@@ -319,7 +328,10 @@ async def import_preview(request: Request, user: EditorUser, session: DbSession)
 
 def _import_error(request: Request, exc: ServiceError) -> Response:
     return render(
-        request, "planning_import.html", {"preview": None, "csv_text": "", "error": str(exc)}, status_code=400
+        request,
+        "planning_import.html",
+        {"preview": None, "csv_text": "", "error": error_text(exc, request_language(request))},
+        status_code=400,
     )
 
 
@@ -411,7 +423,7 @@ def _costs_save(
                 "defaults": config.unit_costs,
                 "classes": [c.value for c in DeviceClass],
                 "can_edit": True,
-                "error": str(exc),
+                "error": error_text(exc, request_language(request)),
                 **_helpers(lang),
             },
             status_code=400,

@@ -29,7 +29,8 @@ from collector.signing import (
     keyring_pem,
     load_or_create,
 )
-from collector.web.setup import render
+from collector.web.i18n import format_number, translator
+from collector.web.setup import render, request_language
 
 router = APIRouter(tags=["published"])
 Sharer = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
@@ -170,13 +171,14 @@ def _entries(session: Session) -> list[Publication]:
 )
 def feed_json(request: Request, session: DbSession) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
+    lang = request_language(request)
     items = [
         {
             "id": f"{base}/published/{p.slug}",
             "url": f"{base}/published/{p.slug}",
             "title": p.title,
             "date_published": p.published_at.isoformat(),
-            "summary": f"score {p.score} / 100" if p.score is not None else "",
+            "summary": _score_line(p.score, lang),
             "attachments": [
                 {"url": f"{base}/published/{p.slug}.json", "mime_type": "application/json"},
                 {"url": f"{base}/published/{p.slug}.pdf", "mime_type": "application/pdf"},
@@ -187,13 +189,19 @@ def feed_json(request: Request, session: DbSession) -> JSONResponse:
     return JSONResponse(
         {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": "wardwatch — published inspection findings",
+            "title": translator(lang)("wardwatch — published inspection findings"),
             "home_page_url": f"{base}/published",
             "feed_url": f"{base}/published/feed.json",
             "items": items,
         },
         media_type="application/feed+json",
     )
+
+
+def _score_line(score: float | None, lang: str) -> str:
+    if score is None:
+        return ""
+    return translator(lang)("score %(score)s / 100", score=format_number(score, lang))
 
 
 @router.get(
@@ -204,6 +212,8 @@ def feed_json(request: Request, session: DbSession) -> JSONResponse:
 )
 def feed_atom(request: Request, session: DbSession) -> Response:
     base = str(request.base_url).rstrip("/")
+    lang = request_language(request)
+    title = escape(translator(lang)("wardwatch — published inspection findings"))
     pubs = _entries(session)
     updated = pubs[0].published_at.isoformat() if pubs else "1970-01-01T00:00:00+00:00"
     entries = "".join(
@@ -211,12 +221,12 @@ def feed_atom(request: Request, session: DbSession) -> Response:
         f"<updated>{p.published_at.isoformat()}</updated>"
         f'<link rel="alternate" href="{escape(base)}/published/{p.slug}"/>'
         f'<link rel="enclosure" type="application/pdf" href="{escape(base)}/published/{p.slug}.pdf"/>'
-        f"<summary>{escape(f'score {p.score} / 100' if p.score is not None else '')}</summary></entry>"
+        f"<summary>{escape(_score_line(p.score, lang))}</summary></entry>"
         for p in pubs
     )
     xml = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<id>{escape(base)}/published</id><title>wardwatch — published inspection findings</title>"
+        f"<id>{escape(base)}/published</id><title>{title}</title>"
         f'<updated>{updated}</updated><link rel="self" href="{escape(base)}/published/feed.atom"/>'
         f"{entries}</feed>"
     )

@@ -20,7 +20,7 @@ from collector.services import console, vuln_data, vulns
 from collector.services.devices import get_device, list_sites, site_in_scope
 from collector.services.errors import NotFound, ServiceError
 from collector.vulns.mapping import load_map
-from collector.web.i18n import translator
+from collector.web.i18n import format_date, translator
 from collector.web.setup import device_tabs, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
@@ -145,9 +145,9 @@ def export_document(rows: list[vulns.DeviceProductRow], lang: str) -> Document:
     return Document(
         title=_("Known vulnerabilities"),
         lang=lang,
-        subtitle=[datetime.now(UTC).strftime("%d/%m/%Y %H:%M UTC")],
+        subtitle=[format_date(datetime.now(UTC), lang)],
         tables=[table],
-        notes=[NVD_NOTICE],
+        notes=[_(NVD_NOTICE)],
     )
 
 
