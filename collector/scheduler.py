@@ -152,10 +152,9 @@ def _try_lock(key: int) -> ColumnElement[bool]:
 
 def _claim(conn: Connection, job: Job, now: datetime) -> bool:
     table = ScheduledRun.__table__  # type: ignore[attr-defined]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     conn.execute(insert(table).values(name=job.name, runs=0).on_conflict_do_nothing(index_elements=["name"]))
     claimed = conn.execute(
         update(table)
