@@ -19,8 +19,14 @@ from collector.api.deps import AuthedAgent, DbSession, Settings
 from collector.api.schemas import ReportAccepted
 from collector.models.core import Agent
 from collector.services.errors import ServiceError
-from collector.services.ingest import BaseMissing, IngestOutcome, ingest_report
-from collector.services.report_bounds import parse_bounded_report
+from collector.services.ingest import (
+    BaseMissing,
+    IngestOutcome,
+    SkippedSectionsDiffer,
+    agent_section_hashes,
+    ingest_report,
+)
+from collector.services.report_bounds import parse_bounded_report, parse_bounded_report_skipping
 from collector.settings import CollectorSettings
 from inventory.report import WireError
 
@@ -71,6 +77,9 @@ async def post_report(
     )
     if isinstance(answer, IngestOutcome):
         metrics.inc("reports", answer.status)
+        worker = getattr(request.app.state, "job_worker", None)
+        if worker is not None and answer.status == "accepted":
+            worker.wake()  # the derived work this report queued starts now, not at the next poll
         return ReportAccepted(
             status=answer.status,
             report_id=answer.report_id,
@@ -95,14 +104,36 @@ def _ingest(
     session: Session, settings: CollectorSettings, agent: Agent, body: bytes
 ) -> IngestOutcome | tuple[int, Any]:
     """Parse and store one report (in a worker thread); the outcome, or (status, detail) to refuse."""
+    stored: dict[int, dict[str, str]] | None = None
+
+    def known(name: str, digest: str) -> bool:
+        # Read once, on the first section asked about (a heartbeat carries none).
+        nonlocal stored
+        if stored is None:
+            stored = agent_section_hashes(session, agent)
+        return any(hashes.get(name) == digest for hashes in stored.values())
+
     try:
-        report = parse_bounded_report(body, settings=settings)
+        report, skipped = parse_bounded_report_skipping(body, settings=settings, known=known)
     except WireError as exc:
         return _refusal(exc)
     if report.agent_id != agent.id:
         return 403, f"report agent_id {report.agent_id} does not match the key's agent"
     try:
-        outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
+        try:
+            outcome = ingest_report(
+                session,
+                settings=settings,
+                agent=agent,
+                report=report,
+                body=body,
+                skipped=skipped,
+                stored_hashes=stored,
+            )
+        except SkippedSectionsDiffer:
+            session.rollback()
+            report = parse_bounded_report(body, settings=settings)
+            outcome = ingest_report(session, settings=settings, agent=agent, report=report, body=body)
         session.commit()
     except BaseMissing as exc:
         session.rollback()
