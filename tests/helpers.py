@@ -94,7 +94,9 @@ def drain_jobs(client: Any) -> int:
     """Do the derived work the reports queued (scores, vulnerability matches), as the worker would."""
     from collector.services.jobs import run_pending_jobs
 
-    app = client.app
+    app = getattr(client, "app", None)
+    if app is None or not hasattr(app, "state"):
+        return 0  # a real server over HTTP: its own worker does the work
     return run_pending_jobs(app.state.engine, app.state.settings)
 
 

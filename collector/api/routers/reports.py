@@ -7,6 +7,7 @@ pages, /healthz or the other agents.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from collector.api.body import read_limited_body
 from collector.api.deps import AuthedAgent, DbSession, Settings
 from collector.api.schemas import ReportAccepted
+from collector.metrics import REFUSAL_REASONS
 from collector.models.core import Agent
 from collector.services.errors import ServiceError
 from collector.services.ingest import (
@@ -66,10 +68,12 @@ async def post_report(
     request: Request, agent: AuthedAgent, session: DbSession, settings: Settings
 ) -> ReportAccepted | JSONResponse:
     metrics = request.app.state.metrics
+    started = time.perf_counter()
     try:
         body = await read_limited_body(request, settings.max_report_bytes)
-    except HTTPException:
+    except HTTPException as exc:
         metrics.inc("reports", "rejected")
+        metrics.inc("refused", REFUSAL_REASONS.get(exc.status_code, "other"))
         raise
     # One worker thread at a time uses the session: the dependency's, then this one.
     answer = await anyio.to_thread.run_sync(
@@ -77,6 +81,8 @@ async def post_report(
     )
     if isinstance(answer, IngestOutcome):
         metrics.inc("reports", answer.status)
+        # Time to store (from the handler's start: body read, parsed, committed), not to refuse.
+        metrics.observe("ingest_seconds", time.perf_counter() - started)
         worker = getattr(request.app.state, "job_worker", None)
         if worker is not None and answer.status == "accepted":
             worker.wake()  # the derived work this report queued starts now, not at the next poll
@@ -88,9 +94,17 @@ async def post_report(
         )
     status, detail = answer
     metrics.inc("reports", "needs_full" if status == 409 else "rejected")
+    reason = REFUSAL_REASONS.get(status, "other")
     if status == 409:
-        return JSONResponse({"detail": detail, "needs_full": True}, status_code=409)
+        reason = "needs_full" if isinstance(detail, NeedsFull) else "report_id_taken"
+    metrics.inc("refused", reason)
+    if status == 409:
+        return JSONResponse({"detail": str(detail), "needs_full": True}, status_code=409)
     raise HTTPException(status, detail)
+
+
+class NeedsFull(str):
+    """A 409 that asks the agent for a full report (its delta's base is unknown here)."""
 
 
 def _limiter(request: Request, settings: CollectorSettings) -> anyio.CapacityLimiter:
@@ -137,7 +151,7 @@ def _ingest(
         session.commit()
     except BaseMissing as exc:
         session.rollback()
-        return 409, str(exc)
+        return 409, NeedsFull(str(exc))
     except ServiceError as exc:
         session.rollback()
         return exc.status_code, str(exc)
