@@ -48,7 +48,7 @@ def run_vulns(session: Session, payload: dict[str, Any], settings: CollectorSett
         report_id=payload.get("report_id"),
         now=datetime.fromisoformat(payload["at"]) if payload.get("at") else None,
     )
-    if evaluation.changed:
+    if evaluation.evaluated:
         # The snapshot written at ingest did not count these findings yet.
         record_site(session, site_id=device.site_id)
 
