@@ -199,3 +199,22 @@ def test_the_app_worker_does_the_queued_work_by_itself(client, app):
         time.sleep(0.05)
     else:
         pytest.fail("the lifespan's worker did not score the device")
+
+
+def test_the_cli_runs_pending_jobs(app, database_url):
+    import subprocess
+    import sys
+
+    engine = app.state.engine
+    with Session(engine) as s:
+        s.add(Job(kind="device.score", payload={"device_id": 999_999}, dedupe_key="device.score:999999"))
+        s.commit()
+    out = subprocess.run(
+        [sys.executable, "-m", "collector.cli", "jobs", "run-pending", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "ran 1 jobs; 0 waiting" in out.stdout
+    assert _pending(engine) == []
