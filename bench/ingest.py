@@ -85,7 +85,7 @@ def delta_report(agent_id: str, host: int, seq: int, base: Report) -> bytes:
             "modules": [],
         }
     )
-    return report
+    return gzip.compress(report.model_dump_json().encode(), compresslevel=6)
 
 
 def realistic(agent_id: str, host: int, seq: int) -> Report:
