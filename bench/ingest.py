@@ -70,9 +70,10 @@ def realistic_report(agent_id: str, host: int, seq: int) -> bytes:
 
 
 def delta_report(agent_id: str, host: int, seq: int, base: Report) -> bytes:
-    """The hourly report of the same PC: changed sections in full, the others by hash, no results."""
+    """The hourly report of the same PC: the sections changed since its previous report in full, the
+    others by hash (the collector holds them), no results; ``base`` is the last full report."""
     now = realistic(agent_id, host, seq)
-    sections, before = now.present_sections(), base.present_sections()
+    sections, before = now.present_sections(), realistic(agent_id, host, seq - 1).present_sections()
     changed = {n for n in sections if sections[n] != before.get(n)}
     facts = now.facts.model_copy(update={n: None for n in sections if n not in changed})
     report = now.model_copy(
