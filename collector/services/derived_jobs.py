@@ -3,7 +3,8 @@
 ``device.vulns``: match the device's programs and OS against the vulnerability data (its findings,
 then the site's daily snapshot, which counts them). ``device.score``: the replacement score. Both are
 deduplicated per device, so a device reporting often is evaluated once per worker pass, and both read
-the device's state when they run, so the newest report's data is what they see.
+the device's state when they run, so the newest report's data is what they see. ``site.snapshot``:
+today's figures of a site, counted over all its devices, once per site per worker pass.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collector.models.core import Device
 from collector.services.jobs import enqueue, register
 from collector.settings import CollectorSettings
 
-VULNS, SCORE = "device.vulns", "device.score"
+VULNS, SCORE, SNAPSHOT = "device.vulns", "device.score", "site.snapshot"
 
 
 def queue_vulns(session: Session, *, device_id: int, report_id: str, at: datetime) -> None:
@@ -31,6 +32,17 @@ def queue_vulns(session: Session, *, device_id: int, report_id: str, at: datetim
 
 def queue_score(session: Session, *, device_id: int) -> None:
     enqueue(session, SCORE, {"device_id": device_id}, dedupe_key=f"{SCORE}:{device_id}")
+
+
+def queue_site_snapshot(session: Session, *, site_id: int) -> None:
+    enqueue(session, SNAPSHOT, {"site_id": site_id}, dedupe_key=f"{SNAPSHOT}:{site_id}")
+
+
+@register(SNAPSHOT)
+def run_site_snapshot(session: Session, payload: dict[str, Any], settings: CollectorSettings) -> None:
+    from collector.services.snapshots import record_site
+
+    record_site(session, site_id=int(payload["site_id"]))
 
 
 @register(VULNS)

@@ -87,7 +87,8 @@ def test_a_report_repeating_the_stored_sections_derives_nothing_from_them(quiet_
         }
     assert before["software"][0] == str(first.report_id)
 
-    # Same facts, a day later: nothing is rewritten, no matching or scoring is queued.
+    # Same facts, a day later: nothing is rewritten, no matching or scoring is queued (the site's
+    # daily snapshot is, once per site: the device's last report time is one of its figures).
     again = host_report(agent.agent_id, software=SOFTWARE)
     headers = {**agent.headers, "Content-Type": "application/json"}
     assert client.post("/api/v1/reports", content=_body(again), headers=headers).status_code == 202
@@ -97,7 +98,7 @@ def test_a_report_repeating_the_stored_sections_derives_nothing_from_them(quiet_
             for r in s.exec(select(DeviceSection).where(DeviceSection.device_id == device_id)).all()
         }
     assert after == before
-    assert _jobs(engine) == []
+    assert _jobs(engine) == ["site.snapshot"]
 
     # A new program: the software section is stored again and its derived work is queued.
     changed = host_report(
@@ -106,8 +107,8 @@ def test_a_report_repeating_the_stored_sections_derives_nothing_from_them(quiet_
         results=[CheckResult(check_id="host.firewall_enabled", status=CheckStatus.FAIL)],
     )
     assert client.post("/api/v1/reports", content=_body(changed), headers=headers).status_code == 202
-    assert _jobs(engine) == ["device.score", "device.vulns"]
+    assert _jobs(engine) == ["device.score", "device.vulns", "site.snapshot"]
     with Session(engine) as s:
         row = s.get(DeviceSection, (device_id, "software"))
         assert row is not None and row.report_id == str(changed.report_id) and len(row.data) == 4
-    assert drain_jobs(client) == 2 and _jobs(engine) == []
+    assert drain_jobs(client) == 3 and _jobs(engine) == []

@@ -176,8 +176,8 @@ def test_the_report_is_answered_before_scoring_and_matching_which_the_queue_does
             with Session(engine) as s:
                 assert s.get(DeviceScore, device_id) is None  # not scored on the request path
                 kinds = sorted(j.kind for j in s.exec(select(Job)).all())
-                assert kinds == ["device.score", "device.vulns"]
-            assert drain_jobs(client) == 2
+                assert kinds == ["device.score", "device.vulns", "site.snapshot"]
+            assert drain_jobs(client) == 3
             with Session(engine) as s:
                 assert s.get(DeviceScore, device_id) is not None
                 assert s.exec(select(func.count()).select_from(Job)).one() == 0
