@@ -8,8 +8,9 @@ PostgreSQL server of ``--database-url`` (dropped afterwards). Every host first s
 (not timed: the machine as the collector knows it), then ``--reports`` are timed, round-robin over the
 hosts, from ``--concurrency`` clients:
 
-- ``full``: the daily full report (1,500 packages, 40 results, ~10 KiB gzip): the software list is
-  unchanged, memory and disk use changed, some results changed status.
+- ``full``: the daily full report (1,500 packages, 40 results of catalog checks, ~10 KiB gzip): the
+  software list is unchanged, memory and disk use changed, a fifth of the checks fail and two change
+  status each report (about four stored results and findings change).
 - ``delta``: the hourly report: only the changed memory and filesystem sections, the others named by
   hash, no results.
 
@@ -136,7 +137,10 @@ def realistic(agent_id: str, host: int, seq: int) -> Report:
     results = [
         CheckResult(
             check_id=check_id,
-            status=CheckStatus.PASS if (i + seq) % 5 else CheckStatus.FAIL,
+            # A PC fails the same few checks report after report; two change status each time.
+            status=CheckStatus.FAIL
+            if ((i * 7 + host) % 5 == 0) != ((i + seq) % 20 == 0)
+            else CheckStatus.PASS,
             evidence=f"observed value {i}",
         )
         for i, check_id in enumerate(HOST_CHECKS)
