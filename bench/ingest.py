@@ -159,13 +159,18 @@ def realistic(agent_id: str, host: int, seq: int) -> Report:
     return report
 
 
+LOG = [""]
+
+
 def start_collector(url: str, port: int, workers: int, data_dir: str) -> subprocess.Popen[bytes]:
+    LOG[0] = f"{data_dir}.log"
     env = {**os.environ, "WARDWATCH_DATABASE_URL": url}
     cmd = [
         sys.executable, "-m", "collector.cli", "serve", "--database-url", url, "--port", str(port),
         "--workers", str(workers), "--data-dir", data_dir,
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(f"{data_dir}.log", "wb")  # noqa: SIM115 - the server's lifetime, read on failure
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
@@ -196,7 +201,7 @@ def post_all(base: str, items: list[tuple[str, bytes]], concurrency: int) -> tup
             },
         )
         if r.status_code != 202:
-            raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]}")
+            raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]} (server log: {LOG[0]})")
         return time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -69,6 +69,10 @@ async def post_report(
 ) -> ReportAccepted | JSONResponse:
     metrics = request.app.state.metrics
     started = time.perf_counter()
+    # The agent is known (its key checked, anything that changed committed): end the read transaction,
+    # which gives the connection back while the body streams in and the report waits for an ingest
+    # slot; otherwise every waiting report holds one and 32 agents at once exhausted the pool.
+    session.rollback()
     try:
         body = await read_limited_body(request, settings.max_report_bytes)
     except HTTPException as exc:
