@@ -124,3 +124,52 @@ def test_reports_refused_by_reason(quiet):
         "unsupported_encoding": 1,
         "needs_full": 1,
     }
+
+
+def test_reports_waiting_for_an_ingest_slot_hold_no_database_connection(database_url, tmp_path, monkeypatch):
+    """Six agents at once, one ingest slot, a pool of two connections: before, every report waiting
+    for the slot held a connection and the others got 500 after the pool's timeout."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from collector.api.routers import reports as route
+    from collector.db import make_engine
+    from tests.helpers import LiveServer
+
+    settings = CollectorSettings(
+        database_url=database_url, data_dir=tmp_path / "d", job_worker=False, ingest_concurrency=1
+    )
+    engine = make_engine(database_url, pool_size=2, max_overflow=0, pool_timeout=2)
+    app = create_app(settings, engine=engine)
+    real = route.ingest_report
+
+    def slow_ingest(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)  # the slot stays taken long enough for the others to queue behind it
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(route, "ingest_report", slow_ingest)
+    try:
+        with TestClient(app) as client:
+            secret = seed_site(engine)
+            agents = [enroll(client, secret, hostname=f"pc-{i}") for i in range(6)]
+        reports = [
+            host_report(
+                a.agent_id, hostname=f"pc-{i}", machine_id=f"m{i}", serial=f"S{i}", mac=f"00:00:00:00:00:0{i}"
+            )
+            for i, a in enumerate(agents)
+        ]
+        with LiveServer(app) as url:
+
+            def send(i: int) -> int:
+                body = reports[i].model_dump_json().encode()
+                headers = {**agents[i].headers, "Content-Type": "application/json"}
+                return httpx.post(
+                    f"{url}/api/v1/reports", content=body, headers=headers, timeout=60
+                ).status_code
+
+            with ThreadPoolExecutor(6) as pool:
+                codes = list(pool.map(send, range(6)))
+        assert codes == [202] * 6
+    finally:
+        engine.dispose()
