@@ -35,7 +35,10 @@ def queue_score(session: Session, *, device_id: int) -> None:
 
 
 def queue_site_snapshot(session: Session, *, site_id: int) -> None:
-    enqueue(session, SNAPSHOT, {"site_id": site_id}, dedupe_key=f"{SNAPSHOT}:{site_id}")
+    # Every report of the site asks for it: a pending one is enough, and no report waits on another.
+    enqueue(
+        session, SNAPSHOT, {"site_id": site_id}, dedupe_key=f"{SNAPSHOT}:{site_id}", replace_payload=False
+    )
 
 
 @register(SNAPSHOT)
@@ -47,7 +50,6 @@ def run_site_snapshot(session: Session, payload: dict[str, Any], settings: Colle
 
 @register(VULNS)
 def run_vulns(session: Session, payload: dict[str, Any], settings: CollectorSettings) -> None:
-    from collector.services.snapshots import record_site
     from collector.services.vulns import evaluate_device
 
     device = session.get(Device, int(payload["device_id"]))
@@ -61,8 +63,9 @@ def run_vulns(session: Session, payload: dict[str, Any], settings: CollectorSett
         now=datetime.fromisoformat(payload["at"]) if payload.get("at") else None,
     )
     if evaluation.evaluated:
-        # The snapshot written at ingest did not count these findings yet.
-        record_site(session, site_id=device.site_id)
+        # The site's snapshot counts these findings: queued (not written here, where locking the
+        # site after the findings deadlocked with another worker's snapshot on PostgreSQL).
+        queue_site_snapshot(session, site_id=device.site_id)
 
 
 @register(SCORE)

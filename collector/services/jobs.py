@@ -63,9 +63,11 @@ def enqueue(
     *,
     dedupe_key: str | None = None,
     run_after: datetime | None = None,
+    replace_payload: bool = True,
 ) -> None:
     """Queue a job in the caller's transaction. With ``dedupe_key``, a pending job of that key takes
-    the newer payload instead of a second job being queued."""
+    the newer payload instead of a second job being queued (``replace_payload=False``: the pending job
+    stands as it is, and the insert waits for no other transaction's lock on it)."""
     now = utcnow()
     values = {
         "kind": kind,
@@ -81,6 +83,9 @@ def enqueue(
         return
     dialect = session.get_bind().dialect.name
     ins = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(**values)
+    if not replace_payload:
+        session.execute(ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING))
+        return
     session.execute(
         ins.on_conflict_do_update(
             index_elements=["dedupe_key"],
