@@ -1,22 +1,36 @@
-"""Ingest benchmark: N realistic reports from many simulated hosts posted to a running collector.
+"""Ingest benchmark: realistic reports from many simulated hosts posted to a real ``wardwatch serve``.
 
-Starts a real collector (uvicorn, one worker) on a fresh SQLite file, or on PostgreSQL when
-``--database-url`` is given, enrolls ``--hosts`` agents and posts ``--reports`` gzip reports with
-``--concurrency`` clients. Prints reports/s and p50/p95 latency.
+    python bench/ingest.py --kind delta|full --reports N --hosts H --workers W \
+        [--database-url URL] [--concurrency 32] --json
 
-    python bench/ingest.py --reports 2000 --hosts 200
-    python bench/ingest.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+Runs ``wardwatch serve --workers W`` on a fresh SQLite file, or on a fresh database created on the
+PostgreSQL server of ``--database-url`` (dropped afterwards). Every host first sends one full report
+(not timed: the machine as the collector knows it), then ``--reports`` are timed, round-robin over the
+hosts, from ``--concurrency`` clients:
+
+- ``full``: the daily full report (1,500 packages, 40 results of catalog checks, ~10 KiB gzip): the
+  software list is unchanged, memory and disk use changed, a fifth of the checks fail and two change
+  status each report (about four stored results and findings change).
+- ``delta``: the hourly report: only the changed memory and filesystem sections, the others named by
+  hash, no results.
+
+The *floor* is the same rows written by a bare DB-API ``executemany`` script into the same database
+(its own tables, same columns and sizes, one transaction per report, same number of client threads):
+what the database itself costs. ``--json`` prints one object with ``reports_per_s``, ``p50_ms``,
+``p95_ms``, ``floor_reports_per_s`` and ``ratio_to_floor``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -38,11 +52,45 @@ from inventory.facts import (
     SoftwareFacts,
     SystemFacts,
 )
-from inventory.report import CheckResult, CheckStatus, HostIdentity, Report, Subject
+from inventory.report import CheckResult, CheckStatus, HostIdentity, Report, ReportKind, Subject, section_hash
+
+
+def _host_checks() -> list[str]:
+    from checks.catalog import load_catalog
+
+    ids = [c.id for c in load_catalog().values() if "host" in c.applies_to][:40]
+    return ids + [f"host.local_check_{i:02d}" for i in range(40 - len(ids))]
+
+
+HOST_CHECKS = _host_checks()
 
 
 def realistic_report(agent_id: str, host: int, seq: int) -> bytes:
     """About the size of a real commune PC report: 1,500 packages, 40 check results."""
+    return gzip.compress(realistic(agent_id, host, seq).model_dump_json().encode(), compresslevel=6)
+
+
+def delta_report(agent_id: str, host: int, seq: int, base: Report) -> bytes:
+    """The hourly report of the same PC: the sections changed since its previous report in full, the
+    others by hash (the collector holds them), no results; ``base`` is the last full report."""
+    now = realistic(agent_id, host, seq)
+    sections, before = now.present_sections(), realistic(agent_id, host, seq - 1).present_sections()
+    changed = {n for n in sections if sections[n] != before.get(n)}
+    facts = now.facts.model_copy(update={n: None for n in sections if n not in changed})
+    report = now.model_copy(
+        update={
+            "kind": ReportKind.DELTA,
+            "base_report_id": base.report_id,
+            "partial": {n: section_hash(sections[n]) for n in sections if n not in changed},
+            "facts": facts,
+            "results": [],
+            "modules": [],
+        }
+    )
+    return gzip.compress(report.model_dump_json().encode(), compresslevel=6)
+
+
+def realistic(agent_id: str, host: int, seq: int) -> Report:
     facts = Facts(
         system=SystemFacts(
             hostname=f"ubnd-pc-{host:04d}",
@@ -88,11 +136,14 @@ def realistic_report(agent_id: str, host: int, seq: int) -> bytes:
     )
     results = [
         CheckResult(
-            check_id=f"host.check_{i:02d}",
-            status=CheckStatus.PASS if (i + seq) % 5 else CheckStatus.FAIL,
+            check_id=check_id,
+            # A PC fails the same few checks report after report; two change status each time.
+            status=CheckStatus.FAIL
+            if ((i * 7 + host) % 5 == 0) != ((i + seq) % 20 == 0)
+            else CheckStatus.PASS,
             evidence=f"observed value {i}",
         )
-        for i in range(40)
+        for i, check_id in enumerate(HOST_CHECKS)
     ]
     report = Report(
         agent_id=agent_id,
@@ -105,18 +156,22 @@ def realistic_report(agent_id: str, host: int, seq: int) -> bytes:
         facts=facts,
         results=results,
     )
-    return gzip.compress(report.model_dump_json().encode(), compresslevel=6)
+    return report
 
 
-def start_collector(url: str, port: int) -> subprocess.Popen[bytes]:
-    code = (
-        "import uvicorn; from collector.app import create_app;"
-        "from collector.settings import CollectorSettings;"
-        f"uvicorn.run(create_app(CollectorSettings(database_url={url!r})), host='127.0.0.1', port={port},"
-        " log_level='warning')"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code])
-    for _ in range(100):
+LOG = [""]
+
+
+def start_collector(url: str, port: int, workers: int, data_dir: str) -> subprocess.Popen[bytes]:
+    LOG[0] = f"{data_dir}.log"
+    env = {**os.environ, "WARDWATCH_DATABASE_URL": url}
+    cmd = [
+        sys.executable, "-m", "collector.cli", "serve", "--database-url", url, "--port", str(port),
+        "--workers", str(workers), "--data-dir", data_dir,
+    ]  # fmt: skip
+    log = open(f"{data_dir}.log", "wb")  # noqa: SIM115 - the server's lifetime, read on failure
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
                 return proc
@@ -126,100 +181,256 @@ def start_collector(url: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("collector did not start")
 
 
+def post_all(base: str, items: list[tuple[str, bytes]], concurrency: int) -> tuple[float, list[float]]:
+    """Post every (agent key, gzip body) from ``concurrency`` clients; wall seconds and latencies."""
+    local = threading.local()
+
+    def send(item: tuple[str, bytes]) -> float:
+        key, body = item
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(base_url=base, timeout=120)
+        t0 = time.perf_counter()
+        r = client.post(
+            "/api/v1/reports",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Encoding": "gzip",
+                "Content-Type": "application/json",
+            },
+        )
+        if r.status_code != 202:
+            raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]} (server log: {LOG[0]})")
+        return time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(send, items))
+    return time.perf_counter() - t0, latencies
+
+
+# ---- the floor: the same rows through the bare DB-API ------------------------------------------
+
+
+def floor_rows(kind: str, body: bytes, report: Report, prev: Report) -> dict[str, object]:
+    """What the collector writes for one report: the raw row, the changed sections, the results
+    whose status or evidence changed, the device's and the agent's last-seen times."""
+    sections, before = report.present_sections(), prev.present_sections()
+    changed = {n: json.dumps(d) for n, d in sections.items() if d != before.get(n)}
+    old = {(r.check_id, r.target): (r.status, r.evidence) for r in prev.results}
+    results = [
+        (r.status.value, r.evidence, r.check_id)
+        for r in report.results
+        if old.get((r.check_id, r.target)) != (r.status, r.evidence)
+    ]
+    return {"body": body, "sections": changed, "results": results}
+
+
+class Floor:
+    def __init__(self, url: str, hosts: int) -> None:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        self.pg = parsed.get_backend_name() == "postgresql"
+        self.url = url
+        if self.pg:
+            self.dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        else:
+            self.path = parsed.database
+        conn = self.connect()
+        cur = conn.cursor()
+        blob = "bytea" if self.pg else "blob"
+        ts = "timestamptz" if self.pg else "text"
+        for stmt in (
+            f"CREATE TABLE floor_raw (report_id text PRIMARY KEY, device_id int, body {blob},"
+            f" received_at {ts})",
+            f"CREATE TABLE floor_section (device_id int, section text, hash text, data text, updated_at {ts},"
+            " PRIMARY KEY (device_id, section))",
+            "CREATE TABLE floor_result (device_id int, check_id text, status text, evidence text,"
+            f" updated_at {ts},"
+            " PRIMARY KEY (device_id, check_id))",
+            f"CREATE TABLE floor_device (id int PRIMARY KEY, last_report_at {ts})",
+        ):
+            cur.execute(stmt)
+        p = self.mark
+        cur.executemany(f"INSERT INTO floor_device VALUES ({p}, {p})", [(h, _now()) for h in range(hosts)])
+        cur.executemany(
+            f"INSERT INTO floor_section VALUES ({p}, {p}, '', '', {p})",
+            [(h, name, _now()) for h in range(hosts) for name in ("memory", "filesystems", "disks")],
+        )
+        cur.executemany(
+            f"INSERT INTO floor_result VALUES ({p}, {p}, 'pass', '', {p})",
+            [(h, c, _now()) for h in range(hosts) for c in HOST_CHECKS],
+        )
+        conn.commit()
+        conn.close()
+
+    @property
+    def mark(self) -> str:
+        return "%s" if self.pg else "?"
+
+    def connect(self):  # type: ignore[no-untyped-def]
+        if self.pg:
+            import psycopg
+
+            return psycopg.connect(self.dsn)
+        import sqlite3
+
+        conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn
+
+    def run(self, rows: list[tuple[int, dict[str, object]]], concurrency: int) -> float:
+        local = threading.local()
+        p = self.mark
+
+        def write(item: tuple[int, dict[str, object]]) -> None:
+            host, row = item
+            conn = getattr(local, "conn", None)
+            if conn is None:
+                conn = local.conn = self.connect()
+            cur = conn.cursor()
+            now = _now()
+            if not self.pg:
+                cur.execute("BEGIN IMMEDIATE")  # the collector's SQLite writes are serialised too
+            cur.execute(
+                f"INSERT INTO floor_raw VALUES ({p}, {p}, {p}, {p})",
+                (uuid.uuid4().hex, host, row["body"], now),
+            )
+            sections = row["sections"]
+            if sections:
+                cur.executemany(
+                    f"UPDATE floor_section SET hash = {p}, data = {p}, updated_at = {p}"
+                    f" WHERE device_id = {p} AND section = {p}",
+                    [("x" * 64, data, now, host, name) for name, data in sections.items()],  # type: ignore[attr-defined]
+                )
+            results = row["results"]
+            if results:
+                cur.executemany(
+                    f"UPDATE floor_result SET status = {p}, evidence = {p}, updated_at = {p}"
+                    f" WHERE device_id = {p} AND check_id = {p}",
+                    [(st, ev, now, host, c) for st, ev, c in results],  # type: ignore[attr-defined]
+                )
+            cur.execute(f"UPDATE floor_device SET last_report_at = {p} WHERE id = {p}", (now, host))
+            conn.commit()
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(write, rows))
+        return time.perf_counter() - t0
+
+
+def _now() -> object:
+    return datetime.now(UTC).isoformat()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", choices=("delta", "full"), default="full")
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--hosts", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database-url")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     from sqlalchemy import text
+    from sqlalchemy.engine import make_url
 
     from collector.db import make_engine, session_scope
     from collector.migrate import upgrade
     from collector.services.enrollment import create_enroll_secret
     from collector.services.sites import create_site
+    from tests.helpers import free_port
 
     tmp = tempfile.mkdtemp()
-    created_db = None
+    admin = created_db = None
     if args.database_url:
         admin = make_engine(args.database_url, isolation_level="AUTOCOMMIT")
         created_db = f"ww_bench_{uuid.uuid4().hex[:8]}"
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{created_db}"'))
-        from sqlalchemy.engine import make_url
-
         url = make_url(args.database_url).set(database=created_db).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{tmp}/bench.db"
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(engine) as s:
-        create_site(s, code="BENCH", name="Benchmark")
-        secret = create_enroll_secret(s, site_code="BENCH")
-    engine.dispose()
-
-    from tests.helpers import free_port
-
-    port = free_port()
-    proc = start_collector(url, port)
-    base = f"http://127.0.0.1:{port}"
+    proc = None
     try:
+        upgrade(url)
+        engine = make_engine(url)
+        with session_scope(engine) as s:
+            create_site(s, code="BENCH", name="Benchmark")
+            secret = create_enroll_secret(s, site_code="BENCH")
+        engine.dispose()
+
+        port = free_port()
+        proc = start_collector(url, port, args.workers, f"{tmp}/data")
+        base = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=base, timeout=60) as c:
             agents = [
                 c.post("/api/v1/agents/enroll", json={"secret": secret, "hostname": f"h{i}"}).json()
                 for i in range(args.hosts)
             ]
-        bodies = [
-            (agents[i % args.hosts], realistic_report(agents[i % args.hosts]["agent_id"], i % args.hosts, i))
-            for i in range(args.reports)
-        ]
-        size = statistics.mean(len(b) for _, b in bodies)
-
-        def send(item: tuple[dict[str, str], bytes], client: httpx.Client) -> float:
-            agent, body = item
-            t0 = time.perf_counter()
-            r = client.post(
-                "/api/v1/reports",
-                content=body,
-                headers={
-                    "Authorization": f"Bearer {agent['agent_key']}",
-                    "Content-Encoding": "gzip",
-                    "Content-Type": "application/json",
-                },
-            )
-            if r.status_code != 202:
-                raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:200]}")
-            return time.perf_counter() - t0
-
-        clients = [httpx.Client(base_url=base, timeout=60) for _ in range(args.concurrency)]
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            latencies = list(
-                pool.map(lambda ib: send(ib[1], clients[ib[0] % args.concurrency]), enumerate(bodies))
-            )
-        wall = time.perf_counter() - t0
-        for c in clients:
-            c.close()
-    finally:
+        # Each machine as the collector knows it (not timed).
+        first = [realistic(agents[h]["agent_id"], h, 0) for h in range(args.hosts)]
+        post_all(
+            base,
+            [
+                (agents[h]["agent_key"], gzip.compress(r.model_dump_json().encode()))
+                for h, r in enumerate(first)
+            ],
+            args.concurrency,
+        )
+        items, floor_items = [], []
+        for i in range(args.reports):
+            h, seq = i % args.hosts, 1 + i // args.hosts
+            agent = agents[h]
+            now = realistic(agent["agent_id"], h, seq)
+            if args.kind == "full":
+                body = gzip.compress(now.model_dump_json().encode(), compresslevel=6)
+                prev = realistic(agent["agent_id"], h, seq - 1)
+            else:
+                body = delta_report(agent["agent_id"], h, seq, first[h])
+                now = now.model_copy(update={"results": []})
+                prev = realistic(agent["agent_id"], h, seq - 1).model_copy(update={"results": []})
+            items.append((agent["agent_key"], body))
+            floor_items.append((h, floor_rows(args.kind, body, now, prev)))
+        size = statistics.mean(len(b) for _, b in items)
+        wall, latencies = post_all(base, items, args.concurrency)
         proc.terminate()
-        proc.wait(10)
-        if created_db:
+        proc.wait(30)
+        proc = None
+        floor = Floor(url, args.hosts)
+        floor_wall = floor.run(floor_items, args.concurrency)
+    finally:
+        if proc is not None:
+            proc.kill()
+        if created_db and admin is not None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)'))
     latencies.sort()
-    backend = "postgresql" if args.database_url else "sqlite"
-    print(
-        f"backend={backend} reports={args.reports} hosts={args.hosts} concurrency={args.concurrency} "
-        f"mean_gzip_body={size / 1024:.1f}KiB"
-    )
-    print(
-        f"throughput={args.reports / wall:.1f} reports/s wall={wall:.1f}s "
-        f"p50={statistics.median(latencies) * 1000:.1f}ms "
-        f"p95={latencies[int(len(latencies) * 0.95) - 1] * 1000:.1f}ms"
-    )
-    os.environ.pop("WARDWATCH_DATABASE_URL", None)
+    rate, floor_rate = args.reports / wall, args.reports / floor_wall
+    out = {
+        "backend": "postgresql" if args.database_url else "sqlite",
+        "kind": args.kind,
+        "reports": args.reports,
+        "hosts": args.hosts,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "mean_gzip_body_bytes": round(size),
+        "reports_per_s": round(rate, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[max(int(len(latencies) * 0.95) - 1, 0)] * 1000, 1),
+        "floor_reports_per_s": round(floor_rate, 1),
+        "ratio_to_floor": round(rate / floor_rate, 3),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
 if __name__ == "__main__":

@@ -36,9 +36,17 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         from collector import scheduler as jobs
 
         scheduler = jobs.start(app.state.engine, settings)
+        # Derived work queued by reports (collector.services.jobs): any process may do any job.
+        worker = None
+        if settings.job_worker:
+            from collector.services.jobs import Worker
+
+            worker = app.state.job_worker = Worker(app.state.engine, settings).start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if scheduler is not None:
                 scheduler.stop()
 

@@ -30,6 +30,13 @@ class CollectorSettings(BaseSettings):
     report_max_unknown_results: int = Field(default=200, ge=0)
     # Reports ingested at once; the others wait (off the event loop: pages keep answering).
     ingest_concurrency: int = Field(default=2, ge=1, le=64)
+    # Background jobs (``collector.services.jobs``): each process runs a worker thread unless off
+    # (another process or ``wardwatch jobs run-pending`` then does the work). Seconds between polls
+    # when nothing woke it; a claimed job whose worker vanished is retried after the lease.
+    job_worker: bool = True
+    job_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    job_lease_seconds: int = Field(default=300, ge=5)
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
     # Request bodies by route class, counted on the wire while they stream in (reports are also
     # held to max_report_bytes after decompression).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -11,7 +11,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -405,9 +405,45 @@ def parse_report(
 
     JSON, then the contract's rules (``wire_problems``), then the model, then the time window.
     """
+    report, _skipped = parse_report_skipping(body, now=now, max_string=max_string, long_strings=long_strings)
+    return report
+
+
+def parse_report_skipping(
+    body: bytes,
+    *,
+    known: Callable[[str, str], bool] | None = None,
+    now: datetime | None = None,
+    max_string: int | None = None,
+    long_strings: tuple[Loc, ...] = (),
+) -> tuple[Report, dict[str, str]]:
+    """``parse_report``, leaving out the fact sections the receiver already holds.
+
+    ``known(name, hash)`` says whether the receiver stores section ``name`` with that hash; such a
+    section is dropped from the report before the contract's walk and the model's validation (it
+    was checked when first stored, and the same bytes are the same facts). Returns the report and
+    the sections left out (name -> hash). The hash is ``section_hash`` of the section as received
+    with null members removed, which is what ``present_sections`` gives for the same facts; a
+    section that differs only in form (an integer where a float is stored) is simply parsed.
+    """
     from pydantic import ValidationError
 
     data = load_json(body)
+    skipped: dict[str, str] = {}
+    facts = data.get("facts") if isinstance(data, dict) and known is not None else None
+    if isinstance(facts, dict):
+        for name in SECTION_NAMES:
+            value = facts.get(name)
+            if value is None:
+                continue
+            try:
+                digest = section_hash(_without_nulls(value))
+            except (TypeError, ValueError):
+                continue  # not plain JSON (an oversized integer): the walk below says what is wrong
+            if known(name, digest):  # type: ignore[misc]
+                skipped[name] = digest
+        if skipped:
+            data["facts"] = {k: v for k, v in facts.items() if k not in skipped}
     problems = wire_problems(data, max_string=max_string, long_strings=long_strings)
     if problems:
         raise WireError(problems)
@@ -427,7 +463,16 @@ def parse_report(
     problems = time_problems(report, now=now)
     if problems:
         raise WireError(problems)
-    return report
+    return report, skipped
+
+
+def _without_nulls(value: Any) -> Any:
+    """``value`` with null members of objects removed, at every depth (``exclude_none``'s form)."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def report_json_schema() -> dict[str, Any]:

@@ -85,7 +85,19 @@ def post_report(client: Any, agent: EnrolledAgent, report: Report, *, gzipped: b
     if gzipped:
         body = gzip.compress(body)
         headers["Content-Encoding"] = "gzip"
-    return client.post("/api/v1/reports", content=body, headers=headers)
+    answer = client.post("/api/v1/reports", content=body, headers=headers)
+    drain_jobs(client)
+    return answer
+
+
+def drain_jobs(client: Any) -> int:
+    """Do the derived work the reports queued (scores, vulnerability matches), as the worker would."""
+    from collector.services.jobs import run_pending_jobs
+
+    app = getattr(client, "app", None)
+    if app is None or not hasattr(app, "state"):
+        return 0  # a real server over HTTP: its own worker does the work
+    return run_pending_jobs(app.state.engine, app.state.settings)
 
 
 def free_port() -> int:

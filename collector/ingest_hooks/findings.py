@@ -25,6 +25,10 @@ def apply(ctx: IngestContext) -> None:
         covered = None
     else:
         covered = set()
+    if not covered and covered is not None and not ctx.results and not ctx.results_changed:
+        # A delta without results speaks for no module and changed no stored result: no finding can
+        # open, close or change, so the device's findings are not even read.
+        return
     apply_results(
         ctx.session,
         device=ctx.device,

@@ -1,12 +1,15 @@
-"""Recompute a device's replacement score when a report changes what the score reads."""
+"""Queue the device's replacement score when a report changed what the score reads.
+
+Scoring is slow derived work: it runs in the job queue (``collector.services.derived_jobs``), not on
+the report's request path; a device reporting many times before the worker gets to it is scored once.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from collector.models.assets import DeviceScore
 from collector.plugins import HookSpec
-from collector.services.scoring import SECTIONS, load_config, recompute_scores
+from collector.services.scoring import SECTIONS
 from inventory.report import ReportKind
 
 if TYPE_CHECKING:
@@ -17,17 +20,11 @@ def apply(ctx: IngestContext) -> None:
     if ctx.report.kind == ReportKind.HEARTBEAT or ctx.device.id is None:
         return
     changed = any(name in ctx.changed_sections for name in SECTIONS)
-    has_score = ctx.session.get(DeviceScore, ctx.device.id) is not None
-    if not changed and has_score and not ctx.results:
+    if not changed and not ctx.results_changed:
         return
-    # The score row is rewritten only when its inputs' digest differs, so a report whose results
-    # repeat the stored ones costs a read, not a write.
-    recompute_scores(
-        ctx.session,
-        device_ids=[ctx.device.id],
-        config=load_config(ctx.settings),
-        sections_override={ctx.device.id: ctx.changed_sections},
-    )
+    from collector.services.derived_jobs import queue_score
+
+    queue_score(ctx.session, device_id=ctx.device.id)
 
 
 # After the findings and the other hooks: the score reads the results they leave in place.

@@ -1,4 +1,8 @@
-"""After each report, today's snapshot of the device's site holds the site's latest figures."""
+"""After each report, today's snapshot of the device's site holds the site's latest figures.
+
+The figures are counted over the whole site, so the snapshot is written by the job queue
+(``collector.services.derived_jobs``), once per site however many of its PCs reported meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ if TYPE_CHECKING:
 def apply(ctx: IngestContext) -> None:
     if ctx.report.kind == ReportKind.HEARTBEAT:
         return
-    from collector.services.snapshots import record_site
+    from collector.services.derived_jobs import queue_site_snapshot
 
-    record_site(ctx.session, site_id=ctx.device.site_id)
+    queue_site_snapshot(ctx.session, site_id=ctx.device.site_id)
 
 
 # Last: it reads the results and findings every other hook has settled.

@@ -1,4 +1,5 @@
-"""Known vulnerabilities: re-evaluate a device when its software, OS or device section changed."""
+"""Known vulnerabilities: queue a re-evaluation of a device when its software, OS or device section
+changed. Matching runs in the job queue (``collector.services.derived_jobs``), off the request path."""
 
 from __future__ import annotations
 
@@ -17,14 +18,10 @@ SECTIONS = ("software", "os", "device")
 def apply(ctx: IngestContext) -> None:
     if ctx.device.id is None or not any(s in ctx.changed_sections for s in SECTIONS):
         return
-    from collector.services.vulns import evaluate_device
+    from collector.services.derived_jobs import queue_vulns
 
-    evaluate_device(
-        ctx.session,
-        device=ctx.device,
-        due_days=ctx.settings.due_days,
-        report_id=str(ctx.report.report_id),
-        now=ctx.report.collected_at,
+    queue_vulns(
+        ctx.session, device_id=ctx.device.id, report_id=str(ctx.report.report_id), at=ctx.report.collected_at
     )
 
 

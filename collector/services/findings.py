@@ -142,6 +142,8 @@ def apply_results(
         for f in session.exec(select(Finding).where(Finding.device_id == device.id)).all()
     }
     seen: set[tuple[str, str]] = set()
+    # Findings this report opens: inserted in one flush (one round trip), then their events.
+    opened: list[Finding] = []
     for result in results:
         key = (result.check_id, result.target)
         if key in seen:
@@ -152,7 +154,7 @@ def apply_results(
             continue  # unknown checks share one finding per device (below)
         finding = existing.get(key)
         if result.status == CheckStatus.FAIL:
-            _failing(session, device, finding, result, check, due_days, report_id, now)
+            _failing(session, device, finding, result, check, due_days, report_id, now, opened)
         elif (
             result.status == CheckStatus.PASS
             and finding is not None
@@ -166,6 +168,9 @@ def apply_results(
             session.add(finding)
             _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
         # error, unknown, not_applicable, skipped: the check could not judge; the finding stays as it is.
+    if opened:
+        session.flush()  # their events need the findings' ids
+        _opened(session, opened, report_id, now)
     if covered_modules is None and not seen:
         return  # a report without results (heartbeat) speaks for nothing
     _unknown_checks_finding(session, device, existing, due_days, report_id, now)
@@ -229,6 +234,12 @@ def _unknown_checks_finding(
         _event(session, finding, FindingEventKind.RESOLVED, now, report_id=report_id)
 
 
+def _opened(session: Session, findings: list[Finding], report_id: str | None, now: datetime) -> None:
+    for finding in findings:
+        _event(session, finding, FindingEventKind.OPENED, now, report_id=report_id)
+        notify_finding(session, finding, FindingEventKind.OPENED)
+
+
 def _failing(
     session: Session,
     device: Device,
@@ -238,6 +249,7 @@ def _failing(
     due_days: dict[str, int],
     report_id: str | None,
     now: datetime,
+    opened: list[Finding] | None = None,
 ) -> None:
     severity = result_severity(result, check)
     if finding is None:
@@ -258,9 +270,11 @@ def _failing(
             due_at=due_date(now, severity, due_days, result),
         )
         session.add(finding)
+        if opened is not None:
+            opened.append(finding)  # the caller flushes them together, then records their events
+            return
         session.flush()  # the event needs the finding's id
-        _event(session, finding, FindingEventKind.OPENED, now, report_id=report_id)
-        notify_finding(session, finding, FindingEventKind.OPENED)
+        _opened(session, [finding], report_id, now)
         return
     finding.last_seen_at = now
     finding.known = check is not None

@@ -14,8 +14,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
@@ -58,6 +59,24 @@ class IngestOutcome:
     device_id: int | None
 
 
+class SkippedSectionsDiffer(Exception):
+    """Sections left out at parsing matched another device of the agent than the one the report
+    resolved to: the caller parses the report again in full (rare: a poller's devices share facts)."""
+
+
+def agent_section_hashes(session: Session, agent: Agent) -> dict[int, dict[str, str]]:
+    """Stored section hashes of every device this agent reports for, in one query (no data read)."""
+    q = (
+        select(DeviceSection.device_id, DeviceSection.section, DeviceSection.hash)
+        .join(Device, col(Device.id) == col(DeviceSection.device_id))
+        .where(Device.agent_id == agent.id)
+    )
+    out: dict[int, dict[str, str]] = {}
+    for device_id, name, digest in session.exec(q).all():
+        out.setdefault(device_id, {})[name] = digest
+    return out
+
+
 def ingest_report(
     session: Session,
     *,
@@ -66,8 +85,12 @@ def ingest_report(
     report: Report,
     body: bytes,
     body_gz: bytes | None = None,
+    skipped: dict[str, str] | None = None,
+    stored_hashes: dict[int, dict[str, str]] | None = None,
 ) -> IngestOutcome:
-    """Store ``report`` (``body`` its JSON; ``body_gz`` the gzip the agent sent, kept as it came)."""
+    """Store ``report`` (``body`` its JSON; ``body_gz`` the gzip the agent sent, kept as it came).
+    ``skipped``: sections left out at parsing because ``stored_hashes`` (from ``agent_section_hashes``)
+    held them; they must be the resolved device's, else ``SkippedSectionsDiffer``."""
     report_id = str(report.report_id)
     if report.kind != ReportKind.HEARTBEAT:
         # Before this transaction reads the raw reports: making a month's partition waits for them.
@@ -77,8 +100,15 @@ def ingest_report(
         return _duplicate(existing, agent, report_id)
 
     device = resolve_device(session, agent=agent, subject=report.subject)
+    if stored_hashes is not None and device.id in stored_hashes:
+        stored = stored_hashes[device.id]
+    else:
+        stored = _section_hashes(session, device)
+    skipped = skipped or {}
+    if any(stored.get(name) != digest for name, digest in skipped.items()):
+        raise SkippedSectionsDiffer(report_id)
     if report.kind == ReportKind.DELTA:
-        _check_base(session, device, report)
+        _check_base(session, device, report, stored)
 
     now = utcnow()
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
@@ -104,8 +134,9 @@ def ingest_report(
         device=device,
         report=report,
         results=list(report.results),
+        skipped_sections=skipped,
     )
-    _store_sections(ctx, now)
+    _store_sections(ctx, now, stored)
     if report.kind != ReportKind.HEARTBEAT:
         _store_results(ctx, now)
 
@@ -139,54 +170,100 @@ def _section_hashes(session: Session, device: Device) -> dict[str, str]:
     return dict(session.exec(q).all())
 
 
-def _check_base(session: Session, device: Device, report: Report) -> None:
+def _check_base(session: Session, device: Device, report: Report, stored: dict[str, str]) -> None:
     if report.base_report_id is None:
         raise BaseMissing("a delta report must name its base_report_id")
-    base = session.exec(select(RawReport).where(RawReport.report_id == str(report.base_report_id))).first()
-    if base is None or base.device_id != device.id:
+    base_device = session.exec(
+        select(RawReport.device_id).where(RawReport.report_id == str(report.base_report_id))
+    ).first()
+    if base_device is None or base_device != device.id:
         raise BaseMissing(f"base report {report.base_report_id} is unknown here; send a full report")
-    stored = _section_hashes(session, device)
     for name, expected in report.partial.items():
         if stored.get(name) != expected:
             raise BaseMissing(f"section {name!r} differs from the base this delta names; send a full report")
 
 
-def _store_sections(ctx: IngestContext, now: Any) -> None:
+def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> None:
+    """Write the sections that changed: one statement per kind of write, no ORM object per row."""
     session, device = ctx.session, ctx.device
-    stored = _section_hashes(session, device)
+    report_id = str(ctx.report.report_id)
+    changed: dict[str, tuple[str, Any]] = {}
     for name, data in ctx.report.present_sections().items():
         digest = section_hash(data)
-        if stored.get(name) == digest:
-            continue  # an unchanged section costs no write
-        row = session.get(DeviceSection, (device.id, name)) if name in stored else None
-        if row is None:
-            row = DeviceSection(
-                device_id=device.id or 0,
-                section=name,
-                hash=digest,
-                data=data,
-                updated_at=now,
-                report_id=str(ctx.report.report_id),
-            )
-        else:
-            ctx.previous_sections[name] = row.data
-            row.hash, row.data, row.updated_at = digest, data, now
-            row.report_id = str(ctx.report.report_id)
-        session.add(row)
+        if stored.get(name) != digest:  # an unchanged section costs no write
+            changed[name] = (digest, data)
+    if not changed:
+        return
+    table = DeviceSection.__table__  # type: ignore[attr-defined]
+    updates = [name for name in changed if name in stored]
+    if updates:
+        # The history hook compares each changed section with its value before.
+        q = select(DeviceSection.section, DeviceSection.data).where(
+            DeviceSection.device_id == device.id, col(DeviceSection.section).in_(updates)
+        )
+        ctx.previous_sections.update(dict(session.exec(q).all()))
+        session.execute(
+            update(table)
+            .where(table.c.device_id == bindparam("b_device"), table.c.section == bindparam("b_section"))
+            .values(
+                hash=bindparam("b_hash"),
+                data=bindparam("b_data", type_=table.c.data.type),
+                updated_at=bindparam("b_at", type_=table.c.updated_at.type),
+                report_id=bindparam("b_report"),
+            ),
+            [
+                {
+                    "b_device": device.id,
+                    "b_section": name,
+                    "b_hash": changed[name][0],
+                    "b_data": changed[name][1],
+                    "b_at": now,
+                    "b_report": report_id,
+                }
+                for name in updates
+            ],
+        )
+    inserts = [name for name in changed if name not in stored]
+    if inserts:
+        session.execute(
+            insert(table),
+            [
+                {
+                    "device_id": device.id,
+                    "section": name,
+                    "hash": changed[name][0],
+                    "data": changed[name][1],
+                    "updated_at": now,
+                    "report_id": report_id,
+                }
+                for name in inserts
+            ],
+        )
+    for name, (_digest, data) in changed.items():
         ctx.changed_sections[name] = data
 
 
+_RESULT_COLUMNS = ("id", "check_id", "target", "status", "evidence", "observed")
+
+
 def _store_results(ctx: IngestContext, now: Any) -> None:
+    """Insert, update and delete the device's stored results in one statement each (executemany)."""
     session, device, report = ctx.session, ctx.device, ctx.report
+    table = DeviceResult.__table__  # type: ignore[attr-defined]
     current = {
-        (r.check_id, r.target): r
-        for r in session.exec(select(DeviceResult).where(DeviceResult.device_id == device.id)).all()
+        (row.check_id, row.target): row
+        for row in session.execute(
+            select(*(table.c[c] for c in _RESULT_COLUMNS)).where(table.c.device_id == device.id)
+        ).all()
     }
     # Results of checks the catalog does not know are kept up to a bound per device; the rest dropped.
     unknown_room = ctx.settings.report_max_unknown_results - sum(
         1 for (check_id, _t) in current if not is_known(check_id) and not _covers(report, check_id)
     )
     seen: set[tuple[str, str]] = set()
+    report_id = str(report.report_id)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for result in report.results:
         key = (result.check_id, result.target)
         if key in seen:
@@ -197,32 +274,54 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             unknown_room -= 1
         seen.add(key)
         row = current.get(key)
+        status = result.status.value
+        message = result.message.model_dump() if result.message else None
         if row is None:
-            row = DeviceResult(
-                device_id=device.id or 0,
-                check_id=result.check_id,
-                target=result.target,
-                status=result.status.value,
-                evidence=result.evidence,
-                evidence_message=result.message.model_dump() if result.message else None,
-                observed=result.observed,
-                updated_at=now,
-                report_id=str(report.report_id),
+            inserts.append(
+                {
+                    "device_id": device.id,
+                    "check_id": result.check_id,
+                    "target": result.target,
+                    "status": status,
+                    "evidence": result.evidence,
+                    "evidence_message": message,
+                    "observed": result.observed,
+                    "updated_at": now,
+                    "report_id": report_id,
+                }
             )
-        elif (row.status, row.evidence, row.observed) != (
-            result.status.value,
-            result.evidence,
-            result.observed,
-        ):
-            row.status, row.evidence, row.observed = result.status.value, result.evidence, result.observed
-            row.evidence_message = result.message.model_dump() if result.message else None
-            row.updated_at, row.report_id = now, str(report.report_id)
-        else:
-            continue
-        session.add(row)
+        elif (row.status, row.evidence, row.observed) != (status, result.evidence, result.observed):
+            updates.append(
+                {
+                    "b_id": row.id,
+                    "b_status": status,
+                    "b_evidence": result.evidence,
+                    "b_message": message,
+                    "b_observed": result.observed,
+                    "b_at": now,
+                    "b_report": report_id,
+                }
+            )
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                evidence=bindparam("b_evidence"),
+                evidence_message=bindparam("b_message", type_=table.c.evidence_message.type),
+                observed=bindparam("b_observed", type_=table.c.observed.type),
+                updated_at=bindparam("b_at", type_=table.c.updated_at.type),
+                report_id=bindparam("b_report"),
+            ),
+            updates,
+        )
     stale = _stale_results(current, seen, report)
     if stale:
-        session.exec(delete(DeviceResult).where(DeviceResult.id.in_(stale)))  # type: ignore[union-attr,call-overload]
+        session.execute(delete(table).where(table.c.id.in_(stale)))
+    ctx.results_changed = len(inserts) + len(updates) + len(stale)
 
 
 def _covers(report: Report, check_id: str) -> bool:
@@ -233,7 +332,7 @@ def _covers(report: Report, check_id: str) -> bool:
 
 
 def _stale_results(
-    current: dict[tuple[str, str], DeviceResult], seen: set[tuple[str, str]], report: Report
+    current: dict[tuple[str, str], Any], seen: set[tuple[str, str]], report: Report
 ) -> list[int]:
     """Results no longer reported: of every module on a full report, else of the modules it covers."""
     if report.kind != ReportKind.FULL and not report.modules:

@@ -28,6 +28,10 @@ class IngestContext:
     # Their values before this report (absent: the device had no such section yet).
     previous_sections: dict[str, Any] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
+    # Sections the report carried unchanged (left out before parsing): name -> hash.
+    skipped_sections: dict[str, str] = field(default_factory=dict)
+    # Stored results this report inserted, changed or removed (0: derived work from results can wait).
+    results_changed: int = 0
 
     def section(self, name: str) -> Any:
         """The device's current value of a section (changed now or stored before), or None."""

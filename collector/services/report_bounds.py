@@ -6,10 +6,11 @@ what is too much to ingest in one go. Defaults live in ``CollectorSettings`` (``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from collector.settings import CollectorSettings
-from inventory.report import Loc, Report, WireError, WireProblem, parse_report
+from inventory.report import Loc, Report, WireError, WireProblem, parse_report_skipping
 
 # Free text bounded by ``report_max_config_bytes`` rather than by the string limit.
 LONG_TEXT: tuple[Loc, ...] = (("facts", "device", "config"), ("facts", "device", "raw_outputs", -1))
@@ -17,11 +18,21 @@ LONG_TEXT: tuple[Loc, ...] = (("facts", "device", "config"), ("facts", "device",
 
 def parse_bounded_report(body: bytes, *, settings: CollectorSettings) -> Report:
     """The report in ``body``, or ``WireError`` naming every contract rule or bound it breaks."""
-    report = parse_report(body, max_string=settings.report_max_string_chars, long_strings=LONG_TEXT)
+    return parse_bounded_report_skipping(body, settings=settings)[0]
+
+
+def parse_bounded_report_skipping(
+    body: bytes, *, settings: CollectorSettings, known: Callable[[str, str], bool] | None = None
+) -> tuple[Report, dict[str, str]]:
+    """``parse_bounded_report`` leaving out the sections ``known`` says are stored with that hash
+    (``inventory.report.parse_report_skipping``): they were held to the bounds when first stored."""
+    report, skipped = parse_report_skipping(
+        body, known=known, max_string=settings.report_max_string_chars, long_strings=LONG_TEXT
+    )
     problems = bound_problems(report, settings=settings)
     if problems:
         raise WireError(problems)
-    return report
+    return report, skipped
 
 
 def bound_problems(report: Report, *, settings: CollectorSettings) -> list[WireProblem]:

@@ -175,7 +175,11 @@ def ingest(
             body=report.model_dump_json().encode(),
         )
         assert outcome.status == "accepted" and outcome.device_id is not None
-        return outcome.device_id
+    # The score and vulnerability matches the report queued, done as the collector's worker would.
+    from collector.services.jobs import run_pending_jobs
+
+    run_pending_jobs(engine, CollectorSettings(database_url=url))
+    return outcome.device_id
 
 
 def login(

@@ -186,6 +186,10 @@ def seed(engine: Any, http: Any) -> Seeded:
     device(secret_b, "pc-xa-02", machine_id="m-0100", serial="SN0101", mac="00:11:22:33:44:11")
     # Enrolled, never reported: stale.
     out.agents["pc-silent"] = enroll(http, secret_b, "pc-silent")[0]
+    # Scores, vulnerability matches and snapshots the reports queued, done before any page is read.
+    from collector.services.jobs import run_pending_jobs
+
+    run_pending_jobs(engine)
     return out
 
 

@@ -7,6 +7,7 @@ pages, /healthz or the other agents.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -17,11 +18,18 @@ from sqlmodel import Session
 from collector.api.schemas import ReportAccepted
 from collector.http.body import read_limited_body_and_gzip
 from collector.http.deps import AuthedAgent, DbSession, Settings
+from collector.metrics import REFUSAL_REASONS
 from collector.models.core import Agent
 from collector.plugins import RouterSpec
 from collector.services.errors import ServiceError
-from collector.services.ingest import BaseMissing, IngestOutcome, ingest_report
-from collector.services.report_bounds import parse_bounded_report
+from collector.services.ingest import (
+    BaseMissing,
+    IngestOutcome,
+    SkippedSectionsDiffer,
+    agent_section_hashes,
+    ingest_report,
+)
+from collector.services.report_bounds import parse_bounded_report, parse_bounded_report_skipping
 from collector.settings import CollectorSettings
 from inventory.report import WireError
 
@@ -61,10 +69,16 @@ async def post_report(
     request: Request, agent: AuthedAgent, session: DbSession, settings: Settings
 ) -> ReportAccepted | JSONResponse:
     metrics = request.app.state.metrics
+    started = time.perf_counter()
+    # The agent is known (its key checked, anything that changed committed): end the read transaction,
+    # which gives the connection back while the body streams in and the report waits for an ingest
+    # slot; otherwise every waiting report holds one and 32 agents at once exhausted the pool.
+    session.rollback()
     try:
         body, body_gz = await read_limited_body_and_gzip(request, settings.max_report_bytes)
-    except HTTPException:
+    except HTTPException as exc:
         metrics.inc("reports", "rejected")
+        metrics.inc("refused", REFUSAL_REASONS.get(exc.status_code, "other"))
         raise
     # One worker thread at a time uses the session: the dependency's, then this one.
     answer = await anyio.to_thread.run_sync(
@@ -72,6 +86,11 @@ async def post_report(
     )
     if isinstance(answer, IngestOutcome):
         metrics.inc("reports", answer.status)
+        # Time to store (from the handler's start: body read, parsed, committed), not to refuse.
+        metrics.observe("ingest_seconds", time.perf_counter() - started)
+        worker = getattr(request.app.state, "job_worker", None)
+        if worker is not None and answer.status == "accepted":
+            worker.wake()  # the derived work this report queued starts now, not at the next poll
         return ReportAccepted(
             status=answer.status,
             report_id=answer.report_id,
@@ -80,9 +99,17 @@ async def post_report(
         )
     status, detail = answer
     metrics.inc("reports", "needs_full" if status == 409 else "rejected")
+    reason = REFUSAL_REASONS.get(status, "other")
     if status == 409:
-        return JSONResponse({"detail": detail, "needs_full": True}, status_code=409)
+        reason = "needs_full" if isinstance(detail, NeedsFull) else "report_id_taken"
+    metrics.inc("refused", reason)
+    if status == 409:
+        return JSONResponse({"detail": str(detail), "needs_full": True}, status_code=409)
     raise HTTPException(status, detail)
+
+
+class NeedsFull(str):
+    """A 409 that asks the agent for a full report (its delta's base is unknown here)."""
 
 
 def _limiter(request: Request, settings: CollectorSettings) -> anyio.CapacityLimiter:
@@ -96,20 +123,43 @@ def _ingest(
     session: Session, settings: CollectorSettings, agent: Agent, body: bytes, body_gz: bytes | None
 ) -> IngestOutcome | tuple[int, Any]:
     """Parse and store one report (in a worker thread); the outcome, or (status, detail) to refuse."""
+    stored: dict[int, dict[str, str]] | None = None
+
+    def known(name: str, digest: str) -> bool:
+        # Read once, on the first section asked about (a heartbeat carries none).
+        nonlocal stored
+        if stored is None:
+            stored = agent_section_hashes(session, agent)
+        return any(hashes.get(name) == digest for hashes in stored.values())
+
     try:
-        report = parse_bounded_report(body, settings=settings)
+        report, skipped = parse_bounded_report_skipping(body, settings=settings, known=known)
     except WireError as exc:
         return _refusal(exc)
     if report.agent_id != agent.id:
         return 403, f"report agent_id {report.agent_id} does not match the key's agent"
     try:
-        outcome = ingest_report(
-            session, settings=settings, agent=agent, report=report, body=body, body_gz=body_gz
-        )
+        try:
+            outcome = ingest_report(
+                session,
+                settings=settings,
+                agent=agent,
+                report=report,
+                body=body,
+                body_gz=body_gz,
+                skipped=skipped,
+                stored_hashes=stored,
+            )
+        except SkippedSectionsDiffer:
+            session.rollback()
+            report = parse_bounded_report(body, settings=settings)
+            outcome = ingest_report(
+                session, settings=settings, agent=agent, report=report, body=body, body_gz=body_gz
+            )
         session.commit()
     except BaseMissing as exc:
         session.rollback()
-        return 409, str(exc)
+        return 409, NeedsFull(str(exc))
     except ServiceError as exc:
         session.rollback()
         return exc.status_code, str(exc)

@@ -1,0 +1,75 @@
+"""Derived work a report queues instead of doing on its request path (``collector.services.jobs``).
+
+``device.vulns``: match the device's programs and OS against the vulnerability data (its findings,
+then the site's daily snapshot, which counts them). ``device.score``: the replacement score. Both are
+deduplicated per device, so a device reporting often is evaluated once per worker pass, and both read
+the device's state when they run, so the newest report's data is what they see. ``site.snapshot``:
+today's figures of a site, counted over all its devices, once per site per worker pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from collector.models.core import Device
+from collector.services.jobs import enqueue, register
+from collector.settings import CollectorSettings
+
+VULNS, SCORE, SNAPSHOT = "device.vulns", "device.score", "site.snapshot"
+
+
+def queue_vulns(session: Session, *, device_id: int, report_id: str, at: datetime) -> None:
+    enqueue(
+        session,
+        VULNS,
+        {"device_id": device_id, "report_id": report_id, "at": at.isoformat()},
+        dedupe_key=f"{VULNS}:{device_id}",
+    )
+
+
+def queue_score(session: Session, *, device_id: int) -> None:
+    enqueue(session, SCORE, {"device_id": device_id}, dedupe_key=f"{SCORE}:{device_id}")
+
+
+def queue_site_snapshot(session: Session, *, site_id: int) -> None:
+    # Every report of the site asks for it: a pending one is enough, and no report waits on another.
+    enqueue(
+        session, SNAPSHOT, {"site_id": site_id}, dedupe_key=f"{SNAPSHOT}:{site_id}", replace_payload=False
+    )
+
+
+@register(SNAPSHOT)
+def run_site_snapshot(session: Session, payload: dict[str, Any], settings: CollectorSettings) -> None:
+    from collector.services.snapshots import record_site
+
+    record_site(session, site_id=int(payload["site_id"]))
+
+
+@register(VULNS)
+def run_vulns(session: Session, payload: dict[str, Any], settings: CollectorSettings) -> None:
+    from collector.services.vulns import evaluate_device
+
+    device = session.get(Device, int(payload["device_id"]))
+    if device is None:
+        return  # removed since: nothing to evaluate
+    evaluation = evaluate_device(
+        session,
+        device=device,
+        due_days=settings.due_days,
+        report_id=payload.get("report_id"),
+        now=datetime.fromisoformat(payload["at"]) if payload.get("at") else None,
+    )
+    if evaluation.evaluated:
+        # The site's snapshot counts these findings: queued (not written here, where locking the
+        # site after the findings deadlocked with another worker's snapshot on PostgreSQL).
+        queue_site_snapshot(session, site_id=device.site_id)
+
+
+@register(SCORE)
+def run_score(session: Session, payload: dict[str, Any], settings: CollectorSettings) -> None:
+    from collector.services.scoring import load_config, recompute_scores
+
+    recompute_scores(session, device_ids=[int(payload["device_id"])], config=load_config(settings))

@@ -1,0 +1,290 @@
+"""A job queue held in the database: slow derived work leaves the report's request path.
+
+``enqueue`` runs inside the caller's transaction (the ingest's), so a job exists exactly when the
+report that asked for it was stored. A worker claims one ready job in its own short transaction
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL: concurrent workers of any process pass over each other's
+rows; SQLite serialises writers, so the same ``UPDATE ... WHERE id = (SELECT ...) RETURNING`` is a
+single-writer claim), then does the work and deletes the job in one transaction: the work commits
+once or not at all. A failure is recorded on the row and retried with exponential backoff; after
+``job_max_attempts`` the job is kept as failed (``failed_at``, ``last_error``) for an administrator.
+A worker that dies holding a claim loses it after ``job_lease_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col
+
+from collector.models.jobs import PENDING, Job
+from collector.models.types import utcnow
+from collector.settings import CollectorSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, dict[str, Any], CollectorSettings], None]
+_HANDLERS: dict[str, Handler] = {}
+BACKOFF_BASE_S = 5.0
+BACKOFF_MAX_S = 3600.0
+
+
+def register(kind: str) -> Callable[[Handler], Handler]:
+    """Declare the function that does jobs of ``kind`` (``fn(session, payload, settings)``)."""
+
+    def deco(fn: Handler) -> Handler:
+        _HANDLERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def _handler(kind: str) -> Handler | None:
+    # The derived-work handlers live beside the services they call; importing registers them.
+    import collector.services.derived_jobs  # noqa: F401
+
+    return _HANDLERS.get(kind)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    run_after: datetime | None = None,
+    replace_payload: bool = True,
+) -> None:
+    """Queue a job in the caller's transaction. With ``dedupe_key``, a pending job of that key takes
+    the newer payload instead of a second job being queued (``replace_payload=False``: the pending job
+    stands as it is, and the insert waits for no other transaction's lock on it)."""
+    now = utcnow()
+    values = {
+        "kind": kind,
+        "payload": payload,
+        "dedupe_key": dedupe_key,
+        "run_after": run_after or now,
+        "attempts": 0,
+        "created_at": now,
+    }
+    table = Job.__table__  # type: ignore[attr-defined]
+    if dedupe_key is None:
+        session.execute(table.insert().values(**values))
+        return
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(**values)
+    if not replace_payload:
+        session.execute(ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING))
+        return
+    session.execute(
+        ins.on_conflict_do_update(
+            index_elements=["dedupe_key"],
+            index_where=PENDING,
+            set_={"payload": ins.excluded.payload},
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    dedupe_key: str | None
+
+
+def claim(engine: Engine, worker: str, *, lease_seconds: int = 300) -> Claimed | None:
+    """Take the oldest ready job for ``worker`` (its own committed transaction), or None."""
+    now = utcnow()
+    ready = (
+        select(col(Job.id))
+        .where(
+            col(Job.failed_at).is_(None),
+            col(Job.run_after) <= now,
+            or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
+        )
+        .order_by(col(Job.run_after), col(Job.id))
+        .limit(1)
+        # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite renders
+        # nothing here; its writers are serialised, which makes the UPDATE below the claim.
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == ready)
+        .values(claimed_by=worker, claimed_at=now, attempts=col(Job.attempts) + 1)
+        .returning(col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
+    )
+    with engine.begin() as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    return Claimed(row[0], row[1], dict(row[2] or {}), row[3], row[4])
+
+
+def run_one(engine: Engine, settings: CollectorSettings, worker: str) -> bool:
+    """Claim and do one job; False when none was ready."""
+    job = claim(engine, worker, lease_seconds=settings.job_lease_seconds)
+    if job is None:
+        return False
+    handler = _handler(job.kind)
+    try:
+        if handler is None:
+            raise LookupError(f"no handler for job kind {job.kind!r}")
+        with Session(engine) as session:
+            handler(session, job.payload, settings)
+            # Deleting our claim commits with the work: if the lease ran out and another worker took
+            # the job meanwhile, nothing of ours is committed and it does the work once.
+            gone = session.execute(
+                delete(Job).where(col(Job.id) == job.id, col(Job.claimed_by) == worker)
+            ).rowcount  # type: ignore[attr-defined]
+            if gone != 1:
+                session.rollback()
+                log.warning("job %s (%s) was taken over by another worker; not committed", job.id, job.kind)
+                return True
+            session.commit()
+    except Exception as exc:  # a job's failure is recorded; the worker goes on
+        log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
+        _release_failed(engine, settings, job, worker, f"{type(exc).__name__}: {exc}")
+    return True
+
+
+def _release_failed(
+    engine: Engine, settings: CollectorSettings, job: Claimed, worker: str, error: str
+) -> None:
+    now = utcnow()
+    delay = min(BACKOFF_BASE_S * 2 ** (job.attempts - 1), BACKOFF_MAX_S)
+    values: dict[str, Any] = {"last_error": error[:2000], "claimed_by": None, "claimed_at": None}
+    if job.attempts >= settings.job_max_attempts:
+        values["failed_at"] = now
+    else:
+        values["run_after"] = now + timedelta(seconds=delay)
+    with engine.begin() as conn:
+        if job.dedupe_key is not None and "failed_at" not in values:
+            # A newer pending job of the same key already covers this one (the unique index would
+            # refuse a second pending row): the newer one stands, this one goes.
+            newer = conn.execute(
+                select(col(Job.id)).where(
+                    col(Job.dedupe_key) == job.dedupe_key,
+                    col(Job.claimed_at).is_(None),
+                    col(Job.failed_at).is_(None),
+                )
+            ).first()
+            if newer is not None:
+                conn.execute(delete(Job).where(col(Job.id) == job.id, col(Job.claimed_by) == worker))
+                return
+        conn.execute(update(Job).where(col(Job.id) == job.id, col(Job.claimed_by) == worker).values(**values))
+
+
+def run_pending_jobs(
+    engine: Engine,
+    settings: CollectorSettings | None = None,
+    *,
+    worker: str | None = None,
+    wait_for_claimed: bool = True,
+    timeout: float = 120.0,
+) -> int:
+    """Do every job ready now (tests, ``wardwatch jobs run-pending``); returns how many ran.
+
+    With ``wait_for_claimed``, also wait until jobs other workers hold are done, so that what the
+    queue derives is in place when this returns (jobs waiting for a retry are not waited for).
+    """
+    settings = settings or CollectorSettings()
+    worker = worker or f"drain:{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    done = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if run_one(engine, settings, worker):
+            done += 1
+            continue
+        if not wait_for_claimed or not _claimed_elsewhere(engine, settings):
+            break
+        time.sleep(0.02)
+    return done
+
+
+def _claimed_elsewhere(engine: Engine, settings: CollectorSettings) -> bool:
+    live = utcnow() - timedelta(seconds=settings.job_lease_seconds)
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                select(func.count())
+                .select_from(Job)
+                .where(col(Job.failed_at).is_(None), col(Job.claimed_at) >= live)
+            ).scalar_one()
+            > 0
+        )
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int  # jobs not done and not given up (running included)
+    oldest_age_s: float  # age of the oldest of them; 0 when none
+    failed: int
+
+
+def queue_stats(session: Session) -> QueueStats:
+    row = session.execute(
+        select(
+            func.count().filter(col(Job.failed_at).is_(None)),
+            func.min(col(Job.created_at)).filter(col(Job.failed_at).is_(None)),
+            func.count().filter(col(Job.failed_at).is_not(None)),
+        ).select_from(Job)
+    ).one()
+    oldest = row[1]
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    age = max((utcnow() - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
+    return QueueStats(int(row[0]), age, int(row[2]))
+
+
+def failed_jobs(session: Session) -> list[Job]:
+    q = select(Job).where(col(Job.failed_at).is_not(None)).order_by(col(Job.id))
+    return list(session.execute(q).scalars().all())
+
+
+class Worker:
+    """The worker thread of one collector process: polls, or is woken by ``wake`` after an ingest."""
+
+    def __init__(self, engine: Engine, settings: CollectorSettings) -> None:
+        self.engine, self.settings = engine, settings
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wardwatch-jobs", daemon=True)
+
+    def start(self) -> Worker:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                while not self._stop.is_set() and run_one(self.engine, self.settings, self.name):
+                    pass
+            except Exception:  # the database may be away a while: keep polling
+                log.exception("the job worker could not reach the queue")
+            self._wake.wait(self.settings.job_poll_seconds)
+            self._wake.clear()
