@@ -277,7 +277,7 @@ def _seeded_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
 
 
 def _patterns(app: Any) -> list[tuple[str, re.Pattern[str]]]:
-    from collector.app import route_table
+    from collector.http.access import route_table
 
     out = []
     for path, methods, _dep in route_table(app):
@@ -353,13 +353,13 @@ def test_the_signed_inspection_record_speaks_through_the_catalogs(
 ) -> None:
     """The signed record is Vietnamese whatever the reader's language; rendered in qps, every heading,
     label and sentence of it comes from the catalogs (the issuing body and the answers are data)."""
-    from collector.reports.inspection_record import record_document
-    from collector.reports.layout import Issuer
-    from collector.reports.layout import render as render_layout
     from pypdf import PdfReader
     from sqlmodel import Session, select
 
     from collector.models.inspections import Publication
+    from collector.pdf.layout import Issuer
+    from collector.pdf.layout import render as render_layout
+    from collector.services.inspection_record import record_document
 
     app = pseudo_server.app
     data = data_values(app.state.engine) + settings_values(app.state.settings)
