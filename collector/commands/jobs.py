@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.plugins import CommandSpec
 
 jobs_app = typer.Typer(help="Background jobs (vulnerability matching, scoring).", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
@@ -33,3 +34,6 @@ def run_pending(
     finally:
         engine.dispose()
     typer.echo(f"ran {done} jobs; {stats.depth} waiting (retries later), {stats.failed} failed")
+
+
+PLUGIN = CommandSpec(commands=("jobs",))
