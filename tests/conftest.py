@@ -117,3 +117,11 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real PKCS#11 token store (SoftHSM2) of this test's own; see tests/softhsm.py."""
+    from tests.softhsm import make_softhsm
+
+    return make_softhsm(tmp_path, monkeypatch)
