@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
-from pki_factory import Pki
 
 from inventory.certs import LocationKind
 from inventory.pki import nss, windows
 from inventory.pki.files import discover_paths
 from inventory.pki.linux import system_trust_store
+from tests.pki.pki_factory import Pki
 from tests.softhsm import PIN, SoftHsm
 
 FIX = Path(__file__).parents[1] / "fixtures" / "pki"

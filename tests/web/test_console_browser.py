@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shot
 from playwright.sync_api import expect
 
 from tests.console.world import PASSWORD, City, build
+from tests.web.support import shot
 
 pytestmark = pytest.mark.browser
 
