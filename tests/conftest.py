@@ -1,4 +1,10 @@
-"""Shared fixtures: a real database (a SQLite file, and PostgreSQL when configured) and a collector app."""
+"""Shared fixtures: a real database (a SQLite file, and PostgreSQL when configured) and a collector app.
+
+The suite runs in parallel (pytest-xdist, the README's command). Every session fixture is made once per
+worker, on names of its own (a PostgreSQL database per worker, tmp_path directories, free ports, network
+namespaces named after the process). Workers take whole files (``--dist loadfile``, pyproject.toml), so a
+module-scoped fixture (a seeded city, a served collector, a network lab) is built once, not once per worker.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +51,8 @@ def pg_database() -> Iterator[str]:
     from collector.migrate import upgrade
 
     url = make_url(base)
-    name = f"ww_test_{uuid.uuid4().hex[:12]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under pytest-xdist
+    name = f"ww_test_{worker}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
