@@ -262,17 +262,6 @@ def build_report(
     return BuiltReport(delta, _serialize(delta), changed, failing)
 
 
-def heartbeat_report(*, agent_id: str, hostname: str, identity: HostIdentity) -> BuiltReport:
-    report = Report(
-        agent_id=agent_id,
-        agent_version=__version__,
-        collected_at=utcnow(),
-        kind=ReportKind.HEARTBEAT,
-        subject=Subject(kind="host", hostname=hostname, host=identity),
-    )
-    return BuiltReport(report, _serialize(report), {}, 0)
-
-
 def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJECT) -> int:
     return spool.enqueue(
         built.body,

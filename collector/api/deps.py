@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
@@ -25,10 +24,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def get_settings(request: Request) -> CollectorSettings:
     return request.app.state.settings
-
-
-def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -59,9 +54,6 @@ class Principal:
 
     def can_see_site(self, site_id: int | None) -> bool:
         return self.site_ids is None or (site_id is not None and site_id in self.site_ids)
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
 
 
 class LoginRequired(Exception):

@@ -39,7 +39,6 @@ from collector.models.core import Device, DeviceSection, Site
 from collector.services.errors import ServiceError
 from collector.services.scoring import (
     ScoringConfig,
-    category_label,
     factor_label,
     load_config,
     recompute_scores,
@@ -559,7 +558,3 @@ def make_plan(
     rules.validate()
     candidates, costs = load_candidates(session, scope=scope, config=config, today=today)
     return build_plan(candidates, rules, unit_costs=costs)
-
-
-def category_name(category: str, lang: str = "vi") -> str:
-    return category_label(category, lang)
