@@ -1,4 +1,4 @@
-"""Replacement priority (DESIGN §8): an explainable 0-100 score per device.
+"""Replacement priority (docs/planning.md, "The score"): an explainable 0-100 score per device.
 
 The score is the sum of six named factors (storage, OS support, age, battery, adequacy,
 instability). Each earns a fraction of its weight and carries the evidence that led there, so a
