@@ -29,6 +29,38 @@ def _collector_available() -> bool:
     return True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its lowest cost in the test process. PasswordHasher's defaults (64 MiB, 3 passes, 4 lanes)
+    cost 0.05 s quiet and 0.7 s per hash on the busy 2-core machine, paid for every user a test makes and
+    every login; the lowest cost is ~1 ms. Still real argon2id hashes. Collectors started as processes keep
+    the real cost, and so does a test that requests ``real_password_hashing``."""
+    try:
+        from argon2 import PasswordHasher
+
+        from collector import security
+    except ImportError:  # no collector extras: nothing hashes passwords
+        yield
+        return
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash("wardwatch-dummy-password"))
+        yield
+
+
+@pytest.fixture
+def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector's own argon2 cost, for a test that measures how long a login takes."""
+    from argon2 import PasswordHasher
+
+    from collector import security
+
+    real = PasswordHasher()
+    monkeypatch.setattr(security, "_hasher", real)
+    monkeypatch.setattr(security, "_DUMMY_HASH", real.hash("wardwatch-dummy-password"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating per test would cost seconds)."""
