@@ -59,8 +59,11 @@ def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory)
         yield LiveServer(url=url, seeded=seeded, engine=app.state.engine)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Not per session: Playwright's sync API keeps its event loop marked
+    running in the main thread while it is open, so every later asyncio.run() in that process (PDF
+    signing, validation) failed once pytest-xdist gave a worker other files after a browser file."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path("/usr/bin/chromium").exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
