@@ -119,7 +119,3 @@ class CollectorSettings(BaseSettings):
     org_unit: str = Field(default="SỞ KHOA HỌC VÀ CÔNG NGHỆ", max_length=200)
     org_unit_code: str = Field(default="SKHCN", max_length=20, pattern=r"^[A-Za-zĐđ0-9.]+$")
     org_place: str = Field(default="", max_length=100)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

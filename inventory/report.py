@@ -79,7 +79,7 @@ class CheckResult(BaseModel):
 
 
 class HostIdentity(BaseModel):
-    """How the collector recognises a host across reports (DESIGN §3).
+    """How the collector recognises a host across reports (docs/architecture.md, "Identity and tenancy").
 
     ``machine_id`` alone is not enough: cloned disk images share it. The collector compares the
     serial and the first physical MAC too and keeps two devices when they differ.

@@ -1,4 +1,10 @@
-"""Shared fixtures: a real database (a SQLite file, and PostgreSQL when configured) and a collector app."""
+"""Shared fixtures: a real database (a SQLite file, and PostgreSQL when configured) and a collector app.
+
+The suite runs in parallel (pytest-xdist, the README's command). Every session fixture is made once per
+worker, on names of its own (a PostgreSQL database per worker, tmp_path directories, free ports, network
+namespaces named after the process). Workers take whole files (``--dist loadfile``, pyproject.toml), so a
+module-scoped fixture (a seeded city, a served collector, a network lab) is built once, not once per worker.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,38 @@ def _collector_available() -> bool:
     return True
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2 at its lowest cost in the test process. PasswordHasher's defaults (64 MiB, 3 passes, 4 lanes)
+    cost 0.05 s quiet and 0.7 s per hash on the busy 2-core machine, paid for every user a test makes and
+    every login; the lowest cost is ~1 ms. Still real argon2id hashes. Collectors started as processes keep
+    the real cost, and so does a test that requests ``real_password_hashing``."""
+    try:
+        from argon2 import PasswordHasher
+
+        from collector import security
+    except ImportError:  # no collector extras: nothing hashes passwords
+        yield
+        return
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", cheap)
+        patch.setattr(security, "_DUMMY_HASH", cheap.hash("wardwatch-dummy-password"))
+        yield
+
+
+@pytest.fixture
+def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector's own argon2 cost, for a test that measures how long a login takes."""
+    from argon2 import PasswordHasher
+
+    from collector import security
+
+    real = PasswordHasher()
+    monkeypatch.setattr(security, "_hasher", real)
+    monkeypatch.setattr(security, "_DUMMY_HASH", real.hash("wardwatch-dummy-password"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating per test would cost seconds)."""
@@ -45,7 +83,8 @@ def pg_database() -> Iterator[str]:
     from collector.migrate import upgrade
 
     url = make_url(base)
-    name = f"ww_test_{uuid.uuid4().hex[:12]}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under pytest-xdist
+    name = f"ww_test_{worker}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -60,15 +99,38 @@ def pg_database() -> Iterator[str]:
 
 
 def _truncate_all(url: str) -> None:
+    """Empty every table of the session's PostgreSQL database and restart its sequences (ids from 1).
+
+    Only the tables that hold rows are emptied, with DELETE and foreign-key triggers off (a superuser's
+    ``session_replication_role = replica``): TRUNCATE of all 54 tables cost 1-3 s per test on a busy
+    machine (a new file per table and index), this costs well under 0.1 s. Without the superuser
+    right, TRUNCATE ... CASCADE of the tables that hold rows."""
     from sqlalchemy import create_engine, text
 
     from collector.models import metadata
 
+    tables = metadata.sorted_tables
     engine = create_engine(url)
-    with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            probe = " UNION ALL ".join(
+                f'SELECT {i} FROM (SELECT 1 FROM "{t.name}" LIMIT 1) AS t{i}' for i, t in enumerate(tables)
+            )
+            rows = [tables[i].name for (i,) in conn.execute(text(probe))]
+            is_superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            superuser = conn.execute(is_superuser).scalar()
+            if rows and superuser:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for name in rows:
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+            elif rows:
+                quoted = ", ".join(f'"{name}"' for name in rows)
+                conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+            used = text("SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+            for schema, sequence in conn.execute(used).all():
+                conn.execute(text(f"""SELECT setval('"{schema}"."{sequence}"', 1, false)"""))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -117,3 +179,11 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app) as c:
         yield c
+
+
+@pytest.fixture
+def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real PKCS#11 token store (SoftHSM2) of this test's own; see tests/softhsm.py."""
+    from tests.softhsm import make_softhsm
+
+    return make_softhsm(tmp_path, monkeypatch)

@@ -23,7 +23,6 @@ from inventory.certs import CertificateFacts, CertificateValidation, SignedDocum
 from inventory.pki import platform_module
 from inventory.pki.files import discover_paths
 from inventory.pki.model import DiscoveryResult
-from inventory.pki.parse import fingerprint
 
 if TYPE_CHECKING:
     from agent.config import AgentSettings
@@ -151,14 +150,3 @@ def collect_certificates(settings: AgentSettings) -> CertificateFacts | None:
         return None
     cache = cfg.crl_cache_dir or (Path(settings.state_dir) / "crl")
     return run_certificates(cfg, plan_from_config(cfg), crl_cache_dir=cache)
-
-
-def dedupe_fingerprints(certs: Iterable[x509.Certificate]) -> list[x509.Certificate]:
-    seen: set[str] = set()
-    out = []
-    for c in certs:
-        fp = fingerprint(c)
-        if fp not in seen:
-            seen.add(fp)
-            out.append(c)
-    return out

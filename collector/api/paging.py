@@ -3,7 +3,8 @@
 ``X-Next-Cursor`` (and ``Link: <...>; rel="next"``) carry the cursor of the next page; ``X-Total-Count``
 says how many rows match the filters, or, past 10,000, ``X-Total-Count-Over: 10000`` says more do.
 A client repeats its request with ``cursor=`` until no next cursor comes back. Errors in
-``sort``/``cursor``/filters are 400s that say what was wrong.
+``cursor``/filters are 400s that say what was wrong; a ``sort`` that is not one of the table's keys is
+refused by its schema (422), with a message that lists the keys.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Query, Request, Response
+from fastapi import HTTPException, Request, Response
 
+from collector.http.params import explained_query
 from collector.services.errors import ServiceError
 from collector.services.paging import Page
 
@@ -38,5 +40,11 @@ def bad_request(exc: ServiceError) -> HTTPException:
 def sort_query(table: Any) -> Any:
     """The ``sort`` parameter of a table's list: one of its sort keys, ``-key`` for descending."""
     names = table.sorting.names()
+    known = ", ".join(names)
     pattern = r"^\s*[-+]*(" + "|".join(re.escape(n) for n in names) + r")\s*$"
-    return Query(None, pattern=pattern, description=f"{', '.join(names)}; -x: descending")
+    return explained_query(
+        None,
+        pattern=pattern,
+        explain=lambda value: f"cannot sort by {value!r}; sort by one of: {known} (-x: descending)",
+        description=f"{known}; -x: descending",
+    )

@@ -7,11 +7,13 @@ beyond that is a 422 on both databases instead of an overflow deep in the driver
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 INT32_MAX = 2**31 - 1
 # Any string without a NUL character (PostgreSQL text cannot hold one): for ``pattern=``.
@@ -36,3 +38,25 @@ def iso_text(value: Any) -> Any:
 _NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
 IsoDate = Annotated[date, BeforeValidator(iso_text)]
 IsoDateTime = Annotated[AwareDatetime, BeforeValidator(iso_text)]
+
+
+def explained_query(default: Any, *, pattern: str, explain: Callable[[str], str], **kwargs: Any) -> Any:
+    """A query parameter whose OpenAPI schema has ``pattern`` and whose 422 says in words what was wrong:
+    pydantic's own message ("String should match pattern '^\\s*[-+]*(hostname|site...'") tells a user
+    nothing. ``explain(value)`` is the message for a value that does not match."""
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not compiled.search(value):
+            raise PydanticCustomError("string_pattern_mismatch", "{reason}", {"reason": explain(value)})
+        return value
+
+    def schema(node: dict[str, Any]) -> None:
+        # On the string itself (not beside an ``anyOf`` with null), where ``pattern=`` would have put it.
+        for branch in node.get("anyOf", [node]):
+            if branch.get("type") == "string":
+                branch["pattern"] = pattern
+
+    query: Any = Query(default, json_schema_extra=schema, **kwargs)
+    query.metadata.append(AfterValidator(check))
+    return query

@@ -148,14 +148,6 @@ def site_device_rows(
     ]
 
 
-def stale_agents_by_site(session: Session, *, scope: Scope, stale_minutes: int) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for row in list_agents(session, scope=scope, stale_minutes=stale_minutes, include_revoked=False):
-        if row.stale:
-            counts[row.agent.site_id] = counts.get(row.agent.site_id, 0) + 1
-    return counts
-
-
 def clones_of(session: Session, device_id: int) -> list[Device]:
     """Devices flagged as clones of this one (same machine id, different serial or MAC)."""
     return list(session.exec(select(Device).where(Device.clone_of_id == device_id)).all())

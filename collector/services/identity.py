@@ -1,4 +1,4 @@
-"""Which device a report is about, and whose it is (DESIGN §3 and §10).
+"""Which device a report is about, and whose it is (docs/architecture.md, "Identity and tenancy").
 
 A host is known by machine id + DMI serial + first physical MAC, and belongs to the agent that reports
 it and to that agent's site:

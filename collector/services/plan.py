@@ -42,7 +42,6 @@ from collector.services import ranking
 from collector.services.errors import ServiceError
 from collector.services.scoring import (
     ScoringConfig,
-    category_label,
     factor_label,
     load_config,
     recompute_scores,
@@ -567,7 +566,3 @@ def make_plan(
     rules.validate()
     candidates, costs = load_candidates(session, scope=scope, config=config, today=today, rules=rules)
     return build_plan(candidates, rules, unit_costs=costs)
-
-
-def category_name(category: str, lang: str = "vi") -> str:
-    return category_label(category, lang)

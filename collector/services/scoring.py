@@ -1,4 +1,5 @@
-"""Replacement priority, the database part (the factors themselves: ``scoring_factors``).
+"""Replacement priority (docs/planning.md, "The score"), the database part (the factors themselves:
+``scoring_factors``).
 
 Weights and thresholds come from ``collector/data/scoring.yaml`` (override: ``WARDWATCH_SCORING_CONFIG``).
 ``recompute_scores`` reads a device's facts, results and asset record in a few batched queries and

@@ -177,14 +177,3 @@ def history(session: Session, *, site_ids: Collection[int] | None, since: date) 
         before = [r for r in rows if r.day < since]
         out[site_id] = before[-1:] + [r for r in rows if r.day >= since]
     return out
-
-
-def on_day(rows: list[SiteDaily], day: date) -> SiteDaily | None:
-    """The snapshot in force on ``day``: that day's, else the last one before it."""
-    found = None
-    for r in rows:
-        if r.day <= day:
-            found = r
-        else:
-            break
-    return found

@@ -112,9 +112,6 @@ class SoftwareMap:
         default_factory=dict, repr=False
     )
 
-    def rule_for(self, name: str, vendor: str | None, source: str) -> ProductRule | None:
-        return _lookup(self, name, vendor or "", source)
-
 
 @cache
 def load_map() -> SoftwareMap:

@@ -92,7 +92,7 @@ def collect_host_facts() -> Facts:
 
 
 def host_identity() -> HostIdentity:
-    """machine_id, DMI/BIOS system serial and first physical MAC (DESIGN §3)."""
+    """machine_id, DMI/BIOS system serial and first physical MAC (docs/architecture.md: identity)."""
     if _last_identity and time.monotonic() - _last_identity[0] < _IDENTITY_REUSE_SECONDS:
         return _last_identity[1].model_copy()
     identity: HostIdentity = _module().identity()

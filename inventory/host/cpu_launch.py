@@ -1,4 +1,4 @@
-"""Estimate a CPU's launch year from its model string (DESIGN §8: age when no purchase date is known).
+"""Estimate a CPU's launch year from its model string (docs/planning.md: the age without a purchase date).
 
 An estimate within about a year is enough to rank ageing machines; the tables hold the families a
 commune office is likely to run (Intel Core, Pentium/Celeron/Atom, Xeon, AMD Ryzen/FX/A-series).

@@ -44,6 +44,7 @@ def _token(client: Any, username: str, password: str) -> httpx.Response:
     return client.post("/api/v1/auth/token", data={"username": username, "password": password})
 
 
+@pytest.mark.usefixtures("real_password_hashing")  # the time measured is argon2's
 def test_unknown_user_and_wrong_password_get_the_same_answer_in_the_same_time(
     client: Any, users: Any
 ) -> None:

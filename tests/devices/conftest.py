@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,20 +10,8 @@ import pytest
 pytest.importorskip("paramiko")
 pytest.importorskip("netmiko")
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from sshsim import SimDevice
-
-from inventory.devices.contract import DeviceTarget, Timeouts
 from inventory.devices.hostkeys import KnownHosts
-
-# One device model per platform for the shared contract suite.
-CONTRACT_PROFILES = {
-    "cisco_ios": "ios_c9200",
-    "huawei_vrp": "vrp_ar6280",
-    "mikrotik_routeros": "routeros_l009",
-    "juniper_junos": "junos_srx300",
-}
+from tests.devices.sshsim import SimDevice
 
 
 @pytest.fixture
@@ -45,17 +32,3 @@ def sim() -> Iterator:
 @pytest.fixture
 def known_hosts(tmp_path: Path) -> KnownHosts:
     return KnownHosts(tmp_path / "known_hosts")
-
-
-def target_for(dev: SimDevice, *, platform: str | None = None, username: str | None = None) -> DeviceTarget:
-    return DeviceTarget(
-        name=f"sim-{dev.port}",
-        host="127.0.0.1",
-        port=dev.port,
-        platform=platform or dev.platform,
-        username=username or dev.username,
-        site="XA-A",
-    )
-
-
-FAST = Timeouts(connect=5, command=5)

@@ -6,11 +6,11 @@ import hashlib
 import stat
 
 import pytest
-from conftest import CONTRACT_PROFILES, FAST, target_for
-from sshsim import host_key
 
 from inventory.devices.poll import poll_device
 from inventory.devices.scrub import REMOVED
+from tests.devices.sshsim import host_key
+from tests.devices.support import CONTRACT_PROFILES, FAST, target_for
 
 
 @pytest.mark.parametrize("platform", sorted(CONTRACT_PROFILES))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import CONTRACT_PROFILES, FAST, target_for
-from sshsim import host_key
 
 from inventory.devices.contract import (
     AuthError,
@@ -20,6 +18,8 @@ from inventory.devices.contract import (
 )
 from inventory.devices.drivers import DRIVERS, driver_class
 from inventory.devices.platforms import platform_module
+from tests.devices.sshsim import host_key
+from tests.devices.support import CONTRACT_PROFILES, FAST, target_for
 
 PLATFORMS = sorted(DRIVERS)
 # What netmiko itself sends to set a session up and leave it: harmless, never configuration.

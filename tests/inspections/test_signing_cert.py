@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -17,15 +15,7 @@ from sqlmodel import Session, select
 from collector.models.signing import SigningCertificate
 from collector.pdfsign import read_signatures
 from tests.signing_pki import ORG_NAME, P12_PASSWORD, org_pki
-
-SOFTHSM = next(
-    (
-        p
-        for p in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
-        if os.path.exists(p)
-    ),
-    None,
-)
+from tests.softhsm import SoftHsm
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -85,60 +75,14 @@ def test_p12_is_set_shown_encrypted_at_rest_and_signs(app, settings, tmp_path):
 
 
 @pytest.fixture
-def token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    pytest.importorskip("pkcs11", reason="python-pkcs11 (the pkcs11 extra) not installed")
-    if SOFTHSM is None or shutil.which("softhsm2-util") is None or shutil.which("pkcs11-tool") is None:
-        pytest.skip("SoftHSM2 or pkcs11-tool not installed (apt-get install softhsm2 opensc)")
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    init = [
-        "softhsm2-util",
-        "--init-token",
-        "--free",
-        "--label",
-        "So KHCN",
-        "--pin",
-        "1234",
-        "--so-pin",
-        "5678",
-    ]
-    subprocess.run(init, check=True, capture_output=True)
+def token(softhsm: SoftHsm) -> str:
+    """The organisation's key and certificates on a SoftHSM token 'So KHCN'."""
     pki = org_pki()
-    key = tmp_path / "key.pem"
-    key.write_bytes(pki.signer.key_pem())
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--import",
-            str(key),
-            "--token",
-            "So KHCN",
-            "--label",
-            "ky-so",
-            "--id",
-            "01",
-            "--pin",
-            "1234",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    key.unlink()
-    # Certificates are written by pkcs11-tool in its own process: python-pkcs11 keeps the first module
-    # (and its SOFTHSM2_CONF) it loaded for the life of this process.
-    for label, object_id, cert in (("ky-so", "01", pki.signer), ("ca", "02", pki.ca)):
-        der = tmp_path / f"{label}.der"
-        der.write_bytes(cert.der)
-        subprocess.run(
-            ["pkcs11-tool", "--module", SOFTHSM, "--token-label", "So KHCN", "--login", "--pin", "1234",
-             "--write-object", str(der), "--type", "cert", "--label", label, "--id", object_id],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
-    return SOFTHSM
+    softhsm.token("So KHCN")
+    softhsm.import_key("So KHCN", pki.signer.key_pem(), label="ky-so", object_id="01")
+    softhsm.write_certificate("So KHCN", pki.signer.der, label="ky-so", object_id="01")
+    softhsm.write_certificate("So KHCN", pki.ca.der, label="ca", object_id="02")
+    return softhsm.module
 
 
 def test_pkcs11_token_signs_published_pdfs(app, settings, token, tmp_path):

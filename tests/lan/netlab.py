@@ -3,7 +3,7 @@ to it by a veth pair. Only 198.18.0.0/15 addresses (RFC 2544 benchmarking range)
 
 Nothing is created in the root namespace: veth pairs are made inside the bridge namespace with
 their node end placed straight into the node's namespace. ``Lab.close()`` kills every process
-started in the lab's namespaces and deletes them; names are unique per run (``ww<pid><n>...``).
+started in the lab's namespaces and deletes them; names are unique per lab (``ww<pid>x<n>-...``).
 Used by tests/lan and bench/lan_scan.py.
 """
 
@@ -74,7 +74,9 @@ class Node:
 
 @dataclass
 class Lab:
-    prefix: str = field(default_factory=lambda: f"ww{os.getpid()}{next(_COUNTER)}")
+    # Process id and a counter, with separators: "ww12x3-" never begins "ww123-" or "ww12x34-" (pytest-xdist
+    # workers, other runs), so a lab's namespaces and the leftover check are its own.
+    prefix: str = field(default_factory=lambda: f"ww{os.getpid()}x{next(_COUNTER)}-")
     nodes: dict[str, Node] = field(default_factory=dict)
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from pki_factory import FileServer, Pki, build_pki
+from tests.pki.pki_factory import FileServer, Pki, build_pki
 
 pytest.importorskip("pyhanko_certvalidator", reason="the signatures extra (pyhanko) is not installed")
 

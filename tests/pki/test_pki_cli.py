@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from pki_factory import Pki, TlsServer, blank_pdf, sign_pdf
 from typer.testing import CliRunner
 
 from agent.certs.collect import collect_certificates
@@ -14,6 +13,7 @@ from agent.cli import app
 from agent.config import AgentSettings
 from checks.runner import run_checks
 from inventory.facts import Facts
+from tests.pki.pki_factory import Pki, TlsServer, blank_pdf, sign_pdf
 
 runner = CliRunner()
 
@@ -121,7 +121,7 @@ def test_a_certificate_ending_in_4_days_is_expiring_not_valid(
 ) -> None:
     import datetime as dt
 
-    from pki_factory import issue
+    from tests.pki.pki_factory import issue
 
     soon = issue(
         "Truong Van M",

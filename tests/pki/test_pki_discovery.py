@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -13,12 +12,13 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
-from pki_factory import Pki
 
 from inventory.certs import LocationKind
 from inventory.pki import nss, windows
 from inventory.pki.files import discover_paths
 from inventory.pki.linux import system_trust_store
+from tests.pki.pki_factory import Pki
+from tests.softhsm import PIN, SoftHsm
 
 FIX = Path(__file__).parents[1] / "fixtures" / "pki"
 
@@ -200,65 +200,18 @@ def test_windows_key_provider_failure_is_reported() -> None:
 
 # ---- PKCS#11 (SoftHSM as the token) ---------------------------------------------------------------
 
-SOFTHSM = next(
-    (
-        p
-        for p in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
-        if os.path.exists(p)
-    ),
-    None,
-)
-
 
 @pytest.fixture
-def softhsm_token(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    pkcs11 = pytest.importorskip("pkcs11", reason="python-pkcs11 (the pkcs11 extra) not installed")
-    if SOFTHSM is None or shutil.which("softhsm2-util") is None:
-        pytest.skip("SoftHSM2 not installed (apt-get install softhsm2)")
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\n")
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--init-token",
-            "--free",
-            "--label",
-            "VNPT-CA Token",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    key = tmp_path / "key.pem"
-    key.write_bytes(pki.leaves["valid"].key_pem())
-    subprocess.run(
-        [
-            "softhsm2-util",
-            "--import",
-            str(key),
-            "--token",
-            "VNPT-CA Token",
-            "--label",
-            "an",
-            "--id",
-            "01",
-            "--pin",
-            "1234",
-        ],
-        check=True,
-        capture_output=True,
-    )
+def softhsm_token(pki: Pki, softhsm: SoftHsm) -> str:
+    softhsm.token("VNPT-CA Token")
+    softhsm.import_key("VNPT-CA Token", pki.leaves["valid"].key_pem(), label="an", object_id="01")
+    import pkcs11
     from pkcs11 import Attribute, CertificateType, ObjectClass
 
-    lib = pkcs11.lib(SOFTHSM)
-    token = lib.get_token(token_label="VNPT-CA Token")
-    with token.open(rw=True, user_pin="1234") as s:
+    # The certificate is written through python-pkcs11 in this process: the module it loads here must read
+    # this test's token directory, whatever token an earlier test made (tests/softhsm.py).
+    token = pkcs11.lib(softhsm.module).get_token(token_label="VNPT-CA Token")
+    with token.open(rw=True, user_pin=PIN) as s:
         s.create_object(
             {
                 Attribute.CLASS: ObjectClass.CERTIFICATE,
@@ -270,7 +223,7 @@ def softhsm_token(pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
                 Attribute.SUBJECT: pki.leaves["valid"].cert.subject.public_bytes(),
             }
         )
-    return SOFTHSM
+    return softhsm.module
 
 
 def test_pkcs11_token_certificates(softhsm_token: str) -> None:
@@ -288,3 +241,22 @@ def test_pkcs11_module_missing_is_reported(tmp_path: Path) -> None:
 
     r = read_module(tmp_path / "vnpt-ca-p11.so")
     assert r.items == [] and ("not found" in r.errors[0] or "not installed" in r.errors[0])
+
+
+def test_a_token_made_after_softhsm_was_loaded_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier test in this process loaded SoftHSM with its own token directory; a later test's token
+    must still be found (CI: ``NoSuchToken: No token matching {'token_label': 'VNPT-CA Token'}``)."""
+    from tests.softhsm import make_softhsm
+
+    earlier = make_softhsm(tmp_path / "earlier", monkeypatch)
+    earlier.token("So KHCN")
+    import pkcs11
+
+    assert pkcs11.lib(earlier.module).get_token(token_label="So KHCN")
+    later = make_softhsm(tmp_path / "later", monkeypatch)
+    later.token("VNPT-CA Token")
+    assert pkcs11.lib(later.module).get_token(token_label="VNPT-CA Token")
+    with pytest.raises(pkcs11.NoSuchToken):
+        pkcs11.lib(later.module).get_token(token_label="So KHCN")

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pki_factory import Pki, TlsServer, dead_port
 
 from agent.certs.tls import can_offer, probe
 from agent.certs.trust import TrustSet
 from inventory.certs import TlsEndpointResult
+from tests.pki.pki_factory import Pki, TlsServer, dead_port
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pki_factory import DAY, Pki
 
 from agent.certs.revocation import CrlStore
 from agent.certs.trust import TrustSet
 from agent.certs.validate import SigningValidator
 from inventory.certs import CertificateValidation, RevocationState, ValidationStatus
+from tests.pki.pki_factory import DAY, Pki
 
 
 def run(
@@ -98,7 +98,7 @@ def test_rsa_1024_validates_as_a_path_and_is_left_to_the_key_size_check(pki: Pki
 
 
 def test_offline_crl_file_is_used_without_network(pki: Pki, tmp_path: Path) -> None:
-    from pki_factory import Revoked, make_crl
+    from tests.pki.pki_factory import Revoked, make_crl
 
     inter_crl = tmp_path / "inter.crl"
     inter_crl.write_bytes(
@@ -127,7 +127,7 @@ def test_offline_crl_file_is_used_without_network(pki: Pki, tmp_path: Path) -> N
 
 
 def _ocsp_leaves(pki: Pki) -> dict[str, Any]:
-    from pki_factory import dead_port, issue, ocsp_responder
+    from tests.pki.pki_factory import dead_port, issue, ocsp_responder
 
     url = pki.server.url("/ocsp")
     leaves = {

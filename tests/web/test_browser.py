@@ -9,8 +9,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, XSS_HOST, XSS_SOFTWARE, XSS_USER, LiveServer, expire_sessions, shot
 from playwright.sync_api import expect
+
+from tests.web.support import PASSWORD, XSS_HOST, XSS_SOFTWARE, XSS_USER, LiveServer, expire_sessions, shot
 
 pytestmark = pytest.mark.browser
 

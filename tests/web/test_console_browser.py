@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import shot
 from playwright.sync_api import expect
 
 from tests.console.world import PASSWORD, City, build
+from tests.helpers import free_port
+from tests.web.support import shot
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +38,6 @@ class Console:
     url: str
     city: City
     many_programs: int  # a device with 60 programs: the software tab pages
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +62,7 @@ def console(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     app = create_app(
         CollectorSettings(database_url=f"sqlite:///{tmp / 'wardwatch.db'}", data_dir=tmp / "data")
     )
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import PASSWORD, _free_port, make_app, seed, shot
 
 from collector.db import session_scope
 from collector.http.access import route_table
 from collector.services import vuln_data, vulns
+from tests.helpers import free_port
+from tests.web.support import PASSWORD, make_app, seed, shot
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +49,7 @@ def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     db = tmp_path_factory.mktemp("csp") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

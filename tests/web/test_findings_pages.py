@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from conftest import XSS_HOST, csrf_from, login
+from tests.web.support import XSS_HOST, csrf_from, login
 
 
 def _text(html: str) -> str:

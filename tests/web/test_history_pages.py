@@ -6,28 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import csrf_from, enroll, login, report_body, send_report
+from tests.web.support import changed_pc, csrf_from, login
 
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
-def changed_pc(http: Any, engine: Any) -> int:
-    """A PC of PX-PHUCXA that lost half its memory and got UltraViewer between two reports."""
-    from collector.db import session_scope
-    from collector.services.enrollment import create_enroll_secret
-
-    with session_scope(engine) as s:
-        secret = create_enroll_secret(s, site_code="PX-PHUCXA")
-    agent_id, key = enroll(http, secret, "pc-ketoan")
-    first = report_body(agent_id, "pc-ketoan", machine_id="m-kt", serial="SNKT", mac="00:11:22:33:44:99")
-    device_id = send_report(http, key, first)
-    second = report_body(agent_id, "pc-ketoan", machine_id="m-kt", serial="SNKT", mac="00:11:22:33:44:99")
-    second["facts"]["memory"]["total_bytes"] = 4 * 1024**3
-    second["facts"]["software"].append({"name": "UltraViewer", "version": "6.6.50", "vendor": "DucFabulous"})
-    send_report(http, key, second)
-    return device_id
 
 
 def test_device_history_tab_and_site_changes_in_vietnamese(seeded_client: Any) -> None:

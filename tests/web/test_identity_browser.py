@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, enroll, make_app, report_body, send_report, serving, shot
 from sqlmodel import Session, select
+
+from tests.web.support import PASSWORD, enroll, make_app, report_body, send_report, serving, shot
 
 pytestmark = pytest.mark.browser
 

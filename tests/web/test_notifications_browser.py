@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, LiveServer, _free_port, seed, shot
-from test_history_pages import changed_pc
 
+from tests.helpers import free_port
 from tests.notify_servers import Receiver, webhook_receiver
+from tests.web.support import PASSWORD, LiveServer, changed_pc, seed, shot
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def server(
         database_url=f"sqlite:///{db}", data_dir=db.parent / "data", notify_interval_seconds=0.3
     )
     app = create_app(settings)
-    port = _free_port()
+    port = free_port()
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
+from fastapi.testclient import TestClient
+
+from tests.web.support import (
     PASSWORD,
     XSS_HOST,
     XSS_SOFTWARE,
@@ -20,7 +22,6 @@ from conftest import (
     report_body,
     send_report,
 )
-from fastapi.testclient import TestClient
 
 
 def _text(html: str) -> str:

@@ -15,7 +15,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, login
 
 from collector.plugins import (
     SPEC_ATTR,
@@ -27,6 +26,8 @@ from collector.plugins import (
     load,
     module_names,
 )
+from tests.helpers import PASSWORD
+from tests.web.support import login
 
 FOLDERS: list[tuple[str, type[Any]]] = [
     ("collector.api.routers", RouterSpec),

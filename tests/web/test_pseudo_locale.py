@@ -29,9 +29,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import yaml
-from conftest import PASSWORD, _free_port, csrf_from, make_app
 
 from collector.i18n.catalog import PSEUDO_CLOSE, PSEUDO_OPEN
+from tests.helpers import PASSWORD, free_port
+from tests.web.support import csrf_from, make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 SKIP_PATHS = {"/logout", "/metrics", "/healthz"}
@@ -260,7 +261,7 @@ def _seeded_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
     db = tmp_path_factory.mktemp("qps") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
-    port = _free_port()
+    port = free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

@@ -7,24 +7,32 @@ from fastapi import APIRouter, HTTPException, Query
 
 from collector.api.schemas.search import Kind, SearchHitPublic, SearchResponse, VersionQueryPublic
 from collector.http.deps import AnyUser, DbSession
+from collector.http.params import explained_query
 from collector.plugins import RouterSpec
 from collector.services import search as svc
 from collector.services.errors import ServiceError
 
-# At least two characters besides spaces (spaces are folded), and no NUL (no database stores one).
+# At least two characters besides spaces (spaces are folded), and no NUL (no database stores one); the
+# pattern holds the minimum length, so that a short query is refused with the pattern's clear message.
 TWO_CHARACTERS = r"^\s*[^\s\x00][^\x00]*[^\s\x00]\s*$"
 router = APIRouter(tags=["search"])
+
+
+def _short_query(q: str) -> str:
+    if "\x00" in q:
+        return "the search text cannot hold a NUL character"
+    return f"type at least {svc.MIN_LENGTH} characters (besides spaces) to search"
 
 
 @router.get("/search", response_model=SearchResponse)
 def search(
     user: AnyUser,
     session: DbSession,
-    q: str = Query(
+    q: str = explained_query(
         ...,
-        min_length=svc.MIN_LENGTH,
         max_length=svc.MAX_LENGTH,
         pattern=TWO_CHARACTERS,
+        explain=_short_query,
         description="Text, or name OP version (winrar<6.23).",
     ),
     kind: list[Kind] | None = Query(None, description="Only these kinds (repeatable)."),
