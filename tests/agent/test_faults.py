@@ -45,8 +45,9 @@ def _enroll(live: LiveCollector, state: Path) -> AgentState:
 def _fill(spool: Spool, agent_id: str, n: int) -> list[str]:
     ids = []
     for i in range(n):
-        rid, body = small_report(agent_id, hostname=f"pc-{i % 3}")
-        spool.enqueue(body, report_id=rid, agent_id=agent_id)
+        # Full reports, each stored as a raw row (a heartbeat is not: it moves last-seen times).
+        rid, body = small_report(agent_id, hostname=f"pc-{i % 3}", kind="full")
+        spool.enqueue(body, report_id=rid, agent_id=agent_id, kind="full")
         ids.append(rid)
     return ids
 

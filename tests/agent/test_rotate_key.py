@@ -70,8 +70,9 @@ def test_a_flush_holding_the_old_key_picks_up_the_rotated_one_instead_of_re_enro
     settings = agent_settings(state, collector_url=live_collector.url, enroll_secret=live_collector.secret)
     with Spool.in_state_dir(state) as spool:
         for host in ("pc-a", "pc-a"):
-            rid, body = small_report(ident.agent_id, hostname=host)
-            spool.enqueue(body, report_id=rid, agent_id=ident.agent_id, kind="heartbeat")
+            # Full reports: a heartbeat leaves no raw report row to count (it moves last-seen times).
+            rid, body = small_report(ident.agent_id, hostname=host, kind="full")
+            spool.enqueue(body, report_id=rid, agent_id=ident.agent_id, kind="full")
 
         def rotate_after_first(item: object, status: str) -> None:
             if not rotated:

@@ -48,6 +48,7 @@ from collector.http.access import route_table
 from collector.http.deps import SAFE_METHODS, is_api
 from collector.models import metadata
 from collector.models.core import Role
+from collector.services.jobs import run_pending_jobs
 from collector.settings import CollectorSettings
 from tests.collector.authz_world import MARK_B, Principal, World, build_world
 from tests.collector.test_route_access import declarations
@@ -460,9 +461,15 @@ class Setup:
 
 
 def _make(url: str, data_dir: Path, db: Path | None) -> Iterator[Setup]:
-    app = create_app(CollectorSettings(database_url=url, data_dir=data_dir))
+    # No background threads (scheduler, job worker): a refused request must leave the database as it
+    # was, and a worker writing at the same moment would make that check lie; queued work is drained
+    # once the world is built instead.
+    app = create_app(
+        CollectorSettings(database_url=url, data_dir=data_dir, scheduler_enabled=False, job_worker=False)
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         world = build_world(client, app.state.engine)
+        run_pending_jobs(app.state.engine, app.state.settings)
         pristine = None
         if db is not None:
             pristine = db.with_name("pristine.db")
@@ -672,8 +679,15 @@ def scratch(setup: Setup, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     folder = tmp_path_factory.mktemp("authz-scratch")
     db = folder / "scratch.db"
     shutil.copy(setup.pristine, db)
+    # No background threads: _restore swaps the database file under the app, and a scheduler or job
+    # worker holding a connection across the swap reads a torn file ("disk I/O error").
     app = create_app(
-        CollectorSettings(database_url=f"sqlite:///{db}", data_dir=setup.app.state.settings.data_dir)
+        CollectorSettings(
+            database_url=f"sqlite:///{db}",
+            data_dir=setup.app.state.settings.data_dir,
+            scheduler_enabled=False,
+            job_worker=False,
+        )
     )
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Setup(app, client, setup.world, db, setup.pristine)
