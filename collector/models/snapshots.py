@@ -52,3 +52,19 @@ class SiteCurrent(SQLModel, table=True):
     open_total: int = 0
     percent: float | None = None  # 100 * passed / (passed + failed); None: nothing judged yet
     updated_at: datetime = ts_field()
+
+
+class CityDaily(SQLModel, table=True):
+    """The whole city's figures on a past day: every site's snapshot in force that day, added up.
+
+    The overview's 90-day city chart reads these 90 rows instead of carrying 3,321 sites' snapshots
+    forward (400,000 rows). Filled on first need for each finished day; a snapshot written for a past
+    day, or a site merged or deleted, drops the rows it changes (``collector.services.snapshots``).
+    """
+
+    __tablename__ = "city_daily"
+
+    day: date = Field(primary_key=True)
+    passed: int = 0
+    failed: int = 0
+    sites: int = 0  # sites with a snapshot by then (0: no figure that day)

@@ -7,8 +7,9 @@ A site's compliance, device count and open critical/high findings are its latest
 figure without aggregating every check result and finding of the city (seconds at 100,000 devices).
 The communes are paged worst first by keyset over those stored rows; only the visible page's other
 figures (silent agents, certificates, replacements, sparklines) are counted, for its few sites. The
-city's cards are sums over the stored rows and single counts; its 90-day series is one grouped query
-over ``site_daily``. A site with no snapshot yet is computed live and sorts after those with one.
+city's cards are sums over the stored rows and single counts; its 90-day series reads ``city_daily``
+(the whole city's finished days, counted once) or, for a scope or a group, is one grouped query over
+those sites' ``site_daily`` rows. A site with no snapshot yet is computed live and sorts after those with one.
 The trends carry a site's last snapshot forward over days nobody reported.
 """
 
@@ -17,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Float, cast, func, literal, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
@@ -27,7 +29,7 @@ from collector.models.assets import ScoreCategory
 from collector.models.certificates import DeviceCertificate
 from collector.models.core import Agent, Device, Site
 from collector.models.ranking import DeviceScoreCurrent
-from collector.models.snapshots import SiteCurrent, SiteDaily
+from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
 from collector.services import paging, snapshots
 
 TREND_DAYS = (30, 90)
@@ -84,7 +86,30 @@ def _grouped(session: Session, query: Any) -> dict[int, int]:
     return {int(k): int(v) for k, v in session.exec(query).all()}
 
 
-def _series(rows: list[SiteDaily], days: list[date]) -> list[tuple[int, int] | None]:
+def _history(session: Session, site_ids: list[int], *, since: date) -> dict[int, list[Any]]:
+    """``snapshots.history`` of the page's sites as plain rows (day, passed, failed): building 6,000
+    SiteDaily objects cost 150 ms, the rows themselves a few."""
+    q = (
+        select(SiteDaily.site_id, SiteDaily.day, SiteDaily.passed, SiteDaily.failed)
+        .where(col(SiteDaily.site_id).in_(site_ids), col(SiteDaily.day) >= since - timedelta(days=31))
+        .order_by(col(SiteDaily.site_id), col(SiteDaily.day))
+    )
+    out: dict[int, list[Any]] = {}
+    for site_id, day, passed, failed in session.exec(q).all():
+        out.setdefault(site_id, []).append(_Kept(day, passed, failed))
+    for site_id, rows in out.items():
+        before = [r for r in rows if r.day < since]
+        out[site_id] = before[-1:] + [r for r in rows if r.day >= since]
+    return out
+
+
+class _Kept(NamedTuple):
+    day: date
+    passed: int
+    failed: int
+
+
+def _series(rows: list[Any], days: list[date]) -> list[tuple[int, int] | None]:
     """(passed, failed) in force on each day, carrying the last snapshot forward."""
     out: list[tuple[int, int] | None] = []
     i, current = 0, None
@@ -154,6 +179,8 @@ def city_overview(
     days = [today - timedelta(days=n) for n in range(SERIES_DAYS - 1, -1, -1)]
     cutoff = now - timedelta(minutes=stale_minutes)
 
+    # First: filling the city's missing past days commits, which would expire the page's rows.
+    city, sites = _city(session, scope=scope, group=group, now=now, days=days)
     group_q = select(Site.group_name).where(col(Site.group_name).is_not(None)).distinct()
     groups = sorted(g for g in session.exec(_site_filter(group_q, col(Site.id), scope, None)).all() if g)
 
@@ -203,7 +230,7 @@ def city_overview(
         # PostgreSQL probes ix_device_site_last_report once per site of the page.
         q = select(Device.site_id, func.max(Device.last_report_at)).where(col(Device.site_id).in_(ids))
         last = {k: v for k, v in session.exec(q.group_by(col(Device.site_id))).all() if v is not None}
-    history = snapshots.history(session, site_ids=ids, since=days[0]) if ids else {}
+    history = _history(session, ids, since=days[0]) if ids else {}
 
     rows: list[SiteRow] = []
     for site, _current in listed:
@@ -226,7 +253,6 @@ def city_overview(
             )
         )
 
-    city, sites = _city(session, scope=scope, group=group, now=now, days=days)
     city.stale_agents = _count(session, stale_q, col(Agent.site_id), scope, group)
     city.certs_expiring = _count(session, certs_q, col(DeviceCertificate.site_id), scope, group)
     city.replace_now = _count(session, now_q, col(DeviceScoreCurrent.site_id), scope, group)
@@ -277,9 +303,22 @@ def _city(
             critical, high = critical + f.open_critical, high + f.open_high
     city.devices, city.open_critical, city.open_high = int(devices), int(critical), int(high)
 
-    # The series: each site's figures carried forward from its last snapshot, added up per day. In one
-    # grouped query: each snapshot adds its change from the site's previous one (its whole figures for
-    # the first), and the running sum over days is every site's figures in force that day.
+    if scope is None and not group:
+        points = _city_days(session, days[:-1]) + [None]
+    else:
+        points = _carried(session, days, scope=scope, group=group)
+    city.trend = _trend(points, (int(passed), int(failed)), days)
+    return city, int(n) + len(missing)
+
+
+def _carried(
+    session: Session, days: list[date], *, scope: Collection[int] | None, group: str | None
+) -> list[tuple[int, int] | None]:
+    """(passed, failed) of these sites on each day, each site's last snapshot carried forward.
+
+    One grouped query: each snapshot adds its change from the site's previous one (its whole figures
+    for the first), and the running sum over the days is every site's figures in force that day.
+    """
     since = days[0] - timedelta(days=31)  # the baseline of a quiet site, as snapshots.history keeps
     window = {"partition_by": col(SiteDaily.site_id), "order_by": col(SiteDaily.day)}
     prev_p = func.lag(SiteDaily.passed).over(**window)
@@ -290,7 +329,7 @@ def _city(
             (col(SiteDaily.passed) - func.coalesce(prev_p, 0)).label("dp"),
             (col(SiteDaily.failed) - func.coalesce(prev_f, 0)).label("df"),
             func.coalesce(prev_p * 0, 1).label("ds"),  # 1 on a site's first snapshot
-        ).where(col(SiteDaily.day) >= since),
+        ).where(col(SiteDaily.day) >= since, col(SiteDaily.day) <= days[-1]),
         col(SiteDaily.site_id),
         scope,
         group,
@@ -308,8 +347,31 @@ def _city(
             run_p, run_f, run_s = run_p + int(dp), run_f + int(df), run_s + int(ds)
             i += 1
         points.append((run_p, run_f) if run_s else None)
-    city.trend = _trend(points, (int(passed), int(failed)), days)
-    return city, int(n) + len(missing)
+    return points
+
+
+def _city_days(session: Session, days: list[date]) -> list[tuple[int, int] | None]:
+    """The whole city on these finished days: stored rows, the missing ones counted once and stored."""
+    stored = {
+        r.day: r
+        for r in session.exec(
+            select(CityDaily).where(col(CityDaily.day) >= days[0], col(CityDaily.day) <= days[-1])
+        ).all()
+    }
+    if len(stored) < len(days):
+        counted = _carried(session, days, scope=None, group=None)
+        fresh = [
+            {"day": d, "passed": p[0] if p else 0, "failed": p[1] if p else 0, "sites": 1 if p else 0}
+            for d, p in zip(days, counted, strict=True)
+            if d not in stored
+        ]
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Two overviews at once may count the same day: the first row stays.
+        session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)  # type: ignore[call-overload]
+        session.commit()  # kept even though the request only reads (city_overview calls this first)
+        return counted
+    return [(stored[d].passed, stored[d].failed) if stored[d].sites else None for d in days]
 
 
 def stale_agent_list(

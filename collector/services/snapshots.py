@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
 from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingStatus
-from collector.models.snapshots import SiteCurrent, SiteDaily
+from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
 
 
 @dataclass
@@ -130,6 +130,16 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         where=col(SiteCurrent.day) <= current.excluded.day,
     )
     session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])  # type: ignore[call-overload]
+    # A snapshot of a past day changes the city's figures from that day on: they are counted again.
+    past = [r["day"] for r in rows if r["day"] < local_date(now_utc())]
+    if past:
+        forget_city_days(session, since=min(past))
+
+
+def forget_city_days(session: Session, *, since: date | None = None) -> None:
+    """Drop the stored city figures from ``since`` (None: all); the overview counts them again."""
+    q = delete(CityDaily)
+    session.exec(q.where(col(CityDaily.day) >= since) if since else q)  # type: ignore[call-overload]
 
 
 def _exact_percent(row: dict[str, Any]) -> float | None:

@@ -244,3 +244,31 @@ def test_the_overview_page_links_its_next_page(city: City) -> None:
         assert [c for c, _ in rows(get(city, "/?cursor=garbage").text)] == [c for c, _ in rows(page)]
     finally:
         overview.city_overview.__kwdefaults__["limit"] = saved
+
+
+def test_the_city_chart_is_stored_once_and_counted_again_after_a_past_snapshot(city: City) -> None:
+    from collector.db import session_scope
+    from collector.models.snapshots import CityDaily
+    from collector.services import overview
+
+    def series() -> list[Any]:
+        with Session(city.engine) as s:
+            return overview.city_overview(s, scope=None, stale_minutes=30).city.trend.series
+
+    def live() -> list[Any]:
+        with Session(city.engine) as s:
+            view = overview.city_overview(s, scope=None, stale_minutes=30)
+            points = overview._carried(s, view.days[:-1], scope=None, group=None)
+        return [overview._percent(*p) if p else None for p in points]
+
+    first = series()
+    with Session(city.engine) as s:
+        assert len(s.exec(select(CityDaily)).all()) == overview.SERIES_DAYS - 1
+    assert series() == first and first[:-1] == live()
+    with session_scope(city.engine) as s:
+        site_id = s.exec(select(Site.id).where(Site.code == "X02")).one()
+        rows_before = len(s.exec(select(CityDaily)).all())
+        snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=20))
+    with Session(city.engine) as s:
+        assert len(s.exec(select(CityDaily)).all()) == rows_before - 20  # day -20 onwards dropped
+    assert series()[:-1] == live()

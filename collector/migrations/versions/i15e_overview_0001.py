@@ -1,4 +1,6 @@
-"""overview at national size: each site's latest snapshot in ``site_current``
+"""overview at national size: each site's latest snapshot in ``site_current``, the city's past days
+
+``city_daily`` starts empty: the overview fills each finished day on first need.
 
 The overview pages its communes worst first by keyset over these rows. Filled here from each site's
 newest ``site_daily`` row; afterwards every snapshot write keeps it current.
@@ -37,6 +39,14 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["site_id"], ["site.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("site_id"),
     )
+    op.create_table(
+        "city_daily",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("passed", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("sites", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day"),
+    )
     op.execute(
         "INSERT INTO site_current (site_id, day, devices, passed, failed, open_critical, open_high,"
         " open_total, percent, updated_at)"
@@ -48,4 +58,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("city_daily")
     op.drop_table("site_current")
