@@ -147,6 +147,13 @@ def main(argv: list[str] | None = None) -> None:
             for q in ("pc-04211", "SN00042", "10.0.42.7", "winrar<6.23"):
                 t(f"api search {q!r}", "/api/v1/search", q=q)
             t("console search 'pc-04211'", "/search", headers={}, q="pc-04211")
+            # the certificate calendar: a page of 200, soonest expiry first
+            timed(
+                "console certificate calendar (/certificates, 90 days)",
+                lambda: get("/certificates", headers={}),
+                runs,
+                figures,
+            )
             # overview: a page of 50 communes worst first, the city's cards and its 90-day chart
             timed("console overview (/): first page", lambda: get("/", headers={}), runs, figures)
             engine = app.state.engine

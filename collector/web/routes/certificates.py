@@ -19,6 +19,7 @@ from collector.services import console
 from collector.services.devices import get_device, list_sites, site_in_scope
 from collector.services.errors import NotFound, ServiceError
 from collector.web.setup import device_tabs, render, site_tabs
+from collector.web.tables import SITE_LIST_MAX, _count_sites
 
 router = APIRouter(include_in_schema=False)
 
@@ -57,13 +58,17 @@ def calendar_page(
             {k: v for k, v in (("site", site), ("days", days), ("cursor", to)) if v}
         )
 
-    sites = [r.site for r in list_sites(session, scope=user.site_ids)]
+    # The country's 3,321 communes as a list cost more than the page: past SITE_LIST_MAX, a code typed in.
+    n_sites = len(user.site_ids) if user.site_ids is not None else _count_sites(session)
+    site_as_text = n_sites > SITE_LIST_MAX
+    sites = [] if site_as_text else [r.site for r in list_sites(session, scope=user.site_ids)]
     context = {
         "expired": expired,
         "months": months,
         "days": days,
         "site_code": site or "",
         "sites": sites,
+        "site_as_text": site_as_text,
         "now": now,
         "pages": {
             "prev_href": href(page.prev_cursor),
