@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--plan", action="store_true", help="also time the whole replacement plan")
+    parser.add_argument(
+        "--focus", action="store_true", help="only the overview, the ranking and the plan (not the lists)"
+    )
     args = parser.parse_args(argv)
     password = os.environ.get("WARDWATCH_ADMIN_PASSWORD")
     if not password:
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
 
             def deep(path: str, **params: Any) -> str:
                 """The cursor 40 pages in (or of the last page but one of a shorter list)."""
+                if args.focus:
+                    return ""
                 cursor = None
                 for _ in range(40):
                     answer = get(path, **params, **({"cursor": cursor} if cursor else {}))
@@ -92,6 +97,8 @@ def main(argv: list[str] | None = None) -> None:
                 return cursor
 
             def t(label: str, path: str, headers: dict[str, str] | None = None, **params: Any) -> None:
+                if args.focus:
+                    return
                 timed(label, lambda: get(path, headers=headers, **params), runs, figures)
 
             site = get("/api/v1/sites", limit=50).json()[42]["code"]
@@ -140,15 +147,40 @@ def main(argv: list[str] | None = None) -> None:
             for q in ("pc-04211", "SN00042", "10.0.42.7", "winrar<6.23"):
                 t(f"api search {q!r}", "/api/v1/search", q=q)
             t("console search 'pc-04211'", "/search", headers={}, q="pc-04211")
-            # overview
-            # The overview of every commune: seconds at 3,321 sites (see docs/architecture.md), fewer runs.
-            timed("console overview (/)", lambda: get("/", headers={}), max(3, runs // 4), figures)
+            # the certificate calendar: a page of 200, soonest expiry first
+            timed(
+                "console certificate calendar (/certificates, 90 days)",
+                lambda: get("/certificates", headers={}),
+                runs,
+                figures,
+            )
+            # overview: a page of 50 communes worst first, the city's cards and its 90-day chart
+            timed("console overview (/): first page", lambda: get("/", headers={}), runs, figures)
             engine = app.state.engine
             with Session(engine) as s:
+                view = city_overview(s, scope=None, stale_minutes=30)
+                for _ in range(20):  # 1,000 communes in
+                    view = city_overview(s, scope=None, stale_minutes=30, cursor=view.next_cursor)
+                deep_sites = view.next_cursor
+                groups = view.groups
+            timed(
+                "console overview (/): a page 1,000 communes in",
+                lambda: get("/", headers={}, cursor=deep_sites),
+                runs,
+                figures,
+            )
+            if groups:
                 timed(
-                    "service overview (city_overview)",
+                    "console overview (/): one group",
+                    lambda: get("/", headers={}, group=groups[0]),
+                    runs,
+                    figures,
+                )
+            with Session(engine) as s:
+                timed(
+                    "service overview (city_overview, first page)",
                     lambda: city_overview(s, scope=None, stale_minutes=30),
-                    max(3, runs // 4),
+                    runs,
                     figures,
                 )
                 timed(

@@ -23,6 +23,7 @@ from collector.models.certificates import (
     TlsEndpointRow,
 )
 from collector.models.core import Device, Site
+from collector.services import paging
 from inventory.certs import CertificateFacts, FoundCertificate, LocationKind
 
 Scope = frozenset[int] | None
@@ -176,6 +177,33 @@ class CertificateRow:
         return (self.cert.not_after - now).days
 
 
+def _certificates_query(
+    *,
+    scope: Scope,
+    site_id: int | None = None,
+    device_id: int | None = None,
+    expiring_within_days: int | None = None,
+    roles: Collection[str] | None = None,
+    now: datetime,
+) -> Any:
+    q = (
+        select(DeviceCertificate, Device, Site)
+        .join(Device, col(Device.id) == DeviceCertificate.device_id)
+        .join(Site, col(Site.id) == DeviceCertificate.site_id)
+    )
+    if scope is not None:
+        q = q.where(col(DeviceCertificate.site_id).in_(scope))
+    if site_id is not None:
+        q = q.where(DeviceCertificate.site_id == site_id)
+    if device_id is not None:
+        q = q.where(DeviceCertificate.device_id == device_id)
+    if expiring_within_days is not None:
+        q = q.where(col(DeviceCertificate.not_after) <= now + timedelta(days=expiring_within_days))
+    if roles:
+        q = q.where(col(DeviceCertificate.role).in_(list(roles)))
+    return q
+
+
 def list_certificates(
     session: Session,
     *,
@@ -189,23 +217,42 @@ def list_certificates(
 ) -> list[CertificateRow]:
     """Certificates soonest-expiring first; ``expiring_within_days`` includes those already expired."""
     now = now or datetime.now(UTC)
-    q = (
-        select(DeviceCertificate, Device, Site)
-        .join(Device, col(Device.id) == DeviceCertificate.device_id)
-        .join(Site, col(Site.id) == DeviceCertificate.site_id)
-        .order_by(col(DeviceCertificate.not_after), col(DeviceCertificate.id))
-    )
-    if scope is not None:
-        q = q.where(col(DeviceCertificate.site_id).in_(scope))
-    if site_id is not None:
-        q = q.where(DeviceCertificate.site_id == site_id)
-    if device_id is not None:
-        q = q.where(DeviceCertificate.device_id == device_id)
-    if expiring_within_days is not None:
-        q = q.where(col(DeviceCertificate.not_after) <= now + timedelta(days=expiring_within_days))
-    if roles:
-        q = q.where(col(DeviceCertificate.role).in_(list(roles)))
+    q = _certificates_query(
+        scope=scope,
+        site_id=site_id,
+        device_id=device_id,
+        expiring_within_days=expiring_within_days,
+        roles=roles,
+        now=now,
+    ).order_by(col(DeviceCertificate.not_after), col(DeviceCertificate.id))
     return [CertificateRow(c, d, s) for c, d, s in session.exec(q.limit(limit)).all()]
+
+
+# The calendar's one order: soonest expiry first, the id breaking ties (keyset pages).
+CALENDAR_SORTING = paging.Sorting(
+    keys=(paging.SortKey("not_after", (col(DeviceCertificate.not_after),)),),
+    tiebreak=col(DeviceCertificate.id),
+    default="not_after",
+)
+CALENDAR_PAGE = 200
+
+
+def calendar_page(
+    session: Session,
+    *,
+    scope: Scope,
+    site_id: int | None = None,
+    expiring_within_days: int | None = None,
+    cursor: str | None = None,
+    limit: int = CALENDAR_PAGE,
+    now: datetime | None = None,
+) -> tuple[list[CertificateRow], paging.Page]:
+    """One page of the calendar, soonest expiry first: at 100,000 devices the 90-day window holds tens
+    of thousands of certificates, more than a page can draw."""
+    now = now or datetime.now(UTC)
+    q = _certificates_query(scope=scope, site_id=site_id, expiring_within_days=expiring_within_days, now=now)
+    page = paging.paginate(session, q, CALENDAR_SORTING, cursor=cursor, limit=limit)
+    return [CertificateRow(c, d, s) for c, d, s in page.rows], page
 
 
 def list_tls(

@@ -356,7 +356,16 @@ def accept_risk(
     finding.accepted_until, finding.accepted_reason = until, reason
     session.add(finding)
     _event(session, finding, FindingEventKind.ACCEPTED, now, actor=actor, note=reason)
+    _record_site(session, finding, now)
     return finding
+
+
+def _record_site(session: Session, finding: Finding, now: datetime) -> None:
+    """The site's stored figures (the overview's open findings) follow a change made by hand."""
+    from collector.services import snapshots
+
+    session.flush()
+    snapshots.record_site(session, site_id=finding.site_id, now=now)
 
 
 def resolve_by_user(
@@ -381,6 +390,7 @@ def resolve_by_user(
     finding.resolved_at = now
     session.add(finding)
     _event(session, finding, FindingEventKind.RESOLVED, now, actor=actor, note=note[:2000])
+    _record_site(session, finding, now)
     return finding
 
 

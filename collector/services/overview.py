@@ -1,11 +1,16 @@
 """The city overview: per commune, its compliance and 30/90-day trend, open critical and high findings,
-silent agents, certificates expiring within 30 days, devices to replace; worst commune first.
+silent agents, certificates expiring within 30 days, devices to replace; worst commune first, a page
+at a time.
 
-A site's compliance and device count are its latest daily snapshot (``collector.services.snapshots``):
-every report rewrites today's, and results change only through reports, so it is the current figure
-without aggregating every check result of the city (seconds at 100,000 devices). A site that has none
-yet is computed live. Open findings move with risk acceptances too: they are counted live (one grouped
-query). The trends carry a site's last snapshot forward over days nobody reported.
+A site's compliance, device count and open critical/high findings are its latest snapshot, kept in
+``site_current`` (``collector.services.snapshots``): every report rewrites it, so it is the current
+figure without aggregating every check result and finding of the city (seconds at 100,000 devices).
+The communes are paged worst first by keyset over those stored rows; only the visible page's other
+figures (silent agents, certificates, replacements, sparklines) are counted, for its few sites. The
+city's cards are sums over the stored rows and single counts; its 90-day series reads ``city_daily``
+(the whole city's finished days, counted once) or, for a scope or a group, is one grouped query over
+those sites' ``site_daily`` rows. A site with no snapshot yet is computed live and sorts after those with one.
+The trends carry a site's last snapshot forward over days nobody reported.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_
+from sqlalchemy import Float, cast, func, literal, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
@@ -23,12 +29,13 @@ from collector.models.assets import ScoreCategory
 from collector.models.certificates import DeviceCertificate
 from collector.models.core import Agent, Device, Site
 from collector.models.ranking import DeviceScoreCurrent
-from collector.models.snapshots import SiteDaily
-from collector.services import snapshots
+from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
+from collector.services import paging, snapshots
 
 TREND_DAYS = (30, 90)
 SERIES_DAYS = 91  # today and the 90 days before: the 90-day trend has its baseline
 CERT_DAYS = 30
+PAGE_SIZE = 50
 
 
 @dataclass
@@ -65,6 +72,9 @@ class CityOverview:
     days: list[date]  # the series' days, oldest first
     groups: list[str]
     group: str | None
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    sites: int = 0  # how many communes the table pages through
 
 
 def _percent(passed: int, failed: int) -> float | None:
@@ -76,7 +86,30 @@ def _grouped(session: Session, query: Any) -> dict[int, int]:
     return {int(k): int(v) for k, v in session.exec(query).all()}
 
 
-def _series(rows: list[SiteDaily], days: list[date]) -> list[tuple[int, int] | None]:
+def _history(session: Session, site_ids: list[int], *, since: date) -> dict[int, list[Any]]:
+    """``snapshots.history`` of the page's sites as plain rows (day, passed, failed): building 6,000
+    SiteDaily objects cost 150 ms, the rows themselves a few."""
+    q = (
+        select(SiteDaily.site_id, SiteDaily.day, SiteDaily.passed, SiteDaily.failed)
+        .where(col(SiteDaily.site_id).in_(site_ids), col(SiteDaily.day) >= since - timedelta(days=31))
+        .order_by(col(SiteDaily.site_id), col(SiteDaily.day))
+    )
+    out: dict[int, list[Any]] = {}
+    for site_id, day, passed, failed in session.exec(q).all():
+        out.setdefault(site_id, []).append(_Kept(day, passed, failed))
+    for site_id, rows in out.items():
+        before = [r for r in rows if r.day < since]
+        out[site_id] = before[-1:] + [r for r in rows if r.day >= since]
+    return out
+
+
+class _Kept(NamedTuple):
+    day: date
+    passed: int
+    failed: int
+
+
+def _series(rows: list[Any], days: list[date]) -> list[tuple[int, int] | None]:
     """(passed, failed) in force on each day, carrying the last snapshot forward."""
     out: list[tuple[int, int] | None] = []
     i, current = 0, None
@@ -101,17 +134,33 @@ def _trend(points: list[tuple[int, int] | None], now_value: tuple[int, int], day
     return Trend(percent=percent, change=change, series=series)
 
 
-def _worst_first(row: SiteRow) -> tuple[Any, ...]:
-    p = row.percent
-    return (
-        p is None,
-        p if p is not None else 0.0,
-        -row.open_critical,
-        -row.open_high,
-        -row.stale_agents,
-        -row.certs_expiring,
-        row.site.code,
-    )
+# Worst first: lowest compliance (none judged yet last), then most open critical and high findings, then
+# code; the site id breaks ties for the keyset. Silent agents and expiring certificates change with the
+# clock, not with a write, so they are shown but do not order the table.
+_NO_PERCENT = 1000.0
+SORTING = paging.Sorting(
+    keys=(
+        paging.SortKey(
+            "worst",
+            (
+                func.coalesce(col(SiteCurrent.percent), cast(literal(_NO_PERCENT), Float)),
+                -func.coalesce(col(SiteCurrent.open_critical), 0),
+                -func.coalesce(col(SiteCurrent.open_high), 0),
+                col(Site.code),
+            ),
+        ),
+    ),
+    tiebreak=col(Site.id),
+    default="worst",
+)
+
+
+def _site_filter(q: Any, column: Any, scope: Collection[int] | None, group: str | None) -> Any:
+    if scope is not None:
+        q = q.where(column.in_(list(scope)))
+    if group:
+        q = q.where(column.in_(select(Site.id).where(Site.group_name == group)))
+    return q
 
 
 def city_overview(
@@ -121,117 +170,229 @@ def city_overview(
     stale_minutes: int,
     group: str | None = None,
     now: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
 ) -> CityOverview:
     now = now or now_utc()
     today = local_date(now)
-    site_q = select(Site).order_by(col(Site.code))
-    if scope is not None:
-        site_q = site_q.where(col(Site.id).in_(list(scope)))
-    visible = list(session.exec(site_q).all())
-    groups = sorted({s.group_name for s in visible if s.group_name})
-    sites = [s for s in visible if not group or s.group_name == group]
-    ids = [s.id or 0 for s in sites]
+    group = group or None
     days = [today - timedelta(days=n) for n in range(SERIES_DAYS - 1, -1, -1)]
-    # Every site wanted: no list of 3,321 ids in the statements (sending and planning it cost more than
-    # the rows it filters); rows of sites not shown are dropped below.
-    whole = scope is None and not group
-    history = snapshots.history(session, site_ids=None if whole else ids, since=days[0]) if ids else {}
+    cutoff = now - timedelta(minutes=stale_minutes)
+
+    # First: filling the city's missing past days commits, which would expire the page's rows.
+    city, sites = _city(session, scope=scope, group=group, now=now, days=days)
+    group_q = select(Site.group_name).where(col(Site.group_name).is_not(None)).distinct()
+    groups = sorted(g for g in session.exec(_site_filter(group_q, col(Site.id), scope, None)).all() if g)
+
+    # The page: sites with their stored current row, worst first.
+    page_q = select(Site, SiteCurrent).outerjoin(SiteCurrent, col(SiteCurrent.site_id) == col(Site.id))
+    page_q = _site_filter(page_q, col(Site.id), scope, group)
+    page = paging.paginate(session, page_q, SORTING, cursor=cursor, limit=limit)
+    listed: list[tuple[Site, SiteCurrent | None]] = [tuple(r) for r in page.rows]  # type: ignore[misc]
+    ids = [site.id or 0 for site, _ in listed]
+
     figures: dict[int, snapshots.SiteFigures] = {}
-    for sid, kept in history.items():
-        last = kept[-1]
-        figures[sid] = snapshots.SiteFigures(devices=last.devices, passed=last.passed, failed=last.failed)
+    for site, current in listed:
+        if current is not None:
+            figures[site.id or 0] = snapshots.SiteFigures(
+                devices=current.devices,
+                passed=current.passed,
+                failed=current.failed,
+                open_critical=current.open_critical,
+                open_high=current.open_high,
+                open_total=current.open_total,
+            )
     missing = [sid for sid in ids if sid not in figures]
     if missing:
-        figures.update(snapshots.compliance_figures(session, site_ids=missing))
-    if ids:
-        # Every site wanted: one pass over the findings beats a probe per site.
-        counted = snapshots.open_findings(session, site_ids=None if whole else ids, now=now)
-        wanted = set(ids)
-        for sid, (critical, high, total) in counted.items():
-            if sid not in wanted:
-                continue
-            f = figures.setdefault(sid, snapshots.SiteFigures())
-            f.open_critical, f.open_high, f.open_total = critical, high, total
+        figures.update(snapshots.figures(session, site_ids=missing, now=now))
 
     def by_site(query: Any, column: Any) -> dict[int, int]:
         if not ids:
             return {}
-        return _grouped(session, (query if whole else query.where(column.in_(ids))).group_by(column))
+        return _grouped(session, query.where(column.in_(ids)).group_by(column))
 
-    cutoff = now - timedelta(minutes=stale_minutes)
-    stale = by_site(
-        select(Agent.site_id, func.count()).where(
-            col(Agent.revoked_at).is_(None),
-            or_(col(Agent.last_seen_at).is_(None), col(Agent.last_seen_at) < cutoff),
-        ),
-        col(Agent.site_id),
+    stale_q = select(Agent.site_id, func.count()).where(
+        col(Agent.revoked_at).is_(None),
+        or_(col(Agent.last_seen_at).is_(None), col(Agent.last_seen_at) < cutoff),
     )
-    certs = by_site(
-        select(DeviceCertificate.site_id, func.count()).where(
-            col(DeviceCertificate.not_after) <= now + timedelta(days=CERT_DAYS)
-        ),
-        col(DeviceCertificate.site_id),
+    certs_q = select(DeviceCertificate.site_id, func.count()).where(
+        col(DeviceCertificate.not_after) <= now + timedelta(days=CERT_DAYS)
     )
-    # The stored ranking rows carry the device's site: an index-only count per (site, category) instead
-    # of joining every score to its device (185 ms at 100,000 devices).
     scored = select(DeviceScoreCurrent.site_id, func.count())
-    replace_now = by_site(
-        scored.where(DeviceScoreCurrent.category == ScoreCategory.REPLACE_NOW),
-        col(DeviceScoreCurrent.site_id),
-    )
-    replace_12 = by_site(
-        scored.where(DeviceScoreCurrent.category == ScoreCategory.PLAN_12_MONTHS),
-        col(DeviceScoreCurrent.site_id),
-    )
+    now_q = scored.where(DeviceScoreCurrent.category == ScoreCategory.REPLACE_NOW)
+    plan_q = scored.where(DeviceScoreCurrent.category == ScoreCategory.PLAN_12_MONTHS)
+    stale = by_site(stale_q, col(Agent.site_id))
+    certs = by_site(certs_q, col(DeviceCertificate.site_id))
+    replace_now = by_site(now_q, col(DeviceScoreCurrent.site_id))
+    replace_12 = by_site(plan_q, col(DeviceScoreCurrent.site_id))
     last: dict[int, datetime] = {}
     if ids:
-        # With the sites named, PostgreSQL probes ix_device_site_last_report per site (45 ms at 3,321
-        # sites) instead of reading every device (160 ms).
+        # PostgreSQL probes ix_device_site_last_report once per site of the page.
         q = select(Device.site_id, func.max(Device.last_report_at)).where(col(Device.site_id).in_(ids))
         last = {k: v for k, v in session.exec(q.group_by(col(Device.site_id))).all() if v is not None}
+    history = _history(session, ids, since=days[0]) if ids else {}
 
     rows: list[SiteRow] = []
-    city_points: list[list[int]] = [[0, 0, 0] for _ in days]  # passed, failed, sites with data
-    city = SiteRow(site=Site(code="", name=""))
-    for site in sites:
+    for site, _current in listed:
         sid = site.id or 0
         f = figures.get(sid, snapshots.SiteFigures())
         points = _series(history.get(sid, []), days)
         points[-1] = (f.passed, f.failed)
-        for i, p in enumerate(points):
-            if p is not None:
-                city_points[i][0] += p[0]
-                city_points[i][1] += p[1]
-                city_points[i][2] += 1
-        row = SiteRow(
-            site=site,
-            devices=f.devices,
-            trend=_trend(points, (f.passed, f.failed), days),
-            open_critical=f.open_critical,
-            open_high=f.open_high,
-            stale_agents=stale.get(sid, 0),
-            certs_expiring=certs.get(sid, 0),
-            replace_now=replace_now.get(sid, 0),
-            replace_12_months=replace_12.get(sid, 0),
-            last_report_at=last.get(sid),
+        rows.append(
+            SiteRow(
+                site=site,
+                devices=f.devices,
+                trend=_trend(points, (f.passed, f.failed), days),
+                open_critical=f.open_critical,
+                open_high=f.open_high,
+                stale_agents=stale.get(sid, 0),
+                certs_expiring=certs.get(sid, 0),
+                replace_now=replace_now.get(sid, 0),
+                replace_12_months=replace_12.get(sid, 0),
+                last_report_at=last.get(sid),
+            )
         )
-        rows.append(row)
-        for name in (
-            "devices",
-            "open_critical",
-            "open_high",
-            "stale_agents",
-            "certs_expiring",
-            "replace_now",
-            "replace_12_months",
-        ):
-            setattr(city, name, getattr(city, name) + getattr(row, name))
-    city_series = [(p[0], p[1]) if p[2] else None for p in city_points]
-    total_now = (
-        sum(figures.get(s.id or 0, snapshots.SiteFigures()).passed for s in sites),
-        sum(figures.get(s.id or 0, snapshots.SiteFigures()).failed for s in sites),
+
+    city.stale_agents = _count(session, stale_q, col(Agent.site_id), scope, group)
+    city.certs_expiring = _count(session, certs_q, col(DeviceCertificate.site_id), scope, group)
+    city.replace_now = _count(session, now_q, col(DeviceScoreCurrent.site_id), scope, group)
+    city.replace_12_months = _count(session, plan_q, col(DeviceScoreCurrent.site_id), scope, group)
+    return CityOverview(
+        rows=rows,
+        city=city,
+        days=days,
+        groups=groups,
+        group=group,
+        next_cursor=page.next_cursor,
+        prev_cursor=page.prev_cursor,
+        sites=sites,
     )
-    city.trend = _trend(city_series, total_now, days)
-    city.last_report_at = max(last.values(), default=None)
-    rows.sort(key=_worst_first)
-    return CityOverview(rows=rows, city=city, days=days, groups=groups, group=group or None)
+
+
+def _count(
+    session: Session, query: Any, column: Any, scope: Collection[int] | None, group: str | None
+) -> int:
+    """The city's total of a per-site count query (its select list replaced by one count)."""
+    q = _site_filter(query.with_only_columns(func.count(), maintain_column_froms=True), column, scope, group)
+    return int(session.scalar(q) or 0)
+
+
+def _city(
+    session: Session, *, scope: Collection[int] | None, group: str | None, now: datetime, days: list[date]
+) -> tuple[SiteRow, int]:
+    """The city's stored totals and its 90-day series, and how many sites it adds up."""
+    city = SiteRow(site=Site(code="", name=""))
+    sums = select(
+        func.count(),
+        func.coalesce(func.sum(SiteCurrent.devices), 0),
+        func.coalesce(func.sum(SiteCurrent.passed), 0),
+        func.coalesce(func.sum(SiteCurrent.failed), 0),
+        func.coalesce(func.sum(SiteCurrent.open_critical), 0),
+        func.coalesce(func.sum(SiteCurrent.open_high), 0),
+    )
+    n, devices, passed, failed, critical, high = session.exec(
+        _site_filter(sums, col(SiteCurrent.site_id), scope, group)
+    ).one()
+    # Sites with no snapshot yet (a new site nobody reported from): counted live, they are few.
+    none_q = select(Site.id).outerjoin(SiteCurrent, col(SiteCurrent.site_id) == col(Site.id))
+    none_q = _site_filter(none_q.where(col(SiteCurrent.site_id).is_(None)), col(Site.id), scope, group)
+    missing = [i for i in session.exec(none_q).all() if i is not None]
+    if missing:
+        for f in snapshots.figures(session, site_ids=missing, now=now).values():
+            devices, passed, failed = devices + f.devices, passed + f.passed, failed + f.failed
+            critical, high = critical + f.open_critical, high + f.open_high
+    city.devices, city.open_critical, city.open_high = int(devices), int(critical), int(high)
+
+    if scope is None and not group:
+        points = _city_days(session, days[:-1]) + [None]
+    else:
+        points = _carried(session, days, scope=scope, group=group)
+    city.trend = _trend(points, (int(passed), int(failed)), days)
+    return city, int(n) + len(missing)
+
+
+def _carried(
+    session: Session, days: list[date], *, scope: Collection[int] | None, group: str | None
+) -> list[tuple[int, int] | None]:
+    """(passed, failed) of these sites on each day, each site's last snapshot carried forward.
+
+    One grouped query: each snapshot adds its change from the site's previous one (its whole figures
+    for the first), and the running sum over the days is every site's figures in force that day.
+    """
+    since = days[0] - timedelta(days=31)  # the baseline of a quiet site, as snapshots.history keeps
+    window = {"partition_by": col(SiteDaily.site_id), "order_by": col(SiteDaily.day)}
+    prev_p = func.lag(SiteDaily.passed).over(**window)
+    prev_f = func.lag(SiteDaily.failed).over(**window)
+    inner = _site_filter(
+        select(
+            col(SiteDaily.day).label("day"),
+            (col(SiteDaily.passed) - func.coalesce(prev_p, 0)).label("dp"),
+            (col(SiteDaily.failed) - func.coalesce(prev_f, 0)).label("df"),
+            func.coalesce(prev_p * 0, 1).label("ds"),  # 1 on a site's first snapshot
+        ).where(col(SiteDaily.day) >= since, col(SiteDaily.day) <= days[-1]),
+        col(SiteDaily.site_id),
+        scope,
+        group,
+    ).subquery()
+    deltas = session.exec(
+        select(inner.c.day, func.sum(inner.c.dp), func.sum(inner.c.df), func.sum(inner.c.ds))
+        .group_by(inner.c.day)
+        .order_by(inner.c.day)
+    ).all()
+    points: list[tuple[int, int] | None] = []
+    i, run_p, run_f, run_s = 0, 0, 0, 0
+    for day in days:
+        while i < len(deltas) and deltas[i][0] <= day:
+            _day, dp, df, ds = deltas[i]
+            run_p, run_f, run_s = run_p + int(dp), run_f + int(df), run_s + int(ds)
+            i += 1
+        points.append((run_p, run_f) if run_s else None)
+    return points
+
+
+def _city_days(session: Session, days: list[date]) -> list[tuple[int, int] | None]:
+    """The whole city on these finished days: stored rows, the missing ones counted once and stored."""
+    stored = {
+        r.day: r
+        for r in session.exec(
+            select(CityDaily).where(col(CityDaily.day) >= days[0], col(CityDaily.day) <= days[-1])
+        ).all()
+    }
+    if len(stored) < len(days):
+        counted = _carried(session, days, scope=None, group=None)
+        fresh = [
+            {"day": d, "passed": p[0] if p else 0, "failed": p[1] if p else 0, "sites": 1 if p else 0}
+            for d, p in zip(days, counted, strict=True)
+            if d not in stored
+        ]
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Two overviews at once may count the same day: the first row stays.
+        session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)  # type: ignore[call-overload]
+        session.commit()  # kept even though the request only reads (city_overview calls this first)
+        return counted
+    return [(stored[d].passed, stored[d].failed) if stored[d].sites else None for d in days]
+
+
+def stale_agent_list(
+    session: Session,
+    *,
+    scope: Collection[int] | None,
+    group: str | None,
+    stale_minutes: int,
+    limit: int = 50,
+    now: datetime | None = None,
+) -> list[tuple[Agent, str]]:
+    """The first ``limit`` silent agents (and their site's code), by site code and hostname."""
+    cutoff = (now or now_utc()) - timedelta(minutes=stale_minutes)
+    q = (
+        select(Agent, Site.code)
+        .join(Site, col(Site.id) == col(Agent.site_id))
+        .where(
+            col(Agent.revoked_at).is_(None),
+            or_(col(Agent.last_seen_at).is_(None), col(Agent.last_seen_at) < cutoff),
+        )
+        .order_by(col(Site.code), col(Agent.hostname), col(Agent.id))
+        .limit(limit)
+    )
+    return [(a, code) for a, code in session.exec(_site_filter(q, col(Agent.site_id), scope, group)).all()]

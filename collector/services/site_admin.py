@@ -169,7 +169,7 @@ def _merge_rows(session: Session, source: Site, target: Site) -> None:
 
     sid, tid = source.id or 0, target.id or 0
     from collector.models.security import AuditEventSite
-    from collector.models.snapshots import SiteDaily
+    from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
 
     # An audit event naming both sites keeps one row (it names the merged site).
     named = select(AuditEventSite.event_id).where(AuditEventSite.site_id == target.id)
@@ -184,6 +184,8 @@ def _merge_rows(session: Session, source: Site, target: Site) -> None:
     # The absorbed site's daily figures describe a site that no longer exists; the merged site's
     # today is recorded afresh by the move.
     session.exec(delete(SiteDaily).where(col(SiteDaily.site_id) == source.id))
+    session.exec(delete(SiteCurrent).where(col(SiteCurrent.site_id) == source.id))
+    session.exec(delete(CityDaily))  # the city's past days counted the absorbed site's snapshots
     # A user scoped to both keeps one row.
     both = select(UserSite.user_id).where(UserSite.site_id == tid)
     session.exec(delete(UserSite).where(col(UserSite.site_id) == sid, col(UserSite.user_id).in_(both)))

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, delete, func, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
 from collector.models.core import Device, DeviceResult, Site
 from collector.models.findings import Finding, FindingStatus
-from collector.models.snapshots import SiteDaily
+from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
 
 
 @dataclass
@@ -120,6 +120,31 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         index_elements=["site_id", "day"], set_={k: getattr(stmt.excluded, k) for k in values}
     )
     session.exec(stmt, params=rows)  # type: ignore[call-overload]
+    # The same figures as each site's current row, unless it already holds a newer day (a snapshot
+    # written for a past day, as a back-fill does, must not replace today's).
+    current = insert(SiteCurrent)
+    kept = (*values, "day", "percent")
+    current = current.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={k: getattr(current.excluded, k) for k in kept},
+        where=col(SiteCurrent.day) <= current.excluded.day,
+    )
+    session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])  # type: ignore[call-overload]
+    # A snapshot of a past day changes the city's figures from that day on: they are counted again.
+    past = [r["day"] for r in rows if r["day"] < local_date(now_utc())]
+    if past:
+        forget_city_days(session, since=min(past))
+
+
+def forget_city_days(session: Session, *, since: date | None = None) -> None:
+    """Drop the stored city figures from ``since`` (None: all); the overview counts them again."""
+    q = delete(CityDaily)
+    session.exec(q.where(col(CityDaily.day) >= since) if since else q)  # type: ignore[call-overload]
+
+
+def _exact_percent(row: dict[str, Any]) -> float | None:
+    judged = row["passed"] + row["failed"]
+    return 100 * row["passed"] / judged if judged else None
 
 
 def _row(site_id: int, day: date, f: SiteFigures, now: datetime) -> dict[str, Any]:

@@ -282,3 +282,28 @@ def test_failing_certificate_checks_open_one_finding_each_with_the_raised_severi
     assert by[("cert.tls.legacy_protocols", "https://dichvucong.hanoi.gov.vn")]["severity"] == "high"
     assert by[("cert.tls.hsts", "https://dichvucong.hanoi.gov.vn")]["severity"] == "low"
     assert by[("doc.signature.revocation", r"D:\VanBan\QD-12.pdf#ChuKy1")]["severity"] == "critical"
+
+
+def test_calendar_pages_soonest_first_by_keyset(client: Any, app: Any) -> None:
+    from collector.services import certificates as svc
+
+    send(client, app)
+    _web_login(client, app, "canbo2", "technician", sites=["P01"])
+    whole = client.get("/certificates?days=30").text
+    assert 'rel="next"' not in whole and "Trần Thị Bình" in whole and "Nguyễn Văn An" in whole
+    saved = svc.calendar_page.__kwdefaults__["limit"]
+    svc.calendar_page.__kwdefaults__["limit"] = 1
+    try:
+        first = client.get("/certificates?days=30").text
+        assert "Trần Thị Bình" in first and "Nguyễn Văn An" not in first  # expired first
+        pages = [first]
+        while nxt := re.search(r'<a href="([^"]+)" rel="next"', pages[-1]):
+            pages.append(client.get(nxt.group(1).replace("&amp;", "&")).text)
+            assert 'rel="prev"' in pages[-1] and len(pages) < 10
+        # Every certificate of the window once, on one page each, the expired one first.
+        assert len(pages) == whole.count("<tr") - whole.count("<thead") > 1
+        assert [i for i, p in enumerate(pages) if "Trần Thị Bình" in p] == [0]
+        assert len([p for p in pages if "Nguyễn Văn An" in p]) == 1
+        assert "Trần Thị Bình" in client.get("/certificates?days=30&cursor=nonsense").text
+    finally:
+        svc.calendar_page.__kwdefaults__["limit"] = saved

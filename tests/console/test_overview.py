@@ -144,3 +144,131 @@ def test_trends_come_from_the_daily_snapshots(city: City) -> None:
     # The city chart is drawn from the same snapshots, with its title saying the figures in words.
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="trend-chart"' in page
     assert "Điểm tuân thủ toàn thành phố trong 90 ngày" in page
+
+
+def _walk(s: Session, limit: int, **kw: Any) -> tuple[list[Any], Any]:
+    from collector.services.overview import city_overview
+
+    walked: list[Any] = []
+    cursor = None
+    while True:
+        view = city_overview(s, scope=None, stale_minutes=30, cursor=cursor, limit=limit, **kw)
+        walked += view.rows
+        cursor = view.next_cursor
+        if not cursor:
+            return walked, view
+
+
+def test_the_paged_overview_walks_every_commune_worst_first_once(city: City) -> None:
+    with Session(city.engine) as s:
+        n_sites = len(s.exec(select(Site.id)).all())
+        whole, view = _walk(s, limit=1000)
+        for limit in (1, 2):
+            walked, last = _walk(s, limit=limit)
+            assert [r.site.code for r in walked] == [r.site.code for r in whole]
+        codes = [r.site.code for r in whole]
+        assert len(codes) == len(set(codes)) == n_sites == view.sites
+        keys = [
+            (r.percent is None, r.percent or 0.0, -r.open_critical, -r.open_high, r.site.code) for r in whole
+        ]
+        assert keys == sorted(keys)
+        # A group pages within itself.
+        grouped, _ = _walk(s, limit=1, group="Cụm phía Bắc")
+        assert [r.site.code for r in grouped] == ["X02"]
+
+
+def _assert_live(s: Session, rows: list[Any], city_row: Any) -> None:
+    live = snapshots.figures(s, site_ids=None)
+    for r in rows:
+        f = live.get(r.site.id, snapshots.SiteFigures())
+        judged = f.passed + f.failed
+        expected = round(100 * f.passed / judged, 1) if judged else None
+        assert (r.devices, r.percent, r.open_critical, r.open_high) == (
+            f.devices,
+            expected,
+            f.open_critical,
+            f.open_high,
+        ), r.site.code
+    assert city_row.devices == sum(f.devices for f in live.values())
+    assert city_row.open_critical == sum(f.open_critical for f in live.values())
+    assert city_row.open_high == sum(f.open_high for f in live.values())
+    passed, failed = sum(f.passed for f in live.values()), sum(f.failed for f in live.values())
+    assert city_row.percent == round(100 * passed / (passed + failed), 1)
+
+
+def test_stored_figures_equal_the_live_computation_and_follow_an_accepted_risk(city: City) -> None:
+    from collector.db import session_scope
+    from collector.models.findings import Finding
+    from collector.services.findings import accept_risk
+
+    with Session(city.engine) as s:
+        rows, view = _walk(s, limit=2)
+        _assert_live(s, rows, view.city)
+        x02 = next(r for r in rows if r.site.code == "X02")
+        assert x02.open_critical == 1
+    with session_scope(city.engine) as s:
+        x02_id = s.exec(select(Site.id).where(Site.code == "X02")).one()
+        critical = s.exec(
+            select(Finding).where(Finding.site_id == x02_id, Finding.severity == "critical")
+        ).one()
+        accept_risk(
+            s,
+            finding_id=critical.id or 0,
+            scope=None,
+            actor="admin",
+            reason="replaced next week",
+            until=now_utc() + timedelta(days=30),
+        )
+    with Session(city.engine) as s:
+        rows, view = _walk(s, limit=2)
+        assert next(r for r in rows if r.site.code == "X02").open_critical == 0
+        _assert_live(s, rows, view.city)
+
+
+def test_the_overview_page_links_its_next_page(city: City) -> None:
+    from collector.services import overview
+
+    first = get(city, "/").text
+    assert 'rel="next"' not in first  # a handful of communes fit on one page
+    saved = overview.PAGE_SIZE
+    overview.city_overview.__kwdefaults__["limit"] = 2
+    try:
+        page = get(city, "/").text
+        assert len(rows(page)) == 2
+        nxt = re.search(r'<a href="([^"]+)" rel="next"', page)
+        assert nxt
+        second = get(city, nxt.group(1).replace("&amp;", "&")).text
+        seen = [c for c, _ in rows(page)] + [c for c, _ in rows(second)]
+        assert len(seen) == len(set(seen)) and 'rel="prev"' in second
+        # A cursor that makes no sense starts again at the worst commune.
+        assert [c for c, _ in rows(get(city, "/?cursor=garbage").text)] == [c for c, _ in rows(page)]
+    finally:
+        overview.city_overview.__kwdefaults__["limit"] = saved
+
+
+def test_the_city_chart_is_stored_once_and_counted_again_after_a_past_snapshot(city: City) -> None:
+    from collector.db import session_scope
+    from collector.models.snapshots import CityDaily
+    from collector.services import overview
+
+    def series() -> list[Any]:
+        with Session(city.engine) as s:
+            return overview.city_overview(s, scope=None, stale_minutes=30).city.trend.series
+
+    def live() -> list[Any]:
+        with Session(city.engine) as s:
+            view = overview.city_overview(s, scope=None, stale_minutes=30)
+            points = overview._carried(s, view.days[:-1], scope=None, group=None)
+        return [overview._percent(*p) if p else None for p in points]
+
+    first = series()
+    with Session(city.engine) as s:
+        assert len(s.exec(select(CityDaily)).all()) == overview.SERIES_DAYS - 1
+    assert series() == first and first[:-1] == live()
+    with session_scope(city.engine) as s:
+        site_id = s.exec(select(Site.id).where(Site.code == "X02")).one()
+        rows_before = len(s.exec(select(CityDaily)).all())
+        snapshots.record_site(s, site_id=site_id, now=now_utc() - timedelta(days=20))
+    with Session(city.engine) as s:
+        assert len(s.exec(select(CityDaily)).all()) == rows_before - 20  # day -20 onwards dropped
+    assert series()[:-1] == live()

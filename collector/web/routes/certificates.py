@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -16,8 +17,9 @@ from collector.plugins import Link, PageSpec
 from collector.services import certificates as svc
 from collector.services import console
 from collector.services.devices import get_device, list_sites, site_in_scope
-from collector.services.errors import NotFound
+from collector.services.errors import NotFound, ServiceError
 from collector.web.setup import device_tabs, render, site_tabs
+from collector.web.tables import SITE_LIST_MAX, _count_sites
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,6 +31,7 @@ def calendar_page(
     session: DbSession,
     site: str | None = None,
     days: int = Query(90, ge=1, le=3650),
+    cursor: str | None = None,
 ) -> Response:
     site_id = None
     if site:
@@ -37,18 +40,45 @@ def calendar_page(
         except NotFound:
             raise HTTPException(404) from None
     now = datetime.now(UTC)
-    rows = svc.list_certificates(
-        session, scope=user.site_ids, site_id=site_id, expiring_within_days=days, now=now
-    )
+    try:
+        rows, page = svc.calendar_page(
+            session, scope=user.site_ids, site_id=site_id, expiring_within_days=days, cursor=cursor, now=now
+        )
+    except ServiceError:
+        # A cursor from another window or a stale link: start again from the soonest expiry.
+        rows, page = svc.calendar_page(
+            session, scope=user.site_ids, site_id=site_id, expiring_within_days=days, now=now
+        )
     expired, months = svc.calendar(rows, now=now)
-    sites = [r.site for r in list_sites(session, scope=user.site_ids)]
+
+    def href(to: str | None) -> str | None:
+        if to is None:
+            return None
+        return "/certificates?" + urlencode(
+            {k: v for k, v in (("site", site), ("days", days), ("cursor", to)) if v}
+        )
+
+    # The country's 3,321 communes as a list cost more than the page: past SITE_LIST_MAX, a code typed in.
+    n_sites = len(user.site_ids) if user.site_ids is not None else _count_sites(session)
+    site_as_text = n_sites > SITE_LIST_MAX
+    sites = [] if site_as_text else [r.site for r in list_sites(session, scope=user.site_ids)]
     context = {
         "expired": expired,
         "months": months,
         "days": days,
         "site_code": site or "",
         "sites": sites,
+        "site_as_text": site_as_text,
         "now": now,
+        "pages": {
+            "prev_href": href(page.prev_cursor),
+            "next_href": href(page.next_cursor),
+            "first_href": (
+                "/certificates?" + urlencode({k: v for k, v in (("site", site), ("days", days)) if v})
+                if cursor
+                else None
+            ),
+        },
     }
     return render(request, "certificates.html", context)
 

@@ -13,8 +13,9 @@ from fastapi.responses import Response
 from collector.http.deps import AnyUser, DbSession, Settings
 from collector.plugins import Link, PageSpec
 from collector.reports.sparkline import sparkline, trend_chart
-from collector.services import console
-from collector.services.overview import SiteRow, city_overview
+from collector.services.console import AgentRow
+from collector.services.errors import ServiceError
+from collector.services.overview import SiteRow, city_overview, stale_agent_list
 from collector.web.i18n import format_day_month, format_number
 from collector.web.setup import extra_context, render, request_language, translator_for
 
@@ -48,14 +49,24 @@ def _links(row: SiteRow, role: str) -> dict[str, str | None]:
 
 @router.get("/")
 def overview(
-    request: Request, user: AnyUser, session: DbSession, settings: Settings, group: str | None = None
+    request: Request,
+    user: AnyUser,
+    session: DbSession,
+    settings: Settings,
+    group: str | None = None,
+    cursor: str | None = None,
 ) -> Response:
     lang = request_language(request)
     _ = translator_for(request)
     minutes = settings.stale_agent_minutes
-    view = city_overview(
-        session, scope=user.site_ids, stale_minutes=minutes, group=(group or "").strip() or None
-    )
+    group = (group or "").strip() or None
+    try:
+        view = city_overview(
+            session, scope=user.site_ids, stale_minutes=minutes, group=group, cursor=cursor or None
+        )
+    except ServiceError:
+        # A cursor from an older page or another group: start again from the worst commune.
+        view = city_overview(session, scope=user.site_ids, stale_minutes=minutes, group=group)
     role = str(user.role)
 
     def pct(value: float | None) -> str:
@@ -82,13 +93,22 @@ def overview(
         marks=marks,
         value_label=pct(view.city.percent),
     )
+    # Only the first 50 are listed; the city's card has the count.
     stale_agents = [
-        a
-        for a in console.list_agents(
-            session, scope=user.site_ids, stale_minutes=minutes, include_revoked=False
-        )
-        if a.stale and (not view.group or a.site_code in {r.site.code for r in view.rows})
+        AgentRow(agent=a, site_code=code, device_count=0, stale=True)
+        for a, code in stale_agent_list(session, scope=user.site_ids, group=view.group, stale_minutes=minutes)
     ]
+
+    def page_href(cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        return "/?" + urlencode({k: v for k, v in (("group", view.group), ("cursor", cursor)) if v})
+
+    pages = {
+        "prev_href": page_href(view.prev_cursor),
+        "next_href": page_href(view.next_cursor),
+        "first_href": ("/?" + urlencode({"group": view.group}) if view.group else "/") if cursor else None,
+    }
     return render(
         request,
         "overview.html",
@@ -100,8 +120,9 @@ def overview(
             "city_links": _links(view.city, role),
             "sparks": sparks,
             "chart": chart,
-            "stale_agents": stale_agents[:50],
-            "stale_total": len(stale_agents),
+            "stale_agents": stale_agents,
+            "stale_total": view.city.stale_agents,
+            "pages": pages,
             "stale_minutes": minutes,
             "show_replace": role in PLANNING_READERS,
             "pct": pct,
