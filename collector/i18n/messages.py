@@ -99,7 +99,9 @@ def _number(value: str) -> Any:
 
 
 # Parameters that look like numbers but are identifiers: "TPM 2.0", a disk serial "12345", firmware 15.2.
-_TEXT_PARAMS = frozenset({"version", "minimum", "serial", "old_serial", "value", "model", "os", "label"})
+_TEXT_PARAMS = frozenset(
+    {"version", "minimum", "serial", "old_serial", "value", "model", "os", "label", "ports", "host", "ip"}
+)
 
 
 def from_english(text: str) -> Message | None:

@@ -158,6 +158,8 @@ CONVERTED = (
     "host_firewall",
     "changes",
     "netdevice",
+    "lan",
+    "certificates",
 )
 
 
