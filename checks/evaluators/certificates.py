@@ -72,7 +72,8 @@ def _with_places(v: Verdict, where: str) -> EvidenceMessage | str:
     """The judge's sentence followed by where the certificate was found (one msgid per sentence)."""
     if v.message is None:
         return f"{v.evidence} — {where}"[:4000]
-    return msg(v.message.id + " — %(places)s", **{**v.message.params, "places": where[:3000]})
+    msgid = v.message.id + " — %(places)s"
+    return msg(msgid, **{**v.message.params, "places": where[:3000]})
 
 
 def _per_signing(facts: Facts, judge: Callable[[FoundCertificate], Verdict]) -> list[Verdict]:
