@@ -221,7 +221,9 @@ def user_passwd(
         with _session(resolve_database_url(database_url)) as session:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
-                raise ServiceError(f"no user {username!r}; `wardwatch user list` shows them")
+                raise ServiceError(
+                    "no user %(username)s; `wardwatch user list` shows them", username=repr(username)
+                )
             reset_password(session, user_id=user.id or 0, actor="cli", password=password)
     except ServiceError as exc:
         raise _fail(exc) from None

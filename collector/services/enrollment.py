@@ -36,9 +36,15 @@ def create_enroll_secret(
 ) -> str:
     """A new enroll secret for a site; only its hash is kept, so the caller must show it now."""
     if not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise ServiceError(f"an enroll secret is valid for 1 to {MAX_VALID_DAYS} days, not {valid_days}")
+        raise ServiceError(
+            "an enroll secret is valid for 1 to %(max_valid_days)s days, not %(valid_days)s",
+            max_valid_days=MAX_VALID_DAYS,
+            valid_days=valid_days,
+        )
     if max_uses is not None and max_uses < 1:
-        raise ServiceError(f"the maximum number of uses must be at least 1, not {max_uses}")
+        raise ServiceError(
+            "the maximum number of uses must be at least 1, not %(max_uses)s", max_uses=max_uses
+        )
     site = get_site_by_code(session, site_code)
     secret = new_token("wwe")
     session.add(

@@ -46,6 +46,18 @@ def test_a_command_prints_vietnamese_when_asked(tmp_path: Path) -> None:
         env={**NO_LOCALE, "LANG": "vi_VN.UTF-8"},
     )
     assert by_locale.stdout.strip() == "đã thêm đơn vị P01"
+    # An error a service raised reads in the same language, its data (the code) untouched.
+    again = ww(
+        "site",
+        "add",
+        "P01",
+        "Phường Bến Nghé",
+        "--database-url",
+        url,
+        env={**NO_LOCALE, "WARDWATCH_LANG": "vi"},
+    )
+    assert again.returncode == 2
+    assert again.stderr.strip() == "lỗi: đơn vị P01 đã tồn tại"
     # Machine output stays as it is: the secret alone on stdout, whatever the language.
     secret = ww(
         "enroll-secret", "create", "--site", "P01", "--database-url", url, env={"WARDWATCH_LANG": "vi"}
