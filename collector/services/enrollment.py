@@ -98,7 +98,7 @@ def enroll_agent(
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("this enroll secret has expired; ask for a new one")
     if row.max_uses is not None and row.uses >= row.max_uses:
-        raise Unauthorized(_used_up(row.max_uses))
+        raise _used_up(row.max_uses)
     site = session.get(Site, row.site_id)
     assert site is not None
     # One statement counts the use and checks the bound, so two agents enrolling at once cannot both
@@ -112,7 +112,7 @@ def enroll_agent(
         .values(uses=EnrollSecret.uses + 1)
     )
     if counted.rowcount != 1:
-        raise Unauthorized(_used_up(row.max_uses or 0))
+        raise _used_up(row.max_uses or 0)
     key = new_token("wwa")
     agent = Agent(site_id=row.site_id, key_hash=token_hash(key), hostname=hostname, version=version)
     session.add(agent)
@@ -129,8 +129,11 @@ def enroll_agent(
     return Enrollment(agent_id=agent.id, agent_key=key, site_code=site.code)
 
 
-def _used_up(max_uses: int) -> str:
-    return f"this enroll secret was used its maximum of {max_uses} time(s); ask for a new one"
+def _used_up(max_uses: int) -> Unauthorized:
+    return Unauthorized(
+        "this enroll secret was used its maximum of %(max_uses)s time(s); ask for a new one",
+        max_uses=max_uses,
+    )
 
 
 def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:

@@ -493,7 +493,7 @@ def sign_off(
         raise ServiceError("type your full name to sign")
     missing = missing_for_signoff(session, inspection)
     if missing:
-        raise Conflict("cannot sign off yet: " + "; ".join(missing))
+        raise Conflict("cannot sign off yet: %(missing)s", missing="; ".join(missing))
     template = template_of(inspection)
     signature = next((i for _, i in template.items() if i.type == ItemType.SIGNATURE), None)
     if signature is not None:

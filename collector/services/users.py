@@ -60,10 +60,15 @@ def _grantable(session: Session, site_codes: list[str], actor_scope: Scope) -> N
     own = _scope_codes(session, actor_scope)
     outside = sorted(set(site_codes) - own)
     if not site_codes or outside:
-        raise Forbidden(
-            "you may grant only sites within your own scope: "
-            + ", ".join(sorted(own))
-            + ("" if site_codes else " (an empty scope would mean every site)")
+        raise (
+            Forbidden(
+                "you may grant only sites within your own scope: %(sites)s", sites=", ".join(sorted(own))
+            )
+            if site_codes
+            else Forbidden(
+                "you may grant only sites within your own scope: %(sites)s (an empty scope would mean every site)",  # noqa: E501
+                sites=", ".join(sorted(own)),
+            )
         )
 
 
