@@ -84,6 +84,12 @@ def msg(message_id: str, **params: MessageParam) -> EvidenceMessage:
     return EvidenceMessage(id=message_id, params=params)
 
 
+def term(text: str) -> str:
+    """Mark a word the evaluator puts into a message parameter where the data has no name ("host
+    firewall"): it is an evidence msgid too, so the collector shows it in the reader's language."""
+    return text
+
+
 Evidence = str | EvidenceMessage
 
 

@@ -49,7 +49,8 @@ def run_check(check: CheckDefinition, facts: Facts, *, now: datetime | None = No
         params = ev.params_model.model_validate(check.params)
         out = ev.fn(facts, params)
     except MissingFact as exc:
-        return [_plain(check, CheckStatus.NOT_APPLICABLE, f"fact not collected: {exc}")]
+        missing = msg("fact not collected: %(what)s", what=str(exc)[:3900])
+        return [_plain(check, CheckStatus.NOT_APPLICABLE, missing.english(), missing)]
     except CannotObserve as exc:
         # The fact path is data (not translated); the sentence around it is a message.
         unseen = msg("could not observe: %(what)s", what=str(exc)[:3900])

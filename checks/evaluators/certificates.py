@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from checks.evaluators._util import aware
-from checks.model import Severity, Verdict, evaluator, now
+from checks.model import Severity, Verdict, evaluator, msg, now, term
 from checks.runner import MissingFact
 from inventory.certs import (
     CertificateFacts,
@@ -26,7 +26,7 @@ from inventory.certs import (
     TlsEndpointResult,
 )
 from inventory.facts import Facts
-from inventory.report import CheckStatus
+from inventory.report import CheckStatus, EvidenceMessage, MessageParam
 
 
 def _section(facts: Facts) -> CertificateFacts:
@@ -57,14 +57,29 @@ def _days_left(not_after: datetime) -> int:
     return math.floor((aware(not_after) - now()).total_seconds() / 86400)
 
 
-def _none(what: str) -> list[Verdict]:
+def _none(what: EvidenceMessage) -> list[Verdict]:
     return [Verdict.not_applicable(what)]
+
+
+def _say(*pieces: str | None, **params: MessageParam) -> EvidenceMessage:
+    """A sentence of fixed pieces, some optional (None when absent): every combination of pieces is a
+    msgid of checks/locales/vi/evidence.po; only the parameters the sentence names are kept."""
+    msgid = "".join(p for p in pieces if p)
+    return msg(msgid, **{k: v for k, v in params.items() if f"%({k})s" in msgid})
+
+
+def _with_places(v: Verdict, where: str) -> EvidenceMessage | str:
+    """The judge's sentence followed by where the certificate was found (one msgid per sentence)."""
+    if v.message is None:
+        return f"{v.evidence} — {where}"[:4000]
+    msgid = v.message.id + " — %(places)s"
+    return msg(msgid, **{**v.message.params, "places": where[:3000]})
 
 
 def _per_signing(facts: Facts, judge: Callable[[FoundCertificate], Verdict]) -> list[Verdict]:
     certs = signing_certificates(facts)
     if not certs:
-        return _none("no signing certificate found on this PC")
+        return _none(msg("no signing certificate found on this PC"))
     out = []
     for c, places in certs:
         v: Verdict = judge(c)
@@ -72,7 +87,7 @@ def _per_signing(facts: Facts, judge: Callable[[FoundCertificate], Verdict]) -> 
         out.append(
             Verdict(
                 v.status,
-                f"{v.evidence} — {where}"[:4000],
+                _with_places(v, where),
                 {**v.observed, "sha256": c.sha256},
                 target=cert_target(c),
                 severity=v.severity,
@@ -89,12 +104,17 @@ def signing_validity(facts: Facts, params: object) -> list[Verdict]:
     def judge(c: FoundCertificate) -> Verdict:
         t = now()
         if aware(c.not_after) < t:
-            return Verdict.failed(f"expired on {c.not_after:%Y-%m-%d}", not_after=c.not_after.isoformat())
+            return Verdict.failed(
+                msg("expired on %(date)s", date=f"{c.not_after:%Y-%m-%d}"), not_after=c.not_after.isoformat()
+            )
         if aware(c.not_before) > t:
             return Verdict.failed(
-                f"not valid before {c.not_before:%Y-%m-%d}", not_before=c.not_before.isoformat()
+                msg("not valid before %(date)s", date=f"{c.not_before:%Y-%m-%d}"),
+                not_before=c.not_before.isoformat(),
             )
-        return Verdict.passed(f"valid until {c.not_after:%Y-%m-%d}", not_after=c.not_after.isoformat())
+        return Verdict.passed(
+            msg("valid until %(date)s", date=f"{c.not_after:%Y-%m-%d}"), not_after=c.not_after.isoformat()
+        )
 
     return _per_signing(facts, judge)
 
@@ -126,10 +146,13 @@ class ExpiryParams(BaseModel):
 
 def _expiry_verdict(not_after: datetime, params: ExpiryParams, what: str) -> Verdict:
     left = _days_left(not_after)
+    # ``what`` is "signing certificate" or "TLS certificate": literal text of the msgid.
     if left < 0:
-        return Verdict.not_applicable(f"{what} already expired on {not_after:%Y-%m-%d}", days_left=left)
+        return Verdict.not_applicable(
+            _say(what, " already expired on %(date)s", date=f"{not_after:%Y-%m-%d}"), days_left=left
+        )
     sev = params.severity_for(left)
-    text = f"{what} expires on {not_after:%Y-%m-%d}, in {left} days"
+    text = _say(what, " expires on %(date)s, in %(days)s days", date=f"{not_after:%Y-%m-%d}", days=left)
     if sev is None:
         return Verdict.passed(text, days_left=left)
     return Verdict(CheckStatus.FAIL, text, {"days_left": left}, severity=sev)
@@ -146,14 +169,19 @@ def signing_revocation(facts: Facts, params: object) -> list[Verdict]:
         v = c.validation
         assert v is not None
         if v.revocation is RevocationState.REVOKED:
-            when = f" on {v.revoked_at:%Y-%m-%d}" if v.revoked_at else ""
-            why = f" ({v.revocation_reason})" if v.revocation_reason else ""
             return Verdict.failed(
-                f"revoked{when}{why}", revoked_at=v.revoked_at.isoformat() if v.revoked_at else None
+                _say(
+                    "revoked",
+                    " on %(date)s" if v.revoked_at else None,
+                    " (%(reason)s)" if v.revocation_reason else None,
+                    date=f"{v.revoked_at:%Y-%m-%d}" if v.revoked_at else None,
+                    reason=v.revocation_reason,
+                ),
+                revoked_at=v.revoked_at.isoformat() if v.revoked_at else None,
             )
         if v.revocation is RevocationState.GOOD:
-            return Verdict.passed("not revoked (CRL/OCSP checked)")
-        return Verdict.not_applicable(f"revocation {v.revocation.value.replace('_', ' ')}")
+            return Verdict.passed(msg("not revoked (CRL/OCSP checked)"))
+        return Verdict.not_applicable(msg("revocation %(state)s", state=v.revocation.value.replace("_", " ")))
 
     return _per_signing(facts, judge)
 
@@ -164,11 +192,11 @@ def signing_revocation_known(facts: Facts, params: object) -> list[Verdict]:
         v = c.validation
         assert v is not None
         if v.revocation is RevocationState.UNKNOWN:
-            why = next((r for r in v.reasons if "revocation" in r.lower()), "no CRL or OCSP answer")
-            return Verdict.failed(f"revocation status unknown: {why}")
+            why = next((r for r in v.reasons if "revocation" in r.lower()), term("no CRL or OCSP answer"))
+            return Verdict.failed(msg("revocation status unknown: %(why)s", why=why))
         if v.revocation is RevocationState.NOT_CHECKED:
-            return Verdict.not_applicable("revocation not reached (see the certificate's other results)")
-        return Verdict.passed(f"revocation status known ({v.revocation.value})")
+            return Verdict.not_applicable(msg("revocation not reached (see the certificate's other results)"))
+        return Verdict.passed(msg("revocation status known (%(state)s)", state=v.revocation.value))
 
     return _per_signing(facts, judge)
 
@@ -179,13 +207,16 @@ def signing_trusted(facts: Facts, params: object) -> list[Verdict]:
         v = c.validation
         assert v is not None
         if v.trusted is True:
-            return Verdict.passed(f"chain verifies to a trusted root (issuer {c.issuer_cn or c.issuer})")
+            return Verdict.passed(
+                msg("chain verifies to a trusted root (issuer %(issuer)s)", issuer=c.issuer_cn or c.issuer)
+            )
         if v.trusted is False and v.revocation is not RevocationState.REVOKED:
             why = next(
-                (r for r in v.reasons if "trust" in r or "issuer" in r or "path" in r), "no trusted path"
+                (r for r in v.reasons if "trust" in r or "issuer" in r or "path" in r),
+                term("no trusted path"),
             )
-            return Verdict.failed(f"untrusted: {why}", issuer=c.issuer)
-        return Verdict.not_applicable("trust not established (see the certificate's other results)")
+            return Verdict.failed(msg("untrusted: %(why)s", why=why), issuer=c.issuer)
+        return Verdict.not_applicable(msg("trust not established (see the certificate's other results)"))
 
     return _per_signing(facts, judge)
 
@@ -193,10 +224,12 @@ def signing_trusted(facts: Facts, params: object) -> list[Verdict]:
 @evaluator("certs.signing_key_usage")
 def signing_key_usage(facts: Facts, params: object) -> list[Verdict]:
     def judge(c: FoundCertificate) -> Verdict:
-        usage = ", ".join(c.key_usage) or "no key usage extension"
+        usage = ", ".join(c.key_usage) or term("no key usage extension")
         if c.validation is not None and c.validation.key_usage_ok is False:
-            return Verdict.failed(f"key usage ({usage}) does not allow signing", key_usage=c.key_usage)
-        return Verdict.passed(f"key usage allows signing ({usage})", key_usage=c.key_usage)
+            return Verdict.failed(
+                msg("key usage (%(usage)s) does not allow signing", usage=usage), key_usage=c.key_usage
+            )
+        return Verdict.passed(msg("key usage allows signing (%(usage)s)", usage=usage), key_usage=c.key_usage)
 
     return _per_signing(facts, judge)
 
@@ -210,22 +243,31 @@ class KeySizeParams(BaseModel):
 
 def _key_verdict(c: FoundCertificate, params: KeySizeParams) -> Verdict:
     size = c.key_size
-    desc = f"{c.key_type.upper()} {size or '?'} bits"
     if size is None:
-        return Verdict.not_applicable(f"key size unknown ({c.key_type})")
+        return Verdict.not_applicable(msg("key size unknown (%(type)s)", type=c.key_type))
+    kind = c.key_type.upper()
     if c.key_type in ("rsa", "dsa") and size < params.min_rsa_bits:
-        return Verdict.failed(f"{desc}, below {params.min_rsa_bits}", key_type=c.key_type, key_size=size)
+        below = msg("%(type)s %(bits)s bits, below %(min)s", type=kind, bits=size, min=params.min_rsa_bits)
+        return Verdict.failed(below, key_type=c.key_type, key_size=size)
     if c.key_type == "ec" and size < params.min_ec_bits:
-        return Verdict.failed(f"{desc}, below {params.min_ec_bits}", key_type=c.key_type, key_size=size)
-    return Verdict.passed(desc, key_type=c.key_type, key_size=size)
+        below = msg("%(type)s %(bits)s bits, below %(min)s", type=kind, bits=size, min=params.min_ec_bits)
+        return Verdict.failed(below, key_type=c.key_type, key_size=size)
+    return Verdict.passed(
+        msg("%(type)s %(bits)s bits", type=kind, bits=size), key_type=c.key_type, key_size=size
+    )
 
 
 def _sha1_verdict(c: FoundCertificate, chain_sha1: bool, legacy: bool) -> Verdict:
     if c.signature_hash == "sha1" or chain_sha1:
         where = "certificate" if c.signature_hash == "sha1" else "certificate chain"
-        note = " (accepted only in legacy mode)" if legacy else ""
-        return Verdict.failed(f"{where} signed with SHA-1{note}", signature_algorithm=c.signature_algorithm)
-    return Verdict.passed(f"signed with {c.signature_algorithm}", signature_algorithm=c.signature_algorithm)
+        note = " (accepted only in legacy mode)" if legacy else None
+        return Verdict.failed(
+            _say(where, " signed with SHA-1", note), signature_algorithm=c.signature_algorithm
+        )
+    return Verdict.passed(
+        msg("signed with %(algorithm)s", algorithm=c.signature_algorithm),
+        signature_algorithm=c.signature_algorithm,
+    )
 
 
 def _per_tls(
@@ -233,13 +275,13 @@ def _per_tls(
 ) -> list[Verdict]:
     endpoints = _section(facts).tls_endpoints
     if not endpoints:
-        return _none("no TLS endpoint configured")
+        return _none(msg("no TLS endpoint configured"))
     out = []
     for e in endpoints:
         if https_only and e.scheme != "https":
-            v = Verdict.not_applicable("not an HTTPS service")
+            v = Verdict.not_applicable(msg("not an HTTPS service"))
         elif not e.reachable and judge is not _reachable_judge:
-            v = Verdict.not_applicable(f"not reachable: {e.error or 'no answer'}")
+            v = Verdict.not_applicable(msg("not reachable: %(error)s", error=e.error or term("no answer")))
         else:
             v = judge(e)
         out.append(
@@ -253,7 +295,8 @@ def key_size(facts: Facts, params: KeySizeParams) -> list[Verdict]:
     if params.scope == "signing":
         return _per_signing(facts, lambda c: _key_verdict(c, params))
     return _per_tls(
-        facts, lambda e: _key_verdict(e.leaf, params) if e.leaf else Verdict.not_applicable("no certificate")
+        facts,
+        lambda e: _key_verdict(e.leaf, params) if e.leaf else Verdict.not_applicable(msg("no certificate")),
     )
 
 
@@ -273,7 +316,9 @@ def sha1(facts: Facts, params: ScopeParams) -> list[Verdict]:
         )
     return _per_tls(
         facts,
-        lambda e: _sha1_verdict(e.leaf, False, False) if e.leaf else Verdict.not_applicable("no certificate"),
+        lambda e: (
+            _sha1_verdict(e.leaf, False, False) if e.leaf else Verdict.not_applicable(msg("no certificate"))
+        ),
     )
 
 
@@ -282,8 +327,10 @@ def sha1(facts: Facts, params: ScopeParams) -> list[Verdict]:
 
 def _reachable_judge(e: TlsEndpointResult) -> Verdict:
     if e.reachable:
-        return Verdict.passed(f"answers TLS ({e.protocol or 'TLS'})", protocol=e.protocol)
-    return Verdict.failed(f"not reachable: {e.error or 'no answer'}")
+        return Verdict.passed(
+            msg("answers TLS (%(protocol)s)", protocol=e.protocol or "TLS"), protocol=e.protocol
+        )
+    return Verdict.failed(msg("not reachable: %(error)s", error=e.error or term("no answer")))
 
 
 @evaluator("certs.tls_reachable")
@@ -295,13 +342,15 @@ def tls_reachable(facts: Facts, params: object) -> list[Verdict]:
 def tls_validity(facts: Facts, params: object) -> list[Verdict]:
     def judge(e: TlsEndpointResult) -> Verdict:
         if e.leaf is None:
-            return Verdict.not_applicable("no certificate received")
+            return Verdict.not_applicable(msg("no certificate received"))
         t = now()
         if aware(e.leaf.not_after) < t:
-            return Verdict.failed(f"certificate expired on {e.leaf.not_after:%Y-%m-%d}")
+            return Verdict.failed(msg("certificate expired on %(date)s", date=f"{e.leaf.not_after:%Y-%m-%d}"))
         if aware(e.leaf.not_before) > t:
-            return Verdict.failed(f"certificate not valid before {e.leaf.not_before:%Y-%m-%d}")
-        return Verdict.passed(f"certificate valid until {e.leaf.not_after:%Y-%m-%d}")
+            return Verdict.failed(
+                msg("certificate not valid before %(date)s", date=f"{e.leaf.not_before:%Y-%m-%d}")
+            )
+        return Verdict.passed(msg("certificate valid until %(date)s", date=f"{e.leaf.not_after:%Y-%m-%d}"))
 
     return _per_tls(facts, judge)
 
@@ -313,7 +362,7 @@ def tls_expiring(facts: Facts, params: ExpiryParams) -> list[Verdict]:
         lambda e: (
             _expiry_verdict(e.leaf.not_after, params, "TLS certificate")
             if e.leaf
-            else Verdict.not_applicable("no certificate received")
+            else Verdict.not_applicable(msg("no certificate received"))
         ),
     )
 
@@ -321,18 +370,22 @@ def tls_expiring(facts: Facts, params: ExpiryParams) -> list[Verdict]:
 @evaluator("certs.tls_trusted")
 def tls_trusted(facts: Facts, params: object) -> list[Verdict]:
     def judge(e: TlsEndpointResult) -> Verdict:
-        problems = []
-        if e.verified is False:
-            problems.append(f"chain does not verify: {e.verify_error or 'unknown error'}")
-        if e.chain_complete is False:
-            problems.append(f"chain incomplete as sent ({len(e.chain_sent_sha256)} certificate(s) sent)")
-        if problems:
+        broken, incomplete = e.verified is False, e.chain_complete is False
+        if broken or incomplete:
             return Verdict.failed(
-                "; ".join(problems), verify_error=e.verify_error, chain_complete=e.chain_complete
+                _say(
+                    "chain does not verify: %(error)s" if broken else None,
+                    "; " if broken and incomplete else None,
+                    "chain incomplete as sent (%(n)s certificate(s) sent)" if incomplete else None,
+                    error=e.verify_error or term("unknown error"),
+                    n=len(e.chain_sent_sha256),
+                ),
+                verify_error=e.verify_error,
+                chain_complete=e.chain_complete,
             )
         if e.verified is None:
-            return Verdict.not_applicable("chain not verified")
-        return Verdict.passed("chain verifies to a trusted root and is complete as sent")
+            return Verdict.not_applicable(msg("chain not verified"))
+        return Verdict.passed(msg("chain verifies to a trusted root and is complete as sent"))
 
     return _per_tls(facts, judge)
 
@@ -341,11 +394,13 @@ def tls_trusted(facts: Facts, params: object) -> list[Verdict]:
 def tls_hostname(facts: Facts, params: object) -> list[Verdict]:
     def judge(e: TlsEndpointResult) -> Verdict:
         if e.hostname_matches is None:
-            return Verdict.not_applicable("no certificate received")
+            return Verdict.not_applicable(msg("no certificate received"))
         if e.hostname_matches:
-            return Verdict.passed(f"certificate names {e.host}")
+            return Verdict.passed(msg("certificate names %(host)s", host=e.host))
         cn = e.leaf.subject_cn if e.leaf else "?"
-        return Verdict.failed(f"certificate does not name {e.host} (issued to {cn})")
+        return Verdict.failed(
+            msg("certificate does not name %(host)s (issued to %(cn)s)", host=e.host, cn=cn)
+        )
 
     return _per_tls(facts, judge)
 
@@ -355,10 +410,14 @@ def tls_legacy_protocols(facts: Facts, params: object) -> list[Verdict]:
     def judge(e: TlsEndpointResult) -> Verdict:
         accepted = [n for n, v in (("TLS 1.0", e.tls10_accepted), ("TLS 1.1", e.tls11_accepted)) if v]
         if accepted:
-            return Verdict.failed(f"accepts {' and '.join(accepted)}", accepted=accepted)
+            return Verdict.failed(
+                msg("accepts %(protocols)s", protocols=" and ".join(accepted)), accepted=accepted
+            )
         if e.tls10_accepted is None and e.tls11_accepted is None:
-            return Verdict.not_applicable("this PC's TLS library cannot offer TLS 1.0/1.1, so not tested")
-        return Verdict.passed("refuses TLS 1.0 and 1.1")
+            return Verdict.not_applicable(
+                msg("this PC's TLS library cannot offer TLS 1.0/1.1, so not tested")
+            )
+        return Verdict.passed(msg("refuses TLS 1.0 and 1.1"))
 
     return _per_tls(facts, judge)
 
@@ -367,10 +426,10 @@ def tls_legacy_protocols(facts: Facts, params: object) -> list[Verdict]:
 def tls_hsts(facts: Facts, params: object) -> list[Verdict]:
     def judge(e: TlsEndpointResult) -> Verdict:
         if e.hsts is None:
-            return Verdict.not_applicable("no HTTP answer to look for HSTS")
+            return Verdict.not_applicable(msg("no HTTP answer to look for HSTS"))
         if e.hsts:
-            return Verdict.passed(f"Strict-Transport-Security: {e.hsts_header}")
-        return Verdict.failed("no Strict-Transport-Security header")
+            return Verdict.passed(msg("Strict-Transport-Security: %(header)s", header=e.hsts_header))
+        return Verdict.failed(msg("no Strict-Transport-Security header"))
 
     return _per_tls(facts, judge, https_only=True)
 
@@ -390,55 +449,85 @@ def doc_target(d: SignedDocumentResult) -> str:
 
 
 def _doc_verdict(d: SignedDocumentResult, aspect: str) -> Verdict:
-    who = f" (signer {d.signer_subject})" if d.signer_subject else ""
-    reasons = "; ".join(d.reasons)
+    who = " (signer %(signer)s)" if d.signer_subject else None
+    facts_ = {"signer": d.signer_subject, "reasons": "; ".join(d.reasons)}
     if aspect == "integrity":
         if d.intact is None:
-            return Verdict.not_applicable("signature could not be read")
+            return Verdict.not_applicable(msg("signature could not be read"))
         if not d.intact or not d.valid or d.modified_after_signing:
-            return Verdict.failed(f"signature invalid{who}: {reasons}", intact=d.intact, valid=d.valid)
-        return Verdict.passed(f"signature intact and valid{who}")
+            return Verdict.failed(
+                _say("signature invalid", who, ": %(reasons)s", **facts_), intact=d.intact, valid=d.valid
+            )
+        return Verdict.passed(_say("signature intact and valid", who, **facts_))
     if aspect == "signed_while_valid":
         if d.signed_while_valid is None:
-            return Verdict.not_applicable("signing time unknown")
+            return Verdict.not_applicable(msg("signing time unknown"))
         when = f"{d.signing_time:%Y-%m-%d}" if d.signing_time else "?"
         if not d.signed_while_valid:
             until = f"{d.signer_not_after:%Y-%m-%d}" if d.signer_not_after else "?"
-            return Verdict.failed(f"signed {when}, outside the certificate's validity (until {until}){who}")
-        return Verdict.passed(f"signed {when} while the certificate was valid ({d.signing_time_source})")
+            return Verdict.failed(
+                _say(
+                    "signed %(when)s, outside the certificate's validity (until %(until)s)",
+                    who,
+                    when=when,
+                    until=until,
+                    **facts_,
+                )
+            )
+        return Verdict.passed(
+            msg(
+                "signed %(when)s while the certificate was valid (%(source)s)",
+                when=when,
+                source=str(d.signing_time_source),
+            )
+        )
     if aspect == "revocation":
         if d.revoked:
-            when = f" on {d.revoked_at:%Y-%m-%d}" if d.revoked_at else ""
-            before = ", before signing" if d.revoked_before_signing else ""
-            return Verdict.failed(f"signer certificate revoked{when}{before}{who}")
+            return Verdict.failed(
+                _say(
+                    "signer certificate revoked",
+                    " on %(date)s" if d.revoked_at else None,
+                    ", before signing" if d.revoked_before_signing else None,
+                    who,
+                    date=f"{d.revoked_at:%Y-%m-%d}" if d.revoked_at else None,
+                    **facts_,
+                )
+            )
         if d.revoked is None or d.revocation_unknown:
-            return Verdict.not_applicable("revocation not established")
-        return Verdict.passed(f"signer certificate not revoked{who}")
+            return Verdict.not_applicable(msg("revocation not established"))
+        return Verdict.passed(_say("signer certificate not revoked", who, **facts_))
     if aspect == "trust":
         if d.trusted:
-            return Verdict.passed(f"signer trusted{who}")
+            return Verdict.passed(_say("signer trusted", who, **facts_))
         if d.status is DocumentStatus.UNTRUSTED:
-            return Verdict.failed(f"signer not trusted{who}: {reasons}")
-        return Verdict.not_applicable(f"trust not established ({d.status.value.replace('_', ' ')})")
+            return Verdict.failed(_say("signer not trusted", who, ": %(reasons)s", **facts_))
+        return Verdict.not_applicable(
+            msg("trust not established (%(status)s)", status=d.status.value.replace("_", " "))
+        )
     if d.revocation_unknown:
-        return Verdict.failed(f"revocation status of the signer unknown{who}")
-    return Verdict.passed("revocation status known")
+        return Verdict.failed(_say("revocation status of the signer unknown", who, **facts_))
+    return Verdict.passed(msg("revocation status known"))
 
 
 @evaluator("certs.document_signature", params=DocumentParams)
 def document_signature(facts: Facts, params: DocumentParams) -> list[Verdict]:
     docs = _section(facts).documents
     if not docs:
-        return _none("no signed document found in the configured folders")
+        return _none(msg("no signed document found in the configured folders"))
     out = []
     for d in docs:
         if d.status is DocumentStatus.ERROR:
-            v = Verdict(CheckStatus.ERROR, f"cannot check: {d.error or 'unknown error'}")
+            v = Verdict(
+                CheckStatus.ERROR, msg("cannot check: %(error)s", error=d.error or term("unknown error"))
+            )
         else:
             v = _doc_verdict(d, params.aspect)
         out.append(
             Verdict(
-                v.status, v.evidence[:4000], {**v.observed, "status": d.status.value}, target=doc_target(d)
+                v.status,
+                v.message or v.evidence[:4000],
+                {**v.observed, "status": d.status.value},
+                target=doc_target(d),
             )
         )
     return out

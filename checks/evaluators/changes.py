@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.model import Verdict, evaluator
+from checks.model import Verdict, evaluator, msg
 from checks.runner import require
 from inventory.facts import Facts
 
@@ -28,7 +28,7 @@ class DiskSerialParams(BaseModel):
 def disk_serial(facts: Facts, params: DiskSerialParams) -> list[Verdict]:
     disks = [d for d in require(facts.disks, "disks") if not d.removable and (d.bus or "").lower() != "usb"]
     if not params.previous:
-        return [Verdict.not_applicable("no earlier disk list to compare with")]
+        return [Verdict.not_applicable(msg("no earlier disk list to compare with"))]
     out: list[Verdict] = []
     for d in disks:
         before = params.previous.get(d.name)
@@ -37,12 +37,20 @@ def disk_serial(facts: Facts, params: DiskSerialParams) -> list[Verdict]:
         observed = {"disk": d.name, "before": before, "after": d.serial}
         if before.strip() != d.serial.strip():
             v = Verdict.failed(
-                f"disk {d.name}: serial number changed from {before} to {d.serial}", **observed
+                msg(
+                    "disk %(disk)s: serial number changed from %(old_serial)s to %(serial)s",
+                    disk=d.name,
+                    old_serial=before,
+                    serial=d.serial,
+                ),
+                **observed,
             )
         else:
-            v = Verdict.passed(f"disk {d.name}: same serial number {d.serial}", **observed)
+            v = Verdict.passed(
+                msg("disk %(disk)s: same serial number %(serial)s", disk=d.name, serial=d.serial), **observed
+            )
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=d.name))
-    return out or [Verdict.not_applicable("no disk of the earlier list is still reported with a serial")]
+    return out or [Verdict.not_applicable(msg("no disk of the earlier list is still reported with a serial"))]
 
 
 class MemoryParams(BaseModel):
@@ -53,20 +61,29 @@ class MemoryParams(BaseModel):
     tolerance_bytes: int = Field(default=256 * 1024**2, ge=0)
 
 
-def _gb(n: int) -> str:
-    return f"{n / GIB:.1f} GB"
+def _gb(n: int) -> float:
+    return float(f"{n / GIB:.1f}")  # a number: shown 7,8 in Vietnamese
 
 
 @evaluator("changes.ram_decreased", params=MemoryParams)
 def ram_decreased(facts: Facts, params: MemoryParams) -> Verdict:
     memory = require(facts.memory, "memory")
     if params.previous_bytes is None:
-        return Verdict.not_applicable("no earlier memory size to compare with")
+        return Verdict.not_applicable(msg("no earlier memory size to compare with"))
     before, after = params.previous_bytes, memory.total_bytes
     observed = {"before": before, "after": after}
     if after < before - params.tolerance_bytes:
-        return Verdict.failed(f"memory (RAM) decreased from {_gb(before)} to {_gb(after)}", **observed)
-    return Verdict.passed(f"memory (RAM) {_gb(after)}, was {_gb(before)}", **observed)
+        return Verdict.failed(
+            msg(
+                "memory (RAM) decreased from %(before)s GB to %(after)s GB",
+                before=_gb(before),
+                after=_gb(after),
+            ),
+            **observed,
+        )
+    return Verdict.passed(
+        msg("memory (RAM) %(after)s GB, was %(before)s GB", after=_gb(after), before=_gb(before)), **observed
+    )
 
 
 class RemoteTool(BaseModel):
@@ -97,7 +114,7 @@ def tool_of(name: str, tools: list[RemoteTool]) -> RemoteTool | None:
 def remote_access_tool(facts: Facts, params: RemoteToolParams) -> list[Verdict]:
     software = require(facts.software, "software")
     if params.previous is None:
-        return [Verdict.not_applicable("no earlier software list to compare with")]
+        return [Verdict.not_applicable(msg("no earlier software list to compare with"))]
     before = {t.name for name in params.previous if (t := tool_of(name, params.tools))}
     out: list[Verdict] = []
     seen: set[str] = set()
@@ -109,8 +126,10 @@ def remote_access_tool(facts: Facts, params: RemoteToolParams) -> list[Verdict]:
         label = f"{s.name} {s.version}" if s.version else s.name
         observed = {"tool": tool.name, "program": s.name, "version": s.version}
         if tool.name in before:
-            v = Verdict.passed(f"{label} was already installed", **observed)
+            v = Verdict.passed(msg("%(software)s was already installed", software=label), **observed)
         else:
-            v = Verdict.failed(f"remote-access tool newly installed: {label}", **observed)
+            v = Verdict.failed(
+                msg("remote-access tool newly installed: %(software)s", software=label), **observed
+            )
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=tool.name))
-    return out or [Verdict.passed("no remote-access tool installed", tools=len(params.tools))]
+    return out or [Verdict.passed(msg("no remote-access tool installed"), tools=len(params.tools))]

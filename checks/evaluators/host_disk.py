@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from checks.evaluators._util import GIB, part
-from checks.model import Verdict, evaluator, msg
+from checks.model import Verdict, evaluator, msg, term
 from checks.runner import CannotObserve, MissingFact, require
 from inventory.facts import Facts
 from inventory.security import EncryptionFacts
@@ -57,11 +57,29 @@ def system_disk_encrypted(facts: Facts, params: object) -> Verdict:
     desc = ", ".join(
         f"{v.name}: {v.method or ('encrypted' if v.encrypted else 'not encrypted')}" for v in system
     )
-    desc = f" ({desc})" if desc else ""
-    product = enc.product or "disk encryption"
+    product = enc.product or term("disk encryption")
     if enc.system_encrypted:
         off = [v.name for v in system if v.protection_on is False]
         if off:
-            return Verdict.failed(f"{product}: protection suspended on {', '.join(off)}{desc}")
-        return Verdict.passed(f"the system disk is encrypted{desc}", product=enc.product)
-    return Verdict.failed(f"the system disk is not encrypted{desc}", product=enc.product)
+            return Verdict.failed(
+                msg(
+                    "%(product)s: protection suspended on %(volumes)s (%(desc)s)",
+                    product=product,
+                    volumes=off,
+                    desc=desc,
+                )
+                if desc
+                else msg("%(product)s: protection suspended on %(volumes)s", product=product, volumes=off)
+            )
+        return Verdict.passed(
+            msg("the system disk is encrypted (%(desc)s)", desc=desc)
+            if desc
+            else msg("the system disk is encrypted"),
+            product=enc.product,
+        )
+    return Verdict.failed(
+        msg("the system disk is not encrypted (%(desc)s)", desc=desc)
+        if desc
+        else msg("the system disk is not encrypted"),
+        product=enc.product,
+    )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from checks.evaluators._util import part
-from checks.model import Verdict, evaluator, msg
+from checks.model import Verdict, evaluator, msg, term
 from checks.runner import CannotObserve
 from inventory.facts import Facts
 from inventory.security import FirewallFacts
 
 
 def _what(fw: FirewallFacts) -> str:
-    return fw.product or "host firewall"
+    return fw.product or term("host firewall")
 
 
 @evaluator("host.firewall_enabled")

@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from checks.data import os_eol_table
 from checks.evaluators._util import GIB
-from checks.model import Verdict, evaluator, now
+from checks.model import Verdict, evaluator, msg, now, term
 from checks.runner import MissingFact, require
 from inventory.facts import Facts, OsFacts
+from inventory.report import EvidenceMessage
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def match_lifecycle(os: OsFacts) -> Lifecycle | None:
         if want == "iot-lts" and "e-lts" in by_class:
             return _row(product, by_class["e-lts"])
         if "w" in by_class:
-            return _row(product, by_class["w"], "edition unknown: Home/Pro dates assumed")
+            return _row(product, by_class["w"], term("edition unknown: Home/Pro dates assumed"))
         return None
     version = f"{os.version or ''} {os.name}"
     for product, key in (("ubuntu", "ubuntu"), ("debian", "debian"), ("rhel", "red hat enterprise linux")):
@@ -136,15 +137,36 @@ def _snapshot() -> str:
     return date
 
 
+def _lifecycle_message(
+    past: bool, with_esu: str, with_note: str, ended: bool, **params: Any
+) -> EvidenceMessage:
+    """The end-of-support sentence; its parts vary, every combination is a msgid of evidence.po."""
+    # The end used is literal text, not a parameter: "%(used)s %(end)s" could not be read back from old
+    # English evidence (the compatibility map could not tell where one ends).
+    used = "end of extended support" if params.pop("extended") else "end of servicing"
+    msgid = "%(label)s: " + used + " %(end)s, " + ("%(days)s days ago" if past else "in %(days)s days")
+    if with_esu:
+        msgid += "; paid extended support until %(esu)s"
+    msgid += " (lifecycle data: endoflife.date snapshot %(snapshot)s)"
+    if with_note:
+        msgid += "; %(note)s"
+    if ended:
+        msgid += " — already ended, see the supported-OS check"
+    return msg(msgid, **{k: v for k, v in params.items() if f"%({k})s" in msgid})
+
+
 @evaluator("host.os_supported", params=SupportParams)
 def os_supported(facts: Facts, params: SupportParams) -> Verdict:
     os = require(facts.os, "os")
     life = match_lifecycle(os)
     snap = _snapshot()
-    src = f"lifecycle data: endoflife.date snapshot {snap}"
     if life is None:
         return Verdict.not_applicable(
-            f"{os.name} {os.version or ''}".strip() + f" is not in the end-of-servicing table ({src})",
+            msg(
+                "%(os)s is not in the end-of-servicing table (lifecycle data: endoflife.date snapshot %(snapshot)s)",  # noqa: E501
+                os=f"{os.name} {os.version or ''}".strip(),
+                snapshot=snap,
+            ),
             snapshot_date=snap,
         )
     end = life.eol
@@ -158,23 +180,43 @@ def os_supported(facts: Facts, params: SupportParams) -> Verdict:
         "end_of_extended_support": life.eoes.isoformat() if life.eoes else None,
         "snapshot_date": snap,
     }
-    note = f"; {life.assumption}" if life.assumption else ""
+    note = life.assumption
     if end is None:
-        return Verdict.passed(f"{life.label}: no end date published ({src}){note}", **observed)
+        return Verdict.passed(
+            msg(
+                "%(label)s: no end date published (lifecycle data: endoflife.date snapshot %(snapshot)s); %(note)s",  # noqa: E501
+                label=life.label,
+                snapshot=snap,
+                note=note,
+            )
+            if note
+            else msg(
+                "%(label)s: no end date published (lifecycle data: endoflife.date snapshot %(snapshot)s)",
+                label=life.label,
+                snapshot=snap,
+            ),
+            **observed,
+        )
     today = now().date()
     days_left = (end - today).days
     observed["days_left"] = days_left
-    esu = (
-        f"; paid extended support until {life.eoes}"
-        if life.eoes and used != "end of extended support"
-        else ""
-    )
+    esu = life.eoes.isoformat() if life.eoes and used != "end of extended support" else ""
+    facts_ = {
+        "label": life.label,
+        "extended": used != "end of servicing",
+        "end": end.isoformat(),
+        "snapshot": snap,
+        "note": note,
+    }
     if days_left < 0:
-        text = f"{life.label}: {used} {end.isoformat()}, {-days_left} days ago{esu} ({src}){note}"
         if params.within_days is not None:
-            return Verdict.not_applicable(text + " — already ended, see the supported-OS check", **observed)
-        return Verdict.failed(text, **observed)
-    text = f"{life.label}: {used} {end.isoformat()}, in {days_left} days ({src}){note}"
+            return Verdict.not_applicable(
+                _lifecycle_message(True, esu, note, True, days=-days_left, esu=esu, **facts_), **observed
+            )
+        return Verdict.failed(
+            _lifecycle_message(True, esu, note, False, days=-days_left, esu=esu, **facts_), **observed
+        )
+    text = _lifecycle_message(False, "", note, False, days=days_left, **facts_)
     return Verdict.fail_if(
         params.within_days is not None and days_left <= params.within_days, text, **observed
     )
@@ -250,7 +292,7 @@ def _system_disk_bytes(facts: Facts) -> int | None:
 def windows11_eligible(facts: Facts, params: Win11Params) -> Verdict:
     os = require(facts.os, "os")
     if not _is_windows10(os):
-        return Verdict.not_applicable(f"not a Windows 10 PC ({os.name})")
+        return Verdict.not_applicable(msg("not a Windows 10 PC (%(os)s)", os=os.name))
     sec = facts.security
     parts: list[tuple[str, bool | None]] = []
 
@@ -304,11 +346,16 @@ def windows11_eligible(facts: Facts, params: Win11Params) -> Verdict:
     blockers = [label for label, ok in parts if ok is False]
     unknown = [label for label, ok in parts if ok is None]
     if blockers:
-        return Verdict.failed("not eligible for Windows 11: " + "; ".join(blockers), **observed)
+        return Verdict.failed(
+            msg("not eligible for Windows 11: %(criteria)s", criteria="; ".join(blockers)), **observed
+        )
     if unknown:
         if len(unknown) == len(parts):
             raise MissingFact("TPM, Secure Boot, CPU, RAM and storage facts")
-        return Verdict.not_applicable("cannot tell Windows 11 eligibility: " + "; ".join(unknown), **observed)
+        return Verdict.not_applicable(
+            msg("cannot tell Windows 11 eligibility: %(criteria)s", criteria="; ".join(unknown)), **observed
+        )
     return Verdict.passed(
-        "meets Windows 11 requirements: " + "; ".join(label for label, _ in parts), **observed
+        msg("meets Windows 11 requirements: %(criteria)s", criteria="; ".join(label for label, _ in parts)),
+        **observed,
     )

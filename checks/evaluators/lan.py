@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.model import NoParams, Severity, Verdict, evaluator
+from checks.model import NoParams, Severity, Verdict, evaluator, msg, term
 from checks.runner import MissingFact
 from inventory.facts import Facts
 from inventory.lan import LanHost, LanScanFacts
@@ -24,9 +24,9 @@ def _scan(facts: Facts) -> LanScanFacts:
 def _not_run(scan: LanScanFacts, part: str) -> Verdict | None:
     reason = scan.skipped_reason(part)
     if reason:
-        return Verdict.skipped(f"skipped: {reason}", part=part)
+        return Verdict.skipped(msg("skipped: %(reason)s", reason=reason), part=part)
     if not scan.ran(part):
-        return Verdict.not_applicable(f"the scan did not run its {part} part", part=part)
+        return Verdict.not_applicable(msg("the scan did not run its %(part)s part", part=part), part=part)
     return None
 
 
@@ -41,7 +41,7 @@ def unknown_device(facts: Facts, params: NoParams) -> list[Verdict]:
     if not judged:
         return [
             Verdict.not_applicable(
-                "no list of known devices to compare with (the collector compares with its registry)",
+                msg("no list of known devices to compare with (the collector compares with its registry)"),
                 hosts=len(scan.hosts),
             )
         ]
@@ -49,10 +49,20 @@ def unknown_device(facts: Facts, params: NoParams) -> list[Verdict]:
     for h in judged:
         observed = {"ip": h.ip, "mac": h.mac, "vendor": h.vendor, "name": h.name}
         if h.known:
-            v = Verdict.passed(f"{h.label} is registered as {h.known_as or 'a known device'}", **observed)
+            v = Verdict.passed(
+                msg(
+                    "%(host)s is registered as %(known_as)s",
+                    host=h.label,
+                    known_as=h.known_as or term("a known device"),
+                ),
+                **observed,
+            )
         else:
-            who = ", ".join(x for x in (h.vendor, h.name) if x) or "vendor unknown"
-            v = Verdict.failed(f"{h.label} ({who}) is on the LAN but registered nowhere", **observed)
+            who = ", ".join(x for x in (h.vendor, h.name) if x) or term("vendor unknown")
+            v = Verdict.failed(
+                msg("%(host)s (%(who)s) is on the LAN but registered nowhere", host=h.label, who=who),
+                **observed,
+            )
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
@@ -65,28 +75,38 @@ def rogue_dhcp(facts: Facts, params: NoParams) -> list[Verdict]:
         return [not_run]
     servers = scan.dhcp_servers
     if not servers:
-        return [Verdict.passed("no DHCP server answered the DISCOVER", servers=0)]
+        return [Verdict.passed(msg("no DHCP server answered the DISCOVER"), servers=0)]
     several = len(servers) > 1
     out = []
     for d in servers:
         observed = {"server_ip": d.server_ip, "mac": d.mac, "offered_ip": d.offered_ip, "router": d.router}
         label = f"{d.server_ip} ({d.mac})" if d.mac else d.server_ip
         if d.allowed is True:
-            v = Verdict.passed(f"DHCP server {label} is on the allow-list", **observed)
+            v = Verdict.passed(msg("DHCP server %(server)s is on the allow-list", server=label), **observed)
         elif d.allowed is False:
             v = Verdict.failed(
-                f"DHCP server {label} is not on the allow-list; it offered {d.offered_ip} "
-                f"with gateway {d.router or '-'}",
+                msg(
+                    "DHCP server %(server)s is not on the allow-list; it offered %(ip)s with gateway %(router)s",  # noqa: E501
+                    server=label,
+                    ip=d.offered_ip,
+                    router=d.router or "-",
+                ),
                 **observed,
             )
         elif several:
             v = Verdict.failed(
-                f"{len(servers)} DHCP servers answer and no allow-list is configured; {label} offered "
-                f"{d.offered_ip} with gateway {d.router or '-'}",
+                msg(
+                    "%(n)s DHCP servers answer and no allow-list is configured; %(server)s offered "
+                    "%(ip)s with gateway %(router)s",
+                    n=len(servers),
+                    server=label,
+                    ip=d.offered_ip,
+                    router=d.router or "-",
+                ),
                 **observed,
             )
         else:
-            v = Verdict.passed(f"one DHCP server answers: {label}", **observed)
+            v = Verdict.passed(msg("one DHCP server answers: %(server)s", server=label), **observed)
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=label))
     return out
 
@@ -98,15 +118,25 @@ def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
     if not_run:
         return [not_run]
     if not scan.arp_conflicts:
-        return [Verdict.passed("no address is claimed by more than one MAC", hosts=len(scan.hosts))]
+        return [Verdict.passed(msg("no address is claimed by more than one MAC"), hosts=len(scan.hosts))]
     out = []
     for c in scan.arp_conflicts:
         claims = ", ".join(f"{m} ({v or 'vendor unknown'})" for m, v in zip(c.macs, c.vendors, strict=False))
-        what = "the gateway's address" if c.is_gateway else "the address"
+        facts_ = {"ip": c.ip, "n": len(c.macs), "claims": claims, "sources": c.sources}
+        text = (
+            msg(
+                "the gateway's address %(ip)s is claimed by %(n)s MACs: %(claims)s (seen by %(sources)s)",
+                **facts_,
+            )
+            if c.is_gateway
+            else msg(
+                "the address %(ip)s is claimed by %(n)s MACs: %(claims)s (seen by %(sources)s)", **facts_
+            )
+        )
         out.append(
             Verdict(
                 CheckStatus.FAIL,
-                f"{what} {c.ip} is claimed by {len(c.macs)} MACs: {claims} (seen by {', '.join(c.sources)})",
+                text,
                 {"ip": c.ip, "macs": c.macs, "sources": c.sources, "is_gateway": c.is_gateway},
                 target=c.ip,
                 # Someone answering for the gateway can read every office PC's traffic.
@@ -120,7 +150,7 @@ def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
 def gateway_mac_changed(facts: Facts, params: NoParams) -> Verdict:
     scan = _scan(facts)
     if not scan.gateway_ip or not scan.gateway_mac:
-        return Verdict.not_applicable("no gateway found on the scanned subnet")
+        return Verdict.not_applicable(msg("no gateway found on the scanned subnet"))
     observed = {
         "gateway_ip": scan.gateway_ip,
         "mac": scan.gateway_mac,
@@ -129,16 +159,22 @@ def gateway_mac_changed(facts: Facts, params: NoParams) -> Verdict:
     changed = scan.gateway_mac_changed
     if changed is None:
         v = Verdict.not_applicable(
-            f"first scan of gateway {scan.gateway_ip}: nothing to compare with", **observed
+            msg("first scan of gateway %(ip)s: nothing to compare with", ip=scan.gateway_ip), **observed
         )
     elif changed:
         v = Verdict.failed(
-            f"gateway {scan.gateway_ip} answered from {scan.gateway_mac}; the last scan saw "
-            f"{scan.previous_gateway_mac}",
+            msg(
+                "gateway %(ip)s answered from %(mac)s; the last scan saw %(previous_mac)s",
+                ip=scan.gateway_ip,
+                mac=scan.gateway_mac,
+                previous_mac=scan.previous_gateway_mac,
+            ),
             **observed,
         )
     else:
-        v = Verdict.passed(f"gateway {scan.gateway_ip} keeps MAC {scan.gateway_mac}", **observed)
+        v = Verdict.passed(
+            msg("gateway %(ip)s keeps MAC %(mac)s", ip=scan.gateway_ip, mac=scan.gateway_mac), **observed
+        )
     return Verdict(v.status, v.message or v.evidence, v.observed, target=scan.gateway_ip)
 
 
@@ -156,7 +192,11 @@ def risky_service(facts: Facts, params: RiskyServiceParams) -> list[Verdict]:
         return [not_run]
     probed = [p for p in params.ports if p in scan.ports]
     if not probed:
-        return [Verdict.not_applicable(f"ports {params.ports} were not in the scan's port list")]
+        return [
+            Verdict.not_applicable(
+                msg("ports %(ports)s were not in the scan's port list", ports=str(params.ports))
+            )
+        ]
     if not scan.hosts:
         return [Verdict.passed("no hosts found on the scanned subnet")]
     out = []
@@ -165,10 +205,18 @@ def risky_service(facts: Facts, params: RiskyServiceParams) -> list[Verdict]:
         observed = {"ip": h.ip, "mac": h.mac, "vendor": h.vendor, "open_ports": open_ports}
         if open_ports:
             v = Verdict.failed(
-                f"{params.service} open on {h.label} (TCP {', '.join(map(str, open_ports))})", **observed
+                msg(
+                    "%(service)s open on %(host)s (TCP %(ports)s)",
+                    service=params.service,
+                    host=h.label,
+                    ports=", ".join(map(str, open_ports)),
+                ),
+                **observed,
             )
         else:
-            v = Verdict.passed(f"{params.service} not open on {h.label}", **observed)
+            v = Verdict.passed(
+                msg("%(service)s not open on %(host)s", service=params.service, host=h.label), **observed
+            )
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
@@ -193,14 +241,25 @@ def snmp_default_community(facts: Facts, params: SnmpParams) -> list[Verdict]:
         if answered:
             descr = next((a.sys_descr for a in answered if a.sys_descr), None)
             v = Verdict.failed(
-                f"{h.label} answers SNMP v2c with community "
-                f"{' and '.join(repr(a.community) for a in answered)}"
-                + (f" ({descr[:80]})" if descr else ""),
+                msg(
+                    "%(host)s answers SNMP v2c with community %(communities)s (%(descr)s)",
+                    host=h.label,
+                    communities=" and ".join(repr(a.community) for a in answered),
+                    descr=descr[:80],
+                )
+                if descr
+                else msg(
+                    "%(host)s answers SNMP v2c with community %(communities)s",
+                    host=h.label,
+                    communities=" and ".join(repr(a.community) for a in answered),
+                ),
                 sys_descr=descr,
                 **observed,
             )
         else:
-            v = Verdict.passed(f"{h.label} does not answer the default SNMP communities", **observed)
+            v = Verdict.passed(
+                msg("%(host)s does not answer the default SNMP communities", host=h.label), **observed
+            )
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out
 
@@ -250,21 +309,39 @@ def router_admin_exposed(facts: Facts, params: RouterAdminParams) -> list[Verdic
         return [not_run]
     routers = [h for h in scan.hosts if _router_like(h, params)]
     if not routers:
-        return [Verdict.not_applicable("no router or gateway found on the scanned subnet")]
+        return [Verdict.not_applicable(msg("no router or gateway found on the scanned subnet"))]
     out = []
     for h in routers:
         open_ports = [p for p in params.ports if p in h.open_ports]
         titles = sorted({s.banner for s in h.services if s.banner and s.port in open_ports})
         observed = {"ip": h.ip, "mac": h.mac, "vendor": h.vendor, "open_ports": open_ports, "titles": titles}
-        role = "gateway" if h.is_gateway else "router"
         if open_ports:
-            page = f", page {titles[0]!r}" if titles else ""
-            v = Verdict.failed(
-                f"{role} {h.label} exposes its admin interface to the LAN "
-                f"(TCP {', '.join(map(str, open_ports))}{page})",
-                **observed,
-            )
+            found = {"host": h.label, "ports": ", ".join(map(str, open_ports))}
+            if titles:
+                found["page"] = repr(titles[0])
+            text = {
+                (True, True): msg(
+                    "gateway %(host)s exposes its admin interface to the LAN (TCP %(ports)s, page %(page)s)",
+                    **found,
+                ),
+                (True, False): msg(
+                    "gateway %(host)s exposes its admin interface to the LAN (TCP %(ports)s)", **found
+                ),
+                (False, True): msg(
+                    "router %(host)s exposes its admin interface to the LAN (TCP %(ports)s, page %(page)s)",
+                    **found,
+                ),
+                (False, False): msg(
+                    "router %(host)s exposes its admin interface to the LAN (TCP %(ports)s)", **found
+                ),
+            }[(bool(h.is_gateway), bool(titles))]
+            v = Verdict.failed(text, **observed)
         else:
-            v = Verdict.passed(f"{role} {h.label} shows no admin interface to the LAN", **observed)
+            text = (
+                msg("gateway %(host)s shows no admin interface to the LAN", host=h.label)
+                if h.is_gateway
+                else msg("router %(host)s shows no admin interface to the LAN", host=h.label)
+            )
+            v = Verdict.passed(text, **observed)
         out.append(Verdict(v.status, v.message or v.evidence, v.observed, target=_target(h)))
     return out

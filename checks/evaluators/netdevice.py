@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.model import NoParams, Severity, Verdict, evaluator
+from checks.model import NoParams, Severity, Verdict, evaluator, msg, term
 from checks.runner import MissingFact
 from inventory.devices.text import version_key
 from inventory.facts import Facts
@@ -49,9 +49,13 @@ def poll_ok(facts: Facts, params: NoParams) -> Verdict:
     dev = _device(facts)
     blocking = [e for e in dev.poll_errors if e.stage != "parse"]
     if not blocking:
-        return Verdict.passed("polled: facts and configuration read", seconds=dev.poll_seconds)
+        return Verdict.passed(msg("polled: facts and configuration read"), seconds=dev.poll_seconds)
     first = blocking[0]
-    v = Verdict.failed(f"{first.stage}: {first.message}"[:1000], stage=first.stage, errors=len(blocking))
+    v = Verdict.failed(
+        msg("%(stage)s: %(error)s", stage=first.stage, error=first.message[: 998 - len(first.stage)]),
+        stage=first.stage,
+        errors=len(blocking),
+    )
     if first.stage == "hostkey":
         return Verdict(v.status, v.message or v.evidence, v.observed, severity=Severity.HIGH)
     return v
@@ -70,51 +74,63 @@ def audit_flag(facts: Facts, params: FlagParams) -> Verdict:
         raise ValueError(f"unknown audit field {params.field!r}")
     value = _known(getattr(_audit(facts), params.field), params.field)
     if value == params.fail_when:
-        state = "present" if value else "absent"
-        return Verdict.failed(f"{params.what}: {state}", **{params.field: value})
-    state = "present" if value else "absent"
-    return Verdict.passed(f"{params.what}: {state}", **{params.field: value})
+        text = (
+            msg("%(what)s: present", what=term(params.what))
+            if value
+            else msg("%(what)s: absent", what=term(params.what))
+        )
+        return Verdict.failed(text, **{params.field: value})
+    text = (
+        msg("%(what)s: present", what=term(params.what))
+        if value
+        else msg("%(what)s: absent", what=term(params.what))
+    )
+    return Verdict.passed(text, **{params.field: value})
 
 
 @evaluator("netdev_snmp_default_community")
 def snmp_default_community(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
-        return Verdict.passed("SNMP is off")
+        return Verdict.passed(msg("SNMP is off"))
     known = [c for c in a.snmp_communities if c.well_known]
     if known:
         unrestricted = sum(1 for c in known if not c.restricted)
         return Verdict.failed(
-            f"{len(known)} SNMP community(ies) with a well-known name (public/private/vendor default), "
-            f"{unrestricted} not limited to management addresses",
+            msg(
+                "%(n)s SNMP community(ies) with a well-known name (public/private/vendor default), "
+                "%(unrestricted)s not limited to management addresses",
+                n=len(known),
+                unrestricted=unrestricted,
+            ),
             count=len(known),
             unrestricted=unrestricted,
         )
-    return Verdict.passed(f"no well-known SNMP community among {len(a.snmp_communities)}")
+    return Verdict.passed(msg("no well-known SNMP community among %(n)s", n=len(a.snmp_communities)))
 
 
 @evaluator("netdev_snmp_rw_community")
 def snmp_rw_community(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
-        return Verdict.passed("SNMP is off")
+        return Verdict.passed(msg("SNMP is off"))
     rw = [c for c in a.snmp_communities if c.access == "rw"]
     if rw:
-        return Verdict.failed(f"{len(rw)} read-write SNMP v1/v2c community(ies)", count=len(rw))
-    return Verdict.passed("no read-write SNMP community")
+        return Verdict.failed(msg("%(n)s read-write SNMP v1/v2c community(ies)", n=len(rw)), count=len(rw))
+    return Verdict.passed(msg("no read-write SNMP community"))
 
 
 @evaluator("netdev_snmp_v3")
 def snmp_v3(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
-        return Verdict.passed("SNMP is off")
+        return Verdict.passed(msg("SNMP is off"))
     if a.snmp_communities and not a.snmp_v3:
         return Verdict.failed(
-            f"SNMP v1/v2c only ({len(a.snmp_communities)} community(ies), no SNMPv3)",
+            msg("SNMP v1/v2c only (%(n)s community(ies), no SNMPv3)", n=len(a.snmp_communities)),
             communities=len(a.snmp_communities),
         )
-    return Verdict.passed("SNMPv3 in use" if a.snmp_v3 else "no SNMP v1/v2c community")
+    return Verdict.passed(msg("SNMPv3 in use") if a.snmp_v3 else msg("no SNMP v1/v2c community"))
 
 
 @evaluator("netdev_reversible_passwords")
@@ -122,20 +138,20 @@ def reversible_passwords(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if a.reversible_passwords:
         return Verdict.failed(
-            "passwords stored in clear text or reversibly: " + ", ".join(a.reversible_passwords[:10]),
+            msg("passwords stored in clear text or reversibly: %(where)s", where=a.reversible_passwords[:10]),
             where=a.reversible_passwords,
         )
-    return Verdict.passed("no clear-text or reversible login passwords")
+    return Verdict.passed(msg("no clear-text or reversible login passwords"))
 
 
 @evaluator("netdev_enable_secret")
 def enable_secret(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if _known(a.enable_password, "enable_password") and not a.enable_secret:
-        return Verdict.failed("'enable password' is set and 'enable secret' is not")
+        return Verdict.failed(msg("'enable password' is set and 'enable secret' is not"))
     if a.enable_password:
-        return Verdict.passed("'enable secret' is set (it overrides 'enable password')")
-    return Verdict.passed("no 'enable password'")
+        return Verdict.passed(msg("'enable secret' is set (it overrides 'enable password')"))
+    return Verdict.passed(msg("no 'enable password'"))
 
 
 class DefaultAccountParams(BaseModel):
@@ -152,8 +168,10 @@ def default_account(facts: Facts, params: DefaultAccountParams) -> Verdict:
     defaults = {n.lower() for n in params.names.get(dev.platform or "", [])}
     found = [u.name for u in a.users if u.name.lower() in defaults]
     if found:
-        return Verdict.failed(f"default account(s) still present: {', '.join(found)}", accounts=found)
-    return Verdict.passed(f"no default account among {len(a.users)} local account(s)")
+        return Verdict.failed(
+            msg("default account(s) still present: %(accounts)s", accounts=found), accounts=found
+        )
+    return Verdict.passed(msg("no default account among %(n)s local account(s)", n=len(a.users)))
 
 
 @evaluator("netdev_lines_without_login")
@@ -161,10 +179,10 @@ def lines_without_login(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if a.lines_without_login:
         return Verdict.failed(
-            "lines that open a session without a login: " + ", ".join(a.lines_without_login),
+            msg("lines that open a session without a login: %(lines)s", lines=a.lines_without_login),
             lines=a.lines_without_login,
         )
-    return Verdict.passed("every line asks for a login")
+    return Verdict.passed(msg("every line asks for a login"))
 
 
 class IdleParams(BaseModel):
@@ -178,8 +196,10 @@ def idle_timeout(facts: Facts, params: IdleParams) -> Verdict:
     bad = [t for t in a.idle_timeouts if t.seconds == 0 or t.seconds > params.max_seconds]
     if bad:
         desc = ", ".join(f"{t.line}: {'never' if t.seconds == 0 else f'{t.seconds // 60} min'}" for t in bad)
-        return Verdict.failed(f"idle sessions stay open too long ({desc})", lines=[t.line for t in bad])
-    return Verdict.passed(f"idle sessions close within {params.max_seconds // 60} min")
+        return Verdict.failed(
+            msg("idle sessions stay open too long (%(lines)s)", lines=desc), lines=[t.line for t in bad]
+        )
+    return Verdict.passed(msg("idle sessions close within %(minutes)s min", minutes=params.max_seconds // 60))
 
 
 class ListParams(BaseModel):
@@ -194,8 +214,10 @@ def list_present(facts: Facts, params: ListParams) -> Verdict:
         raise ValueError(f"unknown audit field {params.field!r}")
     values = _known(getattr(_audit(facts), params.field), params.field)
     if not values:
-        return Verdict.failed(f"no {params.what} configured")
-    return Verdict.passed(f"{params.what}: {', '.join(values[:5])}", **{params.field: values})
+        return Verdict.failed(msg("no %(what)s configured", what=term(params.what)))
+    return Verdict.passed(
+        msg("%(what)s: %(values)s", what=term(params.what), values=values[:5]), **{params.field: values}
+    )
 
 
 class ServicesParams(BaseModel):
@@ -210,8 +232,8 @@ def unneeded_services(facts: Facts, params: ServicesParams) -> Verdict:
     watch = params.unneeded.get(dev.platform or "")
     found = [s for s in running if watch is None or s in watch]
     if found:
-        return Verdict.failed(f"unneeded services enabled: {', '.join(found)}", services=found)
-    return Verdict.passed("no unneeded service enabled")
+        return Verdict.failed(msg("unneeded services enabled: %(services)s", services=found), services=found)
+    return Verdict.passed(msg("no unneeded service enabled"))
 
 
 @cache
@@ -228,7 +250,9 @@ def firmware_minimum(facts: Facts, params: NoParams) -> Verdict:
         raise MissingFact("device.os_version")
     rules = firmware_table()["platforms"].get(dev.platform or "")
     if not rules:
-        return Verdict.not_applicable(f"no minimum firmware listed for {dev.platform}")
+        return Verdict.not_applicable(
+            msg("no minimum firmware listed for %(platform)s", platform=dev.platform)
+        )
     for rule in rules:
         if rule.get("model") and not re.search(rule["model"], dev.model or ""):
             continue
@@ -240,11 +264,24 @@ def firmware_minimum(facts: Facts, params: NoParams) -> Verdict:
             raise MissingFact(f"device.os_version ({dev.os_version!r} has no version number)")
         if have < need:
             return Verdict.failed(
-                f"firmware {dev.os_version} is older than {minimum}: {rule['reason']['en']}",
+                msg(
+                    "firmware %(version)s is older than %(minimum)s: %(reason)s",
+                    version=dev.os_version,
+                    minimum=minimum,
+                    reason=rule["reason"]["en"],
+                ),
                 version=dev.os_version,
                 minimum=minimum,
             )
         return Verdict.passed(
-            f"firmware {dev.os_version} >= {minimum}", version=dev.os_version, minimum=minimum
+            msg("firmware %(version)s >= %(minimum)s", version=dev.os_version, minimum=minimum),
+            version=dev.os_version,
+            minimum=minimum,
         )
-    return Verdict.not_applicable(f"no rule of the firmware table matches {dev.model} {dev.os_version}")
+    return Verdict.not_applicable(
+        msg(
+            "no rule of the firmware table matches %(model)s %(version)s",
+            model=dev.model,
+            version=dev.os_version,
+        )
+    )

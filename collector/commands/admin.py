@@ -12,7 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
+from collector.i18n import process_language
 from collector.plugins import CommandSpec
+from collector.services.errors import ServiceError
 
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 user_app = typer.Typer(help="Users of the web console and API.", no_args_is_help=True)
@@ -24,8 +27,10 @@ app.add_typer(site_app, name="site")
 app.add_typer(secret_app, name="enroll-secret")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: object) -> typer.Exit:
+    """Print the error in the process language: a ServiceError carries a msgid, other errors are data."""
+    shown = message.text(process_language()) if isinstance(message, ServiceError) else str(message)
+    typer.echo(_("error: %(message)s", message=shown), err=True)
     return typer.Exit(code=2)
 
 
@@ -58,8 +63,10 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     try:
         upgrade(url)
     except DBAPIError as exc:
-        raise _fail(f"cannot upgrade the database: {str(exc.orig or exc).splitlines()[0]}") from None
-    typer.echo("database is up to date")
+        raise _fail(
+            _("cannot upgrade the database: %(error)s", error=str(exc.orig or exc).splitlines()[0])
+        ) from None
+    typer.echo(_("database is up to date"))
 
 
 @db_app.command("prune")
@@ -95,7 +102,9 @@ def db_prune(
     try:
         result = prune(engine, settings, dry_run=dry_run)
     except DBAPIError as exc:
-        raise _fail(f"cannot prune the database: {str(exc.orig or exc).splitlines()[0]}") from None
+        raise _fail(
+            _("cannot prune the database: %(error)s", error=str(exc.orig or exc).splitlines()[0])
+        ) from None
     finally:
         engine.dispose()
     for line in result.lines():
@@ -133,8 +142,8 @@ def user_add(
                 actor="cli",
             )
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(f"user {username} added with role {role}")
+        raise _fail(exc) from None
+    typer.echo(_("user %(username)s added with role %(role)s", username=username, role=role))
 
 
 @user_app.command("list")
@@ -162,7 +171,7 @@ def user_list(
                 for r in list_users(session)
             ]
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -172,7 +181,7 @@ def user_list(
         state = "disabled" if r["disabled"] else "active"
         sites = ",".join(r["sites"]) or "all"
         typer.echo(f"{r['username'].ljust(width)}  {r['role']:10}  {state:8}  {sites}")
-    typer.echo(f"{len(rows)} users")
+    typer.echo(_("%(n)s users", n=len(rows)))
 
 
 def _new_password(stdin: bool) -> str:
@@ -182,11 +191,11 @@ def _new_password(stdin: bool) -> str:
     if stdin:
         line = sys.stdin.readline()
         if not line:
-            raise _fail("no password on standard input")
+            raise _fail(_("no password on standard input"))
         return line.rstrip("\r\n")
     first = getpass.getpass("New password: ")
     if getpass.getpass("Repeat the new password: ") != first:
-        raise _fail("the two passwords differ; nothing was changed")
+        raise _fail(_("the two passwords differ; nothing was changed"))
     return first
 
 
@@ -207,16 +216,20 @@ def user_passwd(
 
     password = _new_password(stdin)
     if not password:
-        raise _fail("the new password is empty; nothing was changed")
+        raise _fail(_("the new password is empty; nothing was changed"))
     try:
         with _session(resolve_database_url(database_url)) as session:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
-                raise ServiceError(f"no user {username!r}; `wardwatch user list` shows them")
+                raise ServiceError(
+                    "no user %(username)s; `wardwatch user list` shows them", username=repr(username)
+                )
             reset_password(session, user_id=user.id or 0, actor="cli", password=password)
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(f"password of {username} changed; their sessions and API tokens were ended")
+        raise _fail(exc) from None
+    typer.echo(
+        _("password of %(username)s changed; their sessions and API tokens were ended", username=username)
+    )
 
 
 @site_app.command("add")
@@ -236,8 +249,8 @@ def site_add(
         with _session(resolve_database_url(database_url)) as session:
             create_site(session, code=code, name=name, group=group)
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(f"site {code} added")
+        raise _fail(exc) from None
+    typer.echo(_("site %(code)s added", code=code))
 
 
 @site_app.command("import")
@@ -249,13 +262,19 @@ def site_import(file: Path, database_url: DatabaseUrl = None) -> None:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"cannot read {file}: {exc}") from None
+        raise _fail(_("cannot read %(file)s: %(error)s", file=file, error=exc)) from None
     try:
         with _session(resolve_database_url(database_url)) as session:
             result = import_sites_csv(session, text)
     except ServiceError as exc:
         raise _fail(f"{file}: {exc}") from None
-    typer.echo(f"{len(result.created)} sites created, {len(result.updated)} updated")
+    typer.echo(
+        _(
+            "%(created)s sites created, %(updated)s updated",
+            created=len(result.created),
+            updated=len(result.updated),
+        )
+    )
 
 
 @secret_app.command("create")
@@ -286,7 +305,7 @@ def secret_create(
                 max_uses=max_uses,
             )
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     typer.echo(secret)
 
 

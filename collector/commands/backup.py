@@ -9,7 +9,10 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
+from collector.i18n import process_language
 from collector.plugins import CommandSpec
+from collector.services.errors import ServiceError
 
 PASSPHRASE_ENV = "WARDWATCH_BACKUP_PASSPHRASE"
 DataDir = Annotated[Path, typer.Option("--data-dir", envvar="WARDWATCH_DATA_DIR", help="Keys and photos.")]
@@ -26,14 +29,16 @@ def _passphrase(path: Path | None, *, confirm: bool) -> str:
         try:
             return path.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise _fail(f"cannot read {path}: {exc.strerror}") from None
+            raise _fail(_("cannot read %(file)s: %(error)s", file=path, error=exc.strerror)) from None
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
     return str(typer.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: object) -> typer.Exit:
+    """Print the error in the process language: a ServiceError carries a msgid, other errors are data."""
+    shown = message.text(process_language()) if isinstance(message, ServiceError) else str(message)
+    typer.echo(_("error: %(message)s", message=shown), err=True)
     return typer.Exit(code=2)
 
 
@@ -57,10 +62,15 @@ def backup_command(
             passphrase=_passphrase(passphrase_file, confirm=True),
         )
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     typer.echo(
-        f"backup written to {output}: {manifest.backend} database and {len(manifest.files)} file(s) "
-        "(keys, photos); keep the passphrase apart from the file"
+        _(
+            "backup written to %(file)s: %(backend)s database and %(n)s file(s) (keys, photos); "
+            "keep the passphrase apart from the file",
+            file=output,
+            backend=manifest.backend,
+            n=len(manifest.files),
+        )
     )
 
 
@@ -94,12 +104,21 @@ def restore_command(
         )
         upgrade(url)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     except DBAPIError as exc:
         raise _fail(
-            f"the restored database cannot be upgraded: {str(exc.orig or exc).splitlines()[0]}"
+            _(
+                "the restored database cannot be upgraded: %(error)s",
+                error=str(exc.orig or exc).splitlines()[0],
+            )
         ) from None
-    typer.echo(f"restored the backup of {manifest.created_at}: database and {len(manifest.files)} file(s)")
+    typer.echo(
+        _(
+            "restored the backup of %(created)s: database and %(n)s file(s)",
+            created=manifest.created_at,
+            n=len(manifest.files),
+        )
+    )
 
 
 PLUGIN = CommandSpec(commands=("backup", "restore"))

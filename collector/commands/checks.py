@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import app
+from collector.i18n import cli_gettext as _
 from collector.i18n import localized, translator
 from collector.plugins import CommandSpec
 
@@ -38,12 +39,19 @@ def list_checks(
     try:
         catalog = load_catalog()
     except CatalogError as exc:
-        typer.echo(f"the check catalog is broken: {exc}", err=True)
+        typer.echo(_("the check catalog is broken: %(error)s", error=exc), err=True)
         raise typer.Exit(1) from None
     problems = catalog_problems(catalog)
     modules = sorted({c.module for c in catalog.values()})
     if module is not None and module not in modules:
-        typer.echo(f"error: no module {module!r}; the modules are: {', '.join(modules)}", err=True)
+        typer.echo(
+            _(
+                "error: no module %(module)s; the modules are: %(modules)s",
+                module=repr(module),
+                modules=", ".join(modules),
+            ),
+            err=True,
+        )
         raise typer.Exit(2)
     checks = [c for c in catalog.values() if module is None or c.module == module]
     if as_json:
@@ -58,9 +66,9 @@ def list_checks(
             platforms = ",".join(c.platforms) or "all"
             title = translator(lang)(c.title)
             typer.echo(f"{c.id.ljust(width)}  {c.severity.value:8}  {c.module:7}  {platforms:13}  {title}")
-        typer.echo(f"{len(checks)} checks")
+        typer.echo(_("%(n)s checks", n=len(checks)))
     for p in problems:
-        typer.echo(f"problem: {p}", err=True)
+        typer.echo(_("problem: %(problem)s", problem=p), err=True)
     if problems:
         raise typer.Exit(1)
 

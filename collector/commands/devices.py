@@ -8,6 +8,7 @@ import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
 from collector.commands.admin import _fail, _session
+from collector.i18n import cli_gettext as _
 from collector.plugins import CommandSpec
 
 device_app = typer.Typer(help="Devices (PCs and network devices).", no_args_is_help=True)
@@ -41,9 +42,17 @@ def device_move(
             )
             name = found.hostname
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     agents = f" with its agent {', '.join(done.agents)}" if done.agents else ""
-    typer.echo(f"device {name} moved from site {from_code} to site {done.to_site}{agents}")
+    typer.echo(
+        _(
+            "device %(name)s moved from site %(from_site)s to site %(to_site)s%(agents)s",
+            name=name,
+            from_site=from_code,
+            to_site=done.to_site,
+            agents=agents,
+        )
+    )
 
 
 PLUGIN = CommandSpec(commands=("device",))

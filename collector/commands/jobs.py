@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
 from collector.plugins import CommandSpec
 
 jobs_app = typer.Typer(help="Background jobs (vulnerability matching, scoring).", no_args_is_help=True)
@@ -33,7 +34,14 @@ def run_pending(
             stats = queue_stats(session)
     finally:
         engine.dispose()
-    typer.echo(f"ran {done} jobs; {stats.depth} waiting (retries later), {stats.failed} failed")
+    typer.echo(
+        _(
+            "ran %(done)s jobs; %(waiting)s waiting (retries later), %(failed)s failed",
+            done=done,
+            waiting=stats.depth,
+            failed=stats.failed,
+        )
+    )
 
 
 PLUGIN = CommandSpec(commands=("jobs",))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
 from collector.plugins import CommandSpec
 
 keys_app = typer.Typer(help="The collector's keys: list and rotate.", no_args_is_help=True)
@@ -25,7 +26,11 @@ def keys_list(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 
     current = load_or_create(data_dir).key_id
     for kid in public_keys(data_dir):
-        typer.echo(f"publishing {kid} {'current' if kid == current else 'retired (verifies old reports)'}")
+        typer.echo(
+            _("publishing %(kid)s current", kid=kid)
+            if kid == current
+            else _("publishing %(kid)s retired (verifies old reports)", kid=kid)
+        )
 
 
 @rotate_app.command("publishing")
@@ -34,7 +39,13 @@ def rotate_publishing(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     from collector.signing import rotate
 
     old, new = rotate(data_dir)
-    typer.echo(f"publishing key rotated: {old} retired (still published), {new.key_id} signs from now on")
+    typer.echo(
+        _(
+            "publishing key rotated: %(old)s retired (still published), %(new)s signs from now on",
+            old=old,
+            new=new.key_id,
+        )
+    )
 
 
 @rotate_app.command("device-passwords")
@@ -52,9 +63,9 @@ def rotate_device_passwords(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: 
             count = rotate_key(session, data_dir=data_dir, actor="cli")
             reencrypt(session, data_dir=data_dir)  # the key file holds the new and the old key here
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     drop_old_keys(data_dir)
-    typer.echo(f"device-password key rotated; {count} stored password(s) re-encrypted")
+    typer.echo(_("device-password key rotated; %(n)s stored password(s) re-encrypted", n=count))
 
 
 PLUGIN = CommandSpec(commands=("keys",))

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
+from collector.i18n import process_language
 from collector.plugins import CommandSpec
 
 plan_app = typer.Typer(help="Procurement planning: replacement plans.", no_args_is_help=True)
@@ -89,15 +91,20 @@ def replacement(
             )
             data = render_plan(plan, format.value, lang)
     except (ServiceError, ScoringConfigError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        shown = exc.text(process_language()) if isinstance(exc, ServiceError) else str(exc)
+        typer.echo(_("error: %(message)s", message=shown), err=True)
         raise typer.Exit(code=2) from None
     except SQLAlchemyError as exc:
         # A wrong URL, a server that is down or a database never migrated: say which, not a traceback.
         where = make_url(url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         typer.echo(
-            f"error: cannot read the database {where}: {reason} (is it the collector's, and up to date? "
-            "see `wardwatch db upgrade`)",
+            _(
+                "error: cannot read the database %(where)s: %(reason)s (is it the collector's, and up to "
+                "date? see `wardwatch db upgrade`)",
+                where=where,
+                reason=reason,
+            ),
             err=True,
         )
         raise typer.Exit(code=2) from None
@@ -105,7 +112,10 @@ def replacement(
         engine.dispose()
     if output is None:
         if format in (PlanFormat.xlsx, PlanFormat.pdf) and sys.stdout.isatty():
-            typer.echo(f"error: {format.value} is binary; write it to a file with --output", err=True)
+            typer.echo(
+                _("error: %(format)s is binary; write it to a file with --output", format=format.value),
+                err=True,
+            )
             raise typer.Exit(code=2)
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -113,12 +123,23 @@ def replacement(
     try:
         output.write_bytes(data)
     except OSError as exc:
-        typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        typer.echo(
+            _("error: cannot write %(file)s: %(error)s", file=output, error=exc.strerror or exc), err=True
+        )
         raise typer.Exit(code=2) from None
     from collector.i18n import format_money
 
     spent, total = format_money(plan.spent), format_money(plan.rules.budget)
-    typer.echo(f"{len(plan.picks)} devices, {spent} of {total}; wrote {output}", err=True)
+    typer.echo(
+        _(
+            "%(n)s devices, %(spent)s of %(total)s; wrote %(file)s",
+            n=len(plan.picks),
+            spent=spent,
+            total=total,
+            file=output,
+        ),
+        err=True,
+    )
 
 
 PLUGIN = CommandSpec(commands=("plan",))

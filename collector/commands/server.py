@@ -14,7 +14,10 @@ from typing import Annotated, Any
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
+from collector.i18n import process_language
 from collector.plugins import CommandSpec
+from collector.services.errors import ServiceError
 
 Host = Annotated[str, typer.Option("--host", help="Address to listen on.")]
 Port = Annotated[int, typer.Option("--port", min=1, max=65535)]
@@ -47,8 +50,10 @@ RequireClientCert = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: object) -> typer.Exit:
+    """Print the error in the process language: a ServiceError carries a msgid, other errors are data."""
+    shown = message.text(process_language()) if isinstance(message, ServiceError) else str(message)
+    typer.echo(_("error: %(message)s", message=shown), err=True)
     return typer.Exit(code=2)
 
 
@@ -60,12 +65,16 @@ def _prepare_data_dir(data_dir: Path, database_url: str) -> None:
     make_private_dir(data_dir)
     loosened = check_data_dir(data_dir, database_url)
     for problem in loosened:
-        typer.echo(f"warning: {problem}", err=True)
+        typer.echo(_("warning: %(problem)s", problem=problem), err=True)
     secrets = [p for p in loosened if p.secret]
     if secrets:
         raise _fail(
-            f"{len(secrets)} key file(s) in {data_dir} can be read by other users; fix their modes (and "
-            "rotate the keys if someone else may have read them) before starting"
+            _(
+                "%(n)s key file(s) in %(folder)s can be read by other users; fix their modes (and "
+                "rotate the keys if someone else may have read them) before starting",
+                n=len(secrets),
+                folder=data_dir,
+            )
         )
 
 
@@ -74,12 +83,14 @@ def _tls_config(
 ) -> dict[str, Any]:
     """uvicorn's TLS settings: our certificate, and client certificates from the agent CA optional."""
     if (tls_cert is None) != (tls_key is None):
-        raise _fail("--tls-cert and --tls-key go together")
+        raise _fail(_("--tls-cert and --tls-key go together"))
     if tls_cert is None or tls_key is None:
         if require_client_cert and not proxied:
             raise _fail(
-                "--require-client-cert needs TLS: give --tls-cert/--tls-key, or --forwarded-allow-ips "
-                "for a proxy that verifies agent certificates and forwards them"
+                _(
+                    "--require-client-cert needs TLS: give --tls-cert/--tls-key, or --forwarded-allow-ips "
+                    "for a proxy that verifies agent certificates and forwards them"
+                )
             )
         return {}
     import ssl
@@ -90,9 +101,16 @@ def _tls_config(
     try:
         ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(str(tls_cert), str(tls_key))
     except FileNotFoundError as exc:
-        raise _fail(f"cannot read {exc.filename}: {exc.strerror}") from None
+        raise _fail(_("cannot read %(file)s: %(error)s", file=exc.filename, error=exc.strerror)) from None
     except (OSError, ssl.SSLError) as exc:
-        raise _fail(f"cannot use --tls-cert {tls_cert} with --tls-key {tls_key}: {exc}") from None
+        raise _fail(
+            _(
+                "cannot use --tls-cert %(cert)s with --tls-key %(key)s: %(error)s",
+                cert=tls_cert,
+                key=tls_key,
+                error=exc,
+            )
+        ) from None
     agent_ca.load_or_create(data_dir)
     return {
         "ssl_certfile": str(tls_cert),
@@ -212,14 +230,19 @@ def up(
             )
         )
     base = f"{'https' if tls else 'http'}://{host}:{port}"
-    typer.echo(f"wardwatch collector: {base}  (data in {data_dir})")
+    typer.echo(_("wardwatch collector: %(url)s  (data in %(folder)s)", url=base, folder=data_dir))
     if boot.admin_password:
         shown = (
-            "from WARDWATCH_ADMIN_PASSWORD"
+            _("from WARDWATCH_ADMIN_PASSWORD")
             if os.environ.get("WARDWATCH_ADMIN_PASSWORD")
             else boot.admin_password
         )
-        typer.echo(f"first run: log in as 'admin' with password: {shown}  (shown once; change it)")
+        typer.echo(
+            _(
+                "first run: log in as 'admin' with password: %(password)s  (shown once; change it)",
+                password=shown,
+            )
+        )
 
     server = uvicorn.Server(
         uvicorn.Config(
@@ -254,7 +277,7 @@ def up(
             except subprocess.TimeoutExpired:
                 proc.kill()
         engine.dispose()
-        typer.echo("wardwatch stopped")
+        typer.echo(_("wardwatch stopped"))
 
 
 def _upgrade_or_exit(url: str) -> None:
@@ -267,7 +290,7 @@ def _upgrade_or_exit(url: str) -> None:
     try:
         upgrade(url)
     except SQLAlchemyError as exc:
-        typer.echo(f"error: {database_error_line(url, exc)}", err=True)
+        typer.echo(_("error: %(message)s", message=database_error_line(url, exc)), err=True)
         raise typer.Exit(code=2) from None
 
 
@@ -301,7 +324,7 @@ def _start_agent(
     if enroll is not None:
         done = subprocess.run(enroll[0], env=enroll[1], check=False)
         if done.returncode != 0:
-            typer.echo("local agent could not enroll; the collector keeps running", err=True)
+            typer.echo(_("local agent could not enroll; the collector keeps running"), err=True)
             return
     if getattr(server, "should_exit", False):
         return

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import DEFAULT_DATA_DIR, DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
 from collector.plugins import CommandSpec
 
 signing_app = typer.Typer(help="The certificate that signs published PDFs (PAdES).", no_args_is_help=True)
@@ -49,16 +50,18 @@ def signing_set(
     from collector.services.errors import ServiceError
 
     if (p12 is None) == (pkcs11_module is None):
-        raise _fail("give either --p12 FILE or --pkcs11-module LIB --token-label L --key-label K")
+        raise _fail(_("give either --p12 FILE or --pkcs11-module LIB --token-label L --key-label K"))
     if pkcs11_module is not None and not (token_label and key_label):
-        raise _fail("--pkcs11-module needs --token-label and --key-label")
+        raise _fail(_("--pkcs11-module needs --token-label and --key-label"))
     url = resolve_database_url(database_url, data_dir)
     try:
         if p12 is not None:
             try:
                 data = p12.read_bytes()
             except OSError as exc:
-                raise _fail(f"cannot read {p12}: {exc.strerror or exc}") from None
+                raise _fail(
+                    _("cannot read %(file)s: %(error)s", file=p12, error=exc.strerror or exc)
+                ) from None
             password = os.environ.get(svc.P12_PASSWORD_ENV)
             if password is None:
                 password = getpass.getpass("PKCS#12 password: ")
@@ -92,8 +95,14 @@ def signing_set(
                 shown = svc.describe(row)
                 validation = svc.validate(row)
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(f"signing certificate set: {shown['common_name']} (serial {shown['serial']})")
+        raise _fail(exc) from None
+    typer.echo(
+        _(
+            "signing certificate set: %(name)s (serial %(serial)s)",
+            name=shown["common_name"],
+            serial=shown["serial"],
+        )
+    )
     _print_status(validation)
 
 
@@ -103,7 +112,14 @@ def _print_status(validation: object) -> None:
     status = getattr(validation, "status")  # noqa: B009
     reasons = "; ".join(getattr(validation, "reasons")) or ""  # noqa: B009
     if status in REFUSED:
-        typer.echo(f"warning: publishing will refuse this certificate ({status.value}): {reasons}", err=True)
+        typer.echo(
+            _(
+                "warning: publishing will refuse this certificate (%(status)s): %(reasons)s",
+                status=status.value,
+                reasons=reasons,
+            ),
+            err=True,
+        )
     elif reasons:
         typer.echo(f"status: {status.value} ({reasons})")
     else:
@@ -122,12 +138,12 @@ def signing_show(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl
             row = svc.current(session)
             if row is None:
                 raise _fail(
-                    "no signing certificate is configured: run `wardwatch signing-cert set --p12 FILE`"
+                    _("no signing certificate is configured: run `wardwatch signing-cert set --p12 FILE`")
                 )
             shown = svc.describe(row)
             validation = svc.validate(row)
     except ServiceError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(exc) from None
     labels = {
         "kind": "kind",
         "common_name": "name",

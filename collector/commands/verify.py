@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from collector.cli import app
+from collector.i18n import cli_gettext as _
 from collector.plugins import CommandSpec
 
 
@@ -43,12 +44,21 @@ def verify(
         data = file.read_bytes()
         key_id = verify_with(data, signature.read_bytes(), public_key.read_bytes())
     except OSError as exc:
-        typer.echo(f"INVALID: cannot read {exc.filename}: {exc.strerror}", err=True)
+        typer.echo(
+            _("INVALID: cannot read %(file)s: %(error)s", file=exc.filename, error=exc.strerror), err=True
+        )
         raise typer.Exit(1) from None
     except VerifyError as exc:
         typer.echo(f"INVALID: {file}: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"OK: {file} is signed by key {key_id} in {public_key} and unchanged")
+    typer.echo(
+        _(
+            "OK: %(file)s is signed by key %(key)s in %(keyfile)s and unchanged",
+            file=file,
+            key=key_id,
+            keyfile=public_key,
+        )
+    )
     if file.suffix.lower() == ".pdf" and not _report_pdf_signature(file, trust or []):
         raise typer.Exit(1)
 
@@ -61,28 +71,51 @@ def _report_pdf_signature(file: Path, trust: list[Path]) -> bool:
 
     roots = load_trust(trust)
     for error in roots.errors:
-        typer.echo(f"warning: {error}", err=True)
+        typer.echo(_("warning: %(problem)s", problem=error), err=True)
     try:
         found = read_signatures(file.read_bytes(), trust_roots=roots.anchors, other_certs=roots.intermediates)
     except Exception as exc:  # a damaged PDF: say so rather than print a traceback
-        typer.echo(f"INVALID: {file}: cannot read its PDF signature: {type(exc).__name__} {exc}", err=True)
+        typer.echo(
+            _(
+                "INVALID: %(file)s: cannot read its PDF signature: %(error)s",
+                file=file,
+                error=f"{type(exc).__name__} {exc}",
+            ),
+            err=True,
+        )
         return False
     if not found:
-        typer.echo(f"INVALID: {file} carries no PDF signature", err=True)
+        typer.echo(_("INVALID: %(file)s carries no PDF signature", file=file), err=True)
         return False
     ok = True
     for sig in found:
-        when = f"{sig.signed_at:%Y-%m-%d %H:%M:%S %Z}" if sig.signed_at else "unknown time"
-        trust_text = "trusted" if sig.trusted else "signer not trusted (add its root with --trust)"
-        stamp = f", timestamp {sig.timestamp:%Y-%m-%d %H:%M:%S %Z}" if sig.timestamp else ""
+        when = f"{sig.signed_at:%Y-%m-%d %H:%M:%S %Z}" if sig.signed_at else _("unknown time")
+        trust_text = _("trusted") if sig.trusted else _("signer not trusted (add its root with --trust)")
+        stamp = (
+            _(", timestamp %(time)s", time=f"{sig.timestamp:%Y-%m-%d %H:%M:%S %Z}") if sig.timestamp else ""
+        )
         if sig.intact and sig.covers_whole_file:
             typer.echo(
-                f"PDF signature: {sig.signer}, signed {when}, PAdES {sig.level}{stamp}, intact, {trust_text}"
+                _(
+                    "PDF signature: %(signer)s, signed %(when)s, PAdES %(level)s%(stamp)s, intact, %(trust)s",
+                    signer=sig.signer,
+                    when=when,
+                    level=sig.level,
+                    stamp=stamp,
+                    trust=trust_text,
+                )
             )
         else:
             ok = False
-            what = "the signed bytes were changed" if not sig.intact else "the file was changed after signing"
-            typer.echo(f"INVALID: PDF signature of {sig.signer}: {what}", err=True)
+            typer.echo(
+                _("INVALID: PDF signature of %(signer)s: the signed bytes were changed", signer=sig.signer)
+                if not sig.intact
+                else _(
+                    "INVALID: PDF signature of %(signer)s: the file was changed after signing",
+                    signer=sig.signer,
+                ),
+                err=True,
+            )
     return ok
 
 

@@ -9,7 +9,10 @@ from typing import Annotated
 import typer
 
 from collector.cli import DatabaseUrl, app, resolve_database_url
+from collector.i18n import cli_gettext as _
+from collector.i18n import process_language
 from collector.plugins import CommandSpec
+from collector.services.errors import ServiceError
 
 vuln_app = typer.Typer(help="Known vulnerabilities: NVD and CISA KEV data.", no_args_is_help=True)
 app.add_typer(vuln_app, name="vuln")
@@ -17,8 +20,10 @@ app.add_typer(vuln_app, name="vuln")
 NVD_NOTICE = "This product uses data from the NVD API but is not endorsed or certified by the NVD."
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+def _fail(message: object) -> typer.Exit:
+    """Print the error in the process language: a ServiceError carries a msgid, other errors are data."""
+    shown = message.text(process_language()) if isinstance(message, ServiceError) else str(message)
+    typer.echo(_("error: %(message)s", message=shown), err=True)
     return typer.Exit(code=2)
 
 
@@ -45,7 +50,7 @@ def update(
     from collector.settings import CollectorSettings
 
     if not from_path and not online:
-        raise _fail("give --from PATH (files or a folder) or --online")
+        raise _fail(_("give --from PATH (files or a folder) or --online"))
     url = resolve_database_url(database_url)
     settings = CollectorSettings(database_url=url)
     engine = make_engine(url)
@@ -55,10 +60,19 @@ def update(
                 with session_scope(engine) as session:
                     s = vuln_data.import_paths(session, paths=from_path)
             except ServiceError as exc:
-                raise _fail(f"{exc} (nothing was imported)") from None
+                raise _fail(
+                    _("%(error)s (nothing was imported)", error=exc.text(process_language()))
+                ) from None
             typer.echo(
-                f"imported {s.files} files: {s.nvd_records} NVD records ({s.nvd_changed} new or changed), "
-                f"{s.kev_entries} KEV entries ({s.kev_changed} new or changed)"
+                _(
+                    "imported %(files)s files: %(nvd)s NVD records (%(nvd_changed)s new or changed), "
+                    "%(kev)s KEV entries (%(kev_changed)s new or changed)",
+                    files=s.files,
+                    nvd=s.nvd_records,
+                    nvd_changed=s.nvd_changed,
+                    kev=s.kev_entries,
+                    kev_changed=s.kev_changed,
+                )
             )
         if online:
             _online(engine, api_key=api_key, nvd_url=nvd_url, kev_url=kev_url)
@@ -67,16 +81,23 @@ def update(
             status = vuln_data.data_status(session)
         evaluated = [e for e in done if e.evaluated]
         typer.echo(
-            f"re-evaluated {len(evaluated)} of {len(done)} devices; "
-            f"{sum(e.kev_products for e in evaluated)} programs with known exploited vulnerabilities"
+            _(
+                "re-evaluated %(n)s of %(total)s devices; %(kev)s programs with known exploited vulnerabilities",  # noqa: E501
+                n=len(evaluated),
+                total=len(done),
+                kev=sum(e.kev_products for e in evaluated),
+            )
         )
         for st in status:
             age = (
-                "no data"
+                _("no data")
                 if st.data_date is None
-                else f"data of {st.data_date:%Y-%m-%d} ({st.age_days} days old)"
+                else _(
+                    "data of %(date)s (%(days)s days old)", date=f"{st.data_date:%Y-%m-%d}", days=st.age_days
+                )
             )
-            typer.echo(f"{st.name}: {age}{' — older than 14 days' if st.stale else ''}")
+            stale = _(" — older than 14 days") if st.stale else ""
+            typer.echo(f"{st.name}: {age}{stale}")
         typer.echo(NVD_NOTICE)
     finally:
         engine.dispose()
@@ -101,10 +122,19 @@ def _online(engine: object, *, api_key: str | None, nvd_url: str | None, kev_url
         try:
             s = vuln_data.fetch_online(engine, fetcher=fetcher)
         except (FetchError, ServiceError) as exc:
-            raise _fail(f"{exc} (pages fetched so far are kept; run again to resume)") from None
+            raise _fail(
+                _(
+                    "%(error)s (pages fetched so far are kept; run again to resume)",
+                    error=exc.text(process_language()) if isinstance(exc, ServiceError) else str(exc),
+                )
+            ) from None
     typer.echo(
-        f"fetched {s.pages} NVD pages ({s.nvd_changed} records new or changed), "
-        f"{s.kev_changed} KEV entries changed"
+        _(
+            "fetched %(pages)s NVD pages (%(nvd_changed)s records new or changed), %(kev_changed)s KEV entries changed",  # noqa: E501
+            pages=s.pages,
+            nvd_changed=s.nvd_changed,
+            kev_changed=s.kev_changed,
+        )
     )
 
 
@@ -127,7 +157,7 @@ def unmapped(
     typer.echo(f"{'DEVICES':>7}  {'SOURCE':8}  NAME")
     for r in rows:
         typer.echo(f"{r.devices:>7}  {r.source:8}  {r.name}")
-    typer.echo(f"{len(rows)} unmapped names")
+    typer.echo(_("%(n)s unmapped names", n=len(rows)))
 
 
 PLUGIN = CommandSpec(commands=("vuln",))

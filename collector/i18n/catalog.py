@@ -77,19 +77,38 @@ def localized(message: str) -> dict[str, str]:
     return {lang: translator(lang)(message) for lang in LANGUAGES}
 
 
+def process_language() -> str:
+    """The language of command-line messages: ``WARDWATCH_LANG`` (vi or en), else Vietnamese when the
+    locale (LC_ALL, LC_MESSAGES, LANG: the first one set) starts with ``vi``, else English. Commands run
+    by administrators on servers whose locale is usually C or en_US, hence English by default."""
+    chosen = os.environ.get("WARDWATCH_LANG", "").strip().lower()
+    if chosen in LANGUAGES:
+        return chosen
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "vi" if value.lower().startswith("vi") else "en"
+    return "en"
+
+
+def cli_gettext(message: str, /, **params: object) -> str:
+    """``_()`` of commands: the msgid in the process language (read on each call, so tests can set it)."""
+    return translator(process_language())(message, **params)
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``_(msgid, **params)``: the text in ``lang`` with ``%(name)s`` placeholders filled."""
     if lang == PSEUDO_LOCALE and pseudo_enabled():
         english = catalog("en")
 
-        def pseudo(message: str, **params: object) -> str:
+        def pseudo(message: str, /, **params: object) -> str:
             text = english.get(message, message)
             return PSEUDO_OPEN + (text % params if params else text) + PSEUDO_CLOSE
 
         return pseudo
     table = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
 
-    def gettext(message: str, **params: object) -> str:
+    def gettext(message: str, /, **params: object) -> str:
         text = table.get(message, message)
         return text % params if params else text
 

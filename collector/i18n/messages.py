@@ -39,9 +39,18 @@ def _param(value: Any, lang: str, _: Any) -> str:
         return render_message(value, lang)
     if isinstance(value, list):
         return ", ".join(_param(v, lang, _) for v in value)
+    if isinstance(value, str) and value in _terms():  # a word the evaluator wrote, checks.model.term()
+        return str(_(value))
     if isinstance(value, str) and _ISO_DAY.match(value):
         return format_date(date.fromisoformat(value), lang)  # 2026-11-02 -> 02/11/2026 in Vietnamese
     return str(value)
+
+
+@cache
+def _terms() -> frozenset[str]:
+    from collector.i18n.compat import evidence_msgids
+
+    return frozenset(m for m in evidence_msgids() if "%(" not in m)
 
 
 def render_message(message: Message | dict[str, Any], lang: str) -> str:
@@ -89,6 +98,12 @@ def _number(value: str) -> Any:
     return value
 
 
+# Parameters that look like numbers but are identifiers: "TPM 2.0", a disk serial "12345", firmware 15.2.
+_TEXT_PARAMS = frozenset(
+    {"version", "minimum", "serial", "old_serial", "value", "model", "os", "label", "ports", "host", "ip"}
+)
+
+
 def from_english(text: str) -> Message | None:
     """The message an old English evidence string was rendered from, if the compatibility map knows it."""
     for msgid, pattern in _compat_patterns():
@@ -96,7 +111,7 @@ def from_english(text: str) -> Message | None:
         if found:
             params: dict[str, Any] = {}
             for key, value in found.groupdict().items():
-                params[key] = _number(value)
+                params[key] = value if key in _TEXT_PARAMS else _number(value)
             return Message(id=msgid, params=params)
     return None
 

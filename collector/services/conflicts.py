@@ -133,7 +133,7 @@ def list_claims(
 def get_claim(session: Session, claim_id: int, *, scope: Scope) -> ClaimRow:
     claim = session.get(IdentityConflict, claim_id)
     if claim is None or not (_sees(scope, claim.device_site_id) or _sees(scope, claim.claimant_site_id)):
-        raise NotFound(f"no identity conflict {claim_id}")
+        raise NotFound("no identity conflict %(claim_id)s", claim_id=claim_id)
     return _row(session, claim, scope)
 
 

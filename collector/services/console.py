@@ -65,7 +65,7 @@ def list_agents(
 def get_agent(session: Session, agent_id: str, *, scope: Scope) -> Agent:
     agent = session.get(Agent, agent_id)
     if agent is None or (scope is not None and agent.site_id not in scope):
-        raise NotFound(f"no agent {agent_id}")
+        raise NotFound("no agent %(agent_id)s", agent_id=agent_id)
     return agent
 
 
@@ -98,7 +98,7 @@ def list_enroll_secrets(session: Session, *, scope: Scope) -> list[SecretRow]:
 def get_enroll_secret(session: Session, secret_id: int, *, scope: Scope) -> EnrollSecret:
     row = session.get(EnrollSecret, secret_id)
     if row is None or (scope is not None and row.site_id not in scope):
-        raise NotFound(f"no enroll secret {secret_id}")
+        raise NotFound("no enroll secret %(secret_id)s", secret_id=secret_id)
     return row
 
 
@@ -156,5 +156,5 @@ def clones_of(session: Session, device_id: int) -> list[Device]:
 def site_of(session: Session, site_id: int) -> Site:
     site = session.get(Site, site_id)
     if site is None:
-        raise NotFound(f"no site {site_id}")
+        raise NotFound("no site %(site_id)s", site_id=site_id)
     return site

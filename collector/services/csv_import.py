@@ -58,12 +58,14 @@ def read_csv(text: str, *, aliases: Mapping[str, str] | None = None, max_rows: i
             if not any(v.strip() for v in values):
                 continue
             if any(v.strip() for v in values[len(columns) :]):
-                raise ServiceError(f"line {start}: more fields than the header's {len(columns)}")
+                raise ServiceError(
+                    "line %(start)s: more fields than the header's %(n)s", start=start, n=len(columns)
+                )
             if len(rows) >= max_rows:
-                raise ServiceError(f"the CSV has more than {max_rows} rows; split it")
+                raise ServiceError("the CSV has more than %(max_rows)s rows; split it", max_rows=max_rows)
             rows.append((start, {c: v.strip() for c, v in zip(columns, values, strict=False) if c}))
     except StopIteration:
         raise ServiceError("the CSV file is empty") from None
     except csv.Error as exc:
-        raise ServiceError(f"line {line}: not valid CSV: {exc}") from None
+        raise ServiceError("line %(line)s: not valid CSV: %(exc)s", line=line, exc=exc) from None
     return CsvTable([c for c in columns if c], rows)

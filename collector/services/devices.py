@@ -78,7 +78,7 @@ def page_sites(
 def site_in_scope(session: Session, code: str, *, scope: Scope) -> Site:
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None or (scope is not None and site.id not in scope):
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound("no site with code %(code)s", code=repr(code))
     return site
 
 
@@ -92,11 +92,11 @@ def site_to_change(session: Session, code: str, *, scope: Scope) -> Site:
     if scope is not None:
         site = session.exec(q.where(col(Site.id).in_(list(scope)))).first()
         if site is None:
-            raise Forbidden(f"site {code!r} is not one of your sites")
+            raise Forbidden("site %(code)s is not one of your sites", code=repr(code))
         return site
     site = session.exec(q).first()
     if site is None:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound("no site with code %(code)s", code=repr(code))
     return site
 
 
@@ -126,7 +126,7 @@ def get_device(session: Session, device_id: int, *, scope: Scope) -> Device:
     device = session.get(Device, device_id)
     # Out of scope answers exactly like missing: a scoped user learns nothing of other sites.
     if device is None or (scope is not None and device.site_id not in scope):
-        raise NotFound(f"no device {device_id}")
+        raise NotFound("no device %(device_id)s", device_id=device_id)
     return device
 
 
@@ -167,8 +167,10 @@ def find_device(session: Session, ref: str) -> Device:
             return device
     found = session.exec(select(Device).where(Device.hostname == ref).order_by(Device.id)).all()
     if not found:
-        raise NotFound(f"no device with id or hostname {ref!r}")
+        raise NotFound("no device with id or hostname %(ref)s", ref=repr(ref))
     if len(found) > 1:
         ids = ", ".join(str(d.id) for d in found)
-        raise ServiceError(f"{len(found)} devices are named {ref!r} (ids {ids}); give the id")
+        raise ServiceError(
+            "%(n)s devices are named %(ref)s (ids %(ids)s); give the id", n=len(found), ref=repr(ref), ids=ids
+        )
     return found[0]

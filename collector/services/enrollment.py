@@ -36,9 +36,15 @@ def create_enroll_secret(
 ) -> str:
     """A new enroll secret for a site; only its hash is kept, so the caller must show it now."""
     if not 1 <= valid_days <= MAX_VALID_DAYS:
-        raise ServiceError(f"an enroll secret is valid for 1 to {MAX_VALID_DAYS} days, not {valid_days}")
+        raise ServiceError(
+            "an enroll secret is valid for 1 to %(max_valid_days)s days, not %(valid_days)s",
+            max_valid_days=MAX_VALID_DAYS,
+            valid_days=valid_days,
+        )
     if max_uses is not None and max_uses < 1:
-        raise ServiceError(f"the maximum number of uses must be at least 1, not {max_uses}")
+        raise ServiceError(
+            "the maximum number of uses must be at least 1, not %(max_uses)s", max_uses=max_uses
+        )
     site = get_site_by_code(session, site_code)
     secret = new_token("wwe")
     session.add(
@@ -92,7 +98,7 @@ def enroll_agent(
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("this enroll secret has expired; ask for a new one")
     if row.max_uses is not None and row.uses >= row.max_uses:
-        raise Unauthorized(_used_up(row.max_uses))
+        raise _used_up(row.max_uses)
     site = session.get(Site, row.site_id)
     assert site is not None
     # One statement counts the use and checks the bound, so two agents enrolling at once cannot both
@@ -106,7 +112,7 @@ def enroll_agent(
         .values(uses=EnrollSecret.uses + 1)
     )
     if counted.rowcount != 1:
-        raise Unauthorized(_used_up(row.max_uses or 0))
+        raise _used_up(row.max_uses or 0)
     key = new_token("wwa")
     agent = Agent(site_id=row.site_id, key_hash=token_hash(key), hostname=hostname, version=version)
     session.add(agent)
@@ -123,8 +129,11 @@ def enroll_agent(
     return Enrollment(agent_id=agent.id, agent_key=key, site_code=site.code)
 
 
-def _used_up(max_uses: int) -> str:
-    return f"this enroll secret was used its maximum of {max_uses} time(s); ask for a new one"
+def _used_up(max_uses: int) -> Unauthorized:
+    return Unauthorized(
+        "this enroll secret was used its maximum of %(max_uses)s time(s); ask for a new one",
+        max_uses=max_uses,
+    )
 
 
 def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:

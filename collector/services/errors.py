@@ -22,9 +22,15 @@ class ServiceError(Exception):
         _ = translator(lang)
         # ``what`` names the field (a msgid such as "budget"); other parameters are data.
         params = {
-            k: _(v) if k == "what" and isinstance(v, str) else _shown(v, lang) for k, v in self.params.items()
+            k: _(v) if k == "what" and isinstance(v, str) else v if _is_identifier(k) else _shown(v, lang)
+            for k, v in self.params.items()
         }
         return _(self.msgid, **params) if params else _(self.msgid)
+
+
+def _is_identifier(key: str) -> bool:
+    """Numbers that name a record or a place (ids, line numbers) are written as they are: no 1.234."""
+    return key == "id" or key.endswith("_id") or key in {"line", "line_no", "start"}
 
 
 def _shown(value: object, lang: str) -> object:

@@ -348,7 +348,9 @@ def accept_risk(
     if until <= now:
         raise ServiceError("the expiry must be in the future")
     if until > now + timedelta(days=MAX_ACCEPT_DAYS):
-        raise ServiceError(f"a risk can be accepted for at most {MAX_ACCEPT_DAYS} days")
+        raise ServiceError(
+            "a risk can be accepted for at most %(max_accept_days)s days", max_accept_days=MAX_ACCEPT_DAYS
+        )
     if finding.status == FindingStatus.RESOLVED:
         raise Conflict("this finding is resolved: there is no risk to accept")
     finding.status = FindingStatus.ACCEPTED
@@ -422,7 +424,7 @@ def get_finding(session: Session, finding_id: int, *, scope: Scope) -> Finding:
     finding = session.get(Finding, finding_id)
     # Out of scope answers exactly like missing: a scoped user learns nothing of other sites.
     if finding is None or (scope is not None and finding.site_id not in scope):
-        raise NotFound(f"no finding {finding_id}")
+        raise NotFound("no finding %(finding_id)s", finding_id=finding_id)
     return finding
 
 
@@ -475,7 +477,11 @@ def list_findings(
         q = q.where(Finding.device_id == device_id)
     if severity:
         if severity not in SEVERITIES:
-            raise ServiceError(f"unknown severity {severity!r}; one of {', '.join(SEVERITIES)}")
+            raise ServiceError(
+                "unknown severity %(severity)s; one of %(choices)s",
+                severity=repr(severity),
+                choices=", ".join(SEVERITIES),
+            )
         q = q.where(Finding.severity == severity)
     if check_id:
         q = q.where(Finding.check_id == check_id)
@@ -488,7 +494,9 @@ def list_findings(
         elif status == FindingStatus.RESOLVED:
             q = q.where(Finding.status == FindingStatus.RESOLVED)
         else:
-            raise ServiceError(f"unknown status {status!r}; one of open, accepted, resolved")
+            raise ServiceError(
+                "unknown status %(status)s; one of open, accepted, resolved", status=repr(status)
+            )
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     rows = session.exec(q.order_by(col(Finding.first_seen_at), col(Finding.id))).all()
     catalog = definitions()

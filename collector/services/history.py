@@ -218,7 +218,11 @@ def _filtered(
 ) -> Any:
     if category:
         if category not in ChangeCategory.ALL:
-            raise ServiceError(f"unknown category {category!r}; one of {', '.join(ChangeCategory.ALL)}")
+            raise ServiceError(
+                "unknown category %(category)s; one of %(choices)s",
+                category=repr(category),
+                choices=", ".join(ChangeCategory.ALL),
+            )
         q = q.where(ChangeEvent.category == category)
     if since is not None:
         q = q.where(col(ChangeEvent.at) >= since)

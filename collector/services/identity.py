@@ -199,8 +199,9 @@ def _resolve_network_device(session: Session, *, agent: Agent, subject: Subject)
     assert site is not None
     if subject.site and subject.site != site.code:
         raise Forbidden(
-            f"subject.site {subject.site!r} is not this agent's site {site.code!r}: a network device "
-            "belongs to the site of the agent that polls it"
+            "subject.site %(subject_site)s is not this agent's site %(site_code)s: a network device belongs to the site of the agent that polls it",  # noqa: E501  # noqa: E501
+            subject_site=repr(subject.site),
+            site_code=repr(site.code),
         )
     nd = subject.device
     name = fit("hostname", nd.name if nd else subject.hostname) or subject.hostname
@@ -247,8 +248,10 @@ def _check_device_list(session: Session, site: Site, *, name: str, host: str | N
     ).all()
     if listed and not any(n == name or (host and h == host) for n, h in listed):
         raise Forbidden(
-            f"network device {name!r} ({host or 'no address'}) is not on the device list of site "
-            f"{site.code}; an administrator adds it to that list first"
+            "network device %(name)s (%(host)s) is not on the device list of site %(site_code)s; an administrator adds it to that list first",  # noqa: E501  # noqa: E501
+            name=repr(name),
+            host=host or "no address",
+            site_code=site.code,
         )
 
 
@@ -257,9 +260,11 @@ def _hand_over(session: Session, *, device: Device, agent: Agent, site: Site) ->
     poller = session.get(Agent, device.agent_id) if device.agent_id else None
     if poller is not None and poller.revoked_at is None:
         raise Forbidden(
-            f"network device {device.hostname!r} ({device.address or 'no address'}) of site {site.code} "
-            f"is polled by another agent ({poller.hostname or poller.id}); an agent reports only its own "
-            "devices: take it off that agent's device list and revoke its key to hand the device over"
+            "network device %(device_hostname)s (%(device_address)s) of site %(site_code)s is polled by another agent (%(poller_hostname)s); an agent reports only its own devices: take it off that agent's device list and revoke its key to hand the device over",  # noqa: E501  # noqa: E501
+            device_hostname=repr(device.hostname),
+            device_address=device.address or "no address",
+            site_code=site.code,
+            poller_hostname=poller.hostname or poller.id,
         )
     audit.record(
         session,

@@ -39,7 +39,7 @@ def template_of(inspection: Inspection) -> ChecklistTemplate:
 def get_inspection(session: Session, inspection_id: int, *, scope: Collection[int] | None) -> Inspection:
     insp = session.get(Inspection, inspection_id)
     if insp is None or (scope is not None and insp.site_id not in scope):
-        raise NotFound(f"no inspection {inspection_id}")
+        raise NotFound("no inspection %(inspection_id)s", inspection_id=inspection_id)
     return insp
 
 
@@ -202,12 +202,20 @@ def _check_lead(session: Session, username: str, site: Site) -> None:
     """The lead signs off: a mistyped or unsuitable name would leave the inspection unsignable."""
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.disabled:
-        raise NotFound(f"lead inspector {username!r}: no active user with this username")
+        raise NotFound(
+            "lead inspector %(username)s: no active user with this username", username=repr(username)
+        )
     if user.role not in LEAD_ROLES:
-        raise ServiceError(f"lead inspector {username!r}: must be an inspector or an administrator")
+        raise ServiceError(
+            "lead inspector %(username)s: must be an inspector or an administrator", username=repr(username)
+        )
     sites = set(session.exec(select(UserSite.site_id).where(UserSite.user_id == user.id)).all())
     if sites and site.id not in sites:
-        raise ServiceError(f"lead inspector {username!r}: may not see site {site.code}")
+        raise ServiceError(
+            "lead inspector %(username)s: may not see site %(site_code)s",
+            username=repr(username),
+            site_code=site.code,
+        )
 
 
 def _carry_over(session: Session, insp: Inspection) -> None:
@@ -246,21 +254,32 @@ def _check_value(item: ChecklistItem, value: Any) -> Any:
         return None
     if item.type == ItemType.PASS_FAIL:
         if value not in PASS_FAIL_VALUES:
-            raise ServiceError(f"item {item.id}: answer must be one of {', '.join(PASS_FAIL_VALUES)}")
+            raise ServiceError(
+                "item %(item_id)s: answer must be one of %(choices)s",
+                item_id=item.id,
+                choices=", ".join(PASS_FAIL_VALUES),
+            )
         return value
     if item.type == ItemType.NUMBER:
         try:
             number = float(value)
         except (TypeError, ValueError):
-            raise ServiceError(f"item {item.id}: {value!r} is not a number") from None
+            raise ServiceError(
+                "item %(item_id)s: %(value)s is not a number", item_id=item.id, value=repr(value)
+            ) from None
         return int(number) if number.is_integer() else number
     if item.type == ItemType.CHOICE:
         allowed = [c.value for c in item.choices]
         if value not in allowed:
-            raise ServiceError(f"item {item.id}: {value!r} is not one of {', '.join(allowed)}")
+            raise ServiceError(
+                "item %(item_id)s: %(value)s is not one of %(choices)s",
+                item_id=item.id,
+                value=repr(value),
+                choices=", ".join(allowed),
+            )
         return value
     if not isinstance(value, str) or len(value) > 4000:
-        raise ServiceError(f"item {item.id}: expected text of at most 4000 characters")
+        raise ServiceError("item %(item_id)s: expected text of at most 4000 characters", item_id=item.id)
     return value.strip()
 
 
@@ -474,7 +493,7 @@ def sign_off(
         raise ServiceError("type your full name to sign")
     missing = missing_for_signoff(session, inspection)
     if missing:
-        raise Conflict("cannot sign off yet: " + "; ".join(missing))
+        raise Conflict("cannot sign off yet: %(missing)s", missing="; ".join(missing))
     template = template_of(inspection)
     signature = next((i for _, i in template.items() if i.type == ItemType.SIGNATURE), None)
     if signature is not None:
@@ -581,9 +600,11 @@ def update_action(
         try:
             new = ActionStatus(status)
         except ValueError:
-            raise ServiceError(f"unknown action status {status!r}") from None
+            raise ServiceError("unknown action status %(status)s", status=repr(status)) from None
         if new != action.status and new not in _NEXT[ActionStatus(action.status)]:
-            raise ServiceError(f"an action cannot go from {action.status} to {new}")
+            raise ServiceError(
+                "an action cannot go from %(action_status)s to %(new)s", action_status=action.status, new=new
+            )
         if new == ActionStatus.VERIFIED and actor_role not in (Role.INSPECTOR, Role.ADMIN):
             raise ServiceError("only an inspector or an administrator verifies an action")
         action.status = new

@@ -88,7 +88,11 @@ def config_versions(session: Session, device_id: int) -> list[NetDeviceConfig]:
 def get_version(session: Session, device_id: int, version_id: int) -> NetDeviceConfig:
     v = session.get(NetDeviceConfig, version_id)
     if v is None or v.device_id != device_id:
-        raise NotFound(f"no configuration version {version_id} for device {device_id}")
+        raise NotFound(
+            "no configuration version %(version_id)s for device %(device_id)s",
+            version_id=version_id,
+            device_id=device_id,
+        )
     return v
 
 
@@ -166,13 +170,15 @@ def load_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key() + b"\n")
         if os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise Conflict(f"key file {path} is readable by others; chmod 600 it")
+            raise Conflict("key file %(path)s is readable by others; chmod 600 it", path=path)
         key = path.read_bytes().strip()
     try:
         _cipher(key)
     except (ValueError, TypeError):
         raise Conflict(
-            f"the network device key ({KEY_ENV} or {KEY_FILE}) is not a valid Fernet key"
+            "the network device key (%(key_env)s or %(key_file)s) is not a valid Fernet key",
+            key_env=KEY_ENV,
+            key_file=KEY_FILE,
         ) from None
     return key
 
@@ -180,7 +186,7 @@ def load_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
 def _site(session: Session, code: str) -> Site:
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound("no site with code %(code)s", code=repr(code))
     return site
 
 
@@ -206,14 +212,22 @@ def upsert_managed(
     device_id: int | None = None,
 ) -> ManagedNetDevice:
     if platform not in PLATFORM_CHOICES:
-        raise Conflict(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORM_CHOICES)}")
+        raise Conflict(
+            "unknown platform %(platform)s; expected one of %(choices)s",
+            platform=repr(platform),
+            choices=", ".join(PLATFORM_CHOICES),
+        )
     site = _site(session, site_code)
     clash = session.exec(
         select(ManagedNetDevice).where(ManagedNetDevice.site_id == site.id, ManagedNetDevice.name == name)
     ).first()
     # A new device, or a rename onto another device's name: the name is taken in that site.
     if clash is not None and clash.id != device_id:
-        raise Conflict(f"site {site_code} already has a network device named {name!r}")
+        raise Conflict(
+            "site %(site_code)s already has a network device named %(name)s",
+            site_code=site_code,
+            name=repr(name),
+        )
     if device_id is None:
         row = ManagedNetDevice(
             site_id=site.id or 0, name=name, host=host, username=username, created_by=actor
@@ -221,7 +235,7 @@ def upsert_managed(
     else:
         found = session.get(ManagedNetDevice, device_id)
         if found is None:
-            raise NotFound(f"no managed network device {device_id}")
+            raise NotFound("no managed network device %(device_id)s", device_id=device_id)
         row = found
         row.site_id, row.name, row.host, row.username = site.id or 0, name, host, username
     row.port, row.platform, row.updated_at = port, platform, utcnow()
@@ -245,7 +259,7 @@ def upsert_managed(
 def delete_managed(session: Session, *, device_id: int, actor: str) -> None:
     row = session.get(ManagedNetDevice, device_id)
     if row is None:
-        raise NotFound(f"no managed network device {device_id}")
+        raise NotFound("no managed network device %(device_id)s", device_id=device_id)
     session.delete(row)
     from collector.services import audit
 
@@ -270,8 +284,8 @@ def rotate_key(session: Session, *, data_dir: Path, actor: str) -> int:
     then calls ``drop_old_keys``). Returns how many passwords were re-encrypted."""
     if os.environ.get(KEY_ENV):
         raise Conflict(
-            f"the key comes from {KEY_ENV}: put a new key (Fernet.generate_key()) first and the old one "
-            f"after it, separated by a space, restart, then run this rotation with the file instead"
+            "the key comes from %(key_env)s: put a new key (Fernet.generate_key()) first and the old one after it, separated by a space, restart, then run this rotation with the file instead",  # noqa: E501  # noqa: E501
+            key_env=KEY_ENV,
         )
     old = load_key(data_dir)
     new = Fernet.generate_key()

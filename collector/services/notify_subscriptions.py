@@ -104,9 +104,13 @@ def create_subscription(
     kind = EVENT_TYPES.get(event)
     if kind is None or not kind.subscribable:
         known = ", ".join(k for k, t in EVENT_TYPES.items() if t.subscribable)
-        raise ServiceError(f"unknown event {event!r}; one of {known}")
+        raise ServiceError("unknown event %(event)s; one of %(known)s", event=repr(event), known=known)
     if channel not in Channel.ALL:
-        raise ServiceError(f"unknown channel {channel!r}; one of {', '.join(Channel.ALL)}")
+        raise ServiceError(
+            "unknown channel %(channel)s; one of %(choices)s",
+            channel=repr(channel),
+            choices=", ".join(Channel.ALL),
+        )
     if channel == Channel.WEBHOOK and owner.role not in WEBHOOK_ROLES:
         raise ServiceError("only administrators and technicians may add webhooks")
     if digest and channel != Channel.EMAIL:
@@ -127,7 +131,7 @@ def create_subscription(
         .where(NotifySubscription.user_id == owner.user_id)
     ).one()
     if count >= MAX_PER_USER:
-        raise Conflict(f"at most {MAX_PER_USER} subscriptions per user")
+        raise Conflict("at most %(max_per_user)s subscriptions per user", max_per_user=MAX_PER_USER)
     secret = secrets.token_urlsafe(32) if channel == Channel.WEBHOOK else None
     sub = NotifySubscription(
         user_id=owner.user_id,
@@ -193,14 +197,14 @@ def get_subscription(
     """One subscription its owner (or an admin whose scope covers it) may see; others get NotFound."""
     sub = session.get(NotifySubscription, subscription_id)
     if sub is None:
-        raise NotFound(f"no subscription {subscription_id}")
+        raise NotFound("no subscription %(subscription_id)s", subscription_id=subscription_id)
     visible = session.exec(
         select(NotifySubscription.id).where(
             NotifySubscription.id == subscription_id, _visible(owner, everyone=True)
         )
     ).first()
     if visible is None:
-        raise NotFound(f"no subscription {subscription_id}")
+        raise NotFound("no subscription %(subscription_id)s", subscription_id=subscription_id)
     return sub
 
 
@@ -220,7 +224,7 @@ def rotate_secret(session: Session, *, subscription_id: int, owner: Owner, data_
     """A new webhook secret (only the owner may see one)."""
     sub = get_subscription(session, subscription_id, owner=owner)
     if sub.user_id != owner.user_id:
-        raise NotFound(f"no subscription {subscription_id}")
+        raise NotFound("no subscription %(subscription_id)s", subscription_id=subscription_id)
     if sub.channel != Channel.WEBHOOK:
         raise ServiceError("only a webhook has a signing secret")
     secret = secrets.token_urlsafe(32)
@@ -233,7 +237,7 @@ def send_test(session: Session, *, subscription_id: int, owner: Owner) -> Notify
     """Queue a test message to this subscription only (it leaves with the sender's next round)."""
     sub = get_subscription(session, subscription_id, owner=owner)
     if sub.user_id != owner.user_id:
-        raise NotFound(f"no subscription {subscription_id}")
+        raise NotFound("no subscription %(subscription_id)s", subscription_id=subscription_id)
     site_id = sub.site_id or session.exec(select(Site.id).order_by(col(Site.id))).first()
     if site_id is None:
         raise Conflict("there is no site yet to send a test about")

@@ -60,7 +60,11 @@ class Sorting:
         for key in self.keys:
             if key.name == name:
                 return key, descending
-        raise ServiceError(f"cannot sort by {name!r}; sort by one of: {', '.join(self.names())}")
+        raise ServiceError(
+            "cannot sort by %(name)s; sort by one of: %(choices)s",
+            name=repr(name),
+            choices=", ".join(self.names()),
+        )
 
     def normal(self, text: str | None) -> str:
         key, descending = self.parse(text)
@@ -158,7 +162,7 @@ def paginate(
     to ``TOTAL_CAP``, else ``total_over``.
     """
     if not 1 <= limit <= MAX_LIMIT:
-        raise ServiceError(f"limit must be between 1 and {MAX_LIMIT}")
+        raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
     key, descending = sorting.parse(sort)
     sort_name = f"-{key.name}" if descending else key.name
     exprs = [*key.exprs, sorting.tiebreak]

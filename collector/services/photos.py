@@ -39,13 +39,13 @@ def save_photo(
         raise Conflict("this inspection is signed off; photos can no longer be added")
     item = template_of(inspection).item(item_id)
     if item is None:
-        raise NotFound(f"unknown item {item_id!r}")
+        raise NotFound("unknown item %(item_id)s", item_id=repr(item_id))
     if item.type not in (ItemType.PHOTO, ItemType.PASS_FAIL):
-        raise ServiceError(f"item {item_id} does not take photos")
+        raise ServiceError("item %(item_id)s does not take photos", item_id=item_id)
     if not data:
         raise ServiceError("the photo is empty")
     if len(data) > MAX_PHOTO_BYTES:
-        raise ServiceError(f"the photo is larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+        raise ServiceError("the photo is larger than %(value)s MB", value=MAX_PHOTO_BYTES // (1024 * 1024))
     kind = sniff(data)
     if kind is None:
         raise ServiceError("only JPEG, PNG or WebP photos are accepted")

@@ -492,7 +492,7 @@ def _sign_record(
 def get_publication(session: Session, slug: str) -> Publication:
     pub = session.exec(select(Publication).where(Publication.slug == slug)).first()
     if pub is None:
-        raise NotFound(f"no published report {slug!r}")
+        raise NotFound("no published report %(slug)s", slug=repr(slug))
     return pub
 
 
@@ -518,7 +518,7 @@ def create_share_link(session: Session, pub: Publication, *, actor: str) -> str:
 def revoke_share_link(session: Session, link_id: int, *, actor: str) -> None:
     link = session.get(ShareLink, link_id)
     if link is None:
-        raise NotFound(f"no share link {link_id}")
+        raise NotFound("no share link %(link_id)s", link_id=link_id)
     if link.revoked_at is None:
         link.revoked_at = utcnow()
         session.add(link)

@@ -66,9 +66,9 @@ class SearchResult:
 def normalize_query(text: str | None) -> str:
     q = " ".join((text or "").split())
     if len(q) < MIN_LENGTH:
-        raise ServiceError(f"type at least {MIN_LENGTH} characters to search")
+        raise ServiceError("type at least %(min_length)s characters to search", min_length=MIN_LENGTH)
     if len(q) > MAX_LENGTH:
-        raise ServiceError(f"a search is at most {MAX_LENGTH} characters")
+        raise ServiceError("a search is at most %(max_length)s characters", max_length=MAX_LENGTH)
     return q
 
 

@@ -77,11 +77,17 @@ def _read_trust(paths: list[Path]) -> str:
         try:
             items = load_certificates(path.read_bytes(), name=path.name)
         except OSError as exc:
-            raise ServiceError(f"cannot read the trust root {path}: {exc.strerror or exc}") from None
+            raise ServiceError(
+                "cannot read the trust root %(path)s: %(exc_strerror)s",
+                path=path,
+                exc_strerror=exc.strerror or exc,
+            ) from None
         except CertificateParseError as exc:
-            raise ServiceError(f"the trust root {path} is not a certificate: {exc}") from None
+            raise ServiceError(
+                "the trust root %(path)s is not a certificate: %(exc)s", path=path, exc=exc
+            ) from None
         if not items:
-            raise ServiceError(f"the trust root {path} holds no certificate")
+            raise ServiceError("the trust root %(path)s holds no certificate", path=path)
         out += [i.cert for i in items]
     return _pem(out)
 
@@ -156,7 +162,7 @@ def set_pkcs11(
 ) -> SigningCertificate:
     """Sign with a key on a PKCS#11 token (its certificate is read from the token now)."""
     if not Path(module).is_file():
-        raise ServiceError(f"PKCS#11 module {module}: file not found")
+        raise ServiceError("PKCS#11 module %(module)s: file not found", module=module)
     with _pkcs11_session(module, token_label, pin) as p11:
         signer = _pkcs11_signer(p11, key_label)
         cert = x509.load_der_x509_certificate(signer.signing_cert.dump())
@@ -181,7 +187,9 @@ def _tsa(url: str | None) -> str | None:
     if not url:
         return None
     if not url.startswith(("http://", "https://")):
-        raise ServiceError(f"the timestamp server must be an http:// or https:// URL, not {url!r}")
+        raise ServiceError(
+            "the timestamp server must be an http:// or https:// URL, not %(url)s", url=repr(url)
+        )
     return url
 
 
@@ -268,7 +276,12 @@ def _pkcs11_session(module: str, token_label: str, pin: str) -> Iterator[Any]:
     try:
         p11 = open_pkcs11_session(module, token_criteria=TokenCriteria(label=token_label), user_pin=pin)
     except Exception as exc:  # the vendor library fails in its own ways: say which token and why
-        raise ServiceError(f"cannot open the token {token_label!r} with {module}: {exc}") from None
+        raise ServiceError(
+            "cannot open the token %(token_label)s with %(module)s: %(exc)s",
+            token_label=repr(token_label),
+            module=module,
+            exc=exc,
+        ) from None
     try:
         yield p11
     finally:
@@ -284,7 +297,10 @@ def _pkcs11_signer(p11: Any, key_label: str) -> Any:
         _ = signer.signing_cert
     except Exception as exc:
         raise ServiceError(
-            f"no certificate and key labelled {key_label!r} on the token: {type(exc).__name__} {exc}"
+            "no certificate and key labelled %(key_label)s on the token: %(name)s %(exc)s",
+            key_label=repr(key_label),
+            name=type(exc).__name__,
+            exc=exc,
         ) from None
     return signer
 

@@ -49,11 +49,17 @@ def rename_site(
     site = get_site_by_code(session, code)
     name = name.strip()
     if not name:
-        raise ServiceError(f"site {code}: a name is required")
+        raise ServiceError("site %(code)s: a name is required", code=code)
     address = (address or "").strip() or None
     for what, value in (("name", name), ("address", address)):
         if value and len(value) > MAX_LENGTHS[what]:
-            raise ServiceError(f"site {code}: {what} is {len(value)} characters; at most {MAX_LENGTHS[what]}")
+            raise ServiceError(
+                "site %(code)s: %(what)s is %(n)s characters; at most %(max_lengths)s",
+                code=code,
+                what=what,
+                n=len(value),
+                max_lengths=MAX_LENGTHS[what],
+            )
     before = {"name": site.name, "address": site.address}
     site.name, site.address = name, address
     session.add(site)
@@ -139,7 +145,11 @@ def merge_sites(
     left = {t.name: n for t, c in _site_columns() if (n := _count(session, t, c, sid))}
     left.pop("site", None)
     if left:
-        raise Conflict(f"site {source.code} still has records after the merge ({left}); nothing was changed")
+        raise Conflict(
+            "site %(source_code)s still has records after the merge (%(left)s); nothing was changed",
+            source_code=source.code,
+            left=left,
+        )
     session.exec(delete(Site).where(col(Site.id) == sid))
     audit.record(
         session,

@@ -23,13 +23,15 @@ def create_site(
 ) -> Site:
     code = code.strip()
     if not CODE_RE.match(code):
-        raise ServiceError(f"site code {code!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        raise ServiceError(
+            "site code %(code)s must be 1-64 letters, digits, '.', '_' or '-'", code=repr(code)
+        )
     if not name.strip():
-        raise ServiceError(f"site {code}: a name is required")
+        raise ServiceError("site %(code)s: a name is required", code=code)
     group = (group or "").strip() or None
     _check_lengths(code, name=name.strip(), group=group, address=address)
     if session.exec(select(Site).where(Site.code == code)).first():
-        raise Conflict(f"site {code} already exists")
+        raise Conflict("site %(code)s already exists", code=code)
     site = Site(code=code, name=name.strip(), group_name=group, address=address or None)
     session.add(site)
     session.flush()
@@ -51,13 +53,19 @@ def _check_lengths(code: str, **values: str | None) -> None:
     for field, value in values.items():
         limit = MAX_LENGTHS[field]
         if value and len(value) > limit:
-            raise ServiceError(f"site {code}: {field} is {len(value)} characters; at most {limit}")
+            raise ServiceError(
+                "site %(code)s: %(field)s is %(n)s characters; at most %(limit)s",
+                code=code,
+                field=field,
+                n=len(value),
+                limit=limit,
+            )
 
 
 def get_site_by_code(session: Session, code: str) -> Site:
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None:
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound("no site with code %(code)s", code=repr(code))
     return site
 
 
@@ -76,21 +84,23 @@ def import_sites_csv(session: Session, text: str) -> ImportResult:
     if not {"code", "name"} <= set(table.columns):
         raise ServiceError("the CSV needs a header row with at least the columns: code,name")
     if "district" in table.columns:
-        raise ServiceError(f"line 1: {NO_DISTRICT}")
+        raise ServiceError("line 1: %(no_district)s", no_district=NO_DISTRICT)
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
     for line_no, row in table.rows:
         code, name = row.get("code", ""), row.get("name", "")
         if not CODE_RE.match(code):
-            raise ServiceError(f"line {line_no}: site code {code!r} is not valid")
+            raise ServiceError(
+                "line %(line_no)s: site code %(code)s is not valid", line_no=line_no, code=repr(code)
+            )
         if not name:
-            raise ServiceError(f"line {line_no}: site {code} has no name")
+            raise ServiceError("line %(line_no)s: site %(code)s has no name", line_no=line_no, code=code)
         if code in seen:
-            raise ServiceError(f"line {line_no}: site {code} appears twice")
+            raise ServiceError("line %(line_no)s: site %(code)s appears twice", line_no=line_no, code=code)
         try:
             _check_lengths(code, name=name, group=row.get("group"), address=row.get("address"))
         except ServiceError as exc:
-            raise ServiceError(f"line {line_no}: {exc}") from None
+            raise ServiceError("line %(line_no)s: %(exc)s", line_no=line_no, exc=exc) from None
         seen.add(code)
         rows.append(row)
     result = ImportResult(created=[], updated=[])

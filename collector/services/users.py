@@ -33,16 +33,20 @@ WRONG_LOGIN = "wrong username or password"
 def _check_full_name(full_name: str | None, title: str | None = None) -> None:
     # The columns hold 255 characters; PostgreSQL refuses more with an error naming no field.
     if full_name and len(full_name) > 255:
-        raise ServiceError(f"the full name is {len(full_name)} characters; at most 255")
+        raise ServiceError("the full name is %(n)s characters; at most 255", n=len(full_name))
     if title and len(title) > 255:
-        raise ServiceError(f"the position is {len(title)} characters; at most 255")
+        raise ServiceError("the position is %(n)s characters; at most 255", n=len(title))
 
 
 def _role(role: Role | str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise ServiceError(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from None
+        raise ServiceError(
+            "unknown role %(role)s; roles: %(choices)s",
+            role=repr(role),
+            choices=", ".join(r.value for r in Role),
+        ) from None
 
 
 def _scope_codes(session: Session, scope: Collection[int]) -> set[str]:
@@ -56,10 +60,15 @@ def _grantable(session: Session, site_codes: list[str], actor_scope: Scope) -> N
     own = _scope_codes(session, actor_scope)
     outside = sorted(set(site_codes) - own)
     if not site_codes or outside:
-        raise Forbidden(
-            "you may grant only sites within your own scope: "
-            + ", ".join(sorted(own))
-            + ("" if site_codes else " (an empty scope would mean every site)")
+        raise (
+            Forbidden(
+                "you may grant only sites within your own scope: %(sites)s", sites=", ".join(sorted(own))
+            )
+            if site_codes
+            else Forbidden(
+                "you may grant only sites within your own scope: %(sites)s (an empty scope would mean every site)",  # noqa: E501
+                sites=", ".join(sorted(own)),
+            )
         )
 
 
@@ -96,7 +105,7 @@ def create_user(
     check_password(password, username=username)
     _check_full_name(full_name, title)
     if session.exec(select(User).where(User.username == username)).first():
-        raise Conflict(f"user {username} already exists")
+        raise Conflict("user %(username)s already exists", username=username)
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -124,7 +133,7 @@ def set_site_scope(session: Session, user: User, site_codes: list[str]) -> None:
     for code in site_codes:
         site = session.exec(select(Site).where(Site.code == code)).first()
         if site is None:
-            raise NotFound(f"no site with code {code!r}")
+            raise NotFound("no site with code %(code)s", code=repr(code))
         session.add(UserSite(user_id=user.id or 0, site_id=site.id or 0))
     session.flush()
 
@@ -201,7 +210,7 @@ def list_users(session: Session, *, actor_scope: Scope = None) -> list[UserRow]:
 def get_user(session: Session, user_id: int, *, actor_scope: Scope = None) -> User:
     user = session.get(User, user_id)
     if user is None or not manageable(session, user, actor_scope):
-        raise NotFound(f"no user {user_id}")
+        raise NotFound("no user %(user_id)s", user_id=user_id)
     return user
 
 
@@ -306,7 +315,7 @@ def change_password(
     tokens end (the one making the change stays), and a pending one-time password is done with."""
     user = session.get(User, user_id)
     if user is None or user.disabled:
-        raise NotFound(f"no user {user_id}")
+        raise NotFound("no user %(user_id)s", user_id=user_id)
     if not verify_password(user.password_hash, current):
         raise Unauthorized("the current password is wrong")
     check_password(new, username=user.username)

@@ -58,7 +58,7 @@ def _files(path: Path) -> Iterator[Path]:
     elif path.is_file():
         yield path
     else:
-        raise ServiceError(f"{path}: no such file or directory")
+        raise ServiceError("%(path)s: no such file or directory", path=path)
 
 
 def read_documents(paths: Iterable[Path]) -> Iterator[tuple[Path, Any]]:
@@ -66,11 +66,11 @@ def read_documents(paths: Iterable[Path]) -> Iterator[tuple[Path, Any]]:
     for root in paths:
         for p in _files(Path(root)):
             if p.stat().st_size > MAX_FILE_BYTES:
-                raise ServiceError(f"{p}: larger than {MAX_FILE_BYTES // 2**20} MiB")
+                raise ServiceError("%(p)s: larger than %(value)s MiB", p=p, value=MAX_FILE_BYTES // 2**20)
             try:
                 yield p, json.loads(p.read_bytes())
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise ServiceError(f"{p}: not valid JSON: {exc}") from None
+                raise ServiceError("%(p)s: not valid JSON: %(exc)s", p=p, exc=exc) from None
 
 
 def import_paths(session: Session, *, paths: Iterable[Path], now: datetime | None = None) -> ImportSummary:

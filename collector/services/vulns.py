@@ -431,7 +431,10 @@ def map_name(session: Session, *, source: str, name: str, product_id: str, actor
         raise ServiceError("source must be registry, dpkg or rpm")
     known = {r.id for r in load_map().rules}
     if product_id != "ignore" and product_id not in known:
-        raise ServiceError(f"unknown product {product_id[:64]!r}; one of the map's product ids or 'ignore'")
+        raise ServiceError(
+            "unknown product %(product_id)s; one of the map's product ids or 'ignore'",
+            product_id=repr(product_id[:64]),
+        )
     row = session.get(VulnLocalMapping, (source, name.lower())) or VulnLocalMapping(
         source=source, name=name.lower(), product_id=product_id, created_by=actor
     )
@@ -722,5 +725,5 @@ def unmapped(
 def cve_detail(session: Session, *, cve_id: str) -> tuple[Cve, KevEntry | None]:
     cve = session.get(Cve, cve_id)
     if cve is None:
-        raise NotFound(f"no data for {cve_id[:40]}")
+        raise NotFound("no data for %(cve_id)s", cve_id=cve_id[:40])
     return cve, session.get(KevEntry, cve_id)

@@ -145,3 +145,61 @@ def test_the_finding_page_shows_the_evidence_in_the_readers_language(client, app
         assert en in page and vi not in page
     listing = client.get("/findings?lang=vi").text
     assert "78 bản vá bảo mật chưa được cài đặt" in listing and "no anti-malware product found" not in listing
+
+
+# Evaluators whose every sentence is a message (host_antivirus, host_updates, ... were converted before).
+CONVERTED = (
+    "host_os",
+    "host_password",
+    "host_time",
+    "host_remote",
+    "host_platform",
+    "host_disk",
+    "host_firewall",
+    "changes",
+    "netdevice",
+    "lan",
+    "certificates",
+)
+
+
+def test_every_result_of_the_converted_evaluators_reads_in_vietnamese() -> None:
+    from collector.i18n import catalog
+    from tests.checks.test_check_cases import CASES, DEFAULT_NOW
+
+    vi = catalog("vi")
+    seen = 0
+    for module, case in CASES:
+        if module not in CONVERTED:
+            continue
+        for r in run_check(case.definition(), Facts.model_validate(case.facts), now=case.now or DEFAULT_NOW):
+            if r.status == CheckStatus.ERROR:
+                continue  # an evaluator crash: the exception text, not a sentence of ours
+            where = f"{module}: {case.name}: {r.evidence!r}"
+            assert r.message is not None, f"plain English evidence: {where}"
+            assert vi.get(r.message.id), f"no Vietnamese for {r.message.id!r} ({where})"
+            shown = render_message(r.message.model_dump(), "vi")
+            if vi[r.message.id] != r.message.id:
+                assert shown != r.evidence, where
+            # The same evidence stored as English by an older agent reads the same in Vietnamese.
+            assert evidence_text(r.evidence, None, "vi") == shown, where
+            seen += 1
+    assert seen >= 60
+
+
+def test_words_the_evaluators_fill_in_are_translated_too() -> None:
+    from checks.catalog import load_catalog
+
+    firewall = load_catalog()["host.firewall.enabled"]
+    (off,) = run_check(firewall, Facts.model_validate({"security": {"firewall": {"enabled": False}}}))
+    assert off.evidence == "no host firewall is filtering inbound traffic (host firewall off)"
+    assert off.message is not None
+    assert "tường lửa của máy" in render_message(off.message.model_dump(), "vi")
+    assert "host firewall" not in render_message(off.message.model_dump(), "vi")
+    # The same for the words a network-device check names in its YAML ("telnet management").
+    for check in load_catalog().values():
+        what = check.params.get("what")
+        if isinstance(what, str):
+            from collector.i18n import catalog
+
+            assert catalog("vi").get(what), f"{check.id}: no Vietnamese for {what!r}"

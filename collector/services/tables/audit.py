@@ -51,7 +51,7 @@ def _day(filters: Mapping[str, str], name: str) -> Any:
         return None
     day = parse_user_date(value)
     if day is None:
-        raise ServiceError(f"{name}: write the date as dd/mm/yyyy")
+        raise ServiceError("%(name)s: write the date as dd/mm/yyyy", name=name)
     return day
 
 

@@ -64,7 +64,12 @@ class Table:
             value = value.strip()[:200]
             if f.kind == "select" and value and value not in {v for v, _ in f.choices}:
                 allowed = ", ".join(v for v, _ in f.choices)
-                raise ServiceError(f"{f.name}: {value!r} is not one of {allowed}")
+                raise ServiceError(
+                    "%(f_name)s: %(value)s is not one of %(allowed)s",
+                    f_name=f.name,
+                    value=repr(value),
+                    allowed=allowed,
+                )
             if value:
                 out[f.name] = value
         return out
@@ -74,7 +79,7 @@ def site_id_of(session: Session, code: str, scope: Scope) -> int:
     """The id of a site the caller may see; another site's code answers like a missing one."""
     site = session.exec(select(Site).where(Site.code == code)).first()
     if site is None or (scope is not None and site.id not in scope):
-        raise NotFound(f"no site with code {code!r}")
+        raise NotFound("no site with code %(code)s", code=repr(code))
     return site.id or 0
 
 
@@ -90,7 +95,7 @@ def int_filter(filters: Mapping[str, str], name: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or len(value) > 9:
-        raise ServiceError(f"{name}: {value!r} is not a number")
+        raise ServiceError("%(name)s: %(value)s is not a number", name=name, value=repr(value))
     return int(value)
 
 
@@ -165,7 +170,9 @@ def all_rows(
     total = paging.count(session, query)
     if total > MAX_EXPORT_ROWS:
         raise ServiceError(
-            f"the view has {total} rows; an export holds at most {MAX_EXPORT_ROWS}: narrow the filters"
+            "the view has %(total)s rows; an export holds at most %(max_export_rows)s: narrow the filters",
+            total=total,
+            max_export_rows=MAX_EXPORT_ROWS,
         )
     out: list[dict[str, Any]] = []
     cursor: str | None = None

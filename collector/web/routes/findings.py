@@ -21,7 +21,7 @@ from collector.services import findings as svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.tables.findings import TABLE as FINDINGS
 from collector.web.i18n import format_date
-from collector.web.setup import flash, redirect, render, request_language, translator_for
+from collector.web.setup import error_text, flash, redirect, render, request_language, translator_for
 from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
@@ -103,7 +103,7 @@ def accept_form(
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
-        return flash(redirect(back), _(str(exc)), "error")
+        return flash(redirect(back), error_text(exc, request_language(request)), "error")
     session.commit()
     message = _("The risk was accepted until %(date)s.", date=format_date(day, request_language(request)))
     return flash(redirect(back), message, "ok")

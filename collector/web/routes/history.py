@@ -25,6 +25,7 @@ from collector.services.history_text import describe
 from collector.web.i18n import LOCAL_TZ, format_date, parse_user_date
 from collector.web.setup import (
     device_tabs,
+    error_text,
     flash,
     redirect,
     render,
@@ -180,7 +181,7 @@ def resolve_form(
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
-        return flash(redirect(back), _(str(exc)), "error")
+        return flash(redirect(back), error_text(exc, request_language(request)), "error")
     session.commit()
     return flash(redirect(back), _("The finding was marked resolved."), "ok")
 

@@ -16,7 +16,7 @@ from collector.services import notify_subscriptions as svc
 from collector.services.devices import list_sites
 from collector.services.errors import NotFound, ServiceError
 from collector.services.notify_events import EVENT_TYPES, subscribable
-from collector.web.setup import flash, redirect, render, translator_for
+from collector.web.setup import error_text, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +113,9 @@ def add_subscription(
     except NotFound:
         return _page(request, session, user, form=form, error=_("Choose one of your sites."), status=422)
     except ServiceError as exc:
-        return _page(request, session, user, form=form, error=_(str(exc)), status=422)
+        return _page(
+            request, session, user, form=form, error=error_text(exc, request_language(request)), status=422
+        )
     session.commit()
     if secret:
         return _page(request, session, user, secret=(sub.id or 0, secret))
@@ -138,7 +140,7 @@ def _act(request: Request, session: Any, user: Any, subscription_id: int, action
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
-        return flash(redirect(back), _(str(exc)), "error")
+        return flash(redirect(back), error_text(exc, request_language(request)), "error")
     session.commit()
     return flash(redirect(back), message, "ok")
 
@@ -170,7 +172,7 @@ def new_secret(
     except NotFound:
         raise HTTPException(404) from None
     except ServiceError as exc:
-        return flash(redirect("/notifications"), _(str(exc)), "error")
+        return flash(redirect("/notifications"), error_text(exc, request_language(request)), "error")
     session.commit()
     return _page(request, session, user, secret=(subscription_id, secret))
 
