@@ -12,7 +12,7 @@ from checks.model import NoParams, Severity, Verdict, evaluator, msg, term
 from checks.runner import MissingFact
 from inventory.facts import Facts
 from inventory.lan import LanHost, LanScanFacts
-from inventory.report import CheckStatus
+from inventory.report import CheckStatus, MessageParam
 
 
 def _scan(facts: Facts) -> LanScanFacts:
@@ -122,7 +122,12 @@ def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
     out = []
     for c in scan.arp_conflicts:
         claims = ", ".join(f"{m} ({v or 'vendor unknown'})" for m, v in zip(c.macs, c.vendors, strict=False))
-        facts_ = {"ip": c.ip, "n": len(c.macs), "claims": claims, "sources": c.sources}
+        facts_: dict[str, MessageParam] = {
+            "ip": c.ip,
+            "n": len(c.macs),
+            "claims": claims,
+            "sources": c.sources,
+        }
         text = (
             msg(
                 "the gateway's address %(ip)s is claimed by %(n)s MACs: %(claims)s (seen by %(sources)s)",
