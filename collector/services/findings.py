@@ -128,12 +128,14 @@ def apply_results(
     report_id: str | None = None,
     now: datetime | None = None,
     covered_modules: Collection[str] | None = None,
+    gone: Collection[tuple[str, str]] = (),
 ) -> None:
     """Update the device's findings from one report's results.
 
     ``covered_modules``: the agent modules this report speaks for (None: every module). An open finding
     of a covered module whose check is absent from the report is closed as "gone" (a removed disk, a
-    certificate no longer installed); findings of other modules are left alone.
+    certificate no longer installed); findings of other modules are left alone. ``gone``: (check,
+    target) keys a delta names as no longer reported, closed the same way whatever their module.
     """
     now = now or utcnow()
     catalog = definitions()
@@ -183,7 +185,7 @@ def apply_results(
             continue
         if covered_modules is None and module in collector_modules():
             continue  # judged by the collector, not by the agent's report
-        if covered_modules is None or (module is not None and module in covered_modules):
+        if covered_modules is None or (module is not None and module in covered_modules) or key in gone:
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
             session.add(finding)
