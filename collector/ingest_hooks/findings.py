@@ -43,6 +43,7 @@ def apply(ctx: IngestContext) -> None:
         report_id=str(report.report_id),
         covered_modules=covered,
         gone=gone,
+        unchanged=ctx.unchanged_results,
     )
 
 

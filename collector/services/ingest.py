@@ -298,7 +298,9 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
                     "report_id": report_id,
                 }
             )
-        elif (row.status, row.evidence, row.observed) != (status, result.evidence, result.observed):
+        elif (row.status, row.evidence, row.observed) == (status, result.evidence, result.observed):
+            ctx.unchanged_results.add(key)
+        else:
             updates.append(
                 {
                     "b_id": row.id,
