@@ -39,7 +39,9 @@ def _results(firewall: CheckStatus, *, cert_a: bool) -> list[CheckResult]:
         CheckResult(check_id="cert.signing.validity", status=PASS, target="CN=B", evidence="valid"),
     ]
     if cert_a:
-        out.append(CheckResult(check_id="cert.signing.validity", status=FAIL, target="CN=A", evidence="expired"))
+        out.append(
+            CheckResult(check_id="cert.signing.validity", status=FAIL, target="CN=A", evidence="expired")
+        )
     return out
 
 
@@ -130,3 +132,28 @@ def test_a_delta_on_results_the_collector_no_longer_holds_asks_for_a_full_report
     with Session(engine) as s:
         assert s.exec(select(func.count()).select_from(RawReport)).one() == 1
     assert ("host.updates.automatic", "") not in _stored(engine)
+
+
+def test_a_failure_reported_again_unchanged_keeps_its_finding_open_and_seen(client, app):
+    from tests.helpers import host_report, post_report
+
+    engine = app.state.engine
+    agent = enroll(client, seed_site(engine))
+    failing = CheckResult(check_id="host.firewall.enabled", status=FAIL, evidence="ufw inactive")
+    post_report(client, agent, host_report(agent.agent_id, results=[failing]))
+    with Session(engine) as s:
+        first = s.exec(select(Finding)).one()
+    post_report(client, agent, host_report(agent.agent_id, results=[failing]))
+    from collector.models.findings import FindingEvent
+
+    with Session(engine) as s:
+        again = s.exec(select(Finding)).one()
+        events = s.exec(select(FindingEvent.kind)).all()
+    assert again.status == "open" and again.last_seen_at > first.last_seen_at
+    assert events == ["opened"]  # seen again, nothing new to record
+    # A later change of the same result goes through in full: the evidence event is recorded.
+    changed = CheckResult(check_id="host.firewall.enabled", status=FAIL, evidence="ufw removed")
+    post_report(client, agent, host_report(agent.agent_id, results=[changed]))
+    with Session(engine) as s:
+        assert sorted(s.exec(select(FindingEvent.kind)).all()) == ["evidence", "opened"]
+        assert s.exec(select(Finding)).one().evidence == "ufw removed"
