@@ -21,7 +21,7 @@ from agent.capabilities import CAPABILITIES
 from agent.config import AgentSettings
 from agent.protocol import HOST_SUBJECT
 from agent.spool import Spool
-from agent.state import Baseline
+from agent.state import RESULTS_ENTRY, Baseline, results_entry
 from inventory.facts import Facts
 from inventory.report import (
     CheckResult,
@@ -29,7 +29,11 @@ from inventory.report import (
     HostIdentity,
     Report,
     ReportKind,
+    ResultKey,
     Subject,
+    result_digest,
+    result_tuple,
+    results_set_hash,
     utcnow,
 )
 
@@ -171,6 +175,9 @@ class BuiltReport:
     body: bytes  # JSON, as sent
     sections: dict[str, str]  # hash of every section carried in full
     failing: int
+    # The complete result set the collector will hold once it stores this report (``results_entry``),
+    # kept beside the sections in the spool so that the baseline learns it on acknowledgement.
+    results: str | None = None
 
     @property
     def kind(self) -> str:
@@ -210,24 +217,71 @@ def build_report(
     body = _serialize(report)
     hashes = section_hashes(body)
     failing = sum(1 for r in collected.results if r.status in FAILING)
+    digests = _result_digests(report.results)
+    note = results_entry(digests, collected.modules)
     if full or baseline is None or not baseline.report_id:
-        return BuiltReport(report, body, hashes, failing)
+        return BuiltReport(report, body, hashes, failing, note)
     unchanged = {name: h for name, h in hashes.items() if baseline.hashes.get(name) == h}
     if not unchanged:
-        return BuiltReport(report, body, hashes, failing)
+        return BuiltReport(report, body, hashes, failing, note)
     facts = collected.facts.model_copy(update=dict.fromkeys(unchanged))
-    delta = report.model_copy(
-        update={
-            "kind": ReportKind.DELTA,
-            "facts": facts,
-            "partial": unchanged,
-            "base_report_id": uuid.UUID(baseline.report_id),
-        }
-    )
+    update: dict[str, Any] = {
+        "kind": ReportKind.DELTA,
+        "facts": facts,
+        "partial": unchanged,
+        "base_report_id": uuid.UUID(baseline.report_id),
+    }
+    if baseline.results_modules is not None and baseline.results_modules == sorted(collected.modules):
+        # The collector holds the base's results of these modules: carry only what changed, what
+        # is gone, and the hash of the whole set so that it can tell when it holds something else.
+        update.update(_changed_results(report.results, digests, baseline.results))
+    delta = report.model_copy(update=update)
     # Validate once more: a delta must stay a valid report (partial names known sections, etc.).
     delta = Report.model_validate(delta.model_dump())
     changed = {name: h for name, h in hashes.items() if name not in unchanged}
-    return BuiltReport(delta, _serialize(delta), changed, failing)
+    return BuiltReport(delta, _serialize(delta), changed, failing, note)
+
+
+def _key(check_id: str, target: str) -> str:
+    return f"{check_id}\0{target}"
+
+
+def _result_digests(results: list[CheckResult]) -> dict[str, str]:
+    """Each result's digest by check and target; the first of duplicates wins, as on the collector."""
+    out: dict[str, str] = {}
+    for r in results:
+        key = _key(r.check_id, r.target)
+        if key not in out:
+            out[key] = result_digest(result_tuple(r))
+    return out
+
+
+def _changed_results(
+    results: list[CheckResult], digests: dict[str, str], base: dict[str, str]
+) -> dict[str, Any]:
+    """The delta's results: those whose digest differs from the base's (and those the collector
+    re-judges itself, always), the keys gone since, and ``results_hash`` of the complete set."""
+    from checks.catalog import COLLECTOR_REJUDGED
+
+    carried: list[CheckResult] = []
+    seen: set[str] = set()
+    for r in results:
+        key = _key(r.check_id, r.target)
+        if key in seen:
+            continue
+        seen.add(key)
+        if r.check_id in COLLECTOR_REJUDGED or base.get(key) != digests[key]:
+            carried.append(r)
+    gone = [
+        ResultKey(check_id=k.split("\0", 1)[0], target=k.split("\0", 1)[1]) for k in base if k not in digests
+    ]
+    return {
+        "results": carried,
+        "results_gone": gone,
+        "results_hash": results_set_hash(
+            result_tuple(r) for r in results if r.check_id not in COLLECTOR_REJUDGED
+        ),
+    }
 
 
 def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJECT) -> int:
@@ -238,7 +292,11 @@ def spool_report(spool: Spool, built: BuiltReport, *, subject: str = HOST_SUBJEC
         subject=subject,
         kind=built.kind,
         failing=built.failing,
-        sections=built.sections if subject == HOST_SUBJECT else None,
+        sections=(
+            {**built.sections, **({RESULTS_ENTRY: built.results} if built.results else {})}
+            if subject == HOST_SUBJECT
+            else None
+        ),
     )
 
 

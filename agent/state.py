@@ -144,17 +144,25 @@ class Baseline:
     hashes: dict[str, str] = field(default_factory=dict)
     full_at: float = 0.0
     created_at: float = 0.0
+    # The results the collector holds: "check_id\0target" -> ``result_digest``, for the agent modules
+    # in ``results_modules`` (None: unknown, so the next delta carries every result).
+    results: dict[str, str] = field(default_factory=dict)
+    results_modules: list[str] | None = None
 
     @classmethod
     def load(cls, state_dir: Path) -> Baseline:
         data = _read_json(state_dir / BASELINE_FILE) or {}
         hashes = data.get("hashes")
+        results = data.get("results")
+        modules = data.get("results_modules")
         return cls(
             agent_id=str(data.get("agent_id") or ""),
             report_id=data.get("report_id") or None,
             hashes={str(k): str(v) for k, v in hashes.items()} if isinstance(hashes, dict) else {},
             full_at=float(data.get("full_at") or 0.0),
             created_at=float(data.get("created_at") or 0.0),
+            results={str(k): str(v) for k, v in results.items()} if isinstance(results, dict) else {},
+            results_modules=[str(m) for m in modules] if isinstance(modules, list) else None,
         )
 
     def save(self, state_dir: Path) -> None:
@@ -246,6 +254,23 @@ else:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
+RESULTS_ENTRY = "@results"  # a spool item's key holding its results (never a section name)
+
+
+def results_entry(digests: dict[str, str], modules: list[str]) -> str:
+    return json.dumps({"digests": digests, "modules": sorted(modules)}, sort_keys=True)
+
+
+def _results_entry(text: str | None) -> tuple[dict[str, str], list[str]] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        return {str(k): str(v) for k, v in data["digests"].items()}, [str(m) for m in data["modules"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def update_baseline(state_dir: Path, item: Any, status: str = "accepted") -> None:
     """The collector acknowledged a spooled host report (``agent.spool.SpoolItem``): it now holds
     these sections, and this report is a base a delta may name.
@@ -258,11 +283,19 @@ def update_baseline(state_dir: Path, item: Any, status: str = "accepted") -> Non
     b = Baseline.load(state_dir)
     if status == "duplicate" and b.report_id and item.created_at < b.created_at:
         return
+    sections = dict(item.sections or {})
+    # The report's complete result set travels beside its section hashes (``agent.cycle``); a spool
+    # item from an older agent has none, and then the next delta carries every result.
+    results = _results_entry(sections.pop(RESULTS_ENTRY, None))
     if item.kind == "full":
-        b.hashes = dict(item.sections or {})
+        b.hashes = sections
         b.full_at = time.time()
     else:
-        b.hashes.update(item.sections or {})
+        b.hashes.update(sections)
+    if results is None:
+        b.results, b.results_modules = {}, None
+    else:
+        b.results, b.results_modules = results
     b.report_id = item.report_id
     b.created_at = item.created_at
     try:

@@ -32,7 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ingest import realistic_report
-from inventory.report import Report, ReportKind, section_hash
+from checks.catalog import COLLECTOR_REJUDGED, load_catalog
+from inventory.report import Report, ReportKind, result_tuple, results_set_hash, section_hash
 
 TARGET_BYTES = 50_000
 
@@ -42,7 +43,14 @@ def _base(agent_id: str, host: int, seq: int) -> Report:
 
 
 def day_of_reports(
-    agent_id: str, host: int, day: int, start: datetime, *, deltas: int, heartbeats: int
+    agent_id: str,
+    host: int,
+    day: int,
+    start: datetime,
+    *,
+    deltas: int,
+    heartbeats: int,
+    results: str = "changed",
 ) -> list[tuple[Report, bytes]]:
     """One device's day: a full report, then ``deltas`` deltas against it; heartbeats in between."""
     out: list[tuple[Report, bytes]] = []
@@ -55,6 +63,8 @@ def day_of_reports(
     out.append((full, full.model_dump_json().encode()))
     hashes = {name: section_hash(data) for name, data in full.present_sections().items()}
     per_slot = heartbeats // max(deltas + 1, 1)
+    catalog = load_catalog()
+    modules = sorted({catalog[r.check_id].module for r in full.results})
     seq = 0
     for hour in range(deltas + 1):
         at = start + timedelta(hours=hour)
@@ -74,9 +84,21 @@ def day_of_reports(
                     "partial": unchanged,
                     "base_report_id": full.report_id,
                     "collected_at": at,
-                    # Every delta carries every result (the checks run hourly); their verdicts hold
-                    # through the day (a check flips when someone changes the PC, not each hour).
-                    "results": full.results,
+                    # The checks run hourly; their verdicts hold through the day (a check flips
+                    # when someone changes the PC, not each hour). ``every``: each delta carries
+                    # every result (agents before results_hash); ``changed``: only those that
+                    # changed since the base (none here) and the hash of the whole set.
+                    **(
+                        {"results": full.results}
+                        if results == "every"
+                        else {
+                            "results": [],
+                            "modules": modules,
+                            "results_hash": results_set_hash(
+                                result_tuple(r) for r in full.results if r.check_id not in COLLECTOR_REJUDGED
+                            ),
+                        }
+                    ),
                 }
             )
             delta = Report.model_validate(delta.model_dump())
@@ -145,7 +167,16 @@ def database_bytes(engine: Any) -> int:
         )
 
 
-def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heartbeats: int) -> dict[str, Any]:
+def run(
+    url: str,
+    data_dir: Path,
+    *,
+    devices: int,
+    days: int,
+    deltas: int,
+    heartbeats: int,
+    results: str = "changed",
+) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from collector.app import create_app
@@ -169,7 +200,7 @@ def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heart
             start = today - timedelta(days=days - day)
             for host, agent in enumerate(agents):
                 for report, body in day_of_reports(
-                    agent.agent_id, host, day, start, deltas=deltas, heartbeats=heartbeats
+                    agent.agent_id, host, day, start, deltas=deltas, heartbeats=heartbeats, results=results
                 ):
                     headers = {
                         **agent.headers,
@@ -191,6 +222,7 @@ def run(url: str, data_dir: Path, *, devices: int, days: int, deltas: int, heart
         "database": app.state.engine.dialect.name,
         "devices": devices,
         "days": days,
+        "delta_results": results,
         "reports": counts,
         "bytes_after_first_day": sizes[0],
         "bytes_after_last_day": sizes[-1],
@@ -212,11 +244,23 @@ def main() -> None:
     parser.add_argument("--deltas", type=int, default=23, help="deltas a day (hourly inventory)")
     parser.add_argument("--heartbeats", type=int, default=264, help="heartbeats a day (every 5 minutes)")
     parser.add_argument("--database-url", help="a PostgreSQL server: a fresh database is made on it")
+    parser.add_argument(
+        "--results",
+        choices=("changed", "every"),
+        default="changed",
+        help="what a delta carries: the results that changed (agents with results_hash) or every one",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.days < 2:
         parser.error("--days must be at least 2 (growth is measured from the end of the first day)")
-    kw = {"devices": args.devices, "days": args.days, "deltas": args.deltas, "heartbeats": args.heartbeats}
+    kw = {
+        "devices": args.devices,
+        "days": args.days,
+        "deltas": args.deltas,
+        "heartbeats": args.heartbeats,
+        "results": args.results,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         if not args.database_url:
             out = run(f"sqlite:///{tmp}/bench.db", Path(tmp) / "data", **kw)

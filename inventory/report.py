@@ -11,7 +11,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -76,6 +76,15 @@ class CheckResult(BaseModel):
     # empty for a check about the whole subject.
     target: str = Field(default="", max_length=500)
     message: EvidenceMessage | None = None
+
+
+class ResultKey(BaseModel):
+    """Which stored result a delta says is gone: its check and target."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    check_id: str = Field(min_length=1, max_length=200)
+    target: str = Field(default="", max_length=500)
 
 
 class HostIdentity(BaseModel):
@@ -157,6 +166,13 @@ class Report(BaseModel):
     base_report_id: uuid.UUID | None = None
     # Which result ids the report covers; a delta omits results of unchanged modules.
     modules: list[str] = Field(default_factory=list)
+    # A delta with ``results_hash`` carries only the results that changed since its base (additive:
+    # without it a report carries every result of its modules, as older agents send). The hash is
+    # ``results_set_hash`` of the agent's complete results for ``modules`` after this report; the
+    # collector recomputes it over what it holds and answers 409 needs_full when they differ.
+    results_hash: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    # ... and the results of those modules the agent no longer has (a removed certificate).
+    results_gone: list[ResultKey] = Field(default_factory=list, max_length=10_000)
     # Heartbeats: the reports this agent quarantined (absent: nothing to say, or an older agent).
     quarantine: Quarantine | None = None
 
@@ -176,6 +192,11 @@ class Report(BaseModel):
             raise ValueError(f"unknown section(s) in partial: {', '.join(unknown)}")
         return v
 
+    def changed_results_only(self) -> bool:
+        """Whether this report carries only the results that changed since its base: the receiver
+        keeps the stored results of its modules it does not name, except those in ``results_gone``."""
+        return self.kind == ReportKind.DELTA and self.results_hash is not None
+
     def present_sections(self) -> dict[str, Any]:
         """Sections carried in full in this report, as JSON-ready data."""
         data = self.facts.model_dump(mode="json", exclude_none=True)
@@ -189,6 +210,30 @@ def canonical_json(value: Any) -> bytes:
 
 def section_hash(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+ResultTuple = tuple[str, str, str, str, Any]  # check_id, target, status, evidence, observed
+
+
+def result_tuple(result: CheckResult) -> ResultTuple:
+    return (result.check_id, result.target, result.status.value, result.evidence, result.observed)
+
+
+def result_digest(row: ResultTuple) -> str:
+    """One result's hash (what the agent compares with its base to know whether it changed)."""
+    return section_hash(list(row))
+
+
+def results_set_hash(rows: Iterable[ResultTuple]) -> str:
+    """The hash of a complete result set: per (check_id, target) the first row wins, sorted by key.
+
+    The agent computes it over its results, the collector over the rows it holds (status, evidence
+    and observed as stored: JSON text, so the same values come back).
+    """
+    unique: dict[tuple[str, str], ResultTuple] = {}
+    for row in rows:
+        unique.setdefault((row[0], row[1]), row)
+    return section_hash([list(unique[k]) for k in sorted(unique)])
 
 
 def utcnow() -> datetime:

@@ -27,6 +27,9 @@ import yaml
 from checks.model import CheckDefinition, registry
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Checks whose stored verdict the collector re-judges itself (unknown LAN devices against the site's
+# registry): a delta always carries them and they stay out of its ``results_hash`` on both sides.
+COLLECTOR_REJUDGED = frozenset({"lan.unknown_device"})
 
 
 class CatalogError(ValueError):

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from checks.catalog import load_catalog
@@ -128,30 +128,83 @@ def apply_results(
     report_id: str | None = None,
     now: datetime | None = None,
     covered_modules: Collection[str] | None = None,
+    gone: Collection[tuple[str, str]] = (),
+    unchanged: Collection[tuple[str, str]] = (),
 ) -> None:
     """Update the device's findings from one report's results.
 
     ``covered_modules``: the agent modules this report speaks for (None: every module). An open finding
     of a covered module whose check is absent from the report is closed as "gone" (a removed disk, a
-    certificate no longer installed); findings of other modules are left alone.
+    certificate no longer installed); findings of other modules are left alone. ``gone``: (check,
+    target) keys a delta names as no longer reported, closed the same way whatever their module.
+    ``unchanged``: keys whose result this report left as it was stored; such a result whose finding
+    already says what it says (an open finding of a failure, none or a resolved one of a pass) costs
+    one bulk update of ``last_seen_at``, not a finding object.
     """
     now = now or utcnow()
     catalog = definitions()
-    existing = {
-        (f.check_id, f.target): f
-        for f in session.exec(select(Finding).where(Finding.device_id == device.id)).all()
+    results = list(results)
+    # The device's findings as plain rows first: only those this report may change become objects.
+    rows = {
+        (check_id, target): (finding_id, status, known)
+        for finding_id, check_id, target, status, known in session.execute(
+            select(Finding.id, Finding.check_id, Finding.target, Finding.status, Finding.known).where(
+                Finding.device_id == device.id
+            )
+        ).all()
     }
     seen: set[tuple[str, str]] = set()
-    # Findings this report opens: inserted in one flush (one round trip), then their events.
-    opened: list[Finding] = []
+    still_open: list[int] = []  # open findings of failures reported again unchanged
+    wanted: set[int] = set()
+    todo: list[CheckResult] = []
     for result in results:
         key = (result.check_id, result.target)
         if key in seen:
             continue
         seen.add(key)
+        if result.check_id not in catalog:
+            continue  # unknown checks share one finding per device (below)
+        row = rows.get(key)
+        if key in unchanged:
+            if result.status == CheckStatus.FAIL and row is not None and row[1] == FindingStatus.OPEN:
+                still_open.append(row[0])
+                continue
+            if result.status != CheckStatus.FAIL and (row is None or row[1] == FindingStatus.RESOLVED):
+                continue  # a pass (or no verdict) with nothing open: nothing to do
+        todo.append(result)
+        if row is not None:
+            wanted.add(row[0])
+    if covered_modules is not None or seen:
+        for key, (finding_id, status, known) in rows.items():
+            # What the "gone" rule and the unknown-checks finding below may change (the latter
+            # reopens its own finding, whatever its status).
+            if key == (UNKNOWN_CHECKS_ID, "") or (
+                status != FindingStatus.RESOLVED and (key not in seen or not known)
+            ):
+                wanted.add(finding_id)
+    if still_open:
+        table = Finding.__table__  # type: ignore[attr-defined]
+        session.execute(
+            update(table).where(table.c.id.in_(still_open)).values(last_seen_at=now, site_id=device.site_id)
+        )
+    existing = (
+        {
+            (f.check_id, f.target): f
+            for f in session.exec(select(Finding).where(col(Finding.id).in_(sorted(wanted)))).all()
+        }
+        if wanted
+        else {}
+    )
+    seen_all = seen
+    seen = set()
+    # Findings this report opens: inserted in one flush (one round trip), then their events.
+    opened: list[Finding] = []
+    for result in todo:
+        key = (result.check_id, result.target)
+        seen.add(key)
         check = catalog.get(result.check_id)
         if check is None:
-            continue  # unknown checks share one finding per device (below)
+            continue
         finding = existing.get(key)
         if result.status == CheckStatus.FAIL:
             _failing(session, device, finding, result, check, due_days, report_id, now, opened)
@@ -171,6 +224,7 @@ def apply_results(
     if opened:
         session.flush()  # their events need the findings' ids
         _opened(session, opened, report_id, now)
+    seen = seen_all
     if covered_modules is None and not seen:
         return  # a report without results (heartbeat) speaks for nothing
     _unknown_checks_finding(session, device, existing, due_days, report_id, now)
@@ -183,7 +237,7 @@ def apply_results(
             continue
         if covered_modules is None and module in collector_modules():
             continue  # judged by the collector, not by the agent's report
-        if covered_modules is None or (module is not None and module in covered_modules):
+        if covered_modules is None or (module is not None and module in covered_modules) or key in gone:
             finding.status = FindingStatus.RESOLVED
             finding.resolved_at = now
             session.add(finding)

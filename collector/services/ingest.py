@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from checks.catalog import COLLECTOR_REJUDGED
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
 from collector.plugins import HookSpec, load
@@ -27,7 +28,7 @@ from collector.services.identity import resolve_device
 from collector.services.ingest_context import IngestContext
 from collector.services.unknown_checks import is_known, module_of
 from collector.settings import CollectorSettings
-from inventory.report import Report, ReportKind, section_hash
+from inventory.report import Report, ReportKind, result_tuple, results_set_hash, section_hash
 
 log = logging.getLogger(__name__)
 
@@ -256,9 +257,16 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             select(*(table.c[c] for c in _RESULT_COLUMNS)).where(table.c.device_id == device.id)
         ).all()
     }
+    changed_only = report.changed_results_only()
+    gone = {(g.check_id, g.target) for g in report.results_gone} if changed_only else set()
+    if changed_only:
+        _check_results_hash(report, current, gone)
     # Results of checks the catalog does not know are kept up to a bound per device; the rest dropped.
+    # A delta carrying only changed results keeps the unknown ones it does not name.
     unknown_room = ctx.settings.report_max_unknown_results - sum(
-        1 for (check_id, _t) in current if not is_known(check_id) and not _covers(report, check_id)
+        1
+        for key in current
+        if not is_known(key[0]) and (key not in gone if changed_only else not _covers(report, key[0]))
     )
     seen: set[tuple[str, str]] = set()
     report_id = str(report.report_id)
@@ -268,7 +276,7 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
         key = (result.check_id, result.target)
         if key in seen:
             continue
-        if not is_known(result.check_id):
+        if not is_known(result.check_id) and not (changed_only and key in current):
             if unknown_room <= 0:
                 continue
             unknown_room -= 1
@@ -290,7 +298,9 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
                     "report_id": report_id,
                 }
             )
-        elif (row.status, row.evidence, row.observed) != (status, result.evidence, result.observed):
+        elif (row.status, row.evidence, row.observed) == (status, result.evidence, result.observed):
+            ctx.unchanged_results.add(key)
+        else:
             updates.append(
                 {
                     "b_id": row.id,
@@ -318,10 +328,34 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             ),
             updates,
         )
-    stale = _stale_results(current, seen, report)
+    if changed_only:
+        stale = [current[k].id for k in gone if k in current and k not in seen and _covers(report, k[0])]
+    else:
+        stale = _stale_results(current, seen, report)
     if stale:
         session.execute(delete(table).where(table.c.id.in_(stale)))
     ctx.results_changed = len(inserts) + len(updates) + len(stale)
+
+
+def _check_results_hash(
+    report: Report, current: dict[tuple[str, str], Any], gone: set[tuple[str, str]]
+) -> None:
+    """The result set this delta leads to must hash as the agent's: else the collector's results
+    diverged from what the agent built on (a restore, a lost write) and it needs a full report."""
+    predicted: dict[tuple[str, str], Any] = {
+        key: (key[0], key[1], row.status, row.evidence, row.observed if row.observed is not None else {})
+        for key, row in current.items()
+        if key not in gone and _covers(report, key[0])
+    }
+    carried: set[tuple[str, str]] = set()
+    for result in report.results:
+        key = (result.check_id, result.target)
+        if key not in carried:
+            carried.add(key)
+            predicted[key] = result_tuple(result)
+    rows = (row for key, row in predicted.items() if key[0] not in COLLECTOR_REJUDGED)
+    if results_set_hash(rows) != report.results_hash:
+        raise BaseMissing("the results this delta builds on differ from the collector's; send a full report")
 
 
 def _covers(report: Report, check_id: str) -> bool:

@@ -32,6 +32,8 @@ class IngestContext:
     skipped_sections: dict[str, str] = field(default_factory=dict)
     # Stored results this report inserted, changed or removed (0: derived work from results can wait).
     results_changed: int = 0
+    # (check_id, target) of the results this report carried exactly as they were stored.
+    unchanged_results: set[tuple[str, str]] = field(default_factory=set)
 
     def section(self, name: str) -> Any:
         """The device's current value of a section (changed now or stored before), or None."""

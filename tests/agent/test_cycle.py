@@ -112,3 +112,20 @@ def test_the_running_agent_stays_lean(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_a_baseline_without_results_makes_a_delta_carry_every_result() -> None:
+    # A baseline saved by an older agent (or after a report the collector was not told about)
+    # does not say which results the collector holds: the delta carries them all, as before.
+    from inventory.report import CheckResult, CheckStatus
+
+    result = CheckResult(check_id="host.firewall.enabled", status=CheckStatus.PASS)
+    first = _collected()
+    first.results = [result]
+    full = build_report(first, agent_id="a1")
+    baseline = Baseline(report_id=full.report_id, hashes=full.sections)
+    later = _collected(free=2000)
+    later.results = [result]
+    delta = build_report(later, agent_id="a1", baseline=baseline, full=False)
+    assert delta.kind == "delta" and delta.report.results == [result]
+    assert delta.report.results_hash is None and delta.report.results_gone == []
