@@ -140,16 +140,26 @@ def sync_software(session: Session, *, device: Device, data: Any) -> None:
     """Make the device's rows in ``device_software`` what its ``software`` section says."""
     assert device.id is not None
     rows = software_rows(data)
-    ids = ensure_packages(session, rows)
+    # The device's rows with their packages' names in one query: a package it already lists needs no
+    # look-up, so only the new (name, version) pairs go to ensure_packages (most of a changed software
+    # section is unchanged programs; looking every one up was a third of a delta report's CPU).
+    current: dict[int, tuple[Any, Any]] = {}
+    ids: dict[tuple[str, str], int] = {}
+    for pid, site_id, installed, name, version in session.exec(
+        select(
+            DeviceSoftware.package_id,
+            DeviceSoftware.site_id,
+            DeviceSoftware.install_date,
+            SoftwarePackage.name,
+            SoftwarePackage.version,
+        )
+        .join(SoftwarePackage, col(SoftwarePackage.id) == col(DeviceSoftware.package_id))
+        .where(DeviceSoftware.device_id == device.id)
+    ).all():
+        current[pid] = (site_id, installed)
+        ids[(name, version)] = pid
+    ids.update(ensure_packages(session, [r for r in rows if (r.name, r.version) not in ids]))
     wanted = {ids[(r.name, r.version)]: r for r in rows if (r.name, r.version) in ids}
-    current = {
-        pid: (site_id, installed)
-        for pid, site_id, installed in session.exec(
-            select(DeviceSoftware.package_id, DeviceSoftware.site_id, DeviceSoftware.install_date).where(
-                DeviceSoftware.device_id == device.id
-            )
-        ).all()
-    }
     gone = [pid for pid in current if pid not in wanted]
     if gone:
         session.exec(  # type: ignore[call-overload]
