@@ -40,6 +40,21 @@ SEVERITIES = ("critical", "high", "medium", "low")
 BATCH = 5000  # devices per transaction
 
 
+# The tables a batch of devices fills, in the order their rows are written (parents first).
+TABLES = (
+    "device",
+    "devicesection",
+    "device_address",
+    "device_software",
+    "deviceresult",
+    "finding",
+    "device_certificate",
+    "asset",
+    "devicescore",
+    "device_score_current",
+)
+
+
 def _profiles() -> list[dict[str, Any]]:
     """PC profiles: their facts, as stored sections; scored by ``_score``."""
     from inventory.facts import CpuFacts, DiskFacts, Facts, FilesystemFacts, MemoryFacts, OsFacts, SystemFacts
@@ -193,21 +208,7 @@ def _device_rows(
     digest = load_config().digest()
     unit_costs = load_config().unit_costs
     today = local_date(now)
-    t: dict[str, list[dict[str, Any]]] = {
-        k: []
-        for k in (
-            "device",
-            "devicesection",
-            "device_address",
-            "device_software",
-            "deviceresult",
-            "finding",
-            "device_certificate",
-            "asset",
-            "devicescore",
-            "device_score_current",
-        )
-    }
+    t: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLES}
     for i in range(start, stop):
         did = i + 1
         site = i % sites + 1  # every site gets its share (about 30 PCs a commune at 100,000)
@@ -353,18 +354,7 @@ def _device_rows(
 
 
 def _rows_in_order(t: dict[str, list[dict[str, Any]]]) -> Iterable[tuple[str, list[dict[str, Any]]]]:
-    for name in (
-        "device",
-        "devicesection",
-        "device_address",
-        "device_software",
-        "deviceresult",
-        "finding",
-        "device_certificate",
-        "asset",
-        "devicescore",
-        "device_score_current",
-    ):
+    for name in TABLES:
         yield name, t[name]
 
 
