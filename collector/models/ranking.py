@@ -71,67 +71,37 @@ SEVERITY_RANK_SQL = (
     " WHEN severity = 'medium' THEN 2\n WHEN severity = 'low' THEN 3\n WHEN severity = 'info' THEN 4\n"
     " ELSE 5\nEND)"
 )
-Index(
-    "ix_finding_severity_rank",
-    literal_column(SEVERITY_RANK_SQL),
-    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
-    Finding.__table__.c.id,  # type: ignore[attr-defined]
-)
+
+
+def _rank() -> Any:
+    # A fresh expression per index: an index takes ownership of the expressions it is given.
+    return literal_column(SEVERITY_RANK_SQL)
+
+
+def _index(name: str, model: Any, *columns: Any) -> Index:
+    """An index on another domain's table: columns by name, expressions (``_rank()``) as they are."""
+    table = model.__table__
+    return Index(name, *(table.c[c] if isinstance(c, str) else c for c in columns))
+
+
+_index("ix_finding_severity_rank", Finding, _rank(), "first_seen_at", "id")
 # One site's findings in the default order (the site filter and every scoped user).
-Index(
-    "ix_finding_site_severity_rank",
-    Finding.__table__.c.site_id,  # type: ignore[attr-defined]
-    literal_column(SEVERITY_RANK_SQL),
-    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
-    Finding.__table__.c.id,  # type: ignore[attr-defined]
-)
+_index("ix_finding_site_severity_rank", Finding, "site_id", _rank(), "first_seen_at", "id")
 # Findings of one severity (the severity filter), in the default order: equality on the severity, then
 # the same order as above.
-Index(
-    "ix_finding_severity_severity_rank",
-    Finding.__table__.c.severity,  # type: ignore[attr-defined]
-    literal_column(SEVERITY_RANK_SQL),
-    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
-    Finding.__table__.c.id,  # type: ignore[attr-defined]
-)
+_index("ix_finding_severity_severity_rank", Finding, "severity", _rank(), "first_seen_at", "id")
 # Findings newest (or oldest) first.
-Index(
-    "ix_finding_first_seen_id",
-    Finding.__table__.c.first_seen_at,  # type: ignore[attr-defined]
-    Finding.__table__.c.id,  # type: ignore[attr-defined]
-)
+_index("ix_finding_first_seen_id", Finding, "first_seen_at", "id")
 # Certificates expiring soonest, as a keyset page (not_after, id) and per site.
-Index(
-    "ix_device_certificate_not_after_id",
-    DeviceCertificate.__table__.c.not_after,  # type: ignore[attr-defined]
-    DeviceCertificate.__table__.c.id,  # type: ignore[attr-defined]
-)
-Index(
-    "ix_device_certificate_site_not_after",
-    DeviceCertificate.__table__.c.site_id,  # type: ignore[attr-defined]
-    DeviceCertificate.__table__.c.not_after,  # type: ignore[attr-defined]
-)
+_index("ix_device_certificate_not_after_id", DeviceCertificate, "not_after", "id")
+_index("ix_device_certificate_site_not_after", DeviceCertificate, "site_id", "not_after")
 # A site's devices by hostname (the site filter of the devices list; site compliance's device list).
-Index(
-    "ix_device_site_hostname_id",
-    Device.__table__.c.site_id,  # type: ignore[attr-defined]
-    Device.__table__.c.hostname,  # type: ignore[attr-defined]
-    Device.__table__.c.id,  # type: ignore[attr-defined]
-)
+_index("ix_device_site_hostname_id", Device, "site_id", "hostname", "id")
 # Devices of one kind: the search's pass over network devices (a handful among 100,000 PCs, read by a
 # seq scan without it) and the devices table's sort by kind.
-Index(
-    "ix_device_kind_hostname_id",
-    Device.__table__.c.kind,  # type: ignore[attr-defined]
-    Device.__table__.c.hostname,  # type: ignore[attr-defined]
-    Device.__table__.c.id,  # type: ignore[attr-defined]
-)
+_index("ix_device_kind_hostname_id", Device, "kind", "hostname", "id")
 # The newest report per site (overview, sites list): an index-only max per site.
-Index(
-    "ix_device_site_last_report",
-    Device.__table__.c.site_id,  # type: ignore[attr-defined]
-    Device.__table__.c.last_report_at,  # type: ignore[attr-defined]
-)
+_index("ix_device_site_last_report", Device, "site_id", "last_report_at")
 
 # Substring search ("pc-0421" anywhere in a hostname, a serial, a certificate's holder, an asset tag) is
 # ILIKE '%...%', which no b-tree serves: PostgreSQL reads it from trigram (pg_trgm) GIN indexes instead of
