@@ -32,6 +32,7 @@ that site's object (``"self"``: the caller's user id). A route missing from ``AC
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -592,9 +593,20 @@ def _echoed(case: Case, world: World, who: Principal | None, url: str) -> list[s
     return sorted({s for s in sent if len(s) >= 3}, key=len, reverse=True)
 
 
+_RANDOM_TOKEN = re.compile(r"[A-Za-z0-9_+/-]{16,}")
+
+
+def _drop_random(match: re.Match[str]) -> str:
+    """A long run with upper case, lower case and digits is a random token, never a name we seeded."""
+    text = match.group(0)
+    kinds = (str.isupper, str.islower, str.isdigit)
+    return "" if all(any(kind(c) for c in text) for kind in kinds) else text
+
+
 def _shown(answer: Any, mark: str, echoed: list[str] = ()) -> str:  # type: ignore[assignment]
     """Where the answer shows ``mark`` (what the caller sent aside), or ""."""
-    body = answer.content.decode("utf-8", "replace").lower()
+    # Random tokens (CSP nonces, CSRF tokens, keys) may spell the short mark by chance: drop them first.
+    body = _RANDOM_TOKEN.sub(_drop_random, answer.content.decode("utf-8", "replace")).lower()
     for value in echoed:
         body = body.replace(value.lower(), "")
     at = body.find(mark.lower())
