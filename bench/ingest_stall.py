@@ -79,7 +79,7 @@ def main() -> None:
     with session_scope(engine) as s:
         create_site(s, code="BENCH", name="Benchmark")
         secret = create_enroll_secret(s, site_code="BENCH")
-        user = create_user(s, username="bench", password="bench-password", role="admin")
+        user = create_user(s, username="bench", password="stall-probe-Passphrase-42", role="admin")
         cookie, _ = create_auth_session(s, user, kind="web", hours=1)
     engine.dispose()
 
