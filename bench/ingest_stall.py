@@ -84,7 +84,7 @@ def main() -> None:
     engine.dispose()
 
     port = free_port()
-    proc = start_collector(url, port)
+    proc = start_collector(url, port, 1, tempfile.mkdtemp(prefix="ww-stall-"))  # one worker, like serve
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=120) as c:
