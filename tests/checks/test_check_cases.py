@@ -139,7 +139,7 @@ def can_be_unknown(fn: Callable[..., object]) -> bool:
         if f in done:
             continue
         done.add(f)
-        names = f.__globals__  # type: ignore[attr-defined]
+        names = f.__globals__
         for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(f)))):
             if isinstance(node, ast.Name):
                 target = names.get(node.id)
@@ -168,9 +168,11 @@ def test_every_evaluator_that_can_be_unknown_has_an_unknown_case() -> None:
     seen = _statuses_by_evaluator()
     shipped = {n: ev for n, ev in registry().items() if ev.fn.__module__.startswith("checks.evaluators.")}
     able = {n for n, ev in shipped.items() if can_be_unknown(ev.fn)}
-    # The reading itself works: the firewall check raises CannotObserve through _util.part and itself.
+    # The reading itself works: the firewall check raises CannotObserve through _util.part and itself,
+    # and Windows 11 eligibility never gives unknown, on purpose (the replacement score reads its
+    # not_applicable; docs/architecture.md, "A check that cannot observe never passes").
     assert {"host.firewall_enabled", "host.password_min_length"} <= able
-    assert "host.disk_free" not in able  # reads only collected hardware facts
+    assert "host.windows11_eligible" not in able
     assert set(UNKNOWN_CASE_EXEMPT) <= able, "exempt evaluators that cannot give unknown"
     missing = sorted(n for n in able if n not in UNKNOWN_CASE_EXEMPT and CheckStatus.UNKNOWN not in seen[n])
     assert not missing, "evaluators that can give unknown without an `expect: unknown` case:\n" + "\n".join(
