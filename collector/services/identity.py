@@ -66,7 +66,7 @@ def matches(device: Device, machine_id: str | None, serial: str | None, mac: str
 
 
 def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Device:
-    if subject.kind == DeviceKind.NETWORK_DEVICE:
+    if subject.kind == DeviceKind.NETWORK_DEVICE.value:
         return _resolve_network_device(session, agent=agent, subject=subject)
     ident = subject.host
     machine_id = fit("machine_id", ident.machine_id if ident else None)

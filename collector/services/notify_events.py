@@ -176,10 +176,9 @@ def emit(
         return True
     # Several collector processes scan at once: the unique key decides, without an error.
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
     table = NotifyEvent.__table__  # type: ignore[attr-defined]
     stmt = (
         insert(table)
