@@ -52,7 +52,7 @@ def count_failure(
     minute = now.replace(second=0, microsecond=0)
     addr = (address or "unknown")[:64]
     bucket = f"{action}|{addr}|{minute:%Y%m%d%H%M}"
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = AuditEvent.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     values = {
         "at": minute,
         "actor": "anonymous",

@@ -37,6 +37,7 @@ def fit(column: str, value: str | None) -> str | None:
     reports); PostgreSQL refuses longer text with an error, so it is cut here, the same way on every
     report, and identity matching compares the cut values.
     """
+    # SQLModel declares no __table__ (SQLAlchemy sets it when the class is made).
     length = getattr(Device.__table__.c[column].type, "length", None)  # type: ignore[attr-defined]
     return value[:length] if value and length else value
 

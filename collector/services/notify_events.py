@@ -179,7 +179,7 @@ def emit(
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    table = NotifyEvent.__table__  # type: ignore[attr-defined]
+    table = NotifyEvent.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     stmt = (
         insert(table)
         .values(kind=kind, site_id=site_id, at=at, payload=body, dedupe_key=dedupe_key)

@@ -182,7 +182,7 @@ def sync_software(session: Session, *, device: Device, data: Any) -> None:
     new = [pid for pid in wanted if pid not in current or pid in changed]
     if new:
         session.exec(
-            DeviceSoftware.__table__.insert(),  # type: ignore[attr-defined]
+            DeviceSoftware.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel declares no __table__
             params=[
                 {
                     "device_id": device.id,
@@ -202,7 +202,7 @@ def sync_addresses(session: Session, *, device: Device, data: Any) -> None:
     rows = address_rows(data)
     if rows:
         session.exec(
-            DeviceAddress.__table__.insert(),  # type: ignore[attr-defined]
+            DeviceAddress.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel declares no __table__
             params=[
                 {"device_id": device.id, "kind": k, "value": v, "site_id": device.site_id, "interface": i}
                 for k, v, i in rows

@@ -85,7 +85,7 @@ def login_failed(
     name, addr = _key(username, address)
     # One statement, so that parallel guesses from several processes all count (no lost update, no
     # duplicate-key error when the first two failures of a pair arrive together).
-    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     from sqlalchemy.dialects import postgresql, sqlite
 
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
