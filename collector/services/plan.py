@@ -286,7 +286,7 @@ def build_plan(
         elif not must and c.score < rules.min_score:
             continue  # healthy enough: not a candidate, nothing to explain
         elif c.cost is None or c.cost <= 0:
-            params = {"device_class": c.device_class}
+            params: dict[str, Any] = {"device_class": c.device_class}
             non_picks.append(NonPick(c, {"code": "skip_no_cost", "params": params}, True))
         else:
             eligible.append(c)
@@ -302,7 +302,7 @@ def build_plan(
     per_site: dict[str, list[Candidate]] = defaultdict(list)
     for c in sorted(eligible, key=_key):
         per_site[c.site_code].append(c)
-    have = defaultdict(int)
+    have: defaultdict[str, int] = defaultdict(int)
     for c in must_list:
         have[c.site_code] += 1
     queues = {
@@ -350,7 +350,7 @@ def build_plan(
                 "params": {"remaining": rules.budget - total, "hostname": first.hostname, "cost": first.cost},
             }
         )
-    got = defaultdict(int)
+    got: defaultdict[str, int] = defaultdict(int)
     for p in picks:
         got[p.candidate.site_code] += 1
     names = {c.site_code: c.site_name for c in candidates}
@@ -490,9 +490,10 @@ def load_candidates(
     system: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        for device_id, data in session.exec(
-            select(DeviceScore.device_id, DeviceScore.factors).where(col(DeviceScore.device_id).in_(chunk))
-        ).all():
+        score_rows = select(DeviceScore.device_id, col(DeviceScore.factors)).where(
+            col(DeviceScore.device_id).in_(chunk)
+        )
+        for device_id, data in session.exec(score_rows).all():
             factors[device_id] = data or []
         for a in session.exec(select(Asset).where(col(Asset.device_id).in_(chunk))).all():
             assets[a.device_id] = a

@@ -14,7 +14,7 @@ long-term data (B-T, not B-LT).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +115,7 @@ def set_p12(
     password: str,
     data_dir: Path,
     actor: str,
-    trust: list[Path] = (),  # type: ignore[assignment]
+    trust: Sequence[Path] = (),
     tsa_url: str | None = None,
 ) -> SigningCertificate:
     """Use the key and certificate of a PKCS#12 file from now on (the caller commits)."""
@@ -157,7 +157,7 @@ def set_pkcs11(
     pin: str,
     data_dir: Path,
     actor: str,
-    trust: list[Path] = (),  # type: ignore[assignment]
+    trust: Sequence[Path] = (),
     tsa_url: str | None = None,
 ) -> SigningCertificate:
     """Sign with a key on a PKCS#11 token (its certificate is read from the token now)."""
