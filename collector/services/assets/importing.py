@@ -96,7 +96,7 @@ def _parse_values(row: dict[str, str], line: int) -> dict[str, Any]:
             out["device_class"] = cls
     if row.get("asset_tag"):
         if len(row["asset_tag"]) > 64:
-            raise ServiceError(f"{where}: an asset tag has at most 64 characters")
+            raise ServiceError("line %(line)s: an asset tag has at most %(n)s characters", line=line, n=64)
         out["asset_tag"] = row["asset_tag"]
     # Empty cells leave the stored value alone: an import fills gaps, it does not erase.
     return {k: v for k, v in out.items() if v is not None}
