@@ -269,7 +269,10 @@ def require_usable(row: SigningCertificate | None) -> CertificateValidation:
             "the signing certificate cannot sign (%(status)s): %(reasons)s",
             status=result.status.value,
             reasons=list(result.reasons),
-            params={"status": result.status.value, "reasons": "; ".join(result.reasons) or result.status.value},
+            params={
+                "status": result.status.value,
+                "reasons": "; ".join(result.reasons) or result.status.value,
+            },
         )
     return result
 

@@ -10,7 +10,15 @@ from collector.plugins import PageSpec
 from collector.services.errors import Unauthorized
 from collector.services.passwords import MIN_LENGTH, PasswordRejected
 from collector.services.users import change_password
-from collector.web.setup import client_address, flash, redirect, render, request_language, safe_next, translator_for
+from collector.web.setup import (
+    client_address,
+    flash,
+    redirect,
+    render,
+    request_language,
+    safe_next,
+    translator_for,
+)
 
 router = APIRouter(include_in_schema=False)
 

@@ -50,6 +50,7 @@ _LEAD_REFUSED = frozenset(
     }
 )
 
+
 @router.get("/inspections")
 def inspections_page(request: Request, user: Reader, session: DbSession, site: str | None = None) -> Response:
     site_id = None
@@ -115,7 +116,9 @@ def create_inspection(
         if isinstance(exc, ValueError):  # the scheduled day
             message = _("%(name)s: write the date as dd/mm/yyyy", name=_("Scheduled for"))
         elif exc.msgid in _LEAD_REFUSED:
-            message = _("The lead inspector must be an active inspector or administrator who may see this site")
+            message = _(
+                "The lead inspector must be an active inspector or administrator who may see this site"
+            )
         else:
             message = exc.text(request_language(request))
         return flash(RedirectResponse("/inspections", status_code=303), message, "error")

@@ -57,7 +57,11 @@ def refusal_message(request: Request, exc: ServiceError) -> str:
             "timestamp": _("The timestamp server did not answer: %(reason)s", reason=reasons),
         }
         return messages.get(
-            exc.status, _("The signing certificate cannot sign: %(reason)s", reason=reasons or exc.text(request_language(request)))
+            exc.status,
+            _(
+                "The signing certificate cannot sign: %(reason)s",
+                reason=reasons or exc.text(request_language(request)),
+            ),
         )
     if isinstance(exc, publishing.PreviewOutdated):
         return _("Preview the public version again: the report changed since your preview.")

@@ -209,7 +209,9 @@ def rename(
         raise HTTPException(404) from None
     except ServiceError as exc:
         session.rollback()
-        return flash(redirect(f"/admin/sites/{quote(code, safe='')}"), exc.text(request_language(request)), "error")
+        return flash(
+            redirect(f"/admin/sites/{quote(code, safe='')}"), exc.text(request_language(request)), "error"
+        )
     return flash(redirect("/admin/sites"), _("Site %(code)s was renamed.", code=site.code), "ok")
 
 
