@@ -59,3 +59,17 @@ def test_a_lead_inspector_refused_reads_in_the_viewers_language(seeded_client: A
         answer.text
     )
     assert "lead inspector" not in answer.text.lower()
+
+
+def test_a_checklist_or_day_the_form_never_offers_is_refused_in_the_viewers_language(
+    seeded_client: Any,
+) -> None:
+    http, seeded = seeded_client
+    login(http, "admin")
+    token = csrf_from(http.get("/inspections").text)
+    form = {"site": seeded.sites["a"], "template": "no-such-list", "csrf_token": token}
+    page = _text(http.post("/inspections", data=form).text)
+    assert "Phiếu kiểm tra: 'no-such-list' không phải một trong" in page
+    form = {"site": seeded.sites["a"], "scheduled_for": "31/31/2026", "csrf_token": token}
+    page = _text(http.post("/inspections", data=form).text)
+    assert ": hãy ghi ngày theo dạng dd/mm/yyyy" in page and "Invalid isoformat" not in page

@@ -17,7 +17,7 @@ from collector.models.types import utcnow
 from collector.plugins import Link, PageSpec
 from collector.services import inspections as svc
 from collector.services import publishing
-from collector.services.checklists import ChecklistTemplate, ItemType, shipped_templates
+from collector.services.checklists import ChecklistTemplate, ItemType, UnknownTemplate, shipped_templates
 from collector.services.devices import list_sites, site_in_scope, site_to_change
 from collector.services.errors import Forbidden, NotFound, ServiceError
 from collector.web.setup import flash, render, request_language, translator_for
@@ -113,7 +113,15 @@ def create_inspection(
     except (ServiceError, ValueError) as exc:
         session.rollback()
         _ = translator_for(request)
-        if isinstance(exc, ValueError):  # the scheduled day
+        if isinstance(exc, UnknownTemplate):  # the form offers only shipped checklists
+            keys = ", ".join(sorted({key for key, _version in shipped_templates()}))
+            message = _(
+                "%(f_name)s: %(value)s is not one of %(allowed)s",
+                f_name=_("Checklist"),
+                value=repr(template),
+                allowed=keys,
+            )
+        elif isinstance(exc, ValueError):  # the scheduled day
             message = _("%(name)s: write the date as dd/mm/yyyy", name=_("Scheduled for"))
         elif exc.msgid in _LEAD_REFUSED:
             message = _(
