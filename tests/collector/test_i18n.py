@@ -254,3 +254,20 @@ def test_a_service_error_reads_in_vietnamese_with_its_data_untouched() -> None:
     assert exc.text("vi") == "đơn vị P01 đã tồn tại"
     # Record ids are not numbers to format (no "finding 1.234").
     assert NotFound("no finding %(finding_id)s", finding_id=1234).text("vi") == "không có phát hiện 1234"
+
+
+def test_a_bad_cell_of_an_asset_import_reads_in_vietnamese_after_its_line() -> None:
+    from collector.services.assets.importing import _parse_values
+    from collector.services.errors import ServiceError
+
+    try:
+        _parse_values({"serial": "SN1", "purchase_date": "32/13/2014"}, 1234)
+    except ServiceError as exc:
+        assert str(exc) == (
+            "line 1234: purchase_date: '32/13/2014' is not a date (write dd/mm/yyyy or yyyy-mm-dd)"
+        )
+        assert exc.text("vi") == (
+            "dòng 1234: purchase_date: '32/13/2014' không phải là ngày (hãy viết dd/mm/yyyy hoặc yyyy-mm-dd)"
+        )
+    else:
+        raise AssertionError("a date that does not exist was accepted")

@@ -85,27 +85,33 @@ def _read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
 
 
 def _parse_values(row: dict[str, str], line: int) -> dict[str, Any]:
-    where = f"line {line}"
+    try:
+        return _row_values(row)
+    except ServiceError as exc:  # the cell's problem, in the reader's language, after its line
+        raise ServiceError("line %(line)s: %(problem)s", line=line, problem=exc) from None
+
+
+def _row_values(row: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "purchase_date" in row:
-        out["purchase_date"] = parse_date(row["purchase_date"], f"{where}, purchase_date")
+        out["purchase_date"] = parse_date(row["purchase_date"], "purchase_date")
     if "warranty_end" in row:
-        out["warranty_end"] = parse_date(row["warranty_end"], f"{where}, warranty_end")
+        out["warranty_end"] = parse_date(row["warranty_end"], "warranty_end")
     if "purchase_cost" in row:
-        out["purchase_cost"] = parse_money(row["purchase_cost"], f"{where}, purchase_cost")
+        out["purchase_cost"] = parse_money(row["purchase_cost"], "purchase_cost")
     if "supplier" in row:
         out["supplier"] = row["supplier"][:255] or None
     if "status" in row:
-        status = parse_status(row["status"], f"{where}, status")
+        status = parse_status(row["status"], "status")
         if status:
             out["status"] = status
     if "device_class" in row:
-        cls = parse_class(row["device_class"], f"{where}, device_class")
+        cls = parse_class(row["device_class"], "device_class")
         if cls:
             out["device_class"] = cls
     if row.get("asset_tag"):
         if len(row["asset_tag"]) > 64:
-            raise ServiceError("line %(line)s: an asset tag has at most %(n)s characters", line=line, n=64)
+            raise ServiceError("an asset tag has at most %(n)s characters", n=64)
         out["asset_tag"] = row["asset_tag"]
     # Empty cells leave the stored value alone: an import fills gaps, it does not erase.
     return {k: v for k, v in out.items() if v is not None}
