@@ -150,7 +150,9 @@ class PlanRules:
         unknown = sorted(set(self.must_replace) - set(MUST_RULES))
         if unknown:
             raise ServiceError(
-                f"unknown must-replace rule(s): {', '.join(unknown)}; known: {', '.join(MUST_RULES)}"
+                "unknown must-replace rule(s): %(unknown)s; known: %(known)s",
+                unknown=", ".join(unknown),
+                known=", ".join(MUST_RULES),
             )
 
 
@@ -420,11 +422,22 @@ def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> di
     known = {c.value for c in DeviceClass}
     for name, cost in costs.items():
         if name not in known:
-            raise ServiceError(f"unknown device class {name!r}; classes: {', '.join(sorted(known))}")
+            raise ServiceError(
+                "unknown device class %(name)s; classes: %(classes)s",
+                name=repr(name),
+                classes=", ".join(sorted(known)),
+            )
         if not isinstance(cost, int) or cost < 0:
-            raise ServiceError(f"the unit cost of {name} must be a whole number of VND, zero or more")
+            raise ServiceError(
+                "the unit cost of %(device_class)s must be a whole number of VND, zero or more",
+                device_class=name,
+            )
         if cost > MAX_COST_VND:
-            raise ServiceError(f"the unit cost of {name} is more than {MAX_COST_VND:,} VND".replace(",", "."))
+            raise ServiceError(
+                "the unit cost of %(device_class)s is more than %(max)s VND",
+                device_class=name,
+                max=f"{MAX_COST_VND:,}".replace(",", "."),
+            )
     for name, cost in sorted(costs.items()):
         row = session.get(UnitCost, name)
         if row is None:

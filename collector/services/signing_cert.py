@@ -51,8 +51,15 @@ class SigningRefused(ServiceError):
 
     status_code = 409
 
-    def __init__(self, message: str, *, status: str, reasons: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        reasons: list[str] | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, **(params or {}))
         self.status = status
         self.reasons = reasons or []
 
@@ -258,11 +265,14 @@ def require_usable(row: SigningCertificate | None) -> CertificateValidation:
         )
     result = validate(row)
     if result.status in REFUSED:
-        reasons = "; ".join(result.reasons) or result.status.value
         raise SigningRefused(
-            f"the signing certificate cannot sign ({result.status.value}): {reasons}",
+            "the signing certificate cannot sign (%(status)s): %(reasons)s",
             status=result.status.value,
             reasons=list(result.reasons),
+            params={
+                "status": result.status.value,
+                "reasons": "; ".join(result.reasons) or result.status.value,
+            },
         )
     return result
 
@@ -386,7 +396,12 @@ class PdfSigningSession:
                 location=location,
             )
         except TimestampError as exc:
-            raise SigningRefused(f"the timestamp server failed: {exc}", status="timestamp") from None
+            raise SigningRefused(
+                "the timestamp server failed: %(reason)s",
+                status="timestamp",
+                reasons=[str(exc)],
+                params={"reason": str(exc)},
+            ) from None
         level = "B-LT" if long_term else ("B-T" if tsa else "B-B")
         return SignedPdf(data, level, common_name(certificate(self.row)))
 
