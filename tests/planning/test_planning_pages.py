@@ -156,7 +156,7 @@ def test_unit_costs_page(client, fleet):
 
 def test_cli_writes_the_plan(fleet, tmp_path):
     from collector.cli import app
-    from collector.commands import plan  # noqa: F401  (registers the command)
+    from collector.commands import planning  # noqa: F401  (registers the command)
 
     out = tmp_path / "ke-hoach.pdf"
     runner = CliRunner()
@@ -173,7 +173,7 @@ def test_cli_writes_the_plan(fleet, tmp_path):
 
 def test_cli_names_an_unwritable_output_and_an_unusable_database(fleet, tmp_path):
     from collector.cli import app
-    from collector.commands import plan  # noqa: F401  (registers the command)
+    from collector.commands import planning  # noqa: F401  (registers the command)
 
     runner = CliRunner()
     out = tmp_path / "no-such-dir" / "ke-hoach.xlsx"

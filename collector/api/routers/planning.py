@@ -22,7 +22,7 @@ from collector.models.core import Role
 from collector.plugins import RouterSpec
 from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
-from collector.services import plan as plan_svc
+from collector.services import planning as plan_svc
 from collector.services.errors import ServiceError
 from collector.services.scoring import ScoringConfigError, load_config
 
@@ -84,7 +84,7 @@ def replacement_plan(
     ),
 ) -> Response:
     from collector.reports.document import letterhead_for
-    from collector.reports.plan_report import plan_filename, plan_json, render_plan
+    from collector.reports.planning_report import plan_filename, plan_json, render_plan
 
     try:
         rules = None if not must else [m for m in must if m != "none"]

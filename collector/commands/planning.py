@@ -68,9 +68,9 @@ def replacement(
 
     from collector.api.routers.planning import parse_site_minimums
     from collector.db import make_engine, session_scope
-    from collector.reports.plan_report import render_plan
+    from collector.reports.planning_report import render_plan
     from collector.services.errors import ServiceError
-    from collector.services.plan import make_plan
+    from collector.services.planning import make_plan
     from collector.services.scoring import ScoringConfigError, load_config
 
     if lang not in ("vi", "en"):
