@@ -88,7 +88,7 @@ def test_the_seed_makes_a_usable_database(seeded: Seeded) -> None:
     compliance = _get(seeded, f"/api/v1/sites/{code}/compliance").json()
     assert len(compliance["devices"]) == DEVICES // SITES
     assert _get(seeded, "/api/v1/search", q="pc-00004").json()
-    plan = _get(seeded, "/api/v1/replacement/plan", budget=200_000_000).json()
+    plan = _get(seeded, "/api/v1/planning/plan", budget=200_000_000).json()
     assert plan["picks"]
     page = seeded.client.get("/", headers=seeded.headers)
     assert page.status_code == 200
