@@ -12,7 +12,14 @@ import json
 from typer.testing import CliRunner
 
 from tests.planning.seed import api_headers
-from tests.planning.test_planning_api import CSV
+
+# Two rows that match the fleet's devices by serial (pc-old, lap-1), one that matches nothing.
+CSV = (
+    "Số serial;Mã tài sản;Ngày mua;Nguyên giá;Nhà cung cấp;Trạng thái\n"
+    "CN0OLD001;UBND-X02-0001;02/04/2012;9.800.000;Công ty TNHH Tin học Sài Gòn;đang sử dụng\n"
+    "5cg0lap01;UBND-X02-0002;15/03/2018;17.500.000 ₫;FPT;cần thay thế\n"
+    "NO-SUCH-SERIAL;UBND-X02-0003;01/01/2020;1;;\n"
+)
 
 
 def test_a_get_through_the_old_path_gets_the_same_plan(client, fleet):
