@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,16 @@ import pytest
 
 from collector.db import session_scope
 from collector.services.users import create_user
-from tests.helpers import PASSWORD, LiveServer, enroll, host_report, post_report, seed_site, user_token
+from tests.helpers import (
+    PASSWORD,
+    LiveServer,
+    drain_jobs,
+    enroll,
+    host_report,
+    post_report,
+    seed_site,
+    user_token,
+)
 
 # Bounded for CI; a deeper hunt: WARDWATCH_SCHEMATHESIS="EXAMPLES SECONDS SEED", e.g. "25 300 7".
 _DEEP = os.environ.get("WARDWATCH_SCHEMATHESIS", "").split()
@@ -82,9 +92,17 @@ def schemathesis(
 
 
 @pytest.fixture
+def settings(settings):  # type: ignore[no-untyped-def]
+    # A still world while Schemathesis runs: no scheduled job or background worker changes the data
+    # between two requests (the derived work of the seed report is done before, by drain_jobs).
+    return settings.model_copy(update={"scheduler_enabled": False, "job_worker": False})
+
+
+@pytest.fixture
 def seeded(app, client):  # type: ignore[no-untyped-def]
     agent = enroll(client, seed_site(app.state.engine))
     assert post_report(client, agent, host_report(agent.agent_id)).status_code == 202
+    drain_jobs(client)
     admin = user_token(client, app.state.engine, username="admin", role="admin")
     with session_scope(app.state.engine) as session:
         target = create_user(session, username="fuzz-target", password=PASSWORD, role="viewer")
@@ -101,14 +119,27 @@ def test_the_openapi_document_tells_the_truth(app, seeded, tmp_path):
         assert fetched.status_code == 200, fetched.text
         document = tmp_path / "openapi.json"
         document.write_bytes(fetched.content)
-        runs = {
-            "as an administrator": schemathesis(
-                url, document, admin, target_user, tmp_path, "--exclude-path", "/api/v1/reports"
-            ),
-            "as an agent": schemathesis(
-                url, document, agent, target_user, tmp_path, "--include-path", "/api/v1/reports"
-            ),
+        filters = {
+            "as an administrator": (admin, "--exclude-path", "/api/v1/reports"),
+            "as an agent": (agent, "--include-path", "/api/v1/reports"),
         }
+        runs = {
+            who: schemathesis(url, document, t, target_user, tmp_path, *f) for who, (t, *f) in filters.items()
+        }
+        # Once in a CI run on a busy machine, three coverage cases failed that never repeated with the same
+        # seed: a failure is run again once; one that repeats fails the test, one that does not is a
+        # warning that names its cases (they stay in the log to be looked into).
+        for who, run in list(runs.items()):
+            if run.returncode != 0:
+                token, *rest = filters[who]
+                again = schemathesis(url, document, token, target_user, tmp_path, *rest)
+                (tmp_path / f"report {who}, first run.txt").write_text(
+                    run.stdout + run.stderr, encoding="utf-8"
+                )
+                if again.returncode == 0:
+                    first = _failures(run.stdout)
+                    warnings.warn(f"Schemathesis {who}: failed once, passed again:\n{first}", stacklevel=1)
+                runs[who] = again
     for who, run in runs.items():  # the whole report, for reading (pytest --basetemp=DIR keeps it)
         (tmp_path / f"report {who}.txt").write_text(run.stdout + run.stderr, encoding="utf-8")
     failed = {who: run for who, run in runs.items() if run.returncode != 0}
