@@ -1,0 +1,535 @@
+"""The replacement plan a page at a time, computed in the database over the stored ranking.
+
+``collector.services.plan.build_plan`` is the plan's definition (a pure function over every candidate,
+kept as the reference the tests compare with); this module gives the same plan without materialising
+every candidate in Python, which took seconds at 100,000 devices:
+
+- the candidates are the eligible rows of ``device_score_current`` (priced, in service or to replace,
+  not virtual) that a must-replace rule matches or whose score reaches ``min_score``;
+- each candidate's place in the plan's order is the key (phase, round, -score/cost, -score, cost, id):
+  phase 0 the must-replace rules, phase 1 each commune's minimum (``round`` is the candidate's place in
+  its commune: round-robin over communes), phase 2 everything else; the commune minimums are a window
+  function (``row_number`` per commune) over the stored ranking columns;
+- the budget takes the longest prefix of that order it pays for: a running ``sum(cost)`` over the
+  order, so the totals (count, cost, per commune) are aggregates of one query and stay exact;
+- a page is a keyset range of that order (the cursor holds the key of the last row shown), followed
+  by the devices the plan explains but does not rank (spare or retired, virtual, no unit cost), by id.
+
+Only the page's devices are read in detail (hostname, factors, asset record, model).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, false, func, literal, not_, or_, select, tuple_
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col
+from sqlmodel import select as entities
+
+from collector.localtime import today as local_today
+from collector.models.assets import Asset, DeviceScore, LifecycleStatus, ScoreCategory
+from collector.models.core import Device, DeviceSection, Site
+from collector.models.ranking import DeviceScoreCurrent
+from collector.services import ranking
+from collector.services.errors import ServiceError
+from collector.services.plan import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable
+from collector.services.scoring import ScoringConfig, load_config, recompute_scores
+
+PHASES = ("must", "minimum", "priority")
+UNRANKED = 3  # the phase of the rows after the ranking: explained, not ranked
+MAX_LIMIT = 1000
+
+
+@dataclass
+class PlanPage:
+    """One page of the plan, with the whole plan's totals."""
+
+    rules: PlanRules
+    picks: list[PlanItem]
+    non_picks: list[NonPick]
+    notes: list[dict[str, Any]]
+    generated_at: datetime
+    unit_costs: dict[str, int]
+    spent: int = 0
+    picked: int = 0  # devices the budget pays for, in the whole plan
+    ranked: int = 0  # candidates in the plan's order, in the whole plan
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+    limit: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.rules.budget - self.spent
+
+    @property
+    def notable_non_picks(self) -> list[NonPick]:
+        return [n for n in self.non_picks if n.notable]
+
+    def by_site(self) -> list[dict[str, Any]]:
+        return self.sites
+
+
+def _run(session: Session, statement: Any) -> Any:
+    return OrmSession.execute(session, statement)
+
+
+_T = DeviceScoreCurrent.__table__  # type: ignore[attr-defined]
+
+
+def _must(rules: PlanRules) -> Any:
+    """``Candidate.must_rules`` as SQL over a ranking row: true when a chosen rule matches."""
+    parts = []
+    if "lifecycle_to_replace" in rules.must_replace:
+        parts.append(_T.c.status == LifecycleStatus.TO_REPLACE.value)
+    if "storage_failed" in rules.must_replace:
+        parts.append(_T.c.storage_failed.is_(True))
+    if "replace_now" in rules.must_replace:
+        parts.append(_T.c.category == ScoreCategory.REPLACE_NOW.value)
+    return or_(*parts) if parts else false()
+
+
+def _scoped(q: Any, scope: Scope) -> Any:
+    return q if scope is None else q.where(_T.c.site_id.in_(list(scope)))
+
+
+def _ranked_condition(rules: PlanRules) -> Any:
+    return and_(_T.c.eligible.is_(True), or_(_must(rules), _T.c.score >= rules.min_score))
+
+
+def _has_minimums(rules: PlanRules) -> bool:
+    return rules.min_per_site > 0 or any(n > 0 for n in rules.site_minimums.values())
+
+
+def _ordered(rules: PlanRules, scope: Scope) -> Any:
+    """The plan's candidates with their phase and round: a subquery with the order's key columns."""
+    must = case((_must(rules), 1), else_=0)
+    base = _scoped(
+        select(
+            _T.c.device_id,
+            _T.c.site_id,
+            _T.c.cost,
+            _T.c.neg_ratio,
+            _T.c.neg_score,
+            must.label("must"),
+        ).where(_ranked_condition(rules)),
+        scope,
+    )
+    if not _has_minimums(rules):
+        return base.add_columns(
+            case((_must(rules), 0), else_=2).label("phase"), literal(0).label("round")
+        ).subquery("ordered")
+    cand = base.subquery("cand")
+    minimum: Any = literal(rules.min_per_site)
+    if rules.site_minimums:
+        minimum = case(
+            *[(Site.code == code, n) for code, n in sorted(rules.site_minimums.items())],
+            else_=rules.min_per_site,
+        )
+    numbered = (
+        select(
+            cand,
+            func.row_number()
+            .over(
+                partition_by=[cand.c.site_id, cand.c.must],
+                order_by=[cand.c.neg_ratio, cand.c.neg_score, cand.c.cost, cand.c.device_id],
+            )
+            .label("site_rn"),
+            func.sum(cand.c.must).over(partition_by=cand.c.site_id).label("site_must"),
+            minimum.label("site_min"),
+        )
+        .join(Site, col(Site.id) == cand.c.site_id)
+        .subquery("numbered")
+    )
+    n = numbered.c
+    in_minimum = and_(n.must == 0, n.site_rn <= n.site_min - n.site_must)
+    return select(
+        n.device_id,
+        n.site_id,
+        n.cost,
+        n.neg_ratio,
+        n.neg_score,
+        n.must,
+        case((n.must == 1, 0), (in_minimum, 1), else_=2).label("phase"),
+        case((in_minimum, n.site_rn), else_=0).label("round"),
+    ).subquery("ordered")
+
+
+def _keys(q: Any) -> list[Any]:
+    c = q.c
+    return [c.phase, c.round, c.neg_ratio, c.neg_score, c.cost, c.device_id]
+
+
+def _full(rules: PlanRules, scope: Scope) -> Any:
+    """The ordered candidates with their rank and running total (the budget's prefix)."""
+    ordered = _ordered(rules, scope)
+    keys = _keys(ordered)
+    return select(
+        ordered,
+        func.row_number().over(order_by=keys).label("rank"),
+        func.sum(ordered.c.cost).over(order_by=keys, rows=(None, 0)).label("cum"),
+    ).subquery("plan")
+
+
+# ---- cursors ------------------------------------------------------------------------------------
+
+
+def _rules_digest(rules: PlanRules) -> str:
+    raw = json.dumps(
+        [rules.min_per_site, sorted(rules.site_minimums.items()), sorted(rules.must_replace), rules.min_score]
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _encode(rules: PlanRules, key: list[Any]) -> str:
+    raw = json.dumps(["plan", _rules_digest(rules), key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(rules: PlanRules, cursor: str) -> list[Any]:
+    bad = ServiceError("the page cursor is not valid (it may be from other rules); start from the first page")
+    try:
+        tag, digest, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if tag != "plan" or digest != _rules_digest(rules) or not isinstance(key, list) or len(key) != 6:
+        raise bad
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in key):
+        raise bad
+    return key
+
+
+# ---- the plan ------------------------------------------------------------------------------------
+
+
+def make_rules(
+    *,
+    budget: int,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig,
+) -> PlanRules:
+    rules = PlanRules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=dict(site_minimums or {}),
+        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
+        min_score=config.plan.min_score,
+    )
+    rules.validate()
+    return rules
+
+
+def refresh(
+    session: Session, *, scope: Scope, config: ScoringConfig, today: date | None = None
+) -> dict[str, int]:
+    """Score the devices whose ranking row is missing or stale, re-rank changed prices; the unit costs.
+    Only changed rows are written (none on most requests); the caller commits."""
+    today = today or local_today()
+    costs = ranking.unit_costs(session, config)
+    stale = ranking.stale_device_ids(session, scope=scope, today=today, config_digest=config.digest())
+    if stale:
+        recompute_scores(session, device_ids=stale, config=config, today=today)
+    ranking.sync_costs(session, costs)
+    return costs
+
+
+def plan_page(
+    session: Session,
+    rules: PlanRules,
+    *,
+    scope: Scope,
+    costs: dict[str, int],
+    cursor: str | None = None,
+    limit: int = 500,
+    totals: dict[str, Any] | None = None,
+) -> PlanPage:
+    """One page of the plan under ``rules`` (the ranking must be fresh: ``refresh``), with its totals.
+
+    ``totals`` (from an earlier page of the same plan, as exports do) skips counting them again."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
+    key = _decode(rules, cursor) if cursor else None
+    totals = totals or plan_totals(session, rules, scope=scope)
+    picked, spent = totals["picked"], totals["spent"]
+    stop_at = picked + 1 if picked < totals["ranked"] else None
+
+    rows: list[tuple[list[Any], Any]] = []  # (key, row)
+    if key is None or key[0] < UNRANKED:
+        full = _full(rules, scope)
+        keys = _keys(full)
+        q = select(full).order_by(*keys).limit(limit + 1)
+        if key is not None:
+            q = q.where(tuple_(*keys) > tuple_(*[literal(v, k.type) for v, k in zip(key, keys, strict=True)]))
+        for r in _run(session, q).all():
+            rows.append(([r.phase, r.round, r.neg_ratio, r.neg_score, r.cost, r.device_id], r))
+    if len(rows) <= limit:
+        after = key[5] if key is not None and key[0] == UNRANKED else 0
+        q = _scoped(
+            select(_T.c.device_id).where(
+                not_(_ranked_condition(rules)),
+                or_(
+                    _T.c.status.not_in(ranking.BUYABLE),
+                    _T.c.virtual.is_(True),
+                    _must(rules),
+                    _T.c.score >= rules.min_score,
+                ),
+                _T.c.device_id > after,
+            ),
+            scope,
+        )
+        for (device_id,) in _run(session, q.order_by(_T.c.device_id).limit(limit + 1 - len(rows))).all():
+            rows.append(([UNRANKED, 0, 0.0, 0, 0, device_id], None))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    details = candidates(session, [k[5] for k, _ in rows], costs)
+    picks: list[PlanItem] = []
+    non_picks: list[NonPick] = []
+    for k, r in rows:
+        c = details[k[5]]
+        if r is None:
+            non_picks.append(_unranked(c, rules))
+            continue
+        phase = PHASES[r.phase]
+        rank, cum = int(r.rank), int(r.cum)
+        if cum <= rules.budget:
+            picks.append(PlanItem(c, rank, phase, _pick_reason(c, phase, rules), cum))
+        elif rank == stop_at:
+            params = {"cost": c.cost or 0, "remaining": rules.budget - spent}
+            non_picks.append(NonPick(c, {"code": "skip_budget_first", "params": params}, True, rank))
+        else:
+            params = {"rank": stop_at, "cost": c.cost or 0, "remaining": rules.budget - spent}
+            notable = _notable(c, rules) or phase != "priority"
+            non_picks.append(NonPick(c, {"code": "skip_budget", "params": params}, notable, rank))
+    return PlanPage(
+        rules=rules,
+        picks=picks,
+        non_picks=non_picks,
+        notes=totals["notes"],
+        generated_at=totals["generated_at"],
+        unit_costs=dict(costs),
+        spent=spent,
+        picked=picked,
+        ranked=totals["ranked"],
+        sites=totals["sites"],
+        next_cursor=_encode(rules, rows[-1][0]) if more and rows else None,
+        limit=limit,
+    )
+
+
+def _pick_reason(c: Candidate, phase: str, rules: PlanRules) -> dict[str, Any]:
+    if phase == "must":
+        return {"code": "pick_must", "params": {"rules": list(c.must_rules(rules.must_replace))}}
+    if phase == "minimum":
+        return {"code": "pick_minimum", "params": {"site": c.site_name, "n": rules.minimum_for(c.site_code)}}
+    return {"code": "pick_priority", "params": {"score": c.score, "cost": c.cost}}
+
+
+def _unranked(c: Candidate, rules: PlanRules) -> NonPick:
+    if c.status in (LifecycleStatus.RETIRED, LifecycleStatus.SPARE):
+        return NonPick(c, {"code": "skip_status", "params": {"status": c.status}}, _notable(c, rules))
+    if c.virtual:
+        return NonPick(c, {"code": "skip_virtual", "params": {}}, _notable(c, rules))
+    return NonPick(c, {"code": "skip_no_cost", "params": {"device_class": c.device_class}}, True)
+
+
+def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str, Any]:
+    """The whole plan's figures, by aggregates over the ordered candidates: how many are ranked and
+    funded, the money spent, per commune, and the notes (leftover, minimums not reached, why empty)."""
+    full = _full(rules, scope)
+    funded = full.c.cum <= rules.budget
+    per_site = _run(
+        session,
+        select(
+            full.c.site_id,
+            func.count(),
+            func.sum(case((funded, 1), else_=0)),
+            func.sum(case((funded, full.c.cost), else_=0)),
+        ).group_by(full.c.site_id),
+    ).all()
+    ranked = sum(int(r[1]) for r in per_site)
+    picked = sum(int(r[2] or 0) for r in per_site)
+    spent = sum(int(r[3] or 0) for r in per_site)
+    site_rows = {
+        s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_([r[0] for r in per_site]))).all()
+    }
+    sites = sorted(
+        (
+            {
+                "site": site_rows[r[0]].code,
+                "name": site_rows[r[0]].name,
+                "count": int(r[2]),
+                "cost": int(r[3]),
+            }
+            for r in per_site
+            if int(r[2] or 0)
+        ),
+        key=lambda row: row["site"],
+    )
+    notes: list[dict[str, Any]] = []
+    if picked < ranked:
+        first = _run(session, select(full.c.device_id, full.c.cost).where(full.c.rank == picked + 1)).one()
+        hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
+        params = {"remaining": rules.budget - spent, "hostname": hostname, "cost": int(first.cost)}
+        notes.append({"code": "leftover", "params": params})
+    if _has_minimums(rules):
+        for site_id, eligible, got, _cost in sorted(per_site, key=lambda r: site_rows[r[0]].code):
+            site = site_rows[site_id]
+            n = rules.minimum_for(site.code)
+            if n and int(got or 0) < min(n, int(eligible)):
+                params = {"site": site.name, "n": n, "got": int(got or 0), "eligible": int(eligible)}
+                notes.append({"code": "minimum_short", "params": params})
+    if not picked:
+        notes.insert(0, _empty_reason(session, rules, scope, full, ranked))
+    return {
+        "ranked": ranked,
+        "picked": picked,
+        "spent": spent,
+        "sites": sites,
+        "notes": notes,
+        "generated_at": datetime.now(UTC),
+    }
+
+
+def _empty_reason(session: Session, rules: PlanRules, scope: Scope, full: Any, ranked: int) -> dict[str, Any]:
+    """``plan._empty_reason`` by counts: why a plan funds nothing, most telling reason first."""
+    if ranked:
+        first = _run(session, select(full.c.device_id, full.c.cost).where(full.c.rank == 1)).one()
+        hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
+        return {
+            "code": "empty_budget",
+            "params": {"hostname": hostname, "cost": int(first.cost), "budget": rules.budget},
+        }
+    must = _must(rules)
+    off = _T.c.status.in_([LifecycleStatus.RETIRED.value, LifecycleStatus.SPARE.value])
+    virtual = _T.c.virtual.is_(True)
+    needed = or_(must, _T.c.score >= rules.min_score)
+    notable = or_(
+        must, _T.c.category.in_([ScoreCategory.REPLACE_NOW.value, ScoreCategory.PLAN_12_MONTHS.value])
+    )
+
+    def n(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    total, virtuals, no_cost, status_notable, active_needed = _run(
+        session,
+        _scoped(
+            select(
+                func.count(),
+                n(virtual),
+                n(and_(not_(off), not_(virtual), needed)),  # not ranked, so not priced
+                n(and_(off, notable)),
+                n(and_(not_(off), not_(virtual), needed)),
+            ),
+            scope,
+        ),
+    ).one()
+    if not total:
+        return {"code": "empty_no_devices", "params": {}}
+    if virtuals == total:
+        return {"code": "empty_only_virtual", "params": {"n": int(total)}}
+    if no_cost:
+        return {"code": "empty_no_cost", "params": {"n": int(no_cost)}}
+    if status_notable and not active_needed:
+        return {"code": "empty_not_in_service", "params": {"n": int(status_notable)}}
+    return {"code": "empty_none_needed", "params": {"n": int(total - virtuals), "min_score": rules.min_score}}
+
+
+def iter_plan(
+    session: Session, rules: PlanRules, *, scope: Scope, costs: dict[str, int], batch: int = 1000
+) -> Iterator[PlanPage]:
+    """The whole plan in keyset batches (exports): the totals counted once, one batch in memory."""
+    totals = plan_totals(session, rules, scope=scope)
+    cursor: str | None = None
+    while True:
+        page = plan_page(session, rules, scope=scope, costs=costs, cursor=cursor, limit=batch, totals=totals)
+        yield page
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def candidates(session: Session, device_ids: list[int], costs: dict[str, int]) -> dict[int, Candidate]:
+    """These devices as plan candidates, with the details a plan shows (one query per table)."""
+    if not device_ids:
+        return {}
+    cur = DeviceScoreCurrent
+    rows = session.exec(
+        entities(cur, Device.hostname, Device.serial, Device.platform, Site.code, Site.name)
+        .join(Device, col(Device.id) == col(cur.device_id))
+        .join(Site, col(Site.id) == col(cur.site_id))
+        .where(col(cur.device_id).in_(device_ids))
+    ).all()
+    factors = dict(
+        session.exec(
+            entities(DeviceScore.device_id, DeviceScore.factors).where(
+                col(DeviceScore.device_id).in_(device_ids)
+            )
+        ).all()
+    )
+    assets = {
+        a.device_id: a
+        for a in session.exec(entities(Asset).where(col(Asset.device_id).in_(device_ids))).all()
+    }
+    system = dict(
+        session.exec(
+            entities(DeviceSection.device_id, DeviceSection.data).where(
+                col(DeviceSection.device_id).in_(device_ids), DeviceSection.section == "system"
+            )
+        ).all()
+    )
+    out: dict[int, Candidate] = {}
+    for row, hostname, serial, platform, site_code, site_name in rows:
+        did = row.device_id
+        asset = assets.get(did)
+        sysdata = system.get(did) or {}
+        out[did] = Candidate(
+            device_id=did,
+            hostname=hostname,
+            site_code=site_code,
+            site_name=site_name,
+            device_class=row.device_class,
+            score=row.score,
+            category=row.category,
+            cost=costs.get(row.device_class),
+            factors=tuple(factors.get(did) or ()),
+            status=row.status,
+            virtual=row.virtual,
+            storage_failed=row.storage_failed,
+            asset_tag=asset.asset_tag if asset else None,
+            model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x) or platform,
+            serial=serial,
+            purchase_date=asset.purchase_date if asset else None,
+        )
+    return out
+
+
+def open_plan(
+    session: Session,
+    *,
+    budget: int,
+    scope: Scope,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig | None = None,
+    today: date | None = None,
+) -> tuple[PlanRules, dict[str, int]]:
+    """The rules and unit costs of a plan, the ranking refreshed first (the caller commits)."""
+    config = config or load_config()
+    rules = make_rules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=site_minimums,
+        must_replace=must_replace,
+        config=config,
+    )
+    return rules, refresh(session, scope=scope, config=config, today=today)
