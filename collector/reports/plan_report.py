@@ -254,9 +254,6 @@ def plan_json(plan: AnyPlan, lang: str = "vi") -> dict[str, Any]:
         "by_site": plan.by_site(),
         # The whole plan's counts (a page lists ``limit`` devices of it; follow X-Next-Cursor).
         "count": _count(plan),
-        "candidates": plan.ranked
-        if isinstance(plan, PlanPage)
-        else len(plan.picks) + sum(1 for n in plan.non_picks if n.rank is not None),
         "next_cursor": plan.next_cursor if paged else None,
     }
 

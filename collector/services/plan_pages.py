@@ -60,7 +60,6 @@ class PlanPage:
     unit_costs: dict[str, int]
     spent: int = 0
     picked: int = 0  # devices the budget pays for, in the whole plan
-    ranked: int = 0  # candidates in the plan's order, in the whole plan
     sites: list[dict[str, Any]] = field(default_factory=list)
     next_cursor: str | None = None
     limit: int = 0
@@ -108,25 +107,46 @@ def _has_minimums(rules: PlanRules) -> bool:
     return rules.min_per_site > 0 or any(n > 0 for n in rules.site_minimums.values())
 
 
-def _ordered(rules: PlanRules, scope: Scope) -> Any:
-    """The plan's candidates with their phase and round: a subquery with the order's key columns."""
-    must = case((_must(rules), 1), else_=0)
-    base = _scoped(
+RANK_KEYS = (_T.c.neg_ratio, _T.c.neg_score, _T.c.cost, _T.c.device_id)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One phase of the plan's order as a query: ``q`` selects device_id, site_id, cost, round and the
+    ranking columns of its rows; ``order`` is its order (a key over stored columns, so that the rank
+    index serves the must-replace and priority phases with a walk that stops after a page)."""
+
+    phase: int
+    q: Any
+    order: tuple[Any, ...]
+
+    def key_of(self, key: list[Any]) -> list[Any]:
+        """This segment's order values in a full key (phase, round, -ratio, -score, cost, id)."""
+        return key[1:] if self.phase == 1 else key[2:]
+
+    def after(self, key: list[Any]) -> Any:
+        return self.q.where(_after(self.order, self.key_of(key)))
+
+
+def _after(exprs: tuple[Any, ...], values: list[Any]) -> Any:
+    return tuple_(*exprs) > tuple_(*[literal(v, e.type) for v, e in zip(values, exprs, strict=True)])
+
+
+def _minimum_rows(rules: PlanRules, scope: Scope) -> Any:
+    """Each commune's minimum (phase 1): its best candidates no must-replace rule took, as many as its
+    minimum less its must-replace picks; ``round`` is the place in the commune (round-robin)."""
+    must = _must(rules)
+    cand = _scoped(
         select(
             _T.c.device_id,
             _T.c.site_id,
             _T.c.cost,
             _T.c.neg_ratio,
             _T.c.neg_score,
-            must.label("must"),
+            case((must, 1), else_=0).label("must"),
         ).where(_ranked_condition(rules)),
         scope,
-    )
-    if not _has_minimums(rules):
-        return base.add_columns(
-            case((_must(rules), 0), else_=2).label("phase"), literal(0).label("round")
-        ).subquery("ordered")
-    cand = base.subquery("cand")
+    ).subquery("cand")
     minimum: Any = literal(rules.min_per_site)
     if rules.site_minimums:
         minimum = case(
@@ -149,33 +169,38 @@ def _ordered(rules: PlanRules, scope: Scope) -> Any:
         .subquery("numbered")
     )
     n = numbered.c
-    in_minimum = and_(n.must == 0, n.site_rn <= n.site_min - n.site_must)
-    return select(
-        n.device_id,
-        n.site_id,
-        n.cost,
-        n.neg_ratio,
-        n.neg_score,
-        n.must,
-        case((n.must == 1, 0), (in_minimum, 1), else_=2).label("phase"),
-        case((in_minimum, n.site_rn), else_=0).label("round"),
-    ).subquery("ordered")
+    return (
+        select(n.device_id, n.site_id, n.cost, n.site_rn.label("round"), n.neg_ratio, n.neg_score)
+        .where(n.must == 0, n.site_rn <= n.site_min - n.site_must)
+        .subquery("minimum")
+    )
 
 
-def _keys(q: Any) -> list[Any]:
-    c = q.c
-    return [c.phase, c.round, c.neg_ratio, c.neg_score, c.cost, c.device_id]
+def _segments(rules: PlanRules, scope: Scope) -> list[Segment]:
+    """The plan's order: must-replace rules, then the commune minimums (if any), then the rest."""
+    cols = (
+        _T.c.device_id,
+        _T.c.site_id,
+        _T.c.cost,
+        literal(0).label("round"),
+        _T.c.neg_ratio,
+        _T.c.neg_score,
+    )
+    must = _must(rules)
+    base = _scoped(select(*cols).where(_ranked_condition(rules)), scope)
+    out = [Segment(0, base.where(must), RANK_KEYS)]
+    rest = base.where(not_(must))
+    if _has_minimums(rules):
+        m = _minimum_rows(rules, scope)
+        q = select(m.c.device_id, m.c.site_id, m.c.cost, m.c.round, m.c.neg_ratio, m.c.neg_score)
+        out.append(Segment(1, q, (m.c.round, m.c.neg_ratio, m.c.neg_score, m.c.cost, m.c.device_id)))
+        rest = rest.where(_T.c.device_id.not_in(select(m.c.device_id)))
+    out.append(Segment(2, rest, RANK_KEYS))
+    return out
 
 
-def _full(rules: PlanRules, scope: Scope) -> Any:
-    """The ordered candidates with their rank and running total (the budget's prefix)."""
-    ordered = _ordered(rules, scope)
-    keys = _keys(ordered)
-    return select(
-        ordered,
-        func.row_number().over(order_by=keys).label("rank"),
-        func.sum(ordered.c.cost).over(order_by=keys, rows=(None, 0)).label("cum"),
-    ).subquery("plan")
+def _key(phase: int, r: Any) -> list[Any]:
+    return [phase, int(r.round), float(r.neg_ratio), int(r.neg_score), int(r.cost), int(r.device_id)]
 
 
 # ---- cursors ------------------------------------------------------------------------------------
@@ -199,7 +224,7 @@ def _decode(rules: PlanRules, cursor: str) -> list[Any]:
         tag, digest, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise bad from None
-    if tag != "plan" or digest != _rules_digest(rules) or not isinstance(key, list) or len(key) != 6:
+    if tag != "plan" or digest != _rules_digest(rules) or not isinstance(key, list) or len(key) != 8:
         raise bad
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in key):
         raise bad
@@ -254,23 +279,26 @@ def plan_page(
 ) -> PlanPage:
     """One page of the plan under ``rules`` (the ranking must be fresh: ``refresh``), with its totals.
 
-    ``totals`` (from an earlier page of the same plan, as exports do) skips counting them again."""
+    A page is a keyset range of the order: each phase's rows after the cursor, walked on the ranking
+    index. Whether a row is funded is decided against the budget's cut-off of this request (so a page
+    always agrees with its totals); the rank and running total shown continue from the cursor's."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
-    key = _decode(rules, cursor) if cursor else None
+    position = _decode(rules, cursor) if cursor else None
+    key = position[:6] if position else None
+    rank, cum = (int(position[6]), int(position[7])) if position else (0, 0)
     totals = totals or plan_totals(session, rules, scope=scope)
-    picked, spent = totals["picked"], totals["spent"]
-    stop_at = picked + 1 if picked < totals["ranked"] else None
+    picked, spent, stop = totals["picked"], totals["spent"], totals["stop"]
 
-    rows: list[tuple[list[Any], Any]] = []  # (key, row)
-    if key is None or key[0] < UNRANKED:
-        full = _full(rules, scope)
-        keys = _keys(full)
-        q = select(full).order_by(*keys).limit(limit + 1)
-        if key is not None:
-            q = q.where(tuple_(*keys) > tuple_(*[literal(v, k.type) for v, k in zip(key, keys, strict=True)]))
-        for r in _run(session, q).all():
-            rows.append(([r.phase, r.round, r.neg_ratio, r.neg_score, r.cost, r.device_id], r))
+    rows: list[tuple[list[Any], Any]] = []  # (key, ranked row or None)
+    for segment in _segments(rules, scope):
+        if key is not None and segment.phase < key[0]:
+            continue
+        q = segment.after(key) if key is not None and segment.phase == key[0] else segment.q
+        for r in _run(session, q.order_by(*segment.order).limit(limit + 1 - len(rows))).all():
+            rows.append((_key(segment.phase, r), r))
+        if len(rows) > limit:
+            break
     if len(rows) <= limit:
         after = key[5] if key is not None and key[0] == UNRANKED else 0
         q = _scoped(
@@ -298,15 +326,15 @@ def plan_page(
         if r is None:
             non_picks.append(_unranked(c, rules))
             continue
-        phase = PHASES[r.phase]
-        rank, cum = int(r.rank), int(r.cum)
-        if cum <= rules.budget:
+        phase = PHASES[k[0]]
+        rank, cum = rank + 1, cum + int(r.cost)
+        if stop is None or k < stop:
             picks.append(PlanItem(c, rank, phase, _pick_reason(c, phase, rules), cum))
-        elif rank == stop_at:
+        elif k == stop:
             params = {"cost": c.cost or 0, "remaining": rules.budget - spent}
             non_picks.append(NonPick(c, {"code": "skip_budget_first", "params": params}, True, rank))
         else:
-            params = {"rank": stop_at, "cost": c.cost or 0, "remaining": rules.budget - spent}
+            params = {"rank": picked + 1, "cost": c.cost or 0, "remaining": rules.budget - spent}
             notable = _notable(c, rules) or phase != "priority"
             non_picks.append(NonPick(c, {"code": "skip_budget", "params": params}, notable, rank))
     return PlanPage(
@@ -318,9 +346,8 @@ def plan_page(
         unit_costs=dict(costs),
         spent=spent,
         picked=picked,
-        ranked=totals["ranked"],
         sites=totals["sites"],
-        next_cursor=_encode(rules, rows[-1][0]) if more and rows else None,
+        next_cursor=_encode(rules, [*rows[-1][0], rank, cum]) if more and rows else None,
         limit=limit,
     )
 
@@ -341,68 +368,84 @@ def _unranked(c: Candidate, rules: PlanRules) -> NonPick:
     return NonPick(c, {"code": "skip_no_cost", "params": {"device_class": c.device_class}}, True)
 
 
+def _cut_off(
+    session: Session, segment: Segment, budget: int, per_site: dict[int, list[int]]
+) -> tuple[int, int, Any]:
+    """Walk ``segment`` in order (keyset batches, growing) until ``budget`` is spent: (rows funded,
+    their cost, the first row not funded or None); ``per_site`` counts the funded rows per commune."""
+    n, spent, after, batch = 0, 0, None, 256
+    while True:
+        q = segment.q if after is None else segment.after(after)
+        rows = _run(session, q.order_by(*segment.order).limit(batch)).all()
+        for r in rows:
+            cost = int(r.cost)
+            if spent + cost > budget:
+                return n, spent, r
+            n, spent = n + 1, spent + cost
+            site = per_site.setdefault(int(r.site_id), [0, 0])
+            site[0], site[1] = site[0] + 1, site[1] + cost
+        if len(rows) < batch:
+            return n, spent, None
+        after, batch = _key(segment.phase, rows[-1]), min(batch * 4, 16384)
+
+
 def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str, Any]:
-    """The whole plan's figures, by aggregates over the ordered candidates: how many are ranked and
-    funded, the money spent, per commune, and the notes (leftover, minimums not reached, why empty)."""
-    full = _full(rules, scope)
-    funded = full.c.cum <= rules.budget
-    per_site = _run(
-        session,
-        select(
-            full.c.site_id,
-            func.count(),
-            func.sum(case((funded, 1), else_=0)),
-            func.sum(case((funded, full.c.cost), else_=0)),
-        ).group_by(full.c.site_id),
-    ).all()
-    ranked = sum(int(r[1]) for r in per_site)
-    picked = sum(int(r[2] or 0) for r in per_site)
-    spent = sum(int(r[3] or 0) for r in per_site)
-    site_rows = {
-        s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_([r[0] for r in per_site]))).all()
-    }
+    """The whole plan's figures: the devices funded and their cost (per commune too), the first device
+    not funded, and the notes (leftover, minimums not reached, why empty). The order is walked on the
+    ranking index only as far as the budget reaches (the picks, not every candidate)."""
+    picked, spent, stop = 0, 0, None
+    per_site: dict[int, list[int]] = {}
+    for segment in _segments(rules, scope):
+        got, cost, first_unfunded = _cut_off(session, segment, rules.budget - spent, per_site)
+        picked, spent = picked + got, spent + cost
+        if first_unfunded is not None:
+            stop = (_key(segment.phase, first_unfunded), first_unfunded)
+            break
+    site_rows = {s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_(list(per_site)))).all()}
     sites = sorted(
         (
-            {
-                "site": site_rows[r[0]].code,
-                "name": site_rows[r[0]].name,
-                "count": int(r[2]),
-                "cost": int(r[3]),
-            }
-            for r in per_site
-            if int(r[2] or 0)
+            {"site": site_rows[i].code, "name": site_rows[i].name, "count": n, "cost": cost}
+            for i, (n, cost) in per_site.items()
         ),
         key=lambda row: row["site"],
     )
     notes: list[dict[str, Any]] = []
-    if picked < ranked:
-        first = _run(session, select(full.c.device_id, full.c.cost).where(full.c.rank == picked + 1)).one()
-        hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
-        params = {"remaining": rules.budget - spent, "hostname": hostname, "cost": int(first.cost)}
+    if stop is not None:
+        hostname = session.exec(entities(Device.hostname).where(Device.id == stop[1].device_id)).one()
+        params = {"remaining": rules.budget - spent, "hostname": hostname, "cost": int(stop[1].cost)}
         notes.append({"code": "leftover", "params": params})
     if _has_minimums(rules):
-        for site_id, eligible, got, _cost in sorted(per_site, key=lambda r: site_rows[r[0]].code):
-            site = site_rows[site_id]
+        eligible = dict(
+            _run(
+                session,
+                _scoped(select(_T.c.site_id, func.count()).where(_ranked_condition(rules)), scope).group_by(
+                    _T.c.site_id
+                ),
+            ).all()
+        )
+        codes = {s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_(list(eligible)))).all()}
+        for site_id in sorted(eligible, key=lambda i: codes[i].code):
+            site = codes[site_id]
             n = rules.minimum_for(site.code)
-            if n and int(got or 0) < min(n, int(eligible)):
-                params = {"site": site.name, "n": n, "got": int(got or 0), "eligible": int(eligible)}
+            got = per_site.get(site_id, [0, 0])[0]
+            if n and got < min(n, int(eligible[site_id])):
+                params = {"site": site.name, "n": n, "got": got, "eligible": int(eligible[site_id])}
                 notes.append({"code": "minimum_short", "params": params})
     if not picked:
-        notes.insert(0, _empty_reason(session, rules, scope, full, ranked))
+        notes.insert(0, _empty_reason(session, rules, scope, stop[1] if stop else None))
     return {
-        "ranked": ranked,
         "picked": picked,
         "spent": spent,
+        "stop": stop[0] if stop else None,
         "sites": sites,
         "notes": notes,
         "generated_at": datetime.now(UTC),
     }
 
 
-def _empty_reason(session: Session, rules: PlanRules, scope: Scope, full: Any, ranked: int) -> dict[str, Any]:
+def _empty_reason(session: Session, rules: PlanRules, scope: Scope, first: Any) -> dict[str, Any]:
     """``plan._empty_reason`` by counts: why a plan funds nothing, most telling reason first."""
-    if ranked:
-        first = _run(session, select(full.c.device_id, full.c.cost).where(full.c.rank == 1)).one()
+    if first is not None:  # the first device in the order costs more than the budget
         hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
         return {
             "code": "empty_budget",
