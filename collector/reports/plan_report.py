@@ -215,7 +215,6 @@ def _candidate_json(c: Any, lang: str, *, factors: bool = True) -> dict[str, Any
 
 def plan_json(plan: AnyPlan, lang: str = "vi") -> dict[str, Any]:
     r = plan.rules
-    paged = isinstance(plan, PlanPage)
     return {
         "generated_at": plan.generated_at.isoformat(),
         "currency": "VND",
@@ -254,7 +253,7 @@ def plan_json(plan: AnyPlan, lang: str = "vi") -> dict[str, Any]:
         "by_site": plan.by_site(),
         # The whole plan's counts (a page lists ``limit`` devices of it; follow X-Next-Cursor).
         "count": _count(plan),
-        "next_cursor": plan.next_cursor if paged else None,
+        "next_cursor": plan.next_cursor if isinstance(plan, PlanPage) else None,
     }
 
 

@@ -402,13 +402,10 @@ def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str
             stop = (_key(segment.phase, first_unfunded), first_unfunded)
             break
     site_rows = {s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_(list(per_site)))).all()}
-    sites = sorted(
-        (
-            {"site": site_rows[i].code, "name": site_rows[i].name, "count": n, "cost": cost}
-            for i, (n, cost) in per_site.items()
-        ),
-        key=lambda row: row["site"],
-    )
+    sites: list[dict[str, Any]] = [
+        {"site": site_rows[i].code, "name": site_rows[i].name, "count": n, "cost": cost}
+        for i, (n, cost) in sorted(per_site.items(), key=lambda item: site_rows[item[0]].code)
+    ]
     notes: list[dict[str, Any]] = []
     if stop is not None:
         hostname = session.exec(entities(Device.hostname).where(Device.id == stop[1].device_id)).one()
