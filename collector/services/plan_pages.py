@@ -373,7 +373,7 @@ def _cut_off(
 ) -> tuple[int, int, Any]:
     """Walk ``segment`` in order (keyset batches, growing) until ``budget`` is spent: (rows funded,
     their cost, the first row not funded or None); ``per_site`` counts the funded rows per commune."""
-    n, spent, after, batch = 0, 0, None, 256
+    n, spent, after, batch = 0, 0, None, 32  # most budgets buy tens of devices, not hundreds
     while True:
         q = segment.q if after is None else segment.after(after)
         rows = _run(session, q.order_by(*segment.order).limit(batch)).all()
