@@ -45,6 +45,8 @@ from collector.services.scoring import ScoringConfig, load_config, recompute_sco
 
 PHASES = ("must", "minimum", "priority")
 UNRANKED = 3  # the phase of the rows after the ranking: explained, not ranked
+# An unfunded device of the priority phase is notable in these categories (``plan._notable``).
+NOTABLE_CATEGORIES = (ScoreCategory.REPLACE_NOW.value, ScoreCategory.PLAN_12_MONTHS.value)
 MAX_LIMIT = 1000
 
 
@@ -143,6 +145,7 @@ def _minimum_rows(rules: PlanRules, scope: Scope) -> Any:
             _T.c.cost,
             _T.c.neg_ratio,
             _T.c.neg_score,
+            _T.c.category,
             case((must, 1), else_=0).label("must"),
         ).where(_ranked_condition(rules)),
         scope,
@@ -170,7 +173,7 @@ def _minimum_rows(rules: PlanRules, scope: Scope) -> Any:
     )
     n = numbered.c
     return (
-        select(n.device_id, n.site_id, n.cost, n.site_rn.label("round"), n.neg_ratio, n.neg_score)
+        select(n.device_id, n.site_id, n.cost, n.site_rn.label("round"), n.neg_ratio, n.neg_score, n.category)
         .where(n.must == 0, n.site_rn <= n.site_min - n.site_must)
         .subquery("minimum")
     )
@@ -185,6 +188,7 @@ def _segments(rules: PlanRules, scope: Scope) -> list[Segment]:
         literal(0).label("round"),
         _T.c.neg_ratio,
         _T.c.neg_score,
+        _T.c.category,
     )
     must = _must(rules)
     base = _scoped(select(*cols).where(_ranked_condition(rules)), scope)
@@ -192,7 +196,9 @@ def _segments(rules: PlanRules, scope: Scope) -> list[Segment]:
     rest = base.where(not_(must))
     if _has_minimums(rules):
         m = _minimum_rows(rules, scope)
-        q = select(m.c.device_id, m.c.site_id, m.c.cost, m.c.round, m.c.neg_ratio, m.c.neg_score)
+        q = select(
+            m.c.device_id, m.c.site_id, m.c.cost, m.c.round, m.c.neg_ratio, m.c.neg_score, m.c.category
+        )
         out.append(Segment(1, q, (m.c.round, m.c.neg_ratio, m.c.neg_score, m.c.cost, m.c.device_id)))
         rest = rest.where(_T.c.device_id.not_in(select(m.c.device_id)))
     out.append(Segment(2, rest, RANK_KEYS))
@@ -276,6 +282,7 @@ def plan_page(
     cursor: str | None = None,
     limit: int = 500,
     totals: dict[str, Any] | None = None,
+    only_notable: bool = False,
 ) -> PlanPage:
     """One page of the plan under ``rules`` (the ranking must be fresh: ``refresh``), with its totals.
 
@@ -318,16 +325,26 @@ def plan_page(
             rows.append(([UNRANKED, 0, 0.0, 0, 0, device_id], None))
     more = len(rows) > limit
     rows = rows[:limit]
-    details = candidates(session, [k[5] for k, _ in rows], costs)
+    shown = rows
+    if only_notable:  # an export: the priority phase's unfunded rows are listed only when notable
+        shown = [
+            (k, r)
+            for k, r in rows
+            if r is None or k[0] != 2 or stop is None or k <= stop or r.category in NOTABLE_CATEGORIES
+        ]
+    details = candidates(session, [k[5] for k, _ in shown], costs)
     picks: list[PlanItem] = []
     non_picks: list[NonPick] = []
     for k, r in rows:
+        if r is not None:
+            rank, cum = rank + 1, cum + int(r.cost)
+        if k[5] not in details:
+            continue
         c = details[k[5]]
         if r is None:
             non_picks.append(_unranked(c, rules))
             continue
         phase = PHASES[k[0]]
-        rank, cum = rank + 1, cum + int(r.cost)
         if stop is None or k < stop:
             picks.append(PlanItem(c, rank, phase, _pick_reason(c, phase, rules), cum))
         elif k == stop:
@@ -484,13 +501,30 @@ def _empty_reason(session: Session, rules: PlanRules, scope: Scope, first: Any) 
 
 
 def iter_plan(
-    session: Session, rules: PlanRules, *, scope: Scope, costs: dict[str, int], batch: int = 1000
+    session: Session,
+    rules: PlanRules,
+    *,
+    scope: Scope,
+    costs: dict[str, int],
+    batch: int = 1000,
+    only_notable: bool = False,
 ) -> Iterator[PlanPage]:
-    """The whole plan in keyset batches (exports): the totals counted once, one batch in memory."""
+    """The whole plan in keyset batches (exports): the totals counted once, one batch in memory.
+    ``only_notable`` leaves out the unfunded priority rows that are not notable (the CSV, XLSX and PDF
+    list the notable ones only): their details are not read."""
     totals = plan_totals(session, rules, scope=scope)
     cursor: str | None = None
     while True:
-        page = plan_page(session, rules, scope=scope, costs=costs, cursor=cursor, limit=batch, totals=totals)
+        page = plan_page(
+            session,
+            rules,
+            scope=scope,
+            costs=costs,
+            cursor=cursor,
+            limit=batch,
+            totals=totals,
+            only_notable=only_notable,
+        )
         yield page
         if not page.next_cursor:
             return

@@ -114,7 +114,7 @@ def replacement_plan(
             response = JSONResponse(plan_json(page, lang))
             set_page_headers(request, response, Page(rows=[], sort="rank", next_cursor=page.next_cursor))
             return response
-        pages = plan_pages.iter_plan(session, plan_rules, scope=user.site_ids, costs=costs)
+        pages = plan_pages.iter_plan(session, plan_rules, scope=user.site_ids, costs=costs, only_notable=True)
         letterhead = letterhead_for(session, settings, user.username, lang)
         data, first = export_plan(pages, format, lang, letterhead)
     except (ServiceError, ScoringConfigError) as exc:

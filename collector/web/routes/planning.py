@@ -185,7 +185,9 @@ def plan_download(
             config=load_config(settings),
         )
         session.commit()
-        pages = plan_pages.iter_plan(session, rules, scope=user.site_ids, costs=costs)
+        pages = plan_pages.iter_plan(
+            session, rules, scope=user.site_ids, costs=costs, only_notable=fmt != "json"
+        )
         data, first = export_plan(pages, fmt, lang, letterhead_for(session, settings, user.username, lang))
     except (ServiceError, ValueError) as exc:
         return render(
