@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
-    parser.add_argument("--plan", action="store_true", help="also time the whole replacement plan")
+    parser.add_argument("--plan", action="store_true", help="also time the whole plan's CSV export")
     parser.add_argument(
         "--focus", action="store_true", help="only the overview, the ranking and the plan (not the lists)"
     )
@@ -154,7 +154,11 @@ def main(argv: list[str] | None = None) -> None:
                 runs,
                 figures,
             )
-            # overview: a page of 50 communes worst first, the city's cards and its 90-day chart
+            # overview: a page of 50 communes worst first, the city's cards and its 90-day chart (its past
+            # days stored by the scheduled job overview.daily, as in a running collector)
+            from collector.services.overview import daily_job
+
+            daily_job(app.state.engine)
             timed("console overview (/): first page", lambda: get("/", headers={}), runs, figures)
             engine = app.state.engine
             with Session(engine) as s:
@@ -204,10 +208,41 @@ def main(argv: list[str] | None = None) -> None:
                     runs,
                     figures,
                 )
-            if args.plan:  # the whole plan lists every candidate: seconds at 100,000 devices
+            # The replacement plan a page at a time (its totals are the whole plan's on every page).
+            plan = {"budget": 300_000_000, "limit": 50}
+            timed(
+                "api replacement plan: first page (50, 300 M VND)",
+                lambda: get("/api/v1/planning/plan", **plan),
+                runs,
+                figures,
+            )
+            cursor = None
+            for _ in range(40):
+                cursor = get(
+                    "/api/v1/planning/plan", **plan, **({"cursor": cursor} if cursor else {})
+                ).json()["next_cursor"]
+            timed(
+                "api replacement plan: a page 2,000 in",
+                lambda: get("/api/v1/planning/plan", **plan, cursor=cursor),
+                runs,
+                figures,
+            )
+            timed(
+                "api replacement plan: 2 per commune, first page",
+                lambda: get("/api/v1/planning/plan", **plan, min_per_site=2),
+                runs,
+                figures,
+            )
+            timed(
+                "console plan (/planning, 300 M VND)",
+                lambda: get("/planning", headers={}, budget="300000000"),
+                runs,
+                figures,
+            )
+            if args.plan:  # the whole plan as a download: every candidate, streamed in batches
                 timed(
-                    "api replacement plan (json, 300 M VND)",
-                    lambda: get("/api/v1/planning/plan", budget=300_000_000),
+                    "api replacement plan: CSV of the whole plan",
+                    lambda: get("/api/v1/planning/plan", budget=300_000_000, format="csv"),
                     3,
                     figures,
                 )

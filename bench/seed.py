@@ -427,6 +427,13 @@ def main(argv: list[str] | None = None) -> None:
     password = os.environ.get("WARDWATCH_ADMIN_PASSWORD")
     if not password:
         print("WARDWATCH_ADMIN_PASSWORD is not set: no admin user is created", file=sys.stderr)
+    else:  # refused before minutes of seeding, not after them
+        from collector.services.passwords import PasswordRejected, check_password
+
+        try:
+            check_password(password, username="admin")
+        except PasswordRejected as exc:
+            sys.exit(f"WARDWATCH_ADMIN_PASSWORD: {exc}")
     upgrade(args.database_url)
     engine = make_engine(args.database_url)
     try:

@@ -191,11 +191,12 @@ def build(engine: Engine, settings: CollectorSettings) -> Scheduler:
     once per interval (a nightly recomputation) or requeue rows a dead worker left claimed. A daily
     job is ``scheduler.register("storage.prune", timedelta(days=1), prune)``.
     """
-    from collector.services import notify_sender, retention
+    from collector.services import notify_sender, overview, retention
 
     scheduler = Scheduler(engine)
     notify_sender.register_jobs(scheduler, settings)
     retention.register_jobs(scheduler, settings)
+    overview.register_jobs(scheduler, settings)
     return scheduler
 
 

@@ -81,6 +81,10 @@ class CollectorSettings(BaseSettings):
     # The retention job runs this often in each collector process (0: never in this process; one
     # process at a time prunes, see collector.services.retention).
     retention_interval_hours: float = Field(default=24, ge=0)
+    # The overview's stored figures (collector.services.overview.daily_job): every site's snapshot of
+    # today and the city's finished days of the 90-day chart, this often (0: never in this process).
+    # The overview's GET only reads them, counting a day not stored yet live.
+    overview_interval_minutes: float = Field(default=60, ge=0)
 
     # This process runs the periodic jobs (collector.scheduler: notifications, housekeeping). Each job
     # runs once per interval across all processes sharing the database whatever this says; false keeps

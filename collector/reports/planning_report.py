@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from collector.i18n import N_, format_date, format_money, translator
 from collector.localtime import stamp
 from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.planning import NonPick, Plan, PlanItem, class_label, must_label, render_reason
+from collector.services.planning_pages import PlanPage
 from collector.services.scoring import category_label
+
+AnyPlan = Plan | PlanPage
 
 T: dict[str, str] = {
     "title": N_("Equipment replacement plan"),
@@ -92,7 +96,22 @@ def _skip_row(n: NonPick, lang: str) -> dict[str, Any]:
     }
 
 
-def plan_document(plan: Plan, lang: str = "vi") -> Document:
+def _count(plan: AnyPlan) -> int:
+    return plan.picked if isinstance(plan, PlanPage) else len(plan.picks)
+
+
+def plan_document(
+    plan: AnyPlan,
+    lang: str = "vi",
+    pick_rows: list[dict[str, Any]] | None = None,
+    skip_rows: list[dict[str, Any]] | None = None,
+) -> Document:
+    """The plan as a document; ``pick_rows``/``skip_rows`` (``_pick_row``/``_skip_row`` of every page of a
+    ``PlanPage`` stream) replace ``plan``'s own picks and notable non-picks."""
+    if pick_rows is None:
+        pick_rows = [_pick_row(p, lang) for p in plan.picks]
+    if skip_rows is None:
+        skip_rows = [_skip_row(n, lang) for n in plan.notable_non_picks]
     r = plan.rules
     musts = "; ".join(must_label(m, lang) for m in r.must_replace) or t("none", lang)
     minimum = str(r.min_per_site) if r.min_per_site else t("none", lang)
@@ -111,7 +130,7 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
             (t("budget", lang), r.budget, "money"),
             (t("spent", lang), plan.spent, "money"),
             (t("remaining", lang), plan.remaining, "money"),
-            (t("count", lang), len(plan.picks), "int"),
+            (t("count", lang), _count(plan), "int"),
             (t("minimum", lang), minimum, "text"),
             (t("must", lang), musts, "text"),
         ],
@@ -136,7 +155,7 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
             c("basis", t("basis", lang), width=40, weight=3.0),
             c("reasons", t("reasons", lang), width=70, weight=5.5),
         ],
-        [_pick_row(p, lang) for p in plan.picks],
+        pick_rows,
         sheet=t("picks_sheet", lang),
     )
     skips = Table(
@@ -146,7 +165,7 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
             c("why_not", t("why_not", lang), width=45, weight=5.0),
             c("reasons", t("reasons", lang), width=70, weight=5.5, in_pdf=False),
         ],
-        [_skip_row(n, lang) for n in plan.notable_non_picks],
+        skip_rows,
         sheet=t("skips_sheet", lang),
     )
     sites = Table(
@@ -168,7 +187,7 @@ def plan_document(plan: Plan, lang: str = "vi") -> Document:
             c("basis", t("basis", lang)),
             c("reasons", t("reasons", lang)),
         ],
-        [_pick_row(p, lang) for p in plan.picks] + [_skip_row(n, lang) for n in plan.notable_non_picks],
+        pick_rows + skip_rows,
     )
     return doc
 
@@ -194,7 +213,7 @@ def _candidate_json(c: Any, lang: str, *, factors: bool = True) -> dict[str, Any
     return out
 
 
-def plan_json(plan: Plan, lang: str = "vi") -> dict[str, Any]:
+def plan_json(plan: AnyPlan, lang: str = "vi") -> dict[str, Any]:
     r = plan.rules
     return {
         "generated_at": plan.generated_at.isoformat(),
@@ -232,7 +251,43 @@ def plan_json(plan: Plan, lang: str = "vi") -> dict[str, Any]:
         ],
         "notes": [render_reason(n, lang) for n in plan.notes],
         "by_site": plan.by_site(),
+        # The whole plan's counts (a page lists ``limit`` devices of it; follow X-Next-Cursor).
+        "count": _count(plan),
+        "next_cursor": plan.next_cursor if isinstance(plan, PlanPage) else None,
     }
+
+
+def export_plan(
+    pages: Iterable[PlanPage], fmt: str, lang: str = "vi", letterhead: Letterhead | None = None
+) -> tuple[bytes, PlanPage]:
+    """The whole plan from its pages (``planning_pages.iter_plan``): each page becomes plain rows and is
+    dropped, so one batch of devices is in memory at a time, not the whole fleet's."""
+    import json
+
+    first: PlanPage | None = None
+    pick_rows: list[dict[str, Any]] = []
+    skip_rows: list[dict[str, Any]] = []
+    picks_json: list[dict[str, Any]] = []
+    non_picks_json: list[dict[str, Any]] = []
+    for page in pages:
+        first = first or page
+        if fmt == "json":
+            data = plan_json(page, lang)
+            picks_json += data["picks"]
+            non_picks_json += data["non_picks"]
+        else:
+            pick_rows += [_pick_row(p, lang) for p in page.picks]
+            skip_rows += [_skip_row(n, lang) for n in page.notable_non_picks]
+    assert first is not None  # iter_plan yields at least one page
+    if fmt == "json":
+        whole = {
+            **plan_json(first, lang),
+            "picks": picks_json,
+            "non_picks": non_picks_json,
+            "next_cursor": None,
+        }
+        return json.dumps(whole, ensure_ascii=False, indent=1, default=str).encode(), first
+    return render(plan_document(first, lang, pick_rows, skip_rows), fmt, letterhead), first
 
 
 def render_plan(plan: Plan, fmt: str, lang: str = "vi", letterhead: Letterhead | None = None) -> bytes:
@@ -243,5 +298,5 @@ def render_plan(plan: Plan, fmt: str, lang: str = "vi", letterhead: Letterhead |
     return render(plan_document(plan, lang), fmt, letterhead)
 
 
-def plan_filename(plan: Plan, fmt: str) -> str:
+def plan_filename(plan: AnyPlan, fmt: str) -> str:
     return f"ke-hoach-thay-the-{stamp(plan.generated_at)}.{fmt}"

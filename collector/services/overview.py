@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Float, cast, func, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from collector.localtime import local_date, now_utc
@@ -31,6 +32,10 @@ from collector.models.core import Agent, Device, Site
 from collector.models.ranking import DeviceScoreCurrent
 from collector.models.snapshots import CityDaily, SiteCurrent, SiteDaily
 from collector.services import paging, snapshots
+from collector.settings import CollectorSettings
+
+if TYPE_CHECKING:
+    from collector.scheduler import Scheduler
 
 TREND_DAYS = (30, 90)
 SERIES_DAYS = 91  # today and the 90 days before: the 90-day trend has its baseline
@@ -179,7 +184,6 @@ def city_overview(
     days = [today - timedelta(days=n) for n in range(SERIES_DAYS - 1, -1, -1)]
     cutoff = now - timedelta(minutes=stale_minutes)
 
-    # First: filling the city's missing past days commits, which would expire the page's rows.
     city, sites = _city(session, scope=scope, group=group, now=now, days=days)
     group_q = select(Site.group_name).where(col(Site.group_name).is_not(None)).distinct()
     groups = sorted(g for g in session.exec(_site_filter(group_q, col(Site.id), scope, None)).all() if g)
@@ -351,7 +355,10 @@ def _carried(
 
 
 def _city_days(session: Session, days: list[date]) -> list[tuple[int, int] | None]:
-    """The whole city on these finished days: stored rows, the missing ones counted once and stored."""
+    """The whole city on these finished days: the stored rows, the missing ones counted (not stored).
+
+    A GET never writes: the scheduled job ``overview.daily`` (``fill_city_daily``) stores the days
+    this counts, so only the first overviews of a new day count them live."""
     stored = {
         r.day: r
         for r in session.exec(
@@ -359,19 +366,51 @@ def _city_days(session: Session, days: list[date]) -> list[tuple[int, int] | Non
         ).all()
     }
     if len(stored) < len(days):
-        counted = _carried(session, days, scope=None, group=None)
-        fresh = [
-            {"day": d, "passed": p[0] if p else 0, "failed": p[1] if p else 0, "sites": 1 if p else 0}
-            for d, p in zip(days, counted, strict=True)
-            if d not in stored
-        ]
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        # Two overviews at once may count the same day: the first row stays.
-        session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)
-        session.commit()  # kept even though the request only reads (city_overview calls this first)
-        return counted
+        return _carried(session, days, scope=None, group=None)
     return [(stored[d].passed, stored[d].failed) if stored[d].sites else None for d in days]
+
+
+def fill_city_daily(session: Session, *, now: datetime | None = None) -> int:
+    """Store the city's finished days of the overview's window that have no ``city_daily`` row yet;
+    returns how many were written. The caller commits."""
+    today = local_date(now or now_utc())
+    days = [today - timedelta(days=n) for n in range(SERIES_DAYS - 1, 0, -1)]
+    stored = set(
+        session.exec(
+            select(CityDaily.day).where(col(CityDaily.day) >= days[0], col(CityDaily.day) <= days[-1])
+        ).all()
+    )
+    if len(stored) == len(days):
+        return 0
+    counted = _carried(session, days, scope=None, group=None)
+    fresh = [
+        {"day": d, "passed": p[0] if p else 0, "failed": p[1] if p else 0, "sites": 1 if p else 0}
+        for d, p in zip(days, counted, strict=True)
+        if d not in stored
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Two collectors may fill the same day: the first row stays.
+    session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)
+    return len(fresh)
+
+
+def daily_job(engine: Engine, *, now: datetime | None = None) -> None:
+    """The scheduled job ``overview.daily``: every site's snapshot of today, then the city's past days."""
+    with Session(engine) as session:
+        snapshots.record_all(session, now=now)
+        session.commit()
+        fill_city_daily(session, now=now)
+        session.commit()
+
+
+def register_jobs(scheduler: Scheduler, settings: CollectorSettings) -> None:
+    """``overview.daily`` every ``overview_interval_minutes`` (0: never in this process)."""
+    if settings.overview_interval_minutes <= 0:
+        return
+    scheduler.register(
+        "overview.daily", timedelta(minutes=settings.overview_interval_minutes), lambda e: daily_job(e)
+    )
 
 
 def stale_agent_list(

@@ -382,3 +382,135 @@ def test_a_moved_device_ranks_in_its_new_site(seeded: Seeded) -> None:
         ]
         moved = ranking.rank(session, scope={target.id or 0}, min_score=0, limit=1000).rows
         assert top in [r.device_id for r in moved]
+
+
+# ---- the plan a page at a time (collector.services.planning_pages) --------------------------------------
+
+
+def _walk_plan(session: Session, rules: Any, costs: dict[str, int], limit: int) -> tuple[list[Any], Any]:
+    from collector.services import planning_pages
+
+    pages = list(planning_pages.iter_plan(session, rules, scope=None, costs=costs, batch=limit))
+    assert all(len(p.picks) + len(p.non_picks) <= limit for p in pages)
+    return pages, pages[0]
+
+
+def test_the_paged_plan_is_the_unpaged_plan_with_the_same_totals(seeded: Seeded) -> None:
+    from collector.services import planning_pages
+    from collector.services.planning import make_plan
+    from collector.services.scoring import load_config
+
+    config = load_config()
+    for kw in (
+        {"budget": 300_000_000},
+        {"budget": 2_000_000_000, "min_per_site": 2},
+        {"budget": 150_000_000, "must_replace": ["storage_failed", "lifecycle_to_replace"]},
+        {"budget": 10**12, "site_minimums": {"X0003": 4}, "min_per_site": 1},
+        {"budget": 0},
+    ):
+        with Session(seeded.engine) as session:
+            whole = make_plan(session, scope=None, config=config, **kw)
+            session.commit()
+            rules, costs = planning_pages.open_plan(session, scope=None, config=config, **kw)
+            pages, first = _walk_plan(session, rules, costs, limit=7)
+        assert len(pages) > 3, kw
+        picks = [(p.candidate, p.rank, p.phase, p.reason, p.cumulative) for pg in pages for p in pg.picks]
+        non_picks = [(n.candidate, n.reason, n.notable, n.rank) for pg in pages for n in pg.non_picks]
+        assert picks == [(p.candidate, p.rank, p.phase, p.reason, p.cumulative) for p in whole.picks], kw
+        assert non_picks == [(n.candidate, n.reason, n.notable, n.rank) for n in whole.non_picks], kw
+        # The totals every page carries are the whole plan's, exactly.
+        assert (first.picked, first.spent, first.remaining) == (
+            len(whole.picks),
+            whole.spent,
+            whole.remaining,
+        )
+        assert first.by_site() == whole.by_site() and first.notes == whole.notes, kw
+
+
+def _walk_plan_api(s: Seeded, insert: Any, **params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    rows: list[dict[str, Any]] = []
+    answers: list[Any] = []
+    cursor = None
+    n = 0
+    while True:
+        answer = _get(s, "/api/v1/planning/plan", **params, **({"cursor": cursor} if cursor else {})).json()
+        assert len(answer["picks"]) + len(answer["non_picks"]) <= params["limit"]
+        answers.append(answer)
+        rows.extend(answer["picks"] + answer["non_picks"])
+        cursor = answer["next_cursor"]
+        if not cursor:
+            return rows, answers
+        insert(n)
+        n += 1
+
+
+def test_planning_pages_skip_nothing_while_devices_are_scored(seeded: Seeded) -> None:
+    from collector.models.core import Device
+    from collector.models.ranking import DeviceScoreCurrent
+    from collector.services import ranking
+    from collector.services.scoring import load_config
+
+    config = load_config()
+    cost = ranking.unit_costs(Session(seeded.engine), config)["desktop"]
+    first, _ = _walk_plan_api(seeded, lambda n: None, budget=300_000_000, limit=1000)
+    before = {r["device_id"] for r in first}
+    counter = itertools.count()
+
+    def insert(_page: int) -> None:
+        # New ranking rows: one at the top of the order, one in the middle, one at the end.
+        from collector.localtime import today as local_today
+
+        with Session(seeded.engine) as session:
+            for score in (100, 40, 16):
+                device = Device(
+                    site_id=1, hostname=f"new-{next(counter):03d}", last_report_at=datetime.now(UTC)
+                )
+                session.add(device)
+                session.flush()
+                session.add(
+                    DeviceScoreCurrent(
+                        device_id=device.id or 0,
+                        site_id=1,
+                        score=score,
+                        category="monitor",
+                        device_class="desktop",
+                        status="in_service",
+                        config_digest=config.digest(),
+                        computed_on=local_today(),
+                        **ranking.rank_values(score, cost, "in_service", False),
+                    )
+                )
+            session.commit()
+
+    walked, answers = _walk_plan_api(seeded, insert, budget=300_000_000, limit=9)
+    ids = [r["device_id"] for r in walked]
+    assert len(answers) > 5
+    _assert_each_once(before, ids)
+    # The order within what was walked stays the plan's order: ranks only grow.
+    ranks = [r["rank"] for r in walked if r.get("rank") is not None]
+    assert ranks == sorted(ranks)
+
+
+def test_commune_minimums_hold_across_pages(seeded: Seeded) -> None:
+    whole, _ = _walk_plan_api(seeded, lambda n: None, budget=10**12, min_per_site=2, must="none", limit=1000)
+    walked, answers = _walk_plan_api(
+        seeded, lambda n: None, budget=10**12, min_per_site=2, must="none", limit=6
+    )
+    assert len(answers) > 5 and [r["device_id"] for r in walked] == [r["device_id"] for r in whole]
+    minimum = [r for a in answers for r in a["picks"] if r["phase"] == "minimum"]
+    per_site: dict[str, int] = {}
+    for r in minimum:
+        per_site[r["site"]] = per_site.get(r["site"], 0) + 1
+    # Every commune gets its two (the fleet has more candidates per commune than that), round-robin:
+    # each commune's first device before any commune's second.
+    assert set(per_site.values()) == {2} and len(per_site) == SITES
+    assert len({r["site"] for r in minimum[:SITES]}) == SITES
+    assert minimum == [r for r in walked if r.get("phase") == "minimum"]
+    # Every page carries the whole plan's totals.
+    assert len({(a["spent"], a["count"], json_key(a["by_site"])) for a in answers}) == 1
+
+
+def json_key(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True)

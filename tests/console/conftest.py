@@ -29,7 +29,9 @@ def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
         url = request.getfixturevalue("pg_database")
         _truncate_all(url)
-    app = create_app(CollectorSettings(database_url=url, data_dir=tmp / "data"))
+    # overview.daily off: the tests run it themselves (a GET of the overview must not write).
+    settings = CollectorSettings(database_url=url, data_dir=tmp / "data", overview_interval_minutes=0)
+    app = create_app(settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield build(client, app.state.engine)
     app.state.engine.dispose()

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, delete, select
 
 from collector.localtime import now_utc
 from collector.models.core import Site
@@ -262,6 +262,7 @@ def test_the_city_chart_is_stored_once_and_counted_again_after_a_past_snapshot(c
         return [overview._percent(*p) if p else None for p in points]
 
     first = series()
+    overview.daily_job(city.engine)  # the scheduled job stores the past days the GET counted
     with Session(city.engine) as s:
         assert len(s.exec(select(CityDaily)).all()) == overview.SERIES_DAYS - 1
     assert series() == first and first[:-1] == live()
@@ -272,3 +273,42 @@ def test_the_city_chart_is_stored_once_and_counted_again_after_a_past_snapshot(c
     with Session(city.engine) as s:
         assert len(s.exec(select(CityDaily)).all()) == rows_before - 20  # day -20 onwards dropped
     assert series()[:-1] == live()
+
+
+def _stored(engine: Any) -> dict[str, list[Any]]:
+    """Every row of the tables the overview reads and its job writes."""
+    from sqlalchemy import text
+
+    tables = ("city_daily", "site_daily", "site_current", "device_score_current", "devicescore")
+    with engine.connect() as conn:
+        return {t: sorted(map(tuple, conn.execute(text(f"SELECT * FROM {t}"))), key=repr) for t in tables}
+
+
+def test_the_overview_get_never_writes_and_the_daily_job_fills_the_days(city: City) -> None:
+    from collector.db import session_scope
+    from collector.localtime import local_date
+    from collector.models.snapshots import CityDaily
+    from collector.services import overview
+
+    # A fresh day: no city_daily row yet, no site snapshot of today.
+    today = local_date(now_utc())
+    with session_scope(city.engine) as s:
+        s.exec(delete(CityDaily))  # type: ignore[call-overload]
+        s.exec(delete(SiteDaily).where(SiteDaily.day == today))  # type: ignore[call-overload,arg-type]
+    before = _stored(city.engine)
+    page = get(city, "/").text
+    assert 'id="sites"' in page
+    assert _stored(city.engine) == before  # the GET counted the chart's days but stored nothing
+    with Session(city.engine) as s:
+        chart = overview.city_overview(s, scope=None, stale_minutes=30).city.trend.series
+
+    overview.daily_job(city.engine)
+    with Session(city.engine) as s:
+        days = sorted(s.exec(select(CityDaily.day)).all())
+        assert len(days) == overview.SERIES_DAYS - 1 and days[-1] == today - timedelta(days=1)
+        codes = {sid for sid in s.exec(select(SiteDaily.site_id).where(SiteDaily.day == today)).all()}
+        assert codes == set(s.exec(select(Site.id)).all())  # every site's snapshot of today
+        assert overview.city_overview(s, scope=None, stale_minutes=30).city.trend.series == chart
+    overview.daily_job(city.engine)  # a second run finds nothing missing
+    with Session(city.engine) as s:
+        assert len(s.exec(select(CityDaily)).all()) == overview.SERIES_DAYS - 1

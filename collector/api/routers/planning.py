@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from sqlmodel import Session
 
+from collector.api.paging import set_page_headers
 from collector.api.schemas.assets import AssetImportAnswer
 from collector.api.schemas.planning import AssetPublic, ScorePublic
 from collector.http.deps import CityPlanner, DbSession, Principal, Settings, allow
@@ -23,7 +24,9 @@ from collector.plugins import RouterSpec
 from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
 from collector.services import planning as plan_svc
+from collector.services import planning_pages
 from collector.services.errors import ServiceError
+from collector.services.paging import Page
 from collector.services.scoring import ScoringConfigError, load_config
 
 router = APIRouter(tags=["planning"])
@@ -67,6 +70,7 @@ DOWNLOADS = success(*MEDIA_TYPES.values(), description="The document in the form
 
 @router.get("/planning/plan", response_class=Response, responses=DOWNLOADS)
 def replacement_plan(
+    request: Request,
     user: ReaderUser,
     session: DbSession,
     settings: Settings,
@@ -82,13 +86,18 @@ def replacement_plan(
         description="Must-replace rules (lifecycle_to_replace, storage_failed, replace_now); 'none' for "
         "none; default: the config file's",
     ),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page (JSON only)."),
+    limit: int = Query(500, ge=1, le=1000, description="Devices per page (JSON only)."),
 ) -> Response:
+    """The plan in keyset pages of its order (funded devices first, then those it does not fund, then
+    those it only explains); the totals (``spent``, ``remaining``, ``count``, ``by_site``, ``notes``) are
+    the whole plan's on every page. Follow ``X-Next-Cursor``. CSV, XLSX and PDF hold the whole plan."""
     from collector.reports.document import letterhead_for
-    from collector.reports.planning_report import plan_filename, plan_json, render_plan
+    from collector.reports.planning_report import export_plan, plan_filename, plan_json
 
     try:
         rules = None if not must else [m for m in must if m != "none"]
-        plan = plan_svc.make_plan(
+        plan_rules, costs = planning_pages.open_plan(
             session,
             budget=budget,
             scope=user.site_ids,
@@ -97,13 +106,22 @@ def replacement_plan(
             must_replace=rules,
             config=load_config(settings),
         )
+        session.commit()  # the scores refreshed on the way
+        if format == "json":
+            page = planning_pages.plan_page(
+                session, plan_rules, scope=user.site_ids, costs=costs, cursor=cursor, limit=limit
+            )
+            response = JSONResponse(plan_json(page, lang))
+            set_page_headers(request, response, Page(rows=[], sort="rank", next_cursor=page.next_cursor))
+            return response
+        pages = planning_pages.iter_plan(
+            session, plan_rules, scope=user.site_ids, costs=costs, only_notable=True
+        )
+        letterhead = letterhead_for(session, settings, user.username, lang)
+        data, first = export_plan(pages, format, lang, letterhead)
     except (ServiceError, ScoringConfigError) as exc:
         raise _fail(exc) from None
-    session.commit()  # the scores refreshed on the way
-    if format == "json":
-        return JSONResponse(plan_json(plan, lang))
-    letterhead = letterhead_for(session, settings, user.username, lang)
-    return _download(render_plan(plan, format, lang, letterhead), format, plan_filename(plan, format))
+    return _download(data, format, plan_filename(first, format))
 
 
 @router.get("/planning/scores", response_model=list[ScorePublic])

@@ -18,6 +18,7 @@ from collector.models.core import Role
 from collector.plugins import Link, PageSpec
 from collector.services import assets as asset_svc
 from collector.services import planning as plan_svc
+from collector.services import planning_pages
 from collector.services.errors import NotFound, ServiceError
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
 from collector.settings import CollectorSettings
@@ -96,8 +97,12 @@ def _query(inputs: dict[str, Any]) -> str:
     return urlencode(pairs)
 
 
+PLAN_PAGE_SIZE = 100
+
+
 @router.get("/planning")
 def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: Settings) -> Response:
+    """The plan's totals and one page of its devices (keyset pages of the plan's order: ``cursor``)."""
     lang = request_language(request)
     error = None
     plan = None
@@ -106,7 +111,7 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
         if inputs["min_per_site"] < 0:
             raise ServiceError("the minimum per commune must be zero or more")
         if inputs["budget"] is not None:
-            plan = plan_svc.make_plan(
+            rules, costs = planning_pages.open_plan(
                 session,
                 budget=inputs["budget"],
                 scope=user.site_ids,
@@ -115,6 +120,14 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
                 config=load_config(settings),
             )
             session.commit()
+            plan = planning_pages.plan_page(
+                session,
+                rules,
+                scope=user.site_ids,
+                costs=costs,
+                cursor=request.query_params.get("cursor") or None,
+                limit=PLAN_PAGE_SIZE,
+            )
     except (ServiceError, ValueError) as exc:
         error = (
             exc.text(lang) if isinstance(exc, ServiceError) else error_text(exc, request_language(request))
@@ -125,7 +138,9 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
             "min_per_site": 0,
             "must": [],
         }
+        plan = None
     costs = plan_svc.effective_unit_costs(session, load_config(settings))
+    query = _query(inputs) if plan else ""
     return render(
         request,
         "planning_plan.html",
@@ -135,7 +150,11 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
             "error": error,
             "rules": list(plan_svc.MUST_RULES),
             "costs": costs,
-            "query": _query(inputs) if plan else "",
+            "query": query,
+            "next_href": f"/planning?{query}&cursor={plan.next_cursor}"
+            if plan and plan.next_cursor
+            else None,
+            "first_href": f"/planning?{query}" if request.query_params.get("cursor") and plan else None,
             "formats": FORMATS,
             "can_edit": _can_edit(user),
             **_helpers(lang),
@@ -148,15 +167,16 @@ def plan_download(
     fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
 ) -> Response:
     from collector.reports.document import MEDIA_TYPES, letterhead_for
-    from collector.reports.planning_report import plan_filename, render_plan
+    from collector.reports.planning_report import export_plan, plan_filename
 
     if fmt not in FORMATS:
         return render(request, "error.html", {"code": 404}, status_code=404)
+    lang = request_language(request)
     try:
         inputs = _plan_inputs(request)
         if inputs["budget"] is None:
             raise ServiceError("enter a budget")
-        plan = plan_svc.make_plan(
+        rules, costs = planning_pages.open_plan(
             session,
             budget=inputs["budget"],
             scope=user.site_ids,
@@ -164,6 +184,11 @@ def plan_download(
             must_replace=inputs["must"],
             config=load_config(settings),
         )
+        session.commit()
+        pages = planning_pages.iter_plan(
+            session, rules, scope=user.site_ids, costs=costs, only_notable=fmt != "json"
+        )
+        data, first = export_plan(pages, fmt, lang, letterhead_for(session, settings, user.username, lang))
     except (ServiceError, ValueError) as exc:
         return render(
             request,
@@ -171,10 +196,7 @@ def plan_download(
             {"code": 400, "message": error_text(exc, request_language(request))},
             status_code=400,
         )
-    session.commit()
-    lang = request_language(request)
-    data = render_plan(plan, fmt, lang, letterhead_for(session, settings, user.username, lang))
-    headers = {"Content-Disposition": f'attachment; filename="{plan_filename(plan, fmt)}"'}
+    headers = {"Content-Disposition": f'attachment; filename="{plan_filename(first, fmt)}"'}
     return Response(data, media_type=MEDIA_TYPES[fmt], headers=headers)
 
 

@@ -1,0 +1,606 @@
+"""The replacement plan a page at a time, computed in the database over the stored ranking.
+
+``collector.services.planning.build_plan`` is the plan's definition (a pure function over every candidate,
+kept as the reference the tests compare with); this module gives the same plan without materialising
+every candidate in Python, which took seconds at 100,000 devices:
+
+- the candidates are the eligible rows of ``device_score_current`` (priced, in service or to replace,
+  not virtual) that a must-replace rule matches or whose score reaches ``min_score``;
+- each candidate's place in the plan's order is the key (phase, round, -score/cost, -score, cost, id):
+  phase 0 the must-replace rules, phase 1 each commune's minimum (``round`` is the candidate's place in
+  its commune: round-robin over communes), phase 2 everything else; the commune minimums are a window
+  function (``row_number`` per commune) over the stored ranking columns;
+- the budget takes the longest prefix of that order it pays for: a running ``sum(cost)`` over the
+  order, so the totals (count, cost, per commune) are aggregates of one query and stay exact;
+- a page is a keyset range of that order (the cursor holds the key of the last row shown), followed
+  by the devices the plan explains but does not rank (spare or retired, virtual, no unit cost), by id.
+
+Only the page's devices are read in detail (hostname, factors, asset record, model).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, false, func, literal, not_, or_, select, tuple_
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col
+from sqlmodel import select as entities
+
+from collector.localtime import today as local_today
+from collector.models.assets import Asset, DeviceScore, LifecycleStatus, ScoreCategory
+from collector.models.core import Device, DeviceSection, Site
+from collector.models.ranking import DeviceScoreCurrent
+from collector.services import ranking
+from collector.services.errors import ServiceError
+from collector.services.planning import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable
+from collector.services.scoring import ScoringConfig, load_config, recompute_scores
+
+PHASES = ("must", "minimum", "priority")
+UNRANKED = 3  # the phase of the rows after the ranking: explained, not ranked
+# An unfunded device of the priority phase is notable in these categories (``plan._notable``).
+NOTABLE_CATEGORIES = (ScoreCategory.REPLACE_NOW.value, ScoreCategory.PLAN_12_MONTHS.value)
+MAX_LIMIT = 1000
+
+
+@dataclass
+class PlanPage:
+    """One page of the plan, with the whole plan's totals."""
+
+    rules: PlanRules
+    picks: list[PlanItem]
+    non_picks: list[NonPick]
+    notes: list[dict[str, Any]]
+    generated_at: datetime
+    unit_costs: dict[str, int]
+    spent: int = 0
+    picked: int = 0  # devices the budget pays for, in the whole plan
+    sites: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+    limit: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.rules.budget - self.spent
+
+    @property
+    def notable_non_picks(self) -> list[NonPick]:
+        return [n for n in self.non_picks if n.notable]
+
+    def by_site(self) -> list[dict[str, Any]]:
+        return self.sites
+
+
+def _run(session: Session, statement: Any) -> Any:
+    return OrmSession.execute(session, statement)
+
+
+_T = DeviceScoreCurrent.__table__  # type: ignore[attr-defined]
+
+
+def _must(rules: PlanRules) -> Any:
+    """``Candidate.must_rules`` as SQL over a ranking row: true when a chosen rule matches."""
+    parts = []
+    if "lifecycle_to_replace" in rules.must_replace:
+        parts.append(_T.c.status == LifecycleStatus.TO_REPLACE.value)
+    if "storage_failed" in rules.must_replace:
+        parts.append(_T.c.storage_failed.is_(True))
+    if "replace_now" in rules.must_replace:
+        parts.append(_T.c.category == ScoreCategory.REPLACE_NOW.value)
+    return or_(*parts) if parts else false()
+
+
+def _scoped(q: Any, scope: Scope) -> Any:
+    return q if scope is None else q.where(_T.c.site_id.in_(list(scope)))
+
+
+def _ranked_condition(rules: PlanRules) -> Any:
+    return and_(_T.c.eligible.is_(True), or_(_must(rules), _T.c.score >= rules.min_score))
+
+
+def _has_minimums(rules: PlanRules) -> bool:
+    return rules.min_per_site > 0 or any(n > 0 for n in rules.site_minimums.values())
+
+
+RANK_KEYS = (_T.c.neg_ratio, _T.c.neg_score, _T.c.cost, _T.c.device_id)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One phase of the plan's order as a query: ``q`` selects device_id, site_id, cost, round and the
+    ranking columns of its rows; ``order`` is its order (a key over stored columns, so that the rank
+    index serves the must-replace and priority phases with a walk that stops after a page)."""
+
+    phase: int
+    q: Any
+    order: tuple[Any, ...]
+
+    def key_of(self, key: list[Any]) -> list[Any]:
+        """This segment's order values in a full key (phase, round, -ratio, -score, cost, id)."""
+        return key[1:] if self.phase == 1 else key[2:]
+
+    def after(self, key: list[Any]) -> Any:
+        return self.q.where(_after(self.order, self.key_of(key)))
+
+
+def _after(exprs: tuple[Any, ...], values: list[Any]) -> Any:
+    return tuple_(*exprs) > tuple_(*[literal(v, e.type) for v, e in zip(values, exprs, strict=True)])
+
+
+def _minimum_rows(rules: PlanRules, scope: Scope) -> Any:
+    """Each commune's minimum (phase 1): its best candidates no must-replace rule took, as many as its
+    minimum less its must-replace picks; ``round`` is the place in the commune (round-robin)."""
+    must = _must(rules)
+    cand = _scoped(
+        select(
+            _T.c.device_id,
+            _T.c.site_id,
+            _T.c.cost,
+            _T.c.neg_ratio,
+            _T.c.neg_score,
+            _T.c.category,
+            case((must, 1), else_=0).label("must"),
+        ).where(_ranked_condition(rules)),
+        scope,
+    ).subquery("cand")
+    minimum: Any = literal(rules.min_per_site)
+    if rules.site_minimums:
+        minimum = case(
+            *[(Site.code == code, n) for code, n in sorted(rules.site_minimums.items())],
+            else_=rules.min_per_site,
+        )
+    numbered = (
+        select(
+            cand,
+            func.row_number()
+            .over(
+                partition_by=[cand.c.site_id, cand.c.must],
+                order_by=[cand.c.neg_ratio, cand.c.neg_score, cand.c.cost, cand.c.device_id],
+            )
+            .label("site_rn"),
+            func.sum(cand.c.must).over(partition_by=cand.c.site_id).label("site_must"),
+            minimum.label("site_min"),
+        )
+        .join(Site, col(Site.id) == cand.c.site_id)
+        .subquery("numbered")
+    )
+    n = numbered.c
+    return (
+        select(n.device_id, n.site_id, n.cost, n.site_rn.label("round"), n.neg_ratio, n.neg_score, n.category)
+        .where(n.must == 0, n.site_rn <= n.site_min - n.site_must)
+        .subquery("minimum")
+    )
+
+
+def _segments(rules: PlanRules, scope: Scope) -> list[Segment]:
+    """The plan's order: must-replace rules, then the commune minimums (if any), then the rest."""
+    cols = (
+        _T.c.device_id,
+        _T.c.site_id,
+        _T.c.cost,
+        literal(0).label("round"),
+        _T.c.neg_ratio,
+        _T.c.neg_score,
+        _T.c.category,
+    )
+    must = _must(rules)
+    base = _scoped(select(*cols).where(_ranked_condition(rules)), scope)
+    out = [Segment(0, base.where(must), RANK_KEYS)]
+    rest = base.where(not_(must))
+    if _has_minimums(rules):
+        m = _minimum_rows(rules, scope)
+        q = select(
+            m.c.device_id, m.c.site_id, m.c.cost, m.c.round, m.c.neg_ratio, m.c.neg_score, m.c.category
+        )
+        out.append(Segment(1, q, (m.c.round, m.c.neg_ratio, m.c.neg_score, m.c.cost, m.c.device_id)))
+        rest = rest.where(_T.c.device_id.not_in(select(m.c.device_id)))
+    out.append(Segment(2, rest, RANK_KEYS))
+    return out
+
+
+def _key(phase: int, r: Any) -> list[Any]:
+    return [phase, int(r.round), float(r.neg_ratio), int(r.neg_score), int(r.cost), int(r.device_id)]
+
+
+# ---- cursors ------------------------------------------------------------------------------------
+
+
+def _rules_digest(rules: PlanRules) -> str:
+    raw = json.dumps(
+        [rules.min_per_site, sorted(rules.site_minimums.items()), sorted(rules.must_replace), rules.min_score]
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def _encode(rules: PlanRules, key: list[Any]) -> str:
+    raw = json.dumps(["plan", _rules_digest(rules), key], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(rules: PlanRules, cursor: str) -> list[Any]:
+    bad = ServiceError("the page cursor is not valid (it may be from other rules); start from the first page")
+    try:
+        tag, digest, key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if tag != "plan" or digest != _rules_digest(rules) or not isinstance(key, list) or len(key) != 8:
+        raise bad
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in key):
+        raise bad
+    return key
+
+
+# ---- the plan ------------------------------------------------------------------------------------
+
+
+def make_rules(
+    *,
+    budget: int,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig,
+) -> PlanRules:
+    rules = PlanRules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=dict(site_minimums or {}),
+        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
+        min_score=config.plan.min_score,
+    )
+    rules.validate()
+    return rules
+
+
+def refresh(
+    session: Session, *, scope: Scope, config: ScoringConfig, today: date | None = None
+) -> dict[str, int]:
+    """Score the devices whose ranking row is missing or stale, re-rank changed prices; the unit costs.
+    Only changed rows are written (none on most requests); the caller commits."""
+    today = today or local_today()
+    costs = ranking.unit_costs(session, config)
+    stale = ranking.stale_device_ids(session, scope=scope, today=today, config_digest=config.digest())
+    if stale:
+        recompute_scores(session, device_ids=stale, config=config, today=today)
+    ranking.sync_costs(session, costs)
+    return costs
+
+
+def plan_page(
+    session: Session,
+    rules: PlanRules,
+    *,
+    scope: Scope,
+    costs: dict[str, int],
+    cursor: str | None = None,
+    limit: int = 500,
+    totals: dict[str, Any] | None = None,
+    only_notable: bool = False,
+) -> PlanPage:
+    """One page of the plan under ``rules`` (the ranking must be fresh: ``refresh``), with its totals.
+
+    A page is a keyset range of the order: each phase's rows after the cursor, walked on the ranking
+    index. Whether a row is funded is decided against the budget's cut-off of this request (so a page
+    always agrees with its totals); the rank and running total shown continue from the cursor's."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
+    position = _decode(rules, cursor) if cursor else None
+    key = position[:6] if position else None
+    rank, cum = (int(position[6]), int(position[7])) if position else (0, 0)
+    totals = totals or plan_totals(session, rules, scope=scope)
+    picked, spent, stop = totals["picked"], totals["spent"], totals["stop"]
+
+    rows: list[tuple[list[Any], Any]] = []  # (key, ranked row or None)
+    for segment in _segments(rules, scope):
+        if key is not None and segment.phase < key[0]:
+            continue
+        q = segment.after(key) if key is not None and segment.phase == key[0] else segment.q
+        for r in _run(session, q.order_by(*segment.order).limit(limit + 1 - len(rows))).all():
+            rows.append((_key(segment.phase, r), r))
+        if len(rows) > limit:
+            break
+    if len(rows) <= limit:
+        after = key[5] if key is not None and key[0] == UNRANKED else 0
+        q = _scoped(
+            select(_T.c.device_id).where(
+                not_(_ranked_condition(rules)),
+                or_(
+                    _T.c.status.not_in(ranking.BUYABLE),
+                    _T.c.virtual.is_(True),
+                    _must(rules),
+                    _T.c.score >= rules.min_score,
+                ),
+                _T.c.device_id > after,
+            ),
+            scope,
+        )
+        for (device_id,) in _run(session, q.order_by(_T.c.device_id).limit(limit + 1 - len(rows))).all():
+            rows.append(([UNRANKED, 0, 0.0, 0, 0, device_id], None))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    shown = rows
+    if only_notable:  # an export: the priority phase's unfunded rows are listed only when notable
+        shown = [
+            (k, r)
+            for k, r in rows
+            if r is None or k[0] != 2 or stop is None or k <= stop or r.category in NOTABLE_CATEGORIES
+        ]
+    details = candidates(session, [k[5] for k, _ in shown], costs)
+    picks: list[PlanItem] = []
+    non_picks: list[NonPick] = []
+    for k, r in rows:
+        if r is not None:
+            rank, cum = rank + 1, cum + int(r.cost)
+        if k[5] not in details:
+            continue
+        c = details[k[5]]
+        if r is None:
+            non_picks.append(_unranked(c, rules))
+            continue
+        phase = PHASES[k[0]]
+        if stop is None or k < stop:
+            picks.append(PlanItem(c, rank, phase, _pick_reason(c, phase, rules), cum))
+        elif k == stop:
+            params = {"cost": c.cost or 0, "remaining": rules.budget - spent}
+            non_picks.append(NonPick(c, {"code": "skip_budget_first", "params": params}, True, rank))
+        else:
+            params = {"rank": picked + 1, "cost": c.cost or 0, "remaining": rules.budget - spent}
+            notable = _notable(c, rules) or phase != "priority"
+            non_picks.append(NonPick(c, {"code": "skip_budget", "params": params}, notable, rank))
+    return PlanPage(
+        rules=rules,
+        picks=picks,
+        non_picks=non_picks,
+        notes=totals["notes"],
+        generated_at=totals["generated_at"],
+        unit_costs=dict(costs),
+        spent=spent,
+        picked=picked,
+        sites=totals["sites"],
+        next_cursor=_encode(rules, [*rows[-1][0], rank, cum]) if more and rows else None,
+        limit=limit,
+    )
+
+
+def _pick_reason(c: Candidate, phase: str, rules: PlanRules) -> dict[str, Any]:
+    if phase == "must":
+        return {"code": "pick_must", "params": {"rules": list(c.must_rules(rules.must_replace))}}
+    if phase == "minimum":
+        return {"code": "pick_minimum", "params": {"site": c.site_name, "n": rules.minimum_for(c.site_code)}}
+    return {"code": "pick_priority", "params": {"score": c.score, "cost": c.cost}}
+
+
+def _unranked(c: Candidate, rules: PlanRules) -> NonPick:
+    if c.status in (LifecycleStatus.RETIRED, LifecycleStatus.SPARE):
+        return NonPick(c, {"code": "skip_status", "params": {"status": c.status}}, _notable(c, rules))
+    if c.virtual:
+        return NonPick(c, {"code": "skip_virtual", "params": {}}, _notable(c, rules))
+    return NonPick(c, {"code": "skip_no_cost", "params": {"device_class": c.device_class}}, True)
+
+
+def _cut_off(
+    session: Session, segment: Segment, budget: int, per_site: dict[int, list[int]]
+) -> tuple[int, int, Any]:
+    """Walk ``segment`` in order (keyset batches, growing) until ``budget`` is spent: (rows funded,
+    their cost, the first row not funded or None); ``per_site`` counts the funded rows per commune."""
+    n, spent, after, batch = 0, 0, None, 32  # most budgets buy tens of devices, not hundreds
+    while True:
+        q = segment.q if after is None else segment.after(after)
+        rows = _run(session, q.order_by(*segment.order).limit(batch)).all()
+        for r in rows:
+            cost = int(r.cost)
+            if spent + cost > budget:
+                return n, spent, r
+            n, spent = n + 1, spent + cost
+            site = per_site.setdefault(int(r.site_id), [0, 0])
+            site[0], site[1] = site[0] + 1, site[1] + cost
+        if len(rows) < batch:
+            return n, spent, None
+        after, batch = _key(segment.phase, rows[-1]), min(batch * 4, 16384)
+
+
+def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str, Any]:
+    """The whole plan's figures: the devices funded and their cost (per commune too), the first device
+    not funded, and the notes (leftover, minimums not reached, why empty). The order is walked on the
+    ranking index only as far as the budget reaches (the picks, not every candidate)."""
+    picked, spent, stop = 0, 0, None
+    per_site: dict[int, list[int]] = {}
+    for segment in _segments(rules, scope):
+        got, cost, first_unfunded = _cut_off(session, segment, rules.budget - spent, per_site)
+        picked, spent = picked + got, spent + cost
+        if first_unfunded is not None:
+            stop = (_key(segment.phase, first_unfunded), first_unfunded)
+            break
+    site_rows = {s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_(list(per_site)))).all()}
+    sites: list[dict[str, Any]] = [
+        {"site": site_rows[i].code, "name": site_rows[i].name, "count": n, "cost": cost}
+        for i, (n, cost) in sorted(per_site.items(), key=lambda item: site_rows[item[0]].code)
+    ]
+    notes: list[dict[str, Any]] = []
+    if stop is not None:
+        hostname = session.exec(entities(Device.hostname).where(Device.id == stop[1].device_id)).one()
+        params = {"remaining": rules.budget - spent, "hostname": hostname, "cost": int(stop[1].cost)}
+        notes.append({"code": "leftover", "params": params})
+    if _has_minimums(rules):
+        eligible = dict(
+            _run(
+                session,
+                _scoped(select(_T.c.site_id, func.count()).where(_ranked_condition(rules)), scope).group_by(
+                    _T.c.site_id
+                ),
+            ).all()
+        )
+        codes = {s.id: s for s in session.exec(entities(Site).where(col(Site.id).in_(list(eligible)))).all()}
+        for site_id in sorted(eligible, key=lambda i: codes[i].code):
+            site = codes[site_id]
+            n = rules.minimum_for(site.code)
+            got = per_site.get(site_id, [0, 0])[0]
+            if n and got < min(n, int(eligible[site_id])):
+                params = {"site": site.name, "n": n, "got": got, "eligible": int(eligible[site_id])}
+                notes.append({"code": "minimum_short", "params": params})
+    if not picked:
+        notes.insert(0, _empty_reason(session, rules, scope, stop[1] if stop else None))
+    return {
+        "picked": picked,
+        "spent": spent,
+        "stop": stop[0] if stop else None,
+        "sites": sites,
+        "notes": notes,
+        "generated_at": datetime.now(UTC),
+    }
+
+
+def _empty_reason(session: Session, rules: PlanRules, scope: Scope, first: Any) -> dict[str, Any]:
+    """``plan._empty_reason`` by counts: why a plan funds nothing, most telling reason first."""
+    if first is not None:  # the first device in the order costs more than the budget
+        hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
+        return {
+            "code": "empty_budget",
+            "params": {"hostname": hostname, "cost": int(first.cost), "budget": rules.budget},
+        }
+    must = _must(rules)
+    off = _T.c.status.in_([LifecycleStatus.RETIRED.value, LifecycleStatus.SPARE.value])
+    virtual = _T.c.virtual.is_(True)
+    needed = or_(must, _T.c.score >= rules.min_score)
+    notable = or_(
+        must, _T.c.category.in_([ScoreCategory.REPLACE_NOW.value, ScoreCategory.PLAN_12_MONTHS.value])
+    )
+
+    def n(cond: Any) -> Any:
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    total, virtuals, no_cost, status_notable, active_needed = _run(
+        session,
+        _scoped(
+            select(
+                func.count(),
+                n(virtual),
+                n(and_(not_(off), not_(virtual), needed)),  # not ranked, so not priced
+                n(and_(off, notable)),
+                n(and_(not_(off), not_(virtual), needed)),
+            ),
+            scope,
+        ),
+    ).one()
+    if not total:
+        return {"code": "empty_no_devices", "params": {}}
+    if virtuals == total:
+        return {"code": "empty_only_virtual", "params": {"n": int(total)}}
+    if no_cost:
+        return {"code": "empty_no_cost", "params": {"n": int(no_cost)}}
+    if status_notable and not active_needed:
+        return {"code": "empty_not_in_service", "params": {"n": int(status_notable)}}
+    return {"code": "empty_none_needed", "params": {"n": int(total - virtuals), "min_score": rules.min_score}}
+
+
+def iter_plan(
+    session: Session,
+    rules: PlanRules,
+    *,
+    scope: Scope,
+    costs: dict[str, int],
+    batch: int = 1000,
+    only_notable: bool = False,
+) -> Iterator[PlanPage]:
+    """The whole plan in keyset batches (exports): the totals counted once, one batch in memory.
+    ``only_notable`` leaves out the unfunded priority rows that are not notable (the CSV, XLSX and PDF
+    list the notable ones only): their details are not read."""
+    totals = plan_totals(session, rules, scope=scope)
+    cursor: str | None = None
+    while True:
+        page = plan_page(
+            session,
+            rules,
+            scope=scope,
+            costs=costs,
+            cursor=cursor,
+            limit=batch,
+            totals=totals,
+            only_notable=only_notable,
+        )
+        yield page
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def candidates(session: Session, device_ids: list[int], costs: dict[str, int]) -> dict[int, Candidate]:
+    """These devices as plan candidates, with the details a plan shows: one query (each round trip
+    counted on a busy database server)."""
+    if not device_ids:
+        return {}
+    cur = DeviceScoreCurrent
+    system = and_(col(DeviceSection.device_id) == col(cur.device_id), col(DeviceSection.section) == "system")
+    rows = session.exec(
+        entities(
+            cur,
+            Device.hostname,
+            Device.serial,
+            Device.platform,
+            Site.code,
+            Site.name,
+            DeviceScore.factors,
+            Asset.asset_tag,
+            Asset.purchase_date,
+            DeviceSection.data,
+        )
+        .join(Device, col(Device.id) == col(cur.device_id))
+        .join(Site, col(Site.id) == col(cur.site_id))
+        .outerjoin(DeviceScore, col(DeviceScore.device_id) == col(cur.device_id))
+        .outerjoin(Asset, col(Asset.device_id) == col(cur.device_id))
+        .outerjoin(DeviceSection, system)
+        .where(col(cur.device_id).in_(device_ids))
+    ).all()
+    out: dict[int, Candidate] = {}
+    for row, hostname, serial, platform, site_code, site_name, factors, tag, bought, sysdata in rows:
+        did = row.device_id
+        sysdata = sysdata or {}
+        out[did] = Candidate(
+            device_id=did,
+            hostname=hostname,
+            site_code=site_code,
+            site_name=site_name,
+            device_class=row.device_class,
+            score=row.score,
+            category=row.category,
+            cost=costs.get(row.device_class),
+            factors=tuple(factors or ()),
+            status=row.status,
+            virtual=row.virtual,
+            storage_failed=row.storage_failed,
+            asset_tag=tag,
+            model=" ".join(x for x in (sysdata.get("vendor"), sysdata.get("model")) if x) or platform,
+            serial=serial,
+            purchase_date=bought,
+        )
+    return out
+
+
+def open_plan(
+    session: Session,
+    *,
+    budget: int,
+    scope: Scope,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig | None = None,
+    today: date | None = None,
+) -> tuple[PlanRules, dict[str, int]]:
+    """The rules and unit costs of a plan, the ranking refreshed first (the caller commits)."""
+    config = config or load_config()
+    rules = make_rules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=site_minimums,
+        must_replace=must_replace,
+        config=config,
+    )
+    return rules, refresh(session, scope=scope, config=config, today=today)
