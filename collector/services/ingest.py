@@ -250,6 +250,10 @@ _RESULT_COLUMNS = ("id", "check_id", "target", "status", "evidence", "observed")
 def _store_results(ctx: IngestContext, now: Any) -> None:
     """Insert, update and delete the device's stored results in one statement each (executemany)."""
     session, device, report = ctx.session, ctx.device, ctx.report
+    changed_only = report.changed_results_only()
+    if not report.results and not changed_only and report.kind != ReportKind.FULL and not report.modules:
+        # A delta without results that speaks for no module changes no stored result: not even read.
+        return
     table = DeviceResult.__table__  # type: ignore[attr-defined]
     current = {
         (row.check_id, row.target): row
@@ -257,7 +261,6 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             select(*(table.c[c] for c in _RESULT_COLUMNS)).where(table.c.device_id == device.id)
         ).all()
     }
-    changed_only = report.changed_results_only()
     gone = {(g.check_id, g.target) for g in report.results_gone} if changed_only else set()
     if changed_only:
         _check_results_hash(report, current, gone)
