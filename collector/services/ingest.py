@@ -47,7 +47,14 @@ class ReportIdTaken(Conflict):
         )
 
 
-def _duplicate(existing: RawReport, agent: Agent, report_id: str) -> IngestOutcome:
+def _stored(session: Session, report_id: str) -> Any:
+    """(agent_id, device_id) of the stored report ``report_id``, or None (no row is loaded)."""
+    return session.execute(
+        select(RawReport.agent_id, RawReport.device_id).where(RawReport.report_id == report_id)
+    ).first()
+
+
+def _duplicate(existing: Any, agent: Agent, report_id: str) -> IngestOutcome:
     if existing.agent_id != agent.id:
         raise ReportIdTaken(report_id)
     return IngestOutcome("duplicate", report_id, existing.device_id)
@@ -96,7 +103,7 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         # Before this transaction reads the raw reports: making a month's partition waits for them.
         partitions.ensure_for(session.get_bind(), report.collected_at)
-    existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
+    existing = _stored(session, report_id)
     if existing is not None:
         return _duplicate(existing, agent, report_id)
 
@@ -115,19 +122,24 @@ def ingest_report(
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
     # 264 of a PC's 288 reports a day.
     if report.kind != ReportKind.HEARTBEAT:
-        session.add(
-            RawReport(
-                report_id=report_id,
-                agent_id=agent.id,
-                device_id=device.id or 0,
-                kind=report.kind.value,
-                schema_version=report.schema_version,
-                collected_at=report.collected_at,
-                received_at=now,
-                size_bytes=len(body),
-                body_gz=body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
+        # One Core INSERT (no ORM object, no RETURNING): nothing reads the row back in this ingest.
+        raw = RawReport.__table__  # type: ignore[attr-defined]
+        try:
+            session.execute(
+                insert(raw).values(
+                    report_id=report_id,
+                    agent_id=agent.id,
+                    device_id=device.id or 0,
+                    kind=report.kind.value,
+                    schema_version=report.schema_version,
+                    collected_at=report.collected_at,
+                    received_at=now,
+                    size_bytes=len(body),
+                    body_gz=body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
+                )
             )
-        )
+        except IntegrityError as exc:
+            return _lost_race(session, agent, report_id, exc)
     ctx = IngestContext(
         session=session,
         settings=settings,
@@ -155,14 +167,18 @@ def ingest_report(
         hook.apply(ctx)
     try:
         session.flush()
-    except IntegrityError:
-        # Two deliveries of one report raced; the other one won and this is a duplicate.
-        session.rollback()
-        existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
-        if existing is None:
-            raise
-        return _duplicate(existing, agent, report_id)
+    except IntegrityError as exc:
+        return _lost_race(session, agent, report_id, exc)
     return IngestOutcome("accepted", report_id, device.id)
+
+
+def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityError) -> IngestOutcome:
+    """Two deliveries of one report raced; the other one won and this is a duplicate."""
+    session.rollback()
+    existing = _stored(session, report_id)
+    if existing is None:
+        raise exc
+    return _duplicate(existing, agent, report_id)
 
 
 def _section_hashes(session: Session, device: Device) -> dict[str, str]:
