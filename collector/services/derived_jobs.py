@@ -33,7 +33,10 @@ def queue_vulns(session: Session, *, device_id: int, report_id: str, at: datetim
 
 
 def queue_score(session: Session, *, device_id: int) -> None:
-    enqueue(session, SCORE, {"device_id": device_id}, dedupe_key=f"{SCORE}:{device_id}")
+    # The payload names the device only: a pending job already says all a newer one would.
+    enqueue(
+        session, SCORE, {"device_id": device_id}, dedupe_key=f"{SCORE}:{device_id}", replace_payload=False
+    )
 
 
 def queue_site_snapshot(session: Session, *, site_id: int, delay_s: float = 0.0) -> None:

@@ -22,7 +22,7 @@ from checks.catalog import COLLECTOR_REJUDGED
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
 from collector.plugins import HookSpec, load
-from collector.services import partitions
+from collector.services import jobs, partitions
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
 from collector.services.ingest_context import IngestContext
@@ -163,8 +163,11 @@ def ingest_report(
         agent.hostname = report.subject.hostname
     session.add_all([device, agent])
     # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
-    for hook in load("collector.ingest_hooks", HookSpec):
-        hook.apply(ctx)
+    # The derived jobs the hooks queue are written together at the end (one INSERT for a score
+    # and a snapshot).
+    with jobs.buffered(session):
+        for hook in load("collector.ingest_hooks", HookSpec):
+            hook.apply(ctx)
     try:
         session.flush()
     except IntegrityError as exc:

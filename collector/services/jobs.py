@@ -17,7 +17,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +80,42 @@ def _batch_handler(kind: str) -> BatchHandler | None:
     return _BATCH_HANDLERS.get(kind)
 
 
+_BUFFER = "wardwatch.jobs.buffer"
+
+
+@contextmanager
+def buffered(session: Session) -> Iterator[None]:
+    """Jobs ``enqueue``d on ``session`` inside this block are written at its end, one statement
+    per conflict rule (the ingest's hooks queue a score and a snapshot: one INSERT, not two). Two
+    requests of one dedupe key in the block are one job (the later payload when it replaces)."""
+    session.info[_BUFFER] = {}
+    try:
+        yield
+        _write_buffered(session, session.info[_BUFFER])
+    finally:
+        session.info.pop(_BUFFER, None)
+
+
+def _write_buffered(session: Session, buffer: dict[Any, tuple[dict[str, Any], bool]]) -> None:
+    table = Job.__table__  # type: ignore[attr-defined]
+    plain = [v for k, (v, _r) in buffer.items() if v["dedupe_key"] is None]
+    if plain:
+        session.execute(table.insert(), plain)
+    dialect = session.get_bind().dialect.name
+    for replace in (False, True):
+        rows = [v for (v, r) in buffer.values() if v["dedupe_key"] is not None and r == replace]
+        if not rows:
+            continue
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+        if replace:
+            stmt = ins.on_conflict_do_update(
+                index_elements=["dedupe_key"], index_where=PENDING, set_={"payload": ins.excluded.payload}
+            )
+        else:
+            stmt = ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING)
+        session.execute(stmt)
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -100,6 +137,13 @@ def enqueue(
         "attempts": 0,
         "created_at": now,
     }
+    buffer = session.info.get(_BUFFER)
+    if buffer is not None:
+        key: Any = dedupe_key if dedupe_key is not None else object()
+        if key in buffer and not replace_payload:
+            return  # the first request of the block stands, as a pending job would
+        buffer[key] = (values, replace_payload)
+        return
     table = Job.__table__  # type: ignore[attr-defined]
     if dedupe_key is None:
         session.execute(table.insert().values(**values))

@@ -293,3 +293,20 @@ def test_a_site_snapshot_waits_for_the_sites_other_reports_but_a_drain_does_not_
                 assert s.exec(select(Job)).all() == []
     finally:
         app.state.engine.dispose()
+
+
+def test_jobs_queued_in_a_buffered_block_are_written_once_at_its_end(app):
+    engine = app.state.engine
+    with Session(engine) as s:
+        jobs.enqueue(s, "test.buffer", {"n": 0}, dedupe_key="dev:2", replace_payload=False)
+        s.commit()
+    with Session(engine) as s:
+        with jobs.buffered(s):
+            jobs.enqueue(s, "test.buffer", {"n": 1}, dedupe_key="dev:1")
+            jobs.enqueue(s, "test.buffer", {"n": 2}, dedupe_key="dev:1")  # replaces: the later payload
+            jobs.enqueue(s, "test.buffer", {"n": 3}, dedupe_key="dev:2", replace_payload=False)
+            jobs.enqueue(s, "test.buffer", {"n": 4})
+            assert s.exec(select(func.count()).select_from(Job)).one() == 1  # nothing written yet
+        s.commit()
+    rows = _pending(engine)
+    assert sorted((r.dedupe_key or "", r.payload["n"]) for r in rows) == [("", 4), ("dev:1", 2), ("dev:2", 0)]
