@@ -37,6 +37,12 @@ class CollectorSettings(BaseSettings):
     job_poll_seconds: float = Field(default=1.0, gt=0, le=300)
     job_lease_seconds: int = Field(default=300, ge=5)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
+    # Ready jobs of a batchable kind (device.score, device.vulns) a worker claims and does in one
+    # transaction: a claim, a commit and the batched reads per batch instead of per job.
+    job_batch_size: int = Field(default=50, ge=1, le=1000)
+    # Seconds a site's snapshot job waits after the first report that asks for it, so the reports of
+    # a busy site meanwhile share one count of the whole site (0: run at the next worker pass).
+    job_snapshot_delay_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Request bodies by route class, counted on the wire while they stream in (reports are also
     # held to max_report_bytes after decompression).
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)

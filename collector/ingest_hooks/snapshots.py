@@ -1,7 +1,9 @@
 """After each report, today's snapshot of the device's site holds the site's latest figures.
 
 The figures are counted over the whole site, so the snapshot is written by the job queue
-(``collector.services.derived_jobs``), once per site however many of its PCs reported meanwhile.
+(``collector.services.derived_jobs``), once per site however many of its PCs reported meanwhile:
+the job waits ``job_snapshot_delay_seconds`` after the first of them (``wardwatch jobs run-pending``
+and the tests' drain do not wait).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ def apply(ctx: IngestContext) -> None:
         return
     from collector.services.derived_jobs import queue_site_snapshot
 
-    queue_site_snapshot(ctx.session, site_id=ctx.device.site_id)
+    queue_site_snapshot(
+        ctx.session, site_id=ctx.device.site_id, delay_s=ctx.settings.job_snapshot_delay_seconds
+    )
 
 
 # Last: it reads the results and findings every other hook has settled.

@@ -22,7 +22,7 @@ from checks.catalog import COLLECTOR_REJUDGED
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
 from collector.plugins import HookSpec, load
-from collector.services import partitions
+from collector.services import jobs, partitions
 from collector.services.errors import Conflict
 from collector.services.identity import resolve_device
 from collector.services.ingest_context import IngestContext
@@ -47,7 +47,14 @@ class ReportIdTaken(Conflict):
         )
 
 
-def _duplicate(existing: RawReport, agent: Agent, report_id: str) -> IngestOutcome:
+def _stored(session: Session, report_id: str) -> Any:
+    """(agent_id, device_id) of the stored report ``report_id``, or None (no row is loaded)."""
+    return session.execute(
+        select(RawReport.agent_id, RawReport.device_id).where(RawReport.report_id == report_id)
+    ).first()
+
+
+def _duplicate(existing: Any, agent: Agent, report_id: str) -> IngestOutcome:
     if existing.agent_id != agent.id:
         raise ReportIdTaken(report_id)
     return IngestOutcome("duplicate", report_id, existing.device_id)
@@ -96,7 +103,7 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         # Before this transaction reads the raw reports: making a month's partition waits for them.
         partitions.ensure_for(session.get_bind(), report.collected_at)
-    existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
+    existing = _stored(session, report_id)
     if existing is not None:
         return _duplicate(existing, agent, report_id)
 
@@ -115,19 +122,24 @@ def ingest_report(
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
     # 264 of a PC's 288 reports a day.
     if report.kind != ReportKind.HEARTBEAT:
-        session.add(
-            RawReport(
-                report_id=report_id,
-                agent_id=agent.id,
-                device_id=device.id or 0,
-                kind=report.kind.value,
-                schema_version=report.schema_version,
-                collected_at=report.collected_at,
-                received_at=now,
-                size_bytes=len(body),
-                body_gz=body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
+        # One Core INSERT (no ORM object, no RETURNING): nothing reads the row back in this ingest.
+        raw = RawReport.__table__  # type: ignore[attr-defined]
+        try:
+            session.execute(
+                insert(raw).values(
+                    report_id=report_id,
+                    agent_id=agent.id,
+                    device_id=device.id or 0,
+                    kind=report.kind.value,
+                    schema_version=report.schema_version,
+                    collected_at=report.collected_at,
+                    received_at=now,
+                    size_bytes=len(body),
+                    body_gz=body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
+                )
             )
-        )
+        except IntegrityError as exc:
+            return _lost_race(session, agent, report_id, exc)
     ctx = IngestContext(
         session=session,
         settings=settings,
@@ -151,18 +163,25 @@ def ingest_report(
         agent.hostname = report.subject.hostname
     session.add_all([device, agent])
     # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
-    for hook in load("collector.ingest_hooks", HookSpec):
-        hook.apply(ctx)
+    # The derived jobs the hooks queue are written together at the end (one INSERT for a score
+    # and a snapshot).
+    with jobs.buffered(session):
+        for hook in load("collector.ingest_hooks", HookSpec):
+            hook.apply(ctx)
     try:
         session.flush()
-    except IntegrityError:
-        # Two deliveries of one report raced; the other one won and this is a duplicate.
-        session.rollback()
-        existing = session.exec(select(RawReport).where(RawReport.report_id == report_id)).first()
-        if existing is None:
-            raise
-        return _duplicate(existing, agent, report_id)
+    except IntegrityError as exc:
+        return _lost_race(session, agent, report_id, exc)
     return IngestOutcome("accepted", report_id, device.id)
+
+
+def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityError) -> IngestOutcome:
+    """Two deliveries of one report raced; the other one won and this is a duplicate."""
+    session.rollback()
+    existing = _stored(session, report_id)
+    if existing is None:
+        raise exc
+    return _duplicate(existing, agent, report_id)
 
 
 def _section_hashes(session: Session, device: Device) -> dict[str, str]:
@@ -250,6 +269,10 @@ _RESULT_COLUMNS = ("id", "check_id", "target", "status", "evidence", "observed")
 def _store_results(ctx: IngestContext, now: Any) -> None:
     """Insert, update and delete the device's stored results in one statement each (executemany)."""
     session, device, report = ctx.session, ctx.device, ctx.report
+    changed_only = report.changed_results_only()
+    if not report.results and not changed_only and report.kind != ReportKind.FULL and not report.modules:
+        # A delta without results that speaks for no module changes no stored result: not even read.
+        return
     table = DeviceResult.__table__  # type: ignore[attr-defined]
     current = {
         (row.check_id, row.target): row
@@ -257,7 +280,6 @@ def _store_results(ctx: IngestContext, now: Any) -> None:
             select(*(table.c[c] for c in _RESULT_COLUMNS)).where(table.c.device_id == device.id)
         ).all()
     }
-    changed_only = report.changed_results_only()
     gone = {(g.check_id, g.target) for g in report.results_gone} if changed_only else set()
     if changed_only:
         _check_results_hash(report, current, gone)

@@ -17,7 +17,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,9 @@ from collector.settings import CollectorSettings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, dict[str, Any], CollectorSettings], None]
+BatchHandler = Callable[[Session, list[dict[str, Any]], CollectorSettings], None]
 _HANDLERS: dict[str, Handler] = {}
+_BATCH_HANDLERS: dict[str, BatchHandler] = {}
 BACKOFF_BASE_S = 5.0
 BACKOFF_MAX_S = 3600.0
 
@@ -49,11 +52,68 @@ def register(kind: str) -> Callable[[Handler], Handler]:
     return deco
 
 
-def _handler(kind: str) -> Handler | None:
+def register_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Declare a function that does several ready jobs of ``kind`` at once
+    (``fn(session, payloads, settings)``, in one transaction). A worker that claims a job of such a
+    kind claims up to ``job_batch_size`` ready jobs of it; if the batch fails, each job is done
+    again on its own through the ``register``ed handler, so a failure is still one job's."""
+
+    def deco(fn: BatchHandler) -> BatchHandler:
+        _BATCH_HANDLERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def _load_handlers() -> None:
     # The derived-work handlers live beside the services they call; importing registers them.
     import collector.services.derived_jobs  # noqa: F401
 
+
+def _handler(kind: str) -> Handler | None:
+    _load_handlers()
     return _HANDLERS.get(kind)
+
+
+def _batch_handler(kind: str) -> BatchHandler | None:
+    _load_handlers()
+    return _BATCH_HANDLERS.get(kind)
+
+
+_BUFFER = "wardwatch.jobs.buffer"
+
+
+@contextmanager
+def buffered(session: Session) -> Iterator[None]:
+    """Jobs ``enqueue``d on ``session`` inside this block are written at its end, one statement
+    per conflict rule (the ingest's hooks queue a score and a snapshot: one INSERT, not two). Two
+    requests of one dedupe key in the block are one job (the later payload when it replaces)."""
+    session.info[_BUFFER] = {}
+    try:
+        yield
+        _write_buffered(session, session.info[_BUFFER])
+    finally:
+        session.info.pop(_BUFFER, None)
+
+
+def _write_buffered(session: Session, buffer: dict[Any, tuple[dict[str, Any], bool]]) -> None:
+    table = Job.__table__  # type: ignore[attr-defined]
+    plain = [v for k, (v, _r) in buffer.items() if v["dedupe_key"] is None]
+    if plain:
+        session.execute(table.insert(), plain)
+    dialect = session.get_bind().dialect.name
+    for replace in (False, True):
+        rows = [v for (v, r) in buffer.values() if v["dedupe_key"] is not None and r == replace]
+        if not rows:
+            continue
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+        if replace:
+            stmt = ins.on_conflict_do_update(
+                index_elements=["dedupe_key"], index_where=PENDING, set_={"payload": ins.excluded.payload}
+            )
+        else:
+            stmt = ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING)
+        session.execute(stmt)
 
 
 def enqueue(
@@ -77,6 +137,13 @@ def enqueue(
         "attempts": 0,
         "created_at": now,
     }
+    buffer = session.info.get(_BUFFER)
+    if buffer is not None:
+        key: Any = dedupe_key if dedupe_key is not None else object()
+        if key in buffer and not replace_payload:
+            return  # the first request of the block stands, as a pending job would
+        buffer[key] = (values, replace_payload)
+        return
     table = Job.__table__  # type: ignore[attr-defined]
     if dedupe_key is None:
         session.execute(table.insert().values(**values))
@@ -106,39 +173,104 @@ class Claimed:
 
 def claim(engine: Engine, worker: str, *, lease_seconds: int = 300) -> Claimed | None:
     """Take the oldest ready job for ``worker`` (its own committed transaction), or None."""
+    claimed = claim_batch(engine, worker, lease_seconds=lease_seconds, batch_size=1)
+    return claimed[0] if claimed else None
+
+
+def _ready(
+    now: datetime, lease_seconds: int, kind: str | None = None, limit: int = 1, deferred: bool = False
+) -> Any:
+    due = col(Job.run_after) <= now
+    if deferred:
+        # A job queued to run later (never tried yet) is ready for a drain; a retry waits its backoff.
+        due = or_(due, col(Job.attempts) == 0)
+    q = select(col(Job.id)).where(
+        col(Job.failed_at).is_(None),
+        due,
+        or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
+    )
+    if kind is not None:
+        q = q.where(col(Job.kind) == kind)
+    # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite renders
+    # nothing here; its writers are serialised, which makes the UPDATE below the claim.
+    return q.order_by(col(Job.run_after), col(Job.id)).limit(limit).with_for_update(skip_locked=True)
+
+
+def claim_batch(
+    engine: Engine, worker: str, *, lease_seconds: int = 300, batch_size: int = 1, deferred: bool = False
+) -> list[Claimed]:
+    """Take the oldest ready job for ``worker`` (its own committed transaction); if its kind has a
+    batch handler, up to ``batch_size`` ready jobs of that kind in the same transaction. Oldest
+    first; empty when none is ready. ``deferred``: also jobs queued to run later (a drain)."""
     now = utcnow()
-    ready = (
-        select(col(Job.id))
-        .where(
-            col(Job.failed_at).is_(None),
-            col(Job.run_after) <= now,
-            or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
-        )
-        .order_by(col(Job.run_after), col(Job.id))
-        .limit(1)
-        # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite renders
-        # nothing here; its writers are serialised, which makes the UPDATE below the claim.
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    stmt = (
-        update(Job)
-        .where(col(Job.id) == ready)
-        .values(claimed_by=worker, claimed_at=now, attempts=col(Job.attempts) + 1)
-        .returning(col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
-    )
+    values = {"claimed_by": worker, "claimed_at": now, "attempts": col(Job.attempts) + 1}
+    returning = (col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
     with engine.begin() as conn:
-        row = conn.execute(stmt).first()
-    if row is None:
-        return None
-    return Claimed(row[0], row[1], dict(row[2] or {}), row[3], row[4])
+        first = conn.execute(
+            update(Job)
+            .where(col(Job.id) == _ready(now, lease_seconds, deferred=deferred).scalar_subquery())
+            .values(**values)
+            .returning(*returning)
+        ).first()
+        if first is None:
+            return []
+        rows = [first]
+        if batch_size > 1 and _batch_handler(first[1]) is not None:
+            more = _ready(now, lease_seconds, kind=first[1], limit=batch_size - 1, deferred=deferred)
+            rows += conn.execute(
+                update(Job).where(col(Job.id).in_(more)).values(**values).returning(*returning)
+            ).all()
+    claimed = [Claimed(r[0], r[1], dict(r[2] or {}), r[3], r[4]) for r in rows]
+    return sorted(claimed, key=lambda c: c.id)
 
 
 def run_one(engine: Engine, settings: CollectorSettings, worker: str) -> bool:
-    """Claim and do one job; False when none was ready."""
-    job = claim(engine, worker, lease_seconds=settings.job_lease_seconds)
-    if job is None:
+    """Claim and do one job (or one batch of a batchable kind); False when none was ready."""
+    return run_batch(engine, settings, worker) > 0
+
+
+def run_batch(engine: Engine, settings: CollectorSettings, worker: str, *, deferred: bool = False) -> int:
+    """Claim and do the oldest ready job, with up to ``job_batch_size`` others of its kind when the
+    kind has a batch handler; how many jobs were claimed (0: none was ready). ``deferred``: jobs
+    queued to run later count as ready (a drain does not wait for them)."""
+    claimed = claim_batch(
+        engine,
+        worker,
+        lease_seconds=settings.job_lease_seconds,
+        batch_size=settings.job_batch_size,
+        deferred=deferred,
+    )
+    if len(claimed) > 1 and _run_together(engine, settings, worker, claimed):
+        return len(claimed)
+    for job in claimed:
+        _run_claimed(engine, settings, worker, job)
+    return len(claimed)
+
+
+def _run_together(engine: Engine, settings: CollectorSettings, worker: str, claimed: list[Claimed]) -> bool:
+    """Do claimed jobs of one batchable kind in one transaction; False (nothing committed) if that
+    failed or another worker took one of them over, and the caller does them one by one."""
+    handler = _batch_handler(claimed[0].kind)
+    if handler is None:
         return False
+    ids = [job.id for job in claimed]
+    try:
+        with Session(engine) as session:
+            handler(session, [job.payload for job in claimed], settings)
+            gone = session.execute(
+                delete(Job).where(col(Job.id).in_(ids), col(Job.claimed_by) == worker)
+            ).rowcount  # type: ignore[attr-defined]
+            if gone != len(ids):
+                session.rollback()
+                return False
+            session.commit()
+    except Exception as exc:  # each job is tried again on its own, which records its failure
+        log.info("a batch of %s %s jobs failed (%s); doing them one by one", len(ids), claimed[0].kind, exc)
+        return False
+    return True
+
+
+def _run_claimed(engine: Engine, settings: CollectorSettings, worker: str, job: Claimed) -> None:
     handler = _handler(job.kind)
     try:
         if handler is None:
@@ -153,12 +285,11 @@ def run_one(engine: Engine, settings: CollectorSettings, worker: str) -> bool:
             if gone != 1:
                 session.rollback()
                 log.warning("job %s (%s) was taken over by another worker; not committed", job.id, job.kind)
-                return True
+                return
             session.commit()
     except Exception as exc:  # a job's failure is recorded; the worker goes on
         log.warning("job %s (%s) failed on attempt %s: %s", job.id, job.kind, job.attempts, exc)
         _release_failed(engine, settings, job, worker, f"{type(exc).__name__}: {exc}")
-    return True
 
 
 def _release_failed(
@@ -196,7 +327,9 @@ def run_pending_jobs(
     wait_for_claimed: bool = True,
     timeout: float = 120.0,
 ) -> int:
-    """Do every job ready now (tests, ``wardwatch jobs run-pending``); returns how many ran.
+    """Do every job ready now (tests, ``wardwatch jobs run-pending``); returns how many ran. Jobs
+    queued to run later (a site's snapshot waits a few seconds for its site's other reports) are
+    done now too; jobs waiting for a retry are not.
 
     With ``wait_for_claimed``, also wait until jobs other workers hold are done, so that what the
     queue derives is in place when this returns (jobs waiting for a retry are not waited for).
@@ -206,8 +339,9 @@ def run_pending_jobs(
     done = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if run_one(engine, settings, worker):
-            done += 1
+        ran = run_batch(engine, settings, worker, deferred=True)
+        if ran:
+            done += ran
             continue
         if not wait_for_claimed or not _claimed_elsewhere(engine, settings):
             break

@@ -218,3 +218,95 @@ def test_the_cli_runs_pending_jobs(app, database_url):
     assert out.returncode == 0, out.stderr
     assert "ran 1 jobs; 0 waiting" in out.stdout
     assert _pending(engine) == []
+
+
+def test_ready_jobs_of_a_batchable_kind_are_done_together_and_one_by_one_if_the_batch_fails(app, settings):
+    engine = app.state.engine
+    batches: list[list[int]] = []
+    singles: list[int] = []
+
+    @jobs.register("test.batched")
+    def one(session, payload, _settings):  # type: ignore[no-untyped-def]
+        if payload["i"] == 3:
+            raise RuntimeError("device 3 is broken")
+        singles.append(payload["i"])
+
+    @jobs.register_batch("test.batched")
+    def many(session, payloads, _settings):  # type: ignore[no-untyped-def]
+        batches.append([p["i"] for p in payloads])
+        if any(p["i"] == 3 for p in payloads):
+            raise RuntimeError("device 3 is broken")
+
+    _queue(engine, 5, kind="test.batched")
+    assert jobs.run_pending_jobs(engine, settings) == 5
+    # One claim took the five; the batch failed on one job, so each was done on its own and only
+    # the broken one is kept for a retry, its failure recorded.
+    assert batches == [[0, 1, 2, 3, 4]] and singles == [0, 1, 2, 4]
+    rows = _pending(engine)
+    assert [r.payload for r in rows] == [{"i": 3}] and "device 3 is broken" in (rows[0].last_error or "")
+
+    batches.clear()
+    _queue(engine, 3, kind="test.batched")
+    with Session(engine) as s:  # the failed one waits for its backoff: not part of the next batch
+        assert len(s.exec(select(Job)).all()) == 4
+    assert jobs.run_pending_jobs(engine, settings) == 3
+    assert batches == [[0, 1, 2]]
+
+
+def test_a_site_snapshot_waits_for_the_sites_other_reports_but_a_drain_does_not_wait(settings_no_worker):
+    from fastapi.testclient import TestClient
+
+    from collector.app import create_app
+    from collector.models.snapshots import SiteDaily
+
+    app = create_app(settings_no_worker)
+    try:
+        with TestClient(app) as client:
+            engine = app.state.engine
+            secret = seed_site(engine)
+            headers = []
+            for n in range(3):
+                agent = enroll(client, secret, hostname=f"pc-{n}")
+                report = host_report(agent.agent_id, hostname=f"pc-{n}", machine_id=f"m-{n}", serial=f"S-{n}")
+                r = client.post(
+                    "/api/v1/reports",
+                    content=report.model_dump_json().encode(),
+                    headers={**agent.headers, "Content-Type": "application/json"},
+                )
+                assert r.status_code == 202
+                headers.append(agent)
+            with Session(engine) as s:
+                snapshots = s.exec(select(Job).where(Job.kind == "site.snapshot")).all()
+                # Three reports of the site, one pending count of it, due a few seconds later.
+                assert len(snapshots) == 1
+                assert snapshots[0].run_after > utcnow() + timedelta(seconds=2)
+            # The worker's pass does what is due (the scores) and leaves the snapshot for later.
+            while jobs.run_batch(engine, settings_no_worker, "worker"):
+                pass
+            with Session(engine) as s:
+                assert [j.kind for j in s.exec(select(Job)).all()] == ["site.snapshot"]
+                assert s.exec(select(SiteDaily)).all() == []
+            drain_jobs(client)  # a drain does not wait: the figures are there at once
+            with Session(engine) as s:
+                (daily,) = s.exec(select(SiteDaily)).all()
+                assert daily.devices == 3
+                assert s.exec(select(Job)).all() == []
+    finally:
+        app.state.engine.dispose()
+
+
+def test_jobs_queued_in_a_buffered_block_are_written_once_at_its_end(app):
+    engine = app.state.engine
+    with Session(engine) as s:
+        jobs.enqueue(s, "test.buffer", {"n": 0}, dedupe_key="dev:2", replace_payload=False)
+        s.commit()
+    with Session(engine) as s:
+        with jobs.buffered(s):
+            jobs.enqueue(s, "test.buffer", {"n": 1}, dedupe_key="dev:1")
+            jobs.enqueue(s, "test.buffer", {"n": 2}, dedupe_key="dev:1")  # replaces: the later payload
+            jobs.enqueue(s, "test.buffer", {"n": 3}, dedupe_key="dev:2", replace_payload=False)
+            jobs.enqueue(s, "test.buffer", {"n": 4})
+            assert s.exec(select(func.count()).select_from(Job)).one() == 1  # nothing written yet
+        s.commit()
+    rows = _pending(engine)
+    assert sorted((r.dedupe_key or "", r.payload["n"]) for r in rows) == [("", 4), ("dev:1", 2), ("dev:2", 0)]

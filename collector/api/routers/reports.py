@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from collector.api.schemas import ReportAccepted
@@ -73,7 +74,7 @@ async def post_report(
     # The agent is known (its key checked, anything that changed committed): end the read transaction,
     # which gives the connection back while the body streams in and the report waits for an ingest
     # slot; otherwise every waiting report holds one and 32 agents at once exhausted the pool.
-    session.rollback()
+    _release_keeping(session, agent)
     try:
         body, body_gz = await read_limited_body_and_gzip(request, settings.max_report_bytes)
     except HTTPException as exc:
@@ -106,6 +107,18 @@ async def post_report(
     if status == 409:
         return JSONResponse({"detail": str(detail), "needs_full": True}, status_code=409)
     raise HTTPException(status, detail)
+
+
+def _release_keeping(session: Session, agent: Agent) -> None:
+    """End the session's transaction (its connection goes back to the pool) keeping ``agent`` as it
+    was just read, so the ingest does not read it again (a rollback expires what the session holds)."""
+    state = inspect(agent)
+    if state.expired_attributes or not state.persistent:
+        session.rollback()  # read again on first use, as before
+        return
+    session.expunge(agent)
+    session.rollback()
+    session.add(agent)  # attached again, as loaded: no query; the ingest's flush writes its changes
 
 
 class NeedsFull(str):
