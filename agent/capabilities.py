@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from agent.capability import Capability
-from agent.certs.capability import CERTS
-from agent.devices.capability import DEVICES
+from agent.certificates.capability import CERTS
 from agent.lan.capability import LAN
+from agent.netdevices.capability import DEVICES
 
 CAPABILITIES: tuple[Capability[Any], ...] = (CERTS, LAN, DEVICES)
 

@@ -17,12 +17,12 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "pki"))
 
 from pki_factory import FileServer, TlsServer, blank_pdf, build_pki, issue, sign_pdf
 
-from agent.certs.documents import validate_document
-from agent.certs.revocation import CrlStore
-from agent.certs.tls import probe
-from agent.certs.trust import TrustSet
-from agent.certs.validate import SigningValidator
-from inventory.pki import platform_module
+from agent.certificates.documents import validate_document
+from agent.certificates.revocation import CrlStore
+from agent.certificates.tls import probe
+from agent.certificates.trust import TrustSet
+from agent.certificates.validate import SigningValidator
+from inventory.certificates import platform_module
 
 
 def main(n: int) -> None:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests" / "devices"))
 from sshsim import SimDevice, host_key  # noqa: E402
 
 from agent.config import load_settings  # noqa: E402
-from agent.devices.poller import poll_devices  # noqa: E402
+from agent.netdevices.poller import poll_devices  # noqa: E402
 
 PROFILES = ["ios_c9200", "ios_weak", "vrp_ar6280", "routeros_l009", "routeros_hex_v6", "junos_srx300"]
 

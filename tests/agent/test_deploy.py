@@ -52,9 +52,9 @@ def test_capability_sections_are_documented_key_by_key() -> None:
     example's values are the defaults."""
     import re
 
-    from agent.certs.config import CertsConfig
-    from agent.devices.config import DevicesConfig
+    from agent.certificates.config import CertsConfig
     from agent.lan.config import LanConfig
+    from agent.netdevices.config import DevicesConfig
 
     docs = (DEPLOY.parent / "docs" / "agent.md").read_text()
     example = (DEPLOY / "agent.example.toml").read_text()

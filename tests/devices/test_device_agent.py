@@ -12,9 +12,9 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from agent.config import load_settings
-from agent.devices.config import DeviceListError, DevicesConfig, load_device_list
-from agent.devices.credentials import CredentialError, CredentialStore, create_key, load_key, main
-from agent.devices.poller import poll_devices
+from agent.netdevices.config import DeviceListError, DevicesConfig, load_device_list
+from agent.netdevices.credentials import CredentialError, CredentialStore, create_key, load_key, main
+from agent.netdevices.poller import poll_devices
 from inventory.report import CheckStatus
 
 
@@ -223,7 +223,7 @@ def test_agent_commands_and_checks_do_not_load_paramiko_or_netmiko():
     import sys
 
     code = (
-        "import sys, agent.cli, agent.config, agent.devices.poller, checks.runner\n"
+        "import sys, agent.cli, agent.config, agent.netdevices.poller, checks.runner\n"
         "from checks.runner import run_checks; from inventory.facts import Facts\n"
         "run_checks(Facts(), subject='network_device', modules=['devices'])\n"
         "print(sorted(m for m in ('paramiko', 'netmiko', 'textfsm', 'ntc_templates') if m in sys.modules))"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.certs.collect import collect_certificates
+from agent.certificates.collect import collect_certificates
 from agent.cli import app
 from agent.config import AgentSettings
 from checks.runner import run_checks
@@ -107,7 +107,7 @@ def test_collect_certificates_for_the_agent_cycle(
     assert ("cert.signing.validity", f"Tran Thi B [{signing['Tran Thi B'].sha256[:16]}]") in failing
     assert not any(cid.startswith(("cert.tls", "doc.")) for cid, _ in failing), failing
     # The section travels in a report and back unchanged.
-    from inventory.certs import CertificateFacts
+    from inventory.certificates.facts import CertificateFacts
 
     assert CertificateFacts.model_validate_json(facts.model_dump_json()) == facts
 
