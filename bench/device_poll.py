@@ -55,7 +55,7 @@ def main() -> int:
         (state / "devices.toml").write_text("\n".join(lines) + "\n")
         os.environ["BENCH_DEVICE_PASSWORD"] = devices[0].password
         settings = load_settings(None, state_dir=state)
-        settings.devices.concurrency = args.concurrency
+        settings.netdevices.concurrency = args.concurrency
 
         started = time.monotonic()
         reports = poll_devices(settings, devices_file=state / "devices.toml")

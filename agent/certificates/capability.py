@@ -1,4 +1,4 @@
-"""The certificates capability: stores, files, TLS endpoints and signed documents ([certs])."""
+"""The certificates capability: stores, files, TLS endpoints and signed documents ([certificates])."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from agent.capability import Capability
 from agent.cli_options import ConfigFile
 
 if TYPE_CHECKING:
-    from agent.certificates.config import CertsConfig
+    from agent.certificates.config import CertificatesConfig
     from agent.config import AgentSettings
     from inventory.facts import Facts
 
 
-def _config() -> type[CertsConfig]:
-    from agent.certificates.config import CertsConfig
+def _config() -> type[CertificatesConfig]:
+    from agent.certificates.config import CertificatesConfig
 
-    return CertsConfig
+    return CertificatesConfig
 
 
 def _interval(settings: AgentSettings) -> float:
@@ -28,7 +28,7 @@ def _interval(settings: AgentSettings) -> float:
 
 
 def _enabled(settings: AgentSettings) -> bool:
-    return CERTS.config_of(settings).enabled
+    return CERTIFICATES.config_of(settings).enabled
 
 
 def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool, problems: list[str]) -> bool:
@@ -41,7 +41,7 @@ def _host_facts(settings: AgentSettings, facts: Facts, run_now: bool, problems: 
     return facts.certificates is not None
 
 
-def certs(
+def certificates(
     targets: Annotated[
         list[str], typer.Argument(help="Certificate file, folder, signed document, host:port or https URL.")
     ],
@@ -60,7 +60,7 @@ def certs(
             "--expiring-days",
             min=0,
             max=3650,
-            help="'expiring' this many days before the end (default: [certs] expiring_days, 30).",
+            help="'expiring' this many days before the end (default: [certificates] expiring_days, 30).",
         ),
     ] = None,
     config: ConfigFile = None,
@@ -82,22 +82,26 @@ def certs(
 
 
 def _configured_expiring_days(config: Path | None) -> int | None:
-    """``[certs] expiring_days`` of the agent's configuration, when there is one and it is readable."""
+    """``[certificates] expiring_days`` of the agent's configuration, when there is one and it is readable."""
     from agent.config import ConfigError, load_settings
 
     try:
-        return CERTS.config_of(load_settings(config)).expiring_days
+        return CERTIFICATES.config_of(load_settings(config)).expiring_days
     except (ConfigError, FileNotFoundError, OSError):
         return None
 
 
-CERTS: Capability[CertsConfig] = Capability(
+CERTIFICATES: Capability[CertificatesConfig] = Capability(
+    # The module name travels in reports ("modules") and names the checks' module, the schedule and
+    # [intervals] certs: it stays "certs". The table and the command were renamed; the old names work.
     name="certs",
-    section="certs",
+    section="certificates",
+    section_aliases=("certs",),
     config=_config,
     interval=_interval,
     enabled=_enabled,
-    command_name="certs",
-    command=certs,
+    command_name="certificates",
+    command_aliases=("certs",),
+    command=certificates,
     host_facts=_host_facts,
 )

@@ -1,7 +1,7 @@
 """One certificates run: discover, validate, probe TLS services, check signed documents.
 
 ``collect_certificates(settings)`` is what the agent cycle calls; ``run_certificates`` is shared with
-``wardwatch agent certs``. Validation needs pyHanko (the ``signatures`` extra): without it the
+``wardwatch agent certificates``. Validation needs pyHanko (the ``signatures`` extra): without it the
 certificates are still inventoried and TLS still probed, and the section says why nothing was validated.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from agent.certificates.capability import CERTS
-from agent.certificates.config import CertsConfig
+from agent.certificates.capability import CERTIFICATES
+from agent.certificates.config import CertificatesConfig
 from agent.certificates.trust import TrustSet, load_trust
 from inventory.certificates import platform_module
 from inventory.certificates.facts import (
@@ -49,7 +49,7 @@ class Plan:
     personal_stores: bool = True
 
 
-def plan_from_config(cfg: CertsConfig) -> Plan:
+def plan_from_config(cfg: CertificatesConfig) -> Plan:
     return Plan(
         files=list(cfg.files),
         folders=list(cfg.folders),
@@ -60,7 +60,7 @@ def plan_from_config(cfg: CertsConfig) -> Plan:
     )
 
 
-def discover(cfg: CertsConfig, plan: Plan) -> tuple[DiscoveryResult, DiscoveryResult]:
+def discover(cfg: CertificatesConfig, plan: Plan) -> tuple[DiscoveryResult, DiscoveryResult]:
     """(certificates to report and validate, system trust store)."""
     found = discover_paths(plan.files, plan.folders, passwords=cfg.passwords())
     plat = platform_module()
@@ -75,7 +75,7 @@ def discover(cfg: CertsConfig, plan: Plan) -> tuple[DiscoveryResult, DiscoveryRe
     return found.unique(), system
 
 
-def run_certificates(cfg: CertsConfig, plan: Plan, *, crl_cache_dir: Path | None) -> CertificateFacts:
+def run_certificates(cfg: CertificatesConfig, plan: Plan, *, crl_cache_dir: Path | None) -> CertificateFacts:
     trust = load_trust(cfg.extra_trust_anchors, shipped=cfg.use_shipped_anchors)
     found, system = discover(cfg, plan)
     facts = CertificateFacts(legacy_sha1=cfg.legacy_sha1, trust_anchor_sha256=trust.anchor_fingerprints())
@@ -108,7 +108,7 @@ def run_certificates(cfg: CertsConfig, plan: Plan, *, crl_cache_dir: Path | None
 
 
 async def _validate(
-    cfg: CertsConfig,
+    cfg: CertificatesConfig,
     trust: TrustSet,
     pool: list[x509.Certificate],
     certs: list[x509.Certificate],
@@ -150,7 +150,7 @@ def probe_all(targets: Iterable[str], trust: TrustSet, timeout: float) -> list[T
 
 def collect_certificates(settings: AgentSettings) -> CertificateFacts | None:
     """The certificates section for one agent cycle; ``None`` when the certs module is disabled."""
-    cfg = CERTS.config_of(settings)
+    cfg = CERTIFICATES.config_of(settings)
     if not cfg.enabled:
         return None
     cache = cfg.crl_cache_dir or (Path(settings.state_dir) / "crl")

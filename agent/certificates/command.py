@@ -1,4 +1,4 @@
-"""``wardwatch agent certs TARGET... [--trust PEM] [--json]``: check certificates on the spot.
+"""``wardwatch agent certificates TARGET... [--trust PEM] [--json]``: check certificates on the spot.
 
 A TARGET is a certificate file (PEM, DER, PKCS#7, PKCS#12), a folder (its certificates and its signed
 documents), a signed document (.pdf, .p7s), ``host:port`` or an ``https://`` URL. Exit status: 0 when
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.certificates.collect import Plan, run_certificates
-from agent.certificates.config import CertsConfig, parse_endpoint
+from agent.certificates.config import CertificatesConfig, parse_endpoint
 from agent.certificates.documents import DOCUMENT_SUFFIXES
 from agent.certificates.summary import GOOD, entries
 
@@ -55,13 +55,13 @@ def certs_command(
     expiring_days: int | None = None,
 ) -> int:
     """``expiring_days``: a good certificate this close to its end is "expiring" (default: the
-    ``[certs] expiring_days`` of the agent's configuration, 30)."""
+    ``[certificates] expiring_days`` of the agent's configuration, 30)."""
     try:
         plan = plan_targets(targets)
-        cfg = CertsConfig(extra_trust_anchors=trust, legacy_sha1=legacy_sha1, connect_timeout=timeout)
+        cfg = CertificatesConfig(extra_trust_anchors=trust, legacy_sha1=legacy_sha1, connect_timeout=timeout)
         if expiring_days is not None:
             cfg = cfg.model_copy(
-                update={"expiring_days": CertsConfig(expiring_days=expiring_days).expiring_days}
+                update={"expiring_days": CertificatesConfig(expiring_days=expiring_days).expiring_days}
             )
     except (TargetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,8 +1,8 @@
-"""The agent's ``[certs]`` configuration: where to look, what to probe, what to trust.
+"""The agent's ``[certificates]`` configuration: where to look, what to probe, what to trust.
 
 Example (agent.toml)::
 
-    [certs]
+    [certificates]
     folders = ['C:\\Users\\Public\\ChungThu']
     tls_endpoints = ["dichvucong.hanoi.gov.vn", "https://qlvb.hanoi.gov.vn", "mail.hanoi.gov.vn:993"]
     document_folders = ['D:\\VanBan\\DaKy']
@@ -46,8 +46,8 @@ def parse_endpoint(target: str) -> tuple[str, int, str]:
     return host, port, "https" if port == 443 else "tls"
 
 
-class CertsConfig(BaseModel):
-    """The agent's TOML has a ``[certs]`` table for this."""
+class CertificatesConfig(BaseModel):
+    """The agent's TOML has a ``[certificates]`` table for this."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -77,7 +77,7 @@ class CertsConfig(BaseModel):
     legacy_sha1: bool = False
     connect_timeout: float = Field(default=10.0, gt=0, le=120)
     fetch_timeout: float = Field(default=15.0, gt=0, le=300)
-    # `wardwatch agent certs` calls a good certificate this close to its end "expiring" (with the
+    # `wardwatch agent certificates` calls a good certificate this close to its end "expiring" (with the
     # days left) rather than "valid".
     expiring_days: int = Field(default=30, ge=0, le=3650)
 

@@ -1,4 +1,4 @@
-"""The network devices capability: routers and switches polled over SSH ([devices])."""
+"""The network devices capability: routers and switches polled over SSH ([netdevices])."""
 
 from __future__ import annotations
 
@@ -12,24 +12,24 @@ from agent.cli_options import ConfigFile, StateDir
 
 if TYPE_CHECKING:
     from agent.config import AgentSettings
-    from agent.netdevices.config import DevicesConfig
+    from agent.netdevices.config import NetDevicesConfig
     from inventory.report import Report
 
 
-def _config() -> type[DevicesConfig]:
-    from agent.netdevices.config import DevicesConfig
+def _config() -> type[NetDevicesConfig]:
+    from agent.netdevices.config import NetDevicesConfig
 
-    return DevicesConfig
+    return NetDevicesConfig
 
 
 def _interval(settings: AgentSettings) -> float:
-    # [devices] interval_seconds, when set, wins over [intervals] devices.
-    return float(DEVICES.config_of(settings).interval_seconds or settings.intervals.devices)
+    # [netdevices] interval_seconds, when set, wins over [intervals] devices.
+    return float(NETDEVICES.config_of(settings).interval_seconds or settings.intervals.devices)
 
 
 def _enabled(settings: AgentSettings) -> bool:
     # Only a device list can be polled; without one the worker would just report "no device list".
-    return DEVICES.config_of(settings).devices_file is not None
+    return NETDEVICES.config_of(settings).devices_file is not None
 
 
 def _reports(settings: AgentSettings) -> list[Report]:
@@ -59,9 +59,12 @@ def poll(
     poll_command(devices_file=devices, json_out=json_out, state_dir=state_dir, config_path=config)
 
 
-DEVICES: Capability[DevicesConfig] = Capability(
+NETDEVICES: Capability[NetDevicesConfig] = Capability(
+    # The module name travels in reports ("modules") and names the checks' module, the schedule and
+    # [intervals] devices: it stays "devices". The table was renamed; [devices] is still read.
     name="devices",
-    section="devices",
+    section="netdevices",
+    section_aliases=("devices",),
     config=_config,
     interval=_interval,
     enabled=_enabled,

@@ -1,8 +1,8 @@
 """Network device polling: the device list file, the credential store, concurrency and timeouts.
 
-The agent's TOML has a ``[devices]`` table, e.g.::
+The agent's TOML has a ``[netdevices]`` table, e.g.::
 
-    [devices]
+    [netdevices]
     devices_file = "/etc/wardwatch/devices.toml"
     credential_store = "/var/lib/wardwatch-agent/devices.cred"   # default: in the state directory
     key_file = "/etc/wardwatch/devices.key"                       # 0600; or the env var named by key_env
@@ -36,7 +36,7 @@ CREDENTIAL_STORE_FILE = "devices.cred"
 KEY_FILE = "devices.key"
 
 
-class DevicesConfig(BaseModel):
+class NetDevicesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     devices_file: Path | None = None

@@ -1,6 +1,6 @@
 """Device passwords at rest: a Fernet-encrypted store (AES-128-CBC + HMAC-SHA256, cryptography).
 
-The key comes from an environment variable (``[devices] key_env``, default ``WARDWATCH_DEVICES_KEY``)
+The key comes from an environment variable (``[netdevices] key_env``, default ``WARDWATCH_DEVICES_KEY``)
 or from a key file that must be readable by its owner only (0600). Neither the key nor a password is
 ever logged, printed or put in a report; errors name the entry and the file, never a value.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from agent.netdevices.capability import DEVICES
-from agent.netdevices.config import DeviceEntry, DevicesConfig
+from agent.netdevices.capability import NETDEVICES
+from agent.netdevices.config import DeviceEntry, NetDevicesConfig
 
 
 class CredentialError(ValueError):
@@ -40,7 +40,7 @@ def create_key(path: Path) -> None:
         fh.write(Fernet.generate_key() + b"\n")
 
 
-def load_key(config: DevicesConfig, state_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
+def load_key(config: NetDevicesConfig, state_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
     env = os.environ if env is None else env
     value = env.get(config.key_env)
     if value:
@@ -124,7 +124,7 @@ class CredentialStore:
 
 def resolve_password(
     entry: DeviceEntry,
-    config: DevicesConfig,
+    config: NetDevicesConfig,
     state_dir: Path,
     env: Mapping[str, str] | None = None,
     *,
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
-        cfg, state_dir = DEVICES.config_of(settings), settings.state_dir
+        cfg, state_dir = NETDEVICES.config_of(settings), settings.state_dir
         if args.action == "init-key":
             create_key(cfg.key_path(state_dir))
             print(

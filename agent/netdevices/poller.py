@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent.netdevices.capability import DEVICES
+from agent.netdevices.capability import NETDEVICES
 from agent.netdevices.config import DeviceEntry, load_device_list
 from agent.netdevices.credentials import CredentialError, CredentialStore, load_key, resolve_password
 from checks.runner import run_checks
@@ -110,11 +110,11 @@ def poll_devices(
     from inventory.netdevices.hostkeys import KnownHosts
     from inventory.netdevices.poll import poll_device
 
-    cfg = DEVICES.config_of(settings)
+    cfg = NETDEVICES.config_of(settings)
     path = devices_file or cfg.devices_file
     if path is None:
         raise NoDeviceList(
-            "no device list: give --devices FILE or set [devices] devices_file in the agent config"
+            "no device list: give --devices FILE or set [netdevices] devices_file in the agent config"
         )
     state_dir = settings.state_dir
     enrolled_id, site = _enrolled(state_dir)
