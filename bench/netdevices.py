@@ -1,6 +1,6 @@
 """Poll 100 simulated network devices with concurrency 20; print wall time and peak RSS.
 
-    python bench/device_poll.py [--devices 100] [--concurrency 20]
+    python bench/netdevices.py [--devices 100] [--concurrency 20]
 
 The devices are in-process SSH servers (tests/devices/sshsim.py) replaying recorded output, a mix of
 the four platforms (IOS and VRP over netmiko's interactive sessions, RouterOS and Junos over exec

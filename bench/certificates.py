@@ -1,6 +1,6 @@
 """Certificate module figures: discovery, signing-certificate validation, TLS probing, PDF validation.
 
-Run: python bench/certs.py [N]   (N signing certificates, default 50). Prints figures; asserts nothing.
+Run: python bench/certificates.py [N]   (N signing certificates, default 50). Prints figures; asserts nothing.
 Everything is local: a generated PKI, CRLs served over HTTP on 127.0.0.1, a TLS server on 127.0.0.1.
 """
 
