@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from agent.i18n import _
+
 if TYPE_CHECKING:
     from agent.config import AgentSettings
 
@@ -31,7 +33,7 @@ def _settings(config_path: Path | None, **overrides: Any) -> AgentSettings:
     try:
         settings = load_settings(config_path, **overrides)
     except (ConfigError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(_("error: %(problem)s", problem=exc), err=True)
         raise typer.Exit(2) from None
     _logging(settings.log_level)
     return settings
@@ -48,7 +50,7 @@ def _logging(level: str) -> None:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(_("error: %(problem)s", problem=message), err=True)
     return typer.Exit(code)
 
 
@@ -64,13 +66,18 @@ def collect_command(*, json_out: bool, config_path: Path | None, state_dir: Path
         sys.stdout.write(json.dumps(json.loads(built.body), indent=2, ensure_ascii=False) + "\n")
         return
     report = built.report
-    typer.echo(f"{report.subject.hostname}: report {report.report_id}")
-    typer.echo(f"  sections: {', '.join(report.present_sections()) or '(none)'}")
+    none = _("(none)")
+    typer.echo(
+        _("%(hostname)s: report %(report_id)s", hostname=report.subject.hostname, report_id=report.report_id)
+    )
+    typer.echo(_("  sections: %(sections)s", sections=", ".join(report.present_sections()) or none))
     counts = Counter(r.status.value for r in report.results)
-    typer.echo(f"  checks:   {', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or '(none)'}")
+    typer.echo(
+        _("  checks:   %(counts)s", counts=", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or none)
+    )
     for problem in collected.problems:
-        typer.echo(f"  problem:  {problem}")
-    typer.echo(f"  size:     {len(built.body)} bytes JSON (use --json to print it)")
+        typer.echo(_("  problem:  %(problem)s", problem=problem))
+    typer.echo(_("  size:     %(n)s bytes JSON (use --json to print it)", n=len(built.body)))
 
 
 def enroll_command(
@@ -110,14 +117,21 @@ def enroll_command(
             if attempt == 5:
                 raise _fail(str(exc)) from None
             delay = backoff.next_delay(getattr(exc, "retry_after", None))
-            log.warning("%s; retrying in %.1f s", exc, delay)
+            log.warning(_("%(problem)s; retrying in %(delay).1f s", problem=exc, delay=delay))
             time.sleep(delay)
     try:
         ensure_state_dir(settings.state_dir)
         ident.save(settings.state_dir)
     except StateError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"enrolled: agent {ident.agent_id}, site {ident.site}, state in {settings.state_dir}")
+    typer.echo(
+        _(
+            "enrolled: agent %(agent_id)s, site %(site)s, state in %(state_dir)s",
+            agent_id=ident.agent_id,
+            site=ident.site,
+            state_dir=settings.state_dir,
+        )
+    )
 
 
 def rotate_key_command(*, state_dir: Path | None, config_path: Path | None) -> None:
@@ -128,14 +142,18 @@ def rotate_key_command(*, state_dir: Path | None, config_path: Path | None) -> N
     try:
         done = rotate_key(settings, state_dir=settings.state_dir)
     except AgentError as exc:
-        raise _fail(f"{exc} (the current key keeps working)") from None
+        raise _fail(_("%(problem)s (the current key keeps working)", problem=exc)) from None
     if not done.confirmed:
         typer.echo(
-            f"agent {done.agent_id}: new key saved; the collector retires the old key at the next "
-            f"delivery ({done.problem})"
+            _(
+                "agent %(agent_id)s: new key saved; the collector retires the old key at the next "
+                "delivery (%(problem)s)",
+                agent_id=done.agent_id,
+                problem=done.problem,
+            )
         )
         return
-    typer.echo(f"agent {done.agent_id}: key rotated; the old key no longer works")
+    typer.echo(_("agent %(agent_id)s: key rotated; the old key no longer works", agent_id=done.agent_id))
 
 
 def run_command(*, once: bool, state_dir: Path | None, config_path: Path | None) -> None:
@@ -153,9 +171,14 @@ def run_command(*, once: bool, state_dir: Path | None, config_path: Path | None)
     except AgentError as exc:
         raise _fail(str(exc)) from None
     if outcome is not None:
-        msg = f"spooled {outcome.spooled}, delivered {outcome.delivered}, waiting {outcome.remaining}"
+        msg = _(
+            "spooled %(spooled)s, delivered %(delivered)s, waiting %(remaining)s",
+            spooled=outcome.spooled,
+            delivered=outcome.delivered,
+            remaining=outcome.remaining,
+        )
         if outcome.error:
-            typer.echo(f"{msg}; last error: {outcome.error}", err=True)
+            typer.echo(_("%(summary)s; last error: %(error)s", summary=msg, error=outcome.error), err=True)
             raise typer.Exit(1)
         typer.echo(msg)
 
@@ -228,22 +251,42 @@ def status_command(*, state_dir: Path | None, config_path: Path | None, json_out
         typer.echo(json.dumps(data, indent=2))
         return
     sp = data["spool"]
-    typer.echo(f"state dir:     {data['state_dir']}")
+    typer.echo(_("state dir:     %(path)s", path=data["state_dir"]))
     if data["enrolled"]:
         typer.echo(
-            f"enrolled:      agent {data['agent_id']} (site {data['site']}) -> {data['collector_url']}"
+            _(
+                "enrolled:      agent %(agent_id)s (site %(site)s) -> %(url)s",
+                agent_id=data["agent_id"],
+                site=data["site"],
+                url=data["collector_url"],
+            )
         )
     else:
-        typer.echo("enrolled:      no (run `wardwatch agent enroll --collector URL --secret SECRET`)")
-    oldest = f", oldest {sp['oldest_at']} ({sp['oldest_age_seconds']} s ago)" if sp.get("oldest_at") else ""
-    typer.echo(f"spool:         {sp['depth']} report(s), {sp.get('bytes', 0)} bytes{oldest}")
+        typer.echo(_("enrolled:      no (run `wardwatch agent enroll --collector URL --secret SECRET`)"))
+    oldest = (
+        _(", oldest %(at)s (%(age)s s ago)", at=sp["oldest_at"], age=sp["oldest_age_seconds"])
+        if sp.get("oldest_at")
+        else ""
+    )
+    typer.echo(
+        _("spool:         %(n)s report(s), %(bytes)s bytes", n=sp["depth"], bytes=sp.get("bytes", 0)) + oldest
+    )
     if sp.get("quarantined"):
-        typer.echo(f"quarantined:   {sp['quarantined']} report(s), kept in the spool; newest first:")
+        typer.echo(_("quarantined:   %(n)s report(s), kept in the spool; newest first:", n=sp["quarantined"]))
         for q in sp["quarantine"]:
-            what = " ".join(x for x in (q["kind"], q["report_id"]) if x) or "a record"
+            what = " ".join(x for x in (q["kind"], q["report_id"]) if x) or _("a record")
             typer.echo(f"  {q['quarantined_at']} {what}: {q['reason']}")
     if data["disk_free_bytes"] is not None and data["disk_free_bytes"] < LOW_DISK:
-        typer.echo(f"disk:          full ({data['disk_free_bytes']} bytes free); heartbeats wait in memory")
-    typer.echo(f"last success:  {data['last_success_at'] or 'never'}")
-    err = f"{data['last_error']} (at {data['last_error_at']})" if data["last_error"] else "none"
-    typer.echo(f"last error:    {err}")
+        typer.echo(
+            _(
+                "disk:          full (%(n)s bytes free); heartbeats wait in memory",
+                n=data["disk_free_bytes"],
+            )
+        )
+    typer.echo(_("last success:  %(at)s", at=data["last_success_at"] or _("never")))
+    err = (
+        _("%(error)s (at %(at)s)", error=data["last_error"], at=data["last_error_at"])
+        if data["last_error"]
+        else _("none")
+    )
+    typer.echo(_("last error:    %(error)s", error=err))

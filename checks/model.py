@@ -84,10 +84,15 @@ def msg(message_id: str, **params: MessageParam) -> EvidenceMessage:
     return EvidenceMessage(id=message_id, params=params)
 
 
-def term(text: str) -> str:
+def term(text: str, **params: str | int | float) -> str:
     """Mark a word the evaluator puts into a message parameter where the data has no name ("host
-    firewall"): it is an evidence msgid too, so the collector shows it in the reader's language."""
-    return text
+    firewall"): it is an evidence msgid too, so the collector shows it in the reader's language.
+
+    With parameters it is a phrase around data ("%(line)s: never", "RAM %(gb)s GB"), written in
+    English here; its msgid is in checks/locales/vi/evidence_terms.po, whose placeholders the collector
+    reads back as a pattern (alone, or as an item of a "; " or ", " list) to show it translated.
+    """
+    return text % params if params else text
 
 
 Evidence = str | EvidenceMessage

@@ -291,7 +291,7 @@ def restore(
             raise BackupError(f"no backup file {backup_file}") from None
         with tarfile.open(archive, "r") as tar:
             try:
-                raw: Any = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+                raw: Any = json.load(tar.extractfile("manifest.json"))
                 manifest = Manifest(**raw)
             except (KeyError, TypeError, ValueError):
                 raise BackupError("the backup has no readable manifest") from None

@@ -37,7 +37,7 @@ class TimestampError(Exception):
     pass
 
 
-def _timestamper_class():  # type: ignore[no-untyped-def]
+def _timestamper_class():
     from pyhanko.sign.timestamps.api import TimeStamper
     from pyhanko.sign.timestamps.common_utils import set_tsp_headers
 
@@ -90,11 +90,11 @@ def _font_1000_upem(path: str) -> bytes:
     return out.getvalue()
 
 
-def _font_factory(path: str, size: int):  # type: ignore[no-untyped-def]
+def _font_factory(path: str, size: int):
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 
     class InMemoryFontFactory(GlyphAccumulatorFactory):
-        def create_font_engine(self, writer, obj_stream=None):  # type: ignore[no-untyped-def]
+        def create_font_engine(self, writer, obj_stream=None):
             if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
                 obj_stream = writer.prepare_object_stream()
             return GlyphAccumulator(

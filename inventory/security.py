@@ -168,5 +168,7 @@ class SecurityFacts(FactModel):
     time_sync: TimeSyncFacts | None = None
     boot: BootFacts | None = None
     tpm: TpmFacts | None = None
-    # Part name -> why it could not be read (no permission, tool missing, unparseable output).
+    # Part name -> why it could not be read (no permission, tool missing, unparseable output); or
+    # "part.field" (remote_access.ssh.root_login) -> why the reader left that field unset while it
+    # read the rest of the part. Checks read both as "could not observe" (unknown), never a pass.
     errors: dict[str, str] = Field(default_factory=dict)

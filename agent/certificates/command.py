@@ -17,6 +17,7 @@ from agent.certificates.collect import Plan, run_certificates
 from agent.certificates.config import CertificatesConfig, parse_endpoint
 from agent.certificates.documents import DOCUMENT_SUFFIXES
 from agent.certificates.summary import GOOD, entries
+from agent.i18n import N_, _
 
 _HOSTPORT = re.compile(r"^[\w.\-\[\]:]+:\d{1,5}$")
 
@@ -64,7 +65,7 @@ def certs_command(
                 update={"expiring_days": CertificatesConfig(expiring_days=expiring_days).expiring_days}
             )
     except (TargetError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_("error: %(problem)s", problem=exc), file=sys.stderr)
         return 2
     facts = run_certificates(cfg, plan, crl_cache_dir=None)
     rows = entries(facts, expiring_days=cfg.expiring_days)
@@ -80,9 +81,9 @@ def _table(rows: list[dict[str, Any]], errors: list[str]) -> None:
     from rich.table import Table
 
     colours = {"valid": "green", "trust_anchor": "green", "ca_certificate": "green", "expiring": "yellow"}
-    table = Table(title="Certificates, TLS services and signatures")
-    for col in ("Kind", "Target", "Verdict", "Expires", "Reasons"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=_("Certificates, TLS services and signatures"))
+    for col in (N_("Kind"), N_("Target"), N_("Verdict"), N_("Expires"), N_("Reasons")):
+        table.add_column(_(col), overflow="fold")
     for r in rows:
         colour = colours.get(r["verdict"], "red" if r["verdict"] != "weak" else "yellow")
         expires = (r.get("not_after") or "")[:10]
@@ -94,4 +95,4 @@ def _table(rows: list[dict[str, Any]], errors: list[str]) -> None:
     console = Console()
     console.print(table)
     for e in errors:
-        console.print(f"[yellow]warning:[/yellow] {e}")
+        console.print("[yellow]" + _("warning:") + f"[/yellow] {e}")

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agent.i18n import _
 from agent.lan.capability import LAN
 from agent.lan.runner import ScanFailed, run_scan
 from agent.lan.safety import ScanRefused
@@ -40,7 +41,7 @@ def scan_command(
     try:
         settings = load_settings(config_path, state_dir=state_dir)
     except (FileNotFoundError, ValueError) as exc:
-        Console(stderr=True).print(f"[red]configuration error:[/] {exc}")
+        Console(stderr=True).print("[red]" + _("configuration error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     err = Console(stderr=True)
     # With --json the bar goes to stderr so stdout stays machine-readable.
@@ -73,10 +74,10 @@ def scan_command(
                 LAN.config_of(settings), settings.state_dir, interface=interface, cidr=cidr, on_event=on_event
             )
     except ScanRefused as exc:
-        err.print(f"[red]scan refused:[/] {exc}")
+        err.print("[red]" + _("scan refused:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
     except ScanFailed as exc:
-        err.print(f"[red]scan failed:[/] {exc}")
+        err.print("[red]" + _("scan failed:") + f"[/] {exc}")
         raise typer.Exit(1) from exc
     if json_out:
         sys.stdout.write(facts.model_dump_json(indent=2) + "\n")
@@ -117,12 +118,16 @@ def print_summary(facts: LanScanFacts, console: Console) -> None:
             f"[red]ARP conflict[/] {c.ip}{' (gateway)' if c.is_gateway else ''}: {', '.join(c.macs)}"
         )
     if facts.gateway_mac_changed:
-        console.print(f"[red]Gateway MAC changed[/]: {facts.previous_gateway_mac} -> {facts.gateway_mac}")
+        console.print(
+            "[red]" + _("Gateway MAC changed") + f"[/]: {facts.previous_gateway_mac} -> {facts.gateway_mac}"
+        )
     for s in facts.skipped:
-        console.print(f"[yellow]skipped[/] {s.part}: {s.reason}")
+        console.print("[yellow]" + _("skipped") + f"[/] {s.part}: {s.reason}")
     results = run_checks(Facts(network_scan=facts), modules=["lan"])
     failed = [r for r in results if r.status == "fail"]
-    console.print(f"{len(facts.hosts)} hosts; {len(failed)} problem(s) found by the LAN checks")
+    console.print(
+        _("%(hosts)s hosts; %(n)s problem(s) found by the LAN checks", hosts=len(facts.hosts), n=len(failed))
+    )
     for r in failed:
         console.print(f"  [red]FAIL[/] {r.check_id} {r.target}: {r.evidence}")
-    console.print("The result is saved and goes into the next report.")
+    console.print(_("The result is saved and goes into the next report."))

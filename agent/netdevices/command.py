@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agent.i18n import N_, _
 from agent.netdevices.config import DeviceEntry, DeviceListError
 from agent.netdevices.credentials import CredentialError
 from agent.netdevices.poller import NoDeviceList, poll_devices
@@ -23,19 +24,28 @@ from inventory.report import CheckStatus, Report
 def _status(report: Report) -> str:
     dev = report.facts.device
     if dev is None:
-        return "no data"
+        return _("no data")
     blocking = [e for e in dev.poll_errors if e.stage in ("detect", "connect", "hostkey", "auth", "command")]
     if blocking:
-        return f"[red]{blocking[0].stage} error[/]"
+        return "[red]" + _("%(stage)s error", stage=blocking[0].stage) + "[/]"
     if dev.config_hash is None:
-        return "[yellow]no config[/]"
-    return "[green]ok[/]"
+        return "[yellow]" + _("no config") + "[/]"
+    return "[green]" + _("ok") + "[/]"
 
 
 def summary_table(reports: list[Report]) -> Table:
-    table = Table(title="Network devices")
-    for col in ("Device", "Site", "Platform", "Model", "Firmware", "Serial", "Poll", "Failing", "Config"):
-        table.add_column(col, overflow="fold")
+    table = Table(title=_("Network devices"))
+    columns = (
+        N_("Device"),
+        N_("Site"),
+        N_("Platform"),
+        N_("Model"),
+        N_("Firmware"),
+        N_("Serial"),
+        N_("Poll"),
+    )
+    for col in (*columns, N_("Failing"), N_("Config")):
+        table.add_column(_(col), overflow="fold")
     for r in reports:
         dev = r.facts.device
         failing = sum(1 for x in r.results if x.status == CheckStatus.FAIL)
@@ -84,11 +94,11 @@ def poll_command(
     try:
         settings = load_settings(config_path, state_dir=state_dir)
     except (FileNotFoundError, ValueError) as exc:
-        err.print(f"[red]configuration error:[/] {exc}")
+        err.print("[red]" + _("configuration error:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
 
     progress = Progress(
-        TextColumn("Polling devices"),
+        TextColumn(_("Polling devices")),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[last]}"),
@@ -108,7 +118,7 @@ def poll_command(
         with progress:
             reports = poll_devices(settings, devices_file=devices_file, on_start=started, on_done=done)
     except (NoDeviceList, DeviceListError, CredentialError) as exc:
-        err.print(f"[red]cannot poll:[/] {exc}")
+        err.print("[red]" + _("cannot poll:") + f"[/] {exc}")
         raise typer.Exit(2) from exc
 
     if json_out:
@@ -118,10 +128,10 @@ def poll_command(
     try:
         queued = _spool(reports, settings.state_dir)
     except Exception as exc:  # the poll itself succeeded; say why delivery will not happen
-        err.print(f"[yellow]reports not queued for the collector:[/] {exc}")
+        err.print("[yellow]" + _("reports not queued for the collector:") + f"[/] {exc}")
     else:
         if queued:
-            err.print(f"{queued} report(s) queued for the collector")
+            err.print(_("%(n)s report(s) queued for the collector", n=queued))
     unreachable = [r for r in reports if r.facts.device is None or not r.facts.device.reachable]
     if unreachable:
         raise typer.Exit(1)

@@ -36,6 +36,15 @@ def part(facts: Facts, name: str) -> Any:
     return value
 
 
+def unseen(facts: Facts, path: str) -> CannotObserve:
+    """``CannotObserve`` for a field a reader left unset (``path`` below ``security``, such as
+    ``remote_access.ssh.root_login``), with the reason the reader recorded under that path in
+    ``errors`` when it gave one: raise it, ``raise unseen(facts, "accounts.guest_enabled")``."""
+    sec = facts.security
+    why = sec.errors.get(path) if sec is not None else None
+    return CannotObserve(f"security.{path} ({why})" if why else f"security.{path}")
+
+
 def aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 

@@ -181,7 +181,9 @@ def signing_revocation(facts: Facts, params: object) -> list[Verdict]:
             )
         if v.revocation is RevocationState.GOOD:
             return Verdict.passed(msg("not revoked (CRL/OCSP checked)"))
-        return Verdict.not_applicable(msg("revocation %(state)s", state=v.revocation.value.replace("_", " ")))
+        return Verdict.not_applicable(
+            msg("revocation %(state)s", state=term(v.revocation.value.replace("_", " ")))
+        )
 
     return _per_signing(facts, judge)
 
@@ -196,7 +198,7 @@ def signing_revocation_known(facts: Facts, params: object) -> list[Verdict]:
             return Verdict.failed(msg("revocation status unknown: %(why)s", why=why))
         if v.revocation is RevocationState.NOT_CHECKED:
             return Verdict.not_applicable(msg("revocation not reached (see the certificate's other results)"))
-        return Verdict.passed(msg("revocation status known (%(state)s)", state=v.revocation.value))
+        return Verdict.passed(msg("revocation status known (%(state)s)", state=term(v.revocation.value)))
 
     return _per_signing(facts, judge)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from checks.evaluators._util import part
+from checks.evaluators._util import part, unseen
 from checks.model import Verdict, evaluator, msg
 from checks.runner import CannotObserve
 from inventory.facts import Facts
@@ -23,7 +23,7 @@ class AdminParams(BaseModel):
 def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.admins is None:
-        raise CannotObserve("security.accounts.admins")
+        raise unseen(facts, "accounts.admins")
     allowed = {a.lower() for a in params.allowed}
     counted = [
         a.name
@@ -49,7 +49,7 @@ def admins_limited(facts: Facts, params: AdminParams) -> Verdict:
 def guest_disabled(facts: Facts, params: object) -> Verdict:
     acc: AccountFacts = part(facts, "accounts")
     if acc.guest_enabled is None:
-        raise CannotObserve("security.accounts.guest_enabled")
+        raise unseen(facts, "accounts.guest_enabled")
     if acc.guest_enabled:
         return Verdict.failed(msg("the guest account is enabled: anyone can log in without a password"))
     return Verdict.passed(msg("the guest account is disabled"))

@@ -298,49 +298,54 @@ def windows11_eligible(facts: Facts, params: Win11Params) -> Verdict:
 
     tpm = sec.tpm if sec else None
     if tpm is None or tpm.present is None:
-        parts.append(("TPM 2.0: unknown", None))
+        parts.append((term("TPM 2.0: unknown"), None))
     elif not tpm.present:
-        parts.append(("TPM: none", False))
+        parts.append((term("TPM: none"), False))
     elif tpm.version is None:
-        parts.append(("TPM present, version unknown", None))
+        parts.append((term("TPM present, version unknown"), None))
     else:
         parts.append((f"TPM {tpm.version}", tpm.version.strip().startswith("2")))
 
     boot = sec.boot if sec else None
     if boot is None or (boot.uefi is None and boot.secure_boot is None):
-        parts.append(("Secure Boot: unknown", None))
+        parts.append((term("Secure Boot: unknown"), None))
     elif boot.secure_boot:
-        parts.append(("Secure Boot on", True))
+        parts.append((term("Secure Boot on"), True))
     elif boot.uefi:
-        parts.append(("UEFI, Secure Boot capable (off)", True))
+        parts.append((term("UEFI, Secure Boot capable (off)"), True))
     else:
-        parts.append(("legacy BIOS: no Secure Boot", False))
+        parts.append((term("legacy BIOS: no Secure Boot"), False))
 
     cpu = facts.cpu.model if facts.cpu and facts.cpu.model else None
     if cpu is None:
-        parts.append(("CPU: unknown", None))
+        parts.append((term("CPU: unknown"), None))
     else:
         vendor, gen = cpu_generation(cpu)
         if vendor == "intel" and gen is not None:
-            parts.append((f"CPU {cpu.strip()} (Intel gen {gen})", gen >= params.intel_min_generation))
+            label = term("CPU %(cpu)s (Intel gen %(gen)s)", cpu=cpu.strip(), gen=gen)
+            parts.append((label, gen >= params.intel_min_generation))
         elif vendor == "amd" and gen is not None:
-            parts.append((f"CPU {cpu.strip()} (Ryzen {gen} series)", gen >= params.amd_min_series))
+            label = term("CPU %(cpu)s (Ryzen %(gen)s series)", cpu=cpu.strip(), gen=gen)
+            parts.append((label, gen >= params.amd_min_series))
         else:
-            parts.append((f"CPU {cpu.strip()}: generation unknown", None))
+            parts.append((term("CPU %(cpu)s: generation unknown", cpu=cpu.strip()), None))
 
     if facts.memory is None:
-        parts.append(("RAM: unknown", None))
+        parts.append((term("RAM: unknown"), None))
     else:
         gb = facts.memory.total_bytes / GIB
         # The OS reports a little less than the installed memory (firmware and GPU reserve some).
-        parts.append((f"RAM {gb:.1f} GB", facts.memory.total_bytes >= params.min_ram_gb * GIB * 0.9))
+        ram_ok = facts.memory.total_bytes >= params.min_ram_gb * GIB * 0.9
+        parts.append((term("RAM %(gb)s GB", gb=f"{gb:.1f}"), ram_ok))
 
     size = _system_disk_bytes(facts)
     if size is None:
-        parts.append(("storage: unknown", None))
+        parts.append((term("storage: unknown"), None))
     else:
         # Disk vendors count decimal gigabytes.
-        parts.append((f"storage {size / 1e9:.0f} GB", size >= params.min_storage_gb * 1e9 * 0.95))
+        parts.append(
+            (term("storage %(gb)s GB", gb=f"{size / 1e9:.0f}"), size >= params.min_storage_gb * 1e9 * 0.95)
+        )
 
     observed = {"criteria": {label: ok for label, ok in parts}}
     blockers = [label for label, ok in parts if ok is False]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from checks.evaluators._util import is_lan_address, is_loopback, is_wildcard, part, scope_is_lan
+from checks.evaluators._util import is_lan_address, is_loopback, is_wildcard, part, scope_is_lan, unseen
 from checks.model import Verdict, evaluator, msg, term
 from checks.runner import CannotObserve, MissingFact
 from inventory.facts import Facts
@@ -40,7 +40,7 @@ def remote_lan_only(facts: Facts, params: ServiceParams) -> Verdict:
     name = NAMES[params.service]
     running = _running(svc)
     if running is None:
-        raise CannotObserve(f"security.remote_access.{params.service}.enabled")
+        raise unseen(facts, f"remote_access.{params.service}.enabled")
     if not running:
         return Verdict.passed(msg("%(service)s is off", service=name))
     listening = ", ".join(svc.listening) or f"port {svc.port or '?'}"  # data: addresses or the port
@@ -116,7 +116,7 @@ def ssh_root_login(facts: Facts, params: object) -> Verdict:
     if _running(svc) is False:
         return Verdict.not_applicable(msg("the SSH server is off"))
     if svc.root_login is None:
-        raise CannotObserve("security.remote_access.ssh.root_login")
+        raise unseen(facts, "remote_access.ssh.root_login")
     value = svc.root_login.lower()
     if value in ("no", "prohibit-password", "without-password", "forced-commands-only"):
         return Verdict.passed(

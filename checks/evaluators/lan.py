@@ -121,7 +121,10 @@ def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
         return [Verdict.passed(msg("no address is claimed by more than one MAC"), hosts=len(scan.hosts))]
     out = []
     for c in scan.arp_conflicts:
-        claims = ", ".join(f"{m} ({v or 'vendor unknown'})" for m, v in zip(c.macs, c.vendors, strict=False))
+        claims = ", ".join(
+            f"{m} ({v})" if v else term("%(mac)s (vendor unknown)", mac=m)
+            for m, v in zip(c.macs, c.vendors, strict=False)
+        )
         facts_: dict[str, MessageParam] = {
             "ip": c.ip,
             "n": len(c.macs),

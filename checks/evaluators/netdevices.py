@@ -195,7 +195,12 @@ def idle_timeout(facts: Facts, params: IdleParams) -> Verdict:
     a = _audit(facts)
     bad = [t for t in a.idle_timeouts if t.seconds == 0 or t.seconds > params.max_seconds]
     if bad:
-        desc = ", ".join(f"{t.line}: {'never' if t.seconds == 0 else f'{t.seconds // 60} min'}" for t in bad)
+        desc = ", ".join(
+            term("%(line)s: never", line=t.line)
+            if t.seconds == 0
+            else term("%(line)s: %(minutes)s min", line=t.line, minutes=t.seconds // 60)
+            for t in bad
+        )
         return Verdict.failed(
             msg("idle sessions stay open too long (%(lines)s)", lines=desc), lines=[t.line for t in bad]
         )
@@ -268,7 +273,7 @@ def firmware_minimum(facts: Facts, params: NoParams) -> Verdict:
                     "firmware %(version)s is older than %(minimum)s: %(reason)s",
                     version=dev.os_version,
                     minimum=minimum,
-                    reason=rule["reason"]["en"],
+                    reason=term(rule["reason"]),
                 ),
                 version=dev.os_version,
                 minimum=minimum,

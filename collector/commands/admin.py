@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 
@@ -146,6 +146,16 @@ def user_add(
     typer.echo(_("user %(username)s added with role %(role)s", username=username, role=role))
 
 
+class _UserLine(TypedDict):
+    """One user as ``user list --json`` prints it."""
+
+    username: str
+    full_name: str | None
+    role: str
+    sites: list[str]
+    disabled: bool
+
+
 @user_app.command("list")
 def user_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per user.")] = False,
@@ -160,7 +170,7 @@ def user_list(
 
     try:
         with _session(resolve_database_url(database_url)) as session:
-            rows = [
+            rows: list[_UserLine] = [
                 {
                     "username": r.user.username,
                     "full_name": r.user.full_name,

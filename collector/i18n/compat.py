@@ -21,6 +21,21 @@ RENAMED: dict[str, str] = {
 }
 
 
+# The catalog of words and phrases evaluators fill into parameters (checks.model.term): those with
+# placeholders are read back as patterns over a parameter's text, never over a whole evidence text.
+TERMS_FILE = "evidence_terms.po"
+
+
+@cache
+def phrase_msgids() -> tuple[str, ...]:
+    """Term msgids around data ("%(line)s: never", "RAM %(gb)s GB")."""
+    entry = resources.files("checks").joinpath("locales", "vi", TERMS_FILE)
+    if not entry.is_file():
+        return ()
+    with entry.open("rb") as fh:
+        return tuple(str(m.id) for m in read_po(fh, locale="vi") if m.id and "%(" in str(m.id))
+
+
 @cache
 def evidence_msgids() -> tuple[str, ...]:
     folder = resources.files("checks").joinpath("locales", "vi")

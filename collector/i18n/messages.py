@@ -39,8 +39,8 @@ def _param(value: Any, lang: str, _: Any) -> str:
         return render_message(value, lang)
     if isinstance(value, list):
         return ", ".join(_param(v, lang, _) for v in value)
-    if isinstance(value, str) and value in _terms():  # a word the evaluator wrote, checks.model.term()
-        return str(_(value))
+    if isinstance(value, str) and (value in _terms() or _has_phrase(value)):
+        return _text_param(value, lang, _)  # words the evaluator wrote, checks.model.term()
     if isinstance(value, str) and _ISO_DAY.match(value):
         return format_date(date.fromisoformat(value), lang)  # 2026-11-02 -> 02/11/2026 in Vietnamese
     return str(value)
@@ -51,6 +51,47 @@ def _terms() -> frozenset[str]:
     from collector.i18n.compat import evidence_msgids
 
     return frozenset(m for m in evidence_msgids() if "%(" not in m)
+
+
+@cache
+def _phrases() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    from collector.i18n.compat import phrase_msgids
+
+    pats = [(msgid, _pattern(msgid)) for msgid in phrase_msgids()]
+    pats.sort(key=lambda p: -len(_PLACEHOLDER.sub("", p[0])))
+    return tuple(pats)
+
+
+def _phrase(text: str) -> Message | None:
+    """The term-with-data ("%(line)s: never") an evaluator wrote as ``text``, if one matches."""
+    for msgid, pattern in _phrases():
+        found = pattern.match(text)
+        if found:
+            params = {k: v if k in _TEXT_PARAMS else _number(v) for k, v in found.groupdict().items()}
+            return Message(id=msgid, params=params)
+    return None
+
+
+def _has_phrase(text: str) -> bool:
+    """Whether ``text``, or an item of it as a "; " or ", " list, is a term or a term around data.
+    Cheap words first: most parameters are data (hostnames, versions) without a separator."""
+    if _phrase(text):
+        return True
+    return any(p in _terms() or _phrase(p) for sep in ("; ", ", ") if sep in text for p in text.split(sep))
+
+
+def _text_param(text: str, lang: str, _: Any) -> str:
+    """A parameter the evaluator wrote with terms: the whole text, else each item of its list."""
+    if text in _terms():
+        return str(_(text))
+    for sep in ("; ", ", "):
+        if sep in text:
+            parts = text.split(sep)
+            shown = [_text_param(p, lang, _) if (p in _terms() or _phrase(p)) else p for p in parts]
+            if shown != parts:
+                return sep.join(shown)
+    found = _phrase(text)
+    return render_message(found, lang) if found else text
 
 
 def render_message(message: Message | dict[str, Any], lang: str) -> str:
@@ -80,9 +121,10 @@ def _pattern(msgid: str) -> re.Pattern[str]:
 
 @cache
 def _compat_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    from collector.i18n.compat import RENAMED, evidence_msgids
+    from collector.i18n.compat import RENAMED, evidence_msgids, phrase_msgids
 
-    pats = [(msgid, _pattern(msgid)) for msgid in evidence_msgids()]
+    phrases = set(phrase_msgids())  # patterns over a parameter, not over a whole evidence text
+    pats = [(msgid, _pattern(msgid)) for msgid in evidence_msgids() if msgid not in phrases]
     # Most specific first: the longest literal text wins over a pattern that is mostly placeholders.
     pats.sort(key=lambda p: -len(_PLACEHOLDER.sub("", p[0])))
     renamed = [(msgid, re.compile(regex, re.DOTALL)) for regex, msgid in RENAMED.items()]
@@ -100,7 +142,20 @@ def _number(value: str) -> Any:
 
 # Parameters that look like numbers but are identifiers: "TPM 2.0", a disk serial "12345", firmware 15.2.
 _TEXT_PARAMS = frozenset(
-    {"version", "minimum", "serial", "old_serial", "value", "model", "os", "label", "ports", "host", "ip"}
+    {
+        "version",
+        "minimum",
+        "serial",
+        "old_serial",
+        "value",
+        "model",
+        "os",
+        "label",
+        "ports",
+        "host",
+        "ip",
+        "gen",
+    }
 )
 
 

@@ -47,10 +47,10 @@ def apply(ctx: IngestContext) -> None:
     # The collector's verdicts replace whatever the agent could say about unknown devices.
     ctx.results[:] = [r for r in ctx.results if r.check_id != UNKNOWN_CHECK] + results
     ctx.unchanged_results = {k for k in ctx.unchanged_results if k[0] != UNKNOWN_CHECK}
-    ctx.session.exec(  # type: ignore[call-overload]
+    ctx.session.exec(
         delete(DeviceResult).where(
-            DeviceResult.device_id == ctx.device.id,  # type: ignore[arg-type]
-            DeviceResult.check_id == UNKNOWN_CHECK,  # type: ignore[arg-type]
+            DeviceResult.device_id == ctx.device.id,
+            DeviceResult.check_id == UNKNOWN_CHECK,
         )
     )
     for r in results:

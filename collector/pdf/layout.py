@@ -190,7 +190,7 @@ def place_date_line(place: str, on: date, lang: str) -> str:
 # ---- rendering ----------------------------------------------------------------------------------
 
 
-def _pdf_class():  # type: ignore[no-untyped-def]
+def _pdf_class():
     from fpdf import FPDF
 
     class AdminPdf(FPDF):
@@ -230,16 +230,16 @@ def render(doc: AdminDocument) -> Rendered:
     return Rendered(bytes(pdf.output()), box)
 
 
-def _width(pdf) -> float:  # type: ignore[no-untyped-def]
+def _width(pdf) -> float:
     return pdf.w - pdf.l_margin - pdf.r_margin
 
 
-def _rule(pdf, cx: float, y: float, width: float) -> None:  # type: ignore[no-untyped-def]
+def _rule(pdf, cx: float, y: float, width: float) -> None:
     pdf.set_line_width(0.3)
     pdf.line(cx - width / 2, y, cx + width / 2, y)
 
 
-def _letterhead(pdf, doc: AdminDocument) -> None:  # type: ignore[no-untyped-def]
+def _letterhead(pdf, doc: AdminDocument) -> None:
     _ = translator(doc.lang)
     left_x, left_w = (
         MARGIN_LEFT - 8,
@@ -293,7 +293,7 @@ def _letterhead(pdf, doc: AdminDocument) -> None:  # type: ignore[no-untyped-def
     pdf.ln(6)
 
 
-def _section_title(pdf, text: str) -> None:  # type: ignore[no-untyped-def]
+def _section_title(pdf, text: str) -> None:
     if pdf.get_y() > pdf.h - MARGIN_BOTTOM - 25:
         pdf.add_page()  # a heading never stands alone at the foot of a page
     pdf.ln(1.5)
@@ -302,7 +302,7 @@ def _section_title(pdf, text: str) -> None:  # type: ignore[no-untyped-def]
     pdf.ln(0.5)
 
 
-def _block(pdf, block: Block, lang: str) -> None:  # type: ignore[no-untyped-def]
+def _block(pdf, block: Block, lang: str) -> None:
     if isinstance(block, Para):
         style = ("B" if block.bold else "") + ("I" if block.italic else "")
         pdf.set_font(FONT, style, 13.5)
@@ -322,14 +322,14 @@ def _block(pdf, block: Block, lang: str) -> None:  # type: ignore[no-untyped-def
         _photo(pdf, block)
 
 
-def _label_value(pdf, label: str, value: str) -> None:  # type: ignore[no-untyped-def]
+def _label_value(pdf, label: str, value: str) -> None:
     """ "Label: value" with the label plain and the value as written, wrapped under the text width."""
     pdf.set_font(FONT, "", 13.5)
     pdf.set_x(MARGIN_LEFT + 4)
     pdf.multi_cell(0, 6.5, f"- {label}: {value}", align="L", new_x="LMARGIN", new_y="NEXT")
 
 
-def _grid(pdf, grid: Grid) -> None:  # type: ignore[no-untyped-def]
+def _grid(pdf, grid: Grid) -> None:
     from fpdf.fonts import FontFace
 
     if grid.title:
@@ -364,8 +364,8 @@ def _photo_bytes(data: bytes) -> tuple[io.BytesIO, int, int]:
     a 10 MB phone photo does not make a 10 MB page."""
     from PIL import Image, ImageOps
 
-    with Image.open(io.BytesIO(data)) as img:
-        img = ImageOps.exif_transpose(img)
+    with Image.open(io.BytesIO(data)) as original:
+        img = ImageOps.exif_transpose(original)
         img.thumbnail((PHOTO_MAX_PX, PHOTO_MAX_PX))
         out = io.BytesIO()
         img.convert("RGB").save(out, "JPEG", quality=80)
@@ -373,7 +373,7 @@ def _photo_bytes(data: bytes) -> tuple[io.BytesIO, int, int]:
         return out, img.width, img.height
 
 
-def _photo(pdf, photo: Photo) -> None:  # type: ignore[no-untyped-def]
+def _photo(pdf, photo: Photo) -> None:
     try:
         stream, w_px, h_px = _photo_bytes(photo.data)
     except (OSError, ValueError):
@@ -394,7 +394,7 @@ def _photo(pdf, photo: Photo) -> None:  # type: ignore[no-untyped-def]
     pdf.ln(2)
 
 
-def _signature_block(pdf, doc: AdminDocument) -> SignatureBox | None:  # type: ignore[no-untyped-def]
+def _signature_block(pdf, doc: AdminDocument) -> SignatureBox | None:
     _ = translator(doc.lang)
     needed = 12 + SIGNATURE_ROOM + 14 + 6 * len(doc.recipients)
     if pdf.get_y() + min(needed, 70) > pdf.h - MARGIN_BOTTOM:
@@ -430,7 +430,7 @@ def _signature_block(pdf, doc: AdminDocument) -> SignatureBox | None:  # type: i
     return box
 
 
-def _to_points(pdf, box_mm: tuple[float, float, float, float]) -> SignatureBox:  # type: ignore[no-untyped-def]
+def _to_points(pdf, box_mm: tuple[float, float, float, float]) -> SignatureBox:
     x1, y1, x2, y2 = box_mm
     h = pdf.h
     return SignatureBox(
@@ -444,7 +444,7 @@ def _to_points(pdf, box_mm: tuple[float, float, float, float]) -> SignatureBox: 
     )
 
 
-def _appendix(pdf, appendix: Appendix, n: int, doc: AdminDocument) -> None:  # type: ignore[no-untyped-def]
+def _appendix(pdf, appendix: Appendix, n: int, doc: AdminDocument) -> None:
     _ = translator(doc.lang)
     pdf.add_page(orientation="L" if appendix.landscape else "P")
     pdf.set_font(FONT, "B", 13.5)

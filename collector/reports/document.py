@@ -263,7 +263,7 @@ def to_pdf(doc: Document, letterhead: Letterhead | None = None) -> bytes:
         rows = [[text_of(r.get(c.key), c.kind, doc.lang) for c in columns] for r in table.rows]
         align = {"money": "RIGHT", "int": "RIGHT", "percent": "RIGHT"}
         grid = Grid(
-            [LayoutColumn(c.title, c.weight, align.get(c.kind, "LEFT")) for c in columns],  # type: ignore[arg-type]
+            [LayoutColumn(c.title, c.weight, align.get(c.kind, "LEFT")) for c in columns],
             rows,
             size=8,
         )

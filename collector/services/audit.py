@@ -52,7 +52,7 @@ def count_failure(
     minute = now.replace(second=0, microsecond=0)
     addr = (address or "unknown")[:64]
     bucket = f"{action}|{addr}|{minute:%Y%m%d%H%M}"
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = AuditEvent.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     values = {
         "at": minute,
         "actor": "anonymous",
@@ -62,10 +62,9 @@ def count_failure(
         "count": 1,
         "bucket": bucket,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[table.c.bucket], set_={"count": table.c.count + 1})
     session.execute(stmt)

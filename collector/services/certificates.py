@@ -114,8 +114,8 @@ def sync_device(session: Session, *, device: Device, data: Any, now: datetime | 
             )
         )
     # TLS services and signed documents are small: rewrite them.
-    session.exec(delete(TlsEndpointRow).where(col(TlsEndpointRow.device_id) == device.id))  # type: ignore[call-overload]
-    session.exec(delete(SignedDocumentRow).where(col(SignedDocumentRow.device_id) == device.id))  # type: ignore[call-overload]
+    session.exec(delete(TlsEndpointRow).where(col(TlsEndpointRow.device_id) == device.id))
+    session.exec(delete(SignedDocumentRow).where(col(SignedDocumentRow.device_id) == device.id))
     seen_targets: set[str] = set()
     for e in facts.tls_endpoints:
         if e.target in seen_targets:
@@ -146,16 +146,16 @@ def sync_device(session: Session, *, device: Device, data: Any, now: datetime | 
         )
     seen_docs: set[tuple[str, str]] = set()
     for d in facts.documents:
-        key = (d.path[:1000], d.signature[:255])
-        if key in seen_docs:
+        doc_key = (d.path[:1000], d.signature[:255])
+        if doc_key in seen_docs:
             continue
-        seen_docs.add(key)
+        seen_docs.add(doc_key)
         session.add(
             SignedDocumentRow(
                 device_id=device.id,
                 site_id=device.site_id,
-                path=key[0],
-                signature=key[1],
+                path=doc_key[0],
+                signature=doc_key[1],
                 kind=d.kind,
                 status=d.status.value,
                 signer_subject=(d.signer_subject or "")[:1000] or None,

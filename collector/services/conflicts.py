@@ -87,12 +87,12 @@ def _row(session: Session, claim: IdentityConflict, scope: Scope) -> ClaimRow:
 
     return ClaimRow(
         claim=claim,
-        device=get(Device, claim.device_id),  # type: ignore[arg-type]
-        device_site=get(Site, claim.device_site_id),  # type: ignore[arg-type]
-        owner_agent=get(Agent, claim.owner_agent_id),  # type: ignore[arg-type]
-        claimant_device=get(Device, claim.claimant_device_id),  # type: ignore[arg-type]
-        claimant_site=get(Site, claim.claimant_site_id),  # type: ignore[arg-type]
-        claimant_agent=get(Agent, claim.claimant_agent_id),  # type: ignore[arg-type]
+        device=get(Device, claim.device_id),
+        device_site=get(Site, claim.device_site_id),
+        owner_agent=get(Agent, claim.owner_agent_id),
+        claimant_device=get(Device, claim.claimant_device_id),
+        claimant_site=get(Site, claim.claimant_site_id),
+        claimant_agent=get(Agent, claim.claimant_agent_id),
         sees_device=_sees(scope, claim.device_site_id),
         sees_claimant=_sees(scope, claim.claimant_site_id),
     )

@@ -36,6 +36,8 @@ def _is_identifier(key: str) -> bool:
 def _shown(value: object, lang: str) -> object:
     from collector.i18n import format_number
 
+    if isinstance(value, ServiceError):  # a problem inside a problem ("line 3: ...")
+        return value.text(lang)
     return (
         format_number(value, lang)
         if isinstance(value, int | float) and not isinstance(value, bool)

@@ -292,5 +292,5 @@ def week_start(now: datetime | None = None) -> datetime:
 
 def prune_history(session: Session, *, older_than: datetime) -> int:
     """Forget change records older than the retention period; returns how many went."""
-    result = session.exec(delete(ChangeEvent).where(col(ChangeEvent.at) < older_than))  # type: ignore[call-overload]
+    result = session.exec(delete(ChangeEvent).where(col(ChangeEvent.at) < older_than))
     return int(result.rowcount or 0)

@@ -37,6 +37,7 @@ def fit(column: str, value: str | None) -> str | None:
     reports); PostgreSQL refuses longer text with an error, so it is cut here, the same way on every
     report, and identity matching compares the cut values.
     """
+    # SQLModel declares no __table__ (SQLAlchemy sets it when the class is made).
     length = getattr(Device.__table__.c[column].type, "length", None)  # type: ignore[attr-defined]
     return value[:length] if value and length else value
 
@@ -66,7 +67,7 @@ def matches(device: Device, machine_id: str | None, serial: str | None, mac: str
 
 
 def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Device:
-    if subject.kind == DeviceKind.NETWORK_DEVICE:
+    if subject.kind == DeviceKind.NETWORK_DEVICE.value:
         return _resolve_network_device(session, agent=agent, subject=subject)
     ident = subject.host
     machine_id = fit("machine_id", ident.machine_id if ident else None)

@@ -7,7 +7,7 @@ states, choice labels and the evidence sentence are put in the document's langua
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -119,7 +119,7 @@ def record_document(
     doc: dict[str, Any],
     *,
     issuer: Issuer,
-    photos: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+    photos: Sequence[tuple[str, bytes]] = (),
     lang: str = "vi",
 ) -> AdminDocument:
     """The inspection record of a published document; ``photos`` are (item id, image bytes)."""

@@ -113,10 +113,13 @@ def _snapshot(facts: LanScanFacts) -> dict[str, Any]:
     }
 
 
-def diff_snapshots(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """What changed between two scans: hosts added, removed, and changed (address, open ports)."""
+def diff_snapshots(
+    before: dict[str, Any] | None, after: dict[str, Any]
+) -> dict[str, list[dict[str, Any]] | bool]:
+    """What changed between two scans: hosts added, removed, and changed (address, open ports);
+    ``first_scan`` (True) instead when there is no scan before."""
     if before is None:
-        return {"added": [], "removed": [], "changed": [], "first_scan": True}  # type: ignore[dict-item]
+        return {"added": [], "removed": [], "changed": [], "first_scan": True}
     added = [{"key": k, **after[k]} for k in sorted(set(after) - set(before))]
     removed = [{"key": k, **before[k]} for k in sorted(set(before) - set(after))]
     changed = []

@@ -191,7 +191,7 @@ def _site(session: Session, code: str) -> Site:
 
 
 def list_managed(session: Session, *, site_code: str | None = None) -> list[tuple[ManagedNetDevice, str]]:
-    q = select(ManagedNetDevice, Site.code).join(Site, Site.id == ManagedNetDevice.site_id)  # type: ignore[arg-type]
+    q = select(ManagedNetDevice, Site.code).join(Site, Site.id == ManagedNetDevice.site_id)
     if site_code:
         q = q.where(Site.code == site_code)
     return [(m, code) for m, code in session.exec(q.order_by(Site.code, ManagedNetDevice.name)).all()]

@@ -54,10 +54,10 @@ def claim(engine: Engine, model: Any, conditions: Sequence[Any], *, now: datetim
         if engine.dialect.name == "postgresql":
             ids = list(session.exec(pick.with_for_update(skip_locked=True)).all())
             if ids:
-                session.exec(update(model).where(col(model.id).in_(ids)).values(**lease))  # type: ignore[call-overload]
+                session.exec(update(model).where(col(model.id).in_(ids)).values(**lease))
         else:
             # One statement: SQLite takes its write lock before reading, so the pick is ours alone.
-            session.exec(update(model).where(col(model.id).in_(pick.scalar_subquery())).values(**lease))  # type: ignore[call-overload]
+            session.exec(update(model).where(col(model.id).in_(pick.scalar_subquery())).values(**lease))
             ids = list(session.exec(select(model.id).where(model.claim_token == token)).all())
         session.commit()
     return ids
@@ -382,7 +382,7 @@ def prune(engine: Engine, *, older_than: datetime) -> None:
         col(NotifyDelivery.status).in_([DeliveryStatus.PENDING, DeliveryStatus.DIGEST]),
     )
     with Session(engine) as session:
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             delete(NotifyEvent).where(
                 col(NotifyEvent.at) < older_than, col(NotifyEvent.dispatched_at).is_not(None), ~waiting
             )

@@ -176,11 +176,10 @@ def emit(
         return True
     # Several collector processes scan at once: the unique key decides, without an error.
     bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    table = NotifyEvent.__table__  # type: ignore[attr-defined]
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+    table = NotifyEvent.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     stmt = (
         insert(table)
         .values(kind=kind, site_id=site_id, at=at, payload=body, dedupe_key=dedupe_key)

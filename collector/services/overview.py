@@ -188,7 +188,7 @@ def city_overview(
     page_q = select(Site, SiteCurrent).outerjoin(SiteCurrent, col(SiteCurrent.site_id) == col(Site.id))
     page_q = _site_filter(page_q, col(Site.id), scope, group)
     page = paging.paginate(session, page_q, SORTING, cursor=cursor, limit=limit)
-    listed: list[tuple[Site, SiteCurrent | None]] = [tuple(r) for r in page.rows]  # type: ignore[misc]
+    listed: list[tuple[Site, SiteCurrent | None]] = [tuple(r) for r in page.rows]
     ids = [site.id or 0 for site, _ in listed]
 
     figures: dict[int, snapshots.SiteFigures] = {}
@@ -368,7 +368,7 @@ def _city_days(session: Session, days: list[date]) -> list[tuple[int, int] | Non
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         # Two overviews at once may count the same day: the first row stays.
-        session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)  # type: ignore[call-overload]
+        session.exec(insert(CityDaily).on_conflict_do_nothing(), params=fresh)
         session.commit()  # kept even though the request only reads (city_overview calls this first)
         return counted
     return [(stored[d].passed, stored[d].failed) if stored[d].sites else None for d in days]

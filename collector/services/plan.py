@@ -150,7 +150,9 @@ class PlanRules:
         unknown = sorted(set(self.must_replace) - set(MUST_RULES))
         if unknown:
             raise ServiceError(
-                f"unknown must-replace rule(s): {', '.join(unknown)}; known: {', '.join(MUST_RULES)}"
+                "unknown must-replace rule(s): %(unknown)s; known: %(known)s",
+                unknown=", ".join(unknown),
+                known=", ".join(MUST_RULES),
             )
 
 
@@ -286,7 +288,7 @@ def build_plan(
         elif not must and c.score < rules.min_score:
             continue  # healthy enough: not a candidate, nothing to explain
         elif c.cost is None or c.cost <= 0:
-            params = {"device_class": c.device_class}
+            params: dict[str, Any] = {"device_class": c.device_class}
             non_picks.append(NonPick(c, {"code": "skip_no_cost", "params": params}, True))
         else:
             eligible.append(c)
@@ -302,7 +304,7 @@ def build_plan(
     per_site: dict[str, list[Candidate]] = defaultdict(list)
     for c in sorted(eligible, key=_key):
         per_site[c.site_code].append(c)
-    have = defaultdict(int)
+    have: defaultdict[str, int] = defaultdict(int)
     for c in must_list:
         have[c.site_code] += 1
     queues = {
@@ -350,7 +352,7 @@ def build_plan(
                 "params": {"remaining": rules.budget - total, "hostname": first.hostname, "cost": first.cost},
             }
         )
-    got = defaultdict(int)
+    got: defaultdict[str, int] = defaultdict(int)
     for p in picks:
         got[p.candidate.site_code] += 1
     names = {c.site_code: c.site_name for c in candidates}
@@ -420,11 +422,22 @@ def set_unit_costs(session: Session, costs: dict[str, int], *, actor: str) -> di
     known = {c.value for c in DeviceClass}
     for name, cost in costs.items():
         if name not in known:
-            raise ServiceError(f"unknown device class {name!r}; classes: {', '.join(sorted(known))}")
+            raise ServiceError(
+                "unknown device class %(name)s; classes: %(classes)s",
+                name=repr(name),
+                classes=", ".join(sorted(known)),
+            )
         if not isinstance(cost, int) or cost < 0:
-            raise ServiceError(f"the unit cost of {name} must be a whole number of VND, zero or more")
+            raise ServiceError(
+                "the unit cost of %(device_class)s must be a whole number of VND, zero or more",
+                device_class=name,
+            )
         if cost > MAX_COST_VND:
-            raise ServiceError(f"the unit cost of {name} is more than {MAX_COST_VND:,} VND".replace(",", "."))
+            raise ServiceError(
+                "the unit cost of %(device_class)s is more than %(max)s VND",
+                device_class=name,
+                max=f"{MAX_COST_VND:,}".replace(",", "."),
+            )
     for name, cost in sorted(costs.items()):
         row = session.get(UnitCost, name)
         if row is None:
@@ -490,9 +503,10 @@ def load_candidates(
     system: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        for device_id, data in session.exec(
-            select(DeviceScore.device_id, DeviceScore.factors).where(col(DeviceScore.device_id).in_(chunk))
-        ).all():
+        score_rows = select(DeviceScore.device_id, col(DeviceScore.factors)).where(
+            col(DeviceScore.device_id).in_(chunk)
+        )
+        for device_id, data in session.exec(score_rows).all():
             factors[device_id] = data or []
         for a in session.exec(select(Asset).where(col(Asset.device_id).in_(chunk))).all():
             assets[a.device_id] = a

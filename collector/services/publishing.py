@@ -316,7 +316,7 @@ class Preview:
 def preview(session: Session, inspection: Inspection, *, actor: str, issuer: Issuer) -> Preview:
     """The documents as they would be published now (not stored, not numbered, not signed)."""
     if inspection.status != InspectionStatus.SIGNED:
-        raise Conflict("sign the inspection off before publishing it")
+        raise NotSignedOff("sign the inspection off before publishing it")
     doc = build_document(
         session,
         inspection,
@@ -364,6 +364,14 @@ class PreviewOutdated(Conflict):
     """A public publication must be the one the lead previewed."""
 
 
+class NotSignedOff(Conflict):
+    """Only a signed-off inspection is published (or previewed for publishing)."""
+
+
+class AlreadyPublished(Conflict):
+    """An inspection is published once."""
+
+
 def publish(
     session: Session,
     inspection: Inspection,
@@ -378,9 +386,9 @@ def publish(
     """Number, render, sign (PAdES and Ed25519) and store the record; a public publication also gets
     its redacted rendering, which must be the one the lead previewed (``previewed`` digest)."""
     if inspection.status == InspectionStatus.PUBLISHED:
-        raise Conflict("this inspection is already published")
+        raise AlreadyPublished("this inspection is already published")
     if inspection.status != InspectionStatus.SIGNED:
-        raise Conflict("sign the inspection off before publishing it")
+        raise NotSignedOff("sign the inspection off before publishing it")
     key = load_or_create(data_dir)
     site = session.get(Site, inspection.site_id)
     assert site is not None

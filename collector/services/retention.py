@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, and_, cast, func, or_, select, union
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col
 
 from collector.models.core import Device, DeviceSection, RawReport
 from collector.models.findings import FindingEvent
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 # Vietnam is UTC+7 all year (no daylight saving): a report's local day is its UTC time + 7 h.
 _VN_OFFSET_SECONDS = 7 * 3600
-_raw = RawReport.__table__  # type: ignore[attr-defined]
+_raw = RawReport.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 @dataclass
@@ -93,9 +94,9 @@ def referenced_report_ids(conn: Connection, *, older_than: datetime) -> set[str]
     """Ids of raw reports collected before ``older_than`` that something refers to."""
     old = select(_raw.c.report_id).where(_raw.c.collected_at < older_than)
     refs = union(
-        select(Device.last_full_report_id).where(Device.last_full_report_id.in_(old)),  # type: ignore[union-attr]
-        select(DeviceSection.report_id).where(DeviceSection.report_id.in_(old)),  # type: ignore[attr-defined]
-        select(FindingEvent.report_id).where(FindingEvent.report_id.in_(old)),  # type: ignore[union-attr]
+        select(Device.last_full_report_id).where(col(Device.last_full_report_id).in_(old)),
+        select(DeviceSection.report_id).where(col(DeviceSection.report_id).in_(old)),
+        select(FindingEvent.report_id).where(col(FindingEvent.report_id).in_(old)),
     )
     ids = {r for r in conn.execute(refs).scalars() if r}
     ids |= _publication_evidence(conn, older_than=older_than)

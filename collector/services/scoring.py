@@ -135,7 +135,7 @@ def recompute_scores(
     config = config or load_config()
     today = today or local_today()
     if device_ids is None:
-        device_ids = list(session.exec(select(Device.id)).all())  # type: ignore[arg-type]
+        device_ids = list(session.exec(select(Device.id)).all())
     ids = [i for i in device_ids if i is not None]
     if not ids:
         return 0
@@ -149,8 +149,8 @@ def recompute_scores(
         q = select(DeviceSection).where(
             col(DeviceSection.device_id).in_(chunk), col(DeviceSection.section).in_(SECTIONS)
         )
-        for row in session.exec(q).all():
-            sections[row.device_id][row.section] = row.data
+        for section_row in session.exec(q).all():
+            sections[section_row.device_id][section_row.section] = section_row.data
         for dev_id, extra in (sections_override or {}).items():
             if dev_id in sections:
                 sections[dev_id].update({k: v for k, v in extra.items() if k in SECTIONS})

@@ -96,7 +96,7 @@ def _decimal(value: float, lang: str) -> str:
     return format_number(value, lang)
 
 
-class _Missing(dict):  # type: ignore[type-arg]
+class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "?"
 

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, col, select
 
 from collector.models.assets import Asset
@@ -220,8 +220,8 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
     mac = mac_pattern(q)
     if mac:
         exact = len(mac) == 17
-        cond = (
-            DeviceAddress.value == mac
+        cond: ColumnElement[bool] = (
+            col(DeviceAddress.value) == mac
             if exact
             else col(DeviceAddress.value).like(contains_pattern(mac), escape="/")
         )
@@ -236,7 +236,7 @@ def _devices(session: Session, q: str, scope: Scope, limit: int, *, network: boo
             take(base.where(Device.mac == mac), "mac", lambda r: r[0].mac or "")
     if ip:
         value, exact = ip
-        cond = DeviceAddress.value == value if exact else col(DeviceAddress.value).startswith(value)
+        cond = col(DeviceAddress.value) == value if exact else col(DeviceAddress.value).startswith(value)
         take(
             base.add_columns(DeviceAddress.value)
             .join(DeviceAddress, col(DeviceAddress.device_id) == col(Device.id))
@@ -268,9 +268,9 @@ def package_condition(q: str, vq: VersionQuery | None, *, dialect: str) -> Any:
     """The SQL condition on ``SoftwarePackage`` for a software query (text, or name OP version)."""
     if vq is None:
         return col(SoftwarePackage.name_fold).like(contains_pattern(fold(q)), escape="/")
-    key = col(SoftwarePackage.version_key)
-    if dialect == "postgresql":
-        key = key.collate("C")  # version keys compare byte by byte, whatever the database's collation
+    column = col(SoftwarePackage.version_key)
+    # version keys compare byte by byte, whatever the database's collation
+    key = column.collate("C") if dialect == "postgresql" else column
     compare = {
         "<": key < vq.key,
         "<=": key <= vq.key,

@@ -101,20 +101,13 @@ def ensure_packages(session: Session, rows: Iterable[SoftwareRow]) -> dict[tuple
     wanted = {(r.name, r.version): r for r in rows}
     if not wanted:
         return {}
-    ids: dict[tuple[str, str], int] = {}
     keys = list(wanted)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        q = select(SoftwarePackage.id, SoftwarePackage.name, SoftwarePackage.version).where(
-            tuple_(col(SoftwarePackage.name), col(SoftwarePackage.version)).in_(chunk)
-        )
-        for pid, name, version in session.exec(q).all():
-            ids[(name, version)] = pid
+    ids = _package_ids(session, keys)
     missing = [wanted[k] for k in keys if k not in ids]
     if missing:
         stmt = _insert(session)(SoftwarePackage).on_conflict_do_nothing(index_elements=["name", "version"])
         session.exec(
-            stmt,  # type: ignore[call-overload]
+            stmt,
             params=[
                 {
                     "name": r.name,
@@ -126,13 +119,21 @@ def ensure_packages(session: Session, rows: Iterable[SoftwareRow]) -> dict[tuple
                 for r in missing
             ],
         )
-        for start in range(0, len(missing), 500):
-            chunk = [(r.name, r.version) for r in missing[start : start + 500]]
-            q = select(SoftwarePackage.id, SoftwarePackage.name, SoftwarePackage.version).where(
-                tuple_(col(SoftwarePackage.name), col(SoftwarePackage.version)).in_(chunk)
-            )
-            for pid, name, version in session.exec(q).all():
-                ids[(name, version)] = pid
+        ids.update(_package_ids(session, [(r.name, r.version) for r in missing]))
+    return ids
+
+
+def _package_ids(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The ids of the stored packages among these (name, version) keys, read 500 at a time."""
+    ids: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        q = select(SoftwarePackage.id, SoftwarePackage.name, SoftwarePackage.version).where(
+            tuple_(col(SoftwarePackage.name), col(SoftwarePackage.version)).in_(chunk)
+        )
+        for pid, name, version in session.exec(q).all():
+            assert pid is not None  # a stored row has its primary key
+            ids[(name, version)] = pid
     return ids
 
 
@@ -162,7 +163,7 @@ def sync_software(session: Session, *, device: Device, data: Any) -> None:
     wanted = {ids[(r.name, r.version)]: r for r in rows if (r.name, r.version) in ids}
     gone = [pid for pid in current if pid not in wanted]
     if gone:
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             delete(DeviceSoftware).where(
                 col(DeviceSoftware.device_id) == device.id, col(DeviceSoftware.package_id).in_(gone)
             )
@@ -173,15 +174,15 @@ def sync_software(session: Session, *, device: Device, data: Any) -> None:
         if pid in current and current[pid] != (device.site_id, r.install_date)
     ]
     if changed:
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             delete(DeviceSoftware).where(
                 col(DeviceSoftware.device_id) == device.id, col(DeviceSoftware.package_id).in_(changed)
             )
         )
     new = [pid for pid in wanted if pid not in current or pid in changed]
     if new:
-        session.exec(  # type: ignore[call-overload]
-            DeviceSoftware.__table__.insert(),  # type: ignore[attr-defined]
+        session.exec(
+            DeviceSoftware.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel declares no __table__
             params=[
                 {
                     "device_id": device.id,
@@ -197,11 +198,11 @@ def sync_software(session: Session, *, device: Device, data: Any) -> None:
 def sync_addresses(session: Session, *, device: Device, data: Any) -> None:
     """Make the device's rows in ``device_address`` what its ``network_interfaces`` section says."""
     assert device.id is not None
-    session.exec(delete(DeviceAddress).where(col(DeviceAddress.device_id) == device.id))  # type: ignore[call-overload]
+    session.exec(delete(DeviceAddress).where(col(DeviceAddress.device_id) == device.id))
     rows = address_rows(data)
     if rows:
-        session.exec(  # type: ignore[call-overload]
-            DeviceAddress.__table__.insert(),  # type: ignore[attr-defined]
+        session.exec(
+            DeviceAddress.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel declares no __table__
             params=[
                 {"device_id": device.id, "kind": k, "value": v, "site_id": device.site_id, "interface": i}
                 for k, v, i in rows

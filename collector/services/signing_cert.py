@@ -14,7 +14,7 @@ long-term data (B-T, not B-LT).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +51,15 @@ class SigningRefused(ServiceError):
 
     status_code = 409
 
-    def __init__(self, message: str, *, status: str, reasons: list[str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        reasons: list[str] | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, **(params or {}))
         self.status = status
         self.reasons = reasons or []
 
@@ -115,7 +122,7 @@ def set_p12(
     password: str,
     data_dir: Path,
     actor: str,
-    trust: list[Path] = (),  # type: ignore[assignment]
+    trust: Sequence[Path] = (),
     tsa_url: str | None = None,
 ) -> SigningCertificate:
     """Use the key and certificate of a PKCS#12 file from now on (the caller commits)."""
@@ -157,7 +164,7 @@ def set_pkcs11(
     pin: str,
     data_dir: Path,
     actor: str,
-    trust: list[Path] = (),  # type: ignore[assignment]
+    trust: Sequence[Path] = (),
     tsa_url: str | None = None,
 ) -> SigningCertificate:
     """Sign with a key on a PKCS#11 token (its certificate is read from the token now)."""
@@ -258,11 +265,14 @@ def require_usable(row: SigningCertificate | None) -> CertificateValidation:
         )
     result = validate(row)
     if result.status in REFUSED:
-        reasons = "; ".join(result.reasons) or result.status.value
         raise SigningRefused(
-            f"the signing certificate cannot sign ({result.status.value}): {reasons}",
+            "the signing certificate cannot sign (%(status)s): %(reasons)s",
             status=result.status.value,
             reasons=list(result.reasons),
+            params={
+                "status": result.status.value,
+                "reasons": "; ".join(result.reasons) or result.status.value,
+            },
         )
     return result
 
@@ -386,7 +396,12 @@ class PdfSigningSession:
                 location=location,
             )
         except TimestampError as exc:
-            raise SigningRefused(f"the timestamp server failed: {exc}", status="timestamp") from None
+            raise SigningRefused(
+                "the timestamp server failed: %(reason)s",
+                status="timestamp",
+                reasons=[str(exc)],
+                params={"reason": str(exc)},
+            ) from None
         level = "B-LT" if long_term else ("B-T" if tsa else "B-B")
         return SignedPdf(data, level, common_name(certificate(self.row)))
 

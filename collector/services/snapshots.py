@@ -119,7 +119,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     stmt = stmt.on_conflict_do_update(
         index_elements=["site_id", "day"], set_={k: getattr(stmt.excluded, k) for k in values}
     )
-    session.exec(stmt, params=rows)  # type: ignore[call-overload]
+    session.exec(stmt, params=rows)
     # The same figures as each site's current row, unless it already holds a newer day (a snapshot
     # written for a past day, as a back-fill does, must not replace today's).
     current = insert(SiteCurrent)
@@ -129,7 +129,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         set_={k: getattr(current.excluded, k) for k in kept},
         where=col(SiteCurrent.day) <= current.excluded.day,
     )
-    session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])  # type: ignore[call-overload]
+    session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])
     # A snapshot of a past day changes the city's figures from that day on: they are counted again.
     past = [r["day"] for r in rows if r["day"] < local_date(now_utc())]
     if past:
@@ -139,7 +139,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 def forget_city_days(session: Session, *, since: date | None = None) -> None:
     """Drop the stored city figures from ``since`` (None: all); the overview counts them again."""
     q = delete(CityDaily)
-    session.exec(q.where(col(CityDaily.day) >= since) if since else q)  # type: ignore[call-overload]
+    session.exec(q.where(col(CityDaily.day) >= since) if since else q)
 
 
 def _exact_percent(row: dict[str, Any]) -> float | None:

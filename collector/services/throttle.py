@@ -85,11 +85,10 @@ def login_failed(
     name, addr = _key(username, address)
     # One statement, so that parallel guesses from several processes all count (no lost update, no
     # duplicate-key error when the first two failures of a pair arrive together).
-    table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stale = table.c.last_failed_at < now - FORGET_AFTER
     stmt = insert(table).values(username=name, address=addr, failures=1, last_failed_at=now)
     stmt = stmt.on_conflict_do_update(
@@ -112,11 +111,9 @@ def login_failed(
 
 def login_succeeded(session: Session, *, username: str, address: str | None) -> None:
     name, addr = _key(username, address)
-    session.exec(
-        delete(LoginThrottle).where(LoginThrottle.username == name, LoginThrottle.address == addr)  # type: ignore[call-overload]
-    )
+    session.exec(delete(LoginThrottle).where(LoginThrottle.username == name, LoginThrottle.address == addr))
 
 
 def forget_user(session: Session, *, username: str) -> None:
     """An administrator's reset or re-enable starts the user's throttles from zero."""
-    session.exec(delete(LoginThrottle).where(LoginThrottle.username == username.strip().lower()))  # type: ignore[call-overload]
+    session.exec(delete(LoginThrottle).where(LoginThrottle.username == username.strip().lower()))

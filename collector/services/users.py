@@ -129,7 +129,7 @@ def create_user(
 
 
 def set_site_scope(session: Session, user: User, site_codes: list[str]) -> None:
-    session.exec(delete(UserSite).where(UserSite.user_id == user.id))  # type: ignore[call-overload]
+    session.exec(delete(UserSite).where(UserSite.user_id == user.id))
     for code in site_codes:
         site = session.exec(select(Site).where(Site.code == code)).first()
         if site is None:
@@ -225,10 +225,10 @@ def user_site_codes(session: Session, user_id: int) -> list[str]:
 
 def end_user_sessions(session: Session, user_id: int, *, keep: int | None = None) -> None:
     """Log a user out everywhere (web sessions and API tokens), except the session ``keep``."""
-    q = delete(AuthSession).where(AuthSession.user_id == user_id)  # type: ignore[arg-type]
+    q = delete(AuthSession).where(AuthSession.user_id == user_id)
     if keep is not None:
-        q = q.where(AuthSession.id != keep)  # type: ignore[arg-type]
-    session.exec(q)  # type: ignore[call-overload]
+        q = q.where(AuthSession.id != keep)
+    session.exec(q)
 
 
 def set_disabled(

@@ -184,10 +184,10 @@ def store_nvd(
         known.update(session.exec(select(Cve.id, Cve.last_modified).where(col(Cve.id).in_(chunk))).all())
     changed = [r for r in latest.values() if known.get(r.id) != r.last_modified]
     for i in range(0, len(changed), _CHUNK):
-        chunk = changed[i : i + _CHUNK]
-        chunk_ids = [r.id for r in chunk]
-        session.exec(delete(CpeMatchRow).where(col(CpeMatchRow.cve_id).in_(chunk_ids)))  # type: ignore[call-overload]
-        session.exec(delete(Cve).where(col(Cve.id).in_(chunk_ids)))  # type: ignore[call-overload]
+        batch = changed[i : i + _CHUNK]
+        chunk_ids = [r.id for r in batch]
+        session.exec(delete(CpeMatchRow).where(col(CpeMatchRow.cve_id).in_(chunk_ids)))
+        session.exec(delete(Cve).where(col(Cve.id).in_(chunk_ids)))
         session.flush()
         session.execute(
             insert(Cve),
@@ -205,10 +205,10 @@ def store_nvd(
                     "references": r.references,
                     "config_ops": _config_ops(r),
                 }
-                for r in chunk
+                for r in batch
             ],
         )
-        rows = [row for r in chunk for row in _match_rows(r)]
+        rows = [row for r in batch for row in _match_rows(r)]
         if rows:
             session.execute(insert(CpeMatchRow), rows)
     summary.nvd_changed += len(changed)
@@ -305,7 +305,7 @@ def load_index(session: Session) -> Index:
     """The match index for the database's current data generation (built once per generation and
     process; building reads every match row)."""
     gen = generation(session)
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     with _INDEX_LOCK:
         cached = _INDEX.get(key)
         if cached is not None and cached[0] == gen:
@@ -330,7 +330,7 @@ def cached_index(session: Session) -> Index | None:
     """The full index if this process has it for the current data generation, else None; when the
     data is large, a missing index starts being built in a background thread (the caller goes on
     with ``index_for``)."""
-    key, gen = str(session.get_bind().url), generation(session)
+    key, gen = str(session.get_bind().engine.url), generation(session)
     cached = _INDEX.get(key)
     if cached is not None and cached[0] == gen:
         return cached[1]

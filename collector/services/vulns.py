@@ -60,7 +60,7 @@ _MAPS: dict[str, tuple[int, SoftwareMap]] = {}
 
 def software_map(session: Session) -> SoftwareMap:
     gen = vuln_data.generation(session)
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _MAPS.get(key)
     if cached is not None and cached[0] == gen:
         return cached[1]
@@ -322,9 +322,9 @@ def _store_hits(
             if values is not None:
                 wanted[(cve_id, product)] = values
         elif list(current) != [values[f] for f in fields]:
-            session.exec(update(VulnHit).where(col(VulnHit.id) == hit_id).values(**values))  # type: ignore[call-overload]
+            session.exec(update(VulnHit).where(col(VulnHit.id) == hit_id).values(**values))
     if stale:
-        session.exec(delete(VulnHit).where(col(VulnHit.id).in_(stale)))  # type: ignore[call-overload]
+        session.exec(delete(VulnHit).where(col(VulnHit.id).in_(stale)))
     if wanted:
         rows = [
             {"device_id": device.id, "site_id": device.site_id, "cve_id": c, "product": p, **v}
@@ -357,13 +357,13 @@ def _store_unmapped(
     if previous and previous.get("site") == device.site_id:
         before = {(s, n): (v, ver) for s, n, v, ver in previous.get("items", [])}
     else:
-        session.exec(delete(VulnUnmapped).where(VulnUnmapped.device_id == device.id))  # type: ignore[call-overload]
+        session.exec(delete(VulnUnmapped).where(VulnUnmapped.device_id == device.id))
     gone: dict[str, list[str]] = {}
     for key in before.keys() - wanted.keys():
         gone.setdefault(key[0], []).append(key[1])
     for source, names in gone.items():
         for i in range(0, len(names), 500):
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 delete(VulnUnmapped).where(
                     VulnUnmapped.device_id == device.id,
                     VulnUnmapped.source == source,
@@ -372,7 +372,7 @@ def _store_unmapped(
             )
     for (source, name), (vendor, version) in wanted.items():
         if (source, name) in before and before[(source, name)] != (vendor, version):
-            session.exec(  # type: ignore[call-overload]
+            session.exec(
                 update(VulnUnmapped)
                 .where(
                     VulnUnmapped.device_id == device.id,

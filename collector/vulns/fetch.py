@@ -123,11 +123,11 @@ class Fetcher:
         if since is None:
             windows.append((None, None))
         else:
-            start = since
-            while start < until:
-                end = min(start + MAX_WINDOW, until)
-                windows.append((start, end))
-                start = end
+            lo = since
+            while lo < until:
+                hi = min(lo + MAX_WINDOW, until)
+                windows.append((lo, hi))
+                lo = hi
         resume_at = 0
         if cursor:
             saved = (

@@ -197,8 +197,9 @@ def installed_software(
             item.get("version"),
             item.get("source") or "registry",
         )
-        result = memo.get(key, False)
-        if result is False:
+        if key in memo:
+            result = memo[key]
+        else:
             result = _one(m, *key)
             if len(memo) > 500_000:
                 memo.clear()

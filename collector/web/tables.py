@@ -206,7 +206,7 @@ def table_view(
     try:
         filters = table.clean({**{f.name: params.get(f.name) for f in table.filters}, **(fixed or {})})
     except ServiceError as exc:
-        error = str(exc)
+        error = exc.text(lang)
     if filters.get("site"):
         try:
             base.site_id_of(session, filters["site"], user.site_ids)
@@ -219,7 +219,7 @@ def table_view(
     try:
         sort_name = table.sorting.normal(sort)
     except ServiceError as exc:
-        error, sort_name = error or str(exc), table.sorting.normal(None)
+        error, sort_name = error or exc.text(lang), table.sorting.normal(None)
     cursor = params.get("cursor") or None
     view = TableView(
         table=table,
@@ -263,7 +263,7 @@ def table_view(
                 options=options,
             )
         except ServiceError as exc:
-            view.error = str(exc)
+            view.error = exc.text(lang)
         else:
             view.rows, view.total, view.total_over = result.rows, result.total, result.total_over
             if result.next_cursor:
@@ -299,7 +299,7 @@ def export(
             session, table, scope=user.site_ids, filters=filters, sort=params.get("sort"), options=options
         )
     except ServiceError as exc:
-        return fail(exc.status_code, str(exc))
+        return fail(exc.status_code, exc.text(lang))
     columns = [c for c in table.columns if c.export]
     export_columns = [
         table_export.ExportColumn(

@@ -9,6 +9,7 @@ compatibility map.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlmodel import select
 
@@ -203,3 +204,88 @@ def test_words_the_evaluators_fill_in_are_translated_too() -> None:
             from collector.i18n import catalog
 
             assert catalog("vi").get(what), f"{check.id}: no Vietnamese for {what!r}"
+
+
+def _case(name: str) -> tuple[Any, dict[str, Any]]:
+    import copy
+
+    from tests.checks.test_check_cases import CASES
+
+    case = next(c for _m, c in CASES if c.name == name)
+    return case.definition(), copy.deepcopy(case.facts)
+
+
+def _both(definition: Any, facts: dict[str, Any]) -> tuple[str, str, str]:
+    """(English evidence, Vietnamese shown from the message, Vietnamese shown from the English alone)."""
+    from tests.checks.test_check_cases import DEFAULT_NOW
+
+    (r,) = run_check(definition, Facts.model_validate(facts), now=DEFAULT_NOW)
+    assert r.message is not None
+    return r.evidence, render_message(r.message.model_dump(), "vi"), evidence_text(r.evidence, None, "vi")
+
+
+def test_the_words_an_evaluator_fills_into_evidence_read_in_vietnamese() -> None:
+    """Firmware reasons, Windows 11 criteria, idle timeouts, revocation states and unknown MAC vendors
+    are terms rendered when shown: English evidence unchanged, Vietnamese from the catalogs, and old
+    English evidence reads the same."""
+    # A firmware rule's reason (English in firmware_min.yaml, Vietnamese in evidence_terms.po).
+    check, facts = _case("RouterOS 6.48.6 is older than 6.49.10")
+    en, vi, old = _both(check, facts)
+    assert en.endswith("has the admin-to-root flaw CVE-2023-30799 and older Winbox flaws.")
+    assert vi == old and vi.endswith("có lỗ hổng CVE-2023-30799 và các lỗ hổng Winbox cũ.")
+    assert "flaw" not in vi
+    # Windows 11 criteria: words translated, data (CPU model, series) untouched, numbers the Vietnamese way.
+    check, facts = _case("first-generation Ryzen is not eligible")
+    en, vi, old = _both(check, facts)
+    assert en.endswith("(Ryzen 1000 series)")
+    assert vi == old and vi.endswith("CPU AMD Ryzen 7 1700 Eight-Core Processor (Ryzen dòng 1000)")
+    check, facts = _case("legacy BIOS and small disk block the upgrade")
+    en, vi, old = _both(check, facts)
+    assert en == "not eligible for Windows 11: legacy BIOS: no Secure Boot; storage 32 GB"
+    assert (
+        vi
+        == old
+        == ("không đủ điều kiện lên Windows 11: BIOS kiểu cũ (legacy): không có Secure Boot; ổ lưu trữ 32 GB")
+    )
+    check, facts = _case("eligible Windows 10 PC")
+    _en, vi, old = _both(check, facts)
+    assert vi == old and "Secure Boot đang bật" in vi and "bộ nhớ (RAM) 7,9 GB" in vi
+    # Idle timeouts of a network device: "never" and minutes.
+    check, facts = _case("exec-timeout 0 0 fails")
+    facts["device"]["audit"]["idle_timeouts"].append({"line": "con 0", "seconds": 1800})
+    en, vi, old = _both(check, facts)
+    assert en == "idle sessions stay open too long (vty 0 4: never, con 0: 30 min)"
+    assert (
+        vi
+        == old
+        == (
+            "phiên làm việc không hoạt động được giữ quá lâu (vty 0 4: không bao giờ tự đóng, con 0: 30 phút)"
+        )
+    )
+    # A revocation never reached, and a MAC whose vendor nobody knows.
+    check, facts = _case("unknown revocation is not a revocation verdict")
+    facts["certificates"]["certificates"][0]["validation"]["revocation"] = "not_checked"
+    en, vi, old = _both(check, facts)
+    assert en.startswith("revocation not checked")
+    assert vi == old and vi.startswith("trạng thái thu hồi: chưa kiểm tra")
+    check, facts = _case("two MACs answering for the gateway")
+    facts["network_scan"]["arp_conflicts"][0]["vendors"] = ["Routerboard.com", None]
+    en, vi, old = _both(check, facts)
+    assert "f0:de:f1:99:88:77 (vendor unknown)" in en
+    assert (
+        vi == old and "00:0c:42:11:22:33 (Routerboard.com), f0:de:f1:99:88:77 (không rõ hãng sản xuất)" in vi
+    )
+
+
+def test_every_firmware_reason_has_vietnamese() -> None:
+    from importlib import resources
+
+    import yaml
+
+    from collector.i18n import catalog
+
+    table = yaml.safe_load(resources.files("checks.data").joinpath("firmware_min.yaml").read_text("utf-8"))
+    reasons = [r["reason"] for rules in table["platforms"].values() for r in rules]
+    assert reasons and all(isinstance(r, str) for r in reasons)
+    missing = [r for r in reasons if not catalog("vi").get(r)]
+    assert not missing, missing

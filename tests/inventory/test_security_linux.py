@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +15,7 @@ from checks.runner import run_checks
 from inventory.facts import Facts, OsFacts
 from inventory.host.security import PARTS, collect_security_facts
 from inventory.host.security.probe import Probe
-from inventory.security import Listener
+from inventory.security import Listener, SecurityFacts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "security" / "linux"
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -224,3 +226,141 @@ def test_firewall_without_root_is_unknown_never_a_pass(tmp_path: Path) -> None:
     assert got["host.firewall.enabled"][0] == "unknown"
     assert "need root" in got["host.firewall.enabled"][1]
     assert got["host.firewall.default_inbound_block"][0] == "unknown"
+
+
+# Collects security parts as an agent that is not root does: a child process drops to nobody (when
+# the tests run as root, as in CI) before it reads anything, with the probe's root, and psutil's
+# /proc, inside ``root``. Imports happen first, so only the reads run without privilege.
+_AS_NON_ROOT = r"""
+import json, os, sys
+from pathlib import Path
+import psutil
+from inventory.host.security import collect_security_facts, linux  # imported before the drop
+from inventory.host.security.probe import Probe, psutil_listeners
+from inventory.security import Listener
+root, parts, recorded = sys.argv[1], tuple(sys.argv[2].split(",")), json.loads(sys.argv[3])
+os.chdir(root)
+psutil.PROCFS_PATH = "proc"
+if os.geteuid() == 0:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+listeners = psutil_listeners if recorded is None else (lambda: [Listener(**x) for x in recorded])
+probe = Probe(root=Path("."), run=lambda n, a, t: None, listeners=listeners)
+print(collect_security_facts(probe, platform="linux", parts=parts).model_dump_json())
+"""
+
+
+def collect_as_non_root(
+    root: Path, parts: tuple[str, ...], listeners: list[dict[str, object]] | None
+) -> SecurityFacts:
+    """``listeners`` None: psutil lists them from ``root/proc``, as the agent does on the host."""
+    root.chmod(0o755)  # the child, once nobody, works inside it (relative paths, no parent to cross)
+    out = subprocess.run(
+        [sys.executable, "-c", _AS_NON_ROOT, str(root), ",".join(parts), json.dumps(listeners)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return SecurityFacts.model_validate_json(out.stdout)
+
+
+def _write(root: Path, path: str, text: str, mode: int = 0o644) -> None:
+    f = root / path.lstrip("/")
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(text)
+    f.chmod(mode)
+
+
+def _linux_verdicts(sec: SecurityFacts, *ids: str) -> dict[str, tuple[str, str]]:
+    facts = Facts(os=OsFacts(family="linux", name="Rocky Linux", version="9.4"), security=sec)
+    return {r.check_id: (r.status.value, r.evidence) for r in run_checks(facts, now=NOW) if r.check_id in ids}
+
+
+# sshd seen on port 22; a non-root agent does not see the owning process's name.
+SSHD_LISTENING = [{"address": "0.0.0.0", "port": 22, "process": None}]
+
+
+@pytest.mark.parametrize(
+    ("unreadable", "readable"),
+    [
+        # RHEL/Fedora ship /etc/ssh/sshd_config 0600 root:root.
+        ("/etc/ssh/sshd_config", {}),
+        # CIS hardening: the main file readable, the drop-in that sets PermitRootLogin kept 0600.
+        (
+            "/etc/ssh/sshd_config.d/99-hardening.conf",
+            {"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\n"},
+        ),
+    ],
+)
+def test_unreadable_sshd_config_leaves_root_login_unknown_not_prohibit_password(
+    tmp_path: Path, unreadable: str, readable: dict[str, str]
+) -> None:
+    root = tmp_path / "root"
+    _write(root, "/usr/sbin/sshd", "")
+    for path, text in readable.items():
+        _write(root, path, text)
+    _write(root, unreadable, "PermitRootLogin yes\nPasswordAuthentication yes\n", mode=0o000)
+    sec = collect_as_non_root(root, ("remote_access",), SSHD_LISTENING)
+    ssh = sec.remote_access.ssh  # type: ignore[union-attr]
+    assert ssh is not None and ssh.enabled is True and ssh.listening == ["0.0.0.0:22"]
+    # Neither sshd's default (prohibit-password) nor a guess: unset, and the report says why.
+    assert ssh.root_login is None and ssh.password_auth is None
+    assert sec.errors["remote_access.ssh.root_login"] == f"cannot read {unreadable}: Permission denied"
+    assert sec.errors["remote_access.ssh.password_auth"] == sec.errors["remote_access.ssh.root_login"]
+    status, evidence = _linux_verdicts(sec, "host.remote.ssh_root_login")["host.remote.ssh_root_login"]
+    assert status == "unknown"
+    assert f"security.remote_access.ssh.root_login (cannot read {unreadable}: Permission denied)" in evidence
+
+    # The same files readable: the agent sees PermitRootLogin yes and the check fails.
+    (root / unreadable.lstrip("/")).chmod(0o644)
+    sec = collect_as_non_root(root, ("remote_access",), SSHD_LISTENING)
+    assert sec.remote_access.ssh.root_login == "yes"  # type: ignore[union-attr]
+    assert not any(k.startswith("remote_access") for k in sec.errors)
+    assert _linux_verdicts(sec, "host.remote.ssh_root_login")["host.remote.ssh_root_login"][0] == "fail"
+
+
+def test_unreadable_sshd_config_with_nothing_on_port_22_leaves_ssh_unknown(tmp_path: Path) -> None:
+    """The unread file may move sshd to another port: "nothing on 22" does not say SSH is off."""
+    root = tmp_path / "root"
+    _write(root, "/usr/sbin/sshd", "")
+    _write(root, "/etc/ssh/sshd_config", "Port 2222\nPermitRootLogin yes\n", mode=0o000)
+    sec = collect_as_non_root(root, ("remote_access",), [{"address": "0.0.0.0", "port": 2222}])
+    ssh = sec.remote_access.ssh  # type: ignore[union-attr]
+    assert ssh is not None and ssh.enabled is None
+    assert "cannot read /etc/ssh/sshd_config" in sec.errors["remote_access.ssh.enabled"]
+    got = _linux_verdicts(sec, "host.remote.ssh_lan_only", "host.remote.ssh_root_login")
+    assert {k: v[0] for k, v in got.items()} == {
+        "host.remote.ssh_lan_only": "unknown",
+        "host.remote.ssh_root_login": "unknown",
+    }
+
+
+def test_listening_sockets_that_cannot_be_listed_are_unknown_not_nothing(tmp_path: Path) -> None:
+    """psutil cannot read /proc/net/tcp: the agent does not know what listens, so no "no telnet" pass."""
+    root = tmp_path / "root"
+    header = (
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    )
+    _write(root, "/proc/net/tcp", header, mode=0o000)
+    _write(root, "/proc/net/tcp6", header, mode=0o000)
+    sec = collect_as_non_root(root, ("listening", "smb", "remote_access"), None)
+    assert sec.listening is None
+    assert sec.errors["listening"].startswith("could not list listening sockets: ")
+    assert "Permission denied" in sec.errors["listening"]
+    # Whatever else is judged from the sockets is unset too, with the same reason.
+    assert sec.smb is not None and sec.smb.server_running is None
+    assert sec.errors["smb.server_running"] == sec.errors["listening"]
+    assert sec.remote_access.rdp.enabled is None  # type: ignore[union-attr]
+    got = _linux_verdicts(sec, "host.services.no_telnet", "host.services.no_vnc", "host.remote.rdp_lan_only")
+    assert {k: v[0] for k, v in got.items()} == dict.fromkeys(got, "unknown")
+    assert len(got) == 3
+    assert "could not list listening sockets" in got["host.services.no_telnet"][1]
+
+    # The same /proc readable and empty: nothing listens, which is a pass.
+    for name in ("tcp", "tcp6"):
+        (root / "proc" / "net" / name).chmod(0o644)
+    sec = collect_as_non_root(root, ("listening",), None)
+    assert sec.listening == [] and sec.errors == {}
+    assert _linux_verdicts(sec, "host.services.no_telnet")["host.services.no_telnet"][0] == "pass"

@@ -279,3 +279,53 @@ def test_firewall_access_denied_is_unknown(tmp_path: Path) -> None:
         sec, "host.firewall.enabled", "host.firewall.all_profiles", "host.firewall.default_inbound_block"
     )
     assert set(got.values()) == {"unknown"}, got
+
+
+def _with_local_users(local_users: object) -> Probe:
+    """The recorded Windows 11 output with the LocalUsers section replaced."""
+    data = json.loads((FIXTURES / "win11-pro" / "security_ps.json").read_text(encoding="utf-8"))
+    data["LocalUsers"] = local_users
+    recorded = json.dumps(data)
+    return Probe(run=lambda n, a, t: recorded if n == "security_ps" else None, listeners=lambda: [], now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("local_users", "where", "reason"),
+    [
+        # Get-LocalUser answered, with no account (or nothing at all): not "the guest account is disabled".
+        ([], "accounts.guest_enabled", "Get-LocalUser listed no accounts"),
+        (None, "accounts.guest_enabled", "Get-LocalUser listed no accounts"),
+        # A list without RID 501 (every Windows has one, whatever its name) is not this PC's list.
+        (
+            [{"Name": "kythuat", "Enabled": True, "SID": "S-1-5-21-3623811015-3361044348-30300820-1001"}],
+            "accounts.guest_enabled",
+            "Get-LocalUser listed no guest account (RID 501)",
+        ),
+        # 32-bit PowerShell on 64-bit Windows has no LocalAccounts module: the whole part says why.
+        (
+            {
+                "__error": "The term 'Get-LocalUser' is not recognized as the name of a cmdlet, function, "
+                "script file, or operable program."
+            },
+            "accounts",
+            "LocalUsers: The term 'Get-LocalUser' is not recognized",
+        ),
+    ],
+)
+def test_guest_not_in_the_local_users_answer_is_unknown_not_disabled(
+    local_users: object, where: str, reason: str
+) -> None:
+    sec = collect_security_facts(_with_local_users(local_users), platform="win32")
+    assert sec.accounts is None or sec.accounts.guest_enabled is None
+    assert sec.errors[where].startswith(reason)
+    facts = Facts(os=OsFacts(family="windows", name="Windows 11 Pro", version="10.0.26200"), security=sec)
+    (result,) = [r for r in run_checks(facts, now=NOW) if r.check_id == "host.accounts.guest_disabled"]
+    assert result.status.value == "unknown"
+    assert f"could not observe: security.{where} ({reason}" in result.evidence
+
+
+def test_guest_in_the_local_users_answer_decides() -> None:
+    sec = collect("win11-pro")  # the recorded list holds Guest (RID 501), disabled
+    assert sec.accounts is not None and sec.accounts.guest_enabled is False
+    assert not any(k.startswith("accounts") for k in sec.errors)
+    assert _verdicts(sec, "host.accounts.guest_disabled") == {"host.accounts.guest_disabled": "pass"}

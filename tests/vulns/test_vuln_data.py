@@ -250,3 +250,17 @@ def test_a_reports_partial_index_matches_like_the_full_one(app, tmp_path: Path) 
                 assert len(part) < len(full)
                 assert sorted((h.cve, h.installed.key) for h in part.match(installed)) == got_full
             assert ("CVE-2099-0001" in {c for c, _ in got_full}) is (len(sw) == 2)
+
+
+def test_a_session_on_one_connection_reads_the_same_cached_data(app) -> None:  # type: ignore[no-untyped-def]
+    """A caller holding one connection (its own transaction) gets the index and software map cached
+    for that database, as a session on the engine does (a Connection has no ``url`` of its own)."""
+    engine = app.state.engine
+    import_fixtures(engine)
+    with Session(engine) as session:
+        by_engine = vuln_data.load_index(session)
+        software_map = vulns.software_map(session)
+    with engine.connect() as conn, Session(bind=conn) as session:
+        assert vuln_data.load_index(session) is by_engine
+        assert vuln_data.cached_index(session) is by_engine
+        assert vulns.software_map(session) is software_map

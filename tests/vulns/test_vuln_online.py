@@ -59,8 +59,10 @@ def test_first_fetch_pages_through_everything_within_the_rate_limit(app, feeds: 
     reqs = nvd_requests(feeds)
     assert [int(r.params["startIndex"]) for r in reqs] == [0, 4, 8, 12, 16, 20, 24, 28]
     assert all("lastModStartDate" not in r.params and r.api_key is None for r in reqs)
-    # No key: at most 5 requests in any window; the 6th waited for the first to leave the window.
-    assert reqs[5].at - reqs[0].at >= 0.6
+    # No key: at most 5 requests in any window; the 6th waited for the first to leave the window (0.6 s
+    # by the client's clock; the server's arrival times may shrink it by the first request's delay on a
+    # busy machine, never to the few milliseconds six unthrottled requests take).
+    assert reqs[5].at - reqs[0].at >= 0.5
     with Session(app.state.engine) as session:
         assert len(session.exec(select(Cve)).all()) == 30 and session.get(KevEntry, "CVE-2023-38831")
         src = session.get(VulnSource, "nvd")

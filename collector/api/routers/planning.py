@@ -50,7 +50,7 @@ def parse_site_minimums(values: list[str]) -> dict[str, int]:
     for v in values:
         code, sep, n = v.partition(":")
         if not sep or not code.strip() or not n.strip().isdigit():
-            raise ServiceError(f"site_min {v!r}: write CODE:NUMBER, e.g. P01:2")
+            raise ServiceError("site_min %(value)s: write CODE:NUMBER, e.g. P01:2", value=repr(v))
         out[code.strip()] = int(n)
     return out
 

@@ -49,7 +49,7 @@ def search(
         groups={
             k: [
                 SearchHitPublic(
-                    kind=h.kind,  # type: ignore[arg-type]
+                    kind=h.kind,
                     title=h.title,
                     href=h.href,
                     site=h.site_code or None,

@@ -45,7 +45,16 @@ class ImportRow:
     site: str | None = None
     matched_by: str | None = None  # asset_tag, serial
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
-    message: str | None = None
+    message: str | None = None  # English (the API's answer)
+    # The same as a msgid and parameters, for a page in the reader's language (ServiceError.text).
+    reason: ServiceError | None = field(default=None, repr=False, compare=False)
+
+    def say(self, msgid: str, **params: object) -> None:
+        self.reason = ServiceError(msgid, **params)
+        self.message = str(self.reason)
+
+    def text(self, lang: str) -> str:
+        return self.reason.text(lang) if self.reason is not None else (self.message or "")
 
 
 @dataclass
@@ -76,27 +85,33 @@ def _read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
 
 
 def _parse_values(row: dict[str, str], line: int) -> dict[str, Any]:
-    where = f"line {line}"
+    try:
+        return _row_values(row)
+    except ServiceError as exc:  # the cell's problem, in the reader's language, after its line
+        raise ServiceError("line %(line)s: %(problem)s", line=line, problem=exc) from None
+
+
+def _row_values(row: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "purchase_date" in row:
-        out["purchase_date"] = parse_date(row["purchase_date"], f"{where}, purchase_date")
+        out["purchase_date"] = parse_date(row["purchase_date"], "purchase_date")
     if "warranty_end" in row:
-        out["warranty_end"] = parse_date(row["warranty_end"], f"{where}, warranty_end")
+        out["warranty_end"] = parse_date(row["warranty_end"], "warranty_end")
     if "purchase_cost" in row:
-        out["purchase_cost"] = parse_money(row["purchase_cost"], f"{where}, purchase_cost")
+        out["purchase_cost"] = parse_money(row["purchase_cost"], "purchase_cost")
     if "supplier" in row:
         out["supplier"] = row["supplier"][:255] or None
     if "status" in row:
-        status = parse_status(row["status"], f"{where}, status")
+        status = parse_status(row["status"], "status")
         if status:
             out["status"] = status
     if "device_class" in row:
-        cls = parse_class(row["device_class"], f"{where}, device_class")
+        cls = parse_class(row["device_class"], "device_class")
         if cls:
             out["device_class"] = cls
     if row.get("asset_tag"):
         if len(row["asset_tag"]) > 64:
-            raise ServiceError(f"{where}: an asset tag has at most 64 characters")
+            raise ServiceError("an asset tag has at most %(n)s characters", n=64)
         out["asset_tag"] = row["asset_tag"]
     # Empty cells leave the stored value alone: an import fills gaps, it does not erase.
     return {k: v for k, v in out.items() if v is not None}
@@ -132,10 +147,13 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
         try:
             item.values = _parse_values(row, line)
         except ServiceError as exc:
-            item.action, item.message = "error", str(exc)
+            item.action, item.reason, item.message = "error", exc, str(exc)
             continue
         if tag and tag.upper() in seen_tags:
-            item.action, item.message = "conflict", f"asset tag {tag} also on line {seen_tags[tag.upper()]}"
+            item.action = "conflict"
+            item.say(
+                "asset tag %(asset_tag)s also on line %(line)s", asset_tag=tag, line=seen_tags[tag.upper()]
+            )
             continue
         if tag:
             seen_tags[tag.upper()] = line
@@ -145,7 +163,10 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
             tagged = [a for a in tagged if serial and normal_serial(devices[a.device_id][0].serial) == serial]
             if len(tagged) != 1:
                 item.action = "ambiguous"
-                item.message = f"asset tag {tag} is used in several of your sites; add the serial number"
+                item.say(
+                    "asset tag %(asset_tag)s is used in several of your sites; add the serial number",
+                    asset_tag=tag,
+                )
                 continue
         if tagged:
             target, item.matched_by = devices[tagged[0].device_id], "asset_tag"
@@ -155,24 +176,32 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
                 if len(hits) > 1:
                     item.action = "ambiguous"
                     names = ", ".join(sorted(d.hostname for d, _ in hits))
-                    item.message = f"serial {serial} matches {len(hits)} devices: {names}"
+                    item.say(
+                        "serial %(serial)s matches %(n)s devices: %(names)s",
+                        serial=serial,
+                        n=len(hits),
+                        names=names,
+                    )
                     continue
                 if hits:
                     target, item.matched_by = hits[0], "serial"
             elif hits and all(d.id != target[0].id for d, _ in hits):
                 item.action = "conflict"
-                item.message = (
-                    f"asset tag {tag} is on {target[0].hostname}, serial {serial} on another device"
+                item.say(
+                    "asset tag %(asset_tag)s is on %(hostname)s, serial %(serial)s on another device",
+                    asset_tag=tag,
+                    hostname=target[0].hostname,
+                    serial=serial,
                 )
                 continue
         if target is None:
-            item.message = "no device with this serial number or asset tag"
+            item.say("no device with this serial number or asset tag")
             continue
         device, site = target
         item.device_id, item.hostname, item.site = device.id, device.hostname, site.code
         if (device.id or 0) in seen_devices:
             item.action = "conflict"
-            item.message = f"the same device is already on line {seen_devices[device.id or 0]}"
+            item.say("the same device is already on line %(line)s", line=seen_devices[device.id or 0])
             continue
         seen_devices[device.id or 0] = line
         if tag and item.matched_by == "serial":
@@ -186,7 +215,11 @@ def preview_import(session: Session, text: str, *, scope: Scope) -> ImportPrevie
             )
             if holder is not None and holder.id != device.id:
                 item.action = "conflict"
-                item.message = f"asset tag {tag} is already used by {holder.hostname} in this site"
+                item.say(
+                    "asset tag %(asset_tag)s is already used by %(hostname)s in this site",
+                    asset_tag=tag,
+                    hostname=holder.hostname,
+                )
                 continue
         current = assets.get(device.id or 0)
         if tag and current is not None and current.asset_tag and current.asset_tag != tag:

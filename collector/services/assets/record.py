@@ -36,7 +36,7 @@ class AssetChanges:
 def _device_in_scope(session: Session, device_id: int, scope: Scope) -> Device:
     device = session.get(Device, device_id)
     if device is None or (scope is not None and device.site_id not in scope):
-        raise NotFound(f"no device {device_id}")
+        raise NotFound("no device %(device_id)s", device_id=device_id)
     return device
 
 
@@ -58,15 +58,17 @@ def _tag_holder(session: Session, tag: str, *, site_id: int) -> Device | None:
 
 def _check_values(ch: AssetChanges) -> None:
     if ch.status is not None and ch.status not in {s.value for s in LifecycleStatus}:
-        raise ServiceError(f"unknown lifecycle status {ch.status!r}")
+        raise ServiceError("unknown lifecycle status %(status)s", status=repr(ch.status))
     if ch.device_class is not None and ch.device_class not in {c.value for c in DeviceClass}:
-        raise ServiceError(f"unknown device class {ch.device_class!r}")
+        raise ServiceError("unknown device class %(device_class)s", device_class=repr(ch.device_class))
     if ch.purchase_cost is not None and ch.purchase_cost < 0:
         raise ServiceError("the purchase cost cannot be negative")
     if ch.purchase_cost is not None and ch.purchase_cost > MAX_COST_VND:
-        raise ServiceError(f"the purchase cost is more than {MAX_COST_VND:,} VND".replace(",", "."))
+        raise ServiceError(
+            "the purchase cost is more than %(max)s VND", max=f"{MAX_COST_VND:,}".replace(",", ".")
+        )
     if ch.asset_tag is not None and len(ch.asset_tag) > 64:
-        raise ServiceError("an asset tag has at most 64 characters")
+        raise ServiceError("an asset tag has at most %(n)s characters", n=64)
     if ch.purchase_date and ch.purchase_date > local_today():
         raise ServiceError("the purchase date is in the future")
 
@@ -80,7 +82,11 @@ def update_asset(
     if "asset_tag" in changes.fields and changes.asset_tag:
         holder = _tag_holder(session, changes.asset_tag, site_id=device.site_id)
         if holder is not None and holder.id != device_id:
-            raise Conflict(f"asset tag {changes.asset_tag} is already used by {holder.hostname} in this site")
+            raise Conflict(
+                "asset tag %(asset_tag)s is already used by %(hostname)s in this site",
+                asset_tag=changes.asset_tag,
+                hostname=holder.hostname,
+            )
     asset = session.get(Asset, device_id) or Asset(device_id=device_id)
     before = {k: getattr(asset, k) for k in (*EDITABLE, "notes")}
     for name in changes.fields:

@@ -166,6 +166,9 @@ def parse_class(value: str, what: str) -> str | None:
         return None
     if v not in CLASS_ALIASES:
         raise ServiceError(
-            f"{what}: unknown device class {value!r} ({', '.join(c.value for c in DeviceClass)})"
+            "%(what)s: unknown device class %(value)s (%(classes)s)",
+            what=what,
+            value=repr(value),
+            classes=", ".join(c.value for c in DeviceClass),
         )
     return CLASS_ALIASES[v]

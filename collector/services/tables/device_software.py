@@ -52,7 +52,7 @@ def build(session: Session, *, scope: Scope, filters: Mapping[str, str], now: da
     if device is None:
         raise ServiceError("device: which device's programs?")
     q = (
-        select(SoftwarePackage, DeviceSoftware.install_date)
+        select(SoftwarePackage, col(DeviceSoftware.install_date))
         .join(DeviceSoftware, col(DeviceSoftware.package_id) == col(SoftwarePackage.id))
         .where(DeviceSoftware.device_id == device)
     )

@@ -10,7 +10,15 @@ from collector.plugins import PageSpec
 from collector.services.errors import Unauthorized
 from collector.services.passwords import MIN_LENGTH, PasswordRejected
 from collector.services.users import change_password
-from collector.web.setup import client_address, flash, redirect, render, safe_next, translator_for
+from collector.web.setup import (
+    client_address,
+    flash,
+    redirect,
+    render,
+    request_language,
+    safe_next,
+    translator_for,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +33,7 @@ def password_problem(request: Request, exc: PasswordRejected) -> str:
         "common": _("This password is too common: attackers try it first. Choose another one."),
         "same": _("The new password must differ from the current one."),
     }
-    return messages.get(exc.code, str(exc))
+    return messages.get(exc.code) or exc.text(request_language(request))
 
 
 def _page(

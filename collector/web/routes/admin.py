@@ -32,7 +32,7 @@ from collector.services.users import (
     user_site_codes,
 )
 from collector.web.routes.account import password_problem
-from collector.web.setup import client_address, flash, redirect, render, translator_for
+from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
 from collector.web.tables import table_view
 
 router = APIRouter(include_in_schema=False)
@@ -132,7 +132,7 @@ def add_user(
             error, status = _("You may grant only your own sites."), 403
         except ServiceError as exc:
             session.rollback()
-            error = str(exc)
+            error = exc.text(request_language(request))
     if error is not None:
         return _users_page(request, session, user, error=error, form=form, status=status)
     return flash(redirect("/admin/users"), _("User %(name)s was added.", name=username.strip()), "ok")

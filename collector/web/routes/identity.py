@@ -16,7 +16,7 @@ from collector.services import conflicts as svc
 from collector.services import devices as device_svc
 from collector.services import moves
 from collector.services.errors import NotFound, ServiceError
-from collector.web.setup import client_address, flash, redirect, render, translator_for
+from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +61,7 @@ def _site(row: svc.ClaimRow) -> str:
     return row.claimant_site.code if row.claimant_site else "?"
 
 
-def _error(_: Any, exc: ServiceError) -> str:
+def _error(_: Any, exc: ServiceError, lang: str) -> str:
     known = {
         svc.AlreadyResolved: _("This conflict was already resolved."),
         svc.MayNotGiveAway: _("Only an administrator of the device's site may give it to another agent."),
@@ -71,7 +71,7 @@ def _error(_: Any, exc: ServiceError) -> str:
             "keep them apart."
         ),
     }
-    return known.get(type(exc), str(exc))
+    return known.get(type(exc)) or exc.text(lang)
 
 
 @router.post("/admin/identity/{claim_id}")
@@ -108,7 +108,7 @@ def resolve(
         raise HTTPException(404) from None
     except ServiceError as exc:
         session.rollback()
-        return flash(redirect(target), _error(_, exc), "error")
+        return flash(redirect(target), _error(_, exc, request_language(request)), "error")
     if choice == svc.Resolution.MERGE and target.startswith("/devices/"):
         target = f"/devices/{row.claim.device_id}"  # the flagged device is gone: show the merged one
     return flash(redirect(target), _message(_, choice, row), "ok")
@@ -152,7 +152,7 @@ def move(
         return flash(redirect(back), message, "error")
     except ServiceError as exc:
         session.rollback()
-        return flash(redirect(back), str(exc), "error")
+        return flash(redirect(back), exc.text(request_language(request)), "error")
     return flash(redirect(back), _("The device was moved to site %(site)s.", site=to_site.code), "ok")
 
 

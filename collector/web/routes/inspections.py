@@ -17,10 +17,10 @@ from collector.models.types import utcnow
 from collector.plugins import Link, PageSpec
 from collector.services import inspections as svc
 from collector.services import publishing
-from collector.services.checklists import ChecklistTemplate, ItemType, shipped_templates
+from collector.services.checklists import ChecklistTemplate, ItemType, UnknownTemplate, shipped_templates
 from collector.services.devices import list_sites, site_in_scope, site_to_change
 from collector.services.errors import Forbidden, NotFound, ServiceError
-from collector.web.setup import flash, render, translator_for
+from collector.web.setup import flash, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 # Agent evidence older than this is flagged on the fill page: a PC may have changed since.
@@ -39,6 +39,16 @@ def _check_titles(template: ChecklistTemplate) -> dict[str, object]:
     catalog = load_catalog()
     ids = {c for _, i in template.items() if i.auto for c in i.auto.checks}
     return {c: catalog[c].title for c in ids if c in catalog}
+
+
+# The service's refusals of a lead inspector (msgids, which do not change with the language).
+_LEAD_REFUSED = frozenset(
+    {
+        "lead inspector %(username)s: no active user with this username",
+        "lead inspector %(username)s: must be an inspector or an administrator",
+        "lead inspector %(username)s: may not see site %(site_code)s",
+    }
+)
 
 
 @router.get("/inspections")
@@ -102,11 +112,23 @@ def create_inspection(
         )
     except (ServiceError, ValueError) as exc:
         session.rollback()
-        message = str(exc)
-        if message.startswith("lead inspector"):  # the service speaks English; say it in the page's
-            message = translator_for(request)(
+        _ = translator_for(request)
+        if isinstance(exc, UnknownTemplate):  # the form offers only shipped checklists
+            keys = ", ".join(sorted({key for key, _version in shipped_templates()}))
+            message = _(
+                "%(f_name)s: %(value)s is not one of %(allowed)s",
+                f_name=_("Checklist"),
+                value=repr(template),
+                allowed=keys,
+            )
+        elif isinstance(exc, ValueError):  # the scheduled day
+            message = _("%(name)s: write the date as dd/mm/yyyy", name=_("Scheduled for"))
+        elif exc.msgid in _LEAD_REFUSED:
+            message = _(
                 "The lead inspector must be an active inspector or administrator who may see this site"
             )
+        else:
+            message = exc.text(request_language(request))
         return flash(RedirectResponse("/inspections", status_code=303), message, "error")
     session.commit()
     return RedirectResponse(f"/inspections/{insp.id}", status_code=303)
@@ -215,11 +237,11 @@ def _signoff_refusal(
     gaps = svc.signoff_gaps(session, insp)
     if gaps:
         return _("Cannot sign off yet: %(n)s items still need attention (listed above the form)", n=len(gaps))
-    if "lead inspector" in str(exc):
+    if exc.msgid == "only the lead inspector or an administrator can sign off":
         return _("Only the lead inspector or an administrator can sign off")
-    if "full name" in str(exc):
+    if exc.msgid == "type your full name to sign":
         return _("Type your full name to sign")
-    return str(exc)
+    return exc.text(request_language(request))
 
 
 @router.post("/actions/{action_id}")
@@ -247,12 +269,12 @@ def update_action(
     except ServiceError as exc:
         session.rollback()
         _ = translator_for(request)  # the service speaks English; the page says it in the user's language
-        if "verifies" in str(exc):
+        if exc.msgid == "only an inspector or an administrator verifies an action":
             message = _("Only an inspector or an administrator verifies an action")
-        elif "cannot go from" in str(exc):
+        elif exc.msgid == "an action cannot go from %(action_status)s to %(new)s":
             message = _("This status change is not allowed (open → in progress → done → verified)")
         else:
-            message = str(exc)
+            message = exc.text(request_language(request))
         return flash(target, message, "error")
     session.commit()
     return target

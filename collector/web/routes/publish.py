@@ -23,7 +23,7 @@ from collector.services import inspections as svc
 from collector.services import publishing
 from collector.services.errors import NotFound, ServiceError
 from collector.services.signing_cert import SigningRefused
-from collector.web.setup import flash, render, translator_for
+from collector.web.setup import flash, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 Inspector = Annotated[Principal, Depends(allow(Role.ADMIN, Role.INSPECTOR))]
@@ -54,18 +54,22 @@ def refusal_message(request: Request, exc: ServiceError) -> str:
             "not_yet_valid": _("The signing certificate is not valid yet: %(reason)s", reason=reasons),
             "revoked": _("The signing certificate is revoked: %(reason)s", reason=reasons),
             "untrusted": _("The signing certificate is untrusted: %(reason)s", reason=reasons),
-            "timestamp": _("The timestamp server did not answer: %(reason)s", reason=str(exc)),
+            "timestamp": _("The timestamp server did not answer: %(reason)s", reason=reasons),
         }
         return messages.get(
-            exc.status, _("The signing certificate cannot sign: %(reason)s", reason=reasons or str(exc))
+            exc.status,
+            _(
+                "The signing certificate cannot sign: %(reason)s",
+                reason=reasons or exc.text(request_language(request)),
+            ),
         )
     if isinstance(exc, publishing.PreviewOutdated):
         return _("Preview the public version again: the report changed since your preview.")
-    if "sign the inspection off" in str(exc):
+    if isinstance(exc, publishing.NotSignedOff):
         return _("Sign the inspection off before publishing it")
-    if "already published" in str(exc):
+    if isinstance(exc, publishing.AlreadyPublished):
         return _("This inspection is already published")
-    return str(exc)
+    return exc.text(request_language(request))
 
 
 @router.get("/inspections/{inspection_id}/publish")
@@ -106,7 +110,12 @@ def preview_page(
 
 @router.get("/inspections/{inspection_id}/publish/preview.pdf")
 def preview_pdf(
-    inspection_id: Id, user: Inspector, session: DbSession, settings: Settings, public: str = ""
+    request: Request,
+    inspection_id: Id,
+    user: Inspector,
+    session: DbSession,
+    settings: Settings,
+    public: str = "",
 ) -> Response:
     """The record as it will be printed, unsigned and unnumbered (a draft)."""
     insp = _publishable(session, inspection_id, user)
@@ -114,7 +123,7 @@ def preview_pdf(
     try:
         pre = publishing.preview(session, insp, actor=user.username, issuer=issuer)
     except ServiceError as exc:
-        raise HTTPException(exc.status_code, str(exc)) from None
+        raise HTTPException(exc.status_code, exc.text(request_language(request))) from None
     doc = pre.public_doc if public == "on" else pre.doc
     photos = [] if public == "on" else publishing.inspection_photos(session, insp, data_dir=settings.data_dir)
     pdf = publishing.record_pdf(json.loads(json.dumps(doc)), issuer=issuer, photos=photos).pdf

@@ -65,7 +65,7 @@ def _readable(request: Request, session: Session, slug: str) -> Rendering:
     try:
         pub = publishing.get_publication(session, slug)
     except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, exc.text(request_language(request))) from None
     principal = optional_principal(request, session)
     if principal is not None and principal.can_see_site(pub.site_id):
         request.state.principal = principal
@@ -256,7 +256,7 @@ def shared(name: str, request: Request, session: DbSession) -> Response:
     try:
         pub = publishing.publication_by_share_token(session, token)
     except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, exc.text(request_language(request))) from None
     # A share link is the report's owner sharing it on purpose: the full rendering.
     rendering = full_rendering(pub)
     return _files(rendering, fmt) if fmt else _page(request, rendering, f"/s/{token}")

@@ -11,7 +11,7 @@ from collector.http.deps import AnyUser, DbSession
 from collector.plugins import PageSpec
 from collector.services import search as svc
 from collector.services.errors import ServiceError
-from collector.web.setup import render
+from collector.web.setup import render, request_language
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,7 @@ def search_page(request: Request, user: AnyUser, session: DbSession, q: str = ""
         try:
             result = svc.search(session, q=text[: svc.MAX_LENGTH], scope=user.site_ids, limit=PER_KIND)
         except ServiceError as exc:
-            error = str(exc)
+            error = exc.text(request_language(request))
     # Where "more" leads: the table that lists every hit of that kind, filtered the same way.
     more = {
         "device": "/devices?" + urlencode({"q": text}),

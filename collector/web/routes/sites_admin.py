@@ -18,7 +18,7 @@ from collector.services import site_admin
 from collector.services.devices import list_sites, page_sites, site_in_scope
 from collector.services.errors import Conflict, NotFound, ServiceError
 from collector.services.sites import CODE_RE
-from collector.web.setup import client_address, flash, redirect, render, translator_for
+from collector.web.setup import client_address, flash, redirect, render, request_language, translator_for
 
 router = APIRouter(include_in_schema=False)
 
@@ -106,7 +106,7 @@ def create_site(
             error = _("A site with this code already exists.")
         except ServiceError as exc:
             session.rollback()
-            error = str(exc)
+            error = exc.text(request_language(request))
     if error is not None:
         return _sites_page(request, session, user, error=error, form=form, status=400)
     return flash(redirect("/admin/sites"), _("Site %(code)s was created.", code=code.strip()), "ok")
@@ -166,7 +166,7 @@ def merge(
         return flash(redirect("/admin/sites/merge"), _("Choose two existing sites."), "error")
     except ServiceError as exc:
         session.rollback()
-        return flash(redirect(again), str(exc), "error")
+        return flash(redirect(again), exc.text(request_language(request)), "error")
     message = _(
         "Site %(source)s was merged into %(target)s: %(devices)s device(s) and %(agents)s agent(s) moved.",
         source=source,
@@ -209,7 +209,9 @@ def rename(
         raise HTTPException(404) from None
     except ServiceError as exc:
         session.rollback()
-        return flash(redirect(f"/admin/sites/{quote(code, safe='')}"), str(exc), "error")
+        return flash(
+            redirect(f"/admin/sites/{quote(code, safe='')}"), exc.text(request_language(request)), "error"
+        )
     return flash(redirect("/admin/sites"), _("Site %(code)s was renamed.", code=site.code), "ok")
 
 

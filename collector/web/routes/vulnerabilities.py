@@ -217,7 +217,7 @@ def map_unmapped(
             session, source=source, name=name, product_id=product_id, actor=user.username
         )
     except ServiceError as exc:
-        return flash(redirect(back), str(exc), "error")
+        return flash(redirect(back), exc.text(request_language(request)), "error")
     vulns.evaluate_devices(session, due_days=request.app.state.settings.due_days, device_ids=devices)
     session.commit()
     return flash(redirect(back), _("Mapping saved; the devices were evaluated again."), "ok")

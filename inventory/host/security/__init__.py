@@ -2,7 +2,8 @@
 
 The platform is chosen once, here; ``linux`` and ``windows`` expose the same part functions, each
 ``(probe) -> part | None``. One part that fails is recorded in ``SecurityFacts.errors`` with its
-reason and the other parts are still collected.
+reason and the other parts are still collected. A part that was read but had to leave a field unset
+(a file it needs is unreadable) records why under ``"part.field"`` (``Probe.not_observed``).
 
 Public: :func:`collect_security_facts`.
 """
@@ -66,6 +67,7 @@ def collect_security_facts(
     # unchanged posture look changed, so deltas could never omit the section.
     facts = SecurityFacts()
     for name in parts:
+        probe.unseen.clear()
         try:
             value = getattr(impl, name)(probe)
         except Exception as exc:  # one unreadable part must not cost the others
@@ -76,6 +78,8 @@ def collect_security_facts(
             facts.errors[name] = reason[:300]
             continue
         setattr(facts, name, value)
+        if value is not None:
+            facts.errors.update({k: v[:300] for k, v in probe.unseen.items()})
     return facts
 
 

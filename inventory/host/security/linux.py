@@ -559,18 +559,31 @@ def screen_lock(probe: Probe) -> ScreenLockFacts | None:
 
 
 def listening(probe: Probe) -> list[Listener] | None:
-    return probe.listening()
+    found = probe.listening()
+    if found is None:
+        raise PartUnavailable(probe.listening_error or "could not list listening sockets")
+    return found
 
 
 def _fmt(lis: Listener) -> str:
     return f"[{lis.address}]:{lis.port}" if ":" in lis.address else f"{lis.address}:{lis.port}"
 
 
-def _sshd_config(probe: Probe) -> dict[str, list[str]]:
-    texts = [probe.read("/etc/ssh/sshd_config") or ""]
-    texts += [
-        p.read_text(encoding="utf-8", errors="replace") for p in probe.glob("/etc/ssh/sshd_config.d/*.conf")
-    ]
+SSHD_CONFIG = "/etc/ssh/sshd_config"
+SSHD_DROP_INS = "/etc/ssh/sshd_config.d"
+
+
+def _sshd_config(probe: Probe) -> tuple[dict[str, list[str]], str | None]:
+    """sshd's keywords (lower case) -> values in the order sshd reads them, and why they are not
+    all known: a file that exists but cannot be read (0600 and the agent is not root, usual on
+    RHEL/Fedora and CIS-hardened hosts) may set any of them, so nothing is taken from defaults."""
+    try:
+        main = probe.read_config(SSHD_CONFIG)
+        texts = [main or ""]
+        for path in probe.config_dir(SSHD_DROP_INS, ".conf"):
+            texts.append(probe.read_config(path) or "")
+    except OSError as exc:
+        return {}, str(exc)
     # sshd takes the FIRST value of a keyword; Include'd drop-ins come first on Debian/Ubuntu.
     ordered = texts[1:] + texts[:1]
     out: dict[str, list[str]] = {}
@@ -583,7 +596,7 @@ def _sshd_config(probe: Probe) -> dict[str, list[str]]:
                 continue
             k, _, v = line.partition(" ")
             out.setdefault(k.lower(), []).append(v.strip())
-    return out
+    return out, None
 
 
 def parse_ufw_allowed(status: str, port: int) -> list[str] | None:
@@ -606,16 +619,31 @@ def parse_ufw_allowed(status: str, port: int) -> list[str] | None:
 
 
 def remote_access(probe: Probe) -> RemoteAccessFacts | None:
-    listeners = probe.listening()
-    cfg = _sshd_config(probe)
+    found = probe.listening()
+    listeners = found or []
+    cfg, unreadable = _sshd_config(probe)
     ports = {int(p) for p in cfg.get("port", ["22"]) if p.isdigit()} or {22}
-    ssh_listen = [
-        _fmt(lis) for lis in listeners if lis.port in ports and (lis.process or "sshd").startswith("sshd")
-    ]
+
+    def is_sshd(lis: Listener) -> bool:
+        if unreadable:  # its Port is not known: sshd by name, or port 22 when the name is hidden
+            return (lis.process or "").startswith("sshd") or (lis.process is None and lis.port == 22)
+        return lis.port in ports and (lis.process or "sshd").startswith("sshd")
+
+    ssh_listen = [_fmt(lis) for lis in listeners if is_sshd(lis)]
     has_sshd = probe.exists("/usr/sbin/sshd")
     ssh = RemoteService(enabled=bool(ssh_listen) if has_sshd or ssh_listen else False, port=min(ports))
     ssh.listening = ssh_listen
-    if has_sshd:
+    if has_sshd and found is None:
+        ssh.enabled = None  # installed, and whether it listens could not be seen
+        probe.not_observed("remote_access.ssh.enabled", probe.listening_error or "listeners unknown")
+    elif has_sshd and unreadable and not ssh_listen:
+        ssh.enabled = None  # nothing on port 22, but the unread file may move sshd to another port
+        probe.not_observed("remote_access.ssh.enabled", f"its Port is not known: {unreadable}")
+    if has_sshd and unreadable:
+        # Not sshd's defaults: the file that could not be read may set either keyword.
+        probe.not_observed("remote_access.ssh.root_login", unreadable)
+        probe.not_observed("remote_access.ssh.password_auth", unreadable)
+    elif has_sshd:
         ssh.root_login = (cfg.get("permitrootlogin") or ["prohibit-password"])[0].lower()
         ssh.password_auth = (cfg.get("passwordauthentication") or ["yes"])[0].lower() == "yes"
     status = probe.cmd("ufw_status", "ufw", "status", "verbose")
@@ -623,6 +651,9 @@ def remote_access(probe: Probe) -> RemoteAccessFacts | None:
         ssh.allowed_from = parse_ufw_allowed(status, ssh.port or 22)
     rdp_listen = [_fmt(lis) for lis in listeners if lis.port == 3389]
     rdp = RemoteService(enabled=bool(rdp_listen), port=3389, listening=rdp_listen)
+    if found is None:
+        rdp.enabled = None
+        probe.not_observed("remote_access.rdp.enabled", probe.listening_error or "listeners unknown")
     if status and rdp_listen:
         rdp.allowed_from = parse_ufw_allowed(status, 3389)
     return RemoteAccessFacts(ssh=ssh, rdp=rdp)
@@ -632,9 +663,13 @@ SMB1_PROTOCOLS = {"core", "coreplus", "lanman1", "lanman2", "nt1"}
 
 
 def smb(probe: Probe) -> SmbFacts | None:
-    running = any(lis.port in (445, 139) for lis in probe.listening())
+    found = probe.listening()
+    running = None if found is None else any(lis.port in (445, 139) for lis in found)
+    if running is None:
+        probe.not_observed("smb.server_running", probe.listening_error or "listeners unknown")
     conf = probe.read("/etc/samba/smb.conf")
     if conf is None:
+        # Samba does not start without smb.conf, so "not seen listening" still means no SMBv1 then.
         return SmbFacts(server_running=running, smb1_enabled=None if running else False)
     min_proto = None
     section = ""
@@ -651,7 +686,9 @@ def smb(probe: Probe) -> SmbFacts | None:
         smb1 = (int(m.group(1)), int(m.group(2))) < (4, 11) if m else None
     else:
         smb1 = min_proto.lower() in SMB1_PROTOCOLS
-    return SmbFacts(server_running=running, smb1_enabled=smb1 if running else False, min_protocol=min_proto)
+    return SmbFacts(
+        server_running=running, smb1_enabled=smb1 if running is not False else False, min_protocol=min_proto
+    )
 
 
 # ---- encryption, time, boot, TPM -------------------------------------------------------------------

@@ -22,7 +22,13 @@ from inventory.security import Listener
 # timed out, not permitted). ``name`` is a stable key for the command: recorded output is stored
 # under it.
 CommandRunner = Callable[[str, Sequence[str], float], str | None]
+# The listening sockets; raises OSError (such as ListenersUnavailable) when the system refuses to list
+# them: an empty list would say "nothing listens", which is a verdict, not a blind spot.
 ListenerSource = Callable[[], list[Listener]]
+
+
+class ListenersUnavailable(OSError):
+    """The listening sockets could not be listed (no privilege, /proc unreadable); says why."""
 
 
 def run_command(name: str, argv: Sequence[str], timeout: float) -> str | None:
@@ -48,14 +54,17 @@ def run_command(name: str, argv: Sequence[str], timeout: float) -> str | None:
 
 
 def psutil_listeners() -> list[Listener]:
-    """TCP sockets in LISTEN state, with the owning process name where the OS lets us see it."""
+    """TCP sockets in LISTEN state, with the owning process name where the OS lets us see it;
+    ``ListenersUnavailable`` when the OS refuses to list them."""
     import psutil
 
     out: dict[tuple[str, int], Listener] = {}
     try:
         conns = psutil.net_connections(kind="tcp")
-    except (psutil.AccessDenied, OSError):
-        return []
+    except (psutil.AccessDenied, OSError) as exc:
+        # Not "nothing listens": that would pass every "no telnet/FTP/VNC listening" check unseen.
+        why = str(exc) or ("access denied" if isinstance(exc, psutil.AccessDenied) else type(exc).__name__)
+        raise ListenersUnavailable(f"could not list listening sockets: {why}") from exc
     names: dict[int, str | None] = {}
     for c in conns:
         if c.status != psutil.CONN_LISTEN or not c.laddr:
@@ -82,6 +91,10 @@ class Probe:
     cache_dir: Path | None = None
     _cache: dict[str, str | None] = field(default_factory=dict, repr=False)
     _listening: list[Listener] | None = field(default=None, repr=False)
+    _listening_error: str | None = field(default=None, repr=False)
+    # "part.field" -> why a reader left that field unset while the rest of its part was read
+    # (collect_security_facts moves these into SecurityFacts.errors).
+    unseen: dict[str, str] = field(default_factory=dict, repr=False)
     # Windows: the one PowerShell answer every part of a collection reads (security/windows.py).
     ps_sections: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -149,7 +162,42 @@ class Probe:
                 pass  # a cache that cannot be written only costs time
         return output
 
-    def listening(self) -> list[Listener]:
-        if self._listening is None:
-            self._listening = self.listeners()
+    def read_config(self, p: str) -> str | None:
+        """A configuration file's text; None when it does not exist. A file that exists but cannot
+        be read (mode 0600 and the agent is not root) raises ``OSError`` naming ``p``: unlike an
+        absent file, it may hold settings that matter."""
+        try:
+            return self.path(p).read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise OSError(f"cannot read {p}: {exc.strerror or exc}") from exc
+
+    def config_dir(self, d: str, suffix: str) -> list[str]:
+        """The files named ``*suffix`` in folder ``d`` (paths as on the system, sorted); [] when the
+        folder does not exist. A folder that cannot be listed raises ``OSError`` naming it (a glob
+        would silently find nothing)."""
+        try:
+            names = sorted(e.name for e in os.scandir(self.path(d)) if e.name.endswith(suffix))
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise OSError(f"cannot list {d}: {exc.strerror or exc}") from exc
+        return [f"{d.rstrip('/')}/{n}" for n in names]
+
+    def not_observed(self, field_path: str, reason: str) -> None:
+        """Record why a reader leaves ``field_path`` ("remote_access.ssh.root_login") unset."""
+        self.unseen[field_path] = reason
+
+    def listening(self) -> list[Listener] | None:
+        """The listening sockets, or None when they could not be listed (``listening_error`` says why)."""
+        if self._listening is None and self._listening_error is None:
+            try:
+                self._listening = self.listeners()
+            except OSError as exc:
+                self._listening_error = str(exc) or type(exc).__name__
         return self._listening
+
+    @property
+    def listening_error(self) -> str | None:
+        return self._listening_error

@@ -317,15 +317,32 @@ def antivirus(probe: Probe) -> AntivirusFacts | None:
 # ---- accounts and password policy ---------------------------------------------------------------
 
 
+def _enabled(row: dict[str, Any] | None) -> bool | None:
+    value = row.get("Enabled") if row else None
+    return value if isinstance(value, bool) else None
+
+
 def accounts(probe: Probe) -> AccountFacts | None:
-    users = _rows(probe, "LocalUsers")
+    users = _rows(probe, "LocalUsers")  # refused: the whole part is unknown, with the cmdlet's message
     by_sid = {str(u.get("SID")): u for u in users}
     builtin = next((u for sid, u in by_sid.items() if sid.endswith("-500")), None)
+    # Every Windows has the guest account (RID 501, whatever its name); a list without it is not a
+    # list of this PC's accounts, and "no guest account here" would read as "guest disabled".
     guest = next((u for sid, u in by_sid.items() if sid.endswith("-501")), None)
+    if guest is None:
+        probe.not_observed(
+            "accounts.guest_enabled",
+            "Get-LocalUser listed no guest account (RID 501)"
+            if users
+            else "Get-LocalUser listed no accounts",
+        )
+    elif _enabled(guest) is None:
+        probe.not_observed("accounts.guest_enabled", "Get-LocalUser did not say whether Guest is enabled")
     try:
         members = _rows(probe, "Administrators")
-    except PartUnavailable:
+    except PartUnavailable as exc:
         members = None
+        probe.not_observed("accounts.admins", str(exc))
     admins = None
     if members is not None:
         admins = []
@@ -343,7 +360,7 @@ def accounts(probe: Probe) -> AccountFacts | None:
             )
     return AccountFacts(
         admins=admins,
-        guest_enabled=bool(guest.get("Enabled")) if guest else False,
+        guest_enabled=_enabled(guest),
         builtin_admin_enabled=bool(builtin.get("Enabled")) if builtin else None,
     )
 
@@ -420,7 +437,10 @@ def _looser(a: ScreenLockFacts, b: ScreenLockFacts) -> bool:
 
 
 def listening(probe: Probe) -> list[Listener] | None:
-    return probe.listening()
+    found = probe.listening()
+    if found is None:
+        raise PartUnavailable(probe.listening_error or "could not list listening sockets")
+    return found
 
 
 def _fmt(lis: Listener) -> str:
@@ -438,7 +458,8 @@ def _scopes(value: Any) -> list[str]:
 def remote_access(probe: Probe) -> RemoteAccessFacts | None:
     data = _one(probe, "RemoteDesktop")
     port = _int(data.get("PortNumber")) or 3389
-    listeners = probe.listening()
+    # On/off comes from the registry and the service; unlisted sockets only leave ``listening`` empty.
+    listeners = probe.listening() or []
     rdp_on = _int(data.get("fDenyTSConnections")) == 0
     rdp = RemoteService(
         enabled=rdp_on,
