@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.plan:  # the whole plan lists every candidate: seconds at 100,000 devices
                 timed(
                     "api replacement plan (json, 300 M VND)",
-                    lambda: get("/api/v1/replacement/plan", budget=300_000_000),
+                    lambda: get("/api/v1/planning/plan", budget=300_000_000),
                     3,
                     figures,
                 )

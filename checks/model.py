@@ -7,6 +7,7 @@ evaluator is a pure function ``(facts, params) -> Verdict | list[Verdict]`` regi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -59,6 +60,49 @@ def _english(value: Any) -> Any:
 CheckText = Annotated[str, BeforeValidator(_english), Field(min_length=1)]
 
 
+# Evaluator names are ``<area>.<name>`` (``host.os_supported``, ``lan.rogue_dhcp``). The LAN and network
+# device evaluators were named ``lan_*`` and ``netdev_*`` before (issue 19): a catalog written then still
+# loads, its names read as today's. Check ids (stored in results and findings) never changed.
+EVALUATOR_NAME = r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$"
+EVALUATOR_ALIASES: dict[str, str] = {
+    **{
+        f"lan_{n}": f"lan.{n}"
+        for n in (
+            "arp_conflict",
+            "gateway_mac_changed",
+            "risky_service",
+            "rogue_dhcp",
+            "router_admin_exposed",
+            "snmp_default_community",
+            "unknown_device",
+        )
+    },
+    **{
+        f"netdev_{n}": f"netdevice.{n}"
+        for n in (
+            "audit_flag",
+            "default_account",
+            "enable_secret",
+            "firmware_minimum",
+            "idle_timeout",
+            "lines_without_login",
+            "list_present",
+            "poll_ok",
+            "reversible_passwords",
+            "snmp_default_community",
+            "snmp_rw_community",
+            "snmp_v3",
+            "unneeded_services",
+        )
+    },
+}
+
+
+def current_evaluator_name(name: Any) -> Any:
+    """An evaluator's name as registered today (a former name is mapped through ``EVALUATOR_ALIASES``)."""
+    return EVALUATOR_ALIASES.get(name, name) if isinstance(name, str) else name
+
+
 class CheckDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -71,7 +115,7 @@ class CheckDefinition(BaseModel):
     rationale: CheckText
     remediation: CheckText
     references: list[str] = Field(min_length=1)
-    evaluator: str
+    evaluator: Annotated[str, BeforeValidator(current_evaluator_name)]
     params: dict[str, Any] = Field(default_factory=dict)
     platforms: list[str] = Field(default_factory=list)  # empty: every platform of applies_to
 
@@ -201,6 +245,9 @@ _REGISTRY: dict[str, Evaluator] = {}
 
 def evaluator(name: str, params: type[BaseModel] = NoParams) -> Callable[[EvaluatorFn], EvaluatorFn]:
     """Register a pure function as the evaluator ``name`` with its params model."""
+
+    if not re.match(EVALUATOR_NAME, name):
+        raise ValueError(f"evaluator {name!r}: name it <area>.<name>, e.g. host.firewall_enabled")
 
     def register(fn: EvaluatorFn) -> EvaluatorFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:

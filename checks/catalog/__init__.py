@@ -11,7 +11,7 @@ Format of one entry (see ``checks.model.CheckDefinition``)::
       rationale: "..."                  # English (msgid), translated like the title
       remediation: "..."
       references: ["TCVN 11930:2017 ...", "CIS Controls v8 4.5"]
-      evaluator: host.firewall_enabled   # a registered evaluator
+      evaluator: host.firewall_enabled   # a registered evaluator, <area>.<name>
       params: {}                         # validated against the evaluator's params model
 """
 

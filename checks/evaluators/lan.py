@@ -34,7 +34,7 @@ def _target(h: LanHost) -> str:
     return h.label
 
 
-@evaluator("lan_unknown_device")
+@evaluator("lan.unknown_device")
 def unknown_device(facts: Facts, params: NoParams) -> list[Verdict]:
     scan = _scan(facts)
     judged = [h for h in scan.hosts if h.known is not None]
@@ -67,7 +67,7 @@ def unknown_device(facts: Facts, params: NoParams) -> list[Verdict]:
     return out
 
 
-@evaluator("lan_rogue_dhcp")
+@evaluator("lan.rogue_dhcp")
 def rogue_dhcp(facts: Facts, params: NoParams) -> list[Verdict]:
     scan = _scan(facts)
     not_run = _not_run(scan, "dhcp")
@@ -111,7 +111,7 @@ def rogue_dhcp(facts: Facts, params: NoParams) -> list[Verdict]:
     return out
 
 
-@evaluator("lan_arp_conflict")
+@evaluator("lan.arp_conflict")
 def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
     scan = _scan(facts)
     not_run = _not_run(scan, "arp_conflicts")
@@ -154,7 +154,7 @@ def arp_conflict(facts: Facts, params: NoParams) -> list[Verdict]:
     return out
 
 
-@evaluator("lan_gateway_mac_changed")
+@evaluator("lan.gateway_mac_changed")
 def gateway_mac_changed(facts: Facts, params: NoParams) -> Verdict:
     scan = _scan(facts)
     if not scan.gateway_ip or not scan.gateway_mac:
@@ -192,7 +192,7 @@ class RiskyServiceParams(BaseModel):
     ports: list[int] = Field(min_length=1)
 
 
-@evaluator("lan_risky_service", params=RiskyServiceParams)
+@evaluator("lan.risky_service", params=RiskyServiceParams)
 def risky_service(facts: Facts, params: RiskyServiceParams) -> list[Verdict]:
     scan = _scan(facts)
     not_run = _not_run(scan, "services")
@@ -234,7 +234,7 @@ class SnmpParams(BaseModel):
     communities: list[str] = Field(default_factory=lambda: ["public", "private"], min_length=1)
 
 
-@evaluator("lan_snmp_default_community", params=SnmpParams)
+@evaluator("lan.snmp_default_community", params=SnmpParams)
 def snmp_default_community(facts: Facts, params: SnmpParams) -> list[Verdict]:
     scan = _scan(facts)
     not_run = _not_run(scan, "snmp")
@@ -309,7 +309,7 @@ def _router_like(h: LanHost, params: RouterAdminParams) -> bool:
     return any(w in titles for w in params.title_words)
 
 
-@evaluator("lan_router_admin_exposed", params=RouterAdminParams)
+@evaluator("lan.router_admin_exposed", params=RouterAdminParams)
 def router_admin_exposed(facts: Facts, params: RouterAdminParams) -> list[Verdict]:
     scan = _scan(facts)
     not_run = _not_run(scan, "services")

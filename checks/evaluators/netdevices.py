@@ -44,7 +44,7 @@ def _known(value: Any, what: str) -> Any:
     return value
 
 
-@evaluator("netdev_poll_ok")
+@evaluator("netdevice.poll_ok")
 def poll_ok(facts: Facts, params: NoParams) -> Verdict:
     dev = _device(facts)
     blocking = [e for e in dev.poll_errors if e.stage != "parse"]
@@ -68,7 +68,7 @@ class FlagParams(BaseModel):
     what: str  # English, for the evidence: "telnet management"
 
 
-@evaluator("netdev_audit_flag", params=FlagParams)
+@evaluator("netdevice.audit_flag", params=FlagParams)
 def audit_flag(facts: Facts, params: FlagParams) -> Verdict:
     if params.field not in ConfigAudit.model_fields:
         raise ValueError(f"unknown audit field {params.field!r}")
@@ -88,7 +88,7 @@ def audit_flag(facts: Facts, params: FlagParams) -> Verdict:
     return Verdict.passed(text, **{params.field: value})
 
 
-@evaluator("netdev_snmp_default_community")
+@evaluator("netdevice.snmp_default_community")
 def snmp_default_community(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
@@ -109,7 +109,7 @@ def snmp_default_community(facts: Facts, params: NoParams) -> Verdict:
     return Verdict.passed(msg("no well-known SNMP community among %(n)s", n=len(a.snmp_communities)))
 
 
-@evaluator("netdev_snmp_rw_community")
+@evaluator("netdevice.snmp_rw_community")
 def snmp_rw_community(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
@@ -120,7 +120,7 @@ def snmp_rw_community(facts: Facts, params: NoParams) -> Verdict:
     return Verdict.passed(msg("no read-write SNMP community"))
 
 
-@evaluator("netdev_snmp_v3")
+@evaluator("netdevice.snmp_v3")
 def snmp_v3(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if not _known(a.snmp_enabled, "snmp_enabled"):
@@ -133,7 +133,7 @@ def snmp_v3(facts: Facts, params: NoParams) -> Verdict:
     return Verdict.passed(msg("SNMPv3 in use") if a.snmp_v3 else msg("no SNMP v1/v2c community"))
 
 
-@evaluator("netdev_reversible_passwords")
+@evaluator("netdevice.reversible_passwords")
 def reversible_passwords(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if a.reversible_passwords:
@@ -144,7 +144,7 @@ def reversible_passwords(facts: Facts, params: NoParams) -> Verdict:
     return Verdict.passed(msg("no clear-text or reversible login passwords"))
 
 
-@evaluator("netdev_enable_secret")
+@evaluator("netdevice.enable_secret")
 def enable_secret(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if _known(a.enable_password, "enable_password") and not a.enable_secret:
@@ -159,7 +159,7 @@ class DefaultAccountParams(BaseModel):
     names: dict[str, list[str]] = Field(default_factory=dict)  # platform -> default account names
 
 
-@evaluator("netdev_default_account", params=DefaultAccountParams)
+@evaluator("netdevice.default_account", params=DefaultAccountParams)
 def default_account(facts: Facts, params: DefaultAccountParams) -> Verdict:
     dev = _device(facts)
     a = _audit(facts)
@@ -174,7 +174,7 @@ def default_account(facts: Facts, params: DefaultAccountParams) -> Verdict:
     return Verdict.passed(msg("no default account among %(n)s local account(s)", n=len(a.users)))
 
 
-@evaluator("netdev_lines_without_login")
+@evaluator("netdevice.lines_without_login")
 def lines_without_login(facts: Facts, params: NoParams) -> Verdict:
     a = _audit(facts)
     if a.lines_without_login:
@@ -190,7 +190,7 @@ class IdleParams(BaseModel):
     max_seconds: int = Field(default=900, ge=60)
 
 
-@evaluator("netdev_idle_timeout", params=IdleParams)
+@evaluator("netdevice.idle_timeout", params=IdleParams)
 def idle_timeout(facts: Facts, params: IdleParams) -> Verdict:
     a = _audit(facts)
     bad = [t for t in a.idle_timeouts if t.seconds == 0 or t.seconds > params.max_seconds]
@@ -213,7 +213,7 @@ class ListParams(BaseModel):
     what: str
 
 
-@evaluator("netdev_list_present", params=ListParams)
+@evaluator("netdevice.list_present", params=ListParams)
 def list_present(facts: Facts, params: ListParams) -> Verdict:
     if params.field not in ConfigAudit.model_fields:
         raise ValueError(f"unknown audit field {params.field!r}")
@@ -230,7 +230,7 @@ class ServicesParams(BaseModel):
     unneeded: dict[str, list[str]] = Field(default_factory=dict)  # platform -> service names
 
 
-@evaluator("netdev_unneeded_services", params=ServicesParams)
+@evaluator("netdevice.unneeded_services", params=ServicesParams)
 def unneeded_services(facts: Facts, params: ServicesParams) -> Verdict:
     dev = _device(facts)
     running = _known(_audit(facts).enabled_services, "enabled_services")
@@ -248,7 +248,7 @@ def firmware_table() -> dict[str, Any]:
     return table
 
 
-@evaluator("netdev_firmware_minimum")
+@evaluator("netdevice.firmware_minimum")
 def firmware_minimum(facts: Facts, params: NoParams) -> Verdict:
     dev = _device(facts)
     if not dev.os_version:

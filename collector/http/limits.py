@@ -25,7 +25,8 @@ ErrorPage = Callable[[Request, int], Response]
 ROUTE_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("reports", re.compile(r"^/api/v1/reports/?$")),
     ("photos", re.compile(r"^/api/v1/inspections/[^/]+/photos/?$")),
-    ("imports", re.compile(r"^(/api/v1/assets/import|/planning/import(/apply)?)/?$")),
+    # /api/v1/assets/import: the former path (a 308 to the new one), held to the same limit.
+    ("imports", re.compile(r"^(/api/v1/(planning/)?assets/import|/planning/import(/apply)?)/?$")),
 )
 
 

@@ -11,7 +11,7 @@ from collector.models.assets import ScoreCategory
 from collector.reports.charts import bar_chart, stacked_bars
 from collector.reports.document import Column, Document, Letterhead, Table, render
 from collector.services.assets import AGE_BANDS, AssetReport, os_support_state
-from collector.services.plan import class_label, status_label
+from collector.services.planning import class_label, status_label
 from collector.services.scoring import category_label
 
 T: dict[str, str] = {

@@ -24,7 +24,7 @@ from collector.localtime import stamp
 from collector.models.core import Site
 from collector.reports import table_export
 from collector.services.errors import NotFound, ServiceError
-from collector.services.plan import class_label, status_label
+from collector.services.planning import class_label, status_label
 from collector.services.scoring import category_label
 from collector.services.tables import base
 from collector.services.tables.assets import TABLE as ASSETS

@@ -207,7 +207,7 @@ def _seed_site(client: Any, engine: Any, admin: dict[str, str], mark: str) -> Si
     site.ids["managed"] = managed.json()["id"]
 
     asset = client.put(
-        f"/api/v1/assets/{site.ids['device']}",
+        f"/api/v1/planning/assets/{site.ids['device']}",
         json={
             "asset_tag": f"TAG-{mark.upper()}",
             "supplier": f"supplier-{mark}",

@@ -17,6 +17,8 @@ marker ``zqb``. For each route, each role and each scope, the suite checks what 
 - ``Own()``    about the caller only (/me, changing one's password): never shows anything of B.
 - ``Open()``   public and about no site's objects (login, health, enroll); ``Agent()``: agent key routes
                (the agent identity suite covers them).
+- ``Moved(to)`` a former path kept for existing clients: everyone (anonymous too) gets a 308 to ``to``
+               with the query string, and nothing else; the new path's own entry checks the access.
 Roles a route does not admit get 403 whatever the object. Writes are also replayed by an unscoped user
 on a fresh copy of the world (``test_writes_reach_their_object_for_unscoped_users``), which proves each
 entry's request is well-formed: a 404 for A's users then means "not yours", not "wrong URL".
@@ -73,6 +75,7 @@ class Case:
     run: bool = True
     # Objects of one owner (a notification subscription): unscoped users of other roles are limited too.
     control_roles: tuple[Role, ...] | None = None
+    to: str | None = None  # moved: the new path the 308 names
 
 
 def Obj(**kw: Any) -> Case:
@@ -105,6 +108,10 @@ def Open() -> Case:
 
 def Agent() -> Case:
     return Case("agent", run=False)
+
+
+def Moved(to: str, **kw: Any) -> Case:
+    return Case("moved", to=to, mark=None, **kw)
 
 
 BUDGET = {"budget": "100000000"}
@@ -171,17 +178,35 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
         Act(403, path={"managed_id": "a.managed"}, json={**MANAGED, "site": "b.code"}),
     ),
     "DELETE /api/v1/netdevices/{managed_id}": Act(),
-    "GET /api/v1/replacement/plan": List(params=BUDGET),
-    "GET /api/v1/replacement/scores": (List(), List(params={"site": "b.code"})),
-    "GET /api/v1/replacement/unit-costs": Own(),
-    "PUT /api/v1/replacement/unit-costs": City(json={"desktop": 15000000}),
-    "GET /api/v1/assets": (List(), List(params={"site": "b.code"})),
-    "GET /api/v1/assets/report": List(),
-    "GET /api/v1/assets/{device_id:int}": Obj(),
-    "PUT /api/v1/assets/{device_id:int}": Act(json={"supplier": "changed"}),
-    "POST /api/v1/assets/import": (
+    "GET /api/v1/planning/plan": List(params=BUDGET),
+    "GET /api/v1/planning/scores": (List(), List(params={"site": "b.code"})),
+    "GET /api/v1/planning/unit-costs": Own(),
+    "PUT /api/v1/planning/unit-costs": City(json={"desktop": 15000000}),
+    "GET /api/v1/planning/assets": (List(), List(params={"site": "b.code"})),
+    "GET /api/v1/planning/assets/report": List(),
+    "GET /api/v1/planning/assets/{device_id:int}": Obj(),
+    "PUT /api/v1/planning/assets/{device_id:int}": Act(json={"supplier": "changed"}),
+    "POST /api/v1/planning/assets/import": (
         Probe(content=IMPORT_CSV, mark="pc-zqb"),
         Probe(content=IMPORT_CSV_B, params={"apply": "true"}, mark="pc-zqb", writes=True),
+    ),
+    # The planning API's former paths (/replacement/..., /assets/...): a 308 to the new one.
+    "GET /api/v1/replacement{rest:path}": (
+        Moved("/api/v1/planning/plan", path={"rest": "/plan"}, params=BUDGET),
+        Moved("/api/v1/planning/scores", path={"rest": "/scores"}, params={"site": "b.code"}),
+    ),
+    "PUT /api/v1/replacement{rest:path}": Moved(
+        "/api/v1/planning/unit-costs", path={"rest": "/unit-costs"}, json={"desktop": 15000000}
+    ),
+    "GET /api/v1/assets{rest:path}": (
+        Moved("/api/v1/planning/assets", path={"rest": ""}, params={"site": "b.code"}),
+        Moved("/api/v1/planning/assets/report", path={"rest": "/report"}),
+    ),
+    "PUT /api/v1/assets{rest:path}": Moved(
+        "/api/v1/planning/assets/7", path={"rest": "/7"}, json={"supplier": "changed"}
+    ),
+    "POST /api/v1/assets{rest:path}": Moved(
+        "/api/v1/planning/assets/import", path={"rest": "/import"}, content=IMPORT_CSV
     ),
     "POST /api/v1/reports": Agent(),
     "GET /api/v1/me": Own(),
@@ -512,11 +537,13 @@ def _value(token: Any, world: World, who: Principal | None) -> Any:
 
 def _url(key: str, case: Case, world: World, who: Principal | None) -> tuple[str, str]:
     method, path = key.split(" ", 1)
-    for param in [p[1:-1] for p in path.split("/") if p.startswith("{")] + ["fmt"]:
+    # {name} anywhere in the path: /devices/{device_id}, /replacement{rest:path}, plan.{fmt}
+    for param in re.findall(r"{([^}]+)}", path) + ["fmt"]:
         name = param.split(":")[0]  # {device_id:int}: the name before the convertor
         pattern = "{" + param + "}"
         if pattern in path:
-            path = path.replace(pattern, str(_value(case.path.get(name, PATH_KINDS[name]), world, who)))
+            token = case.path[name] if name in case.path else PATH_KINDS[name]
+            path = path.replace(pattern, str(_value(token, world, who)))
     if ".{fmt}" in key:  # e.g. /planning/plan.{fmt}
         path = path.replace("{fmt}", "csv")
     return method, path
@@ -622,7 +649,7 @@ def check_case(setup: Setup, key: str, case: Case) -> None:
     world, client = setup.world, setup.client
     kind, roles = _roles(key)
     problems: list[str] = []
-    before = state_digest(setup.app.state.engine) if case.kind in (*WRITES, "probe") else None
+    before = state_digest(setup.app.state.engine) if case.kind in (*WRITES, "probe", "moved") else None
     principals: list[Principal | None] = list(world.principals)
     if kind == "public":
         principals.append(None)
@@ -631,6 +658,18 @@ def check_case(setup: Setup, key: str, case: Case) -> None:
             who.scope == "a" or (case.control_roles is not None and who.role not in case.control_roles)
         )
         name = who.name if who else "anonymous"
+        if case.kind == "moved":
+            answer = call(client, key, case, world, who)
+            location = answer.headers.get("location", "")
+            query = answer.request.url.query.decode() if answer.request.url.query else ""
+            expected = case.to + (f"?{query}" if query else "") if case.to else None
+            if answer.status_code != 308 or location != expected:
+                problems.append(
+                    f"{name}: got {answer.status_code} to {location!r}, expected 308 to {expected!r}"
+                )
+            elif _shows(answer, MARK_B, _echoed(case, world, who, str(answer.request.url))):
+                problems.append(f"{name}: the redirect names site B's objects: {answer.text[:300]}")
+            continue
         if kind == "roles" and who is not None and who.role not in roles:
             answer = call(client, key, case, world, who)
             if answer.status_code != 403:
@@ -747,8 +786,8 @@ PG_KEYS = [
     "GET /api/v1/audit",
     "GET /api/v1/enroll-secrets",
     "POST /api/v1/enroll-secrets",
-    "PUT /api/v1/replacement/unit-costs",
-    "POST /api/v1/assets/import",
+    "PUT /api/v1/planning/unit-costs",
+    "POST /api/v1/planning/assets/import",
     "GET /published/{name}",
     "GET /admin/audit",
     "GET /sites/{code}",
@@ -795,7 +834,7 @@ def test_the_asset_import_says_nothing_of_another_sites_tags(scratch: Setup) -> 
     planner = scratch.world.principal(Role.PLANNER, "a")
     csv = "asset_tag\nTAG-ZQB\nTAG-NEVER-USED\n"
     preview = scratch.client.post(
-        "/api/v1/assets/import",
+        "/api/v1/planning/assets/import",
         content=csv.encode(),
         headers={**_headers(planner), "Content-Type": "text/csv"},
     )
@@ -805,12 +844,12 @@ def test_the_asset_import_says_nothing_of_another_sites_tags(scratch: Setup) -> 
     # A's device may carry the same tag as B's: each commune numbers its own equipment.
     a_device = scratch.world.a.ids["device"]
     tagged = scratch.client.put(
-        f"/api/v1/assets/{a_device}", json={"asset_tag": "TAG-ZQB"}, headers=_headers(planner)
+        f"/api/v1/planning/assets/{a_device}", json={"asset_tag": "TAG-ZQB"}, headers=_headers(planner)
     )
     assert tagged.status_code == 200, tagged.text
     # Within one site a tag stays unique, and the refusal names only that site's device.
     second = scratch.client.put(
-        f"/api/v1/assets/{scratch.world.a.ids['netdevice']}",
+        f"/api/v1/planning/assets/{scratch.world.a.ids['netdevice']}",
         json={"asset_tag": "tag-zqb"},
         headers=_headers(planner),
     )

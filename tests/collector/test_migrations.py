@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -161,3 +162,55 @@ def test_collectors_started_together_on_an_empty_postgresql_database_migrate_it_
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Revision ids deployed databases hold in ``alembic_version``: a file may move, its id never changes.
+DEPLOYED_REVISIONS = frozenset(
+    {
+        "0001_core",
+        "0010_inspections",
+        "assets_0001",
+        "certificates_0001",
+        "findings_0001",
+        "lan_0001",
+        "netdevices_0001",
+        "i13_identity_0001",
+        "i13b_security_0001",
+        "i14b_quarantine_0001",
+        "i15a_jobs_0001",
+        "i15b_sched_0001",
+        "i15c_storage_0001",
+        "i15d_read_0001",
+        "i15e_overview_0001",
+        "i16_security_0001",
+        "i17_console_0001",
+        "i17b_history_0001",
+        "i17b_notify_0001",
+        "i18a_documents_0001",
+        "i18b_evidence_0001",
+        "i20_0001",
+    }
+)
+FILE_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*_[0-9]{4}\.py$")
+
+
+def test_every_migration_file_is_named_after_its_branch_and_place() -> None:
+    """``<branch label>_<NNNN>.py`` (docs/architecture.md, "Names"), and no deployed revision id lost."""
+    from alembic.script import ScriptDirectory
+
+    from collector.migrate import alembic_config, branch_position, migration_file_name
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    versions = Path(scripts.versions)
+    files = sorted(p.name for p in versions.glob("*.py") if p.name != "__init__.py")
+    wrong = [name for name in files if not FILE_NAME.match(name)]
+    assert not wrong, f"migration files not named <branch label>_<NNNN>.py: {wrong}"
+    revisions = list(scripts.walk_revisions())
+    assert len(revisions) == len(files)  # every file is a revision (nothing Alembic skips)
+    misnamed = []
+    for script in revisions:
+        expected = migration_file_name(*branch_position(scripts, script.revision))
+        if Path(script.path).name != expected:
+            misnamed.append(f"{Path(script.path).name} (revision {script.revision}) should be {expected}")
+    assert not misnamed, "\n".join(misnamed)
+    assert {s.revision for s in revisions} >= DEPLOYED_REVISIONS, "a deployed revision id changed"

@@ -41,7 +41,7 @@ def world(client, app):  # type: ignore[no-untyped-def]
         "/api/v1/devices/{n}/configs",
         "/api/v1/devices/{n}/configs/{n}",
         "/api/v1/devices/{device}/configs/diff?a={n}&b={n}",
-        "/api/v1/assets/{n}",
+        "/api/v1/planning/assets/{n}",
         "/api/v1/users/{n}/disable",
         "/devices/{n}",
         "/findings/{n}",
@@ -65,20 +65,24 @@ def test_ids_and_offsets_past_the_database_range_are_a_422(client, world, templa
 def test_costs_past_what_a_column_holds_are_refused(client, app, world):
     admin, device = world["admin"], world["device"]
     for cost in (2_000_000_001, 2**63, 10**30):
-        r = client.put(f"/api/v1/assets/{device}", json={"purchase_cost": cost}, headers=admin)
+        r = client.put(f"/api/v1/planning/assets/{device}", json={"purchase_cost": cost}, headers=admin)
         assert r.status_code == 422 and "2000000000" in r.text, r.text
-        r = client.put("/api/v1/replacement/unit-costs", json={"desktop": cost}, headers=admin)
+        r = client.put("/api/v1/planning/unit-costs", json={"desktop": cost}, headers=admin)
         assert r.status_code == 422 and "2000000000" in r.text, r.text
     # An import row with such a cost is a row error in the preview, and nothing is applied.
     csv = "serial,purchase_cost\nSN-1,99999999999999999999\n"
     headers = {**admin, "Content-Type": "text/csv"}
-    r = client.post("/api/v1/assets/import", params={"apply": "true"}, content=csv.encode(), headers=headers)
+    r = client.post(
+        "/api/v1/planning/assets/import", params={"apply": "true"}, content=csv.encode(), headers=headers
+    )
     assert r.status_code == 200, r.text
     row = r.json()["rows"][0]
     assert row["action"] == "error" and "2.000.000.000 VND" in row["message"]
-    assert client.get(f"/api/v1/assets/{device}", headers=admin).json()["purchase_cost"] is None
+    assert client.get(f"/api/v1/planning/assets/{device}", headers=admin).json()["purchase_cost"] is None
     # A carriage return inside an unquoted field is not CSV: a 400 that says so.
-    r = client.post("/api/v1/assets/import", content=b"serial,supplier\nSN-1,a\rb\n", headers=headers)
+    r = client.post(
+        "/api/v1/planning/assets/import", content=b"serial,supplier\nSN-1,a\rb\n", headers=headers
+    )
     assert r.status_code == 400 and "not valid CSV" in r.json()["detail"], r.text
 
 
@@ -133,8 +137,8 @@ def test_nul_in_any_query_is_a_4xx_not_a_database_error(client, world):
 def test_the_asset_report_json_carries_dates(client, world):
     admin, device = world["admin"], world["device"]
     body = {"purchase_date": "2019-04-02", "warranty_end": "2022-04-01", "purchase_cost": 15_000_000}
-    assert client.put(f"/api/v1/assets/{device}", json=body, headers=admin).status_code == 200
-    r = client.get("/api/v1/assets/report", headers=admin)
+    assert client.put(f"/api/v1/planning/assets/{device}", json=body, headers=admin).status_code == 200
+    r = client.get("/api/v1/planning/assets/report", headers=admin)
     assert r.status_code == 200, r.text
     (row,) = r.json()["register"]
     assert (row["purchase_date"], row["warranty_end"]) == ("2019-04-02", "2022-04-01")

@@ -88,7 +88,7 @@ def test_the_seed_makes_a_usable_database(seeded: Seeded) -> None:
     compliance = _get(seeded, f"/api/v1/sites/{code}/compliance").json()
     assert len(compliance["devices"]) == DEVICES // SITES
     assert _get(seeded, "/api/v1/search", q="pc-00004").json()
-    plan = _get(seeded, "/api/v1/replacement/plan", budget=200_000_000).json()
+    plan = _get(seeded, "/api/v1/planning/plan", budget=200_000_000).json()
     assert plan["picks"]
     page = seeded.client.get("/", headers=seeded.headers)
     assert page.status_code == 200
@@ -228,7 +228,7 @@ def _old_candidates(session: Session, config: Any) -> tuple[list[Any], dict[str,
     then every score row joined with its device, site, asset and system section."""
     from collector.models.assets import Asset, DeviceScore, LifecycleStatus
     from collector.models.core import Device, DeviceSection, Site
-    from collector.services.plan import Candidate, effective_unit_costs
+    from collector.services.planning import Candidate, effective_unit_costs
     from collector.services.scoring import recompute_scores
 
     ids = [i for i in session.exec(select(Device.id)).all() if i is not None]
@@ -282,7 +282,7 @@ def _shape(plan: Any) -> dict[str, Any]:
 
 
 def _both(engine: Any, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    from collector.services.plan import PlanRules, build_plan, make_plan
+    from collector.services.planning import PlanRules, build_plan, make_plan
     from collector.services.scoring import load_config
 
     config = load_config()
@@ -308,7 +308,7 @@ def _both(engine: Any, **kw: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_the_plan_from_stored_scores_is_the_plan_computed_the_old_way(seeded: Seeded) -> None:
     from collector.models.assets import LifecycleStatus
     from collector.services.assets import AssetChanges, update_asset
-    from collector.services.plan import set_unit_costs
+    from collector.services.planning import set_unit_costs
 
     for kw in (
         {"budget": 300_000_000},
@@ -341,7 +341,7 @@ def test_the_plan_from_stored_scores_is_the_plan_computed_the_old_way(seeded: Se
 
 def test_the_ranking_query_gives_the_plans_order(seeded: Seeded) -> None:
     from collector.services import ranking
-    from collector.services.plan import PlanRules, build_plan, load_candidates
+    from collector.services.planning import PlanRules, build_plan, load_candidates
     from collector.services.scoring import load_config
 
     config = load_config()

@@ -39,7 +39,7 @@ MAX_EXAMPLES, MAX_SECONDS, SEED = (int(v) for v in _DEEP) if len(_DEEP) == 3 els
 # document's "an object": its refusals are 400 and 422.
 CONFIG = """
 [[operations]]
-include-path-regex = '^/api/v1/(assets/(import|[{]device_id[}])|me/password|users|sites/merge)$'
+include-path-regex = '^/api/v1/(planning/assets/(import|[{]device_id[}])|me/password|users|sites/merge)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429]
 
 # A page cursor is what the previous page's X-Next-Cursor said; any other text is refused with 400.

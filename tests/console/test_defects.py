@@ -117,7 +117,7 @@ def test_an_empty_plan_says_the_real_reason(client: Any, app: Any) -> None:
 
 
 def test_an_empty_plan_blames_the_budget_only_when_it_is_the_budget(client: Any, app: Any) -> None:
-    from collector.services.plan import Candidate, PlanRules, build_plan, render_reason
+    from collector.services.planning import Candidate, PlanRules, build_plan, render_reason
 
     pc = Candidate(1, "pc-1", "P01", "Phường 1", "desktop", 80, "replace_now", 15_000_000)
     short = build_plan([pc], PlanRules(budget=5_000_000))
@@ -157,8 +157,8 @@ def test_scores_use_a_decimal_comma_on_vietnamese_pages(client: Any, app: Any, s
 
 
 def test_names_and_dates_follow_vietnam_time(client: Any, app: Any, seeded: Any) -> None:  # noqa: F811
-    from collector.reports.plan_report import plan_filename
-    from collector.services.plan import PlanRules, build_plan
+    from collector.reports.planning_report import plan_filename
+    from collector.services.planning import PlanRules, build_plan
     from collector.services.publishing import publish
 
     # 20:30 UTC on 1 March is 03:30 on 2 March in Hà Nội: files and slugs carry the 2nd.

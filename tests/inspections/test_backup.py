@@ -55,7 +55,7 @@ def restore_url(database_url: str, tmp_path: Path):  # type: ignore[no-untyped-d
 
 def _state(client: TestClient, headers: dict[str, str]) -> dict[str, object]:
     findings = client.get("/api/v1/findings", headers=headers).json()
-    plan = client.get("/api/v1/replacement/plan", params={"budget": 50_000_000}, headers=headers).json()
+    plan = client.get("/api/v1/planning/plan", params={"budget": 50_000_000}, headers=headers).json()
     plan.pop("generated_at")
     published = client.get("/api/v1/published", headers=headers).json()
     return {"findings": findings, "plan": plan, "published": published}

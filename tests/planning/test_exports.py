@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from collector.reports.plan_report import render_plan
-from collector.services.plan import Candidate, PlanRules, build_plan
+from collector.reports.planning_report import render_plan
+from collector.services.planning import Candidate, PlanRules, build_plan
 
 AT = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
 THUAN_AN = "Xã Thuận An — Ủy ban nhân dân"

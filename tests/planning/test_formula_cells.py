@@ -36,7 +36,7 @@ def hostile_fleet(client, fleet):  # type: ignore[no-untyped-def]
     )
     planner = api_headers(client, fleet.engine, username="planner", role="planner")
     r = client.put(
-        f"/api/v1/assets/{device}",
+        f"/api/v1/planning/assets/{device}",
         json={"supplier": SUPPLIER, "asset_tag": TAG, "purchase_cost": 12_000_000},
         headers=planner,
     )
@@ -44,7 +44,7 @@ def hostile_fleet(client, fleet):  # type: ignore[no-untyped-def]
     # An import row for another PC brings its own formula-looking supplier.
     text = f"serial,supplier,purchase_cost\nCN0OLD001,{IMPORTED_SUPPLIER},9800000\n"
     r = client.post(
-        "/api/v1/assets/import",
+        "/api/v1/planning/assets/import",
         params={"apply": "true"},
         content=text.encode(),
         headers={**planner, "Content-Type": "text/csv"},
@@ -73,8 +73,8 @@ def xlsx_cells(data: bytes) -> list[object]:
 def test_asset_report_and_plan_exports_carry_no_formula(client, fleet):
     planner = hostile_fleet(client, fleet)
     downloads = {
-        "assets": ("/api/v1/assets/report", {}),
-        "plan": ("/api/v1/replacement/plan", {"budget": 10**9, "min_per_site": 1}),
+        "assets": ("/api/v1/planning/assets/report", {}),
+        "plan": ("/api/v1/planning/plan", {"budget": 10**9, "min_per_site": 1}),
     }
     for name, (url, params) in downloads.items():
         got = client.get(url, params={**params, "format": "csv"}, headers=planner)
@@ -95,6 +95,6 @@ def test_control_characters_from_agents_do_not_break_the_xlsx(client, fleet):
     agent = add_site(fleet.engine, "X10", "Xã Bell")
     ingest(fleet.engine, fleet.url, agent, pc_facts("pc-bell", serial="SN\x07\x1b[31m-1"))
     planner = api_headers(client, fleet.engine, username="planner", role="planner")
-    got = client.get("/api/v1/assets/report", params={"format": "xlsx"}, headers=planner)
+    got = client.get("/api/v1/planning/assets/report", params={"format": "xlsx"}, headers=planner)
     assert got.status_code == 200, got.text
     assert "SN\ufffd\ufffd[31m-1" in xlsx_cells(got.content)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.services.plan import Candidate, PlanRules, build_plan, render_reason
+from collector.services.planning import Candidate, PlanRules, build_plan, render_reason
 
 AT = datetime(2026, 11, 26, tzinfo=UTC)
 SITES = [("P01", "Phường Bến Nghé"), ("X02", "Xã Bình Chánh"), ("X03", "Xã Tân Nhựt"), ("P04", "Phường 4")]

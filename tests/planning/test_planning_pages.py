@@ -159,30 +159,30 @@ def test_unit_costs_page(client, fleet):
 
 def test_cli_writes_the_plan(fleet, tmp_path):
     from collector.cli import app
-    from collector.commands import plan  # noqa: F401  (registers the command)
+    from collector.commands import planning  # noqa: F401  (registers the command)
 
     out = tmp_path / "ke-hoach.pdf"
     runner = CliRunner()
-    args = ["plan", "replacement", "--budget", "40.000.000", "--format", "pdf", "--output", str(out)]
+    args = ["planning", "replacement", "--budget", "40.000.000", "--format", "pdf", "--output", str(out)]
     r = runner.invoke(app, [*args, "--database-url", fleet.url])
     assert r.exit_code == 0, r.output
     text = "".join(p.extract_text() for p in PdfReader(str(out)).pages)
     assert "Kế hoạch thay thế thiết bị" in text and "Phường Bến Nghé" in text
-    j = runner.invoke(app, ["plan", "replacement", "--budget", "1", "--database-url", fleet.url])
+    j = runner.invoke(app, ["planning", "replacement", "--budget", "1", "--database-url", fleet.url])
     assert j.exit_code == 0 and json.loads(j.stdout)["picks"] == []
-    bad = runner.invoke(app, ["plan", "replacement", "--budget", "abc", "--database-url", fleet.url])
+    bad = runner.invoke(app, ["planning", "replacement", "--budget", "abc", "--database-url", fleet.url])
     assert bad.exit_code == 2 and "not an amount in VND" in bad.output
 
 
 def test_cli_names_an_unwritable_output_and_an_unusable_database(fleet, tmp_path):
     from collector.cli import app
-    from collector.commands import plan  # noqa: F401  (registers the command)
+    from collector.commands import planning  # noqa: F401  (registers the command)
 
     runner = CliRunner()
     out = tmp_path / "no-such-dir" / "ke-hoach.xlsx"
-    args = ["plan", "replacement", "--budget", "40.000.000", "--format", "xlsx", "--output", str(out)]
+    args = ["planning", "replacement", "--budget", "40.000.000", "--format", "xlsx", "--output", str(out)]
     r = runner.invoke(app, [*args, "--database-url", fleet.url])
     assert r.exit_code == 2 and f"cannot write {out}" in r.output and "Traceback" not in r.output
     empty = f"sqlite:///{tmp_path / 'empty.db'}"
-    r = runner.invoke(app, ["plan", "replacement", "--budget", "1", "--database-url", empty])
+    r = runner.invoke(app, ["planning", "replacement", "--budget", "1", "--database-url", empty])
     assert r.exit_code == 2 and "cannot read the database" in r.output and "wardwatch db upgrade" in r.output

@@ -22,11 +22,11 @@ from collector.models.core import Role
 from collector.plugins import RouterSpec
 from collector.reports.document import MEDIA_TYPES
 from collector.services import assets as asset_svc
-from collector.services import plan as plan_svc
+from collector.services import planning as plan_svc
 from collector.services.errors import ServiceError
 from collector.services.scoring import ScoringConfigError, load_config
 
-router = APIRouter(tags=["replacement"])
+router = APIRouter(tags=["planning"])
 
 # Planners and administrators change the register and prices; technicians read them.
 ReaderUser = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, Role.TECHNICIAN))]
@@ -65,7 +65,7 @@ def _download(data: bytes, fmt: str, filename: str) -> Response:
 DOWNLOADS = success(*MEDIA_TYPES.values(), description="The document in the format asked for")
 
 
-@router.get("/replacement/plan", response_class=Response, responses=DOWNLOADS)
+@router.get("/planning/plan", response_class=Response, responses=DOWNLOADS)
 def replacement_plan(
     user: ReaderUser,
     session: DbSession,
@@ -84,7 +84,7 @@ def replacement_plan(
     ),
 ) -> Response:
     from collector.reports.document import letterhead_for
-    from collector.reports.plan_report import plan_filename, plan_json, render_plan
+    from collector.reports.planning_report import plan_filename, plan_json, render_plan
 
     try:
         rules = None if not must else [m for m in must if m != "none"]
@@ -106,7 +106,7 @@ def replacement_plan(
     return _download(render_plan(plan, format, lang, letterhead), format, plan_filename(plan, format))
 
 
-@router.get("/replacement/scores", response_model=list[ScorePublic])
+@router.get("/planning/scores", response_model=list[ScorePublic])
 def scores(
     user: ReaderUser, session: DbSession, site: str | None = None, category: str | None = None
 ) -> list[ScorePublic]:
@@ -128,7 +128,7 @@ def scores(
     ]
 
 
-@router.get("/replacement/unit-costs")
+@router.get("/planning/unit-costs")
 def unit_costs(user: ReaderUser, session: DbSession, settings: Settings) -> dict[str, int]:
     return plan_svc.effective_unit_costs(session, load_config(settings))
 
@@ -147,7 +147,7 @@ class UnitCostsIn(BaseModel):
     other: Cost = None
 
 
-@router.put("/replacement/unit-costs")
+@router.put("/planning/unit-costs")
 def set_unit_costs(user: CityPlanner, session: DbSession, costs: UnitCostsIn) -> dict[str, int]:
     """Unit costs are the city's prices: only planners and administrators not limited to sites set them."""
     try:
@@ -208,12 +208,12 @@ def _asset_public(row: asset_svc.RegistryRow) -> AssetPublic:
     )
 
 
-@router.get("/assets", response_model=list[AssetPublic])
+@router.get("/planning/assets", response_model=list[AssetPublic])
 def list_assets(user: ReaderUser, session: DbSession, site: str | None = None) -> list[AssetPublic]:
     return [_asset_public(r) for r in asset_svc.list_registry(session, scope=user.site_ids, site_code=site)]
 
 
-@router.get("/assets/report", response_class=Response, responses=DOWNLOADS)
+@router.get("/planning/assets/report", response_class=Response, responses=DOWNLOADS)
 def assets_report(
     user: ReaderUser, session: DbSession, settings: Settings, format: Format = "json", lang: Lang = "vi"
 ) -> Response:
@@ -237,12 +237,12 @@ def _one(session: Session, device_id: int, user: Principal) -> AssetPublic:
     return _asset_public(rows[0])
 
 
-@router.get("/assets/{device_id:int}", response_model=AssetPublic)
+@router.get("/planning/assets/{device_id:int}", response_model=AssetPublic)
 def get_asset(device_id: Id, user: ReaderUser, session: DbSession) -> AssetPublic:
     return _one(session, device_id, user)
 
 
-@router.put("/assets/{device_id:int}", response_model=AssetPublic)
+@router.put("/planning/assets/{device_id:int}", response_model=AssetPublic)
 def put_asset(device_id: Id, body: AssetUpdate, user: EditorUser, session: DbSession) -> AssetPublic:
     fields = frozenset(body.model_fields_set)
     changes = asset_svc.AssetChanges(**body.model_dump(), fields=fields)
@@ -280,7 +280,7 @@ def _j(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
 
 
-@router.post("/assets/import", response_model=AssetImportAnswer)
+@router.post("/planning/assets/import", response_model=AssetImportAnswer)
 def import_assets(
     user: EditorUser,
     session: DbSession,

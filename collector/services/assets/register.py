@@ -57,7 +57,7 @@ def list_registry(
 ) -> list[RegistryRow]:
     """Every device in scope with its asset record, score and the facts the report shows."""
     if refresh:
-        from collector.services.plan import scoped_device_ids
+        from collector.services.planning import scoped_device_ids
 
         recompute_scores(session, device_ids=scoped_device_ids(session, scope), config=load_config())
     q = (

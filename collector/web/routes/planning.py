@@ -17,7 +17,7 @@ from collector.models.assets import DeviceClass, LifecycleStatus
 from collector.models.core import Role
 from collector.plugins import Link, PageSpec
 from collector.services import assets as asset_svc
-from collector.services import plan as plan_svc
+from collector.services import planning as plan_svc
 from collector.services.errors import NotFound, ServiceError
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
 from collector.settings import CollectorSettings
@@ -148,7 +148,7 @@ def plan_download(
     fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
 ) -> Response:
     from collector.reports.document import MEDIA_TYPES, letterhead_for
-    from collector.reports.plan_report import plan_filename, render_plan
+    from collector.reports.planning_report import plan_filename, render_plan
 
     if fmt not in FORMATS:
         return render(request, "error.html", {"code": 404}, status_code=404)

@@ -1,8 +1,8 @@
 """Replacement planning speed: ingest N hosts (scored by the ingest hook), then time a full rescore,
 a plan and its exports. Prints figures; not part of the test run.
 
-    python -m bench.plan [N]        # default 2000 devices in 40 communes, on a SQLite file
-    WARDWATCH_BENCH_DATABASE_URL=postgresql+psycopg://... python -m bench.plan 2000
+    python -m bench.planning [N]        # default 2000 devices in 40 communes, on a SQLite file
+    WARDWATCH_BENCH_DATABASE_URL=postgresql+psycopg://... python -m bench.planning 2000
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from datetime import date
 from collector.db import make_engine, session_scope
 from collector.migrate import upgrade
 from collector.models.assets import DeviceScore
-from collector.reports.plan_report import render_plan
-from collector.services.plan import make_plan
+from collector.reports.planning_report import render_plan
+from collector.services.planning import make_plan
 from collector.services.scoring import load_config, recompute_scores
 from inventory.facts import BatteryFacts
 from tests.planning.seed import add_site, ingest, old_security, pc_facts, ubuntu, win10

@@ -7,7 +7,7 @@ from typing import Any
 from collector.i18n import N_, format_date, format_money, translator
 from collector.localtime import stamp
 from collector.reports.document import Column, Document, Letterhead, Table, render
-from collector.services.plan import NonPick, Plan, PlanItem, class_label, must_label, render_reason
+from collector.services.planning import NonPick, Plan, PlanItem, class_label, must_label, render_reason
 from collector.services.scoring import category_label
 
 T: dict[str, str] = {

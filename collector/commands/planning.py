@@ -1,4 +1,8 @@
-"""``wardwatch plan replacement``: the budget plan as CSV, XLSX, PDF or JSON, from the command line."""
+"""``wardwatch planning replacement``: the budget plan as CSV, XLSX, PDF or JSON, from the command line.
+
+``wardwatch plan ...`` (the former name) still works, hidden from the help: scripts that call it keep
+working.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,8 @@ from collector.i18n import process_language
 from collector.plugins import CommandSpec
 
 plan_app = typer.Typer(help="Procurement planning: replacement plans.", no_args_is_help=True)
-app.add_typer(plan_app, name="plan")
+app.add_typer(plan_app, name="planning")
+app.add_typer(plan_app, name="plan", hidden=True)  # the former name, for existing scripts
 
 
 class PlanFormat(StrEnum):
@@ -68,9 +73,9 @@ def replacement(
 
     from collector.api.routers.planning import parse_site_minimums
     from collector.db import make_engine, session_scope
-    from collector.reports.plan_report import render_plan
+    from collector.reports.planning_report import render_plan
     from collector.services.errors import ServiceError
-    from collector.services.plan import make_plan
+    from collector.services.planning import make_plan
     from collector.services.scoring import ScoringConfigError, load_config
 
     if lang not in ("vi", "en"):
@@ -142,4 +147,4 @@ def replacement(
     )
 
 
-PLUGIN = CommandSpec(commands=("plan",))
+PLUGIN = CommandSpec(commands=("planning", "plan"))
