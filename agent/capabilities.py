@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from agent.capability import Capability
-from agent.certs.capability import CERTS
-from agent.devices.capability import DEVICES
+from agent.certificates.capability import CERTIFICATES
 from agent.lan.capability import LAN
+from agent.netdevices.capability import NETDEVICES
 
-CAPABILITIES: tuple[Capability[Any], ...] = (CERTS, LAN, DEVICES)
+CAPABILITIES: tuple[Capability[Any], ...] = (CERTIFICATES, LAN, NETDEVICES)
 
 
 def by_name(name: str) -> Capability[Any] | None:

@@ -43,6 +43,11 @@ class Capability(Generic[ConfigT]):
     # told in ``problems``, one that leaves none raises. ``reports(settings)``: reports of their own.
     host_facts: Callable[[AgentSettings, Facts, bool, list[str]], bool] | None = None
     reports: Callable[[AgentSettings], list[Report]] | None = None
+    # Old names still accepted after a rename (docs show only the new ones): tables of agent.toml
+    # (and their WARDWATCH_AGENT_<OLD>__* variables), read into ``section``, the new name winning key
+    # by key; and hidden ``wardwatch agent <alias>`` commands.
+    section_aliases: tuple[str, ...] = ()
+    command_aliases: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if (self.host_facts is None) == (self.reports is None):

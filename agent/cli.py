@@ -77,3 +77,5 @@ def status(
 # Each capability brings its own command (agent/capabilities.py).
 for _capability in CAPABILITIES:
     app.command(_capability.command_name)(_capability.command)
+    for _alias in _capability.command_aliases:  # old names, kept working and out of --help
+        app.command(_alias, hidden=True)(_capability.command)

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -142,11 +142,34 @@ class CoreSettings(BaseSettings):
 
 
 def _with_capabilities() -> type[CoreSettings]:
-    """``CoreSettings`` plus each capability's table (``[certs]``, ``[lan]``, ...), from the registry."""
+    """``CoreSettings`` plus each capability's table (``[certificates]``, ``[lan]``, ...), from the
+    registry, and a hidden field per old table name (``[certs]``, ``[devices]``) folded into it."""
     tables: dict[str, Any] = {
         cap.section: (cap.config(), Field(default_factory=cap.config())) for cap in CAPABILITIES
     }
-    return create_model("AgentSettings", __base__=CoreSettings, __module__=__name__, **tables)
+    for cap in CAPABILITIES:
+        for old in cap.section_aliases:
+            # Read from the file and the environment like any table; never dumped (the worker's
+            # input carries the folded table under its new name only).
+            tables[old] = (cap.config() | None, Field(default=None, exclude=True))
+    validators: dict[str, Any] = {"_fold_old_sections": model_validator(mode="after")(_fold_old_sections)}
+    return create_model(
+        "AgentSettings", __base__=CoreSettings, __module__=__name__, __validators__=validators, **tables
+    )
+
+
+def _fold_old_sections(settings: Any) -> Any:
+    """A table given under its old name (``[devices]``) becomes the new one (``[netdevices]``); a key
+    given under both names takes the new name's value."""
+    for cap in CAPABILITIES:
+        for old in cap.section_aliases:
+            legacy = getattr(settings, old, None)
+            if legacy is None:
+                continue
+            current = getattr(settings, cap.section)
+            setattr(settings, cap.section, legacy.model_copy(update=current.model_dump(exclude_unset=True)))
+            setattr(settings, old, None)
+    return settings
 
 
 if TYPE_CHECKING:

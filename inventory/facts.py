@@ -12,10 +12,10 @@ from datetime import date, datetime
 from pydantic import Field
 
 from inventory.base import FactModel
-from inventory.certs import CertificateFacts
+from inventory.certificates.facts import CertificateFacts
 from inventory.health import HealthFacts
 from inventory.lan import LanScanFacts
-from inventory.netdevice import NetworkDeviceFacts
+from inventory.netdevices.facts import NetworkDeviceFacts
 from inventory.security import SecurityFacts
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from checks.evaluators._util import aware
 from checks.model import Severity, Verdict, evaluator, msg, now, term
 from checks.runner import MissingFact
-from inventory.certs import (
+from inventory.certificates.facts import (
     CertificateFacts,
     DocumentStatus,
     FoundCertificate,

@@ -66,7 +66,7 @@ def verify(
 def _report_pdf_signature(file: Path, trust: list[Path]) -> bool:
     """Print the PDF's embedded signatures (signer, time, level, integrity, trust); False when one is
     broken or there is none."""
-    from agent.certs.trust import load_trust
+    from agent.certificates.trust import load_trust
     from collector.pdfsign import read_signatures
 
     roots = load_trust(trust)

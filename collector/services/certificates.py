@@ -24,7 +24,7 @@ from collector.models.certificates import (
 )
 from collector.models.core import Device, Site
 from collector.services import paging
-from inventory.certs import CertificateFacts, FoundCertificate, LocationKind
+from inventory.certificates.facts import CertificateFacts, FoundCertificate, LocationKind
 
 Scope = frozenset[int] | None
 

@@ -25,7 +25,7 @@ from collector.models.core import Device, DeviceKind, Site
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
 from collector.models.types import utcnow
 from collector.services.errors import Conflict, NotFound
-from inventory.netdevice import PLATFORM_CHOICES
+from inventory.netdevices.facts import PLATFORM_CHOICES
 
 KEY_ENV = "WARDWATCH_NETDEVICES_KEY"
 KEY_FILE = "netdevices.key"

@@ -30,7 +30,7 @@ from collector.models.signing import SigningCertificate
 from collector.services.audit import record
 from collector.services.errors import ServiceError
 from collector.services.netdevices import load_key
-from inventory.certs import CertificateValidation, ValidationStatus
+from inventory.certificates.facts import CertificateValidation, ValidationStatus
 
 P12_PASSWORD_ENV = "WARDWATCH_P12_PASSWORD"
 PIN_ENV = "WARDWATCH_PKCS11_PIN"
@@ -77,7 +77,7 @@ def _certs(pem: str) -> list[x509.Certificate]:
 
 
 def _read_trust(paths: list[Path]) -> str:
-    from inventory.pki.parse import CertificateParseError, load_certificates
+    from inventory.certificates.parse import CertificateParseError, load_certificates
 
     out = []
     for path in paths:
@@ -100,7 +100,7 @@ def _read_trust(paths: list[Path]) -> str:
 
 
 def _row(cert: x509.Certificate, chain: list[x509.Certificate], **fields: Any) -> SigningCertificate:
-    from inventory.pki.parse import fingerprint
+    from inventory.certificates.parse import fingerprint
 
     return SigningCertificate(
         subject=cert.subject.rfc4514_string(),
@@ -228,7 +228,7 @@ def chain(row: SigningCertificate) -> list[x509.Certificate]:
 
 def trust_roots(row: SigningCertificate | None) -> list[x509.Certificate]:
     """The shipped Vietnamese roots, then the operator's."""
-    from agent.certs.trust import load_trust
+    from agent.certificates.trust import load_trust
 
     trust = load_trust()
     return [*trust.anchors, *trust.intermediates, *(_certs(row.trust_pem) if row else [])]
@@ -243,8 +243,8 @@ def common_name(cert: x509.Certificate) -> str:
 
 def validate(row: SigningCertificate, *, timeout: float = 10.0) -> CertificateValidation:
     """Path, validity and revocation of the signing certificate (the network only for its CRL/OCSP)."""
-    from agent.certs.trust import TrustSet
-    from agent.certs.validate import SigningValidator
+    from agent.certificates.trust import TrustSet
+    from agent.certificates.validate import SigningValidator
 
     trust = TrustSet()
     for cert in trust_roots(row):
@@ -371,7 +371,7 @@ class PdfSigningSession:
 
         from collector.pdf.layout import font_path
         from collector.pdfsign import Appearance, TimestampError, asn1, sign
-        from inventory.certs import RevocationState
+        from inventory.certificates.facts import RevocationState
 
         appearance = Appearance(box.page, box.box, stamp, font_path("")) if box is not None else None
         tsa = self.row.tsa_url

@@ -39,13 +39,54 @@ def test_every_capability_is_registered_once_with_its_table() -> None:
 def test_a_capability_table_is_read_from_the_config_file(tmp_path: Path) -> None:
     config = tmp_path / "agent.toml"
     config.write_text(
-        "[lan]\ninterval_seconds = 7200\n[devices]\ndevices_file = 'devices.toml'\n[certs]\nenabled = false\n"
+        "[lan]\ninterval_seconds = 7200\n[netdevices]\ndevices_file = 'devices.toml'\n"
+        "[certificates]\nenabled = false\n"
     )
     settings = load_settings(config, state_dir=tmp_path / "state")
     schedules = {c.name: c.schedule(settings) for c in CAPABILITIES}
     assert schedules["lan"].interval == 7200 and schedules["lan"].enabled
     assert schedules["devices"].enabled and not schedules["devices"].in_host_report
     assert not schedules["certs"].enabled and schedules["certs"].in_host_report
+
+
+def test_the_old_table_names_are_still_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agent configurations written before the rename ([devices], [certs], their variables) still
+    configure the capability; a key also given under the new name takes the new name's value."""
+    from agent.certificates.capability import CERTIFICATES
+    from agent.netdevices.capability import NETDEVICES
+
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        "[devices]\ndevices_file = 'devices.toml'\nconcurrency = 5\nconnect_timeout = 4\n"
+        "[netdevices]\nconcurrency = 7\n"
+        "[certs]\nexpiring_days = 45\n"
+    )
+    monkeypatch.setenv("WARDWATCH_AGENT_CERTS__ENABLED", "false")
+    settings = load_settings(config, state_dir=tmp_path / "state")
+    devices = NETDEVICES.config_of(settings)
+    assert devices.devices_file == Path("devices.toml") and devices.connect_timeout == 4
+    assert devices.concurrency == 7  # the new name wins
+    certificates = CERTIFICATES.config_of(settings)
+    assert certificates.expiring_days == 45 and certificates.enabled is False
+    schedules = {c.name: c.schedule(settings) for c in CAPABILITIES}
+    assert schedules["devices"].enabled and not schedules["certs"].enabled
+    # What the worker child is given carries each table once, under its new name.
+    dumped = settings.model_dump()
+    assert "devices" not in dumped and "certs" not in dumped
+    assert dumped["netdevices"]["concurrency"] == 7 and dumped["certificates"]["expiring_days"] == 45
+
+
+def test_the_old_command_names_still_run_and_stay_out_of_the_help(tmp_path: Path) -> None:
+    from collector.cli import app as root
+
+    runner = CliRunner()
+    missing = str(tmp_path / "khong-co")
+    new = runner.invoke(root, ["agent", "certificates", missing], env={"COLUMNS": "200"})
+    old = runner.invoke(root, ["agent", "certs", missing], env={"COLUMNS": "200"})
+    assert new.exit_code == old.exit_code == 2
+    assert "not a file, a folder, host:port or an https:// URL" in old.output
+    listed = runner.invoke(root, ["agent", "--help"], env={"COLUMNS": "200"}).output
+    assert "certificates" in listed and " certs " not in listed
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -181,7 +222,7 @@ def test_the_worker_answers_in_the_protocol(tmp_path: Path) -> None:
     assert done.returncode == WorkerExit.CONFIG and "batch_size" in done.stderr
 
     good = tmp_path / "good.toml"
-    good.write_text("[devices]\ninterval_seconds = 900\ndevices_file = 'd.toml'\n")
+    good.write_text("[devices]\ninterval_seconds = 900\ndevices_file = 'd.toml'\n")  # the old table name
     done = subprocess.run(
         [
             sys.executable,
@@ -200,7 +241,7 @@ def test_the_worker_answers_in_the_protocol(tmp_path: Path) -> None:
     settings = SettingsMessage.from_json(done.stdout).supervisor_settings()
     assert settings.state_dir == tmp_path and settings.capability("devices") is not None
     assert settings.enabled() == ["certs", "devices"]
-    assert json.loads(settings.worker_input)["devices"]["interval_seconds"] == 900
+    assert json.loads(settings.worker_input)["netdevices"]["interval_seconds"] == 900
 
     result = CollectResult(
         spooled=2, kind="full", identity={"machine_id": "m1"}, usage={"peak_self_mb": 40.5}

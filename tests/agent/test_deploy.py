@@ -48,19 +48,23 @@ def test_example_config_is_valid_and_matches_the_defaults() -> None:
 
 
 def test_capability_sections_are_documented_key_by_key() -> None:
-    """Every key of [certs], [lan] and [devices] is in docs/agent.md and in the example file; the
+    """Every key of [certificates], [lan] and [netdevices] is in docs/agent.md and in the example file; the
     example's values are the defaults."""
     import re
 
-    from agent.certs.config import CertsConfig
-    from agent.devices.config import DevicesConfig
+    from agent.certificates.config import CertificatesConfig
     from agent.lan.config import LanConfig
+    from agent.netdevices.config import NetDevicesConfig
 
     docs = (DEPLOY.parent / "docs" / "agent.md").read_text()
     example = (DEPLOY / "agent.example.toml").read_text()
     data = tomllib.loads(example)
     settings = AgentSettings(**data)
-    for section, model in (("certs", CertsConfig), ("lan", LanConfig), ("devices", DevicesConfig)):
+    for section, model in (
+        ("certificates", CertificatesConfig),
+        ("lan", LanConfig),
+        ("netdevices", NetDevicesConfig),
+    ):
         assert f"### `[{section}]`" in docs, section
         table = example.split(f"\n[{section}]", 1)[1].split("\n[", 1)[0]
         for key in model.model_fields:

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 
 from agent.delivery import Deliverer
-from agent.devices.config import DeviceEntry
-from agent.devices.poller import own_site_entries, poll_devices
 from agent.keys import rotate_key
+from agent.netdevices.config import DeviceEntry
+from agent.netdevices.poller import own_site_entries, poll_devices
 from agent.spool import Spool
 from agent.state import AgentState
 from tests.agent.conftest import LiveCollector, agent_env, agent_settings, small_report, wardwatch

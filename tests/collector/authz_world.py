@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from agent.devices.config import DeviceEntry
-from agent.devices.poller import device_report
+from agent.netdevices.config import DeviceEntry
+from agent.netdevices.poller import device_report
 from collector.db import session_scope
 from collector.models.core import AuditEvent, Role
 from collector.models.findings import Finding
@@ -30,7 +30,7 @@ from collector.services.quarantine import record_quarantine
 from collector.services.sites import create_site
 from collector.services.users import create_auth_session, create_user
 from inventory.facts import OsFacts, SoftwareFacts
-from inventory.netdevice import ConfigAudit, DeviceInterface, NetworkDeviceFacts
+from inventory.netdevices.facts import ConfigAudit, DeviceInterface, NetworkDeviceFacts
 from inventory.report import CheckResult, CheckStatus, Quarantine, QuarantinedReport
 from tests.collector.test_certificates import section as certificate_section
 from tests.collector.test_lan import PRINTER, SERVER, scan

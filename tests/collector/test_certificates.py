@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from collector.models.certificates import DeviceCertificate, SignedDocumentRow, TlsEndpointRow
 from collector.models.core import DeviceResult
-from inventory.certs import (
+from inventory.certificates.facts import (
     CertificateFacts,
     CertificateValidation,
     CertLocation,

@@ -8,11 +8,11 @@ import stat
 
 from sqlmodel import Session, select
 
-from agent.devices.config import DeviceEntry
-from agent.devices.poller import device_report
+from agent.netdevices.config import DeviceEntry
+from agent.netdevices.poller import device_report
 from collector.models.core import AuditEvent
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
-from inventory.netdevice import ConfigAudit, DeviceInterface, NetworkDeviceFacts
+from inventory.netdevices.facts import ConfigAudit, DeviceInterface, NetworkDeviceFacts
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
 from tests.planning.seed import login
 

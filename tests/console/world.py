@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inventory.certs import (
+from inventory.certificates.facts import (
     CertificateFacts,
     CertificateValidation,
     CertLocation,

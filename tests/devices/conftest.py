@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("paramiko")
 pytest.importorskip("netmiko")
 
-from inventory.devices.hostkeys import KnownHosts
+from inventory.netdevices.hostkeys import KnownHosts
 from tests.devices.sshsim import SimDevice
 
 

@@ -13,7 +13,7 @@ Each ``SimDevice`` listens on its own 127.0.0.1 port and behaves like its platfo
 Behaviours for failure tests: ``slow`` (every command's answer is late), ``banner_delay`` (the SSH
 banner is late), ``garbage`` (commands answer noise), ``drop_on`` (the connection is cut halfway
 through one command's output). ``replace_key`` gives the device a new host key.
-Used by tests/devices and bench/device_poll.py; the output is recorded text from tests/fixtures/devices.
+Used by tests/devices and bench/netdevices.py; the output is recorded text from tests/fixtures/devices.
 """
 
 from __future__ import annotations

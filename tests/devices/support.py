@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inventory.devices.contract import DeviceTarget, Timeouts
+from inventory.netdevices.contract import DeviceTarget, Timeouts
 from tests.devices.sshsim import SimDevice
 
 # One device model per platform for the shared contract suite.

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from inventory.devices.platforms import platform_module
-from inventory.netdevice import PLATFORMS
+from inventory.netdevices.facts import PLATFORMS
+from inventory.netdevices.platforms import platform_module
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_COMPLEXITY = 10

@@ -12,9 +12,9 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from agent.config import load_settings
-from agent.devices.config import DeviceListError, DevicesConfig, load_device_list
-from agent.devices.credentials import CredentialError, CredentialStore, create_key, load_key, main
-from agent.devices.poller import poll_devices
+from agent.netdevices.config import DeviceListError, NetDevicesConfig, load_device_list
+from agent.netdevices.credentials import CredentialError, CredentialStore, create_key, load_key, main
+from agent.netdevices.poller import poll_devices
 from inventory.report import CheckStatus
 
 
@@ -73,7 +73,7 @@ def test_device_list_parses_and_names_bad_entries(tmp_path):
 
 
 def test_credential_store_round_trip_is_encrypted_and_0600(tmp_path):
-    cfg = DevicesConfig(key_file=tmp_path / "k.key", credential_store=tmp_path / "c.json")
+    cfg = NetDevicesConfig(key_file=tmp_path / "k.key", credential_store=tmp_path / "c.json")
     create_key(cfg.key_path(tmp_path))
     assert stat.S_IMODE((tmp_path / "k.key").stat().st_mode) == 0o600
     key = load_key(cfg, tmp_path, env={})
@@ -91,7 +91,7 @@ def test_credential_store_round_trip_is_encrypted_and_0600(tmp_path):
 
 
 def test_key_file_readable_by_others_is_refused(tmp_path):
-    cfg = DevicesConfig(key_file=tmp_path / "k.key")
+    cfg = NetDevicesConfig(key_file=tmp_path / "k.key")
     create_key(cfg.key_path(tmp_path))
     os.chmod(tmp_path / "k.key", 0o644)
     with pytest.raises(CredentialError, match="readable by others"):
@@ -99,7 +99,7 @@ def test_key_file_readable_by_others_is_refused(tmp_path):
 
 
 def test_key_from_environment_wins_and_is_validated(tmp_path):
-    cfg = DevicesConfig()
+    cfg = NetDevicesConfig()
     key = Fernet.generate_key()
     assert load_key(cfg, tmp_path, env={"WARDWATCH_DEVICES_KEY": key.decode()}) == key
     with pytest.raises(CredentialError, match="not hold a valid key"):
@@ -131,7 +131,9 @@ def test_poll_devices_gives_one_network_device_report_each(sim, agent_env, monke
     ios, ros = sim("ios_weak"), sim("routeros_hex_v6")
     monkeypatch.setenv("IOS_PW", ios.password)
     settings = load_settings(None, state_dir=agent_env)
-    store = CredentialStore(settings.devices.store_path(agent_env), load_key(settings.devices, agent_env))
+    store = CredentialStore(
+        settings.netdevices.store_path(agent_env), load_key(settings.netdevices, agent_env)
+    )
     store.set("hex", ros.password)
     devices = write_list(
         agent_env / "devices.toml",
@@ -223,7 +225,7 @@ def test_agent_commands_and_checks_do_not_load_paramiko_or_netmiko():
     import sys
 
     code = (
-        "import sys, agent.cli, agent.config, agent.devices.poller, checks.runner\n"
+        "import sys, agent.cli, agent.config, agent.netdevices.poller, checks.runner\n"
         "from checks.runner import run_checks; from inventory.facts import Facts\n"
         "run_checks(Facts(), subject='network_device', modules=['devices'])\n"
         "print(sorted(m for m in ('paramiko', 'netmiko', 'textfsm', 'ntc_templates') if m in sys.modules))"

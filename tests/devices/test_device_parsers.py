@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inventory.devices.platforms import platform_module
-from inventory.devices.scrub import REMOVED
-from inventory.devices.text import clean, textfsm, uptime_seconds, version_key
+from inventory.netdevices.platforms import platform_module
+from inventory.netdevices.scrub import REMOVED
+from inventory.netdevices.text import clean, textfsm, uptime_seconds, version_key
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from inventory.devices.poll import poll_device
-from inventory.devices.scrub import REMOVED
+from inventory.netdevices.poll import poll_device
+from inventory.netdevices.scrub import REMOVED
 from tests.devices.sshsim import host_key
 from tests.devices.support import CONTRACT_PROFILES, FAST, target_for
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from agent.config import load_settings
-from agent.devices.capability import DEVICES as DEVICES_CAPABILITY
+from agent.netdevices.capability import NETDEVICES as DEVICES_CAPABILITY
 from agent.runner import AgentRunner
 from agent.spool import Spool
 

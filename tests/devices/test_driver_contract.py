@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from inventory.devices.contract import (
+from inventory.netdevices.contract import (
     AuthError,
     BasicFacts,
     CommandTimeout,
@@ -16,8 +16,8 @@ from inventory.devices.contract import (
     HostKeyChanged,
     Timeouts,
 )
-from inventory.devices.drivers import DRIVERS, driver_class
-from inventory.devices.platforms import platform_module
+from inventory.netdevices.drivers import DRIVERS, driver_class
+from inventory.netdevices.platforms import platform_module
 from tests.devices.sshsim import host_key
 from tests.devices.support import CONTRACT_PROFILES, FAST, target_for
 

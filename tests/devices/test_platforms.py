@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agent.devices.config import DeviceEntry
-from inventory.devices.drivers import DRIVERS
-from inventory.devices.platforms import platform_module
-from inventory.netdevice import PLATFORM_CHOICES, PLATFORMS
+from agent.netdevices.config import DeviceEntry
+from inventory.netdevices.drivers import DRIVERS
+from inventory.netdevices.facts import PLATFORM_CHOICES, PLATFORMS
+from inventory.netdevices.platforms import platform_module
 
 
 def test_every_platform_has_a_module_and_a_driver() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from checks.catalog import load_catalog
 from checks.runner import run_check, run_checks
-from inventory.certs import (
+from inventory.certificates.facts import (
     CertificateFacts,
     CertificateValidation,
     CertLocation,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.certs.collect import collect_certificates
+from agent.certificates.collect import collect_certificates
 from agent.cli import app
 from agent.config import AgentSettings
 from checks.runner import run_checks
@@ -41,7 +41,9 @@ def test_cli_json_one_entry_per_certificate_and_signature(
 ) -> None:
     server = TlsServer([pki.tls["hostname_mismatch"], pki.inter], tmp_path)
     try:
-        res = runner.invoke(app, ["certs", str(folder), server.target, "--trust", str(root_pem), "--json"])
+        res = runner.invoke(
+            app, ["certificates", str(folder), server.target, "--trust", str(root_pem), "--json"]
+        )
     finally:
         server.close()
     assert res.exit_code == 1, res.output  # the expired certificate and the name mismatch are problems
@@ -57,20 +59,21 @@ def test_cli_json_one_entry_per_certificate_and_signature(
 
 
 def test_cli_table_and_untrusted_without_trust(folder: Path) -> None:
-    res = runner.invoke(app, ["certs", str(folder / "an.cer")])
+    res = runner.invoke(app, ["certificates", str(folder / "an.cer")])
     assert res.exit_code == 1
     assert "untrusted" in res.stdout and "Nguyen Van A" in res.stdout
 
 
 def test_cli_all_good_exits_zero(folder: Path, root_pem: Path) -> None:
     res = runner.invoke(
-        app, ["certs", str(folder / "an.cer"), str(folder / "ca-trung-gian.crt"), "--trust", str(root_pem)]
+        app,
+        ["certificates", str(folder / "an.cer"), str(folder / "ca-trung-gian.crt"), "--trust", str(root_pem)],
     )
     assert res.exit_code == 0, res.stdout
 
 
 def test_cli_bad_target(tmp_path: Path) -> None:
-    res = runner.invoke(app, ["certs", str(tmp_path / "khong-co")])
+    res = runner.invoke(app, ["certificates", str(tmp_path / "khong-co")])
     assert res.exit_code == 2
     assert "not a file, a folder, host:port or an https:// URL" in res.output
 
@@ -107,7 +110,7 @@ def test_collect_certificates_for_the_agent_cycle(
     assert ("cert.signing.validity", f"Tran Thi B [{signing['Tran Thi B'].sha256[:16]}]") in failing
     assert not any(cid.startswith(("cert.tls", "doc.")) for cid, _ in failing), failing
     # The section travels in a report and back unchanged.
-    from inventory.certs import CertificateFacts
+    from inventory.certificates.facts import CertificateFacts
 
     assert CertificateFacts.model_validate_json(facts.model_dump_json()) == facts
 
@@ -132,23 +135,23 @@ def test_a_certificate_ending_in_4_days_is_expiring_not_valid(
     (tmp_path / "m.cer").write_bytes(soon.der)
     (tmp_path / "inter.crt").write_bytes(pki.inter.pem)
     target = [str(tmp_path / "m.cer"), str(tmp_path / "inter.crt"), "--trust", str(root_pem)]
-    res = runner.invoke(app, ["certs", *target, "--json"])
+    res = runner.invoke(app, ["certificates", *target, "--json"])
     entry = next(e for e in json.loads(res.stdout)["entries"] if e["target"] == "Truong Van M")
     assert entry["verdict"] == "expiring" and entry["days_left"] == 4
     assert "expires in 4 days" in entry["reasons"]
     assert res.exit_code == 1  # something to act on
-    table = runner.invoke(app, ["certs", *target], env={"COLUMNS": "200"})
+    table = runner.invoke(app, ["certificates", *target], env={"COLUMNS": "200"})
     row = next(line for line in table.stdout.splitlines() if "Truong Van M" in line)
     assert "expiring" in row and "(4 d)" in row and "expires in 4 days" in row
 
     def verdict(*extra: str) -> tuple[str, int]:
-        res = runner.invoke(app, ["certs", *target, "--json", *extra])
+        res = runner.invoke(app, ["certificates", *target, "--json", *extra])
         entry = next(e for e in json.loads(res.stdout)["entries"] if e["target"] == "Truong Van M")
         return entry["verdict"], res.exit_code
 
     # The threshold is configurable: with 3 days it is still plainly valid.
     assert verdict("--expiring-days", "3") == ("valid", 0)
-    # ... and from the agent's configuration ([certs] expiring_days).
+    # ... and from the agent's configuration ([certificates] expiring_days).
     config = tmp_path / "agent.toml"
-    config.write_text("[certs]\nexpiring_days = 2\n")
+    config.write_text("[certificates]\nexpiring_days = 2\n")
     assert verdict("--config", str(config)) == ("valid", 0)

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
-from inventory.certs import LocationKind
-from inventory.pki import nss, windows
-from inventory.pki.files import discover_paths
-from inventory.pki.linux import system_trust_store
+from inventory.certificates import nss, windows
+from inventory.certificates.facts import LocationKind
+from inventory.certificates.files import discover_paths
+from inventory.certificates.linux import system_trust_store
 from tests.pki.pki_factory import Pki
 from tests.softhsm import PIN, SoftHsm
 
@@ -227,7 +227,7 @@ def softhsm_token(pki: Pki, softhsm: SoftHsm) -> str:
 
 
 def test_pkcs11_token_certificates(softhsm_token: str) -> None:
-    from inventory.pki.pkcs11 import read_module
+    from inventory.certificates.pkcs11 import read_module
 
     r = read_module(Path(softhsm_token), pin="1234")
     assert r.errors == [], r.errors
@@ -237,7 +237,7 @@ def test_pkcs11_token_certificates(softhsm_token: str) -> None:
 
 
 def test_pkcs11_module_missing_is_reported(tmp_path: Path) -> None:
-    from inventory.pki.pkcs11 import read_module
+    from inventory.certificates.pkcs11 import read_module
 
     r = read_module(tmp_path / "vnpt-ca-p11.so")
     assert r.items == [] and ("not found" in r.errors[0] or "not installed" in r.errors[0])

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from agent.certs.documents import find_documents, validate_document
-from agent.certs.revocation import CrlStore
-from agent.certs.trust import TrustSet
-from agent.certs.validate import SigningValidator
-from inventory.certs import DocumentStatus, SignedDocumentResult
+from agent.certificates.documents import find_documents, validate_document
+from agent.certificates.revocation import CrlStore
+from agent.certificates.trust import TrustSet
+from agent.certificates.validate import SigningValidator
+from inventory.certificates.facts import DocumentStatus, SignedDocumentResult
 from tests.pki.pki_factory import DAY, Pki, blank_pdf, issue, sign_detached, sign_pdf, timestamper
 
 

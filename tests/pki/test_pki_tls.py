@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.certs.tls import can_offer, probe
-from agent.certs.trust import TrustSet
-from inventory.certs import TlsEndpointResult
+from agent.certificates.tls import can_offer, probe
+from agent.certificates.trust import TrustSet
+from inventory.certificates.facts import TlsEndpointResult
 from tests.pki.pki_factory import Pki, TlsServer, dead_port
 
 

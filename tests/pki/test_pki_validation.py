@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent.certs.revocation import CrlStore
-from agent.certs.trust import TrustSet
-from agent.certs.validate import SigningValidator
-from inventory.certs import CertificateValidation, RevocationState, ValidationStatus
+from agent.certificates.revocation import CrlStore
+from agent.certificates.trust import TrustSet
+from agent.certificates.validate import SigningValidator
+from inventory.certificates.facts import CertificateValidation, RevocationState, ValidationStatus
 from tests.pki.pki_factory import DAY, Pki
 
 
@@ -192,7 +192,7 @@ def test_ocsp_turned_off_never_asks_and_is_never_valid(pki: Pki) -> None:
 
 
 def test_expired_cached_ocsp_answer_is_not_used(pki: Pki, tmp_path: Path) -> None:
-    from agent.certs.validate import to_asn1
+    from agent.certificates.validate import to_asn1
 
     leaf = _ocsp_leaves(pki)["good"]
     assert _validate(pki, leaf.cert, tmp_path).status is ValidationStatus.VALID

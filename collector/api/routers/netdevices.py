@@ -22,7 +22,7 @@ from collector.services import devices as device_svc
 from collector.services import netdevices as svc
 from collector.services.devices import site_to_change
 from collector.services.errors import Conflict, NotFound, ServiceError
-from inventory.netdevice import PlatformChoice
+from inventory.netdevices.facts import PlatformChoice
 
 router = APIRouter(tags=["network devices"])
 

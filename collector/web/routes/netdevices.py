@@ -17,7 +17,7 @@ from collector.services import devices as device_svc
 from collector.services import netdevices as svc
 from collector.services.errors import NotFound
 from collector.web.setup import device_tabs, render
-from inventory.netdevice import NetworkDeviceFacts
+from inventory.netdevices.facts import NetworkDeviceFacts
 
 router = APIRouter(include_in_schema=False)
 
