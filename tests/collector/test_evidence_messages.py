@@ -102,7 +102,7 @@ def test_every_evidence_message_is_translated_and_keeps_its_placeholders() -> No
 
 
 def test_the_finding_page_shows_the_evidence_in_the_readers_language(client, app) -> None:  # type: ignore[no-untyped-def]
-    from tests.web.support import login
+    from tests.collector.web.support import login
 
     agent = enroll(client, seed_site(app.state.engine, "P01"), "pc-ketoan")
     check = load_catalog()["host.updates.no_pending_security"]

@@ -24,8 +24,8 @@ from inventory.lan import (
 from inventory.lan import (
     LanHost as ScanHost,
 )
+from tests.collector.planning.seed import login
 from tests.helpers import enroll, host_report, post_report, seed_site
-from tests.planning.seed import login
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 GW = ScanHost(

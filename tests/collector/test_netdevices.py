@@ -13,8 +13,8 @@ from agent.devices.poller import device_report
 from collector.models.core import AuditEvent
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
 from inventory.netdevice import ConfigAudit, DeviceInterface, NetworkDeviceFacts
+from tests.collector.planning.seed import login
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
-from tests.planning.seed import login
 
 BASE_CONFIG = """\
 hostname xa-a-core
