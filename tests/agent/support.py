@@ -7,6 +7,8 @@ stop it, SIGKILL it and start it again on the same port and database, and count 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -14,20 +16,105 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-SERVER_SCRIPT = """
-import sys
+# One process per test session imports the collector (1-2 s of CPU, 7-10 s on the busy machine) and
+# forks a fresh collector for each start: every test still gets its own process, database and port,
+# started as the real one is (create_app + uvicorn), with the collector's own password hashing cost.
+FORKSERVER_SCRIPT = """
+import json, os, signal, sys
 import uvicorn
 from collector.app import create_app
+from collector.plugins import import_all
 from collector.settings import CollectorSettings
-
-settings = CollectorSettings(database_url=sys.argv[1], data_dir=sys.argv[2])
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
+import collector.scheduler, collector.services.jobs, collector.web.errors  # what create_app imports late
+for package in ("collector.api.routers", "collector.web.routes", "collector.ingest_hooks"):
+    import_all(package)
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the collectors when they exit
+print("ready", flush=True)
+for line in sys.stdin:
+    database_url, data_dir, port, log_path = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            settings = CollectorSettings(database_url=database_url, data_dir=data_dir)
+            uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), log_level="warning")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    print(pid, flush=True)
 """
+
+
+class Forkserver:
+    """The session's collector-forking process (``FORKSERVER_SCRIPT``); ``fork`` gives a running child."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", FORKSERVER_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")},
+        )
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "ready"
+
+    def fork(self, database_url: str, data_dir: Path, port: int, log_path: Path) -> Forked:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps([database_url, str(data_dir), port, str(log_path)]) + "\n")
+        self.proc.stdin.flush()
+        return Forked(int(self.proc.stdout.readline()))
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+class Forked:
+    """A forked collector, handled like a ``subprocess.Popen`` (it is the forkserver's child, not ours)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1  # exited (and reaped by the forkserver)
+        return None
+
+    def send_signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"collector {self.pid}", timeout)
+            time.sleep(0.02)
+        return -1
 
 
 @dataclass
@@ -37,8 +124,8 @@ class LiveCollector:
     port: int
     secret: str
     log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-    _log: object = field(default=None, repr=False)
+    forkserver: Forkserver
+    proc: Forked | None = None
 
     @property
     def url(self) -> str:
@@ -50,14 +137,7 @@ class LiveCollector:
 
     def start(self, timeout: float = 30.0) -> None:
         assert self.proc is None or self.proc.poll() is not None, "collector already running"
-        log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self._log = log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER_SCRIPT, self.database_url, str(self.data_dir), str(self.port)],
-            stdout=log,
-            stderr=log,
-            env={k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")},
-        )
+        self.proc = self.forkserver.fork(self.database_url, self.data_dir, self.port, self.log_path)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -67,7 +147,7 @@ class LiveCollector:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.1)
+            time.sleep(0.05)
         raise RuntimeError(f"collector did not start in {timeout}s: {self.log_path.read_text()[-2000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -77,10 +157,7 @@ class LiveCollector:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
-            self._log = None
+                self.proc.wait(timeout=15)
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
