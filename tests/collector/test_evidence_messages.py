@@ -165,7 +165,7 @@ CONVERTED = (
 
 def test_every_result_of_the_converted_evaluators_reads_in_vietnamese() -> None:
     from collector.i18n import catalog
-    from tests.checks.test_check_cases import CASES, DEFAULT_NOW
+    from tests.checks.support import CASES, DEFAULT_NOW
 
     vi = catalog("vi")
     seen = 0

@@ -25,10 +25,10 @@ def city(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         shutil.copy(template, tmp / "wardwatch.db")
         url = f"sqlite:///{tmp / 'wardwatch.db'}"
     else:
-        from tests.conftest import _truncate_all
+        from tests.helpers import truncate_all
 
         url = request.getfixturevalue("pg_database")
-        _truncate_all(url)
+        truncate_all(url)
     app = create_app(CollectorSettings(database_url=url, data_dir=tmp / "data"))
     with TestClient(app, raise_server_exceptions=False) as client:
         yield build(client, app.state.engine)

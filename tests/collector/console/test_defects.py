@@ -14,8 +14,11 @@ from collector.models.inspections import Inspection
 from collector.pdf.layout import Issuer
 from inventory.facts import SystemFacts
 from inventory.report import CheckResult, CheckStatus
-from tests.collector.inspections.support import seeded  # noqa: F401  (the inspections' seeded fixture)
-from tests.collector.inspections.test_inspections import answer_all, create
+from tests.collector.inspections.support import (
+    answer_all,
+    create,
+    seeded,  # noqa: F401  (the inspections' seeded fixture)
+)
 from tests.collector.planning.seed import login
 from tests.helpers import enroll, host_report, post_report, seed_site
 

@@ -186,7 +186,7 @@ def build(client: Any, engine: Any) -> City:
     # Enrolled, never reported: a silent agent in X03.
     enroll(client, secrets["X03"], "pc-x03-silent")
     # A router polled by the commune's PC (a network device report).
-    from tests.collector.test_netdevices import BASE_CONFIG, netdev_report
+    from tests.collector.support import BASE_CONFIG, netdev_report
 
     poller = enroll(client, secrets["X02"], "poller-x02")
     report = netdev_report(poller.agent_id, BASE_CONFIG)

@@ -3,8 +3,7 @@ or an administrator verifies it."""
 
 from __future__ import annotations
 
-from tests.collector.inspections.test_actions import signed_with_failures
-from tests.collector.inspections.test_refresh_page import CSRF, web_login
+from tests.collector.inspections.support import CSRF, signed_with_failures, web_login
 
 
 def test_a_technician_follows_an_action_from_the_page(client, seeded):

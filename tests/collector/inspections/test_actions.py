@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.collector.inspections.test_inspections import answer_all, create, op
-
-
-def signed_with_failures(client, seeded, fail):  # type: ignore[no-untyped-def]
-    insp = create(client, seeded.inspector)
-    answer_all(client, seeded.inspector, insp, fail=set(fail) | {"antivirus"})
-    r = client.post(
-        f"/api/v1/inspections/{insp['id']}/signoff", json={"signature_name": "Lân"}, headers=seeded.inspector
-    )
-    assert r.status_code == 200, r.text
-    return r.json()
+from tests.collector.inspections.support import create, op, signed_with_failures
 
 
 def move(client, headers, action_id, status):  # type: ignore[no-untyped-def]

@@ -17,8 +17,7 @@ from fastapi.testclient import TestClient
 from collector import agent_ca
 from collector.app import create_app
 from collector.settings import CollectorSettings
-from tests.collector.inspections.test_key_rotation import _verify
-from tests.collector.inspections.test_publishing import publish
+from tests.collector.inspections.support import publish, verify_with_cli
 from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site
 
 PASSPHRASE = "mật khẩu sao lưu dài 2026"
@@ -127,7 +126,7 @@ def test_backup_and_restore_round_trip(client, seeded, app, settings, restore_ur
             # The old publication is served unchanged and verifies with the restored keys.
             assert (c2.get(pub["json"]).content, c2.get(pub["signature"]).content) == signed
             keyring = c2.get("/.well-known/wardwatch-publishing-keys.pem").content
-            ok = _verify(tmp_path / "v", "r.json", *signed, keyring, "wardwatch-publishing-keys.pem")
+            ok = verify_with_cli(tmp_path / "v", "r.json", *signed, keyring, "wardwatch-publishing-keys.pem")
             assert ok.returncode == 0, ok.stderr
             assert c2.get("/api/v1/agents/ca.pem").content == ca_pem
             from sqlmodel import Session, select

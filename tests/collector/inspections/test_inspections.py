@@ -3,42 +3,11 @@
 from __future__ import annotations
 
 import io
-import uuid
 
 from collector.services.checklists import get_template, shipped_templates
 from collector.services.inspections import score
+from tests.collector.inspections.support import PNG, answer_all, create, op
 from tests.helpers import user_token
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
-
-
-def op(item: str, value, note: str = "", base: int = 0) -> dict:  # type: ignore[no-untyped-def]
-    return {"op_id": uuid.uuid4().hex, "item_id": item, "value": value, "note": note, "base_revision": base}
-
-
-def create(client, headers, site="P01", **extra):  # type: ignore[no-untyped-def]
-    r = client.post(
-        "/api/v1/inspections", json={"site": site, "team": "Đoàn kiểm tra số 1", **extra}, headers=headers
-    )
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def answer_all(client, headers, insp, *, fail=()):  # type: ignore[no-untyped-def]
-    """Answer every required manual item: pass, except the ids in ``fail``."""
-    ops = []
-    for section in insp["template"]["sections"]:
-        for item in section["items"]:
-            current = insp["answers"].get(item["id"], {})
-            if item["type"] == "pass_fail":
-                want = "fail" if item["id"] in fail else current.get("value") or "pass"
-                if item["id"] in fail or current.get("value") is None:
-                    ops.append(
-                        op(item["id"], want, "hỏng" if want == "fail" else "", current.get("revision", 0))
-                    )
-    r = client.post(f"/api/v1/inspections/{insp['id']}/sync", json={"ops": ops}, headers=headers)
-    assert r.status_code == 200, r.text
-    assert all(x["outcome"] == "applied" for x in r.json()["results"]), r.json()
 
 
 def test_automatic_items_are_prefilled_from_agent_evidence(client, seeded):

@@ -3,27 +3,7 @@ before the rotation still verifies (keyring at /.well-known, and `wardwatch veri
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
-from tests.collector.inspections.test_publishing import publish
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args], capture_output=True, text=True, timeout=60
-    )
-
-
-def _verify(
-    folder: Path, name: str, data: bytes, sig: bytes, keys: bytes, keyfile: str
-) -> subprocess.CompletedProcess[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(data)
-    (folder / f"{name}.sig").write_bytes(sig)
-    (folder / keyfile).write_bytes(keys)
-    return _cli("verify", str(folder / name))
+from tests.collector.inspections.support import publish, verify_with_cli, wardwatch_cli
 
 
 def test_rotating_the_publishing_key_keeps_old_publications_verifiable(client, seeded, app, tmp_path):  # type: ignore[no-untyped-def]
@@ -33,7 +13,7 @@ def test_rotating_the_publishing_key_keeps_old_publications_verifiable(client, s
     old_sig = client.get(old["signature"]).content
     assert old_sig.startswith(b"wardwatch-signature: ed25519 key_id=")
 
-    rotated = _cli("keys", "rotate", "publishing", "--data-dir", str(data_dir))
+    rotated = wardwatch_cli("keys", "rotate", "publishing", "--data-dir", str(data_dir))
     assert rotated.returncode == 0, rotated.stderr
     new = publish(client, seeded)
     new_sig = client.get(new["signature"]).content
@@ -49,7 +29,7 @@ def test_rotating_the_publishing_key_keeps_old_publications_verifiable(client, s
         ):
             body = client.get(pub["json"].replace(".json", f".{fmt}")).content
             signature = client.get(sig_url).content
-            ok = _verify(
+            ok = verify_with_cli(
                 tmp_path / pub["slug"] / fmt,
                 f"r.{fmt}",
                 body,
@@ -62,10 +42,10 @@ def test_rotating_the_publishing_key_keeps_old_publications_verifiable(client, s
     # With only today's key, the old report cannot verify, and the message says where the old key is.
     current_only = client.get("/.well-known/wardwatch-publishing-key.pem").content
     body = client.get(old["json"]).content
-    bad = _verify(
+    bad = verify_with_cli(
         tmp_path / "current-only", "r.json", body, old_sig, current_only, "wardwatch-publishing-key.pem"
     )
     assert bad.returncode == 1 and "/.well-known/wardwatch-publishing-keys.pem" in bad.stderr
 
-    listed = _cli("keys", "list", "--data-dir", str(data_dir))
+    listed = wardwatch_cli("keys", "list", "--data-dir", str(data_dir))
     assert listed.stdout.count("publishing ") == 2 and "retired" in listed.stdout

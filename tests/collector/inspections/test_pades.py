@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from collector.pdfsign import read_signatures
-from tests.collector.inspections.test_publishing import publish
+from tests.collector.inspections.support import publish
 from tests.pki_factory import DAY, NOW, FileServer, Revoked, issue, make_crl, rsa_key
 from tests.signing_pki import ORG_NAME, configure_signing, expired_signer, org_pki
 from tests.tsa import TsaServer
@@ -144,7 +144,7 @@ def test_publishing_refuses_an_expired_or_untrusted_certificate(client, seeded, 
 
 
 def _publish_refused(client, seeded):  # type: ignore[no-untyped-def]
-    from tests.collector.inspections.test_inspections import answer_all, create
+    from tests.collector.inspections.support import answer_all, create
 
     insp = create(client, seeded.inspector)
     answer_all(client, seeded.inspector, insp, fail={"offline_backup", "antivirus"})

@@ -8,7 +8,7 @@ import io
 from pypdf import PdfReader
 
 from inventory.report import CheckResult, CheckStatus
-from tests.collector.inspections.test_inspections import answer_all, create, op
+from tests.collector.inspections.support import answer_all, create, op
 from tests.helpers import enroll, host_report, post_report, seed_site
 
 HOSTNAME = "ke-toan-pc07.p01.local"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from collector.services.notify_sender import Sender
-from tests.collector.inspections.test_publishing import publish
+from tests.collector.inspections.support import publish
 from tests.helpers import user_token
 from tests.notify_servers import webhook_receiver
 

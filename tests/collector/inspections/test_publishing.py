@@ -11,26 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from tests.collector.inspections.test_inspections import answer_all, create
-
-
-def publish(client, seeded, *, public=True, fail=("offline_backup",)):  # type: ignore[no-untyped-def]
-    insp = create(client, seeded.inspector)
-    answer_all(client, seeded.inspector, insp, fail=set(fail) | {"antivirus"})
-    r = client.post(
-        f"/api/v1/inspections/{insp['id']}/signoff",
-        json={"signature_name": "Nguyễn Thị Hằng"},
-        headers=seeded.inspector,
-    )
-    assert r.status_code == 200, r.text
-    body: dict[str, object] = {"public": public}
-    if public:  # a public publication is the redacted rendering the lead previewed
-        pre = client.get(f"/api/v1/inspections/{insp['id']}/publication-preview", headers=seeded.inspector)
-        assert pre.status_code == 200, pre.text
-        body["previewed"] = pre.json()["digest"]
-    r = client.post(f"/api/v1/inspections/{insp['id']}/publish", json=body, headers=seeded.inspector)
-    assert r.status_code == 201, r.text
-    return r.json()
+from tests.collector.inspections.support import answer_all, create, publish
 
 
 def verify(tmp_path: Path, data: bytes, sig: bytes, key: bytes) -> subprocess.CompletedProcess[str]:
@@ -169,7 +150,6 @@ def test_share_links_open_private_reports_until_revoked(client, seeded, suffix):
 
 
 def test_only_the_lead_or_an_admin_publishes(client, seeded):
-    from tests.collector.inspections.test_inspections import answer_all, create
     from tests.helpers import user_token
 
     insp = create(client, seeded.inspector)

@@ -3,26 +3,10 @@ answers the team changed by hand stay, and the form needs its CSRF token like ev
 
 from __future__ import annotations
 
-import re
-
 from collector.db import session_scope
 from collector.services.enrollment import create_enroll_secret
-from tests.collector.inspections.support import result
-from tests.collector.inspections.test_inspections import create, op
-from tests.helpers import PASSWORD, enroll, host_report, post_report
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def web_login(client, username: str, password: str = PASSWORD) -> None:  # type: ignore[no-untyped-def]
-    page = client.get("/login")
-    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
-    r = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
+from tests.collector.inspections.support import CSRF, create, op, result, web_login
+from tests.helpers import enroll, host_report, post_report
 
 
 def test_refresh_button_brings_new_agent_data_and_keeps_hand_answers(client, app, seeded):

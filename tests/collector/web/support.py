@@ -13,6 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from collector.db import session_scope
+from collector.services import vuln_data, vulns
 from tests.helpers import PASSWORD, free_port
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -287,3 +291,78 @@ def changed_pc(http: Any, engine: Any) -> int:
     second["facts"]["software"].append({"name": "UltraViewer", "version": "6.6.50", "vendor": "DucFabulous"})
     send_report(http, key, second)
     return device_id
+
+
+VULN = Path(__file__).resolve().parents[2] / "fixtures" / "vuln"
+
+
+def seed_every_kind(app: Any, url: str) -> tuple[Any, list[str]]:
+    """Data of every kind on a running collector: devices, findings, vulnerabilities, inspections (one
+    published and signed, one waiting, one being filled in), a subscription, a share link, a polled router.
+    Returns the seed and the pages no link leads to. (The pseudo-locale crawl seeds the same way.)"""
+    from tests.collector.inspections.support import answer_all, create
+    from tests.signing_pki import configure_signing
+
+    # Publishing renders and signs a PDF: longer than httpx's 5 s on a loaded machine.
+    with httpx.Client(base_url=url, timeout=120) as http:
+        seeded = seed(app.state.engine, http)
+        # Vulnerability data: the seeded PCs' programs have known vulnerabilities (the CVE pages).
+        with session_scope(app.state.engine) as session:
+            vuln_data.import_paths(session, paths=[VULN / "nvd", VULN / "kev"])
+            vulns.evaluate_devices(session, due_days=app.state.settings.due_days)
+        token = http.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD}).json()
+        admin = {"Authorization": f"Bearer {token['access_token']}"}
+        insp = create(http, admin, site="PX-PHUCXA")
+        answer_all(http, admin, insp, fail={"offline_backup"})
+        assert (
+            http.post(
+                f"/api/v1/inspections/{insp['id']}/signoff",
+                json={"signature_name": "Nguyễn Văn Quản"},
+                headers=admin,
+            ).status_code
+            == 200
+        )
+        configure_signing(app.state.engine, app.state.settings.data_dir)
+        pre = http.get(f"/api/v1/inspections/{insp['id']}/publication-preview", headers=admin).json()
+        body = {"public": True, "previewed": pre["digest"]}
+        assert (
+            http.post(f"/api/v1/inspections/{insp['id']}/publish", json=body, headers=admin).status_code
+            == 201
+        )
+        # One signed off and waiting to be published (its preview page).
+        waiting = create(http, admin, site="PX-PHUCXA")
+        answer_all(http, admin, waiting, fail={"offline_backup"})
+        assert (
+            http.post(
+                f"/api/v1/inspections/{waiting['id']}/signoff",
+                json={"signature_name": "Nguyễn Văn Quản"},
+                headers=admin,
+            ).status_code
+            == 200
+        )
+        create(http, admin, site="XA-DONGANH")  # one still being filled in
+        # A subscription, so its delivery-log page has something to show.
+        subscription = {"event": "finding.opened", "channel": "email", "target": "it@phucxa.example"}
+        assert (
+            http.post("/api/v1/notifications/subscriptions", json=subscription, headers=admin).status_code
+            == 201
+        )
+        slug = http.get("/api/v1/published", headers=admin).json()[0]["slug"]
+        share = http.post(f"/api/v1/published/{slug}/share-links", headers=admin).json()["url"]
+        # A polled router with two configuration versions (history and diff pages).
+        from tests.collector.support import BASE_CONFIG, netdev_report
+        from tests.helpers import enroll, post_report, seed_site
+
+        # The poller belongs to the site its device list names.
+        poller = enroll(http, seed_site(app.state.engine, "P01"), "poller-pc")
+        for config in (BASE_CONFIG, BASE_CONFIG + "!\n"):
+            answer = post_report(http, poller, netdev_report(poller.agent_id, config))
+            assert answer.status_code == 202
+    router = answer.json()["device_id"]
+    extra = [
+        share,
+        f"/inspections/{waiting['id']}/publish?public=on",
+        f"/devices/{router}",
+        f"/devices/{seeded.devices['pc-motcua-01']}/software?q=uni",
+    ]
+    return seeded, extra

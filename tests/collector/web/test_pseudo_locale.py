@@ -256,7 +256,7 @@ def pseudo_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
 def _seeded_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import uvicorn
 
-    from tests.e2e.browser import test_csp_browser
+    from tests.collector.web.support import seed_every_kind
 
     db = tmp_path_factory.mktemp("qps") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
@@ -268,7 +268,7 @@ def _seeded_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFacto
     while not srv.started:
         time.sleep(0.05)
     url = f"http://127.0.0.1:{port}"
-    _seeded, extra = test_csp_browser.seed_every_kind(app, url)
+    _seeded, extra = seed_every_kind(app, url)
     try:
         yield Server(url, app, extra)
     finally:
