@@ -1,5 +1,5 @@
-"""Web console fixtures: a seeded collector (devices arrive as real reports from enrolled agents),
-and, for the browser tests, that collector served by uvicorn on a free port (helpers: support.py)."""
+"""Web console fixtures: a seeded collector (devices arrive as real reports from enrolled agents);
+helpers in support.py. The browser tests' fixtures are in tests/e2e/browser/conftest.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.collector.web.support import CHROMIUM_ARGS, LiveServer, Seeded, make_app, seed, serving
+from tests.collector.web.support import Seeded, make_app, seed
 
 
 @pytest.fixture(scope="session")
@@ -43,46 +43,3 @@ def seeded_client(seeded_template: tuple[Path, Seeded], tmp_path: Path) -> Itera
     with TestClient(app, raise_server_exceptions=False) as http:
         yield http, copy.deepcopy(seeded)
     app.state.engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def live_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A real collector served by uvicorn in a thread, on a migrated, seeded SQLite file."""
-    import httpx
-
-    db = tmp_path_factory.mktemp("live") / "wardwatch.db"
-    shutil.copy(sqlite_template, db)
-    app = make_app(db)
-    with serving(app) as url:
-        with httpx.Client(base_url=url) as http:
-            seeded = seed(app.state.engine, http)
-        yield LiveServer(url=url, seeded=seeded, engine=app.state.engine)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Chromium for one test module. Not per session: Playwright's sync API keeps its event loop marked
-    running in the main thread while it is open, so every later asyncio.run() in that process (PDF
-    signing, validation) failed once pytest-xdist gave a worker other files after a browser file."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def new_page(browser: Any) -> Iterator[Any]:
-    """A page factory: each call is a fresh browser context (its own cookies) at a given size."""
-    contexts: list[Any] = []
-
-    def make(width: int = 1280, height: int = 900) -> Any:
-        ctx = browser.new_context(viewport={"width": width, "height": height}, locale="vi-VN")
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
