@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.lan.netlab import Lab, netns_available  # noqa: E402
+from tests.agent.lan.netlab import Lab, netns_available  # noqa: E402
 
 CIDR = "198.18.0.0/24"
 SCANNER_IP = "198.18.0.254"

@@ -2,9 +2,9 @@
 
     python bench/netdevices.py [--devices 100] [--concurrency 20]
 
-The devices are in-process SSH servers (tests/devices/sshsim.py) replaying recorded output, a mix of
-the four platforms (IOS and VRP over netmiko's interactive sessions, RouterOS and Junos over exec
-channels). Server and client share this process and its CPU, so real devices poll no slower.
+The devices are in-process SSH servers (tests/inventory/netdevices/sshsim.py) replaying recorded output,
+a mix of the four platforms (IOS and VRP over netmiko's interactive sessions, RouterOS and Junos over
+exec channels). Server and client share this process and its CPU, so real devices poll no slower.
 Target: <= 30 s.
 """
 

@@ -21,7 +21,7 @@ from collector.reports.planning_report import render_plan
 from collector.services.planning import make_plan
 from collector.services.scoring import load_config, recompute_scores
 from inventory.facts import BatteryFacts
-from tests.planning.seed import add_site, ingest, old_security, pc_facts, ubuntu, win10
+from tests.collector.planning.seed import add_site, ingest, old_security, pc_facts, ubuntu, win10
 
 DISKS = [
     "nvme-healthy",

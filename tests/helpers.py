@@ -184,3 +184,38 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=20)
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of the session's PostgreSQL database and restart its sequences (ids from 1).
+
+    Only the tables that hold rows are emptied, with DELETE and foreign-key triggers off (a superuser's
+    ``session_replication_role = replica``): TRUNCATE of all 54 tables cost 1-3 s per test on a busy
+    machine (a new file per table and index), this costs well under 0.1 s. Without the superuser
+    right, TRUNCATE ... CASCADE of the tables that hold rows."""
+    from sqlalchemy import create_engine, text
+
+    from collector.models import metadata
+
+    tables = metadata.sorted_tables
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            probe = " UNION ALL ".join(
+                f'SELECT {i} FROM (SELECT 1 FROM "{t.name}" LIMIT 1) AS t{i}' for i, t in enumerate(tables)
+            )
+            rows = [tables[i].name for (i,) in conn.execute(text(probe))]
+            is_superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            superuser = conn.execute(is_superuser).scalar()
+            if rows and superuser:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for name in rows:
+                    conn.execute(text(f'DELETE FROM "{name}"'))
+            elif rows:
+                quoted = ", ".join(f'"{name}"' for name in rows)
+                conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
+            used = text("SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+            for schema, sequence in conn.execute(used).all():
+                conn.execute(text(f"""SELECT setval('"{schema}"."{sequence}"', 1, false)"""))
+    finally:
+        engine.dispose()

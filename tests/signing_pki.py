@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from tests.pki.pki_factory import DAY, NOW, Issued, issue, rsa_key
+from tests.pki_factory import DAY, NOW, Issued, issue, rsa_key
 
 ORG_NAME = "SỞ KHOA HỌC VÀ CÔNG NGHỆ THÀNH PHỐ"
 P12_PASSWORD = "mật khẩu p12"

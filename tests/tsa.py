@@ -11,7 +11,7 @@ from asn1crypto import keys, tsp
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from tests.pki.pki_factory import Issued, issue, rsa_key
+from tests.pki_factory import Issued, issue, rsa_key
 
 
 class TsaServer:

@@ -1,6 +1,6 @@
 """Windows: administrator rights with Npcap, ``arp -a`` and ``route print -4``.
 
-Written against recorded command output (tests/lan/data); the same functions as ``linux.py``.
+Written against recorded command output (tests/agent/lan/data); the same functions as ``linux.py``.
 """
 
 from __future__ import annotations

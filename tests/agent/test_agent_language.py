@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.i18n import catalog, parse_po, process_language
-from tests.agent.conftest import agent_env, small_report, wardwatch
+from tests.agent.support import agent_env, small_report, wardwatch
 
 AGENT = Path(__file__).resolve().parents[2] / "agent"
 NO_LOCALE = {"WARDWATCH_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}

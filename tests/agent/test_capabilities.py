@@ -23,7 +23,7 @@ from agent.config import AgentSettings, load_settings
 from agent.protocol import CollectResult, SettingsMessage, WorkerExit
 from agent.runner import AgentRunner
 from agent.spool import Spool
-from tests.agent.conftest import agent_settings
+from tests.agent.support import agent_settings
 
 NAMES = [c.name for c in CAPABILITIES]
 

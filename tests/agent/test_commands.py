@@ -12,7 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.agent.conftest import LiveCollector, agent_env, wardwatch
+from tests.agent.support import LiveCollector, agent_env, wardwatch
 
 
 def _enroll(live: LiveCollector, state: Path) -> dict[str, str]:
@@ -137,7 +137,7 @@ def test_run_once_with_the_collector_down_keeps_the_report_and_says_so(
 
 def test_status_reads_a_spool_given_as_a_relative_path_without_changing_it(tmp_path: Path) -> None:
     from agent.spool import Spool
-    from tests.agent.conftest import small_report
+    from tests.agent.support import small_report
 
     state = tmp_path / "state dir é"
     with Spool.in_state_dir(state) as spool:

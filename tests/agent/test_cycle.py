@@ -63,7 +63,7 @@ def test_heartbeat_is_a_valid_report_built_without_pydantic() -> None:
 
 def test_heartbeats_tell_the_collector_about_quarantined_reports(tmp_path: Path) -> None:
     from agent.runner import AgentRunner
-    from tests.agent.conftest import agent_settings, small_report
+    from tests.agent.support import agent_settings, small_report
 
     runner = AgentRunner(agent_settings(tmp_path / "state"))
     spool = runner.spool

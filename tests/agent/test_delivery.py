@@ -19,7 +19,7 @@ from agent.delivery import Backoff, Deliverer, retry_after_seconds
 from agent.errors import AuthError, NotEnrolled, RateLimited, ServerError, TlsError
 from agent.spool import Spool
 from agent.state import AgentState
-from tests.agent.conftest import agent_settings, small_report
+from tests.agent.support import agent_settings, small_report
 
 
 def _setup(tmp_path: Path, n: int = 3, *, agent_id: str = "agent-1", **settings: object):  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from agent.errors import DeliveryTimeout, ProtocolError, RateLimited, ServerErro
 from agent.runner import AgentRunner
 from agent.spool import Spool
 from agent.state import AgentState
-from tests.agent.conftest import (
+from tests.agent.support import (
     LiveCollector,
     agent_env,
     agent_settings,

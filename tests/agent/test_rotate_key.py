@@ -16,7 +16,7 @@ from agent.netdevices.config import DeviceEntry
 from agent.netdevices.poller import own_site_entries, poll_devices
 from agent.spool import Spool
 from agent.state import AgentState
-from tests.agent.conftest import LiveCollector, agent_env, agent_settings, small_report, wardwatch
+from tests.agent.support import LiveCollector, agent_env, agent_settings, small_report, wardwatch
 
 
 def _me(live: LiveCollector, key: str) -> int:

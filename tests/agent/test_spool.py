@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.spool import Spool, SpoolFull
-from tests.agent.conftest import fill_disk, small_report
+from tests.agent.support import fill_disk, small_report
 
 
 def _put(

@@ -32,12 +32,12 @@ from collector.services.users import create_auth_session, create_user
 from inventory.facts import OsFacts, SoftwareFacts
 from inventory.netdevices.facts import ConfigAudit, DeviceInterface, NetworkDeviceFacts
 from inventory.report import CheckResult, CheckStatus, Quarantine, QuarantinedReport
-from tests.collector.test_certificates import section as certificate_section
-from tests.collector.test_lan import PRINTER, SERVER, scan
+from tests.collector.inspections.support import PNG, answer_all
+from tests.collector.support import PRINTER, SERVER, scan
+from tests.collector.support import section as certificate_section
+from tests.collector.vulns.support import KEV_FILE, NVD_DIR
 from tests.helpers import PASSWORD, enroll, host_report, post_report
-from tests.inspections.test_inspections import PNG, answer_all
 from tests.signing_pki import configure_signing
-from tests.vulns.conftest import KEV_FILE, NVD_DIR
 
 MARK_A, MARK_B = "zqa", "zqb"
 WIN10 = OsFacts(

@@ -54,9 +54,9 @@ from collector.models.core import Role
 from collector.services.jobs import run_pending_jobs
 from collector.settings import CollectorSettings
 from tests.collector.authz_world import MARK_B, Principal, World, build_world
-from tests.collector.test_route_access import declarations
+from tests.collector.inspections.support import PNG
+from tests.collector.support import declarations
 from tests.helpers import PASSWORD
-from tests.inspections.test_inspections import PNG
 
 
 @dataclass(frozen=True)

@@ -6,111 +6,15 @@ Runs on SQLite and on PostgreSQL (``database_url`` is parametrised).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
 
 from collector.models.certificates import DeviceCertificate, SignedDocumentRow, TlsEndpointRow
 from collector.models.core import DeviceResult
-from inventory.certificates.facts import (
-    CertificateFacts,
-    CertificateValidation,
-    CertLocation,
-    DocumentStatus,
-    FoundCertificate,
-    LocationKind,
-    RevocationState,
-    SignedDocumentResult,
-    TlsEndpointResult,
-    ValidationStatus,
-)
 from inventory.report import CheckResult, CheckStatus
+from tests.collector.support import section
 from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site, user_token
-
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def cert(
-    cn: str,
-    days: int,
-    *,
-    sha: str,
-    kind: LocationKind = LocationKind.WINDOWS,
-    status: str | None = "valid",
-    ca: bool = False,
-) -> FoundCertificate:
-    return FoundCertificate(
-        sha256=sha * 64,
-        subject=f"CN={cn},O=UBND,C=VN",
-        subject_cn=cn,
-        issuer="CN=VNPT-CA SHA2,O=VNPT Group,C=VN",
-        issuer_cn="VNPT-CA SHA2",
-        serial="5401AB",
-        not_before=NOW - timedelta(days=300),
-        not_after=NOW + timedelta(days=days, hours=2),
-        key_type="rsa",
-        key_size=2048,
-        signature_algorithm="sha256WithRSAEncryption",
-        signature_hash="sha256",
-        key_usage=["digitalSignature", "nonRepudiation"],
-        is_ca=ca,
-        location=CertLocation(
-            kind=kind, path="MY" if kind is LocationKind.WINDOWS else "/etc/ssl/certs/ca-certificates.crt"
-        ),
-        key_on_token=kind is LocationKind.WINDOWS and not ca,
-        key_provider="VNPT-CA CSP" if kind is LocationKind.WINDOWS and not ca else None,
-        validation=None
-        if status is None
-        else CertificateValidation(
-            status=ValidationStatus(status),
-            trusted=status != "untrusted",
-            revocation=RevocationState.GOOD,
-            reasons=[] if status == "valid" else [f"{status} reason"],
-        ),
-    )
-
-
-def section(*, with_expired: bool = True) -> CertificateFacts:
-    certs = [
-        cert("Nguyễn Văn An", 20, sha="a"),
-        cert("VGCA Root", 4000, sha="c", kind=LocationKind.SYSTEM, status=None, ca=True),
-    ]
-    if with_expired:
-        certs.append(cert("Trần Thị Bình", -5, sha="b", status="expired"))
-    return CertificateFacts(
-        certificates=certs,
-        tls_endpoints=[
-            TlsEndpointResult(
-                target="https://dichvucong.hanoi.gov.vn",
-                host="dichvucong.hanoi.gov.vn",
-                port=443,
-                scheme="https",
-                reachable=True,
-                verified=True,
-                hostname_matches=True,
-                chain_complete=True,
-                tls10_accepted=True,
-                hsts=False,
-                leaf=cert("dichvucong.hanoi.gov.vn", 10, sha="d", status=None).model_copy(
-                    update={
-                        "location": CertLocation(kind=LocationKind.TLS, path="dichvucong.hanoi.gov.vn:443")
-                    }
-                ),
-            )
-        ],
-        documents=[
-            SignedDocumentResult(
-                path=r"D:\VanBan\QD-12.pdf",
-                kind="pdf",
-                signature="ChuKy1",
-                status=DocumentStatus.REVOKED,
-                signer_subject="CN=Lê Văn Cường",
-                revoked=True,
-                reasons=["signer certificate revoked on 2026-10-01 (before signing)"],
-            )
-        ],
-    )
 
 
 def results() -> list[CheckResult]:

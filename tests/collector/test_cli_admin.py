@@ -11,19 +11,8 @@ from sqlmodel import Session, select
 from collector.db import make_engine
 from collector.models.core import EnrollSecret, Site, User
 from collector.security import token_hash
+from tests.collector.support import ww
 from tests.helpers import PASSWORD
-
-
-def ww(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 def test_site_user_and_enroll_secret_round_trip(tmp_path: Path):

@@ -103,7 +103,7 @@ def test_every_evidence_message_is_translated_and_keeps_its_placeholders() -> No
 
 
 def test_the_finding_page_shows_the_evidence_in_the_readers_language(client, app) -> None:  # type: ignore[no-untyped-def]
-    from tests.web.support import login
+    from tests.collector.web.support import login
 
     agent = enroll(client, seed_site(app.state.engine, "P01"), "pc-ketoan")
     check = load_catalog()["host.updates.no_pending_security"]
@@ -166,7 +166,7 @@ CONVERTED = (
 
 def test_every_result_of_the_converted_evaluators_reads_in_vietnamese() -> None:
     from collector.i18n import catalog
-    from tests.checks.test_check_cases import CASES, DEFAULT_NOW
+    from tests.checks.support import CASES, DEFAULT_NOW
 
     vi = catalog("vi")
     seen = 0

@@ -13,7 +13,7 @@ from collector.models.history import ChangeEvent
 from collector.models.notifications import NotifyEvent
 from inventory.facts import DiskFacts, OsFacts, SmartFacts, SoftwareFacts
 from inventory.report import CheckResult, CheckStatus, ReportKind
-from tests.collector.test_netdevices import BASE_CONFIG, netdev_report
+from tests.collector.support import BASE_CONFIG, netdev_report
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
 
 GB = 2**30

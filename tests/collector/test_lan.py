@@ -19,13 +19,13 @@ from inventory.lan import (
     LanScanFacts,
     ServiceProbe,
     SkippedPart,
-    SnmpAnswer,
 )
 from inventory.lan import (
     LanHost as ScanHost,
 )
+from tests.collector.planning.seed import login
+from tests.collector.support import PRINTER, SERVER, scan
 from tests.helpers import enroll, host_report, post_report, seed_site
-from tests.planning.seed import login
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 GW = ScanHost(
@@ -37,35 +37,6 @@ GW = ScanHost(
 )
 # A computer with its own agent: the collector knows its MAC from its report.
 OFFICE_PC = ScanHost(ip="192.168.10.21", mac="00:1b:21:0a:0b:0c", vendor="Intel Corporate")
-SERVER = ScanHost(
-    ip="192.168.10.30",
-    mac="00:15:5d:01:02:03",
-    vendor="Microsoft",
-    services=[ServiceProbe(port=23), ServiceProbe(port=445)],
-)
-PRINTER = ScanHost(
-    ip="192.168.10.40",
-    mac="00:80:77:12:34:56",
-    vendor="Brother Industries",
-    snmp=[SnmpAnswer(community="public", sys_descr="Brother NC-8300w")],
-)
-
-
-def scan(hosts: list[ScanHost], at: datetime, **extra) -> LanScanFacts:  # type: ignore[no-untyped-def]
-    return LanScanFacts(
-        cidr="192.168.10.0/24",
-        interface="eth0",
-        source_ip="192.168.10.20",
-        privileged=True,
-        started_at=at,
-        finished_at=at + timedelta(seconds=9),
-        ports=[21, 23, 80, 443, 445, 3389, 5900, 8080, 8291, 8728],
-        parts_run=["arp_conflicts", "dhcp", "discovery", "passive", "services", "snmp"],
-        hosts=hosts,
-        gateway_ip="192.168.10.1",
-        gateway_mac="00:0c:42:11:22:33",
-        **extra,
-    )
 
 
 def send_scan(client, agent, facts: LanScanFacts):  # type: ignore[no-untyped-def]

@@ -3,55 +3,15 @@ and the managed device list with encrypted passwords. Runs on SQLite and Postgre
 
 from __future__ import annotations
 
-import hashlib
 import stat
 
 from sqlmodel import Session, select
 
-from agent.netdevices.config import DeviceEntry
-from agent.netdevices.poller import device_report
 from collector.models.core import AuditEvent
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
-from inventory.netdevices.facts import ConfigAudit, DeviceInterface, NetworkDeviceFacts
+from tests.collector.planning.seed import login
+from tests.collector.support import BASE_CONFIG, netdev_report
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
-from tests.planning.seed import login
-
-BASE_CONFIG = """\
-hostname xa-a-core
-!
-enable secret 9 <removed>
-username ktv secret 9 <removed>
-!
-interface GigabitEthernet0/1
- ip address 192.168.10.1 255.255.255.0
-!
-line vty 0 4
- transport input ssh
-!
-end
-"""
-ENTRY = DeviceEntry(
-    name="xa-a-core", host="192.168.10.1", platform="cisco_ios", site="P01", username="ww", password_env="X"
-)
-
-
-def netdev_report(agent_id: str, config: str, *, uptime: int = 86400):  # type: ignore[no-untyped-def]
-    facts = NetworkDeviceFacts(
-        name=ENTRY.name,
-        platform="cisco_ios",
-        hostname="xa-a-core",
-        vendor="Cisco",
-        model="C9200L-24P-4G",
-        os_version="17.9.4a",
-        serial_number="JAE24FFFFFF",
-        uptime=uptime,
-        interface_list=["GigabitEthernet0/1"],
-        interfaces=[DeviceInterface(name="GigabitEthernet0/1", enabled=True, up=True, ipv4=["192.168.10.1"])],
-        config=config,
-        config_hash=hashlib.sha256(config.encode()).hexdigest(),
-        audit=ConfigAudit(telnet_enabled=False, ntp_servers=[], syslog_hosts=[]),
-    )
-    return device_report(ENTRY, facts, agent_id=agent_id)
 
 
 def _post_three(client, engine):  # type: ignore[no-untyped-def]

@@ -87,7 +87,7 @@ def test_costs_past_what_a_column_holds_are_refused(client, app, world):
 
 
 def test_the_console_forms_refuse_huge_costs_with_a_message(client, app, world):
-    from tests.planning.seed import login
+    from tests.collector.planning.seed import login
 
     csrf = login(client, app.state.engine, username="planner", role="planner")["csrf"]
     r = client.post(

@@ -19,13 +19,12 @@ from collector.services import partitions
 from collector.services.ingest import ingest_report
 from collector.services.retention import run_daily
 from collector.settings import CollectorSettings
-from tests.conftest import _truncate_all
-from tests.helpers import enroll, host_report, post_report, seed_site
+from tests.helpers import enroll, host_report, post_report, seed_site, truncate_all
 
 
 @pytest.fixture
 def pg_app(pg_database: str, tmp_path: Path) -> Iterator[tuple[TestClient, object]]:
-    _truncate_all(pg_database)
+    truncate_all(pg_database)
     settings = CollectorSettings(
         database_url=pg_database,
         data_dir=tmp_path / "data",

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,8 @@ import pytest
 from sqlmodel import Session, col, select
 
 from tests.helpers import PASSWORD
+
+PG_URL_ENV = "WARDWATCH_TEST_DATABASE_URL"
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVICES, SITES = 200, 20
@@ -37,14 +42,7 @@ class Seeded:
     headers: dict[str, str]
 
 
-@pytest.fixture
-def seeded(database_url: str, tmp_path: Path) -> Iterator[Seeded]:
-    """The database as ``python bench/seed.py`` leaves it, served by a collector app."""
-    from fastapi.testclient import TestClient
-
-    from collector.app import create_app
-    from collector.settings import CollectorSettings
-
+def _seed(database_url: str) -> None:
     env = {**os.environ, "WARDWATCH_ADMIN_PASSWORD": PASSWORD}
     done = subprocess.run(
         [sys.executable, "bench/seed.py", "--devices", str(DEVICES), "--sites", str(SITES)]
@@ -57,14 +55,86 @@ def seeded(database_url: str, tmp_path: Path) -> Iterator[Seeded]:
     )
     assert done.returncode == 0, done.stderr
     assert f"seeded {DEVICES} devices across {SITES} sites" in done.stdout
-    app = create_app(CollectorSettings(database_url=database_url, data_dir=tmp_path / "data"))
-    with TestClient(app) as client:
-        # The admin of the seed logs in with the password it was given, like any user.
-        r = client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        yield Seeded(client, app.state.engine, headers)
-    app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded_template(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """The database as ``python bench/seed.py`` leaves it, seeded once per module and engine (seeding
+    cost 13-49 s per test on the busy machine); each test gets a copy, since tests add and move rows.
+    Gives the engine and where the seeded database is (a SQLite file, a PostgreSQL template database)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("read-side") / "seeded.db"
+        shutil.copy(sqlite_template, path)
+        _seed(f"sqlite:///{path}")
+        yield "sqlite", str(path)
+        return
+    base = os.environ.get(PG_URL_ENV)
+    if not base:
+        pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from collector.migrate import upgrade
+
+    url = make_url(base)
+    name = f"ww_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_readside_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        template_url = url.set(database=name).render_as_string(hide_password=False)
+        upgrade(template_url)
+        _seed(template_url)
+        yield "postgresql", name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def _copy_of(seeded_template: tuple[str, str], tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own, copied from the seeded one; dropped afterwards on PostgreSQL."""
+    kind, where = seeded_template
+    if kind == "sqlite":
+        shutil.copy(where, tmp_path / "wardwatch.db")
+        yield f"sqlite:///{tmp_path / 'wardwatch.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ[PG_URL_ENV])
+    name = f"{where}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{where}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def seeded(seeded_template: tuple[str, str], tmp_path: Path) -> Iterator[Seeded]:
+    """A copy of the seeded database, served by a collector app."""
+    from fastapi.testclient import TestClient
+
+    from collector.app import create_app
+    from collector.settings import CollectorSettings
+
+    with _copy_of(seeded_template, tmp_path) as database_url:
+        app = create_app(CollectorSettings(database_url=database_url, data_dir=tmp_path / "data"))
+        with TestClient(app) as client:
+            # The admin of the seed logs in with the password it was given, like any user.
+            r = client.post("/api/v1/auth/token", data={"username": "admin", "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            yield Seeded(client, app.state.engine, headers)
+        app.state.engine.dispose()
 
 
 def _get(s: Seeded, path: str, **params: Any) -> Any:

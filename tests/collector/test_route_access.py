@@ -22,29 +22,16 @@ from starlette.requests import Request
 
 from collector.app import create_app
 from collector.db import session_scope
-from collector.http.access import access_of, route_table
+from collector.http.access import route_table
 from collector.http.deps import is_api as answers_like_api
 from collector.models.core import Role
 from collector.services.sites import create_site
 from collector.services.users import create_auth_session, create_user
 from collector.settings import CollectorSettings
+from tests.collector.support import declarations
 from tests.helpers import PASSWORD
 
 ALL_ROLES = tuple(Role)
-
-
-def declarations(dependant: Any) -> list[tuple[str, tuple[Role, ...]]]:
-    """The distinct access declarations in a route's dependency tree."""
-    found: dict[int, tuple[str, tuple[Role, ...]]] = {}
-    stack = [dependant]
-    while stack:
-        dep = stack.pop()
-        call = getattr(dep, "call", None)
-        mark = access_of(call) if call is not None else None
-        if mark is not None:
-            found[id(call)] = mark
-        stack.extend(getattr(dep, "dependencies", []))
-    return list(found.values())
 
 
 PLAUSIBLE = {"code": "S1", "agent_id": str(uuid.uuid4()), "check_id": "host.firewall.enabled"}

@@ -29,7 +29,7 @@ def test_unknown_counts_as_not_passed_and_is_shown(client, app) -> None:  # type
     device_id = r.json()["device_id"]
     from collector.db import session_scope
     from collector.services.users import create_user
-    from tests.web.support import PASSWORD, login
+    from tests.collector.web.support import PASSWORD, login
 
     with session_scope(app.state.engine) as s:
         create_user(s, username="tech-web", password=PASSWORD, role="technician")

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from agent.delivery import Deliverer, enroll
 from agent.spool import Spool
 from collector.db import make_engine
-from tests.agent.conftest import agent_settings, small_report
+from tests.agent.support import agent_settings, small_report
 from tests.helpers import free_port, seed_site
 
 HAPROXY = Path("/usr/sbin/haproxy")
@@ -67,7 +67,7 @@ def fresh_database() -> Iterator[str]:
 
 def test_the_shipped_recipe_is_valid_for_haproxy(tmp_path: Path) -> None:
     """deploy/haproxy.cfg as an operator installs it, TLS line included, only the certificate path set."""
-    from tests.deploy.support import make_server_pki
+    from tests.e2e.deploy.support import make_server_pki
 
     pki = make_server_pki(tmp_path / "pki")
     pem = tmp_path / "wardwatch.pem"

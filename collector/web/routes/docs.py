@@ -26,7 +26,7 @@ ASSETS_URL = "/static/apidocs"
 
 # ReDoc's bundle inserts two <style> elements as it loads (before Redoc.init can hand it the nonce):
 # an empty one and its base CSS. They are allowed by their hashes; a ReDoc upgrade that changes them
-# shows up as a CSP violation in tests/web/test_csp_browser.py.
+# shows up as a CSP violation in tests/e2e/browser/test_csp_browser.py.
 REDOC_STYLE_HASHES = (
     "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
     "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
