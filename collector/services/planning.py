@@ -556,6 +556,26 @@ def _must_hits(row: DeviceScoreCurrent, rules: tuple[str, ...]) -> tuple[str, ..
     return tuple(hits)
 
 
+def make_rules(
+    *,
+    budget: int,
+    min_per_site: int = 0,
+    site_minimums: dict[str, int] | None = None,
+    must_replace: list[str] | tuple[str, ...] | None = None,
+    config: ScoringConfig,
+) -> PlanRules:
+    """The plan's rules from a request and the scoring configuration, checked (ServiceError if not)."""
+    rules = PlanRules(
+        budget=budget,
+        min_per_site=min_per_site,
+        site_minimums=dict(site_minimums or {}),
+        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
+        min_score=config.plan.min_score,
+    )
+    rules.validate()
+    return rules
+
+
 def make_plan(
     session: Session,
     *,
@@ -570,13 +590,12 @@ def make_plan(
     """The plan for the devices a user may see. Scores are refreshed first (only changed rows are
     written), so the caller commits the session."""
     config = config or load_config()
-    rules = PlanRules(
+    rules = make_rules(
         budget=budget,
         min_per_site=min_per_site,
-        site_minimums=dict(site_minimums or {}),
-        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
-        min_score=config.plan.min_score,
+        site_minimums=site_minimums,
+        must_replace=must_replace,
+        config=config,
     )
-    rules.validate()
     candidates, costs = load_candidates(session, scope=scope, config=config, today=today, rules=rules)
     return build_plan(candidates, rules, unit_costs=costs)

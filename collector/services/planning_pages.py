@@ -40,7 +40,7 @@ from collector.models.core import Device, DeviceSection, Site
 from collector.models.ranking import DeviceScoreCurrent
 from collector.services import ranking
 from collector.services.errors import ServiceError
-from collector.services.planning import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable
+from collector.services.planning import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable, make_rules
 from collector.services.scoring import ScoringConfig, load_config, recompute_scores
 
 PHASES = ("must", "minimum", "priority")
@@ -238,25 +238,6 @@ def _decode(rules: PlanRules, cursor: str) -> list[Any]:
 
 
 # ---- the plan ------------------------------------------------------------------------------------
-
-
-def make_rules(
-    *,
-    budget: int,
-    min_per_site: int = 0,
-    site_minimums: dict[str, int] | None = None,
-    must_replace: list[str] | tuple[str, ...] | None = None,
-    config: ScoringConfig,
-) -> PlanRules:
-    rules = PlanRules(
-        budget=budget,
-        min_per_site=min_per_site,
-        site_minimums=dict(site_minimums or {}),
-        must_replace=tuple(config.plan.must_replace if must_replace is None else must_replace),
-        min_score=config.plan.min_score,
-    )
-    rules.validate()
-    return rules
 
 
 def refresh(
