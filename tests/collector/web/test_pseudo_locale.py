@@ -17,8 +17,6 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 import unicodedata
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -32,7 +30,7 @@ import yaml
 
 from collector.i18n.catalog import PSEUDO_CLOSE, PSEUDO_OPEN
 from tests.collector.web.support import csrf_from, make_app
-from tests.helpers import PASSWORD, free_port
+from tests.helpers import PASSWORD, LiveServer
 
 ROOT = Path(__file__).resolve().parents[3]
 SKIP_PATHS = {"/logout", "/metrics", "/healthz"}
@@ -254,26 +252,16 @@ def pseudo_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def _seeded_server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from tests.collector.web.support import seed_every_kind
 
     db = tmp_path_factory.mktemp("qps") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    _seeded, extra = seed_every_kind(app, url)
     try:
-        yield Server(url, app, extra)
+        with LiveServer(app) as url:
+            _seeded, extra = seed_every_kind(app, url)
+            yield Server(url, app, extra)
     finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         app.state.engine.dispose()
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pytest
 
 from collector.http.access import route_table
 from tests.collector.web.support import PASSWORD, make_app, seed_every_kind, shot
-from tests.helpers import free_port
+from tests.helpers import LiveServer
 
 pytestmark = pytest.mark.browser
 
@@ -40,24 +38,12 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     db = tmp_path_factory.mktemp("csp") / "wardwatch.db"
     shutil.copy(sqlite_template, db)
     app = make_app(db)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    seeded, extra = seed_every_kind(app, url)
-    try:
+    with LiveServer(app) as url:
+        seeded, extra = seed_every_kind(app, url)
         yield Server(url, app, seeded, extra)
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
         app.state.engine.dispose()
 
 
