@@ -32,6 +32,17 @@ class DeviceScoreCurrent(SQLModel, table=True):
     __table_args__ = (
         # The ranking: eligible rows in rank order (an index walk that stops after a page).
         Index("ix_device_score_current_rank", "eligible", "neg_ratio", "neg_score", "cost", "device_id"),
+        # One commune's ranking: the plan's commune minimums walk each commune's best candidates and stop
+        # after its quota (migration i15d_read_0002).
+        Index(
+            "ix_device_score_current_site_rank",
+            "site_id",
+            "eligible",
+            "neg_ratio",
+            "neg_score",
+            "cost",
+            "device_id",
+        ),
         # Must-replace candidates (phase 1 of the plan) and the overview's counts per category.
         Index("ix_device_score_current_site_category", "site_id", "category"),
         # Rows whose unit cost is no longer the planners' (one range probe per class per plan).
