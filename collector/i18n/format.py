@@ -8,10 +8,13 @@ are Vietnam time (collector.localtime).
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
+from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 
 from collector.localtime import LOCAL_TZ
 
@@ -24,6 +27,22 @@ _DATE_PATTERN = {"vi": "dd/MM/yyyy", "en": "yyyy-MM-dd"}
 
 def _locale(lang: str) -> str:
     return _BABEL_LOCALE.get(lang, "en_US")
+
+
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@cache
+def _number_pattern(pattern: str) -> Any:
+    return parse_pattern(pattern)
+
+
+def format_decimal(value: float | int, *, format: str, locale: str) -> str:
+    """``babel.numbers.format_decimal`` with the locale and the pattern parsed once (both were parsed
+    on every call: a sixth of the overview page's time went to formatting its numbers)."""
+    return str(_number_pattern(format).apply(value, _babel_locale(locale), numbering_system="latn"))
 
 
 def format_date(value: date | datetime | None, lang: str) -> str:
