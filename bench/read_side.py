@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
             )
             cursor = None
             for _ in range(80):  # 4,000 in: past the must-replace rows, in the minimum phase
-                cursor = get(
-                    "/api/v1/planning/plan", **big, **({"cursor": cursor} if cursor else {})
-                ).json()["next_cursor"]
+                cursor = get("/api/v1/planning/plan", **big, **({"cursor": cursor} if cursor else {})).json()[
+                    "next_cursor"
+                ]
             timed(
                 "api replacement plan: 2 per commune, 100 G VND, a page 4,000 in",
                 lambda: get("/api/v1/planning/plan", **big, cursor=cursor),

@@ -26,7 +26,6 @@ from collector.models.certificates import DeviceCertificate
 from collector.models.core import Device
 from collector.models.findings import Finding
 
-
 # Eligible rows some must-replace rule may take (collector.services.planning_pages._must): the written
 # form of the query's conditions (``IS true``), so that PostgreSQL proves the implication.
 MUST_ANY_SQL = (
