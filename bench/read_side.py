@@ -233,6 +233,26 @@ def main(argv: list[str] | None = None) -> None:
                 runs,
                 figures,
             )
+            # A budget that reaches the commune minimums (phase 1): the totals walk the must-replace rows and
+            # the minimums (a LATERAL walk per commune), and a page in the minimum phase.
+            big = {"budget": 100_000_000_000, "limit": 50, "min_per_site": 2}
+            timed(
+                "api replacement plan: 2 per commune, 100 G VND, first page",
+                lambda: get("/api/v1/planning/plan", **big),
+                runs,
+                figures,
+            )
+            cursor = None
+            for _ in range(80):  # 4,000 in: past the must-replace rows, in the minimum phase
+                cursor = get("/api/v1/planning/plan", **big, **({"cursor": cursor} if cursor else {})).json()[
+                    "next_cursor"
+                ]
+            timed(
+                "api replacement plan: 2 per commune, 100 G VND, a page 4,000 in",
+                lambda: get("/api/v1/planning/plan", **big, cursor=cursor),
+                runs,
+                figures,
+            )
             timed(
                 "console plan (/planning, 300 M VND)",
                 lambda: get("/planning", headers={}, budget="300000000"),

@@ -8,10 +8,13 @@ are Vietnam time (collector.localtime).
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
+from typing import Any
 
+from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
-from babel.numbers import format_decimal
+from babel.numbers import parse_pattern
 
 from collector.localtime import LOCAL_TZ
 
@@ -26,19 +29,38 @@ def _locale(lang: str) -> str:
     return _BABEL_LOCALE.get(lang, "en_US")
 
 
+@cache
+def _babel_locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@cache
+def _number_pattern(pattern: str) -> Any:
+    return parse_pattern(pattern)
+
+
+def format_decimal(value: float | int, *, format: str, locale: str) -> str:
+    """``babel.numbers.format_decimal`` with the locale and the pattern parsed once (both were parsed
+    on every call: a sixth of the overview page's time went to formatting its numbers; dates likewise
+    take the parsed locale, a third of the certificate calendar's time)."""
+    return str(_number_pattern(format).apply(value, _babel_locale(locale), numbering_system="latn"))
+
+
 def format_date(value: date | datetime | None, lang: str) -> str:
     """A date (dd/mm/yyyy in Vietnamese) or a moment (with HH:mm, Vietnam time); "—" for none."""
     if value is None:
         return "—"
     pattern = _DATE_PATTERN.get(lang, _DATE_PATTERN["en"])
     if isinstance(value, datetime):
-        return babel_datetime(value.astimezone(LOCAL_TZ), pattern + " HH:mm", locale=_locale(lang))
-    return babel_date(value, pattern, locale=_locale(lang))
+        return babel_datetime(
+            value.astimezone(LOCAL_TZ), pattern + " HH:mm", locale=_babel_locale(_locale(lang))
+        )
+    return babel_date(value, pattern, locale=_babel_locale(_locale(lang)))
 
 
 def format_day_month(value: date, lang: str) -> str:
     """A short day for chart axes: 07/03 in Vietnamese, 03-07 in English."""
-    return babel_date(value, "dd/MM" if lang == "vi" else "MM-dd", locale=_locale(lang))
+    return babel_date(value, "dd/MM" if lang == "vi" else "MM-dd", locale=_babel_locale(_locale(lang)))
 
 
 def parse_user_date(value: str | None) -> date | None:

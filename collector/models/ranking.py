@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Index, literal_column
+from sqlalchemy import Index, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from collector.models.assets import Asset
@@ -26,13 +26,42 @@ from collector.models.certificates import DeviceCertificate
 from collector.models.core import Device
 from collector.models.findings import Finding
 
+# Eligible rows some must-replace rule may take (collector.services.planning_pages._must): the written
+# form of the query's conditions (``IS true``), so that PostgreSQL proves the implication.
+MUST_ANY_SQL = (
+    "eligible IS true AND (status = 'to_replace' OR storage_failed IS true OR category = 'replace_now')"
+)
+
 
 class DeviceScoreCurrent(SQLModel, table=True):
     __tablename__ = "device_score_current"
     __table_args__ = (
         # The ranking: eligible rows in rank order (an index walk that stops after a page).
         Index("ix_device_score_current_rank", "eligible", "neg_ratio", "neg_score", "cost", "device_id"),
-        # Must-replace candidates (phase 1 of the plan) and the overview's counts per category.
+        # One commune's ranking: the plan's commune minimums walk each commune's best candidates and stop
+        # after its quota (migration i15d_read_0002).
+        Index(
+            "ix_device_score_current_site_rank",
+            "site_id",
+            "eligible",
+            "neg_ratio",
+            "neg_score",
+            "cost",
+            "device_id",
+        ),
+        # The plan's must-replace phase: the rows any must-replace rule may take, in rank order (a rule
+        # subset is an OR the planner proves implies this predicate). Without it the phase walked
+        # every eligible row of the rank index to find its ~3,500 (migration i15d_read_0002).
+        Index(
+            "ix_device_score_current_must",
+            "neg_ratio",
+            "neg_score",
+            "cost",
+            "device_id",
+            postgresql_where=text(MUST_ANY_SQL),
+            sqlite_where=text(MUST_ANY_SQL),
+        ),
+        # The overview's counts per category.
         Index("ix_device_score_current_site_category", "site_id", "category"),
         # Rows whose unit cost is no longer the planners' (one range probe per class per plan).
         Index("ix_device_score_current_class_cost", "device_class", "cost"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import case, delete, func, insert, update
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceSection, Site
@@ -674,21 +674,20 @@ class Counts:
 def counts(
     session: Session, *, scope: Scope, site_id: int | None = None, device_id: int | None = None
 ) -> Counts:
-    q = select(VulnHit.device_id, VulnHit.cve_id, VulnHit.kev)
+    """Devices and CVEs with a hit, and those of them in KEV: counted by the database (the overview asks
+    for the whole city's; reading every hit into Python sets grew with the fleet)."""
+    kev = col(VulnHit.kev).is_(True)
+    q = select(
+        func.count(func.distinct(VulnHit.device_id)),
+        func.count(func.distinct(case((kev, VulnHit.device_id)))),
+        func.count(func.distinct(VulnHit.cve_id)),
+        func.count(func.distinct(case((kev, VulnHit.cve_id)))),
+    )
     q = _scoped(q, scope, site_id)
     if device_id is not None:
         q = q.where(VulnHit.device_id == device_id)
-    d: set[int] = set()
-    kd: set[int] = set()
-    c: set[str] = set()
-    kc: set[str] = set()
-    for dev, cve, is_kev in session.exec(q).all():
-        d.add(dev)
-        c.add(cve)
-        if is_kev:
-            kd.add(dev)
-            kc.add(cve)
-    return Counts(len(d), len(kd), len(c), len(kc))
+    devices, kev_devices, cves, kev_cves = session.exec(q).one()
+    return Counts(int(devices), int(kev_devices), int(cves), int(kev_cves))
 
 
 @dataclass
