@@ -154,3 +154,46 @@ def softhsm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
     from tests.softhsm import make_softhsm
 
     return make_softhsm(tmp_path, monkeypatch)
+
+
+# Longest files first. Workers take whole files (``--dist loadfile``), one at a time as they finish; by
+# default pytest-xdist hands out the files with the most tests first, which left the files of one or two
+# long tests (a browser crawl, the HAProxy kill, Schemathesis) for the end, one worker running them
+# while the other had nothing left: minutes of the run. Handing out the longest first lets the many
+# short files fill in at the end (pyproject.toml turns xdist's own reordering off). The list is the
+# files over ~10 s in ``pytest --durations=60``, longest first; a file moved or renamed must be moved
+# here too (the run refuses to start otherwise).
+LONGEST_FIRST = (
+    "tests/e2e/browser/test_csp_browser.py",
+    "tests/collector/test_schemathesis.py",
+    "tests/agent/test_faults.py",
+    "tests/collector/test_cli_admin.py",
+    "tests/agent/test_commands.py",
+    "tests/e2e/test_haproxy_scaleout.py",
+    "tests/e2e/test_up.py",
+    "tests/e2e/browser/test_inspections_browser.py",
+    "tests/inventory/netdevices/test_driver_contract.py",
+    "tests/e2e/deploy/test_files.py",
+    "tests/agent/lan/test_scan_netns.py",
+    "tests/collector/inspections/test_backup.py",
+    "tests/collector/inspections/test_signing_cert.py",
+    "tests/collector/inspections/test_publishing.py",
+    "tests/e2e/browser/test_console_browser.py",
+    "tests/e2e/browser/test_notifications_browser.py",
+    "tests/e2e/browser/test_browser.py",
+    "tests/collector/inspections/test_key_rotation.py",
+    "tests/e2e/deploy/test_tls.py",
+    "tests/collector/test_jobs.py",
+    "tests/agent/test_capabilities.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(str(config.rootpath))
+    missing = [name for name in LONGEST_FIRST if not (root / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names files that do not exist: {missing}")
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank))
+    )  # stable: the rest keep their order

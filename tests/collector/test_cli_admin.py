@@ -1,9 +1,7 @@
-"""The administration commands, run as a user runs them (a real process, a real SQLite file)."""
+"""The administration commands, through the command's own entry point on a real SQLite file (``ww``)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -210,13 +208,7 @@ def test_user_list_and_passwd(tmp_path: Path):
     assert lines[-1] == "2 users"
 
     # From a script: the password on stdin, never on the command line.
-    changed = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "user", "passwd", "lan", "--stdin", "--database-url", url],
-        input="a new long password\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    changed = ww("user", "passwd", "lan", "--stdin", "--database-url", url, input="a new long password\n")
     assert changed.returncode == 0, changed.stderr
     assert "password of lan changed" in changed.stdout
     engine = make_engine(url)
@@ -232,23 +224,7 @@ def test_user_list_and_passwd(tmp_path: Path):
         (["lan"], "", "no password on standard input"),
         (["lan"], "\n", "the new password is empty"),
     ):
-        refused = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "collector.cli",
-                "user",
-                "passwd",
-                *args,
-                "--stdin",
-                "--database-url",
-                url,
-            ],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        refused = ww("user", "passwd", *args, "--stdin", "--database-url", url, input=stdin)
         assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
     as_json = ww("user", "list", "--json", "--database-url", url)
     import json

@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 from collector.i18n import process_language
-from tests.collector.support import ww
+from tests.collector.support import ww_process as ww
 
 COMMANDS = Path(__file__).resolve().parents[2] / "collector" / "commands"
 NO_LOCALE = {"WARDWATCH_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}

@@ -4,8 +4,6 @@ and the old key dies once the new one is used (issue 13 part 5). Runs on SQLite 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from collector.models.core import Agent, AuditEvent, EnrollSecret
 from collector.models.types import utcnow
 from collector.security import token_hash
 from collector.services.enrollment import create_enroll_secret
+from tests.collector.support import CommandRun, ww
 from tests.helpers import PASSWORD, host_report, post_report, seed_site, user_token
 
 
@@ -85,20 +84,15 @@ def _login_get(client, path: str) -> str:  # type: ignore[no-untyped-def]
 def test_enroll_secret_create_command_takes_expiry_and_uses(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'ww.db'}"
 
-    def ww(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "collector.cli", *args, "--database-url", url],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    def cli(*args: str) -> CommandRun:
+        return ww(*args, "--database-url", url)
 
-    assert ww("db", "upgrade").returncode == 0
-    assert ww("site", "add", "A01", "Phường A").returncode == 0
-    done = ww("enroll-secret", "create", "--site", "A01", "--valid-days", "2", "--max-uses", "5")
+    assert cli("db", "upgrade").returncode == 0
+    assert cli("site", "add", "A01", "Phường A").returncode == 0
+    done = cli("enroll-secret", "create", "--site", "A01", "--valid-days", "2", "--max-uses", "5")
     assert done.returncode == 0, done.stderr
-    plain = ww("enroll-secret", "create", "--site", "A01")
-    bad = ww("enroll-secret", "create", "--site", "A01", "--max-uses", "0")
+    plain = cli("enroll-secret", "create", "--site", "A01")
+    bad = cli("enroll-secret", "create", "--site", "A01", "--max-uses", "0")
     assert bad.returncode == 2
     engine = make_engine(url)
     with Session(engine) as s:

@@ -3,9 +3,6 @@ part 7): everything goes through the one move service. Runs on SQLite and Postgr
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -19,6 +16,7 @@ from collector.models.netdevices import ManagedNetDevice
 from collector.models.snapshots import SiteDaily
 from collector.services import moves
 from inventory.report import CheckResult, CheckStatus, NetworkDeviceIdentity, Report, Subject, utcnow
+from tests.collector.support import CommandRun, ww
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
 
 FAIL = [CheckResult(check_id="host.custom.a", status=CheckStatus.FAIL, evidence="x")]
@@ -116,21 +114,15 @@ def test_device_move_command(tmp_path: Path, sqlite_url: str):
         ]
     app.state.engine.dispose()
 
-    def ww(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "collector.cli", *args, "--database-url", sqlite_url],
-            capture_output=True,
-            text=True,
-            env=dict(os.environ),
-            timeout=120,
-        )
+    def cli(*args: str) -> CommandRun:
+        return ww(*args, "--database-url", sqlite_url)
 
-    done = ww("device", "move", "pc-ketoan", "--site", "B01", "--reason", "sáp nhập")
+    done = cli("device", "move", "pc-ketoan", "--site", "B01", "--reason", "sáp nhập")
     assert done.returncode == 0, done.stderr
     assert "moved from site A01 to site B01" in done.stdout
-    missing = ww("device", "move", "no-such-pc", "--site", "A01")
+    missing = cli("device", "move", "no-such-pc", "--site", "A01")
     assert missing.returncode == 2 and "no device with id or hostname 'no-such-pc'" in missing.stderr
-    back = ww("device", "move", str(device_id), "--site", "A01")
+    back = cli("device", "move", str(device_id), "--site", "A01")
     assert back.returncode == 0, back.stderr
     engine = make_engine(sqlite_url)
     with Session(engine) as s:

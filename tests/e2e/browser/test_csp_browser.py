@@ -27,6 +27,7 @@ SKIP_PATHS = {"/logout", "/metrics", "/healthz"}
 # Routes that only ever answer a download, never a page.
 DOWNLOADS = {"/planning/plan.{fmt}"}
 PER_PATTERN = 3  # distinct URLs visited per route pattern (filters and ids vary; the page does not)
+TABS = 6  # pages loading at once
 
 
 class Server:
@@ -70,45 +71,51 @@ def _log_in(page: Any, url: str, username: str) -> None:
 
 def test_no_page_breaks_the_content_security_policy(server: Server, browser: Any) -> None:
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = ctx.new_page()
     violations: list[str] = []
-    page.on(
-        "console",
-        lambda m: violations.append(f"{page.url}: {m.text}") if "Content Security Policy" in m.text else None,
-    )
     ctx.add_init_script(
         "document.addEventListener('securitypolicyviolation', e => {"
         " (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI); });"
     )
+    # Several tabs load at once: each page is judged only after the network has been idle for 500 ms
+    # (htmx fragments load after the page), and those waits overlap instead of adding up.
+    tabs = [ctx.new_page() for _ in range(TABS)]
+    for tab in tabs:
+        tab.on("console", _csp_console(tab, violations))
+    page = tabs[0]
     _log_in(page, server.url, "admin")
     patterns = _page_patterns(server.app)
     seen: dict[str, set[str]] = {p: set() for p, _ in patterns}
     queue = ["/", *[p for p, _ in patterns if "{" not in p], *server.extra, "/no-such-page"]
     visited: set[str] = set()
     while queue:
-        target = queue.pop(0)
-        if target in visited:
-            continue
-        visited.add(target)
-        pattern = next((p for p, rx in patterns if rx.match(urlsplit(target).path)), None)
-        if pattern is not None:
-            if len(seen[pattern]) >= PER_PATTERN:
+        batch: list[str] = []
+        while queue and len(batch) < TABS:
+            target = queue.pop(0)
+            if target in visited:
                 continue
-            seen[pattern].add(target)
-        head = ctx.request.get(server.url + target, max_redirects=0)
-        if "text/html" not in head.headers.get("content-type", ""):
-            continue  # a download (PDF, XLSX, CSV, JSON): not a page
-        assert "unsafe-inline" not in head.headers["content-security-policy"]
-        page.goto(server.url + target)
-        page.wait_for_load_state("networkidle")
-        violations += [f"{target}: {v}" for v in page.evaluate("window.__csp || []")]
-        for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
-            parts = urlsplit(href)
-            if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path in SKIP_PATHS:
-                continue
-            if parts.path.startswith(("/static", "/api/")):
-                continue
-            queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+            visited.add(target)
+            pattern = next((p for p, rx in patterns if rx.match(urlsplit(target).path)), None)
+            if pattern is not None:
+                if len(seen[pattern]) >= PER_PATTERN:
+                    continue
+                seen[pattern].add(target)
+            head = ctx.request.get(server.url + target, max_redirects=0)
+            if "text/html" not in head.headers.get("content-type", ""):
+                continue  # a download (PDF, XLSX, CSV, JSON): not a page
+            assert "unsafe-inline" not in head.headers["content-security-policy"]
+            batch.append(target)
+        for tab, target in zip(tabs[: len(batch)], batch, strict=True):
+            tab.goto(server.url + target, wait_until="commit")
+        for tab, target in zip(tabs[: len(batch)], batch, strict=True):
+            tab.wait_for_load_state("networkidle")
+            violations += [f"{target}: {v}" for v in tab.evaluate("window.__csp || []")]
+            for href in tab.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+                parts = urlsplit(href)
+                if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path in SKIP_PATHS:
+                    continue
+                if parts.path.startswith(("/static", "/api/")):
+                    continue
+                queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     shot(page, "csp-last-page")
     # A role that may not see a page gets the error page: under the same policy.
     viewer = browser.new_context().new_page()
@@ -125,6 +132,14 @@ def test_no_page_breaks_the_content_security_policy(server: Server, browser: Any
     unreached = sorted(p for p, urls in seen.items() if not urls)
     assert unreached == [], f"pages never reached from the route table or a link: {unreached}"
     ctx.close()
+
+
+def _csp_console(tab: Any, violations: list[str]) -> Any:
+    def listen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{tab.url}: {message.text}")
+
+    return listen
 
 
 def test_api_docs_render_offline(server: Server, browser: Any) -> None:
