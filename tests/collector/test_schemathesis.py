@@ -115,7 +115,11 @@ def test_the_openapi_document_tells_the_truth(app, seeded, tmp_path):
     admin, agent, target_user = seeded
     with LiveServer(app) as url:
         # The document is for logged-in users (an agent's key does not open it): read as the admin.
-        fetched = httpx.get(f"{url}/api/v1/openapi.json", headers={"Authorization": f"Bearer {admin}"})
+        # The first build of the document takes seconds of CPU: httpx's 5 s default timed out once on a
+        # machine at load 12.
+        fetched = httpx.get(
+            f"{url}/api/v1/openapi.json", headers={"Authorization": f"Bearer {admin}"}, timeout=120
+        )
         assert fetched.status_code == 200, fetched.text
         document = tmp_path / "openapi.json"
         document.write_bytes(fetched.content)
