@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 # scheduler's, anyio's) can copy a lock held by one of them into the child.
 CONTEXT = multiprocessing.get_context("spawn")
 WATCH_SECONDS = 5.0
+PARENT_CHECK_SECONDS = 1.0
 # What the agent is told to wait before sending again a report whose ingest process died.
 RETRY_AFTER_SECONDS = 2
 LOG_FORMAT = "%(levelname)s: [ingest process %(process)d] %(name)s: %(message)s"
@@ -175,8 +177,12 @@ _worker: Worker | None = None
 
 def _init_child(settings: CollectorSettings, setup: ChildSetup | None) -> None:
     global _engine, _settings, _worker
-    # Ctrl-C reaches the whole process group: the serving process stops this one in its own time.
+    # Ctrl-C reaches the whole process group: the serving process lets the reports in flight finish,
+    # then ends this one (``IngestPool.stop``); were this one to stop first, those reports would be
+    # answered 503 and the pool replaced during the shutdown. SIGTERM keeps its default: the pool
+    # ends a process of a broken pool with it (the systemd unit signals the main process only).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     from collector.db import make_engine
 
@@ -190,6 +196,20 @@ def _init_child(settings: CollectorSettings, setup: ChildSetup | None) -> None:
     if setup is not None:
         fn, args = setup
         fn(*args)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process if the serving process is gone (killed: it could not stop this one). The
+    pool's pipe does not tell: this process holds both of its ends."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        log.warning("the serving process is gone; this ingest process stops")
+        _stop_child()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="wardwatch-parent-watch", daemon=True).start()
 
 
 def _stop_child() -> None:
