@@ -64,7 +64,10 @@ def memory(pid: int) -> dict[int, tuple[str, int, int]]:
         me = int(entry.name)
         if me != pid and int(status["PPid"]) != pid:
             continue
+        cmdline = (entry / "cmdline").read_bytes()
         role = "serving process" if me == pid else "ingest process"
+        if b"resource_tracker" in cmdline:
+            role = "multiprocessing resource tracker"
         kib = [int(status.get(k, "0 kB").split()[0]) for k in ("VmRSS", "VmHWM")]
         found[me] = (role, kib[0], kib[1])
     return found
