@@ -36,10 +36,11 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Ingest threads parse and store reports of megabytes while the event loop answers pages: with
-        # the default 5 ms GIL slice a page waits behind them (bench/ingest_stall.py, reports at the
-        # bounds: the overview's p95 505 ms); 0.5 ms slices hand the loop the GIL ten times as often
-        # (144-269 ms over four runs, /healthz 165-181 ms), for a few percent of ingest throughput.
+        # With ingest_processes 0, ingest threads parse and store reports of megabytes while the event
+        # loop answers pages: with the default 5 ms GIL slice a page waits behind them
+        # (bench/ingest_stall.py, reports at the bounds: the overview's p95 505 ms); 0.5 ms slices hand
+        # the loop the GIL ten times as often (144-269 ms over four runs, /healthz 165-181 ms), for a
+        # few percent of ingest throughput. Kept with ingest processes too: pages' own threads remain.
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         # Periodic work (notifications, housekeeping): each job runs once per interval across all the
         # processes sharing the database (collector.scheduler); it stops with the server.
