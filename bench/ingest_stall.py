@@ -5,16 +5,21 @@ Starts a real collector (uvicorn, one worker, like ``wardwatch serve``) on a fre
 PostgreSQL with ``--database-url``; ``--senders`` agents post reports at the per-report bounds (every
 result and software entry the settings allow, each to its own new device) one after another, while
 a prober asks /healthz and the overview page (a logged-in session) every ``--interval`` seconds.
-Prints the probes' p50/p95/max during the ingest (target: p95 <= 200 ms) and the ingest times.
+Prints the probes' p50/p95/max during the ingest (target: p95 <= 200 ms), the ingest times, and the
+memory of the collector's processes (the serving process and its ingest processes: RSS when started
+and at the end, and the peak). ``--ingest-processes`` sets WARDWATCH_INGEST_PROCESSES for the
+collector (default: its own, 1; 0 ingests in a thread of the serving process).
 
     python bench/ingest_stall.py --reports 8
     python bench/ingest_stall.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python bench/ingest_stall.py --reports 8 --ingest-processes 0
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import statistics
 import sys
 import tempfile
@@ -44,13 +49,40 @@ def figures(name: str, values: list[float]) -> str:
     )
 
 
+def memory(pid: int) -> dict[int, tuple[str, int, int]]:
+    """(role, VmRSS KiB, VmHWM KiB) of ``pid`` and its child processes, from /proc (Linux)."""
+    found: dict[int, tuple[str, int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = dict(
+                line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line
+            )
+        except OSError:
+            continue
+        me = int(entry.name)
+        if me != pid and int(status["PPid"]) != pid:
+            continue
+        cmdline = (entry / "cmdline").read_bytes()
+        role = "serving process" if me == pid else "ingest process"
+        if b"resource_tracker" in cmdline:
+            role = "multiprocessing resource tracker"
+        kib = [int(status.get(k, "0 kB").split()[0]) for k in ("VmRSS", "VmHWM")]
+        found[me] = (role, kib[0], kib[1])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=8)
     parser.add_argument("--senders", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.05)
     parser.add_argument("--database-url")
+    parser.add_argument("--ingest-processes", type=int)
     args = parser.parse_args()
+    if args.ingest_processes is not None:
+        os.environ["WARDWATCH_INGEST_PROCESSES"] = str(args.ingest_processes)
 
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
@@ -86,6 +118,7 @@ def main() -> None:
     port = free_port()
     proc = start_collector(url, port, 1, tempfile.mkdtemp(prefix="ww-stall-"))  # one worker, like serve
     base = f"http://127.0.0.1:{port}"
+    memory_at_start: dict[int, tuple[str, int, int]] = {}
     try:
         with httpx.Client(base_url=base, timeout=120) as c:
             agents = [
@@ -98,6 +131,8 @@ def main() -> None:
             report = largest_report(agent["agent_id"], settings, hostname=f"pc-big-{i}", serial=f"SN-BIG-{i}")
             bodies.append((agent, gzip.compress(report.model_dump_json().encode())))
         raw_size = len(gzip.decompress(bodies[0][1]))
+        time.sleep(3)  # the ingest process imports the collector meanwhile
+        memory_at_start = memory(proc.pid)
 
         done = threading.Event()
         probes: dict[str, list[float]] = {"healthz": [], "page": []}
@@ -135,6 +170,7 @@ def main() -> None:
         wall = time.perf_counter() - t0
         done.set()
         prober.join(60)
+        memory_at_end = memory(proc.pid)
     finally:
         proc.terminate()
         proc.wait(10)
@@ -150,6 +186,12 @@ def main() -> None:
     print(figures("ingest", ingest_times))
     print(figures("healthz", probes["healthz"]))
     print(figures("page /", probes["page"]))
+    for pid, (role, rss, peak) in memory_at_end.items():
+        started = memory_at_start.get(pid, (role, 0, 0))[1]
+        print(
+            f"memory {role} pid {pid}: rss at start {started / 1024:.0f} MiB, at end {rss / 1024:.0f} MiB, "
+            f"peak {peak / 1024:.0f} MiB"
+        )
 
 
 if __name__ == "__main__":

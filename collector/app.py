@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -35,25 +36,35 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Ingest threads parse and store reports of megabytes while the event loop answers pages: with
-        # the default 5 ms GIL slice a page waits behind them (bench/ingest_stall.py, reports at the
-        # bounds: the overview's p95 505 ms); 0.5 ms slices hand the loop the GIL ten times as often
-        # (144-269 ms over four runs, /healthz 165-181 ms), for a few percent of ingest throughput.
+        # With ingest_processes 0, ingest threads parse and store reports of megabytes while the event
+        # loop answers pages: with the default 5 ms GIL slice a page waits behind them
+        # (bench/ingest_stall.py, reports at the bounds: the overview's p95 505 ms); 0.5 ms slices hand
+        # the loop the GIL ten times as often (144-269 ms over four runs, /healthz 165-181 ms), for a
+        # few percent of ingest throughput. Kept with ingest processes too: pages' own threads remain.
         sys.setswitchinterval(GIL_SWITCH_SECONDS)
         # Periodic work (notifications, housekeeping): each job runs once per interval across all the
         # processes sharing the database (collector.scheduler); it stops with the server.
         from collector import scheduler as jobs
 
         scheduler = jobs.start(app.state.engine, settings)
+        # Reports are parsed and stored in ingest processes of this one (collector.services.ingest_pool),
+        # which also run the job worker: this process's GIL serves HTTP only.
+        pool = getattr(app.state, "ingest_pool", None)
+        if pool is not None:
+            pool.start().start_watch()
         # Derived work queued by reports (collector.services.jobs): any process may do any job.
         worker = None
-        if settings.job_worker:
+        if settings.job_worker and pool is None:
             from collector.services.jobs import Worker
 
             worker = app.state.job_worker = Worker(app.state.engine, settings).start()
         try:
             yield
         finally:
+            if pool is not None:
+                pool.stop_watch()
+                # The processes finish the report and the job they hold: off the event loop.
+                await anyio.to_thread.run_sync(pool.stop)
             if worker is not None:
                 worker.stop()
             if scheduler is not None:
@@ -71,6 +82,10 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.metrics = Metrics()
+    if settings.ingest_processes:
+        from collector.services.ingest_pool import IngestPool
+
+        app.state.ingest_pool = IngestPool(settings)  # its processes start with the lifespan
 
     # Every module of these packages declares its spec (collector.plugins); adding one is adding a file.
     for api in load("collector.api.routers", RouterSpec):

@@ -17,6 +17,7 @@ REFUSAL_REASONS = {
     413: "too_large",
     415: "unsupported_encoding",
     422: "invalid",
+    503: "unavailable",  # the ingest process died holding the report (sent again)
 }
 
 

@@ -30,6 +30,10 @@ class CollectorSettings(BaseSettings):
     report_max_unknown_results: int = Field(default=200, ge=0)
     # Reports ingested at once; the others wait (off the event loop: pages keep answering).
     ingest_concurrency: int = Field(default=2, ge=1, le=64)
+    # Processes that parse and store reports beside each serving process (collector.services.ingest_pool),
+    # so that the serving process's GIL only serves HTTP; they also run the job worker. 0: ingest in a
+    # worker thread of the serving process and the job worker there too (the tests' default).
+    ingest_processes: int = Field(default=1, ge=0, le=16)
     # Background jobs (``collector.services.jobs``): each process runs a worker thread unless off
     # (another process or ``wardwatch jobs run-pending`` then does the work). Seconds between polls
     # when nothing woke it; a claimed job whose worker vanished is retried after the lease.

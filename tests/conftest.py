@@ -21,6 +21,15 @@ from tests.helpers import truncate_all
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL_ENV = "WARDWATCH_TEST_DATABASE_URL"
 
+# Reports are ingested in a worker thread of the test process, not in an ingest process
+# (collector.services.ingest_pool, a real collector's default): most tests build an app per test from
+# CollectorSettings(), and each app's ingest process is a fresh interpreter that imports the collector,
+# about a second per app on this machine; many tests also patch what the ingest calls, which a monkeypatch
+# of the test process cannot reach in another process. The process path has tests of its own, served by
+# uvicorn with ``ingest_processes=1`` (tests/collector/test_ingest_processes.py, test_ingest_off_loop.py).
+# Collectors the tests start as processes inherit this too.
+os.environ.setdefault("WARDWATCH_INGEST_PROCESSES", "0")
+
 
 def _collector_available() -> bool:
     try:

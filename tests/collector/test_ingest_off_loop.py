@@ -3,7 +3,9 @@
 Before, ``post_report`` parsed and ingested on the event loop: one large report stopped /healthz,
 every page and every other agent until it was stored (45 s for 20,000 results). Here the ingest of a
 report at the per-report bounds is held open until /healthz has answered; were the ingest on the event
-loop, /healthz could not answer and the hold would time out. (Latency figures: bench/ingest_stall.py.)
+loop, /healthz could not answer and the hold would time out. Both ways of ingesting: in a worker
+thread (``ingest_processes = 0``) and in an ingest process (1, the default of a real collector), where
+the hold is made inside that process. (Latency figures: bench/ingest_stall.py.)
 """
 
 from __future__ import annotations
@@ -11,29 +13,44 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
+import pytest
 
-from collector.api.routers import reports
+from collector.services import intake
+from tests.collector.ingest_child import HeldIngest, process_app
 from tests.helpers import LiveServer, enroll, largest_report, seed_site, user_token
 
 HOLD = 20.0
 
 
-def test_healthz_and_a_page_answer_while_a_large_report_is_ingested(app, client, settings, monkeypatch):
+@pytest.mark.parametrize("ingest_processes", [0, 1])
+def test_healthz_and_a_page_answer_while_a_large_report_is_ingested(
+    app, client, settings, monkeypatch, tmp_path, ingest_processes
+):
     agent = enroll(client, seed_site(app.state.engine))
     admin = user_token(client, app.state.engine, username="boss", role="admin")
     body = gzip.compress(largest_report(agent.agent_id, settings).model_dump_json().encode())
-    ingesting, answered = threading.Event(), threading.Event()
-    real = reports.ingest_report
+    ingesting: Any
+    answered: Any
+    if ingest_processes:
+        app = process_app(settings)
+        held = HeldIngest(app, tmp_path / "hold", hold_seconds=HOLD)  # until /healthz answered
+        ingesting = SimpleNamespace(wait=held.wait_ingesting)
+        answered = SimpleNamespace(is_set=lambda: held.released, set=held.release)
+    else:
+        ingesting, answered = threading.Event(), threading.Event()
+        real = intake.ingest_report
 
-    def held_ingest(*args, **kwargs):  # type: ignore[no-untyped-def]
-        ingesting.set()
-        # Stay in the ingest until /healthz answered (or give up after HOLD seconds).
-        answered.wait(HOLD)
-        return real(*args, **kwargs)
+        def held_ingest(*args, **kwargs):  # type: ignore[no-untyped-def]
+            ingesting.set()
+            # Stay in the ingest until /healthz answered (or give up after HOLD seconds).
+            answered.wait(HOLD)
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(reports, "ingest_report", held_ingest)
+        monkeypatch.setattr(intake, "ingest_report", held_ingest)
     outcome: dict[str, object] = {}
 
     def deliver(url: str) -> None:

@@ -133,8 +133,8 @@ def test_reports_waiting_for_an_ingest_slot_hold_no_database_connection(database
 
     import httpx
 
-    from collector.api.routers import reports as route
     from collector.db import make_engine
+    from collector.services import intake as route
     from tests.helpers import LiveServer
 
     settings = CollectorSettings(

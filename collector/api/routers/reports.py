@@ -1,14 +1,14 @@
 """Report ingest: 202 for a new report and for a duplicate (the agent may then drop it).
 
-The body is read on the event loop (it streams in); parsing, validation and the ingest transaction run
-in a worker thread, at most ``ingest_concurrency`` at once, so that a large report never stalls the
-pages, /healthz or the other agents.
+The body is read on the event loop (it streams in); parsing, validation and the ingest transaction
+(``collector.services.intake``) run in an ingest process (``ingest_processes``, default 1:
+``collector.services.ingest_pool``) or, with 0, in a worker thread; at most ``ingest_concurrency`` at
+once, so that a large report never stalls the pages, /healthz or the other agents.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
@@ -22,17 +22,10 @@ from collector.http.deps import AuthedAgent, DbSession, Settings
 from collector.metrics import REFUSAL_REASONS
 from collector.models.core import Agent
 from collector.plugins import RouterSpec
-from collector.services.errors import ServiceError
-from collector.services.ingest import (
-    BaseMissing,
-    IngestOutcome,
-    SkippedSectionsDiffer,
-    agent_section_hashes,
-    ingest_report,
-)
-from collector.services.report_bounds import parse_bounded_report, parse_bounded_report_skipping
+from collector.services.ingest import IngestOutcome
+from collector.services.ingest_pool import RETRY_AFTER_SECONDS, IngestPool, IngestProcessLost
+from collector.services.intake import NeedsFull, ingest_body
 from collector.settings import CollectorSettings
-from inventory.report import WireError
 
 router = APIRouter(tags=["reports"])
 
@@ -64,6 +57,10 @@ router = APIRouter(tags=["reports"])
             "(NUL, NaN, int64 overflow, nesting, time window) or a per-report bound; each problem "
             "names its JSON path"
         },
+        503: {
+            "description": "the ingest process stopped while it held the report (it is replaced): "
+            "send the report again after `Retry-After` seconds"
+        },
     },
 )
 async def post_report(
@@ -71,20 +68,41 @@ async def post_report(
 ) -> ReportAccepted | JSONResponse:
     metrics = request.app.state.metrics
     started = time.perf_counter()
+    pool: IngestPool | None = getattr(request.app.state, "ingest_pool", None)
+    if pool is not None and not pool.started:
+        pool = None  # an app served without its lifespan: ingest in a thread, as with 0 processes
+    agent_id = agent.id
     # The agent is known (its key checked, anything that changed committed): end the read transaction,
     # which gives the connection back while the body streams in and the report waits for an ingest
     # slot; otherwise every waiting report holds one and 32 agents at once exhausted the pool.
-    _release_keeping(session, agent)
+    if pool is None:
+        _release_keeping(session, agent)
+    else:
+        session.close()  # an ingest process reads the agent itself
     try:
         body, body_gz = await read_limited_body_and_gzip(request, settings.max_report_bytes)
     except HTTPException as exc:
         metrics.inc("reports", "rejected")
         metrics.inc("refused", REFUSAL_REASONS.get(exc.status_code, "other"))
         raise
-    # One worker thread at a time uses the session: the dependency's, then this one.
-    answer = await anyio.to_thread.run_sync(
-        _ingest, session, settings, agent, body, body_gz, limiter=_limiter(request, settings)
-    )
+    limiter = _limiter(request, settings)
+    if pool is None:
+        # One worker thread at a time uses the session: the dependency's, then this one.
+        answer = await anyio.to_thread.run_sync(
+            ingest_body, session, settings, agent, body, body_gz, limiter=limiter
+        )
+    else:
+        try:
+            async with limiter:
+                answer = await pool.ingest(agent_id, body, body_gz)
+        except IngestProcessLost:
+            metrics.inc("reports", "rejected")
+            metrics.inc("refused", REFUSAL_REASONS[503])
+            raise HTTPException(
+                503,
+                "the ingest process stopped while it held this report; send it again",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
     if isinstance(answer, IngestOutcome):
         metrics.inc("reports", answer.status)
         # Time to store (from the handler's start: body read, parsed, committed), not to refuse.
@@ -121,71 +139,11 @@ def _release_keeping(session: Session, agent: Agent) -> None:
     session.add(agent)  # attached again, as loaded: no query; the ingest's flush writes its changes
 
 
-class NeedsFull(str):
-    """A 409 that asks the agent for a full report (its delta's base is unknown here)."""
-
-
 def _limiter(request: Request, settings: CollectorSettings) -> anyio.CapacityLimiter:
     limiter = getattr(request.app.state, "ingest_limiter", None)
     if limiter is None:
         limiter = request.app.state.ingest_limiter = anyio.CapacityLimiter(settings.ingest_concurrency)
     return limiter
-
-
-def _ingest(
-    session: Session, settings: CollectorSettings, agent: Agent, body: bytes, body_gz: bytes | None
-) -> IngestOutcome | tuple[int, Any]:
-    """Parse and store one report (in a worker thread); the outcome, or (status, detail) to refuse."""
-    stored: dict[int, dict[str, str]] | None = None
-
-    def known(name: str, digest: str) -> bool:
-        # Read once, on the first section asked about (a heartbeat carries none).
-        nonlocal stored
-        if stored is None:
-            stored = agent_section_hashes(session, agent)
-        return any(hashes.get(name) == digest for hashes in stored.values())
-
-    try:
-        report, skipped = parse_bounded_report_skipping(body, settings=settings, known=known)
-    except WireError as exc:
-        return _refusal(exc)
-    if report.agent_id != agent.id:
-        return 403, f"report agent_id {report.agent_id} does not match the key's agent"
-    try:
-        try:
-            outcome = ingest_report(
-                session,
-                settings=settings,
-                agent=agent,
-                report=report,
-                body=body,
-                body_gz=body_gz,
-                skipped=skipped,
-                stored_hashes=stored,
-            )
-        except SkippedSectionsDiffer:
-            session.rollback()
-            report = parse_bounded_report(body, settings=settings)
-            outcome = ingest_report(
-                session, settings=settings, agent=agent, report=report, body=body, body_gz=body_gz
-            )
-        session.commit()
-    except BaseMissing as exc:
-        session.rollback()
-        return 409, NeedsFull(str(exc))
-    except ServiceError as exc:
-        session.rollback()
-        return exc.status_code, str(exc)
-    return outcome
-
-
-def _refusal(exc: WireError) -> tuple[int, Any]:
-    first = exc.problems[0]
-    if exc.malformed:
-        return 400, first.msg
-    if first.type == "schema_version":
-        return 422, first.msg
-    return 422, [p.as_dict() for p in exc.problems]
 
 
 PLUGIN = RouterSpec(router)

@@ -1,0 +1,212 @@
+"""Reports stored in an ingest process (``ingest_processes = 1``, a real collector's default).
+
+A report stored there is stored exactly as one ingested in a thread of the serving process, and every
+refusal is answered alike; the derived jobs are done there (the serving process runs no job worker);
+an ingest process that dies mid-report costs that report one 503 with Retry-After (the agent sends it
+again and it is stored once), and one that dies while idle is replaced without a report being refused.
+Each test serves its app with uvicorn (tests.helpers.LiveServer): the ingest process is a real one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import os
+import signal
+import threading
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+
+from collector.models.assets import DeviceScore
+from collector.models.core import Device, RawReport
+from collector.services.jobs import queue_stats
+from inventory.report import CheckResult, CheckStatus, ReportKind
+from tests.collector.ingest_child import HeldIngest, process_app, wait_for
+from tests.helpers import (
+    EnrolledAgent,
+    LiveServer,
+    drain_jobs,
+    enroll,
+    host_report,
+    post_report,
+    seed_site,
+    user_token,
+)
+
+# Fields of a device that name it or tell when it reported, not what it reported.
+IDENTITY = {"id", "hostname", "serial", "machine_id", "agent_id", "name", "macs", "mac"}
+
+
+def _report(agent: EnrolledAgent, n: int, **extra: Any) -> Any:
+    results = [
+        CheckResult(check_id="host.firewall_enabled", status=CheckStatus.FAIL, evidence="ufw inactive"),
+        CheckResult(check_id="host.disk.free_space", status=CheckStatus.PASS, evidence="40% used"),
+        CheckResult(check_id="host.no.such.check", status=CheckStatus.FAIL, evidence="unknown to us"),
+    ]
+    return host_report(
+        agent.agent_id,
+        hostname=f"pc-{n}",
+        machine_id=f"mid-{n}",
+        serial=f"SN-{n}",
+        mac=f"00:11:22:33:44:{n:02x}",
+        results=results,
+        **extra,
+    )
+
+
+def _send(url: str, agent: EnrolledAgent, body: bytes, *, gzipped: bool = True) -> httpx.Response:
+    headers = {**agent.headers, "Content-Type": "application/json"}
+    if gzipped:
+        body = gzip.compress(body)
+        headers["Content-Encoding"] = "gzip"
+    return httpx.post(f"{url}/api/v1/reports", content=body, headers=headers, timeout=120)
+
+
+def _jobs_done(engine: Any) -> bool:
+    with Session(engine) as s:
+        return queue_stats(s).depth == 0
+
+
+def _normalised(value: Any) -> Any:
+    """The device's answer without what names it or dates it."""
+    if isinstance(value, dict):
+        return {
+            k: _normalised(v)
+            for k, v in value.items()
+            if k not in IDENTITY and not k.endswith(("_at", "_id", "_ids")) and k != "report_id"
+        }
+    if isinstance(value, list):
+        return sorted((_normalised(v) for v in value), key=repr)
+    return value
+
+
+def _device_view(client: Any, admin: dict[str, str], device_id: int) -> Any:
+    device = client.get(f"/api/v1/devices/{device_id}", headers=admin)
+    findings = client.get(f"/api/v1/findings?device={device_id}", headers=admin)
+    assert device.status_code == 200 and findings.status_code == 200
+    return _normalised(device.json()), _normalised(findings.json())
+
+
+def test_a_report_is_stored_and_refused_exactly_as_in_a_thread(app, client, settings):
+    secret = seed_site(app.state.engine)
+    admin = user_token(client, app.state.engine, username="boss", role="admin")
+    in_thread = enroll(client, secret, hostname="pc-thread")
+    stored_in_thread = post_report(client, in_thread, _report(in_thread, 1))  # drains the jobs
+    assert stored_in_thread.status_code == 202, stored_in_thread.text
+
+    served = process_app(settings)
+    with LiveServer(served) as url:
+        agent = enroll(httpx.Client(base_url=url), secret, hostname="pc-process")
+        answer = _send(url, agent, _report(agent, 2).model_dump_json().encode())
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["status"] == "accepted"
+        # Nobody drains here: the ingest process's job worker does the derived work (the score).
+        assert not hasattr(served.state, "job_worker")
+        wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
+
+        # Each refusal is answered alike: status, body and the needs_full flag.
+        refusals = {
+            "not json": (b"{not json", True),
+            "unknown schema": (b'{"schema_version": 999}', True),
+            "invalid": (b'{"schema_version": 1, "agent_id": 5}', False),
+            "another agent": (_report(in_thread, 4).model_dump_json().encode(), True),
+            "unknown base": (
+                _report(agent, 5, kind=ReportKind.DELTA)
+                .model_copy(update={"base_report_id": uuid.UUID(int=1)})
+                .model_dump_json()
+                .encode(),
+                True,
+            ),
+        }
+        for what, (body, gzipped) in refusals.items():
+            by_process = _send(url, agent, body, gzipped=gzipped)
+            headers = {**agent.headers, "Content-Type": "application/json"}
+            raw = gzip.compress(body) if gzipped else body
+            if gzipped:
+                headers["Content-Encoding"] = "gzip"
+            by_thread = client.post("/api/v1/reports", content=raw, headers=headers)
+            answers = [(a.status_code, a.json()) for a in (by_process, by_thread)]
+            assert answers[0] == answers[1], what
+            assert by_process.status_code in (400, 403, 409, 422), what
+        metrics = httpx.get(f"{url}/metrics", headers=admin).text
+    drain_jobs(client)
+
+    device_thread = stored_in_thread.json()["device_id"]
+    device_process = answer.json()["device_id"]
+    assert device_thread != device_process
+    assert _device_view(client, admin, device_process) == _device_view(client, admin, device_thread)
+    scores = _scores(app.state.engine)
+    assert scores["pc-2"] is not None and scores["pc-2"] == scores["pc-1"]
+    assert 'wardwatch_reports_total{outcome="accepted"} 1' in metrics
+    assert 'wardwatch_reports_total{outcome="needs_full"} 1' in metrics
+
+
+def _scores(engine: Any) -> dict[str, Any]:
+    """Each device's replacement score (a derived job's work), by hostname; None: not scored."""
+    q = select(Device.hostname, DeviceScore.score).join(
+        DeviceScore, col(DeviceScore.device_id) == col(Device.id), isouter=True
+    )
+    with Session(engine) as s:
+        return {hostname: score for hostname, score in s.execute(q).all()}
+
+
+def _raw_reports(engine: Any, report_id: str) -> int:
+    with Session(engine) as s:
+        q = select(func.count()).select_from(RawReport).where(col(RawReport.report_id) == report_id)
+        return int(s.execute(q).scalar_one())
+
+
+def test_an_ingest_process_killed_mid_report_costs_one_retry(app, client, settings, tmp_path):
+    secret = seed_site(app.state.engine)
+    served = process_app(settings)
+    held = HeldIngest(served, tmp_path / "hold")
+    with LiveServer(served) as url:
+        agent = enroll(httpx.Client(base_url=url), secret)
+        first_pid = served.state.ingest_pool.pid()
+        report = _report(agent, 1)
+        body = report.model_dump_json().encode()
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.append(_send(url, agent, body)))
+        sender.start()
+        assert held.wait_ingesting(), "the report never reached the ingest process"
+        os.kill(first_pid, signal.SIGKILL)  # as the kernel's OOM killer would
+        sender.join(60)
+        assert answers[0].status_code == 503, answers[0].text
+        assert answers[0].headers["Retry-After"] == "2"
+        assert httpx.get(f"{url}/healthz").status_code == 200
+
+        held.release()
+        retried = _send(url, agent, body)  # the agent sends it again
+        assert retried.status_code == 202, retried.text
+        assert retried.json()["status"] == "accepted"
+        assert served.state.ingest_pool.pid() != first_pid
+        assert _send(url, agent, body).json()["status"] == "duplicate"
+        wait_for(lambda: _jobs_done(app.state.engine), what="the new ingest process's job worker")
+        metrics = httpx.get(
+            f"{url}/metrics", headers=user_token(client, app.state.engine, username="boss", role="admin")
+        ).text
+    assert _raw_reports(app.state.engine, str(report.report_id)) == 1
+    assert 'wardwatch_reports_refused_total{reason="unavailable"} 1' in metrics
+
+
+def test_an_ingest_process_that_dies_idle_is_replaced_without_refusing_a_report(app, client, settings):
+    secret = seed_site(app.state.engine)
+    served = process_app(settings)
+    with LiveServer(served) as url:
+        agent = enroll(httpx.Client(base_url=url), secret)
+        first_pid = served.state.ingest_pool.pid()
+        os.kill(first_pid, signal.SIGKILL)
+        # The watch notices within a few seconds and starts another (its job worker with it).
+        wait_for(
+            lambda: [p for p in multiprocessing.active_children() if p.pid != first_pid and p.is_alive()],
+            what="a new ingest process",
+        )
+        answer = _send(url, agent, _report(agent, 1).model_dump_json().encode())
+        assert answer.status_code == 202, answer.text
+        wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
+        assert _scores(app.state.engine) == {"pc-1": _scores(app.state.engine)["pc-1"]}
+        assert _scores(app.state.engine)["pc-1"] is not None
