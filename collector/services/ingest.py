@@ -10,11 +10,12 @@ that safe.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import JSON, String, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -52,6 +53,22 @@ def _stored(session: Session, report_id: str) -> Any:
     return session.execute(
         select(RawReport.agent_id, RawReport.device_id).where(RawReport.report_id == report_id)
     ).first()
+
+
+def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Any, Any]:
+    """``_stored`` of ``report_id``, and the device id of the stored report ``base_id`` (None when
+    unknown or not asked): one query for both, as a delta needs both."""
+    if base_id is None or base_id == report_id:
+        existing = _stored(session, report_id)
+        return existing, existing.device_id if existing is not None and base_id is not None else None
+    rows = session.execute(
+        select(RawReport.report_id, RawReport.agent_id, RawReport.device_id).where(
+            col(RawReport.report_id).in_((report_id, base_id))
+        )
+    ).all()
+    existing = next((r for r in rows if r.report_id == report_id), None)
+    base = next((r.device_id for r in rows if r.report_id == base_id), None)
+    return existing, base
 
 
 def _duplicate(existing: Any, agent: Agent, report_id: str) -> IngestOutcome:
@@ -103,7 +120,11 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         # Before this transaction reads the raw reports: making a month's partition waits for them.
         partitions.ensure_for(session.get_bind(), report.collected_at)
-    existing = _stored(session, report_id)
+    # A delta's base is looked up with the duplicate check (one query), and judged once the device
+    # is known.
+    delta = report.kind == ReportKind.DELTA
+    base_id = str(report.base_report_id) if delta and report.base_report_id else None
+    existing, base_device = _stored_and_base(session, report_id, base_id)
     if existing is not None:
         return _duplicate(existing, agent, report_id)
 
@@ -116,7 +137,7 @@ def ingest_report(
     if any(stored.get(name) != digest for name, digest in skipped.items()):
         raise SkippedSectionsDiffer(report_id)
     if report.kind == ReportKind.DELTA:
-        _check_base(session, device, report, stored)
+        _check_base(device, report, stored, base_device)
 
     now = utcnow()
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
@@ -190,17 +211,33 @@ def _section_hashes(session: Session, device: Device) -> dict[str, str]:
     return dict(session.exec(q).all())
 
 
-def _check_base(session: Session, device: Device, report: Report, stored: dict[str, str]) -> None:
+def _check_base(device: Device, report: Report, stored: dict[str, str], base_device: int | None) -> None:
+    """``base_device``: the device of the stored report the delta names as its base (None: unknown)."""
     if report.base_report_id is None:
         raise BaseMissing("a delta report must name its base_report_id")
-    base_device = session.exec(
-        select(RawReport.device_id).where(RawReport.report_id == str(report.base_report_id))
-    ).first()
     if base_device is None or base_device != device.id:
         raise BaseMissing(f"base report {report.base_report_id} is unknown here; send a full report")
     for name, expected in report.partial.items():
         if stored.get(name) != expected:
             raise BaseMissing(f"section {name!r} differs from the base this delta names; send a full report")
+
+
+# The changed sections of a device rewritten from arrays (name, hash, JSON text as SQLAlchemy's JSON
+# type writes it: ``json.dumps``), returning each one's value before from a self-join (PostgreSQL
+# reads ``old`` in the statement's snapshot, before the update).
+_PG_UPDATE_SECTIONS = (
+    text(
+        "UPDATE devicesection AS d"
+        " SET hash = v.hash, data = CAST(v.data AS JSON), updated_at = :at, report_id = :report_id"
+        " FROM unnest(CAST(:sections AS VARCHAR[]), CAST(:hashes AS VARCHAR[]), CAST(:datas AS TEXT[]))"
+        " AS v(section, hash, data), devicesection AS old"
+        " WHERE d.device_id = :device_id AND d.section = v.section"
+        " AND old.device_id = d.device_id AND old.section = d.section"
+        " RETURNING d.section, old.data"
+    )
+    .bindparams(bindparam("at", type_=DeviceSection.__table__.c.updated_at.type))  # type: ignore[attr-defined]
+    .columns(section=String, data=JSON)
+)
 
 
 def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> None:
@@ -216,7 +253,22 @@ def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> Non
         return
     table = DeviceSection.__table__  # type: ignore[attr-defined]
     updates = [name for name in changed if name in stored]
-    if updates:
+    if updates and session.get_bind().dialect.name == "postgresql":
+        # One round trip: the rows rewritten and their values before (the history hook compares
+        # each changed section with its value before), read from the statement's snapshot.
+        rows = session.execute(
+            _PG_UPDATE_SECTIONS,
+            {
+                "device_id": device.id,
+                "sections": updates,
+                "hashes": [changed[name][0] for name in updates],
+                "datas": [json.dumps(changed[name][1]) for name in updates],
+                "at": now,
+                "report_id": report_id,
+            },
+        ).all()
+        ctx.previous_sections.update({row.section: row.data for row in rows})
+    elif updates:
         # The history hook compares each changed section with its value before.
         q = select(DeviceSection.section, DeviceSection.data).where(
             DeviceSection.device_id == device.id, col(DeviceSection.section).in_(updates)
