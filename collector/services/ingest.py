@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import JSON, String, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from checks.catalog import COLLECTOR_REJUDGED
@@ -174,15 +175,17 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         _store_results(ctx, now)
 
-    device.last_report_at = max(device.last_report_at or now, now)
+    device_values: dict[str, Any] = {"last_report_at": max(device.last_report_at or now, now)}
     if report.kind == ReportKind.FULL:
-        device.last_full_report_id = report_id
-    agent.last_seen_at = now
+        device_values["last_full_report_id"] = report_id
     # Cut to the column (64): PostgreSQL refuses longer text; a version string must not cost a report.
-    agent.version = (report.agent_version or "")[:64] or agent.version
+    agent_values: dict[str, Any] = {
+        "last_seen_at": now,
+        "version": (report.agent_version or "")[:64] or agent.version,
+    }
     if report.subject.kind == "host":
-        agent.hostname = report.subject.hostname
-    session.add_all([device, agent])
+        agent_values["hostname"] = report.subject.hostname
+    _write_liveness(session, agent, agent_values, device, device_values)
     # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
     # The derived jobs the hooks queue are written together at the end (one INSERT for a score
     # and a snapshot).
@@ -194,6 +197,62 @@ def ingest_report(
     except IntegrityError as exc:
         return _lost_race(session, agent, report_id, exc)
     return IngestOutcome("accepted", report_id, device.id)
+
+
+def _write_liveness(
+    session: Session,
+    agent: Agent,
+    agent_values: dict[str, Any],
+    device: Device,
+    device_values: dict[str, Any],
+) -> None:
+    """Set the agent's and the device's times (and the agent's version and hostname). On PostgreSQL
+    one statement writes both rows and the objects take the values as stored (the flush has nothing
+    left to write for them); elsewhere the flush writes them, as any change of the objects."""
+    if device.id is None or session.get_bind().dialect.name != "postgresql":
+        for name, value in agent_values.items():
+            setattr(agent, name, value)
+        for name, value in device_values.items():
+            setattr(device, name, value)
+        session.add_all([device, agent])
+        return
+    session.execute(
+        _pg_liveness_statement(tuple(agent_values), tuple(device_values)),
+        {
+            **{f"a_{k}": v for k, v in agent_values.items()},
+            **{f"d_{k}": v for k, v in device_values.items()},
+            "agent_id": agent.id,
+            "device_id": device.id,
+        },
+    )
+    for name, value in agent_values.items():
+        set_committed_value(agent, name, value)
+    for name, value in device_values.items():
+        set_committed_value(device, name, value)
+    session.add_all([device, agent])
+
+
+_LIVENESS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _pg_liveness_statement(agent_columns: tuple[str, ...], device_columns: tuple[str, ...]) -> Any:
+    """``WITH a AS (UPDATE agent ...) UPDATE device ...``, one per set of columns (built once)."""
+    key = (agent_columns, device_columns)
+    stmt = _LIVENESS.get(key)
+    if stmt is None:
+        agent_table = Agent.__table__  # type: ignore[attr-defined]
+        device_table = Device.__table__  # type: ignore[attr-defined]
+        sets_a = ", ".join(f"{c} = :a_{c}" for c in agent_columns)
+        sets_d = ", ".join(f"{c} = :d_{c}" for c in device_columns)
+        stmt = text(
+            f"WITH a AS (UPDATE agent SET {sets_a} WHERE id = :agent_id)"
+            f" UPDATE device SET {sets_d} WHERE id = :device_id"
+        ).bindparams(
+            *(bindparam(f"a_{c}", type_=agent_table.c[c].type) for c in agent_columns),
+            *(bindparam(f"d_{c}", type_=device_table.c[c].type) for c in device_columns),
+        )
+        _LIVENESS[key] = stmt
+    return stmt
 
 
 def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityError) -> IngestOutcome:
