@@ -282,7 +282,7 @@ def _check_base(device: Device, report: Report, stored: dict[str, str], base_dev
 
 
 # The changed sections of a device rewritten from arrays (name, hash, JSON text as SQLAlchemy's JSON
-# type writes it: ``json.dumps``), returning each one's value before from a self-join (PostgreSQL
+# type writes it), returning each one's value before from a self-join (PostgreSQL
 # reads ``old`` in the statement's snapshot, before the update).
 _PG_UPDATE_SECTIONS = (
     text(
@@ -312,7 +312,10 @@ def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> Non
         return
     table = DeviceSection.__table__  # type: ignore[attr-defined]
     updates = [name for name in changed if name in stored]
-    if updates and session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if updates and dialect.name == "postgresql":
+        # The text the JSON column would be given: the engine's serializer, json.dumps by default.
+        dumps = getattr(dialect, "_json_serializer", None) or json.dumps
         # One round trip: the rows rewritten and their values before (the history hook compares
         # each changed section with its value before), read from the statement's snapshot.
         rows = session.execute(
@@ -321,7 +324,7 @@ def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> Non
                 "device_id": device.id,
                 "sections": updates,
                 "hashes": [changed[name][0] for name in updates],
-                "datas": [json.dumps(changed[name][1]) for name in updates],
+                "datas": [dumps(changed[name][1]) for name in updates],
                 "at": now,
                 "report_id": report_id,
             },

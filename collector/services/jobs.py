@@ -106,8 +106,8 @@ def _write_buffered(session: Session, buffer: dict[Any, tuple[dict[str, Any], bo
         rows = [v for (v, r) in buffer.values() if v["dedupe_key"] is not None and r == replace]
         if not rows:
             continue
-        # The rows as parameters (executemany; one multi-row statement on PostgreSQL), not as VALUES
-        # in the statement: a statement holding its values is compiled again on every report.
+        # The rows as parameters (executemany), not as VALUES inside the statement: a statement that
+        # holds its values is compiled again on every report.
         ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
         if replace:
             stmt = ins.on_conflict_do_update(
