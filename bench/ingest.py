@@ -18,6 +18,12 @@ The *floor* is the same rows written by a bare DB-API ``executemany`` script int
 (its own tables, same columns and sizes, one transaction per report, same number of client threads):
 what the database itself costs. ``--json`` prints one object with ``reports_per_s``, ``p50_ms``,
 ``p95_ms``, ``floor_reports_per_s`` and ``ratio_to_floor``.
+
+The *HTTP ceiling* is the same bodies posted by the same client to a bare FastAPI app under uvicorn
+with the same workers (``bench/noop_app.py``: reads the body, answers 202): what this machine allows
+through HTTP at all, the client sharing its cores. ``--kind noop`` measures only that (delta bodies,
+no collector, no database); ``--http-ceiling`` adds it after a delta or full run as
+``http_ceiling_reports_per_s`` and ``ratio_to_http_ceiling``.
 """
 
 from __future__ import annotations
@@ -168,14 +174,24 @@ LOG = [""]
 
 
 def start_collector(url: str, port: int, workers: int, data_dir: str) -> subprocess.Popen[bytes]:
-    LOG[0] = f"{data_dir}.log"
-    env = {**os.environ, "WARDWATCH_DATABASE_URL": url}
     cmd = [
         sys.executable, "-m", "collector.cli", "serve", "--database-url", url, "--port", str(port),
         "--workers", str(workers), "--data-dir", data_dir,
     ]  # fmt: skip
-    log = open(f"{data_dir}.log", "wb")  # noqa: SIM115 - the server's lifetime, read on failure
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return start_server(cmd, {"WARDWATCH_DATABASE_URL": url}, port, f"{data_dir}.log")
+
+
+def start_noop(port: int, workers: int, log_path: str) -> subprocess.Popen[bytes]:
+    """The bare app of ``bench/noop_app.py`` under uvicorn, as ``serve`` runs the collector."""
+    cmd = [sys.executable, "-m", "bench.noop_app", "--port", str(port), "--workers", str(workers)]
+    return start_server(cmd, {}, port, log_path)
+
+
+def start_server(cmd: list[str], env: dict[str, str], port: int, log_path: str) -> subprocess.Popen[bytes]:
+    LOG[0] = log_path
+    log = open(log_path, "wb")  # noqa: SIM115 - the server's lifetime, read on failure
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
@@ -183,7 +199,28 @@ def start_collector(url: str, port: int, workers: int, data_dir: str) -> subproc
         except httpx.TransportError:
             time.sleep(0.1)
     proc.kill()
-    raise SystemExit("collector did not start")
+    raise SystemExit(f"server did not start (log: {log_path})")
+
+
+def http_ceiling(
+    items: list[tuple[str, bytes]], workers: int, concurrency: int, tmp: str
+) -> tuple[float, list[float]]:
+    """Wall seconds and latencies of ``items`` posted to the bare app (after a warm-up pass)."""
+    port = free_port()
+    proc = start_noop(port, workers, f"{tmp}/noop.log")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        post_all(base, items[: min(len(items), 200)], concurrency)
+        return post_all(base, items, concurrency)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def free_port() -> int:
+    from tests.helpers import free_port as free
+
+    return free()
 
 
 def post_all(base: str, items: list[tuple[str, bytes]], concurrency: int) -> tuple[float, list[float]]:
@@ -332,17 +369,83 @@ def _now() -> object:
     return datetime.now(UTC).isoformat()
 
 
+def build_items(
+    kind: str, agents: list[dict[str, str]], first: list[Report], reports: int
+) -> tuple[list[tuple[str, bytes]], list[tuple[int, dict[str, object]]]]:
+    """The timed (agent key, gzip body) items, round-robin over the hosts, and the floor's rows."""
+    hosts = len(agents)
+    items, floor_items = [], []
+    for i in range(reports):
+        h, seq = i % hosts, 1 + i // hosts
+        agent = agents[h]
+        now = realistic(agent["agent_id"], h, seq)
+        if kind == "full":
+            body = gzip.compress(now.model_dump_json().encode(), compresslevel=6)
+            prev = realistic(agent["agent_id"], h, seq - 1)
+        else:
+            body = delta_report(agent["agent_id"], h, seq, first[h])
+            now = now.model_copy(update={"results": []})
+            prev = realistic(agent["agent_id"], h, seq - 1).model_copy(update={"results": []})
+        items.append((agent["agent_key"], body))
+        floor_items.append((h, floor_rows(kind, body, now, prev)))
+    return items, floor_items
+
+
+def latency_figures(reports: int, wall: float, latencies: list[float]) -> dict[str, float]:
+    latencies = sorted(latencies)
+    return {
+        "reports_per_s": round(reports / wall, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(latencies[max(int(len(latencies) * 0.95) - 1, 0)] * 1000, 1),
+    }
+
+
+def run_noop(args: argparse.Namespace) -> dict[str, object]:
+    """Delta bodies of made-up agents to the bare app only: the HTTP ceiling, nothing else."""
+    tmp = tempfile.mkdtemp()
+    agents = [
+        {"agent_id": str(uuid.uuid4()), "agent_key": f"wwa_{uuid.uuid4().hex}"} for _ in range(args.hosts)
+    ]
+    first = [realistic(agents[h]["agent_id"], h, 0) for h in range(args.hosts)]
+    items, _floor = build_items("delta", agents, first, args.reports)
+    wall, latencies = http_ceiling(items, args.workers, args.concurrency, tmp)
+    figures = latency_figures(args.reports, wall, latencies)
+    return {
+        "backend": "none",
+        "kind": "noop",
+        "reports": args.reports,
+        "hosts": args.hosts,
+        "workers": args.workers,
+        "concurrency": args.concurrency,
+        "mean_gzip_body_bytes": round(statistics.mean(len(b) for _, b in items)),
+        **figures,
+        "http_ceiling_reports_per_s": figures["reports_per_s"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--kind", choices=("delta", "full"), default="full")
+    parser.add_argument("--kind", choices=("delta", "full", "noop"), default="full")
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--http-ceiling",
+        action="store_true",
+        help="also post the same bodies to the bare app of bench/noop_app.py",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    out = run_noop(args) if args.kind == "noop" else run_collector(args)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(" ".join(f"{k}={v}" for k, v in out.items()))
 
+
+def run_collector(args: argparse.Namespace) -> dict[str, object]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
@@ -350,7 +453,6 @@ def main() -> None:
     from collector.migrate import upgrade
     from collector.services.enrollment import create_enroll_secret
     from collector.services.sites import create_site
-    from tests.helpers import free_port
 
     tmp = tempfile.mkdtemp()
     admin = created_db = None
@@ -389,20 +491,7 @@ def main() -> None:
             ],
             args.concurrency,
         )
-        items, floor_items = [], []
-        for i in range(args.reports):
-            h, seq = i % args.hosts, 1 + i // args.hosts
-            agent = agents[h]
-            now = realistic(agent["agent_id"], h, seq)
-            if args.kind == "full":
-                body = gzip.compress(now.model_dump_json().encode(), compresslevel=6)
-                prev = realistic(agent["agent_id"], h, seq - 1)
-            else:
-                body = delta_report(agent["agent_id"], h, seq, first[h])
-                now = now.model_copy(update={"results": []})
-                prev = realistic(agent["agent_id"], h, seq - 1).model_copy(update={"results": []})
-            items.append((agent["agent_key"], body))
-            floor_items.append((h, floor_rows(args.kind, body, now, prev)))
+        items, floor_items = build_items(args.kind, agents, first, args.reports)
         size = statistics.mean(len(b) for _, b in items)
         wall, latencies = post_all(base, items, args.concurrency)
         proc.terminate()
@@ -410,15 +499,16 @@ def main() -> None:
         proc = None
         floor = Floor(url, args.hosts)
         floor_wall = floor.run(floor_items, args.concurrency)
+        ceiling = http_ceiling(items, args.workers, args.concurrency, tmp) if args.http_ceiling else None
     finally:
         if proc is not None:
             proc.kill()
         if created_db and admin is not None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{created_db}" WITH (FORCE)'))
-    latencies.sort()
+    figures = latency_figures(args.reports, wall, latencies)
     rate, floor_rate = args.reports / wall, args.reports / floor_wall
-    out = {
+    out: dict[str, object] = {
         "backend": "postgresql" if args.database_url else "sqlite",
         "kind": args.kind,
         "reports": args.reports,
@@ -426,16 +516,15 @@ def main() -> None:
         "workers": args.workers,
         "concurrency": args.concurrency,
         "mean_gzip_body_bytes": round(size),
-        "reports_per_s": round(rate, 1),
-        "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p95_ms": round(latencies[max(int(len(latencies) * 0.95) - 1, 0)] * 1000, 1),
+        **figures,
         "floor_reports_per_s": round(floor_rate, 1),
         "ratio_to_floor": round(rate / floor_rate, 3),
     }
-    if args.json:
-        print(json.dumps(out))
-    else:
-        print(" ".join(f"{k}={v}" for k, v in out.items()))
+    if ceiling is not None:
+        ceiling_rate = args.reports / ceiling[0]
+        out["http_ceiling_reports_per_s"] = round(ceiling_rate, 1)
+        out["ratio_to_http_ceiling"] = round(rate / ceiling_rate, 3)
+    return out
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ that safe.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import JSON, String, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from checks.catalog import COLLECTOR_REJUDGED
@@ -52,6 +54,22 @@ def _stored(session: Session, report_id: str) -> Any:
     return session.execute(
         select(RawReport.agent_id, RawReport.device_id).where(RawReport.report_id == report_id)
     ).first()
+
+
+def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Any, Any]:
+    """``_stored`` of ``report_id``, and the device id of the stored report ``base_id`` (None when
+    unknown or not asked): one query for both, as a delta needs both."""
+    if base_id is None or base_id == report_id:
+        existing = _stored(session, report_id)
+        return existing, existing.device_id if existing is not None and base_id is not None else None
+    rows = session.execute(
+        select(RawReport.report_id, RawReport.agent_id, RawReport.device_id).where(
+            col(RawReport.report_id).in_((report_id, base_id))
+        )
+    ).all()
+    existing = next((r for r in rows if r.report_id == report_id), None)
+    base = next((r.device_id for r in rows if r.report_id == base_id), None)
+    return existing, base
 
 
 def _duplicate(existing: Any, agent: Agent, report_id: str) -> IngestOutcome:
@@ -103,7 +121,11 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         # Before this transaction reads the raw reports: making a month's partition waits for them.
         partitions.ensure_for(session.get_bind(), report.collected_at)
-    existing = _stored(session, report_id)
+    # A delta's base is looked up with the duplicate check (one query), and judged once the device
+    # is known.
+    delta = report.kind == ReportKind.DELTA
+    base_id = str(report.base_report_id) if delta and report.base_report_id else None
+    existing, base_device = _stored_and_base(session, report_id, base_id)
     if existing is not None:
         return _duplicate(existing, agent, report_id)
 
@@ -116,7 +138,7 @@ def ingest_report(
     if any(stored.get(name) != digest for name, digest in skipped.items()):
         raise SkippedSectionsDiffer(report_id)
     if report.kind == ReportKind.DELTA:
-        _check_base(session, device, report, stored)
+        _check_base(device, report, stored, base_device)
 
     now = utcnow()
     # A heartbeat only says the agent is alive (agent and device times below): no raw row, which was
@@ -153,15 +175,17 @@ def ingest_report(
     if report.kind != ReportKind.HEARTBEAT:
         _store_results(ctx, now)
 
-    device.last_report_at = max(device.last_report_at or now, now)
+    device_values: dict[str, Any] = {"last_report_at": max(device.last_report_at or now, now)}
     if report.kind == ReportKind.FULL:
-        device.last_full_report_id = report_id
-    agent.last_seen_at = now
+        device_values["last_full_report_id"] = report_id
     # Cut to the column (64): PostgreSQL refuses longer text; a version string must not cost a report.
-    agent.version = (report.agent_version or "")[:64] or agent.version
+    agent_values: dict[str, Any] = {
+        "last_seen_at": now,
+        "version": (report.agent_version or "")[:64] or agent.version,
+    }
     if report.subject.kind == "host":
-        agent.hostname = report.subject.hostname
-    session.add_all([device, agent])
+        agent_values["hostname"] = report.subject.hostname
+    _write_liveness(session, agent, agent_values, device, device_values)
     # The hooks are plug-ins (collector/ingest_hooks), found by package name: see collector.plugins.
     # The derived jobs the hooks queue are written together at the end (one INSERT for a score
     # and a snapshot).
@@ -173,6 +197,62 @@ def ingest_report(
     except IntegrityError as exc:
         return _lost_race(session, agent, report_id, exc)
     return IngestOutcome("accepted", report_id, device.id)
+
+
+def _write_liveness(
+    session: Session,
+    agent: Agent,
+    agent_values: dict[str, Any],
+    device: Device,
+    device_values: dict[str, Any],
+) -> None:
+    """Set the agent's and the device's times (and the agent's version and hostname). On PostgreSQL
+    one statement writes both rows and the objects take the values as stored (the flush has nothing
+    left to write for them); elsewhere the flush writes them, as any change of the objects."""
+    if device.id is None or session.get_bind().dialect.name != "postgresql":
+        for name, value in agent_values.items():
+            setattr(agent, name, value)
+        for name, value in device_values.items():
+            setattr(device, name, value)
+        session.add_all([device, agent])
+        return
+    session.execute(
+        _pg_liveness_statement(tuple(agent_values), tuple(device_values)),
+        {
+            **{f"a_{k}": v for k, v in agent_values.items()},
+            **{f"d_{k}": v for k, v in device_values.items()},
+            "agent_id": agent.id,
+            "device_id": device.id,
+        },
+    )
+    for name, value in agent_values.items():
+        set_committed_value(agent, name, value)
+    for name, value in device_values.items():
+        set_committed_value(device, name, value)
+    session.add_all([device, agent])
+
+
+_LIVENESS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _pg_liveness_statement(agent_columns: tuple[str, ...], device_columns: tuple[str, ...]) -> Any:
+    """``WITH a AS (UPDATE agent ...) UPDATE device ...``, one per set of columns (built once)."""
+    key = (agent_columns, device_columns)
+    stmt = _LIVENESS.get(key)
+    if stmt is None:
+        agent_table = Agent.__table__  # type: ignore[attr-defined]
+        device_table = Device.__table__  # type: ignore[attr-defined]
+        sets_a = ", ".join(f"{c} = :a_{c}" for c in agent_columns)
+        sets_d = ", ".join(f"{c} = :d_{c}" for c in device_columns)
+        stmt = text(
+            f"WITH a AS (UPDATE agent SET {sets_a} WHERE id = :agent_id)"
+            f" UPDATE device SET {sets_d} WHERE id = :device_id"
+        ).bindparams(
+            *(bindparam(f"a_{c}", type_=agent_table.c[c].type) for c in agent_columns),
+            *(bindparam(f"d_{c}", type_=device_table.c[c].type) for c in device_columns),
+        )
+        _LIVENESS[key] = stmt
+    return stmt
 
 
 def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityError) -> IngestOutcome:
@@ -190,17 +270,33 @@ def _section_hashes(session: Session, device: Device) -> dict[str, str]:
     return dict(session.exec(q).all())
 
 
-def _check_base(session: Session, device: Device, report: Report, stored: dict[str, str]) -> None:
+def _check_base(device: Device, report: Report, stored: dict[str, str], base_device: int | None) -> None:
+    """``base_device``: the device of the stored report the delta names as its base (None: unknown)."""
     if report.base_report_id is None:
         raise BaseMissing("a delta report must name its base_report_id")
-    base_device = session.exec(
-        select(RawReport.device_id).where(RawReport.report_id == str(report.base_report_id))
-    ).first()
     if base_device is None or base_device != device.id:
         raise BaseMissing(f"base report {report.base_report_id} is unknown here; send a full report")
     for name, expected in report.partial.items():
         if stored.get(name) != expected:
             raise BaseMissing(f"section {name!r} differs from the base this delta names; send a full report")
+
+
+# The changed sections of a device rewritten from arrays (name, hash, JSON text as SQLAlchemy's JSON
+# type writes it), returning each one's value before from a self-join (PostgreSQL
+# reads ``old`` in the statement's snapshot, before the update).
+_PG_UPDATE_SECTIONS = (
+    text(
+        "UPDATE devicesection AS d"
+        " SET hash = v.hash, data = CAST(v.data AS JSON), updated_at = :at, report_id = :report_id"
+        " FROM unnest(CAST(:sections AS VARCHAR[]), CAST(:hashes AS VARCHAR[]), CAST(:datas AS TEXT[]))"
+        " AS v(section, hash, data), devicesection AS old"
+        " WHERE d.device_id = :device_id AND d.section = v.section"
+        " AND old.device_id = d.device_id AND old.section = d.section"
+        " RETURNING d.section, old.data"
+    )
+    .bindparams(bindparam("at", type_=DeviceSection.__table__.c.updated_at.type))  # type: ignore[attr-defined]
+    .columns(section=String, data=JSON)
+)
 
 
 def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> None:
@@ -216,7 +312,25 @@ def _store_sections(ctx: IngestContext, now: Any, stored: dict[str, str]) -> Non
         return
     table = DeviceSection.__table__  # type: ignore[attr-defined]
     updates = [name for name in changed if name in stored]
-    if updates:
+    dialect = session.get_bind().dialect
+    if updates and dialect.name == "postgresql":
+        # The text the JSON column would be given: the engine's serializer, json.dumps by default.
+        dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+        # One round trip: the rows rewritten and their values before (the history hook compares
+        # each changed section with its value before), read from the statement's snapshot.
+        rows = session.execute(
+            _PG_UPDATE_SECTIONS,
+            {
+                "device_id": device.id,
+                "sections": updates,
+                "hashes": [changed[name][0] for name in updates],
+                "datas": [dumps(changed[name][1]) for name in updates],
+                "at": now,
+                "report_id": report_id,
+            },
+        ).all()
+        ctx.previous_sections.update({row.section: row.data for row in rows})
+    elif updates:
         # The history hook compares each changed section with its value before.
         q = select(DeviceSection.section, DeviceSection.data).where(
             DeviceSection.device_id == device.id, col(DeviceSection.section).in_(updates)

@@ -106,14 +106,16 @@ def _write_buffered(session: Session, buffer: dict[Any, tuple[dict[str, Any], bo
         rows = [v for (v, r) in buffer.values() if v["dedupe_key"] is not None and r == replace]
         if not rows:
             continue
-        ins = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(rows)
+        # The rows as parameters (executemany), not as VALUES inside the statement: a statement that
+        # holds its values is compiled again on every report.
+        ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
         if replace:
             stmt = ins.on_conflict_do_update(
                 index_elements=["dedupe_key"], index_where=PENDING, set_={"payload": ins.excluded.payload}
             )
         else:
             stmt = ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING)
-        session.execute(stmt)
+        session.execute(stmt, rows)
 
 
 def enqueue(
