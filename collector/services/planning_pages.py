@@ -449,6 +449,23 @@ def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str
     per_site: dict[int, list[int]] = {}
     order = _Order(session, rules, scope)
     for phase in order.phases():
+        if phase == 0:
+            # Big budgets fund every must-replace candidate (~3,500 at national size): one grouped
+            # count on ``ix_device_score_current_must`` says so without walking them row by row.
+            whole = _run(
+                session,
+                _scoped(
+                    select(_T.c.site_id, func.count(), func.sum(_T.c.cost)).where(
+                        _ranked_condition(rules), _must(rules)
+                    ),
+                    scope,
+                ).group_by(_T.c.site_id),
+            ).all()
+            if sum(int(c) for _, _, c in whole) <= rules.budget:
+                for site_id, n, cost in whole:
+                    per_site[int(site_id)] = [int(n), int(cost)]
+                    picked, spent = picked + int(n), spent + int(cost)
+                continue
         got, cost, first_unfunded = _cut_off(order, phase, rules.budget - spent, per_site)
         picked, spent = picked + got, spent + cost
         if first_unfunded is not None:
