@@ -26,7 +26,7 @@ import bisect
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -426,19 +426,47 @@ def _unranked(c: Candidate, rules: PlanRules) -> NonPick:
 
 
 def _cut_off(
-    order: _Order, phase: int, budget: int, per_site: dict[int, list[int]]
+    order: _Order,
+    phase: int,
+    budget: int,
+    per_site: dict[int, list[int]],
+    whole: Callable[[], list[tuple[int, int, int]]] | None = None,
 ) -> tuple[int, int, tuple[list[Any], Row] | None]:
     """Walk ``phase`` in order until ``budget`` is spent: (rows funded, their cost, the first row not
     funded or None); ``per_site`` counts the funded rows per commune. The walk reads keyset batches
-    growing from 32 (most budgets buy tens of devices, not hundreds)."""
+    growing from 32 (most budgets buy tens of devices, not hundreds). ``whole``: the phase's rows per
+    commune (site, count, cost), asked when the first batch is all funded: when the budget pays for the
+    whole phase (big budgets and the ~3,500 must-replace rows), that is the answer without the walk."""
     n, spent = 0, 0
-    for key, r in order.walk(phase, None, 32):
+    mine: dict[int, list[int]] = {}
+    stop: tuple[list[Any], Row] | None = None
+    for i, (key, r) in enumerate(order.walk(phase, None, 32)):
+        if i == 32 and whole is not None:
+            rows = whole()
+            if sum(cost for _, _, cost in rows) <= budget:
+                mine = {site: [count, cost] for site, count, cost in rows}
+                n, spent = sum(count for _, count, _ in rows), sum(cost for _, _, cost in rows)
+                break
         if spent + r.cost > budget:
-            return n, spent, (key, r)
+            stop = (key, r)
+            break
         n, spent = n + 1, spent + r.cost
-        site = per_site.setdefault(r.site_id, [0, 0])
+        site = mine.setdefault(r.site_id, [0, 0])
         site[0], site[1] = site[0] + 1, site[1] + r.cost
-    return n, spent, None
+    for site_id, (count, cost) in mine.items():
+        site = per_site.setdefault(site_id, [0, 0])
+        site[0], site[1] = site[0] + count, site[1] + cost
+    return n, spent, stop
+
+
+def _must_per_site(session: Session, rules: PlanRules, scope: Scope) -> list[tuple[int, int, int]]:
+    """The must-replace phase per commune (site, count, cost): one grouped count on
+    ``ix_device_score_current_must`` (~3,500 rows at national size)."""
+    q = _scoped(
+        select(_T.c.site_id, func.count(), func.sum(_T.c.cost)).where(_ranked_condition(rules), _must(rules)),
+        scope,
+    ).group_by(_T.c.site_id)
+    return [(int(s), int(n), int(c)) for s, n, c in _run(session, q).all()]
 
 
 def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str, Any]:
@@ -449,7 +477,8 @@ def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str
     per_site: dict[int, list[int]] = {}
     order = _Order(session, rules, scope)
     for phase in order.phases():
-        got, cost, first_unfunded = _cut_off(order, phase, rules.budget - spent, per_site)
+        whole = (lambda: _must_per_site(session, rules, scope)) if phase == 0 else None
+        got, cost, first_unfunded = _cut_off(order, phase, rules.budget - spent, per_site, whole)
         picked, spent = picked + got, spent + cost
         if first_unfunded is not None:
             stop = first_unfunded
