@@ -18,7 +18,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from collector.api import openapi
-from collector.db import make_engine
+from collector.db import error_reason, make_engine
 from collector.http.guard import authenticate_before_body
 from collector.http.limits import BodyLimit
 from collector.metrics import Metrics
@@ -130,7 +130,7 @@ def create_app(settings: CollectorSettings | None = None, *, engine: Engine | No
         if isinstance(exc, ServiceError):
             http = HTTPException(exc.status_code, str(exc))
         else:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = error_reason(exc)
             log.warning("the database refused a value on %s %s: %s", request.method, request.url.path, reason)
             http = HTTPException(422, f"the database refused a value: {reason}")
         return await request.app.exception_handlers[StarletteHTTPException](request, http)

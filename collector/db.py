@@ -66,10 +66,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def error_reason(exc: Exception) -> str:
+    """The first line of what the database (the driver's own error when there is one) said."""
+    said = str(getattr(exc, "orig", None) or exc).strip()
+    return said.splitlines()[0] if said else type(exc).__name__
+
+
 def database_error_line(url: str, exc: Exception) -> str:
     """One line saying why the database at ``url`` cannot be used, password hidden, with a hint."""
-    orig = getattr(exc, "orig", None)
-    reason = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else type(exc).__name__
+    reason = error_reason(exc)
     hint = (
         "run `wardwatch db upgrade` first"
         if "no such table" in reason or "does not exist" in reason

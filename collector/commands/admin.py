@@ -57,15 +57,14 @@ def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every pending migration."""
     from sqlalchemy.exc import DBAPIError
 
+    from collector.db import error_reason
     from collector.migrate import upgrade
 
     url = resolve_database_url(database_url)
     try:
         upgrade(url)
     except DBAPIError as exc:
-        raise _fail(
-            _("cannot upgrade the database: %(error)s", error=str(exc.orig or exc).splitlines()[0])
-        ) from None
+        raise _fail(_("cannot upgrade the database: %(error)s", error=error_reason(exc))) from None
     typer.echo(_("database is up to date"))
 
 
@@ -92,7 +91,7 @@ def db_prune(
     """
     from sqlalchemy.exc import DBAPIError
 
-    from collector.db import make_engine
+    from collector.db import error_reason, make_engine
     from collector.services.retention import prune
     from collector.settings import CollectorSettings
 
@@ -102,9 +101,7 @@ def db_prune(
     try:
         result = prune(engine, settings, dry_run=dry_run)
     except DBAPIError as exc:
-        raise _fail(
-            _("cannot prune the database: %(error)s", error=str(exc.orig or exc).splitlines()[0])
-        ) from None
+        raise _fail(_("cannot prune the database: %(error)s", error=error_reason(exc))) from None
     finally:
         engine.dispose()
     for line in result.lines():

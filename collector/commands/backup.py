@@ -89,6 +89,7 @@ def restore_command(
     from sqlalchemy.exc import DBAPIError
 
     from collector.backup import BackupError, restore
+    from collector.db import error_reason
     from collector.migrate import upgrade
 
     os.umask(0o077)
@@ -109,7 +110,7 @@ def restore_command(
         raise _fail(
             _(
                 "the restored database cannot be upgraded: %(error)s",
-                error=str(exc.orig or exc).splitlines()[0],
+                error=error_reason(exc),
             )
         ) from None
     typer.echo(

@@ -72,7 +72,7 @@ def replacement(
     from sqlalchemy.exc import SQLAlchemyError
 
     from collector.api.routers.planning import parse_site_minimums
-    from collector.db import make_engine, session_scope
+    from collector.db import error_reason, make_engine, session_scope
     from collector.reports.planning_report import render_plan
     from collector.services.errors import ServiceError
     from collector.services.planning import make_plan
@@ -102,7 +102,7 @@ def replacement(
     except SQLAlchemyError as exc:
         # A wrong URL, a server that is down or a database never migrated: say which, not a traceback.
         where = make_url(url).render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = error_reason(exc)
         typer.echo(
             _(
                 "error: cannot read the database %(where)s: %(reason)s (is it the collector's, and up to "

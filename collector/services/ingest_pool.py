@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 from sqlmodel import Session
 
+from collector.db import error_reason
 from collector.models.core import Agent
 from collector.services.ingest import IngestOutcome
 from collector.services.intake import DatabaseRefused, IngestAnswer, ingest_body
@@ -234,7 +235,7 @@ def _ingest_in_child(agent_id: int, body: bytes, body_gz: bytes | None) -> Inges
         except DataError as exc:
             # As the app answers a DataError in the serving process (collector.app, ``_refused``).
             session.rollback()
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = error_reason(exc)
             log.warning("the database refused a value on POST /api/v1/reports: %s", reason)
             raise DatabaseRefused("the database refused a value: %(reason)s", reason=reason) from None
     if _worker is not None and isinstance(answer, IngestOutcome) and answer.status == "accepted":
