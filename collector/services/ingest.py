@@ -9,6 +9,7 @@ that safe.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -232,27 +233,20 @@ def _write_liveness(
     session.add_all([device, agent])
 
 
-_LIVENESS: dict[tuple[tuple[str, ...], tuple[str, ...]], Any] = {}
-
-
+@functools.cache  # one per set of columns: a handful
 def _pg_liveness_statement(agent_columns: tuple[str, ...], device_columns: tuple[str, ...]) -> Any:
-    """``WITH a AS (UPDATE agent ...) UPDATE device ...``, one per set of columns (built once)."""
-    key = (agent_columns, device_columns)
-    stmt = _LIVENESS.get(key)
-    if stmt is None:
-        agent_table = Agent.__table__  # type: ignore[attr-defined]
-        device_table = Device.__table__  # type: ignore[attr-defined]
-        sets_a = ", ".join(f"{c} = :a_{c}" for c in agent_columns)
-        sets_d = ", ".join(f"{c} = :d_{c}" for c in device_columns)
-        stmt = text(
-            f"WITH a AS (UPDATE agent SET {sets_a} WHERE id = :agent_id)"
-            f" UPDATE device SET {sets_d} WHERE id = :device_id"
-        ).bindparams(
-            *(bindparam(f"a_{c}", type_=agent_table.c[c].type) for c in agent_columns),
-            *(bindparam(f"d_{c}", type_=device_table.c[c].type) for c in device_columns),
-        )
-        _LIVENESS[key] = stmt
-    return stmt
+    """``WITH a AS (UPDATE agent ...) UPDATE device ...``, built once per set of columns."""
+    agent_table = Agent.__table__  # type: ignore[attr-defined]
+    device_table = Device.__table__  # type: ignore[attr-defined]
+    sets_a = ", ".join(f"{c} = :a_{c}" for c in agent_columns)
+    sets_d = ", ".join(f"{c} = :d_{c}" for c in device_columns)
+    return text(
+        f"WITH a AS (UPDATE agent SET {sets_a} WHERE id = :agent_id)"
+        f" UPDATE device SET {sets_d} WHERE id = :device_id"
+    ).bindparams(
+        *(bindparam(f"a_{c}", type_=agent_table.c[c].type) for c in agent_columns),
+        *(bindparam(f"d_{c}", type_=device_table.c[c].type) for c in device_columns),
+    )
 
 
 def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityError) -> IngestOutcome:

@@ -130,6 +130,11 @@ class Row(NamedTuple):
     round: int = 0
 
 
+def _row(r: Any, round: int = 0) -> Row:
+    """A ``Row`` from a result row of ``ROW_COLUMNS`` (driver types made plain)."""
+    return Row(int(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4]), r[5], round)
+
+
 def _after(exprs: tuple[Any, ...], values: list[Any]) -> Any:
     return tuple_(*exprs) > tuple_(*[literal(v, e.type) for v, e in zip(values, exprs, strict=True)])
 
@@ -226,7 +231,7 @@ class _Order:
     def minimum(self) -> list[tuple[list[Any], Row]]:
         if self._minimum is None:
             rows = [
-                Row(int(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4]), r[5], int(r[6]))
+                _row(r, int(r[6]))
                 for r in _run(self.session, _minimum_query(self.session, self.rules, self.scope)).all()
             ]
             self._minimum = sorted(((_key(1, r), r) for r in rows), key=lambda kr: kr[0])
@@ -256,7 +261,7 @@ class _Order:
             ).all()
             for r in got:
                 if int(r[0]) not in exclude:
-                    row = Row(int(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4]), r[5])
+                    row = _row(r)
                     yield _key(phase, row), row
             if len(got) < batch:
                 return
