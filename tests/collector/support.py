@@ -4,6 +4,7 @@ administration command, the routes' access declarations."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import traceback
@@ -87,7 +88,14 @@ def ww(*args: str, env: dict[str, str] | None = None, input: str | None = None) 
     from collector import commands  # noqa: F401  (registers the collector's commands on the root)
     from collector.cli import app as root
 
-    result = CliRunner().invoke(root, list(args), input=input, env=env, catch_exceptions=True)
+    # A command may set what belongs to its process (`serve` and `backup` make the umask private); a
+    # real process takes that with it when it ends, so this one puts it back.
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        result = CliRunner().invoke(root, list(args), input=input, env=env, catch_exceptions=True)
+    finally:
+        os.umask(umask)
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
@@ -96,7 +104,6 @@ def ww(*args: str, env: dict[str, str] | None = None, input: str | None = None) 
 
 def ww_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``wardwatch ARGS`` as a process of its own (``python -m collector.cli``)."""
-    import os
 
     return subprocess.run(
         [sys.executable, "-m", "collector.cli", *args],
