@@ -28,7 +28,7 @@ import itertools
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -635,19 +635,24 @@ def _compute_totals(session: Session, rules: PlanRules, scope: Scope) -> tuple[_
     picked, spent, stop = 0, 0, None
     per_site: dict[int, list[int]] = {}
     order = _Order(session, rules, scope)
+    must_rows: list[list[tuple[int, int, int]]] = []
+
+    def whole() -> list[tuple[int, int, int]]:
+        if not must_rows:
+            must_rows.append(_must_per_site(session, rules, scope))
+        return must_rows[0]
+
     for phase in order.phases():
-        whole = (lambda: _must_per_site(session, rules, scope)) if phase == 0 else None
-        got, cost, first_unfunded = _cut_off(order, phase, rules.budget - spent, per_site, whole)
+        got, cost, first_unfunded = _cut_off(
+            order, phase, rules.budget - spent, per_site, whole if phase == 0 else None
+        )
         picked, spent = picked + got, spent + cost
         if first_unfunded is not None:
             stop = first_unfunded
             break
     names: dict[int, tuple[str, str]] = {}
     if per_site:
-        named = select(_S.c.id, _S.c.code, _S.c.name)
-        if len(per_site) <= 500:  # else every site: an IN list of thousands of ids cost ~50 ms to send
-            named = named.where(_S.c.id.in_(list(per_site)))
-        names = {int(i): (code, name) for i, code, name in _run(session, named).all()}
+        names = _site_names(session, per_site)
     sites: list[dict[str, Any]] = [
         {"site": names[i][0], "name": names[i][1], "count": n, "cost": cost}
         for i, (n, cost) in sorted(per_site.items(), key=lambda item: names[item[0]][0])
@@ -658,28 +663,74 @@ def _compute_totals(session: Session, rules: PlanRules, scope: Scope) -> tuple[_
         head.append({"code": "leftover", "params": params})
     short: list[tuple[str, dict[str, Any]]] = []
     if _has_minimums(rules):
-        # Each commune's candidate count with its code and name, as plain rows in one statement (loading
-        # 3,321 Site objects by an IN list of their ids cost more than the whole page).
-        counted = _scoped(
-            select(_T.c.site_id, func.count().label("n")).where(_ranked_condition(rules)), scope
-        ).group_by(_T.c.site_id)
-        eligible = counted.subquery("eligible")
-        rows = _run(
-            session,
-            select(_S.c.code, _S.c.name, eligible.c.site_id, eligible.c.n).join(
-                eligible, eligible.c.site_id == _S.c.id
-            ),
-        ).all()
-        for code, name, site_id, count in sorted(rows, key=lambda r: r[0]):
-            n = rules.minimum_for(code)
-            got = per_site.get(site_id, [0, 0])[0]
-            if n and got < min(n, int(count)):
-                params = {"site": name, "n": n, "got": got, "eligible": int(count)}
-                short.append((code, {"code": "minimum_short", "params": params}))
+        short = _short_notes(session, rules, scope, order, per_site, whole)
     if not picked:
         head.insert(0, _empty_reason(session, rules, scope, stop[1] if stop else None))
     totals = _Totals(picked, spent, stop, sites, head, short, order._minimum)
     return totals, order
+
+
+def _site_names(session: Session, ids: Collection[int]) -> dict[int, tuple[str, str]]:
+    """Code and name of these sites, as plain rows."""
+    named = select(_S.c.id, _S.c.code, _S.c.name)
+    if len(ids) <= 500:  # else every site: an IN list of thousands of ids cost ~50 ms to send
+        named = named.where(_S.c.id.in_(list(ids)))
+    return {int(i): (code, name) for i, code, name in _run(session, named).all()}
+
+
+def _short_notes(
+    session: Session,
+    rules: PlanRules,
+    scope: Scope,
+    order: _Order,
+    per_site: dict[int, list[int]],
+    must_per_site: Callable[[], list[tuple[int, int, int]]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """The communes whose minimum the budget does not reach, by code: funded fewer than their minimum or
+    their candidates, whichever is less (the note also gives the candidates).
+
+    When the totals read the minimum phase, a commune's candidates up to its minimum are known without
+    counting them: its must-replace candidates plus its minimum-phase rows (the walk took as many as
+    the minimum less the must-replace ones, or all it had). Then only the communes short of it are
+    counted. Otherwise every commune's candidates are counted, in one grouped statement (~86,700
+    candidates: 20-80 ms by load, the most of a plan's totals with minimums)."""
+    minimum = order._minimum
+    wanted: Collection[int] | None = None  # the communes to count; None: all
+    if minimum is not None:
+        capped: dict[int, int] = {}
+        for site_id, n, _cost in must_per_site():
+            capped[site_id] = n
+        for _, r in minimum:
+            capped[r.site_id] = capped.get(r.site_id, 0) + 1
+        codes = _site_names(session, capped) if rules.site_minimums else {}
+        wanted = [
+            site_id
+            for site_id, n in capped.items()
+            if per_site.get(site_id, [0, 0])[0]
+            < min(rules.minimum_for(codes[site_id][0]) if codes else rules.min_per_site, n)
+        ]
+        if not wanted:
+            return []
+    # Each commune's candidate count with its code and name, as plain rows in one statement (loading
+    # 3,321 Site objects by an IN list of their ids cost more than the whole page).
+    counted = _scoped(select(_T.c.site_id, func.count().label("n")).where(_ranked_condition(rules)), scope)
+    if wanted is not None and len(wanted) <= 500:
+        counted = counted.where(_T.c.site_id.in_(list(wanted)))
+    eligible = counted.group_by(_T.c.site_id).subquery("eligible")
+    rows = _run(
+        session,
+        select(_S.c.code, _S.c.name, eligible.c.site_id, eligible.c.n).join(
+            eligible, eligible.c.site_id == _S.c.id
+        ),
+    ).all()
+    short: list[tuple[str, dict[str, Any]]] = []
+    for code, name, site_id, count in sorted(rows, key=lambda r: r[0]):
+        n = rules.minimum_for(code)
+        got = per_site.get(site_id, [0, 0])[0]
+        if n and got < min(n, int(count)):
+            params = {"site": name, "n": n, "got": got, "eligible": int(count)}
+            short.append((code, {"code": "minimum_short", "params": params}))
+    return short
 
 
 def _empty_reason(session: Session, rules: PlanRules, scope: Scope, first: Any) -> dict[str, Any]:

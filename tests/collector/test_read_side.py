@@ -476,6 +476,9 @@ def test_the_paged_plan_is_the_unpaged_plan_with_the_same_totals(seeded: Seeded)
         {"budget": 2_000_000_000, "min_per_site": 2},
         {"budget": 150_000_000, "must_replace": ["storage_failed", "lifecycle_to_replace"]},
         {"budget": 10**12, "site_minimums": {"X0003": 4}, "min_per_site": 1},
+        # Budgets that run out inside the minimum phase: some communes short of their minimum.
+        {"budget": 400_000_000, "min_per_site": 3, "must_replace": []},
+        {"budget": 300_000_000, "min_per_site": 2, "site_minimums": {"X0003": 5, "X0004": 0}},
         {"budget": 0},
     ):
         with Session(seeded.engine) as session:
@@ -495,6 +498,9 @@ def test_the_paged_plan_is_the_unpaged_plan_with_the_same_totals(seeded: Seeded)
             whole.remaining,
         )
         assert first.by_site() == whole.by_site() and first.notes == whole.notes, kw
+        if kw["budget"] in (400_000_000, 300_000_000) and "min_per_site" in kw:
+            assert [p.phase for p in whole.picks][-1] == "minimum", kw
+            assert any(n["code"] == "minimum_short" for n in whole.notes), kw
 
 
 def _walk_plan_api(s: Seeded, insert: Any, **params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
