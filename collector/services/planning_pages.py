@@ -556,7 +556,13 @@ class _TotalsCache:
             return entry
 
     def put(self, key: tuple[Any, ...], entry: _Totals) -> None:
+        database, (oid, n, _xmin) = key[0], key[1]
         with self._lock:
+            # The same database's totals of an earlier version are never asked again (a reader reads
+            # the version committed last): dropped, so that a busy ranking keeps one entry per plan,
+            # not SIZE (each holds the minimum phase's rows, which every full collection walks).
+            for old in [k for k in self._entries if k[0] == database and k[1][0] == oid and k[1][1] < n]:
+                del self._entries[old]
             self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.SIZE:
