@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Index, literal_column, text
+from sqlalchemy import BigInteger, Index, literal_column, text
 from sqlmodel import Field, SQLModel
 
 from collector.models.assets import Asset
@@ -86,6 +86,22 @@ class DeviceScoreCurrent(SQLModel, table=True):
     neg_score: int = 0  # -score
     config_digest: str = Field(max_length=64)
     computed_on: date
+
+
+class RankingVersion(SQLModel, table=True):
+    """The version of what a plan's totals are computed from: one row (id 1) whose ``n`` every committed
+    transaction that wrote ``device_score_current`` or ``site`` has raised by one, in that same commit.
+
+    Raised on PostgreSQL by deferred constraint triggers (migration ``i15d_read_0003``): they run at
+    commit, after every other lock the writer takes, so writers queue on this row only for the instant
+    of their commit and cannot deadlock on it. ``collector.services.planning_pages`` keys its cache of
+    plan totals on it (a reader sees a new ``n`` exactly when it sees the write). SQLite has the row but
+    no triggers: it computes the totals every time."""
+
+    __tablename__ = "ranking_version"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    n: int = Field(default=0, sa_type=BigInteger)
 
 
 # ---- indexes on other domains' tables, for the hot lists -------------------------------------------

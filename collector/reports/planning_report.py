@@ -249,7 +249,10 @@ def plan_json(plan: AnyPlan, lang: str = "vi") -> dict[str, Any]:
             }
             for n in plan.non_picks
         ],
+        # The plan-wide notes and those of the page's communes; ``notes_count``: the whole plan's (every
+        # one: GET /api/v1/planning/plan/notes). The exports' JSON holds them all.
         "notes": [render_reason(n, lang) for n in plan.notes],
+        "notes_count": plan.notes_count if isinstance(plan, PlanPage) else len(plan.notes),
         "by_site": plan.by_site(),
         # The whole plan's counts (a page lists ``limit`` devices of it; follow X-Next-Cursor).
         "count": _count(plan),

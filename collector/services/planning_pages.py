@@ -26,12 +26,29 @@ import bisect
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, case, false, func, literal, not_, or_, select, true, tuple_
+from sqlalchemy import (
+    Integer,
+    and_,
+    any_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 from sqlmodel import select as entities
@@ -39,7 +56,7 @@ from sqlmodel import select as entities
 from collector.localtime import today as local_today
 from collector.models.assets import Asset, DeviceScore, LifecycleStatus, ScoreCategory
 from collector.models.core import Device, DeviceSection, Site
-from collector.models.ranking import DeviceScoreCurrent
+from collector.models.ranking import DeviceScoreCurrent, RankingVersion
 from collector.services import ranking
 from collector.services.errors import ServiceError
 from collector.services.planning import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable, make_rules
@@ -59,9 +76,13 @@ class PlanPage:
     rules: PlanRules
     picks: list[PlanItem]
     non_picks: list[NonPick]
+    # The whole plan's notes that concern the page: the plan-wide ones (why empty, the leftover) and the
+    # "minimum not reached" of the communes of the page's devices (every note in an export's pages);
+    # ``notes_count`` counts the whole plan's, ``plan_notes`` pages through them all.
     notes: list[dict[str, Any]]
     generated_at: datetime
     unit_costs: dict[str, int]
+    notes_count: int = 0
     spent: int = 0
     picked: int = 0  # devices the budget pays for, in the whole plan
     sites: list[dict[str, Any]] = field(default_factory=list)
@@ -88,6 +109,7 @@ def _run(session: Session, statement: Any) -> Any:
 # read through the ORM cost ~40 ms).
 _T = DeviceScoreCurrent.__table__  # type: ignore[attr-defined]
 _S = Site.__table__  # type: ignore[attr-defined]
+_V = RankingVersion.__table__  # type: ignore[attr-defined]
 
 
 def _must(rules: PlanRules) -> Any:
@@ -220,10 +242,18 @@ class _Order:
     stops; phase 1 is read once (it is bounded by the sum of the minimums) and kept sorted, and phase 2
     skips its rows."""
 
-    def __init__(self, session: Session, rules: PlanRules, scope: Scope) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rules: PlanRules,
+        scope: Scope,
+        minimum: list[tuple[list[Any], Row]] | None = None,
+        on_minimum: Callable[[list[tuple[list[Any], Row]]], None] | None = None,
+    ) -> None:
         self.session, self.rules, self.scope = session, rules, scope
-        self._minimum: list[tuple[list[Any], Row]] | None = None
-        self._minimum_ids: set[int] = set()
+        self._minimum = minimum
+        self._minimum_ids: set[int] = {r.device_id for _, r in minimum} if minimum is not None else set()
+        self._on_minimum = on_minimum  # told the minimum phase once it is read (the totals' cache keeps it)
 
     def phases(self) -> tuple[int, ...]:
         return (0, 1, 2) if _has_minimums(self.rules) else (0, 2)
@@ -236,6 +266,8 @@ class _Order:
             ]
             self._minimum = sorted(((_key(1, r), r) for r in rows), key=lambda kr: kr[0])
             self._minimum_ids = {r.device_id for r in rows}
+            if self._on_minimum is not None:
+                self._on_minimum(self._minimum)
         return self._minimum
 
     def walk(self, phase: int, after: list[Any] | None, batch: int) -> Iterator[tuple[list[Any], Row]]:
@@ -269,8 +301,9 @@ class _Order:
             batch = min(batch * 4, 16384)
 
 
-def _key(phase: int, r: Any) -> list[Any]:
-    return [phase, int(r.round), float(r.neg_ratio), int(r.neg_score), int(r.cost), int(r.device_id)]
+def _key(phase: int, r: Row) -> list[Any]:
+    # A Row holds plain ints and floats already (``_row``).
+    return [phase, r.round, r.neg_ratio, r.neg_score, r.cost, r.device_id]
 
 
 # ---- cursors ------------------------------------------------------------------------------------
@@ -328,12 +361,15 @@ def plan_page(
     limit: int = 500,
     totals: dict[str, Any] | None = None,
     only_notable: bool = False,
+    all_notes: bool = False,
 ) -> PlanPage:
     """One page of the plan under ``rules`` (the ranking must be fresh: ``refresh``), with its totals.
 
     A page is a keyset range of the order: each phase's rows after the cursor, walked on the ranking
     index. Whether a row is funded is decided against the budget's cut-off of this request (so a page
-    always agrees with its totals); the rank and running total shown continue from the cursor's."""
+    always agrees with its totals); the rank and running total shown continue from the cursor's.
+    ``notes``: the plan-wide notes and those of the page's communes (3,321 communes' notes on every
+    page were most of a page with commune minimums); ``all_notes``: every note (the exports)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
     position = _decode(rules, cursor) if cursor else None
@@ -399,11 +435,17 @@ def plan_page(
             params = {"rank": picked + 1, "cost": c.cost or 0, "remaining": rules.budget - spent}
             notable = _notable(c, rules) or phase != "priority"
             non_picks.append(NonPick(c, {"code": "skip_budget", "params": params}, notable, rank))
+    if all_notes:
+        notes = totals["notes"]
+    else:
+        codes = {details[k[5]].site_code for k, _ in rows if k[5] in details}
+        notes = totals["head"] + [n for code, n in totals["short"] if code in codes]
     return PlanPage(
         rules=rules,
         picks=picks,
         non_picks=non_picks,
-        notes=totals["notes"],
+        notes=notes,
+        notes_count=len(totals["notes"]),
         generated_at=totals["generated_at"],
         unit_costs=dict(costs),
         spent=spent,
@@ -474,75 +516,258 @@ def _must_per_site(session: Session, rules: PlanRules, scope: Scope) -> list[tup
     return [(int(s), int(n), int(c)) for s, n, c in _run(session, q).all()]
 
 
+@dataclass
+class _Totals:
+    """What ``plan_totals`` computes from the ranking and the sites alone (no hostname: a device is
+    renamed without touching either), kept by ``_CACHE`` for one ranking version."""
+
+    picked: int
+    spent: int
+    stop: tuple[list[Any], Row] | None
+    sites: list[dict[str, Any]]
+    head: list[dict[str, Any]]  # the plan-wide notes (why empty, the leftover), hostnames left out
+    short: list[tuple[str, dict[str, Any]]]  # (commune code, its "minimum not reached"), by code
+    minimum: list[tuple[list[Any], Row]] | None = None  # the minimum phase, once read
+
+
+class _TotalsCache:
+    """Plan totals per (database, rules, scope, ranking version), least recently used first out.
+
+    Never stale: ``ranking_version.n`` is raised in the same commit as every write to
+    ``device_score_current`` or ``site`` (the only tables the totals read; hostnames are read per
+    request), and commits that raise it are serialised on its row, so two snapshots that see the same
+    ``n`` see the same ranking and sites. A total is stored only when ``n`` read before computing it
+    equals ``n`` read after (no such commit in between: the statements, each its own snapshot, all saw
+    that state), and only by a transaction that has written nothing itself (``pg_current_xact_id_if_
+    assigned()`` is null: its own uncommitted writes are not in ``n``). A hit is a state the reader's
+    next statement would see too."""
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], _Totals] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> _Totals | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple[Any, ...], entry: _Totals) -> None:
+        database, (oid, n, _xmin) = key[0], key[1]
+        with self._lock:
+            # The same database's totals of an earlier version are never asked again (a reader reads
+            # the version committed last): dropped, so that a busy ranking keeps one entry per plan,
+            # not SIZE (each holds the minimum phase's rows, which every full collection walks).
+            for old in [k for k in self._entries if k[0] == database and k[1][0] == oid and k[1][1] < n]:
+                del self._entries[old]
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _TotalsCache()
+
+
+def ranking_version(session: Session) -> tuple[Any, ...] | None:
+    """The ranking's version as this statement sees it, or None when it may not key a cache: not
+    PostgreSQL (no triggers raise it), the version row missing, or this transaction has written (its
+    writes are not counted until it commits). The database's oid tells apart two databases of one
+    name (dropped and created again) and the row's xmin a version number reused after a restore."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    row = _run(
+        session,
+        select(
+            _V.c.n,
+            literal_column("ranking_version.xmin::text"),
+            literal_column("(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            literal_column("pg_current_xact_id_if_assigned() IS NULL"),
+        ).where(_V.c.id == 1),
+    ).one_or_none()
+    if row is None or not row[3]:
+        return None
+    return (int(row[2]), int(row[0]), str(row[1]))
+
+
+def _cache_key(session: Session, rules: PlanRules, scope: Scope, version: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (
+        session.get_bind().engine.url.render_as_string(hide_password=True),
+        version,
+        rules.budget,
+        _rules_digest(rules),
+        None if scope is None else frozenset(scope),
+    )
+
+
 def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str, Any]:
     """The whole plan's figures: the devices funded and their cost (per commune too), the first device
     not funded, and the notes (leftover, minimums not reached, why empty). The order is walked on the
-    ranking index only as far as the budget reaches (the picks, not every candidate)."""
+    ranking index only as far as the budget reaches (the picks, not every candidate). Computed once per
+    ranking version on PostgreSQL (``_TotalsCache``), every time elsewhere."""
+    version = ranking_version(session)
+    key = _cache_key(session, rules, scope, version) if version is not None else None
+    entry = _CACHE.get(key) if key is not None else None
+    if entry is None:
+        entry, order = _compute_totals(session, rules, scope)
+        if key is not None and ranking_version(session) == version:
+            _CACHE.put(key, entry)
+        else:
+            key = None
+    else:
+        order = None
+
+    def keep_minimum(rows: list[tuple[list[Any], Row]]) -> None:
+        # Read by a page after the totals: kept with them if nothing was committed meanwhile.
+        if key is not None and entry.minimum is None and ranking_version(session) == version:
+            entry.minimum = rows
+
+    if order is None:
+        order = _Order(session, rules, scope, minimum=entry.minimum, on_minimum=keep_minimum)
+    elif order._minimum is None:
+        order._on_minimum = keep_minimum
+    head = [dict(n, params=dict(n["params"])) for n in entry.head]
+    named = [n for n in head if n["code"] in ("leftover", "empty_budget")]
+    if named and entry.stop is not None:
+        stop_id = entry.stop[1].device_id
+        hostname = session.exec(entities(Device.hostname).where(Device.id == stop_id)).one()
+        for n in named:
+            n["params"]["hostname"] = hostname
+    return {
+        "picked": entry.picked,
+        "spent": entry.spent,
+        "stop": entry.stop[0] if entry.stop else None,
+        "sites": entry.sites,
+        "head": head,
+        "short": entry.short,
+        "notes": head + [n for _, n in entry.short],
+        "generated_at": datetime.now(UTC),
+        "order": order,  # the plan's order, its commune minimums read once for the pages that follow
+    }
+
+
+def _compute_totals(session: Session, rules: PlanRules, scope: Scope) -> tuple[_Totals, _Order]:
     picked, spent, stop = 0, 0, None
     per_site: dict[int, list[int]] = {}
     order = _Order(session, rules, scope)
+    must_rows: list[list[tuple[int, int, int]]] = []
+
+    def whole() -> list[tuple[int, int, int]]:
+        if not must_rows:
+            must_rows.append(_must_per_site(session, rules, scope))
+        return must_rows[0]
+
     for phase in order.phases():
-        whole = (lambda: _must_per_site(session, rules, scope)) if phase == 0 else None
-        got, cost, first_unfunded = _cut_off(order, phase, rules.budget - spent, per_site, whole)
+        got, cost, first_unfunded = _cut_off(
+            order, phase, rules.budget - spent, per_site, whole if phase == 0 else None
+        )
         picked, spent = picked + got, spent + cost
         if first_unfunded is not None:
             stop = first_unfunded
             break
     names: dict[int, tuple[str, str]] = {}
     if per_site:
-        named = select(_S.c.id, _S.c.code, _S.c.name)
-        if len(per_site) <= 500:  # else every site: an IN list of thousands of ids cost ~50 ms to send
-            named = named.where(_S.c.id.in_(list(per_site)))
-        names = {int(i): (code, name) for i, code, name in _run(session, named).all()}
+        names = _site_names(session, per_site)
     sites: list[dict[str, Any]] = [
         {"site": names[i][0], "name": names[i][1], "count": n, "cost": cost}
         for i, (n, cost) in sorted(per_site.items(), key=lambda item: names[item[0]][0])
     ]
-    notes: list[dict[str, Any]] = []
+    head: list[dict[str, Any]] = []
     if stop is not None:
-        hostname = session.exec(entities(Device.hostname).where(Device.id == stop[1].device_id)).one()
-        params = {"remaining": rules.budget - spent, "hostname": hostname, "cost": int(stop[1].cost)}
-        notes.append({"code": "leftover", "params": params})
+        params = {"remaining": rules.budget - spent, "cost": int(stop[1].cost)}
+        head.append({"code": "leftover", "params": params})
+    short: list[tuple[str, dict[str, Any]]] = []
     if _has_minimums(rules):
-        # Each commune's candidate count with its code and name, as plain rows in one statement (loading
-        # 3,321 Site objects by an IN list of their ids cost more than the whole page).
-        counted = _scoped(
-            select(_T.c.site_id, func.count().label("n")).where(_ranked_condition(rules)), scope
-        ).group_by(_T.c.site_id)
-        eligible = counted.subquery("eligible")
-        rows = _run(
-            session,
-            select(_S.c.code, _S.c.name, eligible.c.site_id, eligible.c.n).join(
-                eligible, eligible.c.site_id == _S.c.id
-            ),
-        ).all()
-        for code, name, site_id, count in sorted(rows, key=lambda r: r[0]):
-            n = rules.minimum_for(code)
-            got = per_site.get(site_id, [0, 0])[0]
-            if n and got < min(n, int(count)):
-                params = {"site": name, "n": n, "got": got, "eligible": int(count)}
-                notes.append({"code": "minimum_short", "params": params})
+        short = _short_notes(session, rules, scope, order, per_site, whole)
     if not picked:
-        notes.insert(0, _empty_reason(session, rules, scope, stop[1] if stop else None))
-    return {
-        "picked": picked,
-        "spent": spent,
-        "stop": stop[0] if stop else None,
-        "sites": sites,
-        "notes": notes,
-        "generated_at": datetime.now(UTC),
-        "order": order,  # the plan's order, its commune minimums read once for the pages that follow
-    }
+        head.insert(0, _empty_reason(session, rules, scope, stop[1] if stop else None))
+    totals = _Totals(picked, spent, stop, sites, head, short, order._minimum)
+    return totals, order
+
+
+def _among(session: Session, column: Any, ids: Collection[int]) -> Any:
+    """``column IN ids``; on PostgreSQL ``= ANY(array)``, one parameter however many ids (an IN list of
+    thousands of parameters cost ~50 ms to send)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(sorted(ids), ARRAY(Integer)))
+    return column.in_(sorted(ids))
+
+
+def _site_names(session: Session, ids: Collection[int]) -> dict[int, tuple[str, str]]:
+    """Code and name of these sites, as plain rows."""
+    named = select(_S.c.id, _S.c.code, _S.c.name)
+    if len(ids) <= 500:  # else every site: an IN list of thousands of ids cost ~50 ms to send
+        named = named.where(_S.c.id.in_(list(ids)))
+    return {int(i): (code, name) for i, code, name in _run(session, named).all()}
+
+
+def _short_notes(
+    session: Session,
+    rules: PlanRules,
+    scope: Scope,
+    order: _Order,
+    per_site: dict[int, list[int]],
+    must_per_site: Callable[[], list[tuple[int, int, int]]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """The communes whose minimum the budget does not reach, by code: funded fewer than their minimum or
+    their candidates, whichever is less (the note also gives the candidates).
+
+    When the totals read the minimum phase, a commune's candidates up to its minimum are known without
+    counting them: its must-replace candidates plus its minimum-phase rows (the walk took as many as
+    the minimum less the must-replace ones, or all it had). Then only the communes short of it are
+    counted. Otherwise every commune's candidates are counted, in one grouped statement (~86,700
+    candidates: 20-80 ms by load, the most of a plan's totals with minimums)."""
+    minimum = order._minimum
+    wanted: Collection[int] | None = None  # the communes to count; None: all
+    if minimum is not None:
+        capped: dict[int, int] = {}
+        for site_id, n, _cost in must_per_site():
+            capped[site_id] = n
+        for _, r in minimum:
+            capped[r.site_id] = capped.get(r.site_id, 0) + 1
+        codes = _site_names(session, capped) if rules.site_minimums else {}
+        wanted = [
+            site_id
+            for site_id, n in capped.items()
+            if per_site.get(site_id, [0, 0])[0]
+            < min(rules.minimum_for(codes[site_id][0]) if codes else rules.min_per_site, n)
+        ]
+        if not wanted:
+            return []
+    # Each commune's candidate count with its code and name, as plain rows in one statement (loading
+    # 3,321 Site objects by an IN list of their ids cost more than the whole page).
+    counted = _scoped(select(_T.c.site_id, func.count().label("n")).where(_ranked_condition(rules)), scope)
+    if wanted is not None:
+        counted = counted.where(_among(session, _T.c.site_id, wanted))
+    eligible = counted.group_by(_T.c.site_id).subquery("eligible")
+    rows = _run(
+        session,
+        select(_S.c.code, _S.c.name, eligible.c.site_id, eligible.c.n).join(
+            eligible, eligible.c.site_id == _S.c.id
+        ),
+    ).all()
+    short: list[tuple[str, dict[str, Any]]] = []
+    for code, name, site_id, count in sorted(rows, key=lambda r: r[0]):
+        n = rules.minimum_for(code)
+        got = per_site.get(site_id, [0, 0])[0]
+        if n and got < min(n, int(count)):
+            params = {"site": name, "n": n, "got": got, "eligible": int(count)}
+            short.append((code, {"code": "minimum_short", "params": params}))
+    return short
 
 
 def _empty_reason(session: Session, rules: PlanRules, scope: Scope, first: Any) -> dict[str, Any]:
     """``plan._empty_reason`` by counts: why a plan funds nothing, most telling reason first."""
-    if first is not None:  # the first device in the order costs more than the budget
-        hostname = session.exec(entities(Device.hostname).where(Device.id == first.device_id)).one()
-        return {
-            "code": "empty_budget",
-            "params": {"hostname": hostname, "cost": int(first.cost), "budget": rules.budget},
-        }
+    if first is not None:  # the first device in the order costs more than the budget (its hostname:
+        # ``plan_totals``, per request)
+        return {"code": "empty_budget", "params": {"cost": int(first.cost), "budget": rules.budget}}
     must = _must(rules)
     off = _T.c.status.in_([LifecycleStatus.RETIRED.value, LifecycleStatus.SPARE.value])
     virtual = _T.c.virtual.is_(True)
@@ -602,11 +827,61 @@ def iter_plan(
             limit=batch,
             totals=totals,
             only_notable=only_notable,
+            all_notes=True,
         )
         yield page
         if not page.next_cursor:
             return
         cursor = page.next_cursor
+
+
+@dataclass
+class NotesPage:
+    """A page of the plan's notes: the plan-wide ones first, then each commune's by code."""
+
+    notes: list[dict[str, Any]]
+    count: int
+    next_cursor: str | None = None
+
+
+def plan_notes(
+    session: Session, rules: PlanRules, *, scope: Scope, cursor: str | None = None, limit: int = 500
+) -> NotesPage:
+    """The whole plan's notes a page at a time (a plan page carries only its communes'): keyset pages
+    over (plan-wide notes, then commune code); the cursor is the last commune code shown."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ServiceError("limit must be between 1 and %(max_limit)s", max_limit=MAX_LIMIT)
+    after: list[Any] | None = None
+    if cursor:
+        bad = ServiceError(
+            "the page cursor is not valid (it may be from other rules); start from the first page"
+        )
+        try:
+            tag, digest, after = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise bad from None
+        if (
+            tag != "notes"
+            or digest != _rules_digest(rules)
+            or not isinstance(after, list)
+            or len(after) != 2
+            or not isinstance(after[0], int)
+            or not isinstance(after[1], str)
+        ):
+            raise bad
+    totals = plan_totals(session, rules, scope=scope)
+    # Each note's key: (0, its place) for the plan-wide notes, (1, commune code) for a commune's.
+    keyed = [([0, str(i).zfill(3)], n) for i, n in enumerate(totals["head"])]
+    keyed += [([1, code], n) for code, n in totals["short"]]
+    start = 0 if after is None else bisect.bisect_right([k for k, _ in keyed], after)
+    rows = keyed[start : start + limit + 1]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        raw = json.dumps(["notes", _rules_digest(rules), rows[-1][0]], separators=(",", ":"))
+        next_cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return NotesPage([n for _, n in rows], len(totals["notes"]), next_cursor)
 
 
 def candidates(session: Session, device_ids: list[int], costs: dict[str, int]) -> dict[int, Candidate]:

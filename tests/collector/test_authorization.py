@@ -115,6 +115,8 @@ def Moved(to: str, **kw: Any) -> Case:
 
 
 BUDGET = {"budget": "100000000"}
+# A plan that funds nothing while asking for devices in every commune: each commune's note says so.
+SHORT = {"budget": "0", "min_per_site": "50"}
 SOON = (date.today() + timedelta(days=30)).isoformat()
 SYNC = {"ops": [{"op_id": "authz-suite-op-1", "item_id": "b.item", "value": "pass", "base_revision": 0}]}
 MANAGED = {"site": "a.code", "name": "renamed", "host": "192.168.10.3", "username": "ww"}
@@ -179,6 +181,7 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
     ),
     "DELETE /api/v1/netdevices/{managed_id}": Act(),
     "GET /api/v1/planning/plan": List(params=BUDGET),
+    "GET /api/v1/planning/plan/notes": List(params=SHORT),
     "GET /api/v1/planning/scores": (List(), List(params={"site": "b.code"})),
     "GET /api/v1/planning/unit-costs": Own(),
     "PUT /api/v1/planning/unit-costs": City(json={"desktop": 15000000}),
@@ -330,6 +333,7 @@ ACCESS: dict[str, Case | tuple[Case, ...]] = {
     "GET /": List(),
     "GET /planning": List(params=BUDGET),
     "GET /planning/plan.{fmt}": List(params=BUDGET),
+    "GET /planning/notes": List(params=SHORT),
     "GET /planning/assets": List(),
     "GET /planning/assets/report.{fmt}": List(),
     "GET /planning/assets/{device_id}": Obj(),

@@ -476,6 +476,9 @@ def test_the_paged_plan_is_the_unpaged_plan_with_the_same_totals(seeded: Seeded)
         {"budget": 2_000_000_000, "min_per_site": 2},
         {"budget": 150_000_000, "must_replace": ["storage_failed", "lifecycle_to_replace"]},
         {"budget": 10**12, "site_minimums": {"X0003": 4}, "min_per_site": 1},
+        # Budgets that run out inside the minimum phase: some communes short of their minimum.
+        {"budget": 400_000_000, "min_per_site": 3, "must_replace": []},
+        {"budget": 300_000_000, "min_per_site": 2, "site_minimums": {"X0003": 5, "X0004": 0}},
         {"budget": 0},
     ):
         with Session(seeded.engine) as session:
@@ -495,6 +498,9 @@ def test_the_paged_plan_is_the_unpaged_plan_with_the_same_totals(seeded: Seeded)
             whole.remaining,
         )
         assert first.by_site() == whole.by_site() and first.notes == whole.notes, kw
+        if kw["budget"] in (400_000_000, 300_000_000) and "min_per_site" in kw:
+            assert [p.phase for p in whole.picks][-1] == "minimum", kw
+            assert any(n["code"] == "minimum_short" for n in whole.notes), kw
 
 
 def _walk_plan_api(s: Seeded, insert: Any, **params: Any) -> tuple[list[dict[str, Any]], list[Any]]:
@@ -584,3 +590,140 @@ def json_key(value: Any) -> str:
     import json
 
     return json.dumps(value, sort_keys=True)
+
+
+# ---- the plan's notes a page at a time, and totals that follow every write ------------------------------
+
+
+def _whole_notes(engine: Any, **kw: Any) -> list[tuple[str, str, str]]:
+    """The unpaged plan's notes: (code, commune name or "", text as the API renders it)."""
+    from collector.services.planning import make_plan, render_reason
+    from collector.services.scoring import load_config
+
+    with Session(engine) as session:
+        whole = make_plan(session, scope=None, config=load_config(), **kw)
+        session.commit()
+    return [(n["code"], n["params"].get("site", ""), render_reason(n, "vi")) for n in whole.notes]
+
+
+def test_every_note_is_reachable_from_a_page_or_the_notes_list(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three per commune on a budget that funds a handful: most communes miss their minimum.
+    rules = {"budget": 150_000_000, "min_per_site": 3}
+    whole = _whole_notes(seeded.engine, must_replace=[], **rules)
+    everything = [text for _, _, text in whole]
+    short = {text: site for code, site, text in whole if code == "minimum_short"}
+    assert len(short) >= SITES // 2, everything
+    page = _get(seeded, "/api/v1/planning/plan", **rules, must="none", limit=5).json()
+    # A page carries the whole plan's count, the plan-wide notes and its own communes' notes only.
+    names = {r["site_name"] for r in page["picks"] + page["non_picks"]}
+    assert page["notes_count"] == len(everything)
+    assert page["notes"] == [text for code, site, text in whole if code != "minimum_short" or site in names]
+    assert len(page["notes"]) < len(everything)
+    # Every note, those of communes on other pages included, is in the notes list, in the plan's order.
+    listed: list[str] = []
+    cursor = None
+    while True:
+        params = {**rules, "must": "none", "limit": 4, **({"cursor": cursor} if cursor else {})}
+        answer = _get(seeded, "/api/v1/planning/plan/notes", **params)
+        body = answer.json()
+        assert body["count"] == len(everything) == int(answer.headers["X-Total-Count"])
+        listed += body["notes"]
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert listed == everything
+    assert any(n not in page["notes"] for n in listed)
+    # The console: the page links to every note, and that page lists them.
+    from collector.http.deps import SESSION_COOKIE
+    from collector.models.core import User
+    from collector.services.users import create_auth_session
+
+    with Session(seeded.engine) as session:
+        admin = session.exec(select(User).where(User.username == "admin")).one()
+        token, _row = create_auth_session(session, admin, kind="web", hours=1)
+        session.commit()
+    seeded.client.cookies.set(SESSION_COOKIE, token)
+    monkeypatch.setattr("collector.web.routes.planning.PLAN_PAGE_SIZE", 5)  # pages of a few communes
+    html = seeded.client.get("/planning", params={"budget": "150000000", "min_per_site": "3", "rules": "1"})
+    assert html.status_code == 200 and 'id="plan-all-notes"' in html.text
+    all_notes = seeded.client.get(
+        "/planning/notes", params={"budget": "150000000", "min_per_site": "3", "rules": "1"}
+    )
+    assert all_notes.status_code == 200
+    import html as html_lib
+
+    assert all(html_lib.escape(n, quote=False) in all_notes.text for n in everything)
+
+
+def _totals(answer: dict[str, Any]) -> tuple[Any, ...]:
+    return (answer["spent"], answer["count"], json_key(answer["by_site"]), answer["notes_count"])
+
+
+def _expected_totals(engine: Any, **kw: Any) -> tuple[Any, ...]:
+    from collector.services.planning import make_plan
+    from collector.services.scoring import load_config
+
+    with Session(engine) as session:
+        whole = make_plan(session, scope=None, config=load_config(), **kw)
+        session.commit()
+    return (whole.spent, len(whole.picks), json_key(whole.by_site()), len(whole.notes))
+
+
+def test_the_totals_follow_each_write_at_once(seeded: Seeded) -> None:
+    """Asked again and again (the totals are kept per ranking version on PostgreSQL), a plan's totals
+    are the ones computed afresh right after each committed change, and a change rolled back leaves
+    them as they were."""
+    from collector.models.core import Site
+    from collector.models.ranking import DeviceScoreCurrent
+    from collector.services import planning_pages, ranking
+    from collector.services.planning import set_unit_costs
+    from collector.services.scoring import load_config
+
+    rules = {"budget": 2_000_000_000, "min_per_site": 2}
+
+    def answer() -> dict[str, Any]:
+        return _get(seeded, "/api/v1/planning/plan", **rules, limit=5).json()
+
+    def check() -> dict[str, Any]:
+        a, b = answer(), answer()
+        assert _totals(a) == _totals(b) == _expected_totals(seeded.engine, **rules)
+        return b
+
+    start = check()
+    # A planner's new price.
+    r = seeded.client.put("/api/v1/planning/unit-costs", json={"desktop": 4_000_000}, headers=seeded.headers)
+    assert r.status_code == 200, r.text
+    priced = check()
+    assert _totals(priced) != _totals(start)
+    # A score written by the scoring (the job's write of the ranking row): the first pick drops to 1.
+    top = priced["picks"][0]["device_id"]
+    with Session(seeded.engine) as session:
+        row = session.get(DeviceScoreCurrent, top)
+        assert row is not None
+        row.score = 1
+        for k, v in ranking.rank_values(1, row.cost, row.status, row.virtual).items():
+            setattr(row, k, v)
+        session.add(row)
+        session.commit()
+    rescored = check()
+    assert top not in [p["device_id"] for p in rescored["picks"]]
+    # A commune renamed: its name in the totals at once.
+    site_code = rescored["by_site"][0]["site"]
+    with Session(seeded.engine) as session:
+        site = session.exec(select(Site).where(Site.code == site_code)).one()
+        site.name = "Xã Đổi Tên"
+        session.add(site)
+        session.commit()
+    renamed = check()
+    assert renamed["by_site"][0]["name"] == "Xã Đổi Tên"
+    # Uncommitted writes count in their own transaction only: rolled back, they leave no trace.
+    config = load_config()
+    with Session(seeded.engine) as session:
+        set_unit_costs(session, {"desktop": 1_000_000, "laptop": 1_000_000}, actor="admin")
+        plan_rules, costs = planning_pages.open_plan(session, scope=None, config=config, **rules)
+        inside = planning_pages.plan_totals(session, plan_rules, scope=None)
+        assert (inside["picked"], inside["spent"]) != (renamed["count"], renamed["spent"])
+        session.rollback()
+    assert _totals(check()) == _totals(renamed)

@@ -90,8 +90,10 @@ def replacement_plan(
     limit: int = Query(500, ge=1, le=1000, description="Devices per page (JSON only)."),
 ) -> Response:
     """The plan in keyset pages of its order (funded devices first, then those it does not fund, then
-    those it only explains); the totals (``spent``, ``remaining``, ``count``, ``by_site``, ``notes``) are
-    the whole plan's on every page. Follow ``X-Next-Cursor``. CSV, XLSX and PDF hold the whole plan."""
+    those it only explains); the totals (``spent``, ``remaining``, ``count``, ``by_site``,
+    ``notes_count``) are the whole plan's on every page. ``notes`` holds the plan-wide notes and those of
+    the communes of the page's devices; every note: ``GET /api/v1/planning/plan/notes`` with the same
+    rules. Follow ``X-Next-Cursor``. CSV, XLSX and PDF hold the whole plan, every note included."""
     from collector.reports.document import letterhead_for
     from collector.reports.planning_report import export_plan, plan_filename, plan_json
 
@@ -122,6 +124,57 @@ def replacement_plan(
     except (ServiceError, ScoringConfigError) as exc:
         raise _fail(exc) from None
     return _download(data, format, plan_filename(first, format))
+
+
+@router.get("/planning/plan/notes")
+def replacement_plan_notes(
+    request: Request,
+    user: ReaderUser,
+    session: DbSession,
+    settings: Settings,
+    budget: int = Query(..., ge=0, le=10**15, description="The year's budget in VND"),
+    lang: Lang = "vi",
+    min_per_site: int = Query(0, ge=0, le=10_000, description="Minimum devices replaced per commune"),
+    site_min: list[Annotated[str, StringConstraints(pattern=SITE_MIN)]] = Query(
+        [], description="A commune's own minimum, CODE:N (repeatable)"
+    ),
+    must: list[Literal["lifecycle_to_replace", "storage_failed", "replace_now", "none"]] = Query(
+        [], description="Must-replace rules, as for the plan"
+    ),
+    cursor: str | None = Query(None, description="X-Next-Cursor of the previous page."),
+    limit: int = Query(500, ge=1, le=1000, description="Notes per page."),
+) -> JSONResponse:
+    """Every note of the plan with these rules, in keyset pages: the plan-wide notes (why it is empty,
+    the leftover), then each commune whose minimum is not reached, by commune code. ``count``: all of
+    them. Follow ``X-Next-Cursor``."""
+    from collector.services.planning import render_reason
+
+    try:
+        rules = None if not must else [m for m in must if m != "none"]
+        plan_rules, _costs = planning_pages.open_plan(
+            session,
+            budget=budget,
+            scope=user.site_ids,
+            min_per_site=min_per_site,
+            site_minimums=parse_site_minimums(site_min),
+            must_replace=rules,
+            config=load_config(settings),
+        )
+        session.commit()  # the scores refreshed on the way
+        page = planning_pages.plan_notes(session, plan_rules, scope=user.site_ids, cursor=cursor, limit=limit)
+    except (ServiceError, ScoringConfigError) as exc:
+        raise _fail(exc) from None
+    response = JSONResponse(
+        {
+            "notes": [render_reason(n, lang) for n in page.notes],
+            "codes": [n["code"] for n in page.notes],
+            "count": page.count,
+            "next_cursor": page.next_cursor,
+        }
+    )
+    notes = Page(rows=[], sort="site", next_cursor=page.next_cursor, total=page.count)
+    set_page_headers(request, response, notes)
+    return response
 
 
 @router.get("/planning/scores", response_model=list[ScorePublic])

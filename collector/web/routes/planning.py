@@ -162,6 +162,58 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
     )
 
 
+NOTES_PAGE_SIZE = 200
+
+
+@router.get("/planning/notes")
+def plan_notes_page(request: Request, user: ReaderUser, session: DbSession, settings: Settings) -> Response:
+    """Every note of the plan the query describes (``/planning`` shows its page's communes' only)."""
+    lang = request_language(request)
+    error = None
+    page = None
+    inputs: dict[str, Any] = {}
+    try:
+        inputs = _plan_inputs(request)
+        if inputs["budget"] is None:
+            raise ServiceError("enter a budget")
+        if inputs["min_per_site"] < 0:
+            raise ServiceError("the minimum per commune must be zero or more")
+        rules, _costs = planning_pages.open_plan(
+            session,
+            budget=inputs["budget"],
+            scope=user.site_ids,
+            min_per_site=inputs["min_per_site"],
+            must_replace=inputs["must"],
+            config=load_config(settings),
+        )
+        session.commit()
+        page = planning_pages.plan_notes(
+            session,
+            rules,
+            scope=user.site_ids,
+            cursor=request.query_params.get("cursor") or None,
+            limit=NOTES_PAGE_SIZE,
+        )
+    except (ServiceError, ValueError) as exc:
+        error = exc.text(lang) if isinstance(exc, ServiceError) else error_text(exc, lang)
+        page = None
+    query = _query(inputs) if page else ""
+    return render(
+        request,
+        "planning_notes.html",
+        {
+            "page": page,
+            "error": error,
+            "query": query,
+            "next_href": f"/planning/notes?{query}&cursor={page.next_cursor}"
+            if page and page.next_cursor
+            else None,
+            "first_href": f"/planning/notes?{query}" if request.query_params.get("cursor") and page else None,
+            **_helpers(lang),
+        },
+    )
+
+
 @router.get("/planning/plan.{fmt}")
 def plan_download(
     fmt: str, request: Request, user: ReaderUser, session: DbSession, settings: Settings
