@@ -11,9 +11,8 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,8 +25,8 @@ from collector.services.versions import version_key
 NAME_MAX, VERSION_MAX, VENDOR_MAX = 255, 128, 255
 
 
-@dataclass(frozen=True)
-class SoftwareRow:
+class SoftwareRow(NamedTuple):
+    # A tuple, not a frozen dataclass: a new PC's section makes 1,500 of them.
     name: str
     version: str
     vendor: str | None
@@ -49,6 +48,9 @@ def software_rows(data: Any) -> list[SoftwareRow]:
         if not name:
             continue
         version = str(item.get("version") or "").strip()[:VERSION_MAX]
+        key = (name, version)
+        if key in out:
+            continue  # the first of a (name, version) wins
         vendor = (str(item.get("vendor") or "").strip()[:VENDOR_MAX]) or None
         installed = None
         raw = item.get("install_date")
@@ -57,7 +59,7 @@ def software_rows(data: Any) -> list[SoftwareRow]:
                 installed = date.fromisoformat(str(raw)[:10])
             except ValueError:
                 installed = None
-        out.setdefault((name, version), SoftwareRow(name, version, vendor, installed))
+        out[key] = SoftwareRow(name, version, vendor, installed)
     return list(out.values())
 
 
