@@ -13,7 +13,9 @@ process calls it (parse, store, hooks); the HTTP, authentication and IPC around 
 Prints one JSON object: per phase, milliseconds of this process's CPU (``time.process_time``: the
 database server's own CPU is not in it, SQLite's is) and of wall time per report, for the ingest and
 for the drain. CPU is the steadier figure on a shared machine. ``--profile DIR`` also writes a
-cProfile (CPU time) of each phase (``DIR/first.prof``, ``DIR/repeat.prof``; read them with ``pstats``).
+cProfile (CPU time) of each phase and part (``DIR/first-ingest.prof``, ``DIR/repeat-jobs.prof``...;
+read them with ``pstats``) and adds the Python function calls per report, which do not depend on
+the machine's load (the times under the profiler are inflated by it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import cProfile
 import gzip
 import json
+import pstats
 import sys
 import tempfile
 import time
@@ -38,8 +41,10 @@ class Phase:
     def __init__(self, profile: Path | None, name: str) -> None:
         self.ingest_cpu = self.ingest_wall = self.jobs_cpu = self.jobs_wall = 0.0
         self.reports = 0
-        self.profiler = cProfile.Profile(time.process_time) if profile else None
-        self.path = profile / f"{name}.prof" if profile else None
+        self.profilers = (
+            {part: cProfile.Profile(time.process_time) for part in ("ingest", "jobs")} if profile else {}
+        )
+        self.profile = profile
         self.name = name
 
     def timed(self, what: str, fn: Any, *args: Any) -> Any:
@@ -48,14 +53,15 @@ class Phase:
         return (_first if self.name == "first" else _repeat)(self._timed, what, fn, *args)
 
     def _timed(self, what: str, fn: Any, *args: Any) -> Any:
+        profiler = self.profilers.get(what)
         c0, w0 = time.process_time(), time.perf_counter()
-        if self.profiler is not None:
-            self.profiler.enable()
+        if profiler is not None:
+            profiler.enable()
         try:
             return fn(*args)
         finally:
-            if self.profiler is not None:
-                self.profiler.disable()
+            if profiler is not None:
+                profiler.disable()
             cpu, wall = time.process_time() - c0, time.perf_counter() - w0
             if what == "ingest":
                 self.ingest_cpu += cpu
@@ -66,16 +72,20 @@ class Phase:
                 self.jobs_wall += wall
 
     def figures(self) -> dict[str, float]:
-        if self.profiler is not None and self.path is not None:
-            self.profiler.dump_stats(self.path)
         n = max(self.reports, 1)
-        return {
+        out: dict[str, float] = {
             "reports": self.reports,
             "ingest_cpu_ms": round(1000 * self.ingest_cpu / n, 1),
             "ingest_wall_ms": round(1000 * self.ingest_wall / n, 1),
             "jobs_cpu_ms": round(1000 * self.jobs_cpu / n, 1),
             "jobs_wall_ms": round(1000 * self.jobs_wall / n, 1),
         }
+        for part, profiler in self.profilers.items():
+            assert self.profile is not None
+            profiler.dump_stats(self.profile / f"{self.name}-{part}.prof")
+            # Python function calls per report: unlike time, the same on a busy machine as on a quiet one.
+            out[f"{part}_python_calls"] = round(pstats.Stats(profiler).total_calls / n)  # type: ignore[attr-defined]
+        return out
 
 
 def _first(fn: Any, *args: Any) -> Any:
