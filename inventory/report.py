@@ -498,7 +498,8 @@ def _may_hold_time(annotation: Any, seen: frozenset[type]) -> bool:
         if issubclass(annotation, datetime):
             return True
         if issubclass(annotation, BaseModel):
-            return annotation not in seen and any(
+            # A model met again inside itself is walked (what it holds is being decided).
+            return annotation in seen or any(
                 name not in CLAIMED_TIME_FIELDS and _may_hold_time(info.annotation, seen | {annotation})
                 for name, info in annotation.model_fields.items()
             )
