@@ -41,13 +41,30 @@ def _refuse_unstorable(
     """The last line of defence: inputs are validated at the edges; whatever slips through becomes a
     clear 422 here instead of a driver error (PostgreSQL) or a silent difference (SQLite)."""
     # dict or tuple per row, one or many rows, or one flat tuple for a batched insert: walk them all.
-    stack = [parameters]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(value.values())
+    _check_values((parameters,))
+
+
+def _check_values(values: Any) -> None:
+    # Every statement's every value passes here (a new PC's 1,500 programs are ~9,000 of them): the
+    # exact types come first, one comparison each; subclasses (enums) take the general tests after.
+    for value in values:
+        kind = type(value)
+        if kind is str:
+            if "\x00" in value:
+                raise UnstorableValue("a text value contains a NUL character")
+        elif kind is int:
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise UnstorableValue("a number is outside the 64-bit range")
+        elif kind is dict:
+            _check_values(value.values())
+        elif kind is list or kind is tuple:
+            _check_values(value)
+        elif value is None or kind is float or kind is bool or kind is bytes:
+            continue
+        elif isinstance(value, dict):
+            _check_values(value.values())
         elif isinstance(value, list | tuple):
-            stack.extend(value)
+            _check_values(value)
         elif isinstance(value, str):
             if "\x00" in value:
                 raise UnstorableValue("a text value contains a NUL character")

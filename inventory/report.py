@@ -6,10 +6,12 @@ Plain pydantic v2 models; nothing here imports agent or collector code. The vers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 import re
+import typing
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -328,6 +330,8 @@ def wire_problems(
     ``MAX_FREEFORM_DEPTH`` inside ``observed``), strings longer than ``max_string`` characters except
     under the ``long_strings`` paths (an int in a path pattern matches any index or key there: use -1).
     At most ``MAX_PROBLEMS`` are reported. The walk is iterative: depth costs no Python stack."""
+    if isinstance(data, dict) and _plain(data, 0, 0, max_string if max_string is not None else math.inf):
+        return []  # nothing to report: the walk below (paths, messages) is for the reports that have some
     problems: list[WireProblem] = []
 
     def add(loc: Loc, msg: str, kind: str) -> bool:
@@ -371,6 +375,43 @@ def wire_problems(
                 starts_free = free == 0 and key in FREEFORM_KEYS
                 stack.append((item, (*loc, key), depth, 1 if starts_free else free))
     return problems
+
+
+def _plain(value: dict[str, Any] | list[Any], above: int, free: int, limit: float) -> bool:
+    """Whether the walk of ``wire_problems`` would find nothing in ``value`` (a container with
+    ``above`` containers above it, ``free`` as the walk counts free-form depth): the same rules in one
+    recursive pass without paths, stricter where that is simpler (any string longer than ``limit``,
+    whatever its path; any value that is not plain JSON). Recursion is bounded by ``MAX_DEPTH``."""
+    depth = above + 1
+    free = free + 1 if free else 0
+    if depth > MAX_DEPTH or free - 1 > MAX_FREEFORM_DEPTH:
+        return False
+    if type(value) is dict:
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif type(value) is list:
+        items = ((None, v) for v in value)
+    else:
+        return False
+    bad = _BAD_CHARS.search
+    for key, item in items:
+        if key is not None and (type(key) is not str or bad(key)):
+            return False
+        kind = type(item)
+        if kind is str:
+            if len(item) > limit or bad(item):
+                return False
+        elif kind is int:
+            if not INT64_MIN <= item <= INT64_MAX:
+                return False
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict or kind is list:
+            if not _plain(item, depth, 1 if free == 0 and key in FREEFORM_KEYS else free, limit):
+                return False
+        elif kind is not bool and item is not None:
+            return False  # an oversized integer (_BigInt) or anything else: the walk says what
+    return True
 
 
 def _children(value: dict[str, Any] | list[Any]) -> Iterator[tuple[str | int, Any]]:
@@ -431,12 +472,46 @@ def _datetimes(value: Any, loc: Loc) -> Iterator[tuple[Loc, datetime]]:
     if isinstance(value, datetime):
         yield loc, value
     elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            if name not in CLAIMED_TIME_FIELDS:
-                yield from _datetimes(getattr(value, name), (*loc, name))
+        for name in _time_fields(type(value)):
+            yield from _datetimes(getattr(value, name), (*loc, name))
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _datetimes(item, (*loc, i))
+
+
+@functools.cache
+def _time_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` (in order) whose type can hold a checked time: a datetime, a model
+    with such a field, or anything untyped. The others are not walked: 1,500 programs (no time in
+    them) were most of a new PC's time check."""
+    return tuple(
+        name
+        for name, info in model.model_fields.items()
+        if name not in CLAIMED_TIME_FIELDS and _may_hold_time(info.annotation, frozenset({model}))
+    )
+
+
+def _may_hold_time(annotation: Any, seen: frozenset[type]) -> bool:
+    if annotation is datetime or annotation is Any or annotation is object:
+        return True
+    if isinstance(annotation, type):
+        if issubclass(annotation, datetime):
+            return True
+        if issubclass(annotation, BaseModel):
+            # A model met again inside itself is walked (what it holds is being decided).
+            return annotation in seen or any(
+                name not in CLAIMED_TIME_FIELDS and _may_hold_time(info.annotation, seen | {annotation})
+                for name, info in annotation.model_fields.items()
+            )
+        if annotation.__module__.startswith("pydantic"):
+            return True  # AwareDatetime and its kind: a datetime once validated
+        if not typing.get_args(annotation):
+            return False  # str, int, date, an enum...: no time inside
+    args = typing.get_args(annotation)
+    if not args:
+        # Not a type, not a generic (a TypeVar, a forward reference): walk it, as before.
+        return not isinstance(annotation, str | int | float | bool | type(None))
+    return any(_may_hold_time(a, seen) for a in args)
 
 
 def parse_report(
@@ -513,11 +588,19 @@ def parse_report_skipping(
 
 def _without_nulls(value: Any) -> Any:
     """``value`` with null members of objects removed, at every depth (``exclude_none``'s form)."""
+    # Scalars are taken as they are without a call: a section of 1,500 programs holds ~10,000 of
+    # them, and this runs on every section to hash it, unchanged ones included (parsed JSON: plain
+    # dicts and lists only, so the exact type is the test).
     if isinstance(value, dict):
-        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+        return {
+            k: _without_nulls(v) if type(v) in _CONTAINERS else v for k, v in value.items() if v is not None
+        }
     if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
+        return [_without_nulls(v) if type(v) in _CONTAINERS else v for v in value]
     return value
+
+
+_CONTAINERS = (dict, list)
 
 
 def report_json_schema() -> dict[str, Any]:

@@ -168,7 +168,10 @@ def emit(
     """
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown notification event type {kind!r}")
-    site = session.get(Site, site_id)
+    # Nothing pending in the session changes a site's code or name: no flush before reading it (the
+    # findings of a report notify one by one, and each autoflush was a round trip of its own).
+    with session.no_autoflush:
+        site = session.get(Site, site_id)
     body = {"site_code": site.code if site else "", "site_name": site.name if site else "", **payload}
     at = at or utcnow()
     if dedupe_key is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, update
+from sqlalchemy import case, delete, func, update
 from sqlmodel import Session, col, select
 
 from collector.models.core import Device, DeviceSection, Site
@@ -326,11 +326,12 @@ def _store_hits(
     if stale:
         session.exec(delete(VulnHit).where(col(VulnHit.id).in_(stale)))
     if wanted:
+        device_id, site_id = device.id, device.site_id
         rows = [
-            {"device_id": device.id, "site_id": device.site_id, "cve_id": c, "product": p, **v}
+            {"device_id": device_id, "site_id": site_id, "cve_id": c, "product": p, **v}
             for (c, p), v in wanted.items()
         ]
-        session.execute(insert(VulnHit), rows)
+        session.execute(VulnHit.__table__.insert(), rows)  # type: ignore[attr-defined]
 
 
 def unmapped_snapshot(device: Device, unmapped: list[Any]) -> dict[str, Any]:
@@ -383,12 +384,15 @@ def _store_unmapped(
             )
     added = [k for k in wanted if k not in before]
     if added:
+        # Core on the table, the device's ids read once: a new PC brings ~1,500 unmapped programs,
+        # and the ORM's bulk insert with two attribute reads per row cost more than the rows.
+        device_id, site_id = device.id, device.site_id
         session.execute(
-            insert(VulnUnmapped),
+            VulnUnmapped.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel declares no __table__
             [
                 {
-                    "device_id": device.id,
-                    "site_id": device.site_id,
+                    "device_id": device_id,
+                    "site_id": site_id,
                     "source": s,
                     "name": n,
                     "vendor": wanted[(s, n)][0],
