@@ -24,6 +24,7 @@ from sqlmodel import Session, col
 from collector.models.assets import DeviceScore
 from collector.models.core import Device, RawReport
 from collector.services.jobs import queue_stats
+from inventory.facts import SoftwareFacts
 from inventory.report import CheckResult, CheckStatus, ReportKind
 from tests.collector.ingest_child import HeldIngest, process_app, wait_for
 from tests.helpers import (
@@ -210,3 +211,40 @@ def test_an_ingest_process_that_dies_idle_is_replaced_without_refusing_a_report(
         wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
         assert _scores(app.state.engine) == {"pc-1": _scores(app.state.engine)["pc-1"]}
         assert _scores(app.state.engine)["pc-1"] is not None
+
+
+def test_a_small_report_is_stored_beside_a_large_one_held_in_the_ingest_process(
+    app, client, settings, tmp_path
+):
+    """Hourly deltas and heartbeats are stored in the serving process (threads, several at once):
+    one large report held in the ingest process does not hold them back, and their derived work is
+    still done by the ingest process's job worker."""
+    secret = seed_site(app.state.engine)
+    served = process_app(settings, ingest_inline_max_bytes=16384)
+    held = HeldIngest(served, tmp_path / "hold")
+    with LiveServer(served) as url:
+        web = httpx.Client(base_url=url)
+        large_agent, small_agent = enroll(web, secret, hostname="pc-1"), enroll(web, secret, hostname="pc-2")
+        software = [SoftwareFacts(name=f"Package {i}", version="1.0") for i in range(400)]
+        large = _report(large_agent, 1, software=software).model_dump_json().encode()
+        small = _report(small_agent, 2).model_dump_json().encode()
+        assert len(small) <= 16384 < len(large)
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.append(_send(url, large_agent, large)))
+        sender.start()
+        try:
+            assert held.wait_ingesting(), "the large report never reached the ingest process"
+            stored = _send(url, small_agent, small)
+            assert stored.status_code == 202, stored.text
+            assert stored.json()["status"] == "accepted"
+            assert not held.released and not answers  # the large one is still held over there
+            assert _send(url, small_agent, small).json()["status"] == "duplicate"
+            # Nobody drains: the ingest process's worker, woken by the serving process, scores it.
+            wait_for(lambda: _scores(app.state.engine).get("pc-2") is not None, what="the small one's score")
+        finally:
+            held.release()
+            sender.join(60)
+        assert answers[0].status_code == 202, answers[0].text
+        wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
+    scores = _scores(app.state.engine)
+    assert scores["pc-1"] is not None and scores["pc-2"] is not None
