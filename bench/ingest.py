@@ -205,27 +205,38 @@ def start_server(cmd: list[str], env: dict[str, str], port: int, log_path: str) 
 
 
 def cpu_seconds(pid: int, database: str | None) -> dict[str, float]:
-    """CPU seconds (user + system) used so far by ``serve``'s processes (``collector``: the serving
-    processes and their ingest processes) and, on PostgreSQL, by the server's backends connected to
+    """CPU seconds (user + system) used so far by ``serve``'s processes (``collector``: all of them;
+    ``serving``: the uvicorn workers; ``ingest_process``: their ingest processes, which run the derived
+    jobs' worker) and, on PostgreSQL, by the server's backends connected to
     the bench's database (``postgres``; a backend that exited meanwhile is not counted). Linux /proc.
     What a report costs in CPU, whatever else the shared machine runs (wall time does not tell)."""
     tick = os.sysconf("SC_CLK_TCK")
 
-    def used(p: int) -> float:
+    def used(p: int, system_only: bool = False) -> float:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return 0.0
-        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return (int(fields[12]) + (0 if system_only else int(fields[11]))) / tick  # stime, utime
 
-    def tree(p: int) -> list[int]:
-        found = [p]
+    def children(p: int) -> list[int]:
+        found: list[int] = []
         for task in Path(f"/proc/{p}/task").glob("*"):
             with contextlib.suppress(OSError):
-                found += [q for c in (task / "children").read_text().split() for q in tree(int(c))]
+                found += [int(c) for c in (task / "children").read_text().split()]
         return found
 
-    out = {"collector": sum(used(p) for p in tree(pid))}
+    # serve -> its uvicorn workers (the serving processes) -> their ingest processes (and
+    # multiprocessing's resource tracker, idle, wherever it hangs).
+    serving = children(pid)
+    ingest = [q for p in serving for q in children(p)]
+    out = {
+        "collector": sum(used(p) for p in [pid, *serving, *ingest]),
+        "serving": sum(used(p) for p in serving),
+        # Of which in the kernel: sockets, and the futex waits of threads handing the GIL around.
+        "serving_system": sum(used(p, system_only=True) for p in serving),
+        "ingest_process": sum(used(p) for p in ingest),
+    }
     if database:
         backends = [
             int(d.name)

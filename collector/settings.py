@@ -38,8 +38,9 @@ class CollectorSettings(BaseSettings):
     # less) is stored in a worker thread of the serving process even when there are ingest processes:
     # its parse is tens of microseconds, and its cost is the database round trips, which one ingest
     # process did one report at a time (issue 15: 8 statements, ~90% of a delta's time was waiting in
-    # line). At most ``ingest_inline_concurrency`` of them at once per serving process. 0: every
-    # report goes to an ingest process.
+    # line). At most ``ingest_inline_concurrency`` of them at once per serving process (on SQLite,
+    # which writes one transaction at a time, at most ``ingest_concurrency``). 0: every report goes to
+    # an ingest process.
     ingest_inline_max_bytes: int = Field(default=16384, ge=0, le=1024 * 1024)
     ingest_inline_concurrency: int = Field(default=8, ge=1, le=64)
     # Background jobs (``collector.services.jobs``): each process runs a worker thread unless off
