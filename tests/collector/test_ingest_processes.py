@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 
 from collector.models.assets import DeviceScore
 from collector.models.core import Device, RawReport
+from collector.services.enrollment import revoke_agent
 from collector.services.jobs import queue_stats
 from inventory.facts import SoftwareFacts
 from inventory.report import CheckResult, CheckStatus, ReportKind
@@ -248,3 +249,30 @@ def test_a_small_report_is_stored_beside_a_large_one_held_in_the_ingest_process(
         wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
     scores = _scores(app.state.engine)
     assert scores["pc-1"] is not None and scores["pc-2"] is not None
+
+
+def test_a_revoked_or_rotated_key_is_refused_at_once_after_stored_reports(app, client, settings):
+    """Small reports are stored in the serving process, with the agent its key check read: a key
+    revoked, or retired by the first use of its rotated successor, is refused by the very next report."""
+    secret = seed_site(app.state.engine)
+    served = process_app(settings, ingest_inline_max_bytes=16384)
+    with LiveServer(served) as url:
+        web = httpx.Client(base_url=url)
+        revoked, rotating = enroll(web, secret, hostname="pc-1"), enroll(web, secret, hostname="pc-2")
+        assert _send(url, revoked, _report(revoked, 1).model_dump_json().encode()).status_code == 202
+        with Session(app.state.engine) as s:
+            revoke_agent(s, revoked.agent_id, actor="test")
+            s.commit()
+        refused = _send(url, revoked, _report(revoked, 1).model_dump_json().encode())
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["X-Wardwatch-Agent"] == "revoked"
+
+        assert _send(url, rotating, _report(rotating, 2).model_dump_json().encode()).status_code == 202
+        new_key = web.post("/api/v1/agents/rotate-key", headers=rotating.headers).json()["agent_key"]
+        renewed = EnrolledAgent(rotating.agent_id, new_key, rotating.site)
+        assert _send(url, renewed, _report(renewed, 2).model_dump_json().encode()).status_code == 202
+        retired = _send(url, rotating, _report(rotating, 2).model_dump_json().encode())
+        assert retired.status_code == 401 and "unknown agent key" in retired.json()["detail"]
+    with Session(app.state.engine) as s:
+        stored = s.execute(select(func.count()).select_from(RawReport)).scalar_one()
+    assert stored == 3
