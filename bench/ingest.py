@@ -47,6 +47,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import contextlib
+
 from inventory.facts import (
     CpuFacts,
     DiskFacts,
@@ -200,6 +202,75 @@ def start_server(cmd: list[str], env: dict[str, str], port: int, log_path: str) 
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"server did not start (log: {log_path})")
+
+
+def cpu_seconds(pid: int, database: str | None) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by ``serve``'s processes (``collector``: all of them;
+    ``serving``: the uvicorn workers; ``ingest_process``: their ingest processes, which run the derived
+    jobs' worker) and, on PostgreSQL, by the server's backends connected to
+    the bench's database (``postgres``; a backend that exited meanwhile is not counted). Linux /proc.
+    What a report costs in CPU, whatever else the shared machine runs (wall time does not tell)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(p: int, system_only: bool = False) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[12]) + (0 if system_only else int(fields[11]))) / tick  # stime, utime
+
+    def children(p: int) -> list[int]:
+        found: list[int] = []
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found += [int(c) for c in (task / "children").read_text().split()]
+        return found
+
+    # serve -> its uvicorn workers (the serving processes) -> their ingest processes (and
+    # multiprocessing's resource tracker, idle, wherever it hangs).
+    serving = children(pid)
+    ingest = [q for p in serving for q in children(p)]
+    out = {
+        "collector": sum(used(p) for p in [pid, *serving, *ingest]),
+        "serving": sum(used(p) for p in serving),
+        # Of which in the kernel: sockets, and the futex waits of threads handing the GIL around.
+        "serving_system": sum(used(p, system_only=True) for p in serving),
+        "ingest_process": sum(used(p) for p in ingest),
+    }
+    if database:
+        backends = [
+            int(d.name)
+            for d in Path("/proc").iterdir()
+            if d.name.isdigit() and _cmdline(d).startswith("postgres:") and f" {database} " in _cmdline(d)
+        ]
+        out["postgres"] = sum(used(p) for p in backends)
+    return out
+
+
+def _cmdline(d: Path) -> str:
+    try:
+        return (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def start_py_spy(pid: int, out: str) -> subprocess.Popen[bytes]:
+    """py-spy over ``serve`` and its children (uvicorn's workers, their ingest processes)."""
+    spy = Path(sys.executable).with_name("py-spy")
+    cmd = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--rate", "100", "--format", "raw",
+           "--output", out, "--nonblocking", "--gil"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(2)  # py-spy finds the processes before the timed reports start
+    return proc
+
+
+def stop_py_spy(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    proc.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+    _out, err = proc.communicate(timeout=120)
+    if proc.returncode not in (0, -signal.SIGINT):
+        print(err.decode(errors="replace"), file=sys.stderr)
 
 
 def http_ceiling(
@@ -436,6 +507,12 @@ def main() -> None:
         action="store_true",
         help="also post the same bodies to the bare app of bench/noop_app.py",
     )
+    parser.add_argument(
+        "--py-spy",
+        metavar="OUT",
+        help="record the serving and ingest processes with py-spy during the timed reports "
+        "(samples holding the GIL: Python CPU; collapsed stacks to OUT, the root frame names the process)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out = run_noop(args) if args.kind == "noop" else run_collector(args)
@@ -493,7 +570,12 @@ def run_collector(args: argparse.Namespace) -> dict[str, object]:
         )
         items, floor_items = build_items(args.kind, agents, first, args.reports)
         size = statistics.mean(len(b) for _, b in items)
+        spy = start_py_spy(proc.pid, args.py_spy) if args.py_spy else None
+        cpu_before = cpu_seconds(proc.pid, created_db)
         wall, latencies = post_all(base, items, args.concurrency)
+        cpu_after = cpu_seconds(proc.pid, created_db)
+        if spy is not None:
+            stop_py_spy(spy)
         proc.terminate()
         proc.wait(30)
         proc = None
@@ -520,6 +602,9 @@ def run_collector(args: argparse.Namespace) -> dict[str, object]:
         "floor_reports_per_s": round(floor_rate, 1),
         "ratio_to_floor": round(rate / floor_rate, 3),
     }
+    for name in cpu_after:
+        spent = cpu_after[name] - cpu_before.get(name, 0.0)
+        out[f"{name}_cpu_ms_per_report"] = round(spent * 1000 / args.reports, 2)
     if ceiling is not None:
         ceiling_rate = args.reports / ceiling[0]
         out["http_ceiling_reports_per_s"] = round(ceiling_rate, 1)

@@ -30,6 +30,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         if parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # At most 15 connections per process, as with SQLAlchemy's default (5 + 10 overflow), but ten
+        # of them kept: an overflow connection is closed when given back, and with the small reports'
+        # ingest threads (``ingest_inline_concurrency``) beside the key checks the default opened and
+        # closed a PostgreSQL backend (a process fork on the server) every few reports.
+        if "poolclass" not in kwargs:
+            kwargs.setdefault("pool_size", 10)
+            kwargs.setdefault("max_overflow", 5)
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable)
     return engine

@@ -34,6 +34,15 @@ class CollectorSettings(BaseSettings):
     # so that the serving process's GIL only serves HTTP; they also run the job worker. 0: ingest in a
     # worker thread of the serving process and the job worker there too (the tests' default).
     ingest_processes: int = Field(default=1, ge=0, le=16)
+    # A report whose inflated body is at most this many bytes (an hourly delta is ~1.5 KB, a heartbeat
+    # less) is stored in a worker thread of the serving process even when there are ingest processes:
+    # its parse is tens of microseconds, and its cost is the database round trips, which one ingest
+    # process did one report at a time (issue 15: 8 statements, ~90% of a delta's time was waiting in
+    # line). At most ``ingest_inline_concurrency`` of them at once per serving process (on SQLite,
+    # which writes one transaction at a time, at most ``ingest_concurrency``). 0: every report goes to
+    # an ingest process.
+    ingest_inline_max_bytes: int = Field(default=16384, ge=0, le=1024 * 1024)
+    ingest_inline_concurrency: int = Field(default=8, ge=1, le=64)
     # Background jobs (``collector.services.jobs``): each process runs a worker thread unless off
     # (another process or ``wardwatch jobs run-pending`` then does the work). Seconds between polls
     # when nothing woke it; a claimed job whose worker vanished is retried after the lease.

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
@@ -258,6 +259,31 @@ def agent_auth(request: Request, session: DbSession) -> Agent:
     return agent
 
 
+@mark("agent")
+def reporting_agent(request: Request, session: DbSession) -> Agent:
+    """``agent_auth`` for a route that reads a body after the key check (``POST /api/v1/reports``):
+    the read transaction ends in the same worker thread, so the connection goes back to the pool while
+    the body streams in and the report waits for an ingest slot (otherwise every waiting report holds
+    one, and 32 agents at once exhausted the pool), and the ROLLBACK's round trip is not made on the
+    event loop. The agent stays in the session as it was read: an ingest in this process uses it
+    without reading it again."""
+    agent = agent_auth(request, session)
+    release_keeping(session, agent)
+    return agent
+
+
+def release_keeping(session: Session, agent: Agent) -> None:
+    """End the session's transaction (its connection goes back to the pool) keeping ``agent`` as it
+    was just read, so the ingest does not read it again (a rollback expires what the session holds)."""
+    state = sa_inspect(agent)
+    if state.expired_attributes or not state.persistent:
+        session.rollback()  # read again on first use, as before
+        return
+    session.expunge(agent)
+    session.rollback()
+    session.add(agent)  # attached again, as loaded: no query; the ingest's flush writes its changes
+
+
 def _require_agent_certificate(
     request: Request, session: Session, agent: Agent, settings: CollectorSettings
 ) -> None:
@@ -314,3 +340,5 @@ CityPlanner = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, city_
 # Open to a user who must still replace a one-time password (changing it, logging out, /me).
 PendingUser = Annotated[Principal, Depends(allow(pending_password=True))]
 AuthedAgent = Annotated[Agent, Depends(agent_auth)]
+# The same check, its transaction ended before the route runs (see ``reporting_agent``).
+ReportingAgent = Annotated[Agent, Depends(reporting_agent)]

@@ -20,6 +20,7 @@ by the watch every ``WATCH_SECONDS``, so the job worker comes back without waiti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -53,6 +54,10 @@ PARENT_CHECK_SECONDS = 1.0
 # What the agent is told to wait before sending again a report whose ingest process died.
 RETRY_AFTER_SECONDS = 2
 LOG_FORMAT = "%(levelname)s: [ingest process %(process)d] %(name)s: %(message)s"
+# Reports stored in the serving process (small ones, see the reports route) wake the ingest process's
+# job worker at most this often: one message per report would cost a pipe round trip each, and the
+# worker polls anyway (``job_poll_seconds``).
+WAKE_EVERY_SECONDS = 0.2
 
 ChildSetup = tuple[Callable[..., Any], tuple[Any, ...]]
 
@@ -73,6 +78,7 @@ class IngestPool:
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._watch: asyncio.Task[None] | None = None
+        self._woken = -WAKE_EVERY_SECONDS
 
     @property
     def started(self) -> bool:
@@ -138,6 +144,18 @@ class IngestPool:
             self._replace(executor)
             raise IngestProcessLost("the ingest process stopped while it held this report") from exc
         return answer
+
+    def wake_jobs(self) -> None:
+        """Wake an ingest process's job worker for the derived work of a report stored elsewhere (in
+        the serving process), at most every ``WAKE_EVERY_SECONDS``; nothing is awaited."""
+        now = time.monotonic()
+        executor = self._executor
+        if executor is None or not self.settings.job_worker or now - self._woken < WAKE_EVERY_SECONDS:
+            return
+        self._woken = now
+        # A dead process: the watch or the next report replaces the pool, and the new worker polls.
+        with contextlib.suppress(BrokenProcessPool, RuntimeError):
+            executor.submit(_wake_worker)
 
     async def check(self) -> None:
         """Replace the pool if its process died while idle (the job worker lives there)."""
@@ -222,6 +240,11 @@ def _stop_child() -> None:
 
 def _ready() -> int:
     return os.getpid()
+
+
+def _wake_worker() -> None:
+    if _worker is not None:
+        _worker.wake()
 
 
 def _ingest_in_child(agent_id: int, body: bytes, body_gz: bytes | None) -> IngestAnswer:

@@ -19,8 +19,11 @@ from collector.settings import CollectorSettings
 
 
 def process_app(settings: CollectorSettings, **update: Any) -> Any:
-    """An app over ``settings``' database whose reports go to one ingest process."""
-    return create_app(settings.model_copy(update={"ingest_processes": 1, **update}))
+    """An app over ``settings``' database whose reports go to one ingest process (small ones too,
+    unless ``ingest_inline_max_bytes`` says otherwise)."""
+    return create_app(
+        settings.model_copy(update={"ingest_processes": 1, "ingest_inline_max_bytes": 0, **update})
+    )
 
 
 class HeldIngest:

@@ -23,7 +23,9 @@ from sqlmodel import Session, col
 
 from collector.models.assets import DeviceScore
 from collector.models.core import Device, RawReport
+from collector.services.enrollment import revoke_agent
 from collector.services.jobs import queue_stats
+from inventory.facts import SoftwareFacts
 from inventory.report import CheckResult, CheckStatus, ReportKind
 from tests.collector.ingest_child import HeldIngest, process_app, wait_for
 from tests.helpers import (
@@ -210,3 +212,67 @@ def test_an_ingest_process_that_dies_idle_is_replaced_without_refusing_a_report(
         wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
         assert _scores(app.state.engine) == {"pc-1": _scores(app.state.engine)["pc-1"]}
         assert _scores(app.state.engine)["pc-1"] is not None
+
+
+def test_a_small_report_is_stored_beside_a_large_one_held_in_the_ingest_process(
+    app, client, settings, tmp_path
+):
+    """Hourly deltas and heartbeats are stored in the serving process (threads, several at once):
+    one large report held in the ingest process does not hold them back, and their derived work is
+    still done by the ingest process's job worker."""
+    secret = seed_site(app.state.engine)
+    served = process_app(settings, ingest_inline_max_bytes=16384)
+    held = HeldIngest(served, tmp_path / "hold")
+    with LiveServer(served) as url:
+        web = httpx.Client(base_url=url)
+        large_agent, small_agent = enroll(web, secret, hostname="pc-1"), enroll(web, secret, hostname="pc-2")
+        software = [SoftwareFacts(name=f"Package {i}", version="1.0") for i in range(400)]
+        large = _report(large_agent, 1, software=software).model_dump_json().encode()
+        small = _report(small_agent, 2).model_dump_json().encode()
+        assert len(small) <= 16384 < len(large)
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(target=lambda: answers.append(_send(url, large_agent, large)))
+        sender.start()
+        try:
+            assert held.wait_ingesting(), "the large report never reached the ingest process"
+            stored = _send(url, small_agent, small)
+            assert stored.status_code == 202, stored.text
+            assert stored.json()["status"] == "accepted"
+            assert not held.released and not answers  # the large one is still held over there
+            assert _send(url, small_agent, small).json()["status"] == "duplicate"
+            # Nobody drains: the ingest process's worker, woken by the serving process, scores it.
+            wait_for(lambda: _scores(app.state.engine).get("pc-2") is not None, what="the small one's score")
+        finally:
+            held.release()
+            sender.join(60)
+        assert answers[0].status_code == 202, answers[0].text
+        wait_for(lambda: _jobs_done(app.state.engine), what="the derived jobs")
+    scores = _scores(app.state.engine)
+    assert scores["pc-1"] is not None and scores["pc-2"] is not None
+
+
+def test_a_revoked_or_rotated_key_is_refused_at_once_after_stored_reports(app, client, settings):
+    """Small reports are stored in the serving process, with the agent its key check read: a key
+    revoked, or retired by the first use of its rotated successor, is refused by the very next report."""
+    secret = seed_site(app.state.engine)
+    served = process_app(settings, ingest_inline_max_bytes=16384)
+    with LiveServer(served) as url:
+        web = httpx.Client(base_url=url)
+        revoked, rotating = enroll(web, secret, hostname="pc-1"), enroll(web, secret, hostname="pc-2")
+        assert _send(url, revoked, _report(revoked, 1).model_dump_json().encode()).status_code == 202
+        with Session(app.state.engine) as s:
+            revoke_agent(s, revoked.agent_id, actor="test")
+            s.commit()
+        refused = _send(url, revoked, _report(revoked, 1).model_dump_json().encode())
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["X-Wardwatch-Agent"] == "revoked"
+
+        assert _send(url, rotating, _report(rotating, 2).model_dump_json().encode()).status_code == 202
+        new_key = web.post("/api/v1/agents/rotate-key", headers=rotating.headers).json()["agent_key"]
+        renewed = EnrolledAgent(rotating.agent_id, new_key, rotating.site)
+        assert _send(url, renewed, _report(renewed, 2).model_dump_json().encode()).status_code == 202
+        retired = _send(url, rotating, _report(rotating, 2).model_dump_json().encode())
+        assert retired.status_code == 401 and "unknown agent key" in retired.json()["detail"]
+    with Session(app.state.engine) as s:
+        stored = s.execute(select(func.count()).select_from(RawReport)).scalar_one()
+    assert stored == 3

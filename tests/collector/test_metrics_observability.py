@@ -138,7 +138,11 @@ def test_reports_waiting_for_an_ingest_slot_hold_no_database_connection(database
     from tests.helpers import LiveServer
 
     settings = CollectorSettings(
-        database_url=database_url, data_dir=tmp_path / "d", job_worker=False, ingest_concurrency=1
+        database_url=database_url,
+        data_dir=tmp_path / "d",
+        job_worker=False,
+        ingest_concurrency=1,
+        ingest_inline_concurrency=1,
     )
     engine = make_engine(database_url, pool_size=2, max_overflow=0, pool_timeout=2)
     app = create_app(settings, engine=engine)
