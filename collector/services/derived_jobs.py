@@ -17,10 +17,12 @@ from sqlmodel import Session
 
 from collector.models.core import Device
 from collector.models.types import utcnow
-from collector.services.jobs import enqueue, register, register_batch
+from collector.services.jobs import enqueue, queues, register, register_batch
 from collector.settings import CollectorSettings
 
 VULNS, SCORE, SNAPSHOT = "device.vulns", "device.score", "site.snapshot"
+# A device's new findings are counted by its site's snapshot, which its vulns job queues.
+queues(VULNS, SNAPSHOT)
 
 
 def queue_vulns(session: Session, *, device_id: int, report_id: str, at: datetime) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -50,6 +50,16 @@ def register(kind: str) -> Callable[[Handler], Handler]:
         return fn
 
     return deco
+
+
+_QUEUES: dict[str, frozenset[str]] = {}
+
+
+def queues(kind: str, *others: str) -> None:
+    """Declare that jobs of ``kind`` may queue jobs of ``others``: a drain's claim of several kinds
+    leaves those to its next claim, so that one of them covers what ``kind``'s jobs queued (taken
+    together, the running one would not count as pending and a second one would be queued)."""
+    _QUEUES[kind] = _QUEUES.get(kind, frozenset()) | frozenset(others)
 
 
 def register_batch(kind: str) -> Callable[[BatchHandler], BatchHandler]:
@@ -179,6 +189,14 @@ def claim(engine: Engine, worker: str, *, lease_seconds: int = 300) -> Claimed |
     return claimed[0] if claimed else None
 
 
+def _claimable(now: datetime, lease_seconds: int) -> Any:
+    """Not given up, and not claimed by a worker whose lease still runs."""
+    return and_(
+        col(Job.failed_at).is_(None),
+        or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
+    )
+
+
 def _ready(
     now: datetime, lease_seconds: int, kind: str | None = None, limit: int = 1, deferred: bool = False
 ) -> Any:
@@ -186,16 +204,15 @@ def _ready(
     if deferred:
         # A job queued to run later (never tried yet) is ready for a drain; a retry waits its backoff.
         due = or_(due, col(Job.attempts) == 0)
-    q = select(col(Job.id)).where(
-        col(Job.failed_at).is_(None),
-        due,
-        or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
-    )
+    q = select(col(Job.id)).where(due, _claimable(now, lease_seconds))
     if kind is not None:
         q = q.where(col(Job.kind) == kind)
     # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite renders
     # nothing here; its writers are serialised, which makes the UPDATE below the claim.
     return q.order_by(col(Job.run_after), col(Job.id)).limit(limit).with_for_update(skip_locked=True)
+
+
+_RETURNING = (col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
 
 
 def claim_batch(
@@ -206,13 +223,12 @@ def claim_batch(
     first; empty when none is ready. ``deferred``: also jobs queued to run later (a drain)."""
     now = utcnow()
     values = {"claimed_by": worker, "claimed_at": now, "attempts": col(Job.attempts) + 1}
-    returning = (col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
     with engine.begin() as conn:
         first = conn.execute(
             update(Job)
             .where(col(Job.id) == _ready(now, lease_seconds, deferred=deferred).scalar_subquery())
             .values(**values)
-            .returning(*returning)
+            .returning(*_RETURNING)
         ).first()
         if first is None:
             return []
@@ -220,10 +236,73 @@ def claim_batch(
         if batch_size > 1 and _batch_handler(first[1]) is not None:
             more = _ready(now, lease_seconds, kind=first[1], limit=batch_size - 1, deferred=deferred)
             rows += conn.execute(
-                update(Job).where(col(Job.id).in_(more)).values(**values).returning(*returning)
+                update(Job).where(col(Job.id).in_(more)).values(**values).returning(*_RETURNING)
             ).all()
     claimed = [Claimed(r[0], r[1], dict(r[2] or {}), r[3], r[4]) for r in rows]
     return sorted(claimed, key=lambda c: c.id)
+
+
+def _claim_for_drain(
+    engine: Engine, settings: CollectorSettings, worker: str, *, wait_for_claimed: bool
+) -> tuple[list[Claimed], bool]:
+    """A drain's claim: among the oldest ``job_batch_size`` ready jobs (jobs queued to run later
+    included), those of several kinds in one transaction (a report's score and site snapshot: one
+    claim, not one per kind), of each kind what a claim of it alone would take. Jobs of a kind that
+    an earlier claimed job may queue (``queues``) are left for the next claim. When none is ready,
+    the same transaction also says whether another worker holds a live claim
+    (``wait_for_claimed``). Returns (claimed jobs oldest first, claimed elsewhere)."""
+    _load_handlers()  # their ``queues`` declarations
+    while True:
+        claimed, elsewhere, raced = _try_claim_for_drain(engine, settings, worker, wait_for_claimed)
+        if not raced:
+            return claimed, elsewhere
+
+
+def _try_claim_for_drain(
+    engine: Engine, settings: CollectorSettings, worker: str, wait_for_claimed: bool
+) -> tuple[list[Claimed], bool, bool]:
+    now = utcnow()
+    lease, batch = settings.job_lease_seconds, settings.job_batch_size
+    with engine.begin() as conn:
+        ready = conn.execute(_ready(now, lease, limit=batch, deferred=True).add_columns(col(Job.kind))).all()
+        if not ready:
+            return [], wait_for_claimed and _live_claims(conn, settings, now), False
+        ids: list[int] = []
+        later: set[str] = set()
+        taken: dict[str, int] = {}
+        for job_id, kind in ready:
+            # Per kind, what a claim of that kind alone would take: a batch of a batchable kind,
+            # else one job (the others stay for concurrent workers to share).
+            if kind in later or taken.get(kind, 0) >= (batch if kind in _BATCH_HANDLERS else 1):
+                continue
+            ids.append(job_id)
+            taken[kind] = taken.get(kind, 0) + 1
+            later |= _QUEUES.get(kind, frozenset())
+        # The rows were read, not locked, on SQLite: the UPDATE asks again that each be unclaimed,
+        # so a job another worker claimed meanwhile is not taken here (all of them: read again).
+        rows = conn.execute(
+            update(Job)
+            .where(col(Job.id).in_(ids), _claimable(now, lease))
+            .values(claimed_by=worker, claimed_at=now, attempts=col(Job.attempts) + 1)
+            .returning(*_RETURNING)
+        ).all()
+    claimed = [Claimed(r[0], r[1], dict(r[2] or {}), r[3], r[4]) for r in rows]
+    return sorted(claimed, key=lambda c: c.id), False, not claimed
+
+
+def _run_claimed_jobs(
+    engine: Engine, settings: CollectorSettings, worker: str, claimed: list[Claimed]
+) -> None:
+    """Do claimed jobs, each kind in the order of its oldest job: a batchable kind's jobs together
+    (one by one if that fails), the others one by one."""
+    by_kind: dict[str, list[Claimed]] = {}
+    for job in claimed:
+        by_kind.setdefault(job.kind, []).append(job)
+    for jobs in by_kind.values():
+        if len(jobs) > 1 and _run_together(engine, settings, worker, jobs):
+            continue
+        for job in jobs:
+            _run_claimed(engine, settings, worker, job)
 
 
 def run_one(engine: Engine, settings: CollectorSettings, worker: str) -> bool:
@@ -341,27 +420,21 @@ def run_pending_jobs(
     done = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        ran = run_batch(engine, settings, worker, deferred=True)
-        if ran:
-            done += ran
+        claimed, elsewhere = _claim_for_drain(engine, settings, worker, wait_for_claimed=wait_for_claimed)
+        if claimed:
+            _run_claimed_jobs(engine, settings, worker, claimed)
+            done += len(claimed)
             continue
-        if not wait_for_claimed or not _claimed_elsewhere(engine, settings):
+        if not elsewhere:
             break
         time.sleep(0.02)
     return done
 
 
-def _claimed_elsewhere(engine: Engine, settings: CollectorSettings) -> bool:
-    live = utcnow() - timedelta(seconds=settings.job_lease_seconds)
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                select(func.count())
-                .select_from(Job)
-                .where(col(Job.failed_at).is_(None), col(Job.claimed_at) >= live)
-            ).scalar_one()
-            > 0
-        )
+def _live_claims(conn: Any, settings: CollectorSettings, now: datetime) -> bool:
+    live = now - timedelta(seconds=settings.job_lease_seconds)
+    q = select(col(Job.id)).where(col(Job.failed_at).is_(None), col(Job.claimed_at) >= live).limit(1)
+    return conn.execute(q).first() is not None
 
 
 @dataclass(frozen=True)

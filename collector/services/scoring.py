@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from collector.localtime import today as local_today
 from collector.models.assets import Asset, DeviceScore, LifecycleStatus
 from collector.models.core import Device, DeviceResult, DeviceSection
+from collector.models.ranking import DeviceScoreCurrent
 from collector.models.types import utcnow
 from collector.services.scoring_config import (  # noqa: F401  (re-exported)
     CONFIG_ENV,
@@ -144,7 +145,26 @@ def recompute_scores(
     costs = ranking.unit_costs(session, config)
     written = 0
     for chunk in _chunks(ids):
-        devices = {d.id: d for d in session.exec(select(Device).where(col(Device.id).in_(chunk))).all()}
+        # A device with its asset record, stored score and ranking row: one statement, not four.
+        joined = (
+            select(Device, Asset, DeviceScore, DeviceScoreCurrent)
+            .outerjoin(Asset, col(Asset.device_id) == col(Device.id))
+            .outerjoin(DeviceScore, col(DeviceScore.device_id) == col(Device.id))
+            .outerjoin(DeviceScoreCurrent, col(DeviceScoreCurrent.device_id) == col(Device.id))
+            .where(col(Device.id).in_(chunk))
+        )
+        devices: dict[int | None, Device] = {}
+        assets: dict[int, Asset] = {}
+        scores: dict[int, DeviceScore] = {}
+        current: dict[int, DeviceScoreCurrent] = {}
+        for dev, record, stored, ranked in session.exec(joined).all():
+            devices[dev.id] = dev
+            if record is not None:
+                assets[record.device_id] = record
+            if stored is not None:
+                scores[stored.device_id] = stored
+            if ranked is not None:
+                current[ranked.device_id] = ranked
         sections: dict[int, dict[str, Any]] = {i: {} for i in chunk}
         q = select(DeviceSection).where(
             col(DeviceSection.device_id).in_(chunk), col(DeviceSection.section).in_(SECTIONS)
@@ -163,14 +183,6 @@ def recompute_scores(
             )
             for r in session.exec(rq).all():
                 results[r.device_id][r.check_id] = ResultView(r.status, r.evidence, r.observed or {})
-        assets = {
-            a.device_id: a for a in session.exec(select(Asset).where(col(Asset.device_id).in_(chunk))).all()
-        }
-        scores = {
-            s.device_id: s
-            for s in session.exec(select(DeviceScore).where(col(DeviceScore.device_id).in_(chunk))).all()
-        }
-        current = ranking.current_rows(session, chunk)
         now = utcnow()
         for dev_id in chunk:
             device = devices.get(dev_id)
