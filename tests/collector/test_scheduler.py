@@ -214,7 +214,9 @@ def test_two_collector_apps_started_together_deliver_once_per_interval(
                 seen = list(calls)
         with Session(apps[0].state.engine) as session:
             row = session.get(ScheduledRun, "notify.deliver")
-            assert row is not None and row.last_error is None and row.runs >= len(seen)
+            # A round started before the snapshot may be stopped with the apps before it records
+            # itself: at most one (a round runs once per interval, whichever collector starts it).
+            assert row is not None and row.last_error is None and row.runs >= len(seen) - 1
         # Each start at least an interval after the one before, whichever collector made it: n runs
         # span (n - 1) intervals (each collector on its own would make about twice as many).
         assert len(seen) >= 5, seen
