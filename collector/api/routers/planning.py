@@ -28,6 +28,7 @@ from collector.services import planning_pages
 from collector.services.errors import ServiceError
 from collector.services.paging import Page
 from collector.services.scoring import ScoringConfigError, load_config
+from collector.settings import CollectorSettings
 
 router = APIRouter(tags=["planning"])
 
@@ -98,17 +99,7 @@ def replacement_plan(
     from collector.reports.planning_report import export_plan, plan_filename, plan_json
 
     try:
-        rules = None if not must else [m for m in must if m != "none"]
-        plan_rules, costs = planning_pages.open_plan(
-            session,
-            budget=budget,
-            scope=user.site_ids,
-            min_per_site=min_per_site,
-            site_minimums=parse_site_minimums(site_min),
-            must_replace=rules,
-            config=load_config(settings),
-        )
-        session.commit()  # the scores refreshed on the way
+        plan_rules, costs = _open_plan(session, user, settings, budget, min_per_site, site_min, must)
         if format == "json":
             page = planning_pages.plan_page(
                 session, plan_rules, scope=user.site_ids, costs=costs, cursor=cursor, limit=limit
@@ -150,17 +141,7 @@ def replacement_plan_notes(
     from collector.services.planning import render_reason
 
     try:
-        rules = None if not must else [m for m in must if m != "none"]
-        plan_rules, _costs = planning_pages.open_plan(
-            session,
-            budget=budget,
-            scope=user.site_ids,
-            min_per_site=min_per_site,
-            site_minimums=parse_site_minimums(site_min),
-            must_replace=rules,
-            config=load_config(settings),
-        )
-        session.commit()  # the scores refreshed on the way
+        plan_rules, _costs = _open_plan(session, user, settings, budget, min_per_site, site_min, must)
         page = planning_pages.plan_notes(session, plan_rules, scope=user.site_ids, cursor=cursor, limit=limit)
     except (ServiceError, ScoringConfigError) as exc:
         raise _fail(exc) from None
@@ -379,3 +360,28 @@ def import_assets(
 
 
 PLUGIN = RouterSpec(router)
+
+
+def _open_plan(
+    session: Session,
+    user: Principal,
+    settings: CollectorSettings,
+    budget: int,
+    min_per_site: int,
+    site_min: list[str],
+    must: list[str],
+) -> tuple[planning_pages.PlanRules, dict[str, int]]:
+    """The plan's rules and unit costs for the query (the plan and its notes list read the same), the
+    scores refreshed on the way committed."""
+    rules = None if not must else [m for m in must if m != "none"]
+    opened = planning_pages.open_plan(
+        session,
+        budget=budget,
+        scope=user.site_ids,
+        min_per_site=min_per_site,
+        site_minimums=parse_site_minimums(site_min),
+        must_replace=rules,
+        config=load_config(settings),
+    )
+    session.commit()
+    return opened

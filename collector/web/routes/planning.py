@@ -20,6 +20,7 @@ from collector.services import assets as asset_svc
 from collector.services import planning as plan_svc
 from collector.services import planning_pages
 from collector.services.errors import NotFound, ServiceError
+from collector.services.planning import PlanRules
 from collector.services.scoring import category_label, factor_label, load_config, render_evidence
 from collector.settings import CollectorSettings
 from collector.web.i18n import N_, translator
@@ -111,15 +112,7 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
         if inputs["min_per_site"] < 0:
             raise ServiceError("the minimum per commune must be zero or more")
         if inputs["budget"] is not None:
-            rules, costs = planning_pages.open_plan(
-                session,
-                budget=inputs["budget"],
-                scope=user.site_ids,
-                min_per_site=inputs["min_per_site"],
-                must_replace=inputs["must"],
-                config=load_config(settings),
-            )
-            session.commit()
+            rules, costs = _open_plan(session, user, settings, inputs)
             plan = planning_pages.plan_page(
                 session,
                 rules,
@@ -165,6 +158,23 @@ def plan_page(request: Request, user: ReaderUser, session: DbSession, settings: 
 NOTES_PAGE_SIZE = 200
 
 
+def _open_plan(
+    session: Session, user: Principal, settings: CollectorSettings, inputs: dict[str, Any]
+) -> tuple[PlanRules, dict[str, int]]:
+    """The plan's rules and unit costs for the form's inputs (the plan and its notes page read the
+    same), the scores refreshed on the way committed."""
+    opened = planning_pages.open_plan(
+        session,
+        budget=inputs["budget"],
+        scope=user.site_ids,
+        min_per_site=inputs["min_per_site"],
+        must_replace=inputs["must"],
+        config=load_config(settings),
+    )
+    session.commit()
+    return opened
+
+
 @router.get("/planning/notes")
 def plan_notes_page(request: Request, user: ReaderUser, session: DbSession, settings: Settings) -> Response:
     """Every note of the plan the query describes (``/planning`` shows its page's communes' only)."""
@@ -178,15 +188,7 @@ def plan_notes_page(request: Request, user: ReaderUser, session: DbSession, sett
             raise ServiceError("enter a budget")
         if inputs["min_per_site"] < 0:
             raise ServiceError("the minimum per commune must be zero or more")
-        rules, _costs = planning_pages.open_plan(
-            session,
-            budget=inputs["budget"],
-            scope=user.site_ids,
-            min_per_site=inputs["min_per_site"],
-            must_replace=inputs["must"],
-            config=load_config(settings),
-        )
-        session.commit()
+        rules, _costs = _open_plan(session, user, settings, inputs)
         page = planning_pages.plan_notes(
             session,
             rules,
