@@ -610,13 +610,13 @@ def _received_section_hash(value: Any) -> str:
 # of an object go with the comma before them; then a first member with the comma after it (or none).
 _KEY = rb'"[^"\\,:\[\]{}]*"'
 _NULL_MEMBER_AFTER = re.compile(rb"," + _KEY + rb":null(?=[,}])")
-_NULL_MEMBER_FIRST = re.compile(rb"(?<=\{)" + _KEY + rb":null(?:,|(?=\}))")
+_NULL_MEMBER_FIRST = re.compile(rb"\{" + _KEY + rb":null(?:,|(?=\}))")
 
 
 def _drop_null_members(raw: bytes) -> bytes:
     """Canonical JSON ``raw`` without its objects' null members: the canonical JSON of
     ``_without_nulls`` of the same value (keys keep their order; arrays keep their nulls)."""
-    return _NULL_MEMBER_FIRST.sub(b"", _NULL_MEMBER_AFTER.sub(b"", raw))
+    return _NULL_MEMBER_FIRST.sub(b"{", _NULL_MEMBER_AFTER.sub(b"", raw))
 
 
 def _without_nulls(value: Any) -> Any:

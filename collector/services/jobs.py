@@ -495,5 +495,9 @@ class Worker:
                     pass
             except Exception:  # the database may be away a while: keep polling
                 log.exception("the job worker could not reach the queue")
-            self._wake.wait(self.settings.job_poll_seconds)
+            if self._wake.wait(self.settings.job_poll_seconds) and self.settings.job_gather_seconds > 0:
+                # Woken by a report: the reports that follow it within the gather time queue their
+                # jobs meanwhile and are claimed with it, one batch (a claim, a commit) for them all
+                # instead of a claim and an empty claim after each report.
+                self._stop.wait(self.settings.job_gather_seconds)
             self._wake.clear()
