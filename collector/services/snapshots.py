@@ -201,7 +201,7 @@ def _site_figures(session: Session, site_id: int, now: datetime) -> SiteFigures:
 
 @functools.cache  # built once with the site and the time as parameters, not per snapshot
 def _site_figures_statement() -> Any:
-    site = bindparam("site_id")
+    site: Any = bindparam("site_id")
     devices = select(func.count()).select_from(Device).where(col(Device.site_id) == site)
     results = (
         select(
@@ -218,7 +218,7 @@ def _site_figures_statement() -> Any:
             func.sum(case((col(Finding.severity) == "high", 1), else_=0)).label("high"),
             func.count().label("total"),
         )
-        .where(col(Finding.site_id) == site, open_condition(bindparam("now")))  # type: ignore[arg-type]
+        .where(col(Finding.site_id) == site, open_condition(bindparam("now")))
         .subquery()
     )
     return select(
