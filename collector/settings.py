@@ -48,6 +48,9 @@ class CollectorSettings(BaseSettings):
     # when nothing woke it; a claimed job whose worker vanished is retried after the lease.
     job_worker: bool = True
     job_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Seconds a worker woken by a report waits before claiming, so the jobs of the reports arriving
+    # meanwhile are claimed and done as one batch (0: at once, one claim per report).
+    job_gather_seconds: float = Field(default=0.25, ge=0, le=60)
     job_lease_seconds: int = Field(default=300, ge=5)
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     # Ready jobs of a batchable kind (device.score, device.vulns) a worker claims and does in one

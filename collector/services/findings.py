@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from checks.catalog import load_catalog
@@ -104,19 +104,25 @@ def _event(
     actor: str | None = None,
     note: str | None = None,
 ) -> None:
-    session.add(
-        FindingEvent(
-            finding_id=finding.id or 0,
-            at=at,
-            kind=kind.value,
-            status=finding.status,
-            severity=finding.severity,
-            evidence=finding.evidence,
-            actor=actor,
-            report_id=report_id,
-            note=note,
-        )
-    )
+    values = {
+        "finding_id": finding.id or 0,
+        "at": at,
+        "kind": kind.value,
+        "status": str(finding.status),
+        "severity": finding.severity,
+        "evidence": finding.evidence,
+        "actor": actor,
+        "report_id": report_id,
+        "note": note,
+    }
+    rows = session.info.get(_EVENT_ROWS)
+    if rows is not None:
+        rows.append(values)  # ``apply_results`` inserts them together at its end
+        return
+    session.add(FindingEvent(**values))
+
+
+_EVENT_ROWS = "wardwatch.finding_event_rows"
 
 
 def apply_results(
@@ -130,6 +136,56 @@ def apply_results(
     covered_modules: Collection[str] | None = None,
     gone: Collection[tuple[str, str]] = (),
     unchanged: Collection[tuple[str, str]] = (),
+) -> None:
+    """Update the device's findings from one report's results (``_apply_results``). The events it
+    records (a report's findings resolved, opened, reopened...) are taken as rows (the values at the
+    time of the change, as before) and inserted in one statement at the end, not as an ORM object
+    each (the model's construction and the unit of work were most of a changed result's cost)."""
+    if _EVENT_ROWS in session.info:  # called inside another apply_results: its end writes them
+        _apply_results(
+            session,
+            device=device,
+            results=results,
+            due_days=due_days,
+            report_id=report_id,
+            now=now,
+            covered_modules=covered_modules,
+            gone=gone,
+            unchanged=unchanged,
+        )
+        return
+    rows: list[dict[str, Any]] = []
+    session.info[_EVENT_ROWS] = rows
+    try:
+        _apply_results(
+            session,
+            device=device,
+            results=results,
+            due_days=due_days,
+            report_id=report_id,
+            now=now,
+            covered_modules=covered_modules,
+            gone=gone,
+            unchanged=unchanged,
+        )
+    finally:
+        session.info.pop(_EVENT_ROWS, None)
+    if rows:
+        # Every finding they name is in the database already: a new one was flushed for its id.
+        session.execute(insert(FindingEvent.__table__), rows)  # type: ignore[attr-defined]
+
+
+def _apply_results(
+    session: Session,
+    *,
+    device: Device,
+    results: Iterable[CheckResult],
+    due_days: dict[str, int],
+    report_id: str | None,
+    now: datetime | None,
+    covered_modules: Collection[str] | None,
+    gone: Collection[tuple[str, str]],
+    unchanged: Collection[tuple[str, str]],
 ) -> None:
     """Update the device's findings from one report's results.
 

@@ -12,6 +12,7 @@ A worker that dies holding a claim loses it after ``job_lease_seconds``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -189,30 +190,78 @@ def claim(engine: Engine, worker: str, *, lease_seconds: int = 300) -> Claimed |
     return claimed[0] if claimed else None
 
 
-def _claimable(now: datetime, lease_seconds: int) -> Any:
-    """Not given up, and not claimed by a worker whose lease still runs."""
+def _claimable() -> Any:
+    """Not given up, and not claimed by a worker whose lease still runs (``lease_cutoff``: now
+    minus the lease)."""
+    cutoff = bindparam("lease_cutoff", type_=Job.__table__.c.claimed_at.type)  # type: ignore[attr-defined]
     return and_(
-        col(Job.failed_at).is_(None),
-        or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < now - timedelta(seconds=lease_seconds)),
+        col(Job.failed_at).is_(None), or_(col(Job.claimed_at).is_(None), col(Job.claimed_at) < cutoff)
     )
 
 
-def _ready(
-    now: datetime, lease_seconds: int, kind: str | None = None, limit: int = 1, deferred: bool = False
-) -> Any:
-    due = col(Job.run_after) <= now
+@functools.cache  # a handful of shapes, each built once: a drain claims twice per report in the tests
+def _ready(by_kind: bool = False, limit: int = 1, deferred: bool = False) -> Any:
+    """The ready jobs' ids, oldest first (parameters: ``ready_now``, ``lease_cutoff``, and
+    ``ready_kind`` when ``by_kind``; see ``_claim_params``)."""
+    due = col(Job.run_after) <= bindparam("ready_now", type_=Job.__table__.c.run_after.type)  # type: ignore[attr-defined]
     if deferred:
         # A job queued to run later (never tried yet) is ready for a drain; a retry waits its backoff.
         due = or_(due, col(Job.attempts) == 0)
-    q = select(col(Job.id)).where(due, _claimable(now, lease_seconds))
-    if kind is not None:
-        q = q.where(col(Job.kind) == kind)
+    q = select(col(Job.id)).where(due, _claimable())
+    if by_kind:
+        q = q.where(col(Job.kind) == bindparam("ready_kind"))
     # PostgreSQL: rows another worker is claiming are skipped, not waited for. SQLite renders
     # nothing here; its writers are serialised, which makes the UPDATE below the claim.
     return q.order_by(col(Job.run_after), col(Job.id)).limit(limit).with_for_update(skip_locked=True)
 
 
+def _claim_params(now: datetime, lease_seconds: int, worker: str, **more: Any) -> dict[str, Any]:
+    return {
+        "ready_now": now,
+        "lease_cutoff": now - timedelta(seconds=lease_seconds),
+        "claim_worker": worker,
+        "claim_at": now,
+        **more,
+    }
+
+
 _RETURNING = (col(Job.id), col(Job.kind), col(Job.payload), col(Job.attempts), col(Job.dedupe_key))
+
+
+def _claiming(where: Any) -> Any:
+    """``UPDATE job SET claimed_by, claimed_at, attempts + 1 WHERE ... RETURNING`` the claimed jobs."""
+    at_type = Job.__table__.c.claimed_at.type  # type: ignore[attr-defined]
+    return (
+        update(Job)
+        .where(where)
+        .values(
+            claimed_by=bindparam("claim_worker"),
+            claimed_at=bindparam("claim_at", type_=at_type),
+            attempts=col(Job.attempts) + 1,
+        )
+        .returning(*_RETURNING)
+    )
+
+
+@functools.cache
+def _claim_first(deferred: bool) -> Any:
+    return _claiming(col(Job.id) == _ready(deferred=deferred).scalar_subquery())
+
+
+@functools.cache
+def _claim_more(limit: int, deferred: bool) -> Any:
+    return _claiming(col(Job.id).in_(_ready(by_kind=True, limit=limit, deferred=deferred)))
+
+
+@functools.cache
+def _claim_ids() -> Any:
+    # The ids a drain read, claimed if still claimable (asked again: SQLite read them unlocked).
+    return _claiming(and_(col(Job.id).in_(bindparam("claim_ids", expanding=True)), _claimable()))
+
+
+@functools.cache
+def _ready_kinds(limit: int) -> Any:
+    return _ready(limit=limit, deferred=True).add_columns(col(Job.kind))
 
 
 def claim_batch(
@@ -221,22 +270,15 @@ def claim_batch(
     """Take the oldest ready job for ``worker`` (its own committed transaction); if its kind has a
     batch handler, up to ``batch_size`` ready jobs of that kind in the same transaction. Oldest
     first; empty when none is ready. ``deferred``: also jobs queued to run later (a drain)."""
-    now = utcnow()
-    values = {"claimed_by": worker, "claimed_at": now, "attempts": col(Job.attempts) + 1}
+    params = _claim_params(utcnow(), lease_seconds, worker)
     with engine.begin() as conn:
-        first = conn.execute(
-            update(Job)
-            .where(col(Job.id) == _ready(now, lease_seconds, deferred=deferred).scalar_subquery())
-            .values(**values)
-            .returning(*_RETURNING)
-        ).first()
+        first = conn.execute(_claim_first(deferred), params).first()
         if first is None:
             return []
         rows = [first]
         if batch_size > 1 and _batch_handler(first[1]) is not None:
-            more = _ready(now, lease_seconds, kind=first[1], limit=batch_size - 1, deferred=deferred)
             rows += conn.execute(
-                update(Job).where(col(Job.id).in_(more)).values(**values).returning(*_RETURNING)
+                _claim_more(batch_size - 1, deferred), {**params, "ready_kind": first[1]}
             ).all()
     claimed = [Claimed(r[0], r[1], dict(r[2] or {}), r[3], r[4]) for r in rows]
     return sorted(claimed, key=lambda c: c.id)
@@ -263,8 +305,9 @@ def _try_claim_for_drain(
 ) -> tuple[list[Claimed], bool, bool]:
     now = utcnow()
     lease, batch = settings.job_lease_seconds, settings.job_batch_size
+    params = _claim_params(now, lease, worker)
     with engine.begin() as conn:
-        ready = conn.execute(_ready(now, lease, limit=batch, deferred=True).add_columns(col(Job.kind))).all()
+        ready = conn.execute(_ready_kinds(batch), params).all()
         if not ready:
             return [], wait_for_claimed and _live_claims(conn, settings, now), False
         ids: list[int] = []
@@ -280,12 +323,7 @@ def _try_claim_for_drain(
             later |= _QUEUES.get(kind, frozenset())
         # The rows were read, not locked, on SQLite: the UPDATE asks again that each be unclaimed,
         # so a job another worker claimed meanwhile is not taken here (all of them: read again).
-        rows = conn.execute(
-            update(Job)
-            .where(col(Job.id).in_(ids), _claimable(now, lease))
-            .values(claimed_by=worker, claimed_at=now, attempts=col(Job.attempts) + 1)
-            .returning(*_RETURNING)
-        ).all()
+        rows = conn.execute(_claim_ids(), {**params, "claim_ids": ids}).all()
     claimed = [Claimed(r[0], r[1], dict(r[2] or {}), r[3], r[4]) for r in rows]
     return sorted(claimed, key=lambda c: c.id), False, not claimed
 
@@ -433,8 +471,13 @@ def run_pending_jobs(
 
 def _live_claims(conn: Any, settings: CollectorSettings, now: datetime) -> bool:
     live = now - timedelta(seconds=settings.job_lease_seconds)
-    q = select(col(Job.id)).where(col(Job.failed_at).is_(None), col(Job.claimed_at) >= live).limit(1)
-    return conn.execute(q).first() is not None
+    return conn.execute(_live_claims_statement(), {"lease_cutoff": live}).first() is not None
+
+
+@functools.cache
+def _live_claims_statement() -> Any:
+    cutoff = bindparam("lease_cutoff", type_=Job.__table__.c.claimed_at.type)  # type: ignore[attr-defined]
+    return select(col(Job.id)).where(col(Job.failed_at).is_(None), col(Job.claimed_at) >= cutoff).limit(1)
 
 
 @dataclass(frozen=True)
@@ -495,5 +538,9 @@ class Worker:
                     pass
             except Exception:  # the database may be away a while: keep polling
                 log.exception("the job worker could not reach the queue")
-            self._wake.wait(self.settings.job_poll_seconds)
+            if self._wake.wait(self.settings.job_poll_seconds) and self.settings.job_gather_seconds > 0:
+                # Woken by a report: the reports that follow it within the gather time queue their
+                # jobs meanwhile and are claimed with it, one batch (a claim, a commit) for them all
+                # instead of a claim and an empty claim after each report.
+                self._stop.wait(self.settings.job_gather_seconds)
             self._wake.clear()

@@ -9,12 +9,13 @@ every site at once (for a daily job, or a site no agent reported from). The over
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, true
+from sqlalchemy import and_, bindparam, case, delete, func, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -112,14 +113,23 @@ def open_findings(
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    daily, current = _upsert_statements(session.get_bind().dialect.name)
+    session.exec(daily, params=rows)
+    session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])
+    # A snapshot of a past day changes the city's figures from that day on: they are counted again.
+    past = [r["day"] for r in rows if r["day"] < local_date(now_utc())]
+    if past:
+        forget_city_days(session, since=min(past))
+
+
+@functools.cache  # one pair per dialect: built once, not for every site's snapshot
+def _upsert_statements(dialect: str) -> tuple[Any, Any]:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(SiteDaily)
     values = ("devices", "passed", "failed", "open_critical", "open_high", "open_total", "updated_at")
     stmt = stmt.on_conflict_do_update(
         index_elements=["site_id", "day"], set_={k: getattr(stmt.excluded, k) for k in values}
     )
-    session.exec(stmt, params=rows)
     # The same figures as each site's current row, unless it already holds a newer day (a snapshot
     # written for a past day, as a back-fill does, must not replace today's).
     current = insert(SiteCurrent)
@@ -129,11 +139,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         set_={k: getattr(current.excluded, k) for k in kept},
         where=col(SiteCurrent.day) <= current.excluded.day,
     )
-    session.exec(current, params=[{**r, "percent": _exact_percent(r)} for r in rows])
-    # A snapshot of a past day changes the city's figures from that day on: they are counted again.
-    past = [r["day"] for r in rows if r["day"] < local_date(now_utc())]
-    if past:
-        forget_city_days(session, since=min(past))
+    return stmt, current
 
 
 def forget_city_days(session: Session, *, since: date | None = None) -> None:
@@ -181,34 +187,8 @@ def record_site(session: Session, *, site_id: int, now: datetime | None = None) 
 def _site_figures(session: Session, site_id: int, now: datetime) -> SiteFigures:
     """``figures`` of one site in one statement (not three): its device count and two aggregate
     subqueries without GROUP BY, each exactly one row, joined."""
-    devices = select(func.count()).select_from(Device).where(col(Device.site_id) == site_id)
-    results = (
-        select(
-            func.sum(case((col(DeviceResult.status) == "pass", 1), else_=0)).label("passed"),
-            func.sum(case((col(DeviceResult.status) == "fail", 1), else_=0)).label("failed"),
-        )
-        .join(Device, col(Device.id) == col(DeviceResult.device_id))
-        .where(col(Device.site_id) == site_id)
-        .subquery()
-    )
-    findings = (
-        select(
-            func.sum(case((col(Finding.severity) == "critical", 1), else_=0)).label("critical"),
-            func.sum(case((col(Finding.severity) == "high", 1), else_=0)).label("high"),
-            func.count().label("total"),
-        )
-        .where(col(Finding.site_id) == site_id, open_condition(now))
-        .subquery()
-    )
-    q = select(
-        devices.scalar_subquery(),
-        results.c.passed,
-        results.c.failed,
-        findings.c.critical,
-        findings.c.high,
-        findings.c.total,
-    ).select_from(results.join(findings, true()))
-    n, passed, failed, critical, high, total = session.exec(q).one()
+    q = _site_figures_statement()
+    n, passed, failed, critical, high, total = session.exec(q, params={"site_id": site_id, "now": now}).one()
     return SiteFigures(
         devices=int(n or 0),
         passed=int(passed or 0),
@@ -217,6 +197,38 @@ def _site_figures(session: Session, site_id: int, now: datetime) -> SiteFigures:
         open_high=int(high or 0),
         open_total=int(total or 0),
     )
+
+
+@functools.cache  # built once with the site and the time as parameters, not per snapshot
+def _site_figures_statement() -> Any:
+    site: Any = bindparam("site_id")
+    devices = select(func.count()).select_from(Device).where(col(Device.site_id) == site)
+    results = (
+        select(
+            func.sum(case((col(DeviceResult.status) == "pass", 1), else_=0)).label("passed"),
+            func.sum(case((col(DeviceResult.status) == "fail", 1), else_=0)).label("failed"),
+        )
+        .join(Device, col(Device.id) == col(DeviceResult.device_id))
+        .where(col(Device.site_id) == site)
+        .subquery()
+    )
+    findings = (
+        select(
+            func.sum(case((col(Finding.severity) == "critical", 1), else_=0)).label("critical"),
+            func.sum(case((col(Finding.severity) == "high", 1), else_=0)).label("high"),
+            func.count().label("total"),
+        )
+        .where(col(Finding.site_id) == site, open_condition(bindparam("now")))
+        .subquery()
+    )
+    return select(
+        devices.scalar_subquery(),
+        results.c.passed,
+        results.c.failed,
+        findings.c.critical,
+        findings.c.high,
+        findings.c.total,
+    ).select_from(results.join(findings, true()))
 
 
 def record_all(session: Session, *, now: datetime | None = None) -> int:

@@ -310,3 +310,40 @@ def test_jobs_queued_in_a_buffered_block_are_written_once_at_its_end(app):
         s.commit()
     rows = _pending(engine)
     assert sorted((r.dedupe_key or "", r.payload["n"]) for r in rows) == [("", 4), ("dev:1", 2), ("dev:2", 0)]
+
+
+def test_a_worker_woken_by_reports_does_the_jobs_they_queue_meanwhile_as_one_batch(app, settings):
+    engine = app.state.engine
+    batches: list[list[int]] = []
+
+    @jobs.register("test.gathered")
+    def one(session, payload, _settings):  # type: ignore[no-untyped-def]
+        batches.append([payload["i"]])
+
+    @jobs.register_batch("test.gathered")
+    def many(session, payloads, _settings):  # type: ignore[no-untyped-def]
+        batches.append([p["i"] for p in payloads])
+
+    worker = jobs.Worker(
+        engine, settings.model_copy(update={"job_gather_seconds": 2.0, "job_poll_seconds": 60})
+    )
+    worker.start()
+    try:
+        time.sleep(0.3)  # its first pass found nothing; it waits for a wake
+        for i in range(3):  # three reports, each waking it as the ingest does
+            _queue_one(engine, i)
+            worker.wake()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _pending(engine):
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert _pending(engine) == []
+    # The jobs of the reports that came within the gather time were claimed together.
+    assert batches == [[0, 1, 2]]
+
+
+def _queue_one(engine, i: int) -> None:  # type: ignore[no-untyped-def]
+    with Session(engine) as s:
+        jobs.enqueue(s, "test.gathered", {"i": i})
+        s.commit()
