@@ -60,6 +60,18 @@ def _cheap_password_hashes() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _route_state_once_per_process() -> Iterator[None]:
+    """FastAPI's analysis of each route once per test process, not per test app (tests/route_state.py)."""
+    from tests.route_state import share_route_state
+
+    undo = share_route_state()
+    try:
+        yield
+    finally:
+        undo()
+
+
 @pytest.fixture
 def real_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The collector's own argon2 cost, for a test that measures how long a login takes."""

@@ -25,6 +25,7 @@ import httpx
 # forks a fresh collector for each start: every test still gets its own process, database and port,
 # started as the real one is (create_app + uvicorn), with the collector's own password hashing cost.
 FORKSERVER_SCRIPT = """
+ROOT = __ROOT__
 import json, os, signal, sys
 import uvicorn
 from collector.app import create_app
@@ -33,6 +34,19 @@ from collector.settings import CollectorSettings
 import collector.scheduler, collector.services.jobs, collector.web.errors  # what create_app imports late
 for package in ("collector.api.routers", "collector.web.routes", "collector.ingest_hooks"):
     import_all(package)
+# Each route's FastAPI state built here once, inherited by every fork (tests/route_state.py): a path no
+# route answers walks them all. An app without its lifespan: nothing starts, nothing is stored.
+sys.path.insert(0, ROOT)
+from tests.route_state import share_route_state
+share_route_state()
+import tempfile, warnings
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # httpx through starlette.testclient
+    from fastapi.testclient import TestClient
+with tempfile.TemporaryDirectory() as tmp:
+    warm = create_app(CollectorSettings(database_url="sqlite:///" + tmp + "/warm.db", data_dir=tmp))
+    TestClient(warm, raise_server_exceptions=False).get("/no-such-page/warm")
+    warm.state.engine.dispose()
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the collectors when they exit
 print("ready", flush=True)
 for line in sys.stdin:
@@ -60,7 +74,7 @@ for line in sys.stdin:
             sys.stderr.flush()
             os._exit(code)
     print(pid, flush=True)
-"""
+""".replace("__ROOT__", repr(str(Path(__file__).resolve().parents[2])))
 
 
 class Forkserver:

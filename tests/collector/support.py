@@ -74,14 +74,15 @@ class CommandRun:
     stderr: str
 
 
-def ww(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> CommandRun:
+def ww(*args: str, env: dict[str, str | None] | None = None, input: str | None = None) -> CommandRun:
     """``wardwatch ARGS`` through the command's own entry point, in this process.
 
     The same Typer app, options, environment variables, standard input, exit codes and output as the
     installed command; an exception the command lets escape comes back as exit status 1 with its
     traceback on stderr, as Python prints it. A process per command cost ~1.3 s of CPU (the imports),
     36 commands in this folder's tests; ``ww_process`` runs one as a real process, for what only a
-    process shows (its language from its environment, the ``python -m`` entry).
+    process shows (its language from its environment, the ``python -m`` entry). ``env`` is laid over
+    this process's environment for the command; a ``None`` value unsets a variable (``no_wardwatch_env``).
     """
     from typer.testing import CliRunner
 
@@ -100,6 +101,12 @@ def ww(*args: str, env: dict[str, str] | None = None, input: str | None = None) 
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         stderr += "".join(traceback.format_exception(result.exception))
     return CommandRun(result.exit_code, result.stdout, stderr)
+
+
+def no_wardwatch_env() -> dict[str, str | None]:
+    """``env`` for ``ww`` that unsets this process's ``WARDWATCH_*`` variables, as a command started with
+    an environment filtered of them would see it."""
+    return {k: None for k in os.environ if k.startswith("WARDWATCH_")}
 
 
 def ww_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

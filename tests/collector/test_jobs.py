@@ -18,6 +18,7 @@ from collector.services import jobs
 from collector.settings import CollectorSettings
 from inventory.facts import SoftwareFacts
 from inventory.report import CheckResult, CheckStatus
+from tests.collector.support import ww
 from tests.helpers import drain_jobs, enroll, host_report, seed_site
 
 
@@ -202,19 +203,11 @@ def test_the_app_worker_does_the_queued_work_by_itself(client, app):
 
 
 def test_the_cli_runs_pending_jobs(app, database_url):
-    import subprocess
-    import sys
-
     engine = app.state.engine
     with Session(engine) as s:
         s.add(Job(kind="device.score", payload={"device_id": 999_999}, dedupe_key="device.score:999999"))
         s.commit()
-    out = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "jobs", "run-pending", "--database-url", database_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = ww("jobs", "run-pending", "--database-url", database_url)
     assert out.returncode == 0, out.stderr
     assert "ran 1 jobs; 0 waiting" in out.stdout
     assert _pending(engine) == []

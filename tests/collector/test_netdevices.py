@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from collector.models.core import AuditEvent
 from collector.models.netdevices import ManagedNetDevice, NetDeviceConfig
 from tests.collector.planning.seed import login
-from tests.collector.support import BASE_CONFIG, netdev_report
+from tests.collector.support import BASE_CONFIG, netdev_report, ww
 from tests.helpers import enroll, host_report, post_report, seed_site, user_token
 
 
@@ -160,9 +160,6 @@ def test_an_admin_scoped_to_one_site_manages_only_its_devices(client, app):
 
 
 def test_rotating_the_device_password_key_re_encrypts_every_password(client, app, settings):
-    import subprocess
-    import sys
-
     from cryptography.fernet import Fernet, InvalidToken
 
     from collector.services.netdevices import load_key, managed_password
@@ -177,11 +174,8 @@ def test_rotating_the_device_password_key_re_encrypts_every_password(client, app
     old_key = load_key(settings.data_dir)
     with Session(engine) as s:
         before = {r.name: r.password_enc for r in s.exec(select(ManagedNetDevice)).all()}
-    done = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "keys", "rotate", "device-passwords",
-         "--data-dir", str(settings.data_dir), "--database-url", settings.database_url],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    done = ww("keys", "rotate", "device-passwords",
+              "--data-dir", str(settings.data_dir), "--database-url", settings.database_url)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "2 stored password(s) re-encrypted" in done.stdout
     new_key = load_key(settings.data_dir)

@@ -9,9 +9,6 @@ by a finding, a publication or a device's current state; ``wardwatch db prune --
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +21,7 @@ from collector.models.history import ChangeEvent
 from collector.models.inspections import Inspection, Publication
 from collector.services import partitions
 from inventory.report import HostIdentity, Report, ReportKind, Subject
+from tests.collector.support import no_wardwatch_env, ww
 from tests.helpers import enroll, host_report, post_report, seed_site
 
 # Vietnam is UTC+7: 01:00 and 13:00 UTC are 08:00 and 20:00 of the same Vietnamese day.
@@ -167,14 +165,8 @@ def _changes(engine) -> int:  # type: ignore[no-untyped-def]
 
 
 def _prune(url: str, *extra: str, batch: int = 5000) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "collector.cli", "db", "prune", "--database-url", url, *extra],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**env, "WARDWATCH_PRUNE_BATCH_SIZE": str(batch)},
-    )
+    env = {**no_wardwatch_env(), "WARDWATCH_PRUNE_BATCH_SIZE": str(batch)}
+    done = ww("db", "prune", "--database-url", url, *extra, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

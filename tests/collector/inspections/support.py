@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from inventory.report import CheckResult, CheckStatus
+from tests.collector.support import CommandRun, ww
 from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site, user_token
 from tests.signing_pki import configure_signing, name_user
 
@@ -115,15 +114,14 @@ def publish(client, seeded, *, public=True, fail=("offline_backup",)):  # type: 
     return r.json()
 
 
-def wardwatch_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args], capture_output=True, text=True, timeout=60
-    )
+def wardwatch_cli(*args: str) -> CommandRun:
+    """``wardwatch ARGS`` in this process (tests.collector.support.ww)."""
+    return ww(*args)
 
 
 def verify_with_cli(
     folder: Path, name: str, data: bytes, sig: bytes, keys: bytes, keyfile: str
-) -> subprocess.CompletedProcess[str]:
+) -> CommandRun:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
     (folder / f"{name}.sig").write_bytes(sig)

@@ -4,9 +4,6 @@ old publications still verify, and the keys (publishing, device passwords, agent
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
@@ -18,17 +15,15 @@ from collector import agent_ca
 from collector.app import create_app
 from collector.settings import CollectorSettings
 from tests.collector.inspections.support import publish, verify_with_cli
+from tests.collector.support import CommandRun, ww
 from tests.helpers import PASSWORD, enroll, host_report, post_report, seed_site
 
 PASSPHRASE = "mật khẩu sao lưu dài 2026"
 
 
-def _cli(*args: str, passphrase: str = PASSPHRASE) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "WARDWATCH_BACKUP_PASSPHRASE": passphrase}
-    env.pop("WARDWATCH_DATABASE_URL", None)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", *args], capture_output=True, text=True, timeout=120, env=env
-    )
+def _cli(*args: str, passphrase: str = PASSPHRASE) -> CommandRun:
+    """``wardwatch ARGS`` in this process (tests.collector.support.ww), given the passphrase."""
+    return ww(*args, env={"WARDWATCH_BACKUP_PASSPHRASE": passphrase, "WARDWATCH_DATABASE_URL": None})
 
 
 @pytest.fixture

@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
 from tests.collector.inspections.support import answer_all, create, publish
+from tests.collector.support import CommandRun, ww
 
 
-def verify(tmp_path: Path, data: bytes, sig: bytes, key: bytes) -> subprocess.CompletedProcess[str]:
+def verify(tmp_path: Path, data: bytes, sig: bytes, key: bytes) -> CommandRun:
     (tmp_path / "r.json").write_bytes(data)
     (tmp_path / "r.json.sig").write_bytes(sig)
     (tmp_path / "wardwatch-publishing-key.pem").write_bytes(key)
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", "verify", str(tmp_path / "r.json")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return ww("verify", str(tmp_path / "r.json"))
 
 
 def test_published_json_verifies_and_one_changed_byte_fails(client, seeded, tmp_path):
@@ -103,20 +97,7 @@ def test_pdf_keeps_vietnamese_diacritics_and_is_signed(client, seeded, tmp_path)
     (tmp_path / "r.pdf").write_bytes(pdf)
     (tmp_path / "r.pdf.sig").write_bytes(sig)
     (tmp_path / "k.pem").write_bytes(key)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "collector.cli",
-            "verify",
-            str(tmp_path / "r.pdf"),
-            "--public-key",
-            str(tmp_path / "k.pem"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ww("verify", str(tmp_path / "r.pdf"), "--public-key", str(tmp_path / "k.pem"))
     assert done.returncode == 0, done.stderr
 
 

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import date
 
 import pytest
@@ -14,21 +12,14 @@ from sqlmodel import Session, select
 
 from collector.models.signing import SigningCertificate
 from collector.pdfsign import read_signatures
+from tests.collector.support import CommandRun, no_wardwatch_env, ww
 from tests.signing_pki import ORG_NAME, P12_PASSWORD, org_pki
 from tests.softhsm import SoftHsm
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("WARDWATCH_")}
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "collector.cli", "signing-cert", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=full,
-        stdin=subprocess.DEVNULL,
-    )
+def _cli(*args: str, env: dict[str, str] | None = None) -> CommandRun:
+    """``wardwatch signing-cert ARGS`` in this process, with no ``WARDWATCH_*`` variable but ``env``'s."""
+    return ww("signing-cert", *args, env={**no_wardwatch_env(), **(env or {})})
 
 
 def _sign_draft(settings) -> bytes:  # type: ignore[no-untyped-def]
