@@ -2,7 +2,7 @@
 body read, ingest, answer; and of the derived jobs it queues.
 
     python bench/delta_cpu.py [--database-url URL] [--hosts 50] [--rounds 4] [--concurrency 8]
-        [--profile DIR]
+        [--profile DIR] [--py-spy OUT]
 
 Builds the collector in this process (no ingest process, no job worker, no scheduler: a serving
 process storing small reports in its worker threads, as ``serve`` does for deltas) on a fresh SQLite
@@ -19,7 +19,7 @@ the database server's own CPU is not in it, SQLite's is) and of wall time per de
 requests and for the drains, and the SQL statements per delta. The first round is a warm-up and is
 not counted. ``--profile DIR`` runs the rounds once more under cProfile in every thread
 (``DIR/requests.prof``, ``DIR/jobs.prof``) and adds the Python function calls per delta, which do
-not depend on the machine's load.
+not depend on the machine's load; ``--py-spy OUT`` records the timed rounds with py-spy.
 """
 
 from __future__ import annotations
@@ -133,6 +133,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument(
+        "--py-spy",
+        metavar="OUT",
+        help="record this process with py-spy during the timed rounds (samples holding the GIL, raw "
+        "collapsed stacks to OUT)",
+    )
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
@@ -250,7 +256,18 @@ def main() -> None:
             return out
 
         run(rounds[:1], None)  # warm-up: caches, pool, compiled statements
+        spy = None
+        if args.py_spy:
+            import os
+
+            from bench.ingest import start_py_spy
+
+            spy = start_py_spy(os.getpid(), args.py_spy)
         timed = run(rounds[1 : 1 + args.rounds], None)
+        if spy is not None:
+            from bench.ingest import stop_py_spy
+
+            stop_py_spy(spy)
         profiled = run(rounds[1 + args.rounds :][: args.rounds], ThreadProfiles()) if args.profile else {}
         engine.dispose()
     finally:
