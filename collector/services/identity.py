@@ -145,11 +145,18 @@ def _new_host(
 
 
 def _touch(session: Session, device: Device, subject: Subject) -> Device:
-    device.hostname = subject.hostname
+    # Only what differs is set: an attribute set to its own value still makes the device dirty, and
+    # the ingest's flush then walks it for nothing (the common report changes none of them).
+    if device.hostname != subject.hostname:
+        device.hostname = subject.hostname
     ident = subject.host
     if ident is not None:
-        device.serial = device.serial or fit("serial", ident.serial)
-        device.mac = device.mac or fit("mac", ident.mac)
+        serial = device.serial or fit("serial", ident.serial)
+        if serial != device.serial:
+            device.serial = serial
+        mac = device.mac or fit("mac", ident.mac)
+        if mac != device.mac:
+            device.mac = mac
     session.add(device)
     return device
 

@@ -14,7 +14,7 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, String, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from checks.catalog import COLLECTOR_REJUDGED
+from collector.db import plain_rows
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
 from collector.plugins import HookSpec, load
@@ -61,20 +62,26 @@ _STORED_AND_BASE = select(_RAW.c.report_id, _RAW.c.agent_id, _RAW.c.device_id).w
 _INSERT_RAW = insert(_RAW)
 
 
-def _stored(session: Session, report_id: str) -> Any:
+class Stored(NamedTuple):
+    agent_id: str
+    device_id: int
+
+
+def _stored(session: Session, report_id: str) -> Stored | None:
     """(agent_id, device_id) of the stored report ``report_id``, or None (no row is loaded)."""
-    return session.execute(_STORED, {"report_id": report_id}).first()
+    rows = plain_rows(session, _STORED, {"report_id": report_id})
+    return Stored(*rows[0]) if rows else None
 
 
-def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Any, Any]:
+def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Stored | None, Any]:
     """``_stored`` of ``report_id``, and the device id of the stored report ``base_id`` (None when
     unknown or not asked): one query for both, as a delta needs both."""
     if base_id is None or base_id == report_id:
         existing = _stored(session, report_id)
         return existing, existing.device_id if existing is not None and base_id is not None else None
-    rows = session.execute(_STORED_AND_BASE, {"report_id": report_id, "base_id": base_id}).all()
-    existing = next((r for r in rows if r.report_id == report_id), None)
-    base = next((r.device_id for r in rows if r.report_id == base_id), None)
+    rows = plain_rows(session, _STORED_AND_BASE, {"report_id": report_id, "base_id": base_id})
+    existing = next((Stored(a, d) for r, a, d in rows if r == report_id), None)
+    base = next((d for r, _a, d in rows if r == base_id), None)
     return existing, base
 
 
@@ -111,7 +118,7 @@ _DEVICE_SECTION_HASHES = select(_SECTIONS.c.section, _SECTIONS.c.hash).where(
 def agent_section_hashes(session: Session, agent: Agent) -> dict[int, dict[str, str]]:
     """Stored section hashes of every device this agent reports for, in one query (no data read)."""
     out: dict[int, dict[str, str]] = {}
-    for device_id, name, digest in session.execute(_AGENT_SECTION_HASHES, {"agent_id": agent.id}):
+    for device_id, name, digest in plain_rows(session, _AGENT_SECTION_HASHES, {"agent_id": agent.id}):
         out.setdefault(device_id, {})[name] = digest
     return out
 
@@ -272,7 +279,7 @@ def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityErr
 
 def _section_hashes(session: Session, device: Device) -> dict[str, str]:
     """The device's stored section hashes in one query (the data stays in the database)."""
-    return dict(session.execute(_DEVICE_SECTION_HASHES, {"device_id": device.id}).all())  # type: ignore[arg-type]
+    return dict(plain_rows(session, _DEVICE_SECTION_HASHES, {"device_id": device.id}))
 
 
 def _check_base(device: Device, report: Report, stored: dict[str, str], base_device: int | None) -> None:
