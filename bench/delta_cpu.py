@@ -196,10 +196,7 @@ def main() -> None:
             statements[0] += 1
 
         rounds = [
-            [
-                (a.key, delta_report(a.agent_id, h, seq, first[h]))
-                for h, a in enumerate(agents)
-            ]
+            [(a.key, delta_report(a.agent_id, h, seq, first[h])) for h, a in enumerate(agents)]
             for seq in range(1, 2 * args.rounds + 2)
         ]
         sys.setswitchinterval(GIL_SWITCH_SECONDS)  # as the app's lifespan sets it under serve

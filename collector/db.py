@@ -95,7 +95,7 @@ def plain_rows(session: Session, statement: Any, params: dict[str, Any]) -> list
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params if order is None else [params[name] for name in order])
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
