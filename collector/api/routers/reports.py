@@ -163,4 +163,7 @@ def _limiter(request: Request, settings: CollectorSettings, small: bool) -> anyi
     return limiter
 
 
-PLUGIN = RouterSpec(router)
+# First of the API routers: every agent's every report is matched against the routes included before
+# it (FastAPI tries each in turn; as the 16th of 21 routers this was ~8% of a serving process's Python
+# time under deltas). No other route matches its path, so the order changes nothing else.
+PLUGIN = RouterSpec(router, order=10)
