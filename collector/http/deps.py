@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
@@ -24,11 +23,13 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_settings(request: Request) -> CollectorSettings:
+# Coroutines, not plain functions: FastAPI runs a plain function dependency in a worker thread (a
+# hand-off there and back per request) and these only read the app's state.
+async def get_settings(request: Request) -> CollectorSettings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
@@ -229,59 +230,127 @@ def public() -> None:
 def agent_auth(request: Request, session: DbSession) -> Agent:
     token = _bearer(request)
     if token is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "agent key missing: send 'Authorization: Bearer <agent key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _key_missing()
+    return check_agent_key(request, session, token)
+
+
+def _key_missing() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "agent key missing: send 'Authorization: Bearer <agent key>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def check_agent_key(request: Request, session: Session, token: str) -> Agent:
+    """The agent holding ``token``, read in ``session``'s transaction; 401 for an unknown or revoked
+    key (or, with ``require_client_cert``, a missing or wrong certificate). A key refused here leaves
+    this process's verified keys (``VerifiedKeys``)."""
     from collector.services.enrollment import authenticate_agent
 
-    agent = authenticate_agent(session, token)
-    if session.dirty or session.new:
-        session.commit()  # a rotated key's first use retired the old key: keep that whatever follows
-    if agent is None:
-        _count_unknown_key(request)
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "unknown agent key; enroll again",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if agent.revoked_at is not None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "this agent key was revoked by an administrator",
-            # Tells the agent not to re-enroll by itself, which would undo the revocation.
-            headers={"WWW-Authenticate": "Bearer", "X-Wardwatch-Agent": "revoked"},
-        )
-    settings = request.app.state.settings
-    if settings.require_client_cert:
-        _require_agent_certificate(request, session, agent, settings)
+    try:
+        agent = authenticate_agent(session, token)
+        if session.dirty or session.new:
+            session.commit()  # a rotated key's first use retired the old key: keep that whatever follows
+        if agent is None:
+            _count_unknown_key(request)
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "unknown agent key; enroll again",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if agent.revoked_at is not None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "this agent key was revoked by an administrator",
+                # Tells the agent not to re-enroll by itself, which would undo the revocation.
+                headers={"WWW-Authenticate": "Bearer", "X-Wardwatch-Agent": "revoked"},
+            )
+        settings = request.app.state.settings
+        if settings.require_client_cert:
+            _require_agent_certificate(request, session, agent, settings)
+    except HTTPException:
+        verified_keys(request).discard(token_hash(token))
+        raise
     return agent
+
+
+class VerifiedKeys:
+    """Digests (SHA-256, as stored) of the agent keys this serving process found valid: a report
+    whose key is among them has its body read without a key check first, and its key is checked in
+    its ingest transaction instead (``check_agent_key``, the same statement and answers), so a key
+    revoked, or retired by its rotated successor, in this process or any other, is refused by the
+    very next report. What the set saves is the check's own transaction and worker-thread hand-off
+    before the body; what it allows is only that a key valid once here has its body (at most
+    ``max_report_bytes``) read before it is refused, once: the refusal takes it out. Bounded: past
+    ``limit`` digests the set starts again empty (keys are then checked before the body once more)."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._digests: set[str] = set()
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._digests
+
+    def add(self, digest: str) -> None:
+        if len(self._digests) >= self.limit:
+            self._digests = set()
+        self._digests.add(digest)
+
+    def discard(self, digest: str) -> None:
+        self._digests.discard(digest)
+
+
+def verified_keys(request: Request) -> VerifiedKeys:
+    """This app's ``VerifiedKeys`` (one per serving process)."""
+    state = request.app.state
+    keys = getattr(state, "verified_agent_keys", None)
+    if keys is None:
+        keys = state.verified_agent_keys = VerifiedKeys()
+    return keys
+
+
+@dataclass(frozen=True)
+class ReportKey:
+    """A report's agent key as ``reporting_key`` left it: ``agent`` as the check before the body read
+    it (detached: no connection is held while the body streams in), or None when the key was found
+    among this process's verified keys and is checked in the ingest transaction (``agent_for``)."""
+
+    token: str
+    agent: Agent | None
 
 
 @mark("agent")
-def reporting_agent(request: Request, session: DbSession) -> Agent:
-    """``agent_auth`` for a route that reads a body after the key check (``POST /api/v1/reports``):
-    the read transaction ends in the same worker thread, so the connection goes back to the pool while
-    the body streams in and the report waits for an ingest slot (otherwise every waiting report holds
-    one, and 32 agents at once exhausted the pool), and the ROLLBACK's round trip is not made on the
-    event loop. The agent stays in the session as it was read: an ingest in this process uses it
-    without reading it again."""
-    agent = agent_auth(request, session)
-    release_keeping(session, agent)
-    return agent
+async def reporting_key(request: Request) -> ReportKey:
+    """The key check of ``POST /api/v1/reports``, before its body is read: ``agent_auth`` in a worker
+    thread with a session of its own, ended there (its connection goes back to the pool while the
+    body streams in and the report waits for an ingest slot; the rollback is not made on the event
+    loop). Skipped for a key among this process's ``VerifiedKeys``: the ingest checks it again in its
+    own transaction (``agent_for``), so that the common report costs one transaction and one worker
+    thread, not two."""
+    token = _bearer(request)
+    if token is None:
+        raise _key_missing()
+    keys = verified_keys(request)
+    if token_hash(token) in keys:
+        return ReportKey(token, None)
+    agent = await run_in_threadpool(_check_detached, request, token)
+    keys.add(token_hash(token))
+    return ReportKey(token, agent)
 
 
-def release_keeping(session: Session, agent: Agent) -> None:
-    """End the session's transaction (its connection goes back to the pool) keeping ``agent`` as it
-    was just read, so the ingest does not read it again (a rollback expires what the session holds)."""
-    state = sa_inspect(agent)
-    if state.expired_attributes or not state.persistent:
-        session.rollback()  # read again on first use, as before
-        return
-    session.expunge(agent)
-    session.rollback()
-    session.add(agent)  # attached again, as loaded: no query; the ingest's flush writes its changes
+def _check_detached(request: Request, token: str) -> Agent:
+    with Session(request.app.state.engine) as session:
+        return check_agent_key(request, session, token)  # closing the session detaches it as read
+
+
+def agent_for(request: Request, session: Session, key: ReportKey) -> Agent:
+    """The reporting agent in ``session``: the one the check before the body read, attached as it was
+    read (no query), or, for a key found among the verified keys, checked now in this transaction."""
+    if key.agent is not None:
+        session.add(key.agent)
+        return key.agent
+    return check_agent_key(request, session, key.token)
 
 
 def _require_agent_certificate(
@@ -340,5 +409,5 @@ CityPlanner = Annotated[Principal, Depends(allow(Role.ADMIN, Role.PLANNER, city_
 # Open to a user who must still replace a one-time password (changing it, logging out, /me).
 PendingUser = Annotated[Principal, Depends(allow(pending_password=True))]
 AuthedAgent = Annotated[Agent, Depends(agent_auth)]
-# The same check, its transaction ended before the route runs (see ``reporting_agent``).
-ReportingAgent = Annotated[Agent, Depends(reporting_agent)]
+# The same check for a report, before its body is read or in its ingest (see ``reporting_key``).
+ReportingKey = Annotated[ReportKey, Depends(reporting_key)]

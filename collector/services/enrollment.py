@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, or_, select
 
 from collector.models.core import Agent, EnrollSecret, Site
@@ -148,13 +148,18 @@ def revoke_agent(session: Session, agent_id: str, *, actor: str) -> None:
         record(session, actor=actor, action="agent.revoke", target=agent_id, sites=[agent.site_id])
 
 
+# Built once: every agent request asks the first (a statement built per call costs its cache key).
+_BY_KEY = select(Agent).where(Agent.key_hash == bindparam("digest"))
+_BY_PENDING_KEY = select(Agent).where(Agent.pending_key_hash == bindparam("digest"))
+
+
 def authenticate_agent(session: Session, key: str) -> Agent | None:
     """The agent holding ``key``. The first use of a rotated key retires the key it replaces."""
     digest = token_hash(key)
-    agent = session.exec(select(Agent).where(Agent.key_hash == digest)).first()
+    agent = session.exec(_BY_KEY, params={"digest": digest}).first()
     if agent is not None:
         return agent
-    agent = session.exec(select(Agent).where(Agent.pending_key_hash == digest)).first()
+    agent = session.exec(_BY_PENDING_KEY, params={"digest": digest}).first()
     if agent is None or agent.revoked_at is not None:
         return agent
     agent.key_hash, agent.pending_key_hash, agent.key_rotated_at = digest, None, utcnow()

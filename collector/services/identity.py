@@ -19,6 +19,7 @@ another active agent of the site polls is refused (403): each agent reports its 
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, or_, select
 
 from collector.models.core import Agent, Device, DeviceKind, Site
@@ -66,6 +67,18 @@ def matches(device: Device, machine_id: str | None, serial: str | None, mac: str
     return False
 
 
+# Built once: every report of a PC asks it (a statement built per call costs its cache key each time).
+_OWN_HOSTS = (
+    select(Device)
+    .where(
+        Device.kind == DeviceKind.HOST,
+        Device.agent_id == bindparam("agent_id"),
+        Device.site_id == bindparam("site_id"),
+    )
+    .order_by(col(Device.id))
+)
+
+
 def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Device:
     if subject.kind == DeviceKind.NETWORK_DEVICE.value:
         return _resolve_network_device(session, agent=agent, subject=subject)
@@ -75,9 +88,7 @@ def resolve_device(session: Session, *, agent: Agent, subject: Subject) -> Devic
     mac = fit("mac", ident.mac if ident else None)
     hosts = select(Device).where(Device.kind == DeviceKind.HOST)
 
-    own = session.exec(
-        hosts.where(Device.agent_id == agent.id, Device.site_id == agent.site_id).order_by(col(Device.id))
-    ).all()
+    own = session.exec(_OWN_HOSTS, params={"agent_id": agent.id, "site_id": agent.site_id}).all()
     for device in own:
         if matches(device, machine_id, serial, mac):
             return _touch(session, device, subject)
@@ -134,11 +145,18 @@ def _new_host(
 
 
 def _touch(session: Session, device: Device, subject: Subject) -> Device:
-    device.hostname = subject.hostname
+    # Only what differs is set: an attribute set to its own value still makes the device dirty, and
+    # the ingest's flush then walks it for nothing (the common report changes none of them).
+    if device.hostname != subject.hostname:
+        device.hostname = subject.hostname
     ident = subject.host
     if ident is not None:
-        device.serial = device.serial or fit("serial", ident.serial)
-        device.mac = device.mac or fit("mac", ident.mac)
+        serial = device.serial or fit("serial", ident.serial)
+        if serial != device.serial:
+            device.serial = serial
+        mac = device.mac or fit("mac", ident.mac)
+        if mac != device.mac:
+            device.mac = mac
     session.add(device)
     return device
 

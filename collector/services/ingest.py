@@ -14,7 +14,7 @@ import gzip
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, String, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, delete, select
 
 from checks.catalog import COLLECTOR_REJUDGED
+from collector.db import plain_rows
 from collector.models.core import Agent, Device, DeviceResult, DeviceSection, RawReport
 from collector.models.types import utcnow
 from collector.plugins import HookSpec, load
@@ -50,26 +51,37 @@ class ReportIdTaken(Conflict):
         )
 
 
-def _stored(session: Session, report_id: str) -> Any:
+# The request path's statements are built once (bound parameters, no values inside): a statement
+# built per call costs its construction and its cache key on every report, before the compiled form
+# is found in the cache.
+_RAW = RawReport.__table__  # type: ignore[attr-defined]
+_STORED = select(_RAW.c.agent_id, _RAW.c.device_id).where(_RAW.c.report_id == bindparam("report_id"))
+_STORED_AND_BASE = select(_RAW.c.report_id, _RAW.c.agent_id, _RAW.c.device_id).where(
+    _RAW.c.report_id.in_([bindparam("report_id"), bindparam("base_id")])
+)
+_INSERT_RAW = insert(_RAW)
+
+
+class Stored(NamedTuple):
+    agent_id: str
+    device_id: int
+
+
+def _stored(session: Session, report_id: str) -> Stored | None:
     """(agent_id, device_id) of the stored report ``report_id``, or None (no row is loaded)."""
-    return session.execute(
-        select(RawReport.agent_id, RawReport.device_id).where(RawReport.report_id == report_id)
-    ).first()
+    rows = plain_rows(session, _STORED, {"report_id": report_id})
+    return Stored(*rows[0]) if rows else None
 
 
-def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Any, Any]:
+def _stored_and_base(session: Session, report_id: str, base_id: str | None) -> tuple[Stored | None, Any]:
     """``_stored`` of ``report_id``, and the device id of the stored report ``base_id`` (None when
     unknown or not asked): one query for both, as a delta needs both."""
     if base_id is None or base_id == report_id:
         existing = _stored(session, report_id)
         return existing, existing.device_id if existing is not None and base_id is not None else None
-    rows = session.execute(
-        select(RawReport.report_id, RawReport.agent_id, RawReport.device_id).where(
-            col(RawReport.report_id).in_((report_id, base_id))
-        )
-    ).all()
-    existing = next((r for r in rows if r.report_id == report_id), None)
-    base = next((r.device_id for r in rows if r.report_id == base_id), None)
+    rows = plain_rows(session, _STORED_AND_BASE, {"report_id": report_id, "base_id": base_id})
+    existing = next((Stored(a, d) for r, a, d in rows if r == report_id), None)
+    base = next((d for r, _a, d in rows if r == base_id), None)
     return existing, base
 
 
@@ -91,15 +103,22 @@ class SkippedSectionsDiffer(Exception):
     resolved to: the caller parses the report again in full (rare: a poller's devices share facts)."""
 
 
+_SECTIONS = DeviceSection.__table__  # type: ignore[attr-defined]
+_DEVICES = Device.__table__  # type: ignore[attr-defined]
+_AGENT_SECTION_HASHES = (
+    select(_SECTIONS.c.device_id, _SECTIONS.c.section, _SECTIONS.c.hash)
+    .join(_DEVICES, _DEVICES.c.id == _SECTIONS.c.device_id)
+    .where(_DEVICES.c.agent_id == bindparam("agent_id"))
+)
+_DEVICE_SECTION_HASHES = select(_SECTIONS.c.section, _SECTIONS.c.hash).where(
+    _SECTIONS.c.device_id == bindparam("device_id")
+)
+
+
 def agent_section_hashes(session: Session, agent: Agent) -> dict[int, dict[str, str]]:
     """Stored section hashes of every device this agent reports for, in one query (no data read)."""
-    q = (
-        select(DeviceSection.device_id, DeviceSection.section, DeviceSection.hash)
-        .join(Device, col(Device.id) == col(DeviceSection.device_id))
-        .where(Device.agent_id == agent.id)
-    )
     out: dict[int, dict[str, str]] = {}
-    for device_id, name, digest in session.exec(q).all():
+    for device_id, name, digest in plain_rows(session, _AGENT_SECTION_HASHES, {"agent_id": agent.id}):
         out.setdefault(device_id, {})[name] = digest
     return out
 
@@ -146,20 +165,20 @@ def ingest_report(
     # 264 of a PC's 288 reports a day.
     if report.kind != ReportKind.HEARTBEAT:
         # One Core INSERT (no ORM object, no RETURNING): nothing reads the row back in this ingest.
-        raw = RawReport.__table__  # type: ignore[attr-defined]
         try:
             session.execute(
-                insert(raw).values(
-                    report_id=report_id,
-                    agent_id=agent.id,
-                    device_id=device.id or 0,
-                    kind=report.kind.value,
-                    schema_version=report.schema_version,
-                    collected_at=report.collected_at,
-                    received_at=now,
-                    size_bytes=len(body),
-                    body_gz=body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
-                )
+                _INSERT_RAW,
+                {
+                    "report_id": report_id,
+                    "agent_id": agent.id,
+                    "device_id": device.id or 0,
+                    "kind": report.kind.value,
+                    "schema_version": report.schema_version,
+                    "collected_at": report.collected_at,
+                    "received_at": now,
+                    "size_bytes": len(body),
+                    "body_gz": body_gz if body_gz is not None else gzip.compress(body, compresslevel=6),
+                },
             )
         except IntegrityError as exc:
             return _lost_race(session, agent, report_id, exc)
@@ -260,8 +279,7 @@ def _lost_race(session: Session, agent: Agent, report_id: str, exc: IntegrityErr
 
 def _section_hashes(session: Session, device: Device) -> dict[str, str]:
     """The device's stored section hashes in one query (the data stays in the database)."""
-    q = select(DeviceSection.section, DeviceSection.hash).where(DeviceSection.device_id == device.id)
-    return dict(session.exec(q).all())
+    return dict(plain_rows(session, _DEVICE_SECTION_HASHES, {"device_id": device.id}))
 
 
 def _check_base(device: Device, report: Report, stored: dict[str, str], base_device: int | None) -> None:

@@ -119,14 +119,18 @@ def _write_buffered(session: Session, buffer: dict[Any, tuple[dict[str, Any], bo
             continue
         # The rows as parameters (executemany), not as VALUES inside the statement: a statement that
         # holds its values is compiled again on every report.
-        ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-        if replace:
-            stmt = ins.on_conflict_do_update(
-                index_elements=["dedupe_key"], index_where=PENDING, set_={"payload": ins.excluded.payload}
-            )
-        else:
-            stmt = ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING)
-        session.execute(stmt, rows)
+        session.execute(_buffered_insert(dialect, replace), rows)
+
+
+@functools.cache  # one per dialect and conflict rule: built once, its cache key too
+def _buffered_insert(dialect: str, replace: bool) -> Any:
+    table = Job.__table__  # type: ignore[attr-defined]
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    if replace:
+        return ins.on_conflict_do_update(
+            index_elements=["dedupe_key"], index_where=PENDING, set_={"payload": ins.excluded.payload}
+        )
+    return ins.on_conflict_do_nothing(index_elements=["dedupe_key"], index_where=PENDING)
 
 
 def enqueue(

@@ -252,8 +252,9 @@ def test_a_small_report_is_stored_beside_a_large_one_held_in_the_ingest_process(
 
 
 def test_a_revoked_or_rotated_key_is_refused_at_once_after_stored_reports(app, client, settings):
-    """Small reports are stored in the serving process, with the agent its key check read: a key
-    revoked, or retired by the first use of its rotated successor, is refused by the very next report."""
+    """Small reports are stored in the serving process, their key checked in their ingest transaction
+    once this process found it valid: a key revoked, or retired by the first use of its rotated
+    successor, is refused by the very next report, a large one (for the ingest process) included."""
     secret = seed_site(app.state.engine)
     served = process_app(settings, ingest_inline_max_bytes=16384)
     with LiveServer(served) as url:
@@ -263,6 +264,14 @@ def test_a_revoked_or_rotated_key_is_refused_at_once_after_stored_reports(app, c
         with Session(app.state.engine) as s:
             revoke_agent(s, revoked.agent_id, actor="test")
             s.commit()
+        # A large report of the same key, which the ingest process would store: refused in the
+        # serving process first (its key was verified there before: checked again before the hand-off).
+        software = [SoftwareFacts(name=f"Package {i}", version="1.0") for i in range(400)]
+        large = _report(revoked, 3, software=software).model_dump_json().encode()
+        assert len(large) > 16384
+        refused = _send(url, revoked, large)
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["X-Wardwatch-Agent"] == "revoked"
         refused = _send(url, revoked, _report(revoked, 1).model_dump_json().encode())
         assert refused.status_code == 401, refused.text
         assert refused.headers["X-Wardwatch-Agent"] == "revoked"
