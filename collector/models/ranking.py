@@ -104,6 +104,34 @@ class RankingVersion(SQLModel, table=True):
     n: int = Field(default=0, sa_type=BigInteger)
 
 
+class RankingChange(SQLModel, table=True):
+    """A ranking row that the commit of ``version`` wrote, with its columns as they were before that write
+    (all NULL when it had none: an insert). ``device_id`` NULL: that commit changed more than a plan's
+    totals can follow row by row (over ``CAP`` rows, a site, a row's id): recompute them.
+
+    Written on PostgreSQL by the triggers that raise ``ranking_version`` (migration ``i15d_read_0004``),
+    in the same commit, never by the application; ``collector.services.planning_pages`` advances kept
+    plan totals by these rows. ``prev``: the version row's ``xmin`` before the raise, so that a chain of
+    versions is followed only from the state it started from. Versions 64 behind are deleted."""
+
+    __tablename__ = "ranking_change"
+    __table_args__ = (Index("ix_ranking_change_version", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(sa_type=BigInteger)
+    prev: str | None = None
+    device_id: int | None = None
+    site_id: int | None = None
+    score: int | None = None
+    category: str | None = Field(default=None, max_length=16)
+    status: str | None = Field(default=None, max_length=16)
+    storage_failed: bool | None = None
+    eligible: bool | None = None
+    cost: int | None = None
+    neg_ratio: float | None = None
+    neg_score: int | None = None
+
+
 # ---- indexes on other domains' tables, for the hot lists -------------------------------------------
 
 # Findings, most severe first (the default sort of the findings table and GET /api/v1/findings): the
