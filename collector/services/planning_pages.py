@@ -249,10 +249,15 @@ class _Order:
         scope: Scope,
         minimum: list[tuple[list[Any], Row]] | None = None,
         on_minimum: Callable[[list[tuple[list[Any], Row]]], None] | None = None,
+        minimum_ids: Collection[int] | None = None,
     ) -> None:
         self.session, self.rules, self.scope = session, rules, scope
         self._minimum = minimum
-        self._minimum_ids: set[int] = {r.device_id for _, r in minimum} if minimum is not None else set()
+        self._minimum_ids: set[int] = set()
+        if minimum is not None:
+            self._minimum_ids = (
+                set(minimum_ids) if minimum_ids is not None else {r.device_id for _, r in minimum}
+            )
         self._on_minimum = on_minimum  # told the minimum phase once it is read (the totals' cache keeps it)
 
     def phases(self) -> tuple[int, ...]:
@@ -565,6 +570,12 @@ class _Totals:
     minimum: list[tuple[list[Any], Row]] | None = None  # the minimum phase, once read
     per_site: dict[int, tuple[int, int]] = field(default_factory=dict)  # site id -> funded (count, cost)
     names: dict[int, tuple[str, str]] = field(default_factory=dict)  # site id -> (code, name), of per_site
+    minimum_keys: dict[int, list[Any]] | None = None  # the minimum phase's keys by device (``_advance``)
+
+    def keys_of_minimum(self) -> dict[int, list[Any]] | None:
+        if self.minimum_keys is None and self.minimum is not None:
+            self.minimum_keys = {r.device_id: k for k, r in self.minimum}
+        return self.minimum_keys
 
 
 class _TotalsCache:
@@ -884,20 +895,23 @@ def _advance(
     minimum: list[tuple[list[Any], Row]] | None = None
     moved: dict[int, tuple[Row | None, Row | None]] = {}  # minimum rows of the touched communes, old/new
     if has_minimums and base.minimum is not None:
-        old_min = {r.device_id: k for k, r in base.minimum}
-        fresh: list[tuple[list[Any], Row]] = []
+        old_min = base.keys_of_minimum()
+        assert old_min is not None
+        new_min, minimum = old_min, base.minimum
         if touched:
             rows = _run(session, _minimum_query(session, rules, touched)).all()
             fresh = [(_key(1, row), row) for row in (_row(r, int(r[6])) for r in rows)]
-        minimum = sorted(
-            [kr for kr in base.minimum if kr[1].site_id not in touched] + fresh, key=lambda kr: kr[0]
-        )
-        new_min = {r.device_id: k for k, r in minimum}
-        for _, r in base.minimum:
-            if r.site_id in touched:
-                moved[r.device_id] = (r, None)
-        for _, r in fresh:
-            moved[r.device_id] = (moved.get(r.device_id, (None, None))[0], r)
+            new_min, minimum = dict(old_min), []
+            for kr in base.minimum:  # still in order: the touched communes' rows out, their new ones in
+                if kr[1].site_id in touched:
+                    moved[kr[1].device_id] = (kr[1], None)
+                    del new_min[kr[1].device_id]
+                else:
+                    minimum.append(kr)
+            for kr in fresh:
+                bisect.insort(minimum, kr, key=lambda kr: kr[0])
+                new_min[kr[1].device_id] = kr[0]
+                moved[kr[1].device_id] = (moved.get(kr[1].device_id, (None, None))[0], kr[1])
 
     stop_key = base.stop[0] if base.stop is not None else None
 
@@ -905,11 +919,13 @@ def _advance(
         return k is not None and (stop_key is None or k < stop_key)
 
     spent, picked = base.spent, base.picked
-    per_site = {site: list(v) for site, v in base.per_site.items()}
+    per_site: dict[int, list[int]] = {}  # the communes whose funded rows changed: their new (count, cost)
 
     def add(site: int, cost: int, sign: int) -> None:
         nonlocal spent, picked
-        got = per_site.setdefault(site, [0, 0])
+        got = per_site.get(site)
+        if got is None:
+            got = per_site[site] = list(base.per_site.get(site, (0, 0)))
         got[0], got[1] = got[0] + sign, got[1] + sign * cost
         spent, picked = spent + sign * cost, picked + sign
 
@@ -949,7 +965,7 @@ def _advance(
             assert new is not None
             add(new.site_id, new.cost, +1)
 
-    order = _Order(session, rules, scope, minimum=minimum)
+    order = _Order(session, rules, scope, minimum=minimum, minimum_ids=new_min)
     phases = order.phases()
     stop: tuple[list[Any], Row] | None = None
     if spent <= rules.budget:
@@ -978,15 +994,29 @@ def _advance(
                 break
     if not picked or any(v[0] < 0 for v in per_site.values()):
         return None
-    funded_sites = {site: (v[0], v[1]) for site, v in per_site.items() if v[0]}
-    changed_sites = {
-        s for s in funded_sites.keys() | base.per_site.keys() if funded_sites.get(s) != base.per_site.get(s)
-    }
-    names = {s: base.names[s] for s in funded_sites if s in base.names}
-    missing = [s for s in funded_sites if s not in names]
+    changed_sites = {site for site, v in per_site.items() if tuple(v) != base.per_site.get(site, (0, 0))}
+    funded_sites = base.per_site
+    names = base.names  # a superset of the funded communes' (none is dropped)
     wanted = (touched | changed_sites) if has_minimums else set()
+    missing = [site for site in changed_sites if site not in names]
     looked_up = _site_names(session, set(missing) | wanted) if missing or wanted else {}
-    names.update({s: looked_up[s] for s in missing})
+    sites = base.sites
+    if changed_sites:
+        funded_sites = dict(base.per_site)
+        for site in changed_sites:
+            if per_site[site][0]:
+                funded_sites[site] = (per_site[site][0], per_site[site][1])
+            else:
+                del funded_sites[site]
+        if missing:
+            names = {**names, **{site: looked_up[site] for site in missing}}
+        codes = {names[site][0] for site in changed_sites}
+        sites = [row for row in base.sites if row["site"] not in codes]
+        for site in changed_sites:  # still by code: the changed communes' rows out, their new ones in
+            if site in funded_sites:
+                n, cost = funded_sites[site]
+                row = {"site": names[site][0], "name": names[site][1], "count": n, "cost": cost}
+                bisect.insort(sites, row, key=lambda row: row["site"])
     head = [_leftover(rules, spent, stop)] if stop is not None else []
     short = base.short
     if wanted:
@@ -1006,10 +1036,10 @@ def _advance(
             if minimum_n and got < min(minimum_n, count):
                 params = {"site": name, "n": minimum_n, "got": got, "eligible": count}
                 notes.append((code, {"code": "minimum_short", "params": params}))
-        short = sorted([c for c in base.short if c[0] not in codes] + notes, key=lambda c: c[0])
-    totals = _Totals(
-        picked, spent, stop, _by_site(funded_sites, names), head, short, minimum, funded_sites, names
-    )
+        short = [c for c in base.short if c[0] not in codes]
+        for note in notes:
+            bisect.insort(short, note, key=lambda c: c[0])
+    totals = _Totals(picked, spent, stop, sites, head, short, minimum, funded_sites, names, new_min)
     return totals, order
 
 
