@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, literal_column, text
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from collector.models.assets import Asset
@@ -106,8 +107,9 @@ class RankingVersion(SQLModel, table=True):
 
 class RankingChange(SQLModel, table=True):
     """A ranking row that the commit of ``version`` wrote, with its columns as they were before that write
-    (all NULL when it had none: an insert). ``device_id`` NULL: that commit changed more than a plan's
-    totals can follow row by row (over ``CAP`` rows, a site, a row's id): recompute them.
+    (all NULL when it had none: an insert). ``recompute``: that commit changed more than a plan's totals
+    can follow row by row (over ``CAP`` rows, a site, a row's id). ``device_id`` NULL otherwise: a
+    commit that added devices (no ranking row changed).
 
     Written on PostgreSQL by the triggers that raise ``ranking_version`` (migration ``i15d_read_0004``),
     in the same commit, never by the application; ``collector.services.planning_pages`` advances kept
@@ -120,6 +122,7 @@ class RankingChange(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     version: int = Field(sa_type=BigInteger)
     prev: str | None = None
+    recompute: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
     device_id: int | None = None
     site_id: int | None = None
     score: int | None = None

@@ -945,3 +945,24 @@ def test_plan_totals_are_computed_afresh_after_many_changes(
     _assert_plans_agree(seeded.engine, "more rows than followed")
     if postgresql:
         assert len(fresh) == 2 * len(ADVANCE_RULES)
+
+
+def test_a_device_added_after_a_plan_is_ranked_by_the_next_plan(seeded: Seeded) -> None:
+    """A device that has no ranking row yet (added, not scored) is scored by the next plan's refresh,
+    also when the previous plan found every device ranked (kept per ranking version on PostgreSQL)."""
+    from collector.models.core import Device
+    from collector.models.ranking import DeviceScoreCurrent
+    from collector.services import planning_pages
+    from collector.services.scoring import load_config
+
+    _plan_now(seeded.engine, budget=300_000_000)
+    _plan_now(seeded.engine, budget=300_000_000)
+    with Session(seeded.engine) as session:
+        device = Device(site_id=2, hostname="pc-new-unscored", last_report_at=datetime.now(UTC))
+        session.add(device)
+        session.commit()
+        device_id = device.id
+    with Session(seeded.engine) as session:  # the plan's refresh, as the API and the console open a plan
+        planning_pages.open_plan(session, budget=300_000_000, scope=None, config=load_config())
+        session.commit()
+        assert session.get(DeviceScoreCurrent, device_id) is not None

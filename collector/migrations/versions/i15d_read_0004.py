@@ -4,11 +4,14 @@
 commit wrote, each with the row as it was before that write (NULL columns: no row before, an insert).
 Filled on PostgreSQL by the same deferred constraint triggers that raise the version, in the same
 commit: the first event of a commit raises ``n`` and notes it, every event logs its row. A commit that
-writes more than ``CAP`` rows, writes a site, or changes a row's ``device_id`` logs one row with a NULL
-``device_id`` instead ("recompute"). ``prev`` is the version row's ``xmin`` before the raise: a reader
-holding totals of version ``n`` at ``xmin`` x applies the changes of ``n + 1`` only if their ``prev`` is x
-(a restored or emptied database starts another chain). Versions more than 64 behind are deleted by the
-commit that reaches each multiple of 64. SQLite gets the table only (it computes the totals every time).
+writes more than ``CAP`` rows, writes a site, or changes a row's ``device_id`` logs one row with
+``recompute`` true instead. A new device raises the version too (a trigger on ``device`` inserts: the
+plan's check that every device has a ranking row is kept per version) and logs one row with no
+``device_id`` (nothing for the plan's totals). ``prev`` is the version row's ``xmin`` before the
+raise: a reader holding totals of version ``n`` at ``xmin`` x applies the changes of ``n + 1`` only if
+their ``prev`` is x (a restored or emptied database starts another chain). Versions more than 64
+behind are deleted by the commit that reaches each multiple of 64. SQLite gets the table only (it
+computes the totals every time).
 
 Revision ID: i15d_read_0004
 Revises: i15d_read_0003
@@ -52,14 +55,19 @@ BEGIN
     IF logged > {CAP} THEN
         RETURN NULL;
     END IF;
-    IF TG_TABLE_NAME <> 'device_score_current' OR logged = {CAP} THEN
-        INSERT INTO ranking_change (version, prev, device_id) VALUES (v, before, NULL);
+    IF TG_TABLE_NAME = 'device' THEN
+        IF logged = 0 THEN
+            INSERT INTO ranking_change (version, prev) VALUES (v, before);
+            logged := 1;
+        END IF;
+    ELSIF TG_TABLE_NAME <> 'device_score_current' OR logged = {CAP} THEN
+        INSERT INTO ranking_change (version, prev, recompute) VALUES (v, before, true);
         logged := {CAP} + 1;
     ELSIF TG_OP = 'INSERT' THEN
         INSERT INTO ranking_change (version, prev, device_id) VALUES (v, before, NEW.device_id);
         logged := logged + 1;
     ELSIF TG_OP = 'UPDATE' AND NEW.device_id IS DISTINCT FROM OLD.device_id THEN
-        INSERT INTO ranking_change (version, prev, device_id) VALUES (v, before, NULL);
+        INSERT INTO ranking_change (version, prev, recompute) VALUES (v, before, true);
         logged := {CAP} + 1;
     ELSE
         INSERT INTO ranking_change (
@@ -95,6 +103,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
         sa.Column("prev", sa.String(), nullable=True),
+        sa.Column("recompute", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=True),
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("score", sa.Integer(), nullable=True),
@@ -110,10 +119,15 @@ def upgrade() -> None:
     op.create_index("ix_ranking_change_version", "ranking_change", ["version"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(BUMP)
+        op.execute(
+            "CREATE CONSTRAINT TRIGGER tr_device_ranking_version AFTER INSERT ON device "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ww_ranking_version_bump()"
+        )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER tr_device_ranking_version ON device")
         op.execute(BUMP_0003)
     op.drop_index("ix_ranking_change_version", table_name="ranking_change")
     op.drop_table("ranking_change")
