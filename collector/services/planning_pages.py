@@ -393,29 +393,40 @@ def refresh(
     return costs
 
 
-# Per (database URL, ranking version): whether every device had its ranking row. Every commit that can
-# change the answer raises the version: a ranking row inserted or deleted (the ranking's triggers), a
-# device inserted (``tr_device_ranking_version``, migration i15d_read_0004); a device deleted takes its
-# row with it. Kept only when the version read before and after the counts is the same (as the totals).
-_EVERY_RANKED: OrderedDict[tuple[Any, ...], bool] = OrderedDict()
+# Per database (URL, oid): the last ranking version (n, xmin) at which every device had its ranking row.
+# Every commit that can make a device lack its row raises the version: a ranking row deleted (the
+# ranking's triggers), a device inserted (``tr_device_ranking_version``, migration i15d_read_0004).
+# Kept only when the version read before and after the counts is the same (as the totals).
+_EVERY_RANKED: OrderedDict[tuple[Any, ...], tuple[int, str]] = OrderedDict()
 _EVERY_RANKED_LOCK = threading.Lock()
 
 
 def _every_ranked(session: Session) -> bool:
-    """Whether every device has its ranking row, counted once per ranking version on PostgreSQL (two
-    counts of 100,000 index entries cost 8-26 ms a plan request); False elsewhere (the caller counts)."""
+    """Whether every device has its ranking row (True: the refresh need not look for missing rows).
+    On PostgreSQL known from an earlier version's answer when the commits since added no device and
+    left a row to every device they wrote (``ranking_change``), else counted (two counts of 100,000
+    index entries, 8-26 ms a plan request) and kept; False elsewhere (the caller counts)."""
     version = ranking_version(session)
     if version is None:
         return False
-    key = (session.get_bind().engine.url.render_as_string(hide_password=True), version)
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), version[0])
     with _EVERY_RANKED_LOCK:
         known = _EVERY_RANKED.get(key)
-    if known is not None:
-        return known
-    every = ranking.every_device_ranked(session)
-    if ranking_version(session) == version:
+    if known is not None and known == (version[1], version[2]):
+        return True
+    every = False
+    if known is not None and known[0] < version[1]:
+        log = _changes(session, known[0], known[1], version[1])
+        if log is not None and all(r[2] is not None for r in log):  # (no id: a commit added devices)
+            written = {int(r[2]) for r in log}
+            have = select(func.count()).select_from(_T).where(_among(session, _T.c.device_id, written))
+            every = not written or _run(session, have).scalar_one() == len(written)
+    if not every:
+        every = ranking.every_device_ranked(session)
+    if every and ranking_version(session) == version:
         with _EVERY_RANKED_LOCK:
-            _EVERY_RANKED[key] = every
+            _EVERY_RANKED[key] = (version[1], version[2])
+            _EVERY_RANKED.move_to_end(key)
             while len(_EVERY_RANKED) > 8:
                 _EVERY_RANKED.popitem(last=False)
     return every
@@ -875,6 +886,34 @@ def _place(
     return [2, 0, *tail]
 
 
+def _changes(session: Session, n: int, xmin: str, to: int) -> list[Any] | None:
+    """The ``ranking_change`` rows of the versions after ``n`` (row xmin ``xmin``) up to ``to``, in the
+    order they were written: (version, prev, device_id, the ``_STATE`` columns, recompute). None when
+    they cannot be followed: over ``ADVANCE_MAX_ROWS`` rows or ``ADVANCE_MAX_VERSIONS`` versions, a
+    version missing (deleted as too old), another chain (a restored or emptied database: the first
+    version's ``prev`` is not ``xmin``), or a commit marked ``recompute``."""
+    if to - n > ADVANCE_MAX_VERSIONS:
+        return None
+    log = _run(
+        session,
+        select(
+            _CHANGE.c.version,
+            _CHANGE.c.prev,
+            _CHANGE.c.device_id,
+            *[_CHANGE.c[c] for c in _STATE],
+            _CHANGE.c.recompute,
+        )
+        .where(_CHANGE.c.version > n, _CHANGE.c.version <= to)
+        .order_by(_CHANGE.c.version, _CHANGE.c.id)
+        .limit(ADVANCE_MAX_ROWS + 1),
+    ).all()
+    if len(log) > ADVANCE_MAX_ROWS or {int(r[0]) for r in log} != set(range(n + 1, to + 1)):
+        return None
+    if any(r[-1] for r in log) or any(r[1] != xmin for r in log if int(r[0]) == n + 1):
+        return None
+    return list(log)
+
+
 def _advance(
     session: Session, rules: PlanRules, scope: Scope, base: _Totals, n: int, xmin: str, to: int
 ) -> tuple[_Totals, _Order] | None:
@@ -892,27 +931,13 @@ def _advance(
     the walk goes on forwards from K; else it ends before K, and the walk goes backwards from K taking
     rows out until the sum fits (the row taken out last is the new stop). The communes' notes change
     only for the communes of written rows (their candidates) and those whose funded count changed."""
-    if not base.picked or to - n > ADVANCE_MAX_VERSIONS:
+    if not base.picked:
         return None
     has_minimums = _has_minimums(rules)
     if has_minimums and base.minimum is None and (base.stop is None or base.stop[0][0] != 0):
         return None  # (the minimum phase is read whenever the cut-off passes phase 0)
-    log = _run(
-        session,
-        select(
-            _CHANGE.c.version,
-            _CHANGE.c.prev,
-            _CHANGE.c.device_id,
-            *[_CHANGE.c[c] for c in _STATE],
-            _CHANGE.c.recompute,
-        )
-        .where(_CHANGE.c.version > n, _CHANGE.c.version <= to)
-        .order_by(_CHANGE.c.version, _CHANGE.c.id)
-        .limit(ADVANCE_MAX_ROWS + 1),
-    ).all()
-    if len(log) > ADVANCE_MAX_ROWS or {int(r[0]) for r in log} != set(range(n + 1, to + 1)):
-        return None
-    if any(r[-1] for r in log) or any(r[1] != xmin for r in log if int(r[0]) == n + 1):
+    log = _changes(session, n, xmin, to)
+    if log is None:
         return None
     before: dict[int, _State | None] = {}
     for r in log:  # a row's state at version n: before the first write since (no id: devices added)

@@ -962,7 +962,19 @@ def test_a_device_added_after_a_plan_is_ranked_by_the_next_plan(seeded: Seeded) 
         session.add(device)
         session.commit()
         device_id = device.id
-    with Session(seeded.engine) as session:  # the plan's refresh, as the API and the console open a plan
-        planning_pages.open_plan(session, budget=300_000_000, scope=None, config=load_config())
-        session.commit()
-        assert session.get(DeviceScoreCurrent, device_id) is not None
+
+    def refreshed(device_id: int | None) -> bool:
+        with Session(seeded.engine) as session:  # the plan's refresh, as the API and the console open it
+            planning_pages.open_plan(session, budget=300_000_000, scope=None, config=load_config())
+            session.commit()
+            return session.get(DeviceScoreCurrent, device_id) is not None
+
+    assert refreshed(device_id)
+    # A ranking row lost while its device stays (the commits since the last count are followed).
+    from sqlalchemy import text
+
+    assert refreshed(device_id)
+    with seeded.engine.begin() as conn:
+        conn.execute(text("UPDATE device_score_current SET score = score WHERE device_id = 7"))
+        conn.execute(text("DELETE FROM device_score_current WHERE device_id = 5"))
+    assert refreshed(5)
