@@ -709,16 +709,16 @@ def plan_totals(session: Session, rules: PlanRules, *, scope: Scope) -> dict[str
     entry: _Totals | None = None
     order: _Order | None = None
     if held is not None and version is not None:
-        n, xmin, kept = held
-        if (n, xmin) == (version[1], version[2]):
+        kept_n, kept_xmin, kept = held
+        if (kept_n, kept_xmin) == (version[1], version[2]):
             entry = kept
-        elif n < version[1]:
-            advanced = _advance(session, rules, scope, kept, n, xmin, version[1])
+        elif kept_n < version[1]:
+            advanced = _advance(session, rules, scope, kept, kept_n, kept_xmin, version[1])
             # Kept and served only if no commit came between the statements that advanced it (each its
             # own snapshot): else they may have mixed two states, and the totals are computed afresh.
             if advanced is not None and ranking_version(session) == version:
                 entry, order = advanced
-                _CACHE.put(key, version[1], version[2], entry)  # type: ignore[arg-type]
+                _CACHE.put(key, version[1], version[2], entry)
     if entry is None:
         entry, order = _compute_totals(session, rules, scope)
         if key is not None and version is not None and ranking_version(session) == version:
@@ -1017,6 +1017,7 @@ def _advance(
             _place(rules, scope, new, new_min) if device_id in before else (new_min or {}).get(device_id)
         )
         if device_id not in before:  # a non-must candidate out of the minimum phase is in phase 2
+            assert old is not None
             tail = [old.neg_ratio, old.neg_score, old.cost, device_id]
             old_key = old_key or [2, 0, *tail]
             new_key = new_key or [2, 0, *tail]
@@ -1077,8 +1078,8 @@ def _advance(
         for site in changed_sites:  # still by code: the changed communes' rows out, their new ones in
             if site in funded_sites:
                 n, cost = funded_sites[site]
-                row = {"site": names[site][0], "name": names[site][1], "count": n, "cost": cost}
-                bisect.insort(sites, row, key=lambda row: row["site"])
+                line = {"site": names[site][0], "name": names[site][1], "count": n, "cost": cost}
+                bisect.insort(sites, line, key=lambda line: line["site"])
     head = [_leftover(rules, spent, stop)] if stop is not None else []
     short = base.short
     if wanted:
