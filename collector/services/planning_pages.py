@@ -56,7 +56,7 @@ from sqlmodel import select as entities
 from collector.localtime import today as local_today
 from collector.models.assets import Asset, DeviceScore, LifecycleStatus, ScoreCategory
 from collector.models.core import Device, DeviceSection, Site
-from collector.models.ranking import DeviceScoreCurrent, RankingChange, RankingVersion
+from collector.models.ranking import DeviceScoreCurrent, RankingChange, RankingCommit, RankingVersion
 from collector.services import ranking
 from collector.services.errors import ServiceError
 from collector.services.planning import Candidate, NonPick, PlanItem, PlanRules, Scope, _notable, make_rules
@@ -811,6 +811,7 @@ def _by_site(per_site: dict[int, tuple[int, int]], names: dict[int, tuple[str, s
 ADVANCE_MAX_ROWS = 2000
 ADVANCE_MAX_VERSIONS = 48
 _CHANGE = RankingChange.__table__  # type: ignore[attr-defined]
+_COMMIT = RankingCommit.__table__  # type: ignore[attr-defined]
 # A ranking row's columns that decide its place in a plan: as logged (the row before a write) and as
 # read now.
 _STATE = (
@@ -897,19 +898,21 @@ def _changes(session: Session, n: int, xmin: str, to: int) -> list[Any] | None:
     log = _run(
         session,
         select(
-            _CHANGE.c.version,
-            _CHANGE.c.prev,
+            _COMMIT.c.version,
+            _COMMIT.c.prev,
             _CHANGE.c.device_id,
             *[_CHANGE.c[c] for c in _STATE],
             _CHANGE.c.recompute,
         )
-        .where(_CHANGE.c.version > n, _CHANGE.c.version <= to)
-        .order_by(_CHANGE.c.version, _CHANGE.c.id)
+        .select_from(_COMMIT.outerjoin(_CHANGE, _CHANGE.c.xid == _COMMIT.c.xid))
+        .where(_COMMIT.c.version > n, _COMMIT.c.version <= to)
+        .order_by(_COMMIT.c.version, _CHANGE.c.id)
         .limit(ADVANCE_MAX_ROWS + 1),
     ).all()
     if len(log) > ADVANCE_MAX_ROWS or {int(r[0]) for r in log} != set(range(n + 1, to + 1)):
         return None
-    if any(r[-1] for r in log) or any(r[1] != xmin for r in log if int(r[0]) == n + 1):
+    # A commit with no row logged (none of its statements logged one) is not expected: recompute.
+    if any(r[-1] is not False for r in log) or any(r[1] != xmin for r in log if int(r[0]) == n + 1):
         return None
     return list(log)
 
