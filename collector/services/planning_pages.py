@@ -895,18 +895,27 @@ def _changes(session: Session, n: int, xmin: str, to: int) -> list[Any] | None:
     version's ``prev`` is not ``xmin``), or a commit marked ``recompute``."""
     if to - n > ADVANCE_MAX_VERSIONS:
         return None
+    # Each commit's rows as a LATERAL with a LIMIT: a probe of ``ix_ranking_change_xid`` per commit (a
+    # plain join was planned as a hash join over the whole log, 18 ms for 24,000 rows).
+    rows = (
+        select(_CHANGE.c.id, _CHANGE.c.device_id, *[_CHANGE.c[c] for c in _STATE], _CHANGE.c.recompute)
+        .where(_CHANGE.c.xid == _COMMIT.c.xid)
+        .order_by(_CHANGE.c.id)
+        .limit(ADVANCE_MAX_ROWS + 1)
+        .lateral("rows")
+    )
     log = _run(
         session,
         select(
             _COMMIT.c.version,
             _COMMIT.c.prev,
-            _CHANGE.c.device_id,
-            *[_CHANGE.c[c] for c in _STATE],
-            _CHANGE.c.recompute,
+            rows.c.device_id,
+            *[rows.c[c] for c in _STATE],
+            rows.c.recompute,
         )
-        .select_from(_COMMIT.outerjoin(_CHANGE, _CHANGE.c.xid == _COMMIT.c.xid))
+        .select_from(_COMMIT.outerjoin(rows, true()))
         .where(_COMMIT.c.version > n, _COMMIT.c.version <= to)
-        .order_by(_COMMIT.c.version, _CHANGE.c.id)
+        .order_by(_COMMIT.c.version, rows.c.id)
         .limit(ADVANCE_MAX_ROWS + 1),
     ).all()
     if len(log) > ADVANCE_MAX_ROWS or {int(r[0]) for r in log} != set(range(n + 1, to + 1)):
