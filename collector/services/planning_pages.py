@@ -1074,7 +1074,18 @@ def _advance(
     names = base.names  # a superset of the funded communes' (none is dropped)
     wanted = (touched | changed_sites) if has_minimums else set()
     missing = [site for site in changed_sites if site not in names]
-    looked_up = _site_names(session, set(missing) | wanted) if missing or wanted else {}
+    # The communes' code and name, and (for the notes) their candidates, in one statement.
+    looked_up: dict[int, tuple[str, str]] = {}
+    counts: dict[int, int] = {}
+    if missing or wanted:
+        candidates_n = (
+            select(func.count()).where(_ranked_condition(rules), _T.c.site_id == _S.c.id).scalar_subquery()
+        )
+        named = select(_S.c.id, _S.c.code, _S.c.name, candidates_n if wanted else literal(0)).where(
+            _among(session, _S.c.id, set(missing) | wanted)
+        )
+        for site, code, name, count in _run(session, named).all():
+            looked_up[int(site)], counts[int(site)] = (code, name), int(count)
     sites = base.sites
     if changed_sites:
         funded_sites = dict(base.per_site)
@@ -1096,10 +1107,6 @@ def _advance(
     short = base.short
     if wanted:
         codes = {looked_up[s][0] for s in wanted if s in looked_up}
-        counted = select(_T.c.site_id, func.count()).where(
-            _ranked_condition(rules), _among(session, _T.c.site_id, wanted)
-        )
-        counts = {int(s): int(c) for s, c in _run(session, counted.group_by(_T.c.site_id)).all()}
         notes = []
         for site in wanted:
             if site not in looked_up:
