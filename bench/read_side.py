@@ -284,6 +284,34 @@ def main(argv: list[str] | None = None) -> None:
                 figures,
                 setup=rescore,
             )
+            # A write that moves a row: a funded device of the minimum phase (4,000 in) leaves the plan
+            # (score 1) and comes back, in turns: its commune's minimum and the budget's cut-off move.
+            moving = next(
+                p
+                for p in get("/api/v1/planning/plan", **big, cursor=cursor).json()["picks"]
+                if p["phase"] == "minimum"
+            )
+            turn = [0]
+
+            def move() -> None:
+                turn[0] += 1
+                score = 1 if turn[0] % 2 else int(moving["score"])
+                with engine.begin() as conn:
+                    conn.execute(
+                        text(
+                            "UPDATE device_score_current SET score = :s, neg_score = -:s,"
+                            " neg_ratio = -(:s * 1.0) / cost WHERE device_id = :d"
+                        ),
+                        {"s": score, "d": moving["device_id"]},
+                    )
+
+            timed(
+                "api replacement plan: 2 per commune, 100 G VND, first page, after a funded row moved",
+                lambda: get("/api/v1/planning/plan", **big),
+                runs,
+                figures,
+                setup=move,
+            )
             timed(
                 "console plan (/planning, 300 M VND)",
                 lambda: get("/planning", headers={}, budget="300000000"),

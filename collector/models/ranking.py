@@ -19,6 +19,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import BigInteger, Index, literal_column, text
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from collector.models.assets import Asset
@@ -102,6 +103,47 @@ class RankingVersion(SQLModel, table=True):
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     n: int = Field(default=0, sa_type=BigInteger)
+
+
+class RankingCommit(SQLModel, table=True):
+    """The commit that raised ``ranking_version`` to ``version``: its transaction id (``xid``, the key of
+    its ``ranking_change`` rows) and the version row's ``xmin`` before the raise (``prev``), so that a
+    chain of versions is followed only from the state it started from. Written on PostgreSQL by the
+    version triggers (migration ``i15d_read_0004``), never by the application; 64 versions kept."""
+
+    __tablename__ = "ranking_commit"
+
+    version: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    xid: int = Field(sa_type=BigInteger)
+    prev: str | None = None
+
+
+class RankingChange(SQLModel, table=True):
+    """A ranking row that transaction ``xid`` wrote, with its columns as they were before that write (all
+    NULL when it had none: an insert). ``recompute``: that transaction changed more than a plan's totals
+    can follow row by row (over ``CAP`` rows, a site, a row's id). ``device_id`` NULL otherwise: the
+    transaction added devices (no ranking row changed).
+
+    Written on PostgreSQL by statement triggers (migration ``i15d_read_0004``), in the writer's
+    transaction, never by the application; ``collector.services.planning_pages`` advances kept plan
+    totals by these rows."""
+
+    __tablename__ = "ranking_change"
+    __table_args__ = (Index("ix_ranking_change_xid", "xid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    xid: int = Field(sa_type=BigInteger)
+    recompute: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    device_id: int | None = None
+    site_id: int | None = None
+    score: int | None = None
+    category: str | None = Field(default=None, max_length=16)
+    status: str | None = Field(default=None, max_length=16)
+    storage_failed: bool | None = None
+    eligible: bool | None = None
+    cost: int | None = None
+    neg_ratio: float | None = None
+    neg_score: int | None = None
 
 
 # ---- indexes on other domains' tables, for the hot lists -------------------------------------------

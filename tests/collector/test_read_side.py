@@ -727,3 +727,258 @@ def test_the_totals_follow_each_write_at_once(seeded: Seeded) -> None:
         assert (inside["picked"], inside["spent"]) != (renamed["count"], renamed["spent"])
         session.rollback()
     assert _totals(check()) == _totals(renamed)
+
+
+# ---- plan totals advanced by the ranking rows a commit wrote (PostgreSQL) ------------------------------
+
+ADVANCE_RULES: tuple[dict[str, Any], ...] = (
+    # Runs out inside the minimum phase: some communes short of their minimum.
+    {"budget": 400_000_000, "min_per_site": 3, "must_replace": []},
+    # Must-replace rows, the minimums, then the priority phase.
+    {"budget": 2_000_000_000, "min_per_site": 2},
+    {"budget": 300_000_000},
+    {"budget": 150_000_000, "must_replace": ["storage_failed", "lifecycle_to_replace"]},
+    # Everything funded, one commune's minimum more than its candidates.
+    {"budget": 10**12, "min_per_site": 1, "site_minimums": {"X0003": 40}},
+)
+SCOPE = {1, 2, 3, 4, 5}
+
+
+def _plan_now(engine: Any, scope: Any = None, **kw: Any) -> tuple[Any, Any]:
+    """(the plan computed afresh and unpaged, the plan's one page from the stored ranking with every
+    note): the caller compares them."""
+    from collector.services import planning_pages
+    from collector.services.planning import make_plan
+    from collector.services.scoring import load_config
+
+    config = load_config()
+    with Session(engine) as session:
+        whole = make_plan(session, scope=scope, config=config, **kw)
+        session.commit()
+        rules, costs = planning_pages.open_plan(session, scope=scope, config=config, **kw)
+        session.commit()
+        page = planning_pages.plan_page(session, rules, scope=scope, costs=costs, limit=1000, all_notes=True)
+        session.commit()
+    return whole, page
+
+
+def _assert_plans_agree(engine: Any, what: str) -> None:
+    for scope in (None, SCOPE):
+        for kw in ADVANCE_RULES:
+            whole, page = _plan_now(engine, scope=scope, **kw)
+            label = (what, scope, kw)
+            assert (page.picked, page.spent, page.remaining) == (
+                len(whole.picks),
+                whole.spent,
+                whole.remaining,
+            ), label
+            assert page.by_site() == whole.by_site(), label
+            assert page.notes == whole.notes, label
+            assert [(p.candidate.device_id, p.rank, p.phase, p.reason, p.cumulative) for p in page.picks] == [
+                (p.candidate.device_id, p.rank, p.phase, p.reason, p.cumulative) for p in whole.picks
+            ], label
+            assert [(n.candidate.device_id, n.reason, n.notable, n.rank) for n in page.non_picks] == [
+                (n.candidate.device_id, n.reason, n.notable, n.rank) for n in whole.non_picks
+            ], label
+
+
+def _rewrite(engine: Any, *changes: tuple[int, dict[str, Any]]) -> None:
+    """Rewrite ranking rows as the scoring does (the ranking columns follow), in one commit."""
+    from collector.models.ranking import DeviceScoreCurrent
+    from collector.services import ranking
+
+    with Session(engine) as session:
+        for device_id, values in changes:
+            row = session.get(DeviceScoreCurrent, device_id)
+            assert row is not None
+            for k, v in values.items():
+                setattr(row, k, v)
+            if "category" not in values and "score" in values:
+                row.category = "replace_now" if row.score >= 70 else "monitor"
+            for k, v in ranking.rank_values(row.score, row.cost, row.status, row.virtual).items():
+                setattr(row, k, v)
+            session.add(row)
+        session.commit()
+
+
+def test_plan_totals_follow_rows_moving_in_and_out_of_the_plan(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each kind of ranking write, the plan (totals, every note, picks and non-picks) is the one
+    computed afresh; on PostgreSQL the kept totals are advanced by the written rows, not recomputed."""
+    from collector.models.core import Site
+    from collector.services import moves, planning_pages
+
+    fresh: list[int] = []
+    compute = planning_pages._compute_totals
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fresh.append(1)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(planning_pages, "_compute_totals", counted)
+    postgresql = seeded.engine.dialect.name == "postgresql"
+    _assert_plans_agree(seeded.engine, "start")
+    tight = ADVANCE_RULES[0]
+    whole, _page = _plan_now(seeded.engine, **tight)
+    funded = [p.candidate for p in whole.picks]
+    minimum = [p.candidate for p in whole.picks if p.phase == "minimum"]
+    unfunded = [n.candidate for n in whole.non_picks if n.rank is not None]
+    assert minimum and len(unfunded) > 3
+
+    def step(what: str, *changes: tuple[int, dict[str, Any]]) -> None:
+        fresh.clear()
+        _rewrite(seeded.engine, *changes)
+        _assert_plans_agree(seeded.engine, what)
+        if postgresql:  # every plan advanced from its kept totals, none computed afresh
+            assert fresh == [], what
+
+    # Out of the plan: a funded row's score drops below the plan's minimum score (the walk goes on
+    # forwards past the old first unfunded row), and its commune's next candidate takes its minimum.
+    step("funded row out", (minimum[0].device_id, {"score": 1}))
+    # Into the plan: unfunded rows score 100 (the walk goes backwards from the old stop, taking out as
+    # many rows as the new ones cost).
+    step("unfunded row in", *[(c.device_id, {"score": 100}) for c in unfunded[-4:]])
+    # A row of the commune whose minimum is more than its candidates.
+    everything, _ = _plan_now(seeded.engine, **ADVANCE_RULES[-1])
+    x3 = [p.candidate for p in everything.picks if p.candidate.site_code == "X0003"]
+    step("commune of a large minimum", (x3[-1].device_id, {"score": 1}))
+    # Across the budget boundary, both ways, in one commit: the last funded row just below the first
+    # unfunded one, and the first unfunded just above.
+    last, first_out = funded[-1], unfunded[0]
+    step(
+        "boundary",
+        (last.device_id, {"score": max(first_out.score - 1, 16)}),
+        (first_out.device_id, {"score": min(last.score + 1, 99)}),
+    )
+    # Into and out of a commune's minimum: its best row becomes its worst candidate, a row of another
+    # commune that was not in the minimum becomes its best.
+    minimum_now = [p.candidate for p in _plan_now(seeded.engine, **tight)[0].picks if p.phase == "minimum"]
+    outside = next(
+        c
+        for c in unfunded
+        if c.site_code != minimum_now[0].site_code and c.device_id not in {m.device_id for m in minimum_now}
+    )
+    step("minimum", (minimum_now[0].device_id, {"score": 15}), (outside.device_id, {"score": 99}))
+    # A must-replace flag set on an unfunded row (it jumps to the first phase) and cleared on a must row.
+    whole_b, _ = _plan_now(seeded.engine, **ADVANCE_RULES[1])
+    must = [p.candidate for p in whole_b.picks if p.phase == "must"]
+    assert must
+    step(
+        "must flags",
+        (unfunded[1].device_id, {"status": "to_replace"}),
+        (must[0].device_id, {"storage_failed": False, "status": "in_service", "score": 40}),
+    )
+    # No-op rewrite (a scoring job that finds the same score).
+    step("unchanged", (unfunded[2].device_id, {}))
+    # Two commits before the next plan: the totals follow both versions.
+    fresh.clear()
+    _rewrite(seeded.engine, (funded[1].device_id, {"score": 2}))
+    _rewrite(seeded.engine, (funded[1].device_id, {"score": 97}), (unfunded[3].device_id, {"score": 3}))
+    _assert_plans_agree(seeded.engine, "two versions")
+    if postgresql:
+        assert fresh == []
+    # A device moved to another commune: both communes' minimums and notes follow.
+    with Session(seeded.engine) as session:
+        target = session.exec(select(Site).where(Site.code == "X0002")).one()
+        moves.move_devices(
+            session, device_ids=[minimum_now[1].device_id], to_site=target, actor="admin", reason="merged"
+        )
+        session.commit()
+    _assert_plans_agree(seeded.engine, "moved")
+    # A ranking row deleted: the plan's refresh scores the device again (an insert).
+    from sqlalchemy import text
+
+    with seeded.engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM device_score_current WHERE device_id = :d"), {"d": funded[2].device_id}
+        )
+    _assert_plans_agree(seeded.engine, "deleted and scored again")
+
+
+def test_plan_totals_are_computed_afresh_after_many_changes(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit of more ranking rows than are followed one by one (the trigger's cap: one "recompute"
+    row instead), and more rows since the kept totals than the reader follows: the totals are computed
+    afresh, and are right."""
+    from collector.services import planning_pages
+
+    postgresql = seeded.engine.dialect.name == "postgresql"
+    _assert_plans_agree(seeded.engine, "start")
+    fresh: list[int] = []
+    compute = planning_pages._compute_totals
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fresh.append(1)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(planning_pages, "_compute_totals", counted)
+    # 6 x 200 row writes in one commit (the trigger logs at most 1,000 a commit): every score +1, then
+    # back, three times, the last one leaving +1.
+    from sqlalchemy import text
+
+    new = "(CASE WHEN score + :d > 100 THEN 100 WHEN score + :d < 0 THEN 0 ELSE score + :d END)"
+    bump = text(
+        f"UPDATE device_score_current SET score = {new}, neg_score = -{new},"
+        f" neg_ratio = CASE WHEN cost > 0 THEN -({new} * 1.0) / cost ELSE 0 END"
+    )
+    with seeded.engine.begin() as conn:
+        for d in (1, -1, 1, -1, 1, 0):
+            conn.execute(bump, {"d": d})
+        if postgresql:
+            n = conn.execute(text("SELECT n FROM ranking_version")).scalar()
+    if postgresql:
+        with seeded.engine.connect() as conn:
+            logged = conn.execute(
+                text(
+                    "SELECT count(*), count(device_id) FROM ranking_change c"
+                    " JOIN ranking_commit m ON m.xid = c.xid WHERE m.version = :n"
+                ),
+                {"n": n + 1},
+            ).one()
+        assert tuple(logged) == (1001, 1000)  # 1,000 rows, then "recompute"
+    _assert_plans_agree(seeded.engine, "many rows in one commit")
+    if postgresql:
+        assert len(fresh) == 2 * len(ADVANCE_RULES)
+    # Fewer rows per commit, but more than the reader follows: computed afresh too.
+    monkeypatch.setattr(planning_pages, "ADVANCE_MAX_ROWS", 50)
+    fresh.clear()
+    with seeded.engine.begin() as conn:
+        conn.execute(bump, {"d": -1})
+    _assert_plans_agree(seeded.engine, "more rows than followed")
+    if postgresql:
+        assert len(fresh) == 2 * len(ADVANCE_RULES)
+
+
+def test_a_device_added_after_a_plan_is_ranked_by_the_next_plan(seeded: Seeded) -> None:
+    """A device that has no ranking row yet (added, not scored) is scored by the next plan's refresh,
+    also when the previous plan found every device ranked (kept per ranking version on PostgreSQL)."""
+    from collector.models.core import Device
+    from collector.models.ranking import DeviceScoreCurrent
+    from collector.services import planning_pages
+    from collector.services.scoring import load_config
+
+    _plan_now(seeded.engine, budget=300_000_000)
+    _plan_now(seeded.engine, budget=300_000_000)
+    with Session(seeded.engine) as session:
+        device = Device(site_id=2, hostname="pc-new-unscored", last_report_at=datetime.now(UTC))
+        session.add(device)
+        session.commit()
+        device_id = device.id
+
+    def refreshed(device_id: int | None) -> bool:
+        with Session(seeded.engine) as session:  # the plan's refresh, as the API and the console open it
+            planning_pages.open_plan(session, budget=300_000_000, scope=None, config=load_config())
+            session.commit()
+            return session.get(DeviceScoreCurrent, device_id) is not None
+
+    assert refreshed(device_id)
+    # A ranking row lost while its device stays (the commits since the last count are followed).
+    from sqlalchemy import text
+
+    assert refreshed(device_id)
+    with seeded.engine.begin() as conn:
+        conn.execute(text("UPDATE device_score_current SET score = score WHERE device_id = 7"))
+        conn.execute(text("DELETE FROM device_score_current WHERE device_id = 5"))
+    assert refreshed(5)
