@@ -188,7 +188,9 @@ class LiveServer:
 
 # Rows a migration writes and the app expects to find: put back after emptying. ``ranking_version``'s row
 # comes back with a new xmin, so no plan totals cached in this process under the old row can match it.
-SEEDED_BY_MIGRATIONS = {"ranking_version": "INSERT INTO ranking_version (id, n) VALUES (1, 0)"}
+SEEDED_BY_MIGRATIONS = {
+    "ranking_version": "INSERT INTO ranking_version (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+}
 
 
 def truncate_all(url: str) -> None:
@@ -219,9 +221,9 @@ def truncate_all(url: str) -> None:
             elif rows:
                 quoted = ", ".join(f'"{name}"' for name in rows)
                 conn.execute(text(f"TRUNCATE {quoted} CASCADE"))
-            for name, insert in SEEDED_BY_MIGRATIONS.items():
-                if name in rows:
-                    conn.execute(text(insert))
+            # Put back what the migrations write, also where another fixture emptied it.
+            for insert in SEEDED_BY_MIGRATIONS.values():
+                conn.execute(text(insert))
             used = text("SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
             for schema, sequence in conn.execute(used).all():
                 conn.execute(text(f"""SELECT setval('"{schema}"."{sequence}"', 1, false)"""))

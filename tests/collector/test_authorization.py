@@ -44,7 +44,6 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from collector.app import create_app
 from collector.http.access import route_table
@@ -56,7 +55,7 @@ from collector.settings import CollectorSettings
 from tests.collector.authz_world import MARK_B, Principal, World, build_world
 from tests.collector.inspections.support import PNG
 from tests.collector.support import declarations
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, truncate_all
 
 
 @dataclass(frozen=True)
@@ -808,11 +807,7 @@ PG_KEYS = [
 
 @pytest.fixture(scope="module")
 def pg_setup(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
-    engine = __import__("sqlalchemy").create_engine(pg_database)
-    with engine.begin() as conn:
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    truncate_all(pg_database)  # also puts back the rows the migrations write (ranking_version)
     yield from _make(pg_database, tmp_path_factory.mktemp("authz-pg") / "data", None)
 
 
