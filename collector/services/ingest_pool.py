@@ -102,7 +102,9 @@ class IngestPool:
             max_workers=self.settings.ingest_processes,
             mp_context=CONTEXT,
             initializer=_init_child,
-            initargs=(self.settings, self.child_setup),
+            # This process's id, not the child's getppid(): killed while the child still starts, the
+            # child's parent is already init, and it would wait for init to go.
+            initargs=(self.settings, self.child_setup, os.getpid()),
         )
         # Processes start on demand: start them now (they import the collector, about a second), so
         # that the job worker runs from the start and the first report does not wait for them.
@@ -194,14 +196,14 @@ _settings: CollectorSettings | None = None
 _worker: Worker | None = None
 
 
-def _init_child(settings: CollectorSettings, setup: ChildSetup | None) -> None:
+def _init_child(settings: CollectorSettings, setup: ChildSetup | None, parent: int) -> None:
     global _engine, _settings, _worker
     # Ctrl-C reaches the whole process group: the serving process lets the reports in flight finish,
     # then ends this one (``IngestPool.stop``); were this one to stop first, those reports would be
     # answered 503 and the pool replaced during the shutdown. SIGTERM keeps its default: the pool
     # ends a process of a broken pool with it (the systemd unit signals the main process only).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent(os.getppid())
+    _exit_with_parent(parent)
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     from collector.db import make_engine
 
