@@ -149,17 +149,22 @@ def module_database_url(
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, then the real PostgreSQL when configured."""
+    yield empty_database(request, tmp_path)
+
+
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``database_url``'s database for ``request.param`` (a folder's conftest that overrides
+    ``database_url`` falls back on it)."""
     if not _collector_available():
         pytest.skip("collector extras are not installed")
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "wardwatch.db"
         shutil.copy(template, path)
-        yield f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        truncate_all(url)
-        yield url
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    truncate_all(url)
+    return url
 
 
 @pytest.fixture
