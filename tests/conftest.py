@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -94,9 +95,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated, dropped at the end."""
+@contextmanager
+def own_pg_database(label: str) -> Iterator[str]:
+    """A PostgreSQL database of its own (``ww_<label>_<worker>_<random>``), migrated, dropped at the end."""
     base = os.environ.get(PG_URL_ENV)
     if not base:
         pytest.skip(f"{PG_URL_ENV} is not set: no PostgreSQL server to test against")
@@ -107,7 +108,7 @@ def pg_database() -> Iterator[str]:
 
     url = make_url(base)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # gw0, gw1... under pytest-xdist
-    name = f"ww_test_{worker}_{uuid.uuid4().hex[:12]}"
+    name = f"ww_{label}_{worker}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -121,20 +122,49 @@ def pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated, dropped at the end."""
+    with own_pg_database("test") as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, empty database for one module's shared fixtures: a SQLite file, then a PostgreSQL
+    database of the module's own (not the session's, which ``database_url`` empties before each test)."""
+    if not _collector_available():
+        pytest.skip("collector extras are not installed")
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module-db") / "wardwatch.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        with own_pg_database("module") as url:
+            yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A migrated, empty database: a SQLite file, then the real PostgreSQL when configured."""
+    yield empty_database(request, tmp_path)
+
+
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """``database_url``'s database for ``request.param`` (a folder's conftest that overrides
+    ``database_url`` falls back on it)."""
     if not _collector_available():
         pytest.skip("collector extras are not installed")
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "wardwatch.db"
         shutil.copy(template, path)
-        yield f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("pg_database")
-        truncate_all(url)
-        yield url
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    truncate_all(url)
+    return url
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ test process does not reach it), so a test can act while a report is being store
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -17,13 +18,35 @@ from collector.app import create_app
 from collector.services.ingest_pool import IngestPool
 from collector.settings import CollectorSettings
 
+# The ingest pools of the apps ``process_app`` made, for ``stop_ingest_processes``.
+_pools: list[IngestPool] = []
+
 
 def process_app(settings: CollectorSettings, **update: Any) -> Any:
     """An app over ``settings``' database whose reports go to one ingest process (small ones too,
     unless ``ingest_inline_max_bytes`` says otherwise)."""
-    return create_app(
+    app = create_app(
         settings.model_copy(update={"ingest_processes": 1, "ingest_inline_max_bytes": 0, **update})
     )
+    _pools.append(app.state.ingest_pool)
+    return app
+
+
+def stop_ingest_processes(timeout: float = 30.0) -> None:
+    """After a test: every ingest process it started has ended (a fixture of each test file calls this).
+
+    The app's lifespan stops its pool when ``LiveServer`` stops serving, but ``LiveServer`` waits 20 s
+    for that, and a test that failed may not have got there: the pool is stopped here (a no-op when the
+    lifespan did), and a process that outlives that (one of a pool replaced after a kill, still ending)
+    is waited for, then terminated, so that none is left running into the next test or past the run."""
+    while _pools:
+        _pools.pop().stop()
+    deadline = time.monotonic() + timeout
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(5)
 
 
 class HeldIngest:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,10 +21,17 @@ import httpx
 import pytest
 
 from collector.services import intake
-from tests.collector.ingest_child import HeldIngest, process_app
+from tests.collector.ingest_child import HeldIngest, process_app, stop_ingest_processes
 from tests.helpers import LiveServer, enroll, largest_report, seed_site, user_token
 
 HOLD = 20.0
+
+
+@pytest.fixture(autouse=True)
+def _no_ingest_process_left() -> Iterator[None]:
+    """Every ingest process a test started has ended when it ends (tests.collector.ingest_child)."""
+    yield
+    stop_ingest_processes()
 
 
 @pytest.mark.parametrize("ingest_processes", [0, 1])

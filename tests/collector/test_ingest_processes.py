@@ -15,9 +15,11 @@ import os
 import signal
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
@@ -27,7 +29,7 @@ from collector.services.enrollment import revoke_agent
 from collector.services.jobs import queue_stats
 from inventory.facts import SoftwareFacts
 from inventory.report import CheckResult, CheckStatus, ReportKind
-from tests.collector.ingest_child import HeldIngest, process_app, wait_for
+from tests.collector.ingest_child import HeldIngest, process_app, stop_ingest_processes, wait_for
 from tests.helpers import (
     EnrolledAgent,
     LiveServer,
@@ -38,6 +40,14 @@ from tests.helpers import (
     seed_site,
     user_token,
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_ingest_process_left() -> Iterator[None]:
+    """Every ingest process a test started has ended when it ends (tests.collector.ingest_child)."""
+    yield
+    stop_ingest_processes()
+
 
 # Fields of a device that name it or tell when it reported, not what it reported.
 IDENTITY = {"id", "hostname", "serial", "machine_id", "agent_id", "name", "macs", "mac"}
