@@ -282,28 +282,7 @@ class _Order:
             start = 0 if after is None else bisect.bisect_right([k for k, _ in rows], after)
             yield from rows[start:]
             return
-        exclude: set[int] = set()
-        if phase == 2 and _has_minimums(self.rules):
-            self.minimum()
-            exclude = self._minimum_ids
-        must = _must(self.rules)
-        q = _scoped(
-            select(*ROW_COLUMNS).where(_ranked_condition(self.rules), must if phase == 0 else not_(must)),
-            self.scope,
-        ).order_by(*RANK_KEYS)
-        last = after[2:] if after is not None else None
-        while True:
-            got = _run(
-                self.session, (q if last is None else q.where(_after(RANK_KEYS, last))).limit(batch)
-            ).all()
-            for r in got:
-                if int(r[0]) not in exclude:
-                    row = _row(r)
-                    yield _key(phase, row), row
-            if len(got) < batch:
-                return
-            last = [float(got[-1][3]), int(got[-1][4]), int(got[-1][2]), int(got[-1][0])]
-            batch = min(batch * 4, 16384)
+        yield from self._walk_table(phase, after, batch, backwards=False)
 
     def walk_back(self, phase: int, before: list[Any] | None, batch: int) -> Iterator[tuple[list[Any], Row]]:
         """The rows of ``phase`` before the full key ``before`` (None: from its end), last first: the
@@ -313,20 +292,27 @@ class _Order:
             end = len(rows) if before is None else bisect.bisect_left([k for k, _ in rows], before)
             yield from reversed(rows[:end])
             return
+        yield from self._walk_table(phase, before, batch, backwards=True)
+
+    def _walk_table(
+        self, phase: int, bound: list[Any] | None, batch: int, *, backwards: bool
+    ) -> Iterator[tuple[list[Any], Row]]:
+        """Phases 0 and 2 read from the ranking table in batches growing fourfold, past ``bound``."""
         exclude: set[int] = set()
         if phase == 2 and _has_minimums(self.rules):
             self.minimum()
             exclude = self._minimum_ids
         must = _must(self.rules)
+        order = [k.desc() for k in RANK_KEYS] if backwards else list(RANK_KEYS)
+        past = _before if backwards else _after
         q = _scoped(
             select(*ROW_COLUMNS).where(_ranked_condition(self.rules), must if phase == 0 else not_(must)),
             self.scope,
-        ).order_by(*[k.desc() for k in RANK_KEYS])
-        last = before[2:] if before is not None else None
+        ).order_by(*order)
+        last = bound[2:] if bound is not None else None
         while True:
-            got = _run(
-                self.session, (q if last is None else q.where(_before(RANK_KEYS, last))).limit(batch)
-            ).all()
+            page = q if last is None else q.where(past(RANK_KEYS, last))
+            got = _run(self.session, page.limit(batch)).all()
             for r in got:
                 if int(r[0]) not in exclude:
                     row = _row(r)
