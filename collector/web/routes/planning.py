@@ -230,15 +230,7 @@ def plan_download(
         inputs = _plan_inputs(request)
         if inputs["budget"] is None:
             raise ServiceError("enter a budget")
-        rules, costs = planning_pages.open_plan(
-            session,
-            budget=inputs["budget"],
-            scope=user.site_ids,
-            min_per_site=inputs["min_per_site"],
-            must_replace=inputs["must"],
-            config=load_config(settings),
-        )
-        session.commit()
+        rules, costs = _open_plan(session, user, settings, inputs)
         pages = planning_pages.iter_plan(
             session, rules, scope=user.site_ids, costs=costs, only_notable=fmt != "json"
         )
