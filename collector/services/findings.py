@@ -141,21 +141,8 @@ def apply_results(
     records (a report's findings resolved, opened, reopened...) are taken as rows (the values at the
     time of the change, as before) and inserted in one statement at the end, not as an ORM object
     each (the model's construction and the unit of work were most of a changed result's cost)."""
-    if _EVENT_ROWS in session.info:  # called inside another apply_results: its end writes them
-        _apply_results(
-            session,
-            device=device,
-            results=results,
-            due_days=due_days,
-            report_id=report_id,
-            now=now,
-            covered_modules=covered_modules,
-            gone=gone,
-            unchanged=unchanged,
-        )
-        return
-    rows: list[dict[str, Any]] = []
-    session.info[_EVENT_ROWS] = rows
+    outer = _EVENT_ROWS not in session.info  # inside another apply_results, its end writes them
+    rows: list[dict[str, Any]] = session.info.setdefault(_EVENT_ROWS, [])
     try:
         _apply_results(
             session,
@@ -169,8 +156,9 @@ def apply_results(
             unchanged=unchanged,
         )
     finally:
-        session.info.pop(_EVENT_ROWS, None)
-    if rows:
+        if outer:
+            session.info.pop(_EVENT_ROWS, None)
+    if outer and rows:
         # Every finding they name is in the database already: a new one was flushed for its id.
         session.execute(insert(FindingEvent.__table__), rows)  # type: ignore[attr-defined]
 
