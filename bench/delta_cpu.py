@@ -34,7 +34,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +141,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
-    from sqlalchemy import event, text
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import event
 
     from bench.ingest import delta_report, realistic
+    from bench.scratch import scratch_database
     from collector.app import GIL_SWITCH_SECONDS, create_app, freeze_startup_heap
-    from collector.db import make_engine
     from collector.migrate import upgrade
     from collector.services.jobs import run_pending_jobs
     from collector.settings import CollectorSettings
@@ -156,17 +154,8 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp()
-    admin = created = None
-    if args.database_url:
-        admin = make_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        created = f"ww_dcpu_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{created}"'))
-        url = make_url(args.database_url).set(database=created).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp}/bench.db"
     statements = [0]
-    try:
+    with scratch_database(args.database_url, tmp, "ww_dcpu") as url:
         upgrade(url)
         settings = CollectorSettings(
             database_url=url,
@@ -267,10 +256,6 @@ def main() -> None:
             stop_py_spy(spy)
         profiled = run(rounds[1 + args.rounds :][: args.rounds], ThreadProfiles()) if args.profile else {}
         engine.dispose()
-    finally:
-        if created and admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
     out = {
         "backend": "postgresql" if args.database_url else "sqlite",
         "hosts": args.hosts,

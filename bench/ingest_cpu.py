@@ -28,7 +28,6 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +104,11 @@ def main() -> None:
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
     from bench.ingest import realistic
+    from bench.scratch import scratch_database
     from collector.app import create_app
-    from collector.db import make_engine
     from collector.migrate import upgrade
     from collector.models.core import Agent
     from collector.services.ingest import IngestOutcome
@@ -123,16 +120,7 @@ def main() -> None:
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.mkdtemp()
-    admin = created = None
-    if args.database_url:
-        admin = make_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        created = f"ww_cpu_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{created}"'))
-        url = make_url(args.database_url).set(database=created).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp}/bench.db"
-    try:
+    with scratch_database(args.database_url, tmp, "ww_cpu") as url:
         upgrade(url)
         settings = CollectorSettings(
             database_url=url, data_dir=Path(tmp) / "data", job_worker=False, scheduler_enabled=False
@@ -165,10 +153,6 @@ def main() -> None:
                     phase.timed("ingest", ingest, agent.agent_id, body, gzip.compress(body))
                     phase.timed("jobs", drain)
         engine.dispose()
-    finally:
-        if created and admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
     out = {
         "backend": "postgresql" if args.database_url else "sqlite",
         "hosts": args.hosts,

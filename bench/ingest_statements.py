@@ -19,7 +19,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +34,18 @@ def main() -> None:
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
-    from sqlalchemy import event, text
-    from sqlalchemy.engine import make_url
+    from sqlalchemy import event
 
     from bench.ingest import delta_report, realistic
+    from bench.scratch import scratch_database
     from collector.app import create_app
-    from collector.db import make_engine
     from collector.migrate import upgrade
     from collector.services.jobs import run_pending_jobs
     from collector.settings import CollectorSettings
     from tests.helpers import enroll, seed_site
 
     tmp = tempfile.mkdtemp()
-    admin = created = None
-    if args.database_url:
-        admin = make_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        created = f"ww_stmts_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{created}"'))
-        url = make_url(args.database_url).set(database=created).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp}/bench.db"
-    try:
+    with scratch_database(args.database_url, tmp, "ww_stmts") as url:
         upgrade(url)
         settings = CollectorSettings(
             database_url=url, data_dir=Path(tmp) / "data", job_worker=False, scheduler_enabled=False
@@ -104,10 +93,6 @@ def main() -> None:
                     raise SystemExit(f"unexpected answer {r.status_code}: {r.text[:300]}")
             drain()
         engine.dispose()
-    finally:
-        if created and admin is not None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{created}" WITH (FORCE)'))
     n = args.reports
     print(
         json.dumps(
